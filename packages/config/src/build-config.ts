@@ -1,0 +1,200 @@
+// Turns a schema-valid raw config into the typed, frozen view services read: URLs parsed, secrets resolved,
+// durations in milliseconds, defaults applied.
+import { readFileSync } from 'node:fs';
+import type { RawConfig, RawRoute, ServiceName } from './schema.js';
+import type { ConfigIssue, ConfigPath } from './load-config.js';
+
+export interface RouteConfig {
+  /** `name`, or the route's index in `routes`. */
+  id: string;
+  /** Normalised origin the route answers on, e.g. `http://app.localhost:8000`. */
+  from: string;
+  /** Lower-cased `host[:port]` (port omitted when it is the scheme's default). */
+  host: string;
+  scheme: 'http' | 'https';
+  to: readonly URL[];
+  prefix: string;
+  policy: unknown;
+  /** Where this route's `policy` sits in the config, for error locations. */
+  policyPath: ConfigPath;
+  allowPublicUnauthenticatedAccess: boolean;
+  allowAnyAuthenticatedUser: boolean;
+  passIdentityHeaders: boolean;
+}
+
+export interface IdpConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: readonly string[];
+  allowInsecureHttp: boolean;
+}
+
+export interface VallumConfig {
+  file: string;
+  address: string;
+  services: ServiceName | 'all';
+  authenticateServiceUrl: URL;
+  authorizeServiceUrl: URL | undefined;
+  cacheServiceUrl: URL | undefined;
+  idp: IdpConfig;
+  sharedSecret: string;
+  cookieSecret: string;
+  cookieName: string;
+  cookieExpireMs: number;
+  cookieSecure: boolean | undefined;
+  signingKeyPem: string | undefined;
+  redisUrl: string | undefined;
+  logLevel: string;
+  routes: readonly RouteConfig[];
+  /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
+  locate(path: ConfigPath): string;
+}
+
+export interface BuildContext {
+  file: string;
+  locate(path: ConfigPath): string;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(value: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(value);
+  if (!m) throw new Error(`invalid duration ${value}`);
+  return Number(m[1]) * UNITS[m[2]!]!;
+}
+
+/** `host[:port]` lower-cased, with the scheme's default port dropped, as browsers send it in Host. */
+export function hostOf(url: URL): string {
+  return url.host.toLowerCase();
+}
+
+export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: VallumConfig; issues: ConfigIssue[] } {
+  const issues: ConfigIssue[] = [];
+  const url = (value: string, path: ConfigPath, what: string): URL | undefined => {
+    try {
+      const u = new URL(value);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+      return u;
+    } catch {
+      issues.push({ path, message: `${what}: expected an http(s) URL, got '${value}'` });
+      return undefined;
+    }
+  };
+  const secret = (key: 'shared_secret' | 'cookie_secret', required: boolean): string => {
+    const fileKey = `${key}_file` as const;
+    if (raw[key]) return raw[key]!;
+    if (raw[fileKey]) return readSecretFile(raw[fileKey]!, [fileKey], 32, issues);
+    if (required) issues.push({ path: [], message: `'${key}' (or '${fileKey}') is required` });
+    return '';
+  };
+
+  const authenticateServiceUrl = url(raw.authenticate_service_url, ['authenticate_service_url'], 'authenticate_service_url');
+  const authorizeServiceUrl = raw.authorize_service_url ? url(raw.authorize_service_url, ['authorize_service_url'], 'authorize_service_url') : undefined;
+  const cacheServiceUrl = raw.cache_service_url ? url(raw.cache_service_url, ['cache_service_url'], 'cache_service_url') : undefined;
+  url(raw.idp.issuer, ['idp', 'issuer'], 'idp.issuer');
+
+  let clientSecret = raw.idp.client_secret ?? '';
+  if (!clientSecret && raw.idp.client_secret_file) clientSecret = readSecretFile(raw.idp.client_secret_file, ['idp', 'client_secret_file'], 1, issues);
+  if (!clientSecret) issues.push({ path: ['idp'], message: "'idp.client_secret' (or 'idp.client_secret_file') is required" });
+
+  let signingKeyPem = raw.signing_key;
+  if (!signingKeyPem && raw.signing_key_file) signingKeyPem = readSecretFile(raw.signing_key_file, ['signing_key_file'], 1, issues);
+
+  const routes: RouteConfig[] = [];
+  const ids = new Set<string>();
+  raw.routes.forEach((r, index) => {
+    const route = buildRoute(r, index, url, issues);
+    if (!route) return;
+    if (ids.has(route.id)) issues.push({ path: ['routes', index, 'name'], message: `duplicate route name '${route.id}'` });
+    ids.add(route.id);
+    routes.push(route);
+  });
+
+  const config: VallumConfig = {
+    file: ctx.file,
+    address: raw.address ?? '127.0.0.1:8000',
+    services: raw.services ?? 'all',
+    authenticateServiceUrl: authenticateServiceUrl ?? new URL('http://invalid'),
+    authorizeServiceUrl,
+    cacheServiceUrl,
+    idp: {
+      issuer: raw.idp.issuer,
+      clientId: raw.idp.client_id,
+      clientSecret,
+      scopes: Object.freeze(raw.idp.scopes ?? ['openid', 'email', 'profile', 'groups', 'offline_access']),
+      allowInsecureHttp: raw.idp.allow_insecure_http ?? false,
+    },
+    sharedSecret: secret('shared_secret', true),
+    cookieSecret: secret('cookie_secret', true),
+    cookieName: raw.cookie_name ?? '_vallum',
+    cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
+    cookieSecure: raw.cookie_secure,
+    signingKeyPem,
+    redisUrl: raw.cache?.redis_url,
+    logLevel: raw.log_level ?? 'info',
+    routes: Object.freeze(routes),
+    locate: ctx.locate,
+  };
+  return issues.length ? { issues } : { config: deepFreeze(config), issues };
+}
+
+function buildRoute(
+  r: RawRoute,
+  index: number,
+  url: (value: string, path: ConfigPath, what: string) => URL | undefined,
+  issues: ConfigIssue[],
+): RouteConfig | undefined {
+  const from = url(r.from, ['routes', index, 'from'], 'from');
+  const toList = Array.isArray(r.to) ? r.to : [r.to];
+  const to = toList.map((t, i) => url(t, Array.isArray(r.to) ? ['routes', index, 'to', i] : ['routes', index, 'to'], 'to'));
+  if (!from || to.some((t) => !t)) return undefined;
+  if ((from.pathname !== '/' && from.pathname !== '') || from.search || from.hash) {
+    issues.push({ path: ['routes', index, 'from'], message: `from: expected scheme://host[:port] without a path (use 'prefix'), got '${r.from}'` });
+    return undefined;
+  }
+  if (r.allow_public_unauthenticated_access && (r.policy !== undefined || r.allow_any_authenticated_user)) {
+    issues.push({
+      path: ['routes', index, 'allow_public_unauthenticated_access'],
+      message: 'a public route cannot also have a policy or allow_any_authenticated_user',
+    });
+  }
+  if (!r.allow_public_unauthenticated_access && !r.allow_any_authenticated_user && r.policy === undefined) {
+    issues.push({
+      path: ['routes', index],
+      message: 'route has no access rule: set policy, allow_any_authenticated_user or allow_public_unauthenticated_access',
+    });
+  }
+  return {
+    id: r.name ?? String(index),
+    from: from.origin,
+    host: hostOf(from),
+    scheme: from.protocol === 'https:' ? 'https' : 'http',
+    to: Object.freeze(to as URL[]),
+    prefix: r.prefix ?? '/',
+    policy: r.policy,
+    policyPath: ['routes', index, 'policy'],
+    allowPublicUnauthenticatedAccess: r.allow_public_unauthenticated_access ?? false,
+    allowAnyAuthenticatedUser: r.allow_any_authenticated_user ?? false,
+    passIdentityHeaders: r.pass_identity_headers ?? true,
+  };
+}
+
+function readSecretFile(file: string, path: ConfigPath, minLength: number, issues: ConfigIssue[]): string {
+  try {
+    const value = readFileSync(file, 'utf8').trim();
+    if (value.length < minLength) issues.push({ path, message: `${file}: secret must be at least ${minLength} characters` });
+    return value;
+  } catch (err) {
+    issues.push({ path, message: `cannot read ${file}: ${(err as Error).message}` });
+    return '';
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !(value instanceof URL) && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

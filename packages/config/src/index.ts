@@ -1,0 +1,14 @@
+export { ConfigSchema, RouteSchema, SERVICE_NAMES, type ServiceName, type RawConfig, type RawRoute } from './schema.js';
+export {
+  loadConfigFile,
+  loadConfigText,
+  ConfigError,
+  type ConfigCheck,
+  type ConfigIssue,
+  type ConfigPath,
+  type LoadOptions,
+  type LocatedIssue,
+} from './load-config.js';
+export { buildConfig, parseDuration, hostOf, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
+export { ENV_OVERRIDES } from './env.js';
+export { suggest } from './suggest.js';

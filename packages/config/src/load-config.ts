@@ -1,0 +1,165 @@
+// Reads vallum.yaml (or a YAML string), applies environment overrides and *_file secrets, validates against the
+// one schema and returns a frozen VallumConfig. Every problem is reported at once, each with file:line:column.
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
+import { Value } from '@sinclair/typebox/value';
+import { VallumError, ErrorCodes } from '@vallum/errors';
+import { ConfigSchema, type RawConfig } from './schema.js';
+import { ENV_OVERRIDES } from './env.js';
+import { buildConfig, type VallumConfig } from './build-config.js';
+import { suggest } from './suggest.js';
+
+export type ConfigPath = ReadonlyArray<string | number>;
+
+export interface ConfigIssue {
+  path: ConfigPath;
+  message: string;
+}
+
+/** Extra validation a caller adds (e.g. the policy language checks each route's `policy`). */
+export type ConfigCheck = (raw: RawConfig) => ConfigIssue[];
+
+export interface LoadOptions {
+  env?: Record<string, string | undefined>;
+  checks?: ConfigCheck[];
+}
+
+export interface LocatedIssue extends ConfigIssue {
+  /** `file:line:column`, or the environment variable the value came from. */
+  location: string;
+}
+
+export class ConfigError extends VallumError {
+  readonly issues: LocatedIssue[];
+  constructor(file: string, issues: LocatedIssue[]) {
+    const lines = issues.map((i) => `${i.location}: ${i.message}`).join('\n');
+    super(ErrorCodes.CONFIG_INVALID, `invalid configuration in ${file}:\n${lines}`, { status: 500, expose: false, details: { issues } });
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+export function loadConfigFile(file: string, options: LoadOptions = {}): VallumConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new VallumError(ErrorCodes.CONFIG_READ, `cannot read config file ${file}: ${(cause as Error).message}`, { cause });
+  }
+  return loadConfigText(text, file, options);
+}
+
+export function loadConfigText(text: string, file: string, options: LoadOptions = {}): VallumConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined): string => {
+    if (offset === undefined) return file;
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      file,
+      doc.errors.map((e) => ({ path: [], location: at(e.pos[0]), message: `YAML syntax: ${e.message.split('\n')[0]}` })),
+    );
+  }
+
+  const fromEnv = applyEnvOverrides(doc, options.env ?? process.env);
+  const locate = (path: ConfigPath): string => {
+    const env = fromEnv.find(([, p]) => p.length <= path.length && p.every((k, i) => path[i] === k));
+    if (env) return `environment variable ${env[0]}`;
+    return at(nodeFor(doc, path)?.range?.[0]);
+  };
+
+  const raw: unknown = doc.toJS() ?? {};
+  const issues: ConfigIssue[] = [];
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    issues.push({ path: [], message: 'expected a mapping of settings (address, idp, routes, …)' });
+  } else {
+    issues.push(...schemaIssues(raw));
+  }
+  if (issues.length === 0) {
+    for (const check of options.checks ?? []) issues.push(...check(raw as RawConfig));
+  }
+  let config: VallumConfig | undefined;
+  if (issues.length === 0) {
+    const built = buildConfig(raw as RawConfig, { file, locate });
+    issues.push(...built.issues);
+    config = built.config;
+  }
+  if (issues.length > 0 || !config) {
+    throw new ConfigError(file, issues.map((i) => ({ ...i, location: locate(i.path) })));
+  }
+  return config;
+}
+
+function applyEnvOverrides(doc: Document, env: Record<string, string | undefined>): Array<[string, readonly string[]]> {
+  const applied: Array<[string, readonly string[]]> = [];
+  for (const [name, path] of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    if (doc.contents === null) doc.contents = doc.createNode({}) as never;
+    doc.setIn(path, value);
+    applied.push([name, path]);
+  }
+  return applied;
+}
+
+/** The deepest existing node on `path`, so a missing key points at the mapping that lacks it. */
+function nodeFor(doc: Document, path: ConfigPath): Node | undefined {
+  let node = doc.contents as Node | null;
+  for (const key of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+      if (!pair) return node;
+      node = (pair.value as Node | null) ?? (pair.key as Node);
+    } else if (isSeq(node) && typeof key === 'number') {
+      const item = node.items[key] as Node | undefined;
+      if (!item) return node;
+      node = item;
+    } else {
+      return node ?? undefined;
+    }
+  }
+  return node ?? undefined;
+}
+
+function schemaIssues(raw: object): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const error of Value.Errors(ConfigSchema, raw)) {
+    const path = error.path.split('/').slice(1).map(decodePointer);
+    const key = `${error.path}`;
+    if (seen.has(key)) continue; // a union reports once per branch; the first message is enough
+    seen.add(key);
+    issues.push({ path, message: describe(error, path, raw) });
+  }
+  return issues;
+}
+
+function decodePointer(segment: string): string | number {
+  const s = segment.replace(/~1/g, '/').replace(/~0/g, '~');
+  return /^\d+$/.test(s) ? Number(s) : s;
+}
+
+function describe(error: { message: string; schema: { description?: string; type?: unknown } }, path: ConfigPath, raw: object): string {
+  const name = path.length ? path.join('.') : 'config';
+  if (error.message === 'Unexpected property') {
+    const key = String(path[path.length - 1]);
+    const parent = parentSchemaKeys(path.slice(0, -1), raw);
+    const hint = suggest(key, parent);
+    return `unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`;
+  }
+  if (error.message.startsWith('Expected required property')) return `'${path[path.length - 1]}' is required`;
+  const expected = error.schema.description ? ` (${error.schema.description})` : '';
+  return `${name}: ${error.message.toLowerCase()}${expected}`;
+}
+
+function parentSchemaKeys(path: ConfigPath, _raw: object): string[] {
+  let schema: { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[] } = ConfigSchema as never;
+  for (const key of path) {
+    if (typeof key === 'number') schema = (schema.items ?? {}) as never;
+    else schema = (schema.properties?.[key] ?? {}) as never;
+  }
+  return Object.keys(schema.properties ?? {});
+}

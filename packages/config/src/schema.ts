@@ -1,0 +1,64 @@
+// The one schema of vallum.yaml. Types, validation and the editor JSON Schema (config.schema.json) all come from it.
+import { Type, type Static } from '@sinclair/typebox';
+
+const Url = (description: string) => Type.String({ minLength: 1, description });
+const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
+const Duration = (description: string) => Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: `${description}, e.g. 90s, 30m, 14h` });
+
+export const SERVICE_NAMES = ['proxy', 'authenticate', 'authorize', 'cache'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export const RouteSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', description: 'Stable id of the route, used in logs and decisions' })),
+    from: Url('External URL the route answers on: scheme://host[:port], no path'),
+    to: Type.Union([Url('Upstream URL'), Type.Array(Url('Upstream URL'), { minItems: 1 })], {
+      description: 'Upstream URL (or list of them) requests are forwarded to',
+    }),
+    prefix: Type.Optional(Type.String({ pattern: '^/', description: 'Only requests whose normalised path starts with this prefix' })),
+    policy: Type.Optional(Type.Unknown({ description: 'Access policy (allow/deny blocks); see policy/README.md' })),
+    allow_public_unauthenticated_access: Type.Optional(Type.Boolean({ description: 'Forward without any sign-in' })),
+    allow_any_authenticated_user: Type.Optional(Type.Boolean({ description: 'Allow every signed-in user' })),
+    pass_identity_headers: Type.Optional(Type.Boolean({ description: 'Send X-Vallum-Jwt-Assertion and claim headers upstream (default true)' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    address: Type.Optional(Type.String({ description: 'host:port this service listens on (default 127.0.0.1:8000)' })),
+    services: Type.Optional(Type.Union([Type.Literal('all'), ...SERVICE_NAMES.map((s) => Type.Literal(s))], { description: 'Which service this process runs (default all)' })),
+    authenticate_service_url: Url('Public URL of the authenticate service, e.g. https://authenticate.corp.example.com'),
+    authorize_service_url: Type.Optional(Url('Internal URL of the authorize service (split mode)')),
+    cache_service_url: Type.Optional(Url('Internal URL of the cache service (split mode)')),
+    idp: Type.Object(
+      {
+        issuer: Url('OIDC issuer URL; discovery is read from /.well-known/openid-configuration'),
+        client_id: Type.String({ minLength: 1 }),
+        client_secret: Type.Optional(Type.String({ minLength: 1 })),
+        client_secret_file: Type.Optional(Type.String({ minLength: 1 })),
+        scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+        allow_insecure_http: Type.Optional(Type.Boolean({ description: 'Allow a plain-http issuer (loopback development only)' })),
+      },
+      { additionalProperties: false },
+    ),
+    shared_secret: Type.Optional(Secret('Secret the services use to authenticate calls to each other')),
+    shared_secret_file: Type.Optional(Type.String({ minLength: 1 })),
+    cookie_secret: Type.Optional(Secret('Secret that encrypts session cookies')),
+    cookie_secret_file: Type.Optional(Type.String({ minLength: 1 })),
+    cookie_name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$' })),
+    cookie_expire: Type.Optional(Duration('Session lifetime')),
+    cookie_secure: Type.Optional(Type.Boolean({ description: 'Force the Secure cookie flag (default: on for https URLs)' })),
+    signing_key: Type.Optional(Type.String({ description: 'PEM (PKCS#8) P-256 private key for X-Vallum-Jwt-Assertion; derived from shared_secret when absent' })),
+    signing_key_file: Type.Optional(Type.String({ minLength: 1 })),
+    cache: Type.Optional(
+      Type.Object({ redis_url: Type.Optional(Url('redis://host:port/db; in-memory when absent')) }, { additionalProperties: false }),
+    ),
+    log_level: Type.Optional(Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)))),
+    routes: Type.Array(RouteSchema),
+  },
+  { additionalProperties: false },
+);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+export type RawRoute = Static<typeof RouteSchema>;

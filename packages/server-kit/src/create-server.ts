@@ -1,0 +1,44 @@
+// The fastify instance every service starts from: JSON logs with secrets redacted, a request id, one error
+// handler that shows a VallumError's code and safe message, and a health endpoint.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { isVallumError } from '@vallum/errors';
+import { loggerOptions } from '@vallum/telemetry';
+
+export interface ServerOptions {
+  service: string;
+  /** false silences logs (tests); otherwise pino options built from telemetry. */
+  logger?: boolean;
+  fastify?: Omit<FastifyServerOptions, 'logger'>;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function createServer(options: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    logger: options.logger === false ? false : loggerOptions({ service: options.service }),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    disableRequestLogging: true,
+    ...options.fastify,
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const known = isVallumError(err);
+    const status = known ? err.status : (err.statusCode ?? 500);
+    const expose = known ? err.expose : status < 500;
+    const code = known ? err.code : (err.code ?? 'VALLUM_INTERNAL');
+    if (status >= 500) req.log.error({ err, code }, 'request failed');
+    else req.log.info({ code, msg: err.message }, 'request refused');
+    void reply
+      .status(status)
+      .header('x-request-id', req.id)
+      .send({ code, message: expose ? err.message : 'internal error', request_id: req.id });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', service: options.service }));
+  return app;
+}

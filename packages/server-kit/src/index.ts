@@ -1,0 +1,3 @@
+export { createServer, type ServerOptions } from './create-server.js';
+export { requireServiceAuth, type ServiceAuthOptions } from './require-service-auth.js';
+export { escapeHtml, renderPage, type PageOptions } from './html.js';

@@ -1,0 +1,6 @@
+export {
+  createServiceTokenSigner,
+  createServiceTokenVerifier,
+  type ServiceTokenSigner,
+  type ServiceTokenVerifier,
+} from './service-token.js';

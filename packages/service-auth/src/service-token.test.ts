@@ -1,0 +1,24 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServiceTokenSigner, createServiceTokenVerifier } from './index.js';
+
+test('a token signed with the shared secret for an audience is accepted by that audience', async () => {
+  const signer = createServiceTokenSigner('s'.repeat(32), 'proxy');
+  const verifier = createServiceTokenVerifier('s'.repeat(32), 'authorize');
+  await verifier.verify(`Bearer ${await signer.token('authorize')}`);
+});
+
+test('a token for another audience, another secret, or none at all is refused', async () => {
+  const signer = createServiceTokenSigner('s'.repeat(32), 'proxy');
+  const verifier = createServiceTokenVerifier('s'.repeat(32), 'authorize');
+  await assert.rejects(verifier.verify(`Bearer ${await signer.token('cache')}`), { code: 'VALLUM_SERVICE_AUTH_REQUIRED' });
+  const other = createServiceTokenSigner('t'.repeat(32), 'proxy');
+  await assert.rejects(verifier.verify(`Bearer ${await other.token('authorize')}`), { status: 401 });
+  await assert.rejects(verifier.verify(undefined), { status: 401 });
+  await assert.rejects(verifier.verify('Bearer not.a.jwt'), { status: 401 });
+});
+
+test('the signer reuses its token instead of signing per call', async () => {
+  const signer = createServiceTokenSigner('s'.repeat(32), 'proxy');
+  assert.equal(await signer.token('cache'), await signer.token('cache'));
+});

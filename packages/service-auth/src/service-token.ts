@@ -1,0 +1,62 @@
+// Short-lived HS256 tokens that authenticate one Vallum service to another when they run apart.
+import { SignJWT, jwtVerify } from 'jose';
+import { VallumError, ErrorCodes } from '@vallum/errors';
+import { deriveKey } from '@vallum/session';
+
+const TOKEN_LIFETIME_SECONDS = 60;
+const REUSE_FOR_MS = 30_000;
+const VERIFIED_CACHE_MAX = 256;
+
+export interface ServiceTokenSigner {
+  token(audience: string): Promise<string>;
+}
+
+export interface ServiceTokenVerifier {
+  verify(authorizationHeader: string | undefined): Promise<void>;
+}
+
+export function createServiceTokenSigner(sharedSecret: string, issuer: string): ServiceTokenSigner {
+  const key = deriveKey(sharedSecret, 'service-token');
+  const cached = new Map<string, { token: string; reuseUntil: number }>();
+  return {
+    async token(audience) {
+      const hit = cached.get(audience);
+      const now = Date.now();
+      if (hit && hit.reuseUntil > now) return hit.token;
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(`vallum:${issuer}`)
+        .setAudience(`vallum:${audience}`)
+        .setIssuedAt()
+        .setExpirationTime(`${TOKEN_LIFETIME_SECONDS}s`)
+        .sign(key);
+      cached.set(audience, { token, reuseUntil: now + REUSE_FOR_MS });
+      return token;
+    },
+  };
+}
+
+export function createServiceTokenVerifier(sharedSecret: string, audience: string): ServiceTokenVerifier {
+  const key = deriveKey(sharedSecret, 'service-token');
+  // A verified token is remembered until it expires, so a busy caller costs one HMAC per minute, not per call.
+  const verified = new Map<string, number>();
+  return {
+    async verify(header) {
+      const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
+      if (!token) throw authRequired('missing service token');
+      const expiresAt = verified.get(token);
+      if (expiresAt !== undefined && expiresAt > Date.now()) return;
+      try {
+        const { payload } = await jwtVerify(token, key, { audience: `vallum:${audience}`, algorithms: ['HS256'] });
+        if (verified.size >= VERIFIED_CACHE_MAX) verified.clear();
+        verified.set(token, (payload.exp ?? 0) * 1000);
+      } catch (cause) {
+        throw authRequired('invalid service token', cause);
+      }
+    },
+  };
+}
+
+function authRequired(message: string, cause?: unknown): VallumError {
+  return new VallumError(ErrorCodes.SERVICE_AUTH_REQUIRED, message, { status: 401, cause });
+}

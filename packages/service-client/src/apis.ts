@@ -1,0 +1,23 @@
+// The interfaces the services offer one another. Each has an in-process implementation (the service itself, in
+// all-in-one mode) and an HTTP client here (split mode); callers cannot tell them apart.
+import type { Decision, Identity, RequestInfo } from '@vallum/policy';
+import type { Session } from '@vallum/session';
+
+export interface AuthorizeRequest {
+  /** The route's id (its `name`, or its index in `routes`). */
+  routeId: string;
+  identity: Identity | null;
+  request: RequestInfo;
+}
+
+export interface AuthorizeApi {
+  evaluate(input: AuthorizeRequest): Promise<Decision>;
+}
+
+export interface CacheApi {
+  getSession(id: string): Promise<Session | null>;
+  putSession(session: Session): Promise<void>;
+  deleteSession(id: string): Promise<void>;
+  /** True the first time a key is claimed within ttlSeconds, false after: makes one-time tokens one-time. */
+  claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
+}

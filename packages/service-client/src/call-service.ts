@@ -1,0 +1,49 @@
+// One authenticated JSON call from one Vallum service to another over HTTP, with a deadline.
+import { VallumError, ErrorCodes } from '@vallum/errors';
+import type { ServiceTokenSigner } from '@vallum/service-auth';
+
+export interface ServiceEndpoint {
+  /** Base URL of the service, e.g. http://authorize:5080 */
+  url: string;
+  /** The service's name, the audience of the token. */
+  service: string;
+  signer: ServiceTokenSigner;
+  timeoutMs?: number;
+}
+
+export interface CallOptions {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  body?: unknown;
+}
+
+/** Returns the parsed JSON body, or undefined on 404; throws VallumError SERVICE_UNAVAILABLE / SERVICE_BAD_RESPONSE. */
+export async function callService<T>(endpoint: ServiceEndpoint, call: CallOptions): Promise<T | undefined> {
+  const headers: Record<string, string> = { authorization: `Bearer ${await endpoint.signer.token(endpoint.service)}` };
+  if (call.body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(new URL(call.path, endpoint.url), {
+      method: call.method,
+      headers,
+      body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      signal: AbortSignal.timeout(endpoint.timeoutMs ?? 5000),
+    });
+  } catch (cause) {
+    throw new VallumError(ErrorCodes.SERVICE_UNAVAILABLE, `${endpoint.service} service unavailable`, { status: 503, cause });
+  }
+  if (res.status === 404) {
+    await res.body?.cancel();
+    return undefined;
+  }
+  if (res.status === 204) return undefined;
+  const text = await res.text();
+  if (!res.ok) {
+    throw new VallumError(ErrorCodes.SERVICE_BAD_RESPONSE, `${endpoint.service} service answered ${res.status}`, {
+      status: res.status === 401 ? 500 : 502,
+      expose: false,
+      details: { body: text.slice(0, 500) },
+    });
+  }
+  return text ? (JSON.parse(text) as T) : undefined;
+}

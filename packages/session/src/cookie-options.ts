@@ -1,0 +1,14 @@
+export interface SessionCookieOptions {
+  httpOnly: true;
+  sameSite: 'lax';
+  secure: boolean;
+  path: '/';
+  maxAge?: number;
+}
+
+/** Host-only (no Domain attribute): a session never leaks to sibling hosts through a parent-domain cookie. */
+export function sessionCookieOptions(secure: boolean, maxAgeSeconds?: number): SessionCookieOptions {
+  const options: SessionCookieOptions = { httpOnly: true, sameSite: 'lax', secure, path: '/' };
+  if (maxAgeSeconds !== undefined) options.maxAge = Math.max(0, Math.floor(maxAgeSeconds));
+  return options;
+}

@@ -1,0 +1,50 @@
+// The sign-in hand-off from the authenticate host to a route host: a signed (HS256, key derived from
+// shared_secret), one-minute, single-use token naming the session, the route origin it is for, and where to go
+// next. Single use is enforced by the caller claiming `jti` in the cache.
+import { randomUUID } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+import { VallumError, ErrorCodes } from '@vallum/errors';
+import { deriveKey } from './keys.js';
+
+export const HANDOFF_TTL_SECONDS = 60;
+
+export interface Handoff {
+  sid: string;
+  /** Origin of the route host the session is handed to. */
+  audience: string;
+  /** Where the browser goes once the route host has set its cookie. */
+  redirectUri: string;
+  jti: string;
+  expiresAt: number;
+}
+
+export interface HandoffCodec {
+  sign(input: { sid: string; audience: string; redirectUri: string; sessionExpiresAt: number }): Promise<string>;
+  verify(token: string, audience: string): Promise<Handoff>;
+}
+
+export function createHandoffCodec(sharedSecret: string): HandoffCodec {
+  const key = deriveKey(sharedSecret, 'handoff');
+  return {
+    async sign(input) {
+      return new SignJWT({ sid: input.sid, rd: input.redirectUri, sx: input.sessionExpiresAt })
+        .setProtectedHeader({ alg: 'HS256', typ: 'vallum-handoff' })
+        .setAudience(input.audience)
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime(`${HANDOFF_TTL_SECONDS}s`)
+        .sign(key);
+    },
+    async verify(token, audience) {
+      try {
+        const { payload } = await jwtVerify(token, key, { audience, algorithms: ['HS256'], typ: 'vallum-handoff' });
+        if (typeof payload.sid !== 'string' || typeof payload.rd !== 'string' || typeof payload.jti !== 'string') {
+          throw new Error('malformed hand-off');
+        }
+        return { sid: payload.sid, audience, redirectUri: payload.rd, jti: payload.jti, expiresAt: (payload.exp ?? 0) * 1000 };
+      } catch (cause) {
+        throw new VallumError(ErrorCodes.HANDOFF_INVALID, 'The sign-in hand-off is invalid or expired. Please try again.', { status: 400, cause });
+      }
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// The session cookie: a JWE (dir + A256GCM, key derived from cookie_secret) holding only the session id and its
+// expiry; the session itself lives server-side. Opened cookies are memoised so a warm request costs a Map lookup.
+import { EncryptJWT, jwtDecrypt } from 'jose';
+import { BoundedCache } from './bounded-cache.js';
+import { deriveKey } from './keys.js';
+
+export interface SessionTicket {
+  sid: string;
+  /** Epoch ms after which the cookie is no longer honoured. */
+  expiresAt: number;
+}
+
+export interface SessionCookieCodec {
+  seal(ticket: SessionTicket): Promise<string>;
+  /** The ticket, or null for a forged, tampered, expired or foreign cookie. */
+  open(value: string): Promise<SessionTicket | null>;
+  /** Forget memoised cookies of a session (after sign-out). */
+  forget(sid: string): void;
+}
+
+export interface CookieCodecOptions {
+  /** Purpose label mixed into the key, so a cookie of one kind never opens as another. */
+  purpose?: string;
+  memoEntries?: number;
+  now?: () => number;
+}
+
+export function createSessionCookieCodec(cookieSecret: string, options: CookieCodecOptions = {}): SessionCookieCodec {
+  const key = deriveKey(cookieSecret, options.purpose ?? 'session-cookie');
+  const now = options.now ?? Date.now;
+  const memo = new BoundedCache<string, SessionTicket>(options.memoEntries ?? 10_000, now);
+  return {
+    async seal(ticket) {
+      return new EncryptJWT({ sid: ticket.sid })
+        .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+        .setIssuedAt(Math.floor(now() / 1000))
+        .setExpirationTime(Math.floor(ticket.expiresAt / 1000))
+        .encrypt(key);
+    },
+    async open(value) {
+      const hit = memo.get(value);
+      if (hit) return hit.expiresAt > now() ? hit : null;
+      try {
+        const { payload } = await jwtDecrypt(value, key, {
+          keyManagementAlgorithms: ['dir'],
+          contentEncryptionAlgorithms: ['A256GCM'],
+          currentDate: new Date(now()),
+        });
+        if (typeof payload.sid !== 'string' || typeof payload.exp !== 'number') return null;
+        const ticket = { sid: payload.sid, expiresAt: payload.exp * 1000 };
+        memo.set(value, ticket, ticket.expiresAt - now());
+        return ticket;
+      } catch {
+        return null;
+      }
+    },
+    forget(sid) {
+      memo.deleteWhere((t) => t.sid === sid);
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/** A signed-in user's session, kept server-side by the cache service. Times are epoch milliseconds. */
+export interface Session {
+  id: string;
+  sub: string;
+  email: string;
+  groups: string[];
+  claims: Record<string, unknown>;
+  idToken?: string;
+  accessToken?: string;
+  refreshToken?: string;
+  /** When the IdP's access token expires. */
+  tokenExpiresAt?: number;
+  createdAt: number;
+  expiresAt: number;
+}
