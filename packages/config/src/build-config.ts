@@ -48,12 +48,12 @@ export interface VallumConfig {
   logLevel: string;
   routes: readonly RouteConfig[];
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
-  locate(path: ConfigPath): string;
+  locate(path: ConfigPath, atKey?: boolean): string;
 }
 
 export interface BuildContext {
   file: string;
-  locate(path: ConfigPath): string;
+  locate(path: ConfigPath, atKey?: boolean): string;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -192,7 +192,7 @@ function readSecretFile(file: string, path: ConfigPath, minLength: number, issue
 }
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !(value instanceof URL) && !Object.isFrozen(value)) {
+  if (value && typeof value === 'object' && !(value instanceof URL)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);
   }

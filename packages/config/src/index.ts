@@ -11,4 +11,3 @@ export {
 } from './load-config.js';
 export { buildConfig, parseDuration, hostOf, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
 export { ENV_OVERRIDES } from './env.js';
-export { suggest } from './suggest.js';

@@ -7,13 +7,15 @@ import { VallumError, ErrorCodes } from '@vallum/errors';
 import { ConfigSchema, type RawConfig } from './schema.js';
 import { ENV_OVERRIDES } from './env.js';
 import { buildConfig, type VallumConfig } from './build-config.js';
-import { suggest } from './suggest.js';
+import { suggest } from '@vallum/errors';
 
 export type ConfigPath = ReadonlyArray<string | number>;
 
 export interface ConfigIssue {
   path: ConfigPath;
   message: string;
+  /** Point at the key itself rather than its value (unknown keys). */
+  atKey?: boolean;
 }
 
 /** Extra validation a caller adds (e.g. the policy language checks each route's `policy`). */
@@ -65,10 +67,10 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
   }
 
   const fromEnv = applyEnvOverrides(doc, options.env ?? process.env);
-  const locate = (path: ConfigPath): string => {
+  const locate = (path: ConfigPath, atKey = false): string => {
     const env = fromEnv.find(([, p]) => p.length <= path.length && p.every((k, i) => path[i] === k));
     if (env) return `environment variable ${env[0]}`;
-    return at(nodeFor(doc, path)?.range?.[0]);
+    return at(nodeFor(doc, path, atKey)?.range?.[0]);
   };
 
   const raw: unknown = doc.toJS() ?? {};
@@ -88,7 +90,7 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
     config = built.config;
   }
   if (issues.length > 0 || !config) {
-    throw new ConfigError(file, issues.map((i) => ({ ...i, location: locate(i.path) })));
+    throw new ConfigError(file, issues.map((i) => ({ ...i, location: locate(i.path, i.atKey) })));
   }
   return config;
 }
@@ -106,12 +108,13 @@ function applyEnvOverrides(doc: Document, env: Record<string, string | undefined
 }
 
 /** The deepest existing node on `path`, so a missing key points at the mapping that lacks it. */
-function nodeFor(doc: Document, path: ConfigPath): Node | undefined {
+function nodeFor(doc: Document, path: ConfigPath, atKey: boolean): Node | undefined {
   let node = doc.contents as Node | null;
-  for (const key of path) {
+  for (const [i, key] of path.entries()) {
     if (isMap(node)) {
       const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
       if (!pair) return node;
+      if (atKey && i === path.length - 1) return pair.key as Node;
       node = (pair.value as Node | null) ?? (pair.key as Node);
     } else if (isSeq(node) && typeof key === 'number') {
       const item = node.items[key] as Node | undefined;
@@ -132,7 +135,7 @@ function schemaIssues(raw: object): ConfigIssue[] {
     const key = `${error.path}`;
     if (seen.has(key)) continue; // a union reports once per branch; the first message is enough
     seen.add(key);
-    issues.push({ path, message: describe(error, path, raw) });
+    issues.push({ path, message: describe(error, path, raw), atKey: error.message === 'Unexpected property' });
   }
   return issues;
 }

@@ -51,3 +51,4 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 export function isVallumError(err: unknown): err is VallumError {
   return err instanceof VallumError;
 }
+export { suggest, didYouMean } from './suggest.js';

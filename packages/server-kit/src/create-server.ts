@@ -10,6 +10,8 @@ export interface ServerOptions {
   /** false silences logs (tests); otherwise pino options built from telemetry. */
   logger?: boolean;
   fastify?: Omit<FastifyServerOptions, 'logger'>;
+  /** Where the health check answers; the proxy moves it under /.vallum/ so route hosts keep their own /healthz. */
+  healthPath?: string;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -22,7 +24,6 @@ export function createServer(options: ServerOptions): FastifyInstance {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
-    disableRequestLogging: true,
     ...options.fastify,
   });
 
@@ -39,6 +40,6 @@ export function createServer(options: ServerOptions): FastifyInstance {
       .send({ code, message: expose ? err.message : 'internal error', request_id: req.id });
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', service: options.service }));
+  app.get(options.healthPath ?? '/healthz', async () => ({ status: 'ok', service: options.service }));
   return app;
 }

@@ -1,4 +1,6 @@
-/** The closest candidate within a small edit distance, for "did you mean" hints. */
+// "Did you mean" hints for config and policy errors.
+
+/** The closest candidate within a small edit distance, or undefined. */
 export function suggest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
@@ -10,6 +12,12 @@ export function suggest(word: string, candidates: readonly string[]): string | u
     }
   }
   return best;
+}
+
+/** ` (did you mean 'x'?)`, or nothing. */
+export function didYouMean(word: string, candidates: readonly string[]): string {
+  const hint = suggest(word, candidates);
+  return hint ? ` (did you mean '${hint}'?)` : '';
 }
 
 function editDistance(a: string, b: string): number {

@@ -1,0 +1,86 @@
+// The `vallum` command: the only file that touches the process (argv, env, signals, exit codes).
+import { parseArgs } from 'node:util';
+import { SERVICE_NAMES, ConfigError, type ServiceName } from '@vallum/config';
+import { isVallumError } from '@vallum/errors';
+import { loadVallumConfig } from './load.js';
+import { startVallum } from './start-vallum.js';
+import { demoBanner, startDemo } from './demo.js';
+
+const USAGE = `usage:
+  vallum --config FILE [--service all|proxy|authenticate|authorize|cache] [--address HOST:PORT]
+  vallum validate --config FILE
+  vallum demo [--port 8000]`;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      service: { type: 'string' },
+      address: { type: 'string' },
+      port: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0] ?? 'run';
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command === 'demo') {
+    const demo = await startDemo({ port: values.port ? Number(values.port) : undefined });
+    console.log(demoBanner(demo));
+    onSignal(() => demo.close());
+    return -1;
+  }
+  const file = values.config ?? process.env.VALLUM_CONFIG;
+  if (!file) {
+    console.error(`vallum: --config FILE is required\n${USAGE}`);
+    return 2;
+  }
+  const config = loadVallumConfig(file);
+  if (command === 'validate') {
+    console.log(`${file}: ok (${config.routes.length} routes)`);
+    return 0;
+  }
+  if (command !== 'run') {
+    console.error(`vallum: unknown command '${command}'\n${USAGE}`);
+    return 2;
+  }
+  const service = (values.service ?? process.env.VALLUM_SERVICES ?? config.services) as ServiceName | 'all';
+  if (service !== 'all' && !SERVICE_NAMES.includes(service)) {
+    console.error(`vallum: --service must be one of all, ${SERVICE_NAMES.join(', ')}; got '${service}'`);
+    return 2;
+  }
+  const running = await startVallum(config, { service, address: values.address });
+  console.log(JSON.stringify({ level: 30, service: running.service, msg: `vallum ${running.service} listening on ${running.url}` }));
+  onSignal(() => running.close());
+  return -1;
+}
+
+function onSignal(close: () => Promise<void>): void {
+  let closing = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (closing) process.exit(1);
+      closing = true;
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) console.error(`vallum: ${err.message}`);
+    else if (isVallumError(err)) console.error(`vallum: ${err.code}: ${err.message}`);
+    else console.error('vallum: fatal:', err);
+    process.exit(1);
+  },
+);

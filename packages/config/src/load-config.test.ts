@@ -1,0 +1,68 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfigText, ConfigError } from './index.js';
+
+const VALID = `address: 127.0.0.1:8000
+authenticate_service_url: http://authenticate.localhost:8000
+idp:
+  issuer: http://127.0.0.1:8010
+  client_id: vallum
+  client_secret: secret
+shared_secret: ${'a'.repeat(32)}
+cookie_secret: ${'b'.repeat(32)}
+routes:
+  - from: http://app.localhost:8000
+    to: http://127.0.0.1:8020/base
+    allow_any_authenticated_user: true
+`;
+
+function issuesOf(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    loadConfigText(text, 'vallum.yaml', { env });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.issues.map((i) => `${i.location}: ${i.message}`);
+  }
+  assert.fail('expected the config to be refused');
+}
+
+test('a valid config loads into a frozen typed view with defaults', () => {
+  const config = loadConfigText(VALID, 'vallum.yaml', { env: {} });
+  assert.equal(config.routes[0]?.host, 'app.localhost:8000');
+  assert.equal(config.routes[0]?.from, 'http://app.localhost:8000');
+  assert.equal(config.routes[0]?.to[0]?.pathname, '/base');
+  assert.equal(config.routes[0]?.passIdentityHeaders, true);
+  assert.equal(config.cookieName, '_vallum');
+  assert.equal(config.cookieExpireMs, 14 * 3600_000);
+  assert.ok(Object.isFrozen(config) && Object.isFrozen(config.routes[0]));
+});
+
+test('a YAML syntax error names file:line:column', () => {
+  const [issue] = issuesOf(VALID.replace('client_id: vallum', 'client_id: [vallum'));
+  assert.match(issue!, /^vallum\.yaml:\d+:\d+: YAML syntax/);
+});
+
+test('an unknown key is reported where it stands, with a did-you-mean', () => {
+  const issues = issuesOf(VALID.replace('    allow_any_authenticated_user: true', '    allow_any_authenticated_users: true'));
+  assert.ok(issues.some((i) => /^vallum\.yaml:12:5: unknown key 'allow_any_authenticated_users' \(did you mean 'allow_any_authenticated_user'\?\)/.test(i)), issues.join('\n'));
+});
+
+test('every problem is reported at once, each with its line', () => {
+  const text = VALID.replace('shared_secret: ' + 'a'.repeat(32), 'shared_secret: short').replace('to: http://127.0.0.1:8020/base', 'to: 42');
+  const issues = issuesOf(text);
+  assert.ok(issues.some((i) => i.startsWith('vallum.yaml:7:')), issues.join('\n'));
+  assert.ok(issues.some((i) => i.startsWith('vallum.yaml:11:')), issues.join('\n'));
+});
+
+test('a route without an access rule, or a from URL with a path, is refused', () => {
+  const issues = issuesOf(VALID.replace('    allow_any_authenticated_user: true\n', '').replace('from: http://app.localhost:8000', 'from: http://app.localhost:8000/x'));
+  assert.ok(issues.some((i) => /without a path/.test(i)), issues.join('\n'));
+});
+
+test('environment variables override the file and are named in errors', () => {
+  const config = loadConfigText(VALID, 'vallum.yaml', { env: { VALLUM_ADDRESS: '0.0.0.0:9000', VALLUM_REDIS_URL: 'redis://r:6379' } });
+  assert.equal(config.address, '0.0.0.0:9000');
+  assert.equal(config.redisUrl, 'redis://r:6379');
+  const issues = issuesOf(VALID, { VALLUM_COOKIE_SECRET: 'short' });
+  assert.ok(issues.some((i) => i.startsWith('environment variable VALLUM_COOKIE_SECRET')), issues.join('\n'));
+});

@@ -1,0 +1,157 @@
+// A real OpenID Connect provider (oidc-provider) on loopback, with the demo users and our own login page.
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider from 'oidc-provider';
+import { DemoOptionsError } from './errors.js';
+import { closeServer, listen, originOf, sendHtml } from './http-server.js';
+import { logoutSource, postLogoutSuccessSource, renderError } from './idp-pages.js';
+import { handleInteraction } from './interaction-routes.js';
+import { createMemoryAdapter } from './memory-adapter.js';
+import { claimsOf, DEMO_USERS, type DemoUser } from './users.js';
+
+export interface DemoClient {
+  client_id: string;
+  client_secret: string;
+  redirect_uris: string[];
+  post_logout_redirect_uris?: string[];
+}
+
+export interface DemoIdpOptions {
+  port?: number;
+  host?: string;
+  clients: DemoClient[];
+  users?: readonly DemoUser[];
+}
+
+export interface DemoIdp {
+  /** e.g. `http://127.0.0.1:PORT`, no trailing slash. */
+  issuer: string;
+  port: number;
+  users: DemoUser[];
+  close(): Promise<void>;
+}
+
+const SCOPES = ['openid', 'offline_access', 'email', 'profile', 'groups'];
+const HOUR = 60 * 60;
+const DAY = 24 * HOUR;
+
+export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
+  validateOptions(options);
+  const users = [...(options.users ?? DEMO_USERS)];
+  const host = options.host ?? '127.0.0.1';
+
+  // The issuer must contain the port, so listen first and attach the provider once it exists.
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const { server, port } = await listen((req, res) => {
+    if (handler === undefined) sendHtml(res, 503, 'starting');
+    else handler(req, res);
+  }, host, options.port ?? 0);
+
+  try {
+    const issuer = originOf(host, port);
+    const provider = new Provider(issuer, await providerConfiguration(options.clients, users, port));
+    provider.on('server_error', (_ctx, err) => {
+      process.stderr.write(`[demo-idp] server_error: ${String((err as Error)?.stack ?? err)}\n`);
+    });
+    const callback = provider.callback();
+    handler = (req, res) => {
+      handleInteraction(provider, users, req, res)
+        .then((handled) => {
+          if (!handled) callback(req, res);
+        })
+        .catch((err: unknown) => {
+          process.stderr.write(`[demo-idp] interaction error: ${String((err as Error)?.stack ?? err)}\n`);
+          if (!res.headersSent) sendHtml(res, 500, 'demo IdP interaction failed');
+          else res.destroy();
+        });
+    };
+    return { issuer, port, users, close: () => closeServer(server) };
+  } catch (err) {
+    await closeServer(server);
+    throw err;
+  }
+}
+
+async function providerConfiguration(clients: DemoClient[], users: readonly DemoUser[], port: number): Promise<Record<string, unknown>> {
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const signingKey = { ...(await exportJWK(privateKey)), kid: `demo-${randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
+  return {
+    adapter: createMemoryAdapter(),
+    clients: clients.map((client) => ({
+      client_id: client.client_id,
+      client_secret: client.client_secret,
+      redirect_uris: client.redirect_uris,
+      post_logout_redirect_uris: client.post_logout_redirect_uris ?? [],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
+    jwks: { keys: [signingKey] },
+    cookies: {
+      keys: [randomBytes(32).toString('base64url')],
+      // Browsers share cookies across ports: a per-port prefix keeps two demo IdPs (and Vallum's `_vallum*`
+      // cookies) on 127.0.0.1 from overwriting each other.
+      names: {
+        session: `_demo_idp_${port}_session`,
+        interaction: `_demo_idp_${port}_interaction`,
+        resume: `_demo_idp_${port}_interaction_resume`,
+      },
+    },
+    scopes: SCOPES,
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name'],
+      groups: ['groups'],
+    },
+    // Put the scope-granted claims (email, name, groups) in the ID token too, not only in userinfo.
+    conformIdTokenClaims: false,
+    findAccount: async (_ctx: unknown, sub: string) => {
+      const user = users.find((candidate) => candidate.sub === sub);
+      if (user === undefined) return undefined;
+      return { accountId: user.sub, claims: async () => claimsOf(user) };
+    },
+    pkce: { required: () => true },
+    issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }, code: { scopes: Set<string> }) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      // A client may revoke only its own tokens (the default's rule, minus its "you SHOULD change" notice).
+      revocation: {
+        enabled: true,
+        allowedPolicy: (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId,
+      },
+      userinfo: { enabled: true },
+      resourceIndicators: { enabled: false },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+    },
+    renderError,
+    clientBasedCORS: () => true,
+    ttl: {
+      AccessToken: HOUR,
+      AuthorizationCode: 60,
+      IdToken: HOUR,
+      RefreshToken: 14 * DAY,
+      Interaction: HOUR,
+      Session: 14 * DAY,
+      Grant: 14 * DAY,
+    },
+  };
+}
+
+function validateOptions(options: DemoIdpOptions): void {
+  if (!Array.isArray(options.clients) || options.clients.length === 0) {
+    throw new DemoOptionsError('startDemoIdp needs at least one client');
+  }
+  for (const client of options.clients) {
+    if (!client.client_id || !client.client_secret || client.redirect_uris.length === 0) {
+      throw new DemoOptionsError(`demo IdP client "${client.client_id}" needs client_id, client_secret and redirect_uris`);
+    }
+  }
+  const users = options.users ?? DEMO_USERS;
+  if (new Set(users.map((user) => user.sub)).size !== users.length) {
+    throw new DemoOptionsError('demo IdP users need distinct sub values');
+  }
+}

@@ -1,0 +1,135 @@
+// What every criterion provides, and the helpers they share to read an operator and its operand.
+import type { Identity, Reason, RequestInfo } from '../types.js';
+import { isRecord, type PolicyIssue, type PolicyPath } from '../issues.js';
+import { reason, ReasonCodes, type ReasonCode } from '../reasons.js';
+import { didYouMean } from '@vallum/errors';
+
+export interface CompiledCriterion {
+  /** Whether a signed-in identity satisfies it; an anonymous request never reaches a criterion. */
+  matches(identity: Identity, request: RequestInfo, now: number): boolean;
+  /** Why it allowed. */
+  readonly ok: Reason;
+  /** What it requires, when it did not match in an allow block. */
+  readonly unauthorized: Reason;
+  /** Why it denied, when it matched in a deny block. */
+  readonly denied: Reason;
+}
+
+export interface CriterionInput {
+  /** The text after the slash of `claim/<name>`; undefined for criteria without one. */
+  argument: string | undefined;
+  value: unknown;
+  /** Path of the criterion's value, relative to the policy. */
+  path: PolicyPath;
+}
+
+export interface CriterionDefinition {
+  /** As written in a policy; for `claim/<name>` this is `claim`. */
+  readonly name: string;
+  readonly takesArgument: boolean;
+  compile(input: CriterionInput, issues: PolicyIssue[]): CompiledCriterion | undefined;
+}
+
+export type OperatorCompiler = (operand: unknown, path: PolicyPath, issues: PolicyIssue[], argument: string | undefined) => CompiledCriterion | undefined;
+
+export interface OperatorTable {
+  /** The criterion's name in messages, e.g. `groups` or `claim/department`. */
+  label: string;
+  operators: Readonly<Record<string, OperatorCompiler>>;
+  /** The operator a bare value means, e.g. `email: a@b.c` is `email: {is: a@b.c}`. */
+  shorthand: string;
+}
+
+/** Reads `{op: operand}` (or a bare operand meaning the shorthand operator) and compiles that operator. */
+export function compileOperator(table: OperatorTable, input: CriterionInput, issues: PolicyIssue[]): CompiledCriterion | undefined {
+  const names = Object.keys(table.operators);
+  const { value, path, argument } = input;
+  if (!isRecord(value)) {
+    if (Array.isArray(value) || value === null || value === undefined) {
+      issues.push({ path: [...path], message: `${table.label}: expected a value or {${names.join(' | ')}: …}` });
+      return undefined;
+    }
+    return table.operators[table.shorthand]!(value, path, issues, argument);
+  }
+  const keys = Object.keys(value);
+  if (keys.length !== 1) {
+    issues.push({ path: [...path], message: `${table.label}: expected exactly one operator (${names.join(', ')}), got ${keys.length}` });
+    return undefined;
+  }
+  const op = keys[0]!;
+  const compile = Object.hasOwn(table.operators, op) ? table.operators[op] : undefined;
+  if (!compile) {
+    issues.push({
+      path: [...path],
+      message: `unknown operator '${op}' for ${table.label}${didYouMean(op, names)}; expected one of ${names.join(', ')}`,
+    });
+    return undefined;
+  }
+  return compile(value[op], [...path, op], issues, argument);
+}
+
+export function readString(operand: unknown, path: PolicyPath, issues: PolicyIssue[], what: string): string | undefined {
+  if (typeof operand === 'string' && operand.trim() !== '') return operand;
+  issues.push({ path: [...path], message: `expected ${what}, got ${describe(operand)}` });
+  return undefined;
+}
+
+/** A non-empty list whose every item passes `read`; each bad item is reported at its own index. */
+export function readList<T>(
+  operand: unknown,
+  path: PolicyPath,
+  issues: PolicyIssue[],
+  what: string,
+  read: (item: unknown, path: PolicyPath, issues: PolicyIssue[]) => T | undefined,
+): T[] | undefined {
+  if (!Array.isArray(operand) || operand.length === 0) {
+    issues.push({ path: [...path], message: `expected a non-empty list of ${what}, got ${describe(operand)}` });
+    return undefined;
+  }
+  const items: T[] = [];
+  let ok = true;
+  operand.forEach((item, i) => {
+    const value = read(item, [...path, i], issues);
+    if (value === undefined) ok = false;
+    else items.push(value);
+  });
+  return ok ? items : undefined;
+}
+
+export interface CriterionText {
+  /** Shown when it allowed, e.g. "member of group admins". */
+  ok: string;
+  /** Shown when access was refused for want of it, e.g. "requires group admins". */
+  requires: string;
+  /** Shown after "denied: " when it matched a deny block, e.g. "member of group contractors". */
+  denied: string;
+}
+
+/** Builds the criterion's reasons once, so evaluation allocates none. */
+export function defineCriterion(
+  codes: { ok: ReasonCode; unauthorized: ReasonCode },
+  text: CriterionText,
+  matches: CompiledCriterion['matches'],
+): CompiledCriterion {
+  return Object.freeze({
+    matches,
+    ok: reason(codes.ok, `allowed: ${text.ok}`),
+    unauthorized: reason(codes.unauthorized, text.requires),
+    denied: reason(ReasonCodes.DENY_MATCHED, `denied: ${text.denied}`),
+  });
+}
+
+/** "a", "a or b", "a, b or c". */
+export function listText(values: readonly unknown[], conjunction: 'or' | 'and'): string {
+  const words = values.map(String);
+  if (words.length <= 1) return words.join('');
+  return `${words.slice(0, -1).join(', ')} ${conjunction} ${words[words.length - 1]}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'string') return value.trim() === '' ? 'an empty string' : `'${value}'`;
+  return `${typeof value} ${String(value)}`;
+}

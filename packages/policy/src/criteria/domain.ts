@@ -1,0 +1,61 @@
+// `domain`: the part of the identity's email after its single `@`, compared case-insensitively.
+import { ReasonCodes } from '../reasons.js';
+import type { Identity } from '../types.js';
+import type { PolicyIssue, PolicyPath } from '../issues.js';
+import { compileOperator, defineCriterion, listText, readList, readString, type CriterionDefinition } from './criterion.js';
+
+const CODES = { ok: ReasonCodes.DOMAIN_OK, unauthorized: ReasonCodes.DOMAIN_UNAUTHORIZED };
+const DOMAIN = /^[^@\s/]+$/;
+
+/**
+ * An address with more than one `@` (or none, or nothing before it) has no domain: `a@evil.com@example.com`
+ * must not pass as example.com, whichever `@` another parser would split on.
+ */
+export function emailDomain(email: unknown): string | undefined {
+  if (typeof email !== 'string') return undefined;
+  const at = email.indexOf('@');
+  if (at <= 0 || at !== email.lastIndexOf('@') || at === email.length - 1) return undefined;
+  return email.slice(at + 1).toLowerCase();
+}
+
+function readDomain(operand: unknown, path: PolicyPath, issues: PolicyIssue[]): string | undefined {
+  const value = readString(operand, path, issues, 'a domain like example.com');
+  if (value === undefined) return undefined;
+  if (!DOMAIN.test(value)) {
+    issues.push({ path: [...path], message: `expected a domain like example.com (no '@'), got '${value}'` });
+    return undefined;
+  }
+  return value.toLowerCase();
+}
+
+const domainOf = (identity: Identity): string => emailDomain(identity.email) ?? '';
+
+export const domainCriterion: CriterionDefinition = {
+  name: 'domain',
+  takesArgument: false,
+  compile: (input, issues) =>
+    compileOperator(
+      {
+        label: 'domain',
+        shorthand: 'is',
+        operators: {
+          is(operand, path, issues) {
+            const wanted = readDomain(operand, path, issues);
+            if (wanted === undefined) return undefined;
+            const text = { ok: `email domain ${wanted}`, requires: `requires an email address at ${wanted}`, denied: `email domain ${wanted}` };
+            return defineCriterion(CODES, text, (identity) => domainOf(identity) === wanted);
+          },
+          in(operand, path, issues) {
+            const list = readList(operand, path, issues, 'domains', readDomain);
+            if (!list) return undefined;
+            const wanted = new Set(list);
+            const names = listText(list, 'or');
+            const text = { ok: `email domain ${names}`, requires: `requires an email address at ${names}`, denied: `email domain ${names}` };
+            return defineCriterion(CODES, text, (identity) => wanted.has(domainOf(identity)));
+          },
+        },
+      },
+      input,
+      issues,
+    ),
+};

@@ -1,0 +1,30 @@
+// The inputs and output of a policy decision. Shared by the proxy (which builds the input), the authorize service
+// (which evaluates it) and the service client (which carries it over HTTP).
+
+export interface Identity {
+  sub: string;
+  email: string;
+  groups: string[];
+  /** Every claim the IdP returned (ID token + userinfo), for `claim/<name>` criteria. */
+  claims: Record<string, unknown>;
+}
+
+export interface RequestInfo {
+  method: string;
+  /** Lower-cased host with port when not the scheme's default, e.g. `app.localhost:8000`. */
+  host: string;
+  /** Normalised path without the query string. */
+  path: string;
+}
+
+export interface Reason {
+  /** kebab-case constant, e.g. `email-ok`, `groups-unauthorized`, `user-unauthenticated`. */
+  code: string;
+  /** A sentence safe to show the user on the 403 page, e.g. "requires group admins". */
+  message: string;
+}
+
+export interface Decision {
+  allow: boolean;
+  reasons: Reason[];
+}

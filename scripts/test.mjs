@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// `npm test`: make sure the machine has what the tests use (redis-server, chromium, docker-compose from Debian;
+// installed when run as root, otherwise the exact command is printed), build, then run every compiled test file
+// with Node's test runner.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const NEEDED = [
+  { bin: 'redis-server', pkg: 'redis-server' },
+  { bin: 'chromium', pkg: 'chromium' },
+  { bin: 'docker-compose', pkg: 'docker-compose' },
+];
+
+function onPath(bin) {
+  return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+}
+
+function ensureDebianPackages() {
+  const missing = NEEDED.filter((n) => !onPath(n.bin)).map((n) => n.pkg);
+  if (missing.length === 0) return;
+  const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid?.() !== 0) {
+    console.error(`The tests need Debian packages that are missing: ${missing.join(', ')}.\nInstall them with:\n  sudo sh -c '${command}'`);
+    process.exit(1);
+  }
+  console.log(`Installing missing Debian packages: ${missing.join(', ')}`);
+  const run = spawnSync('sh', ['-c', command], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (run.status !== 0) {
+    console.error(`Could not install ${missing.join(', ')} (exit ${run.status}). Run as root:\n  ${command}`);
+    process.exit(1);
+  }
+}
+
+function findTests(dir, out = []) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) findTests(full, out);
+    else if (name.endsWith('.test.js') && full.includes(`${'/'}dist${'/'}`)) out.push(full);
+  }
+  return out;
+}
+
+ensureDebianPackages();
+const build = spawnSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+const only = process.argv.slice(2);
+const files = findTests(root)
+  .map((f) => relative(root, f))
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort();
+if (files.length === 0) {
+  console.error('no test files found');
+  process.exit(1);
+}
+const run = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, NODE_NO_WARNINGS: '1' },
+});
+process.exit(run.status ?? 1);

@@ -1,0 +1,225 @@
+// authenticate: signs users in at the IdP (authorization code + PKCE + state + nonce), keeps their session in the
+// cache, and hands the session to route hosts with a signed one-time token. Never listens by itself.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import cookie from '@fastify/cookie';
+import * as oidc from 'openid-client';
+import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
+import type { VallumConfig } from '@vallum/config';
+import { createServer, safeRedirectTarget } from '@vallum/server-kit';
+import type { CacheApi } from '@vallum/service-client';
+import {
+  createHandoffCodec,
+  createSealedValueCodec,
+  createSessionCookieCodec,
+  newSessionId,
+  sessionCookieOptions,
+  type Session,
+} from '@vallum/session';
+import { createOidcClient, type OidcClient } from './oidc-client.js';
+import { errorPage, signedOutPage } from './pages.js';
+
+export interface AuthenticateDeps {
+  cache: CacheApi;
+  oidc?: OidcClient;
+  logger?: boolean;
+}
+
+interface SignInState extends Record<string, unknown> {
+  verifier: string;
+  state: string;
+  nonce: string;
+  redirect: string;
+}
+
+const SIGN_IN_STATE_TTL_SECONDS = 600;
+export const IDP_CALLBACK_PATH = '/oauth2/callback';
+
+export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyInstance {
+  const app = createServer({ service: 'authenticate', logger: deps.logger });
+  const { cache } = deps;
+  const idp = deps.oidc ?? createOidcClient(config.idp);
+  const base = config.authenticateServiceUrl;
+  const callbackUrl = new URL(IDP_CALLBACK_PATH, base).href;
+  const secure = config.cookieSecure ?? base.protocol === 'https:';
+  const cookieName = config.cookieName;
+  const stateCookieName = `${config.cookieName}_csrf`;
+  const sessionCookies = createSessionCookieCodec(config.cookieSecret);
+  const signInStates = createSealedValueCodec<SignInState>(config.cookieSecret, 'sign-in-state');
+  const handoffs = createHandoffCodec(config.sharedSecret);
+  const routeOrigins = new Set(config.routes.map((r) => r.from));
+
+  void app.register(cookie);
+
+  const sendPage = (reply: FastifyReply, status: number, html: string) =>
+    reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
+
+  app.setErrorHandler((err: Error, req, reply) => {
+    const known = isVallumError(err);
+    const status = known ? err.status : 500;
+    if (status >= 500) req.log.error({ err }, 'authenticate failed');
+    else req.log.info({ code: known ? err.code : undefined, msg: err.message }, 'sign-in refused');
+    const message = known && err.expose ? err.message : 'Something went wrong while signing you in.';
+    return sendPage(reply, status, errorPage('Sign-in failed', message, { status, requestId: req.id }));
+  });
+
+  const currentSession = async (req: FastifyRequest): Promise<Session | null> => {
+    const value = req.cookies[cookieName];
+    if (!value) return null;
+    const ticket = await sessionCookies.open(value);
+    if (!ticket) return null;
+    const session = await cache.getSession(ticket.sid);
+    return session && session.expiresAt > Date.now() ? session : null;
+  };
+
+  const handOff = async (reply: FastifyReply, session: Session, target: URL) => {
+    const token = await handoffs.sign({ sid: session.id, audience: target.origin, redirectUri: target.href, sessionExpiresAt: session.expiresAt });
+    const to = new URL('/.vallum/callback', target.origin);
+    to.searchParams.set('vallum_handoff', token);
+    return reply.header('cache-control', 'no-store').redirect(to.href, 302);
+  };
+
+  app.get<{ Querystring: { redirect_uri?: string } }>(
+    '/.vallum/sign_in',
+    { schema: { querystring: { type: 'object', properties: { redirect_uri: { type: 'string' } } } } },
+    async (req, reply) => {
+      const target = safeRedirectTarget(req.query.redirect_uri, routeOrigins);
+      if (!target) {
+        throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'This sign-in link points to a site Vallum does not protect.', { status: 400 });
+      }
+      const existing = await currentSession(req);
+      if (existing) return handOff(reply, existing, target);
+
+      const configuration = await idp.configuration();
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const nonce = oidc.randomNonce();
+      const sealed = await signInStates.seal({ verifier, state, nonce, redirect: target.href }, SIGN_IN_STATE_TTL_SECONDS);
+      reply.setCookie(stateCookieName, sealed, sessionCookieOptions(secure, SIGN_IN_STATE_TTL_SECONDS));
+      const url = oidc.buildAuthorizationUrl(configuration, {
+        redirect_uri: callbackUrl,
+        scope: config.idp.scopes.join(' '),
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        nonce,
+        ...(config.idp.scopes.includes('offline_access') ? { prompt: 'consent' } : {}),
+      });
+      return reply.header('cache-control', 'no-store').redirect(url.href, 302);
+    },
+  );
+
+  app.get<{ Querystring: Record<string, string> }>(IDP_CALLBACK_PATH, async (req, reply) => {
+    const sealed = req.cookies[stateCookieName];
+    const saved = sealed ? await signInStates.open(sealed) : null;
+    reply.clearCookie(stateCookieName, sessionCookieOptions(secure));
+    if (!saved) {
+      throw new VallumError(ErrorCodes.SIGN_IN_FAILED, 'Your sign-in took too long or was started in another browser. Please start again.', { status: 400 });
+    }
+    const retryUrl = saved.redirect;
+    if (req.query.error) {
+      const description = req.query.error_description ? `: ${req.query.error_description}` : '';
+      return sendPage(
+        reply,
+        400,
+        errorPage('Sign-in failed', `The identity provider refused the sign-in (${req.query.error}${description}).`, {
+          status: 400,
+          requestId: req.id,
+          retryUrl,
+        }),
+      );
+    }
+    const configuration = await idp.configuration();
+    let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
+    try {
+      tokens = await oidc.authorizationCodeGrant(configuration, new URL(req.url, base), {
+        pkceCodeVerifier: saved.verifier,
+        expectedState: saved.state,
+        expectedNonce: saved.nonce,
+        idTokenExpected: true,
+      });
+    } catch (cause) {
+      req.log.warn({ err: cause }, 'code exchange failed');
+      return sendPage(
+        reply,
+        400,
+        errorPage('Sign-in failed', 'The sign-in response could not be verified. Please try again.', { status: 400, requestId: req.id, retryUrl }),
+      );
+    }
+    const idClaims = tokens.claims() ?? { sub: '' };
+    let claims: Record<string, unknown> = { ...idClaims };
+    try {
+      const userinfo = await oidc.fetchUserInfo(configuration, tokens.access_token, String(idClaims.sub));
+      claims = { ...claims, ...userinfo };
+    } catch (err) {
+      req.log.warn({ err }, 'userinfo unavailable; using ID token claims only');
+    }
+    const now = Date.now();
+    const session: Session = {
+      id: newSessionId(),
+      sub: String(claims.sub),
+      email: typeof claims.email === 'string' ? claims.email : '',
+      groups: Array.isArray(claims.groups) ? claims.groups.map(String) : [],
+      claims: withoutTokenFields(claims),
+      idToken: tokens.id_token,
+      accessToken: tokens.access_token,
+      refreshToken: tokens.refresh_token,
+      tokenExpiresAt: tokens.expires_in ? now + tokens.expires_in * 1000 : undefined,
+      createdAt: now,
+      expiresAt: now + config.cookieExpireMs,
+    };
+    await cache.putSession(session);
+    req.log.info({ user: session.email, sid_prefix: session.id.slice(0, 6) }, 'signed in');
+    const cookieValue = await sessionCookies.seal({ sid: session.id, expiresAt: session.expiresAt });
+    reply.setCookie(cookieName, cookieValue, sessionCookieOptions(secure, config.cookieExpireMs / 1000));
+    const target = safeRedirectTarget(saved.redirect, routeOrigins);
+    if (!target) throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'The page you came from is no longer protected by Vallum.', { status: 400 });
+    return handOff(reply, session, target);
+  });
+
+  const signOut = async (req: FastifyRequest<{ Querystring: { redirect_uri?: string } }>, reply: FastifyReply) => {
+    const value = req.cookies[cookieName];
+    const ticket = value ? await sessionCookies.open(value) : null;
+    let session: Session | null = null;
+    if (ticket) {
+      session = await cache.getSession(ticket.sid);
+      await cache.deleteSession(ticket.sid);
+      sessionCookies.forget(ticket.sid);
+    }
+    reply.clearCookie(cookieName, sessionCookieOptions(secure));
+    const target = safeRedirectTarget(req.query.redirect_uri, routeOrigins);
+    const signedOut = new URL('/.vallum/signed_out', base);
+    if (target) signedOut.searchParams.set('redirect_uri', target.href);
+    if (session?.idToken) {
+      try {
+        const configuration = await idp.configuration();
+        if (configuration.serverMetadata().end_session_endpoint) {
+          const url = oidc.buildEndSessionUrl(configuration, {
+            id_token_hint: session.idToken,
+            post_logout_redirect_uri: new URL('/.vallum/signed_out', base).href,
+            ...(target ? { state: target.href } : {}),
+          });
+          return reply.header('cache-control', 'no-store').redirect(url.href, 302);
+        }
+      } catch (err) {
+        req.log.warn({ err }, 'IdP sign-out skipped');
+      }
+    }
+    return reply.header('cache-control', 'no-store').redirect(signedOut.href, 302);
+  };
+  app.get('/.vallum/sign_out', signOut);
+  app.post('/.vallum/sign_out', signOut);
+
+  // The IdP returns the page the user signed out from in `state`; it is validated like any redirect target.
+  app.get<{ Querystring: { redirect_uri?: string; state?: string } }>('/.vallum/signed_out', async (req, reply) => {
+    const target = safeRedirectTarget(req.query.redirect_uri ?? req.query.state, routeOrigins);
+    return sendPage(reply, 200, signedOutPage(req.id, target?.href));
+  });
+
+  return app;
+}
+
+const TOKEN_FIELDS = new Set(['at_hash', 'c_hash', 'nonce', 'auth_time', 'iat', 'exp', 'nbf', 'aud', 'azp', 'sid', 'iss']);
+
+function withoutTokenFields(claims: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(claims).filter(([k]) => !TOKEN_FIELDS.has(k)));
+}

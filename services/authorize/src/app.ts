@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { VallumConfig } from '@vallum/config';
+import { createServer, requireServiceAuth } from '@vallum/server-kit';
+import { createAuthorizer, type Authorizer } from './authorizer.js';
+import { evaluateRoute } from './routes/evaluate.js';
+
+export interface AppDeps {
+  authorizer?: Authorizer;
+  /** false silences logs (tests). */
+  logger?: boolean;
+}
+
+/** The authorize service: never listens, never reads process.env. Throws at build time on an invalid policy. */
+export function buildApp(config: VallumConfig, deps: AppDeps = {}): FastifyInstance {
+  const app = createServer({ service: 'authorize', logger: deps.logger });
+  // Decisions made over HTTP are logged through the request's logger by the route, so the authorizer needs none.
+  const authorizer = deps.authorizer ?? createAuthorizer(config);
+  // Encapsulated so the service-token hook covers the API but not /healthz.
+  void app.register(async (scope) => {
+    requireServiceAuth(scope, { sharedSecret: config.sharedSecret, audience: 'authorize' });
+    await scope.register(evaluateRoute, { authorizer });
+  });
+  return app;
+}

@@ -1,0 +1,55 @@
+// POST /v1/evaluate: the HTTP face of the authorizer, for a proxy running in another process.
+import type { FastifyInstance } from 'fastify';
+import type { AuthorizeRequest } from '@vallum/service-client';
+import type { Authorizer } from '../authorizer.js';
+
+const str = { type: 'string', maxLength: 8192 } as const;
+
+export const evaluateSchema = {
+  body: {
+    type: 'object',
+    required: ['routeId', 'identity', 'request'],
+    additionalProperties: false,
+    properties: {
+      routeId: { type: 'string', minLength: 1, maxLength: 256 },
+      identity: {
+        type: ['object', 'null'],
+        required: ['sub', 'email', 'groups', 'claims'],
+        additionalProperties: false,
+        properties: {
+          sub: str,
+          email: str,
+          groups: { type: 'array', maxItems: 1000, items: str },
+          claims: { type: 'object' },
+        },
+      },
+      request: {
+        type: 'object',
+        required: ['method', 'host', 'path'],
+        additionalProperties: false,
+        properties: { method: { type: 'string', maxLength: 32 }, host: str, path: str },
+      },
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['allow', 'reasons'],
+      properties: {
+        allow: { type: 'boolean' },
+        reasons: {
+          type: 'array',
+          items: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
+        },
+      },
+    },
+  },
+} as const;
+
+export interface EvaluateRouteOptions {
+  authorizer: Authorizer;
+}
+
+export async function evaluateRoute(app: FastifyInstance, options: EvaluateRouteOptions): Promise<void> {
+  app.post<{ Body: AuthorizeRequest }>('/v1/evaluate', { schema: evaluateSchema }, async (req) => options.authorizer.decide(req.body, req.log));
+}

@@ -1,0 +1,73 @@
+// The cache service over HTTP (split mode): every route requires a service token minted with shared_secret.
+import type { FastifyInstance } from 'fastify';
+import type { VallumConfig } from '@vallum/config';
+import { createServer, requireServiceAuth } from '@vallum/server-kit';
+import type { CacheApi } from '@vallum/service-client';
+import type { Session } from '@vallum/session';
+
+export interface CacheDeps {
+  store: CacheApi;
+  logger?: boolean;
+}
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
+
+const sessionBody = {
+  type: 'object',
+  required: ['id', 'sub', 'email', 'groups', 'claims', 'createdAt', 'expiresAt'],
+  properties: {
+    id: { type: 'string', minLength: 1 },
+    sub: { type: 'string' },
+    email: { type: 'string' },
+    groups: { type: 'array', items: { type: 'string' } },
+    claims: { type: 'object', additionalProperties: true },
+    idToken: { type: 'string' },
+    accessToken: { type: 'string' },
+    refreshToken: { type: 'string' },
+    tokenExpiresAt: { type: 'number' },
+    createdAt: { type: 'number' },
+    expiresAt: { type: 'number' },
+  },
+} as const;
+
+export function buildApp(config: Pick<VallumConfig, 'sharedSecret'>, deps: CacheDeps): FastifyInstance {
+  const app = createServer({ service: 'cache', logger: deps.logger });
+  const { store } = deps;
+
+  void app.register(async (scope) => {
+    requireServiceAuth(scope, { sharedSecret: config.sharedSecret, audience: 'cache' });
+
+    scope.get<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req, reply) => {
+      const session = await store.getSession(req.params.id);
+      if (!session) return reply.status(404).send({ code: 'VALLUM_SESSION_NOT_FOUND', message: 'no such session' });
+      return session;
+    });
+
+    scope.put<{ Params: { id: string }; Body: Session }>(
+      '/v1/sessions/:id',
+      { schema: { params: idParams, body: sessionBody } },
+      async (req, reply) => {
+        if (req.body.id !== req.params.id) return reply.status(400).send({ code: 'VALLUM_BAD_REQUEST', message: 'id mismatch' });
+        await store.putSession(req.body);
+        return reply.status(204).send();
+      },
+    );
+
+    scope.delete<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req, reply) => {
+      await store.deleteSession(req.params.id);
+      return reply.status(204).send();
+    });
+
+    scope.post<{ Params: { id: string }; Body: { ttl_seconds: number } }>(
+      '/v1/once/:id',
+      {
+        schema: {
+          params: idParams,
+          body: { type: 'object', required: ['ttl_seconds'], properties: { ttl_seconds: { type: 'number', minimum: 1, maximum: 86400 } } },
+        },
+      },
+      async (req) => ({ claimed: await store.claimOnce(req.params.id, req.body.ttl_seconds) }),
+    );
+  });
+  return app;
+}

@@ -1,0 +1,10 @@
+import type { VallumConfig } from '@vallum/config';
+import { createMemoryStore } from './memory-store.js';
+import { createRedisStore } from './redis-store.js';
+
+export type SessionStore = ReturnType<typeof createMemoryStore>;
+
+/** Redis when `cache.redis_url` is set, memory otherwise: same interface, same contract tests. */
+export function createSessionStore(config: Pick<VallumConfig, 'redisUrl'>): SessionStore {
+  return config.redisUrl ? createRedisStore(config.redisUrl) : createMemoryStore();
+}

@@ -1,0 +1,99 @@
+// One contract, run against every session store: memory, Redis, and the cache service over HTTP in front of each.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServiceTokenSigner } from '@vallum/service-auth';
+import { createHttpCacheClient, type CacheApi } from '@vallum/service-client';
+import type { Session } from '@vallum/session';
+import { startRedis } from '@vallum/testing';
+import { buildApp, createMemoryStore, createRedisStore } from './index.js';
+
+const SECRET = 's'.repeat(32);
+const redis = await startRedis();
+const closers: Array<() => Promise<unknown>> = [() => redis.stop()];
+after(async () => {
+  for (const close of closers.reverse()) await close();
+});
+
+function session(id: string, ttlMs = 60_000): Session {
+  const now = Date.now();
+  return { id, sub: `sub-${id}`, email: `${id}@example.com`, groups: ['a', 'b'], claims: { dept: 'x' }, refreshToken: 'rt', createdAt: now, expiresAt: now + ttlMs };
+}
+
+async function overHttp(store: CacheApi): Promise<CacheApi> {
+  const app = buildApp({ sharedSecret: SECRET }, { store, logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  closers.push(() => app.close());
+  const { port } = app.server.address() as { port: number };
+  return createHttpCacheClient({ url: `http://127.0.0.1:${port}`, service: 'cache', signer: createServiceTokenSigner(SECRET, 'proxy') });
+}
+
+const memory = createMemoryStore();
+const redisStore = createRedisStore(redis.url);
+closers.push(() => memory.close(), () => redisStore.close());
+
+const stores: Array<[string, () => Promise<CacheApi>]> = [
+  ['memory', async () => memory],
+  ['redis', async () => redisStore],
+  ['http+memory', () => overHttp(createMemoryStore())],
+  ['http+redis', () => overHttp(redisStore)],
+];
+
+for (const [name, make] of stores) {
+  test(`${name}: a stored session is read back whole, and is gone once deleted`, async () => {
+    const store = await make();
+    const s = session(`${name}-1`);
+    await store.putSession(s);
+    assert.deepEqual(await store.getSession(s.id), s);
+    await store.deleteSession(s.id);
+    assert.equal(await store.getSession(s.id), null);
+    assert.equal(await store.getSession('never-stored'), null);
+  });
+
+  test(`${name}: an expired session is not returned`, async () => {
+    const store = await make();
+    const s = session(`${name}-2`, 150);
+    await store.putSession(s);
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal(await store.getSession(s.id), null);
+  });
+
+  test(`${name}: claimOnce succeeds once per key`, async () => {
+    const store = await make();
+    assert.equal(await store.claimOnce(`${name}-k`, 60), true);
+    assert.equal(await store.claimOnce(`${name}-k`, 60), false);
+    assert.equal(await store.claimOnce(`${name}-other`, 60), true);
+  });
+}
+
+test('the cache service refuses calls without a valid service token', async () => {
+  const app = buildApp({ sharedSecret: SECRET }, { store: createMemoryStore(), logger: false });
+  closers.push(() => app.close());
+  const anonymous = await app.inject({ method: 'GET', url: '/v1/sessions/x' });
+  assert.equal(anonymous.statusCode, 401);
+  const wrong = createServiceTokenSigner('w'.repeat(32), 'proxy');
+  const forged = await app.inject({ method: 'GET', url: '/v1/sessions/x', headers: { authorization: `Bearer ${await wrong.token('cache')}` } });
+  assert.equal(forged.statusCode, 401);
+  const right = createServiceTokenSigner(SECRET, 'proxy');
+  const ok = await app.inject({ method: 'GET', url: '/v1/sessions/x', headers: { authorization: `Bearer ${await right.token('cache')}` } });
+  assert.equal(ok.statusCode, 404);
+});
+
+test('redis down gives a clear 503 error at once, and the store recovers when redis is back', async () => {
+  const store = createRedisStore(redis.url);
+  closers.push(() => store.close());
+  await store.putSession(session('before-outage'));
+  await redis.stop();
+  await assert.rejects(store.getSession('before-outage'), { code: 'VALLUM_CACHE_UNAVAILABLE', status: 503 });
+  await redis.restart();
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await store.putSession(session('after-outage'));
+      break;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  assert.equal((await store.getSession('after-outage'))?.email, 'after-outage@example.com');
+});

@@ -1,0 +1,140 @@
+// The whole system on loopback for cross-service tests: a real oidc-provider, the demo app as upstream, optionally
+// a real redis-server, and Vallum either all-in-one in this process or as four separate processes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { demoConfigYaml, loadVallumConfigText, startVallum } from '@vallum/cmd';
+import { getFreePort, startDemoApp, startDemoIdp, startRedis } from '@vallum/testing';
+
+export const VALLUM_BIN = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js', import.meta.url));
+
+export interface StackOptions {
+  mode: 'all-in-one' | 'split';
+  redis?: boolean;
+}
+
+export interface Stack {
+  /** Proxy port; route hosts are app/admin/public.localhost on it. */
+  port: number;
+  appUrl: string;
+  adminUrl: string;
+  publicUrl: string;
+  authenticateUrl: string;
+  proxyUrl: string;
+  issuer: string;
+  configText: string;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => {});
+  };
+  try {
+    const port = await getFreePort();
+    const authPort = options.mode === 'split' ? await getFreePort() : port;
+    const authenticateUrl = `http://authenticate.localhost:${authPort}`;
+    const clientSecret = randomBytes(16).toString('hex');
+    const idp = await startDemoIdp({
+      clients: [
+        {
+          client_id: 'vallum-demo',
+          client_secret: clientSecret,
+          redirect_uris: [`${authenticateUrl}/oauth2/callback`],
+          post_logout_redirect_uris: [`${authenticateUrl}/.vallum/signed_out`],
+        },
+      ],
+    });
+    closers.push(() => idp.close());
+    const app = await startDemoApp({ jwksUrl: `http://127.0.0.1:${port}/.well-known/vallum/jwks.json` });
+    closers.push(() => app.close());
+    let redisUrl: string | undefined;
+    if (options.redis) {
+      const redis = await startRedis();
+      closers.push(() => redis.stop());
+      redisUrl = redis.url;
+    }
+    const configText = demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl });
+
+    if (options.mode === 'all-in-one') {
+      const vallum = await startVallum(loadVallumConfigText(configText, 'vallum.yaml'), { address: `127.0.0.1:${port}`, logger: false });
+      closers.push(() => vallum.close());
+    } else {
+      const dir = mkdtempSync(join(tmpdir(), 'vallum-split-'));
+      const file = join(dir, 'vallum.yaml');
+      writeFileSync(file, configText);
+      const authorizePort = await getFreePort();
+      const cachePort = await getFreePort();
+      const env = {
+        VALLUM_AUTHORIZE_SERVICE_URL: `http://127.0.0.1:${authorizePort}`,
+        VALLUM_CACHE_SERVICE_URL: `http://127.0.0.1:${cachePort}`,
+        VALLUM_LOG_LEVEL: 'warn',
+      };
+      for (const [service, p] of [
+        ['cache', cachePort],
+        ['authorize', authorizePort],
+        ['authenticate', authPort],
+        ['proxy', port],
+      ] as const) {
+        const child = await spawnService(file, service, { ...env, VALLUM_ADDRESS: `127.0.0.1:${p}` }, p);
+        closers.push(() => stopChild(child));
+      }
+    }
+    return {
+      port,
+      appUrl: `http://app.localhost:${port}/`,
+      adminUrl: `http://admin.localhost:${port}/`,
+      publicUrl: `http://public.localhost:${port}/`,
+      authenticateUrl,
+      proxyUrl: `http://127.0.0.1:${port}`,
+      issuer: idp.issuer,
+      configText,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Starts `vallum --config FILE --service NAME` as its own process and waits (bounded) for its health endpoint. */
+export async function spawnService(configFile: string, service: string, env: Record<string, string>, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [VALLUM_BIN, '--config', configFile, '--service', service], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}:\n${output}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}${service === 'proxy' ? '/.vallum/healthz' : '/healthz'}`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) {
+        await res.body?.cancel();
+        return child;
+      }
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      await stopChild(child);
+      throw new Error(`${service} did not start within 15 s:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  process.kill(child.pid, 'SIGTERM');
+  const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
