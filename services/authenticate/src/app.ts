@@ -176,14 +176,21 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     return handOff(reply, session, target);
   });
 
-  const signOut = async (req: FastifyRequest<{ Querystring: { redirect_uri?: string } }>, reply: FastifyReply) => {
+  const signOut = async (req: FastifyRequest<{ Querystring: { redirect_uri?: string; sign_out_token?: string } }>, reply: FastifyReply) => {
+    // The session to end: the one of this host's cookie, and the one a route host named in a signed token.
+    const sids = new Set<string>();
     const value = req.cookies[cookieName];
     const ticket = value ? await sessionCookies.open(value) : null;
+    if (ticket) sids.add(ticket.sid);
+    if (req.query.sign_out_token) {
+      const named = await handoffs.verify(req.query.sign_out_token, base.origin).catch(() => null);
+      if (named) sids.add(named.sid);
+    }
     let session: Session | null = null;
-    if (ticket) {
-      session = await cache.getSession(ticket.sid);
-      await cache.deleteSession(ticket.sid);
-      sessionCookies.forget(ticket.sid);
+    for (const sid of sids) {
+      session = (await cache.getSession(sid)) ?? session;
+      await cache.deleteSession(sid);
+      sessionCookies.forget(sid);
     }
     reply.clearCookie(cookieName, sessionCookieOptions(secure));
     const target = safeRedirectTarget(req.query.redirect_uri, routeOrigins);

@@ -7,6 +7,7 @@ import type { Session } from '@vallum/session';
 
 const SESSION_PREFIX = 'vallum:session:';
 const ONCE_PREFIX = 'vallum:once:';
+const READY_WAIT_MS = 1000;
 
 export interface RedisStore extends CacheApi {
   close(): Promise<void>;
@@ -24,8 +25,23 @@ export function createRedisStore(url: string): RedisStore {
   // Without a listener ioredis reports connection errors as unhandled; the state is visible through 503s instead.
   redis.on('error', () => {});
 
+  // A store that is still connecting (at start, or just after Redis came back) waits briefly instead of failing.
+  const ready = async (): Promise<void> => {
+    if (redis.status === 'ready') return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        redis.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, READY_WAIT_MS);
+      redis.once('ready', done);
+    });
+  };
+
   const run = async <T>(op: () => Promise<T>): Promise<T> => {
     try {
+      await ready();
       return await op();
     } catch (cause) {
       throw new VallumError(ErrorCodes.CACHE_UNAVAILABLE, 'session store unavailable', { status: 503, cause });

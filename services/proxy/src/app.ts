@@ -113,16 +113,23 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     const route = config.routes.find((r) => r.host === host);
     const value = req.cookies[config.cookieName];
     const ticket = value ? await cookies.open(value) : null;
+    reply.clearCookie(config.cookieName, sessionCookieOptions(route ? secure(route) : false));
+    const next = new URL('/.vallum/sign_out', config.authenticateServiceUrl);
+    if (route) next.searchParams.set('redirect_uri', `${route.from}/`);
     if (ticket) {
       sessions.delete(ticket.sid);
       cookies.forget(ticket.sid);
       assertions.forget(ticket.sid);
+      // authenticate ends the session server-side and at the IdP (it needs the session's ID token for that), so
+      // it is told which session this host had, in a signed token only authenticate accepts.
+      const token = await handoffs.sign({
+        sid: ticket.sid,
+        audience: config.authenticateServiceUrl.origin,
+        redirectUri: route ? `${route.from}/` : config.authenticateServiceUrl.href,
+        sessionExpiresAt: ticket.expiresAt,
+      });
+      next.searchParams.set('sign_out_token', token);
     }
-    reply.clearCookie(config.cookieName, sessionCookieOptions(route ? secure(route) : false));
-    // authenticate ends the session server-side (and at the IdP) with its own cookie; ours is gone already.
-    const next = new URL('/.vallum/sign_out', config.authenticateServiceUrl);
-    if (route) next.searchParams.set('redirect_uri', `${route.from}/`);
-    if (ticket) await cache.deleteSession(ticket.sid);
     return reply.header('cache-control', 'no-store').redirect(next.href, 302);
   };
   app.get('/.vallum/sign_out', signOut);
