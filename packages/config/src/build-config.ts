@@ -96,7 +96,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
 
   let clientSecret = raw.idp.client_secret ?? '';
   if (!clientSecret && raw.idp.client_secret_file) clientSecret = readSecretFile(raw.idp.client_secret_file, ['idp', 'client_secret_file'], 1, issues);
-  if (!clientSecret) issues.push({ path: ['idp'], message: "'idp.client_secret' (or 'idp.client_secret_file') is required" });
+  if (!clientSecret && !raw.idp.client_secret_file) issues.push({ path: ['idp'], message: "'idp.client_secret' (or 'idp.client_secret_file') is required" });
 
   let signingKeyPem = raw.signing_key;
   if (!signingKeyPem && raw.signing_key_file) signingKeyPem = readSecretFile(raw.signing_key_file, ['signing_key_file'], 1, issues);

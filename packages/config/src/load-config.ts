@@ -80,8 +80,14 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
   } else {
     issues.push(...schemaIssues(raw));
   }
-  if (issues.length === 0) {
-    for (const check of options.checks ?? []) issues.push(...check(raw as RawConfig));
+  if (typeof raw === 'object' && raw !== null) {
+    for (const check of options.checks ?? []) {
+      try {
+        issues.push(...check(raw as RawConfig));
+      } catch {
+        // A check that trips over a malformed shape adds nothing: the schema has reported that shape already.
+      }
+    }
   }
   let config: VallumConfig | undefined;
   if (issues.length === 0) {

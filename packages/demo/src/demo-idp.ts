@@ -20,12 +20,17 @@ export interface DemoClient {
 export interface DemoIdpOptions {
   port?: number;
   host?: string;
+  /**
+   * The issuer URL clients and browsers use, when it differs from the bound address (e.g. `http://idp.localhost:8010`
+   * in compose, where the IdP binds 0.0.0.0). Defaults to `http://HOST:PORT`. No trailing slash, no query.
+   */
+  issuer?: string;
   clients: DemoClient[];
   users?: readonly DemoUser[];
 }
 
 export interface DemoIdp {
-  /** e.g. `http://127.0.0.1:PORT`, no trailing slash. */
+  /** e.g. `http://127.0.0.1:PORT` (or the `issuer` option), no trailing slash. */
   issuer: string;
   port: number;
   users: DemoUser[];
@@ -49,7 +54,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   }, host, options.port ?? 0);
 
   try {
-    const issuer = originOf(host, port);
+    const issuer = options.issuer ?? originOf(host, port);
     const provider = new Provider(issuer, await providerConfiguration(options.clients, users, port));
     provider.on('server_error', (_ctx, err) => {
       process.stderr.write(`[demo-idp] server_error: ${String((err as Error)?.stack ?? err)}\n`);
@@ -150,8 +155,17 @@ function validateOptions(options: DemoIdpOptions): void {
       throw new DemoOptionsError(`demo IdP client "${client.client_id}" needs client_id, client_secret and redirect_uris`);
     }
   }
+  if (options.issuer !== undefined && !isIssuerUrl(options.issuer)) {
+    throw new DemoOptionsError(`demo IdP issuer "${options.issuer}" must be an http(s) URL without a trailing slash, query or fragment`);
+  }
   const users = options.users ?? DEMO_USERS;
   if (new Set(users.map((user) => user.sub)).size !== users.length) {
     throw new DemoOptionsError('demo IdP users need distinct sub values');
   }
+}
+
+function isIssuerUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (url.protocol === 'http:' || url.protocol === 'https:') && !value.endsWith('/') && url.search === '' && url.hash === '';
 }

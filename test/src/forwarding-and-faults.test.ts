@@ -1,0 +1,89 @@
+// The proxy's forwarding on public routes, and what users see when a dependency is missing: an upstream that is
+// down, an IdP that is down.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { request } from 'undici';
+import { loadVallumConfigText, startVallum, type RunningVallum } from '@vallum/cmd';
+import { getFreePort, startEchoUpstream, type EchoUpstream } from '@vallum/testing';
+
+let vallum: RunningVallum;
+let upstream: EchoUpstream;
+let port: number;
+
+before(async () => {
+  upstream = await startEchoUpstream();
+  port = await getFreePort();
+  const closedPort = await getFreePort();
+  const config = loadVallumConfigText(
+    `authenticate_service_url: http://authenticate.localhost:${port}
+idp:
+  issuer: http://127.0.0.1:${closedPort}
+  client_id: vallum
+  client_secret: secret
+  allow_insecure_http: true
+shared_secret: ${'s'.repeat(32)}
+cookie_secret: ${'c'.repeat(32)}
+routes:
+  - from: http://public.localhost:${port}
+    to: ${upstream.url}/base
+    allow_public_unauthenticated_access: true
+  - from: http://down.localhost:${port}
+    to: http://127.0.0.1:${closedPort}
+    allow_public_unauthenticated_access: true
+  - from: http://app.localhost:${port}
+    to: ${upstream.url}
+    allow_any_authenticated_user: true
+`,
+    'vallum.yaml',
+    { env: {} },
+  );
+  vallum = await startVallum(config, { address: `127.0.0.1:${port}`, logger: false });
+});
+
+after(async () => {
+  await vallum?.close();
+  await upstream?.close();
+});
+
+const call = (host: string, path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
+  request(`http://127.0.0.1:${port}${path}`, {
+    method: (init.method ?? 'GET') as 'GET',
+    body: init.body,
+    headers: { host: `${host}:${port}`, ...init.headers },
+  });
+
+test('a public route forwards method, body and raw query to the upstream base path', async () => {
+  const body = 'x'.repeat(100_000);
+  const res = await call('public.localhost', '/dir/../items?q=%2Fa&b', { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+  assert.equal(res.statusCode, 200);
+  const echoed = (await res.body.json()) as { method: string; url: string; headers: Record<string, string> };
+  assert.equal(echoed.method, 'POST');
+  assert.equal(echoed.url, '/base/items?q=%2Fa&b');
+  assert.equal(upstream.requests.at(-1)?.body, body);
+  assert.equal(echoed.headers['x-forwarded-host'], `public.localhost:${port}`);
+  assert.equal(echoed.headers['x-forwarded-proto'], 'http');
+  assert.ok(echoed.headers['x-request-id']);
+});
+
+test('an upstream that is down gives a 502 page with the request id', async () => {
+  const res = await call('down.localhost', '/', { headers: { 'x-request-id': 'req-502-test' } });
+  const text = await res.body.text();
+  assert.equal(res.statusCode, 502);
+  assert.match(text, /Application unavailable/);
+  assert.match(text, /req-502-test/);
+});
+
+test('an IdP that is down gives a clear 503 sign-in page, not a crash or a hang', async () => {
+  const signIn = await call('app.localhost', '/');
+  await signIn.body.dump();
+  assert.equal(signIn.statusCode, 302);
+  const location = new URL(String(signIn.headers.location));
+  const res = await call('authenticate.localhost', `${location.pathname}${location.search}`);
+  const text = await res.body.text();
+  assert.equal(res.statusCode, 503);
+  assert.match(text, /identity provider cannot be reached/);
+  // Vallum keeps serving.
+  const again = await call('public.localhost', '/ok');
+  await again.body.dump();
+  assert.equal(again.statusCode, 200);
+});
