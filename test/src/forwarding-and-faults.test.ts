@@ -87,3 +87,14 @@ test('an IdP that is down gives a clear 503 sign-in page, not a crash or a hang'
   await again.body.dump();
   assert.equal(again.statusCode, 200);
 });
+
+test('/.vallum/ paths on a route host are Vallum\'s own and never reach the app', async () => {
+  const before = upstream.requests.length;
+  const res = await call('public.localhost', '/.vallum/anything');
+  await res.body.dump();
+  assert.equal(res.statusCode, 404);
+  assert.equal(upstream.requests.length, before);
+  const health = await call('public.localhost', '/.vallum/healthz');
+  assert.equal(health.statusCode, 200);
+  await health.body.dump();
+});

@@ -1,4 +1,5 @@
 // The look of every page Vallum itself serves (sign-in errors, 403, 404, 502): plain, readable, no scripts.
+import type { FastifyReply } from 'fastify';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -31,4 +32,9 @@ ${options.body}
 ${rid}
 <p class="footer"><small>Vallum identity-aware proxy</small></p>
 </body></html>`;
+}
+
+/** Sends one of Vallum's own pages: HTML, never cached. */
+export function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
 }

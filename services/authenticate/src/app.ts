@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
 import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
 import type { VallumConfig } from '@vallum/config';
-import { createServer, safeRedirectTarget } from '@vallum/server-kit';
+import { createServer, safeRedirectTarget, sendPage } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import {
   createHandoffCodec,
@@ -49,9 +49,6 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   const routeOrigins = new Set(config.routes.map((r) => r.from));
 
   void app.register(cookie);
-
-  const sendPage = (reply: FastifyReply, status: number, html: string) =>
-    reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(html);
 
   app.setErrorHandler((err: Error, req, reply) => {
     const known = isVallumError(err);

@@ -6,7 +6,7 @@ import cookie from '@fastify/cookie';
 import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Identity } from '@vallum/policy';
-import { createServer } from '@vallum/server-kit';
+import { createServer, sendPage } from '@vallum/server-kit';
 import type { AuthorizeApi, CacheApi } from '@vallum/service-client';
 import { BoundedCache, createHandoffCodec, createSessionCookieCodec, HANDOFF_TTL_SECONDS, sessionCookieOptions, type Session } from '@vallum/session';
 import { createAssertionSigner } from './assertion.js';
@@ -42,9 +42,6 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
-  const html = (reply: FastifyReply, status: number, body: string) =>
-    reply.status(status).header('content-type', 'text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
-
   app.setErrorHandler((err: Error, req, reply) => {
     const known = isVallumError(err);
     const status = known ? err.status : 500;
@@ -58,7 +55,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     if ((req.headers.accept ?? '').includes('application/json') && !(req.headers.accept ?? '').includes('text/html')) {
       return reply.status(status).send({ code: known ? err.code : 'VALLUM_INTERNAL', message, request_id: req.id });
     }
-    return html(reply, status, messagePage(title, message, status, req.id));
+    return sendPage(reply, status, messagePage(title, message, status, req.id));
   });
 
   const hostOf = (req: FastifyRequest) => (req.headers.host ?? '').toLowerCase();
@@ -94,7 +91,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   app.get<{ Querystring: { vallum_handoff?: string } }>('/.vallum/callback', async (req, reply) => {
     const host = hostOf(req);
     const route = routes.match(host, '/') ?? config.routes.find((r) => r.host === host);
-    if (!route) return html(reply, 404, messagePage('Not found', `No route is configured for ${host}.`, 404, req.id));
+    if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host}.`, 404, req.id));
     const handoff = await handoffs.verify(req.query.vallum_handoff ?? '', route.from);
     if (!(await cache.claimOnce(`handoff:${handoff.jti}`, HANDOFF_TTL_SECONDS * 2))) {
       throw new VallumError(ErrorCodes.HANDOFF_INVALID, 'This sign-in link was already used. Please open the application again.', { status: 400 });
@@ -139,9 +136,9 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     const host = hostOf(req);
     const { path: rawPath, query } = splitPathAndQuery(req.raw.url ?? '/');
     const path = normalizePath(rawPath);
-    if (path === null) return html(reply, 400, messagePage('Bad request', 'The request path is not valid.', 400, req.id));
+    if (path === null) return sendPage(reply, 400, messagePage('Bad request', 'The request path is not valid.', 400, req.id));
     const route = routes.match(host, path);
-    if (!route) return html(reply, 404, messagePage('Not found', `No route is configured for ${host || 'this host'}${path}.`, 404, req.id));
+    if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host || 'this host'}${path}.`, 404, req.id));
 
     let identityHeaders;
     if (!route.allowPublicUnauthenticatedAccess) {
@@ -153,7 +150,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       const identity: Identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims };
       const decision = await authorize.evaluate({ routeId: route.id, identity, request: { method: req.method, host, path } });
       if (!decision.allow) {
-        return html(reply, 403, forbiddenPage({ email: session.email, host, reasons: decision.reasons, requestId: req.id }));
+        return sendPage(reply, 403, forbiddenPage({ email: session.email, host, reasons: decision.reasons, requestId: req.id }));
       }
       if (route.passIdentityHeaders) {
         identityHeaders = { email: session.email, groups: session.groups, assertion: await assertions.assertionFor(session, host) };
@@ -184,6 +181,10 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       } else reply.raw.destroy();
     }
   };
+  // /.vallum/ belongs to Vallum on every route host: an unknown page there is a 404, never forwarded to the app.
+  app.all('/.vallum/*', async (req, reply) =>
+    sendPage(reply, 404, messagePage('Not found', 'There is no such Vallum page.', 404, req.id)),
+  );
   app.all('/', proxy);
   app.all('/*', proxy);
   return app;
