@@ -4,6 +4,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
+import { createLogger } from '@vallum/telemetry';
 import type { ServiceName, VallumConfig } from '@vallum/config';
 import { createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
@@ -48,7 +49,9 @@ export async function startVallum(config: VallumConfig, options: StartOptions = 
   if (service === 'all') {
     const store = cacheService.createSessionStore(config);
     closers.push(() => store.close());
-    const authorizer = authorizeService.createAuthorizer(config);
+    const authorizer = authorizeService.createAuthorizer(config, {
+      logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
+    });
     const authenticate = authenticateService.buildApp(config, { cache: store, logger });
     const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: store, logger });
     apps = [authenticate, proxy];

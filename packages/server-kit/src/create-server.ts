@@ -9,6 +9,7 @@ export interface ServerOptions {
   service: string;
   /** false silences logs (tests); otherwise pino options built from telemetry. */
   logger?: boolean;
+  logLevel?: string;
   fastify?: Omit<FastifyServerOptions, 'logger'>;
   /** Where the health check answers; the proxy moves it under /.vallum/ so route hosts keep their own /healthz. */
   healthPath?: string;
@@ -18,7 +19,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export function createServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
-    logger: options.logger === false ? false : loggerOptions({ service: options.service }),
+    logger: options.logger === false ? false : loggerOptions({ service: options.service, level: options.logLevel }),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

@@ -1,5 +1,5 @@
 // Logger options every service shares: JSON lines, secrets redacted, one set of field names.
-import type { LoggerOptions } from 'pino';
+import { pino, type Logger, type LoggerOptions } from 'pino';
 
 export const REDACT_PATHS = [
   'req.headers.cookie',
@@ -34,3 +34,8 @@ export const LogFields = {
   decision: 'decision',
   reasons: 'reasons',
 } as const;
+
+/** A logger outside any request (start-up, in-process decisions), with the same options as the services'. */
+export function createLogger(settings: LoggerSettings): Logger {
+  return pino(loggerOptions(settings));
+}

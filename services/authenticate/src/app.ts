@@ -35,7 +35,7 @@ const SIGN_IN_STATE_TTL_SECONDS = 600;
 export const IDP_CALLBACK_PATH = '/oauth2/callback';
 
 export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyInstance {
-  const app = createServer({ service: 'authenticate', logger: deps.logger });
+  const app = createServer({ service: 'authenticate', logger: deps.logger, logLevel: config.logLevel });
   const { cache } = deps;
   const idp = deps.oidc ?? createOidcClient(config.idp);
   const base = config.authenticateServiceUrl;

@@ -12,7 +12,7 @@ export interface AppDeps {
 
 /** The authorize service: never listens, never reads process.env. Throws at build time on an invalid policy. */
 export function buildApp(config: VallumConfig, deps: AppDeps = {}): FastifyInstance {
-  const app = createServer({ service: 'authorize', logger: deps.logger });
+  const app = createServer({ service: 'authorize', logger: deps.logger, logLevel: config.logLevel });
   // Decisions made over HTTP are logged through the request's logger by the route, so the authorizer needs none.
   const authorizer = deps.authorizer ?? createAuthorizer(config);
   // Encapsulated so the service-token hook covers the API but not /healthz.

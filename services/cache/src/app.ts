@@ -30,8 +30,8 @@ const sessionBody = {
   },
 } as const;
 
-export function buildApp(config: Pick<VallumConfig, 'sharedSecret'>, deps: CacheDeps): FastifyInstance {
-  const app = createServer({ service: 'cache', logger: deps.logger });
+export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pick<VallumConfig, 'logLevel'>>, deps: CacheDeps): FastifyInstance {
+  const app = createServer({ service: 'cache', logger: deps.logger, logLevel: config.logLevel });
   const { store } = deps;
 
   void app.register(async (scope) => {

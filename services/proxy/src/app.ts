@@ -27,7 +27,7 @@ export interface ProxyDeps {
 const SESSION_CACHE_TTL_MS = 10_000;
 
 export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<FastifyInstance> {
-  const app = createServer({ service: 'proxy', logger: deps.logger, healthPath: '/.vallum/healthz' });
+  const app = createServer({ service: 'proxy', logger: deps.logger, logLevel: config.logLevel, healthPath: '/.vallum/healthz' });
   const { authorize, cache } = deps;
   const routes = createRouteTable(config.routes);
   const cookies = createSessionCookieCodec(config.cookieSecret);
