@@ -4,12 +4,14 @@ import { SERVICE_NAMES, ConfigError, type ServiceName } from '@vallum/config';
 import { isVallumError } from '@vallum/errors';
 import { loadVallumConfig } from './load.js';
 import { startVallum } from './start-vallum.js';
-import { demoBanner, startDemo } from './demo.js';
 
 const USAGE = `usage:
   vallum --config FILE [--service all|proxy|authenticate|authorize|cache] [--address HOST:PORT]
   vallum validate --config FILE
-  vallum demo [--port 8000]`;
+  vallum demo [--port 8000] [--idp-port 8010] [--app-port 8020]
+  vallum demo-idp [--port 8010] [--host 127.0.0.1] [--issuer URL] [--client-id vallum]
+                  [--client-secret-env DEMO_CLIENT_SECRET] --redirect-uri URL... [--post-logout-redirect-uri URL...]
+  vallum demo-app [--port 8020] [--host 127.0.0.1] --jwks-url URL [--audience HOST]`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -20,6 +22,16 @@ async function main(argv: string[]): Promise<number> {
       service: { type: 'string' },
       address: { type: 'string' },
       port: { type: 'string' },
+      'idp-port': { type: 'string' },
+      'app-port': { type: 'string' },
+      host: { type: 'string' },
+      issuer: { type: 'string' },
+      'client-id': { type: 'string' },
+      'client-secret-env': { type: 'string' },
+      'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
+      'jwks-url': { type: 'string' },
+      audience: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -28,11 +40,10 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (command === 'demo') {
-    const demo = await startDemo({ port: values.port ? Number(values.port) : undefined });
-    console.log(demoBanner(demo));
-    onSignal(() => demo.close());
-    return -1;
+  if (command === 'demo' || command === 'demo-idp' || command === 'demo-app') {
+    // Loaded only for the demo, so a production start never loads oidc-provider.
+    const { runDemoCommand } = await import('./demo-command.js');
+    return runDemoCommand(command, values, { usage: USAGE, onSignal });
   }
   const file = values.config ?? process.env.VALLUM_CONFIG;
   if (!file) {
