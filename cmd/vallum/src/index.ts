@@ -2,3 +2,4 @@ export { startVallum, type StartOptions, type RunningVallum } from './start-vall
 export { startDemo, demoConfigYaml, demoBanner, type DemoOptions, type DemoConfigInput, type RunningDemo } from './demo.js';
 export { loadVallumConfig, loadVallumConfigText } from './load.js';
 export { parseListenAddress } from './listen-address.js';
+export { watchConfigFile, type ConfigWatcher, type WatchOptions } from './watch-config.js';

@@ -4,6 +4,8 @@ import { SERVICE_NAMES, ConfigError, type ServiceName } from '@vallum/config';
 import { isVallumError } from '@vallum/errors';
 import { loadVallumConfig } from './load.js';
 import { startVallum } from './start-vallum.js';
+import { watchConfigFile } from './watch-config.js';
+import { createLogger } from '@vallum/telemetry';
 
 const USAGE = `usage:
   vallum --config FILE [--service all|proxy|authenticate|authorize|cache] [--address HOST:PORT]
@@ -65,8 +67,19 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const running = await startVallum(config, { service, address: values.address });
-  console.log(JSON.stringify({ level: 30, service: running.service, msg: `vallum ${running.service} listening on ${running.url}` }));
-  onSignal(() => running.close());
+  const log = createLogger({ service: running.service === 'all' ? 'vallum' : running.service, level: config.logLevel });
+  log.info(`vallum ${running.service} listening on ${running.url}`);
+  const watcher = watchConfigFile(file, {
+    onConfig: async (next) => {
+      await running.reload(next);
+      log.info({ file, routes: next.routes.length }, 'configuration reloaded');
+    },
+    onError: (err) => log.error({ file, error: err instanceof Error ? err.message : String(err) }, 'configuration not reloaded; the running one stays in force'),
+  });
+  onSignal(async () => {
+    watcher.close();
+    await running.close();
+  });
   return -1;
 }
 

@@ -1,6 +1,6 @@
 // The one place the services are wired together: all four in one process with in-process calls, or one service
 // per process talking over HTTP with service tokens. Tests start Vallum through this too.
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
@@ -27,14 +27,71 @@ export interface RunningVallum {
   /** The bound address, e.g. http://127.0.0.1:8000 */
   url: string;
   port: number;
+  /** Swaps in services built from a new config; throws (and keeps the running ones) when they cannot be built. */
+  reload(config: VallumConfig): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startVallum(config: VallumConfig, options: StartOptions = {}): Promise<RunningVallum> {
-  const service = options.service ?? config.services;
-  const { host, port } = parseListenAddress(options.address ?? config.address);
+export async function startVallum(initial: VallumConfig, options: StartOptions = {}): Promise<RunningVallum> {
+  const service = options.service ?? initial.services;
+  const { host, port } = parseListenAddress(options.address ?? initial.address);
   const logger = options.logger;
-  const closers: Array<() => Promise<void>> = [];
+  // The session store outlives config reloads: a reload must not sign everybody out.
+  const store = service === 'all' || service === 'cache' ? cacheService.createSessionStore(initial) : undefined;
+
+  let current = await buildServices(initial, { service, logger, store });
+  const server = createHttpServer((req, res) => current.route(req, res));
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  const retiring = new Set<Promise<void>>();
+  return {
+    service,
+    url: `http://${shownHost}:${bound.port}`,
+    port: bound.port,
+    async reload(config) {
+      const next = await buildServices(config, { service, logger, store });
+      const previous = current;
+      current = next;
+      // In-flight requests finish on the services that accepted them; new ones already go to `next`.
+      const retired = new Promise<void>((resolve) => setTimeout(resolve, RETIRE_AFTER_MS).unref())
+        .then(() => previous.close())
+        .catch(() => {});
+      retiring.add(retired);
+      void retired.finally(() => retiring.delete(retired));
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await current.close();
+      await Promise.all([...retiring]);
+      await store?.close();
+    },
+  };
+}
+
+/** How long replaced services keep running for requests they had already accepted. */
+const RETIRE_AFTER_MS = 5_000;
+
+interface BuiltServices {
+  route(req: IncomingMessage, res: ServerResponse): void;
+  close(): Promise<void>;
+}
+
+async function buildServices(
+  config: VallumConfig,
+  ctx: { service: ServiceName | 'all'; logger: boolean | undefined; store: cacheService.SessionStore | undefined },
+): Promise<BuiltServices> {
+  const { service, logger, store } = ctx;
   const signer = createServiceTokenSigner(config.sharedSecret, service);
   const remote = (name: 'authorize' | 'cache', url: URL | undefined) => {
     if (!url) {
@@ -44,31 +101,23 @@ export async function startVallum(config: VallumConfig, options: StartOptions = 
   };
   const remoteCache = (): CacheApi => createHttpCacheClient(remote('cache', config.cacheServiceUrl));
 
-  let server: Server;
   let apps: FastifyInstance[];
+  let route: BuiltServices['route'];
   if (service === 'all') {
-    const store = cacheService.createSessionStore(config);
-    closers.push(() => store.close());
     const authorizer = authorizeService.createAuthorizer(config, {
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
     });
-    const authenticate = authenticateService.buildApp(config, { cache: store, logger });
-    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: store, logger });
+    const authenticate = authenticateService.buildApp(config, { cache: store!, logger });
+    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: store!, logger });
     apps = [authenticate, proxy];
     const authenticateHost = config.authenticateServiceUrl.host.toLowerCase();
-    server = createHttpServer((req, res) => {
-      const target = (req.headers.host ?? '').toLowerCase() === authenticateHost ? authenticate : proxy;
-      target.routing(req, res);
-    });
+    route = (req, res) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? authenticate : proxy).routing(req, res);
   } else {
     let app: FastifyInstance;
     switch (service) {
-      case 'cache': {
-        const store = cacheService.createSessionStore(config);
-        closers.push(() => store.close());
-        app = cacheService.buildApp(config, { store, logger });
+      case 'cache':
+        app = cacheService.buildApp(config, { store: store!, logger });
         break;
-      }
       case 'authorize':
         app = authorizeService.buildApp(config, { logger });
         break;
@@ -84,30 +133,13 @@ export async function startVallum(config: VallumConfig, options: StartOptions = 
         break;
     }
     apps = [app];
-    server = createHttpServer((req, res) => app.routing(req, res));
+    route = (req, res) => app.routing(req, res);
   }
   await Promise.all(apps.map((a) => a.ready()));
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const bound = server.address() as AddressInfo;
-  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   return {
-    service,
-    url: `http://${shownHost}:${bound.port}`,
-    port: bound.port,
+    route,
     async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
       await Promise.all(apps.map((a) => a.close()));
-      for (const close of closers) await close();
     },
   };
 }
