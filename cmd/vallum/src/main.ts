@@ -15,7 +15,13 @@ const USAGE = `usage:
                   [--client-secret-env DEMO_CLIENT_SECRET] --redirect-uri URL... [--post-logout-redirect-uri URL...]
   vallum demo-app [--port 8020] [--host 127.0.0.1] --jwks-url URL [--audience HOST]`;
 
+/** Commands that parse their own options, loaded only when used: `vallum NAME ...argv`. */
+const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
+};
+
 async function main(argv: string[]): Promise<number> {
+  const subcommand = argv[0] ? SUBCOMMANDS[argv[0]] : undefined;
+  if (subcommand) return (await subcommand()).run(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -18,7 +18,7 @@ const HOP_BY_HOP = new Set([
 
 const IDENTITY_HEADER = /^x[-_]vallum[-_]/i;
 
-export interface Identity {
+export interface IdentityHeaders {
   email: string;
   groups: readonly string[];
   assertion: string;
@@ -31,7 +31,7 @@ export interface UpstreamHeadersInput {
   proto: 'http' | 'https';
   host: string;
   requestId: string;
-  identity?: Identity;
+  identity?: IdentityHeaders;
 }
 
 function connectionTokens(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {

@@ -1,0 +1,55 @@
+// The access decision for one request on a matched route: who is asking (session), may they (authorize), and
+// which identity headers the upstream gets. Everything per request here is served from in-process caches when warm.
+import type { RouteConfig, VallumConfig } from '@vallum/config';
+import type { Identity, Reason } from '@vallum/policy';
+import type { AuthorizeApi } from '@vallum/service-client';
+import type { AssertionSigner } from './assertion.js';
+import type { IdentityHeaders } from './director.js';
+import type { SessionResolver } from './session-resolver.js';
+
+export interface AccessRequest {
+  route: RouteConfig;
+  /** Lower-cased Host of the request. */
+  host: string;
+  method: string;
+  /** Normalised path. */
+  path: string;
+  /** The raw request target (path + query), to come back to after sign-in. */
+  rawUrl: string;
+  cookie: string | undefined;
+}
+
+export type AccessResult =
+  | { kind: 'forward'; identity?: IdentityHeaders }
+  | { kind: 'sign-in'; location: string; clearCookie: boolean }
+  | { kind: 'deny'; email: string; reasons: readonly Reason[] };
+
+export interface AccessCheck {
+  check(request: AccessRequest): Promise<AccessResult>;
+}
+
+export function createAccessCheck(deps: {
+  config: Pick<VallumConfig, 'authenticateServiceUrl'>;
+  authorize: AuthorizeApi;
+  sessions: SessionResolver;
+  assertions: AssertionSigner;
+}): AccessCheck {
+  const { config, authorize, sessions, assertions } = deps;
+  const signInUrl = (route: RouteConfig, rawUrl: string) => {
+    const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
+    url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
+    return url.href;
+  };
+  return {
+    async check({ route, host, method, path, rawUrl, cookie }) {
+      if (route.allowPublicUnauthenticatedAccess) return { kind: 'forward' };
+      const session = await sessions.fromCookie(cookie);
+      if (!session) return { kind: 'sign-in', location: signInUrl(route, rawUrl), clearCookie: cookie !== undefined };
+      const identity: Identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims };
+      const decision = await authorize.evaluate({ routeId: route.id, identity, request: { method, host, path } });
+      if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
+      if (!route.passIdentityHeaders) return { kind: 'forward' };
+      return { kind: 'forward', identity: { email: session.email, groups: session.groups, assertion: await assertions.assertionFor(session, host) } };
+    },
+  };
+}

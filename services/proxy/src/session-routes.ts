@@ -1,0 +1,78 @@
+// Vallum's own pages on every route host: the JWKS, the end of the sign-in hand-off, and sign-out.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { VallumError, ErrorCodes } from '@vallum/errors';
+import type { RouteConfig, VallumConfig } from '@vallum/config';
+import { sendPage } from '@vallum/server-kit';
+import type { CacheApi } from '@vallum/service-client';
+import { HANDOFF_TTL_SECONDS, sessionCookieOptions, type HandoffCodec, type SessionCookieCodec } from '@vallum/session';
+import type { AssertionSigner } from './assertion.js';
+import { messagePage } from './pages.js';
+import type { RouteTable } from './route-table.js';
+import type { SessionResolver } from './session-resolver.js';
+
+export interface SessionRoutesDeps {
+  config: VallumConfig;
+  cache: CacheApi;
+  routes: RouteTable;
+  cookies: SessionCookieCodec;
+  handoffs: HandoffCodec;
+  sessions: SessionResolver;
+  assertions: AssertionSigner;
+}
+
+export function cookieSecure(config: Pick<VallumConfig, 'cookieSecure'>, route: RouteConfig | undefined): boolean {
+  return config.cookieSecure ?? route?.scheme === 'https';
+}
+
+export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesDeps): void {
+  const { config, cache, routes, cookies, handoffs, sessions, assertions } = deps;
+  const hostOf = (req: FastifyRequest) => (req.headers.host ?? '').toLowerCase();
+  const routeForHost = (host: string) => routes.match(host, '/') ?? config.routes.find((r) => r.host === host);
+
+  app.get('/.well-known/vallum/jwks.json', async (_req, reply) => {
+    return reply.header('cache-control', 'public, max-age=300').send(assertions.jwks());
+  });
+
+  // The route host's end of the sign-in hand-off: verify, burn the one-time id, set this host's cookie.
+  app.get<{ Querystring: { vallum_handoff?: string } }>('/.vallum/callback', async (req, reply) => {
+    const host = hostOf(req);
+    const route = routeForHost(host);
+    if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host}.`, 404, req.id));
+    const handoff = await handoffs.verify(req.query.vallum_handoff ?? '', route.from);
+    if (!(await cache.claimOnce(`handoff:${handoff.jti}`, HANDOFF_TTL_SECONDS * 2))) {
+      throw new VallumError(ErrorCodes.HANDOFF_INVALID, 'This sign-in link was already used. Please open the application again.', { status: 400 });
+    }
+    const session = await cache.getSession(handoff.sid);
+    if (!session) throw new VallumError(ErrorCodes.SESSION_NOT_FOUND, 'Your session has ended. Please sign in again.', { status: 400 });
+    const target = new URL(handoff.redirectUri);
+    if (target.origin !== route.from) throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'Invalid return address.', { status: 400 });
+    const value = await cookies.seal({ sid: session.id, expiresAt: session.expiresAt });
+    reply.setCookie(config.cookieName, value, sessionCookieOptions(cookieSecure(config, route), (session.expiresAt - Date.now()) / 1000));
+    return reply.header('cache-control', 'no-store').redirect(target.href, 302);
+  });
+
+  const signOut = async (req: FastifyRequest, reply: FastifyReply) => {
+    const route = routeForHost(hostOf(req));
+    const value = req.cookies[config.cookieName];
+    const ticket = value ? await cookies.open(value) : null;
+    reply.clearCookie(config.cookieName, sessionCookieOptions(cookieSecure(config, route)));
+    const next = new URL('/.vallum/sign_out', config.authenticateServiceUrl);
+    if (route) next.searchParams.set('redirect_uri', `${route.from}/`);
+    if (ticket) {
+      sessions.forget(ticket.sid);
+      assertions.forget(ticket.sid);
+      // authenticate ends the session server-side and at the IdP (it needs the session's ID token for that), so
+      // it is told which session this host had, in a signed token only authenticate accepts.
+      const token = await handoffs.sign({
+        sid: ticket.sid,
+        audience: config.authenticateServiceUrl.origin,
+        redirectUri: route ? `${route.from}/` : config.authenticateServiceUrl.href,
+        sessionExpiresAt: ticket.expiresAt,
+      });
+      next.searchParams.set('sign_out_token', token);
+    }
+    return reply.header('cache-control', 'no-store').redirect(next.href, 302);
+  };
+  app.get('/.vallum/sign_out', signOut);
+  app.post('/.vallum/sign_out', signOut);
+}
