@@ -1,6 +1,8 @@
 // The one place the services are wired together: all four in one process with in-process calls, or one service
 // per process talking over HTTP with service tokens. Tests start Vallum through this too.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
@@ -40,7 +42,10 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const store = service === 'all' || service === 'cache' ? cacheService.createSessionStore(initial) : undefined;
 
   let current = await buildServices(initial, { service, logger, store });
-  const server = createHttpServer((req, res) => current.route(req, res));
+  const handler = (req: IncomingMessage, res: ServerResponse) => current.route(req, res);
+  const server = initial.tls ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key }, handler) : createHttpServer(handler);
+  // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => current.upgrade(req, socket, head));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -54,7 +59,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const retiring = new Set<Promise<void>>();
   return {
     service,
-    url: `http://${shownHost}:${bound.port}`,
+    url: `${initial.tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
     port: bound.port,
     async reload(config) {
       const next = await buildServices(config, { service, logger, store });
@@ -84,6 +89,7 @@ const RETIRE_AFTER_MS = 5_000;
 
 interface BuiltServices {
   route(req: IncomingMessage, res: ServerResponse): void;
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -103,6 +109,7 @@ async function buildServices(
 
   let apps: FastifyInstance[];
   let route: BuiltServices['route'];
+  let upgrade: BuiltServices['upgrade'] = (_req, socket) => socket.destroy();
   if (service === 'all') {
     const authorizer = authorizeService.createAuthorizer(config, {
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
@@ -112,6 +119,8 @@ async function buildServices(
     apps = [authenticate, proxy];
     const authenticateHost = config.authenticateServiceUrl.host.toLowerCase();
     route = (req, res) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? authenticate : proxy).routing(req, res);
+    const proxyUpgrade = proxyService.upgradeHandlerOf(proxy);
+    if (proxyUpgrade) upgrade = (req, socket, head) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? socket.destroy() : proxyUpgrade(req, socket, head));
   } else {
     let app: FastifyInstance;
     switch (service) {
@@ -134,10 +143,12 @@ async function buildServices(
     }
     apps = [app];
     route = (req, res) => app.routing(req, res);
+    upgrade = proxyService.upgradeHandlerOf(app) ?? upgrade;
   }
   await Promise.all(apps.map((a) => a.ready()));
   return {
     route,
+    upgrade,
     async close() {
       await Promise.all(apps.map((a) => a.close()));
     },

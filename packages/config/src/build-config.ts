@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import type { RawConfig, RawRoute, ServiceName } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './load-config.js';
+import { buildListener, buildRouteProxy, splitWeight, type ListenerConfig, type RouteProxyConfig } from './build-proxy.js';
 
-export interface RouteConfig {
+export interface RouteConfig extends RouteProxyConfig {
   /** `name`, or the route's index in `routes`. */
   id: string;
   /** Normalised origin the route answers on, e.g. `http://app.localhost:8000`. */
@@ -30,7 +31,7 @@ export interface IdpConfig {
   allowInsecureHttp: boolean;
 }
 
-export interface VallumConfig {
+export interface VallumConfig extends ListenerConfig {
   file: string;
   address: string;
   services: ServiceName | 'all';
@@ -134,6 +135,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     redisUrl: raw.cache?.redis_url,
     logLevel: raw.log_level ?? 'info',
     routes: Object.freeze(routes),
+    ...buildListener(raw, issues),
     locate: ctx.locate,
   };
   return issues.length ? { issues } : { config: deepFreeze(config), issues };
@@ -147,7 +149,17 @@ function buildRoute(
 ): RouteConfig | undefined {
   const from = url(r.from, ['routes', index, 'from'], 'from');
   const toList = Array.isArray(r.to) ? r.to : [r.to];
-  const to = toList.map((t, i) => url(t, Array.isArray(r.to) ? ['routes', index, 'to', i] : ['routes', index, 'to'], 'to'));
+  const weights: number[] = [];
+  const to = toList.map((t, i) => {
+    const at: ConfigPath = Array.isArray(r.to) ? ['routes', index, 'to', i] : ['routes', index, 'to'];
+    const split = splitWeight(t);
+    if ('error' in split) {
+      issues.push({ path: at, message: `to: ${split.error}` });
+      return undefined;
+    }
+    weights.push(split.weight);
+    return url(split.url, at, 'to');
+  });
   if (!from || to.some((t) => !t)) return undefined;
   if ((from.pathname !== '/' && from.pathname !== '') || from.search || from.hash) {
     issues.push({ path: ['routes', index, 'from'], message: `from: expected scheme://host[:port] without a path (use 'prefix'), got '${r.from}'` });
@@ -177,6 +189,7 @@ function buildRoute(
     allowPublicUnauthenticatedAccess: r.allow_public_unauthenticated_access ?? false,
     allowAnyAuthenticatedUser: r.allow_any_authenticated_user ?? false,
     passIdentityHeaders: r.pass_identity_headers ?? true,
+    ...buildRouteProxy(r, index, weights, issues),
   };
 }
 

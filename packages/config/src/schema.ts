@@ -1,5 +1,6 @@
 // The one schema of vallum.yaml. Types, validation and the editor JSON Schema (config.schema.json) all come from it.
 import { Type, type Static } from '@sinclair/typebox';
+import { ProxyListenerKeys, ProxyRouteKeys } from './proxy-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
@@ -12,14 +13,15 @@ export const RouteSchema = Type.Object(
   {
     name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', description: 'Stable id of the route, used in logs and decisions' })),
     from: Url('External URL the route answers on: scheme://host[:port], no path'),
-    to: Type.Union([Url('Upstream URL'), Type.Array(Url('Upstream URL'), { minItems: 1 })], {
-      description: 'Upstream URL (or list of them) requests are forwarded to',
+    to: Type.Union([Url('Upstream URL'), Type.Array(Url('Upstream URL, optionally with a weight: http://host:port,3'), { minItems: 1 })], {
+      description: 'Upstream URL (or list of them, load balanced) requests are forwarded to',
     }),
     prefix: Type.Optional(Type.String({ pattern: '^/', description: 'Only requests whose normalised path starts with this prefix' })),
     policy: Type.Optional(Type.Unknown({ description: 'Access policy (allow/deny blocks); see policy/README.md' })),
     allow_public_unauthenticated_access: Type.Optional(Type.Boolean({ description: 'Forward without any sign-in' })),
     allow_any_authenticated_user: Type.Optional(Type.Boolean({ description: 'Allow every signed-in user' })),
     pass_identity_headers: Type.Optional(Type.Boolean({ description: 'Send X-Vallum-Jwt-Assertion and claim headers upstream (default true)' })),
+    ...ProxyRouteKeys,
   },
   { additionalProperties: false },
 );
@@ -56,6 +58,7 @@ export const ConfigSchema = Type.Object(
     ),
     log_level: Type.Optional(Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)))),
     routes: Type.Array(RouteSchema),
+    ...ProxyListenerKeys,
   },
   { additionalProperties: false },
 );

@@ -17,14 +17,17 @@ export interface ServerOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+/** The client's X-Request-Id when it is a sane token, else a new one. */
+export function requestIdOf(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 export function createServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
     logger: options.logger === false ? false : loggerOptions({ service: options.service, level: options.logLevel }),
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: requestIdOf,
     ...options.fastify,
   });
 

@@ -1,4 +1,4 @@
-export { createServer, type ServerOptions } from './create-server.js';
+export { createServer, requestIdOf, type ServerOptions } from './create-server.js';
 export { requireServiceAuth, type ServiceAuthOptions } from './require-service-auth.js';
 export { safeRedirectTarget } from './safe-redirect.js';
 export { escapeHtml, renderPage, sendPage, type PageOptions } from './html.js';

@@ -1,20 +1,26 @@
 // proxy: matches the route, asks the access check (session → authorize → identity headers), and forwards.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
+import type { RouteConfig, VallumConfig } from '@vallum/config';
 import { isVallumError } from '@vallum/errors';
-import type { VallumConfig } from '@vallum/config';
-import { createServer, sendPage } from '@vallum/server-kit';
+import { createServer, requestIdOf, sendPage } from '@vallum/server-kit';
 import type { AuthorizeApi, CacheApi } from '@vallum/service-client';
 import { createHandoffCodec, createSessionCookieCodec, sessionCookieOptions } from '@vallum/session';
-import { createAccessCheck } from './access.js';
+import { createAccessCheck, type AccessResult } from './access.js';
 import { createAssertionSigner } from './assertion.js';
 import { upstreamRequestHeaders } from './director.js';
+import { sendError } from './error-response.js';
 import { createForwarder } from './forward.js';
 import { normalizePath, splitPathAndQuery } from './normalize-path.js';
 import { forbiddenPage, messagePage } from './pages.js';
 import { createRouteTable } from './route-table.js';
 import { createSessionResolver } from './session-resolver.js';
 import { cookieSecure, registerSessionRoutes } from './session-routes.js';
+import { createTrustCheck } from './trusted-proxies.js';
+import { forwardUpgrade, rawResponse } from './upgrade.js';
 import { upstreamPath } from './upstream-path.js';
 
 export interface ProxyDeps {
@@ -22,6 +28,19 @@ export interface ProxyDeps {
   cache: CacheApi;
   logger?: boolean;
 }
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+const upgradeHandlers = new WeakMap<FastifyInstance, UpgradeHandler>();
+
+/** The handler for HTTP upgrades (WebSockets) of a proxy app; the http server's `upgrade` event goes here. */
+export function upgradeHandlerOf(app: FastifyInstance): UpgradeHandler | undefined {
+  return upgradeHandlers.get(app);
+}
+
+type Resolved =
+  | { kind: 'refuse'; status: 400 | 404; title: string; message: string }
+  | { kind: 'checked'; route: RouteConfig; host: string; path: string; query: string; result: AccessResult };
 
 export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<FastifyInstance> {
   const app = createServer({ service: 'proxy', logger: deps.logger, logLevel: config.logLevel, healthPath: '/.vallum/healthz' });
@@ -33,6 +52,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   const sessions = createSessionResolver({ cache, cookies, config });
   const access = createAccessCheck({ config, authorize, sessions, assertions });
   const forwarder = createForwarder();
+  const trusted = createTrustCheck(config.trustedProxies);
+  for (const route of config.routes) forwarder.upstreams(route);
   app.addHook('onClose', async () => forwarder.close());
 
   void app.register(cookie);
@@ -41,34 +62,56 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
   app.setErrorHandler((err: Error, req, reply) => {
-    const known = isVallumError(err);
-    const status = known ? err.status : 500;
-    if (status >= 500) req.log.error({ err }, 'proxy error');
-    if (reply.raw.headersSent) {
-      reply.raw.destroy();
-      return;
-    }
-    const title = status === 502 || status === 504 ? 'Application unavailable' : status === 503 ? 'Service unavailable' : 'Request failed';
-    const message = known && err.expose !== false ? err.message : 'Something went wrong.';
-    if ((req.headers.accept ?? '').includes('application/json') && !(req.headers.accept ?? '').includes('text/html')) {
-      return reply.status(status).send({ code: known ? err.code : 'VALLUM_INTERNAL', message, request_id: req.id });
-    }
-    return sendPage(reply, status, messagePage(title, message, status, req.id));
+    if (!isVallumError(err) || err.status >= 500) req.log.error({ err }, 'proxy error');
+    reply.hijack();
+    sendError(reply.raw, err, req.id, req.headers.accept);
   });
 
   registerSessionRoutes(app, { config, cache, routes, cookies, handoffs, sessions, assertions });
 
-  const proto: 'http' | 'https' = 'http';
-  const proxy = async (req: FastifyRequest, reply: FastifyReply) => {
-    const host = (req.headers.host ?? '').toLowerCase();
-    const rawUrl = req.raw.url ?? '/';
-    const { path: rawPath, query } = splitPathAndQuery(rawUrl);
+  /** Route match and access check, shared by requests and upgrades. */
+  const resolve = async (raw: IncomingMessage, cookieValue: string | undefined): Promise<Resolved> => {
+    const host = (raw.headers.host ?? '').toLowerCase();
+    const { path: rawPath, query } = splitPathAndQuery(raw.url ?? '/');
     const path = normalizePath(rawPath);
-    if (path === null) return sendPage(reply, 400, messagePage('Bad request', 'The request path is not valid.', 400, req.id));
+    if (path === null) return { kind: 'refuse', status: 400, title: 'Bad request', message: 'The request path is not valid.' };
     const route = routes.match(host, path);
-    if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host || 'this host'}${path}.`, 404, req.id));
+    if (!route) return { kind: 'refuse', status: 404, title: 'Not found', message: `No route is configured for ${host || 'this host'}${path}.` };
+    const result = await access.check({ route, host, method: raw.method ?? 'GET', path, rawUrl: raw.url ?? '/', cookie: cookieValue });
+    return { kind: 'checked', route, host, path, query, result };
+  };
 
-    const result = await access.check({ route, host, method: req.method, path, rawUrl, cookie: req.cookies[config.cookieName] });
+  const forwardedHeaders = (raw: IncomingMessage, requestId: string, r: Extract<Resolved, { kind: 'checked' }>, upgrade?: string) =>
+    upstreamRequestHeaders({
+      headers: raw.headers,
+      cookieName: config.cookieName,
+      clientIp: raw.socket.remoteAddress,
+      trustedPeer: trusted(raw.socket.remoteAddress),
+      proto: (raw.socket as TLSSocket).encrypted ? 'https' : 'http',
+      host: r.host,
+      requestId,
+      identity: r.result.kind === 'forward' ? r.result.identity : undefined,
+      rules: r.route,
+      upgrade,
+    });
+  const hostFor = (route: RouteConfig, raw: IncomingMessage) => (endpoint: URL) =>
+    route.preserveHostHeader ? (raw.headers.host ?? endpoint.host) : (route.hostRewrite ?? endpoint.host);
+  const pathFor = (route: RouteConfig, path: string, query: string) => (endpoint: URL) =>
+    upstreamPath(endpoint, path, query, route.prefixRewrite === undefined ? undefined : { prefix: route.prefix, to: route.prefixRewrite });
+  const hashKeyOf = (route: RouteConfig, raw: IncomingMessage, cookieOf: (name: string) => string | undefined) => {
+    const h = route.lbHash;
+    if (!h) return undefined;
+    if ('header' in h) {
+      const v = raw.headers[h.header.toLowerCase()];
+      return Array.isArray(v) ? v.join(',') : v;
+    }
+    return cookieOf(h.cookie);
+  };
+
+  const proxy = async (req: FastifyRequest, reply: FastifyReply) => {
+    const r = await resolve(req.raw, req.cookies[config.cookieName]);
+    if (r.kind === 'refuse') return sendPage(reply, r.status, messagePage(r.title, r.message, r.status, req.id));
+    const { route, host, result } = r;
     if (result.kind === 'sign-in') {
       if (result.clearCookie) reply.clearCookie(config.cookieName, sessionCookieOptions(cookieSecure(config, route)));
       return reply.header('cache-control', 'no-store').redirect(result.location, 302);
@@ -76,31 +119,51 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     if (result.kind === 'deny') {
       return sendPage(reply, 403, forbiddenPage({ email: result.email, host, reasons: result.reasons, requestId: req.id }));
     }
-
-    const upstream = route.to[0]!;
-    const headers = upstreamRequestHeaders({
-      headers: req.headers,
-      cookieName: config.cookieName,
-      clientIp: req.socket.remoteAddress,
-      proto,
-      host,
-      requestId: req.id,
-      identity: result.identity,
-    });
-    headers.host = upstream.host;
     reply.hijack();
     try {
-      await forwarder.forward({ upstream, path: upstreamPath(upstream, path, query), req: req.raw, res: reply.raw, headers });
+      await forwarder.forward({
+        route,
+        hashKey: hashKeyOf(route, req.raw, (name) => req.cookies[name]),
+        path: pathFor(route, r.path, r.query),
+        host: hostFor(route, req.raw),
+        req: req.raw,
+        res: reply.raw,
+        headers: forwardedHeaders(req.raw, req.id, r),
+        requestId: req.id,
+      });
     } catch (err) {
-      const status = isVallumError(err) ? err.status : 502;
-      const message = isVallumError(err) ? err.message : 'The application is not reachable right now.';
-      req.log.warn({ err, upstream: upstream.origin }, 'upstream failed');
-      if (!reply.raw.headersSent) {
-        reply.raw.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-request-id': req.id });
-        reply.raw.end(messagePage('Application unavailable', message, status, req.id));
-      } else reply.raw.destroy();
+      req.log.warn({ err, route: route.id }, 'upstream failed');
+      sendError(reply.raw, err, req.id, req.headers.accept);
     }
   };
+
+  const refuseUpgrade = (socket: Duplex, status: number, message: string) => {
+    if (socket.writable) socket.end(rawResponse(status, [['content-type', 'text/plain; charset=utf-8'], ['connection', 'close']], `${message}\n`));
+    else socket.destroy();
+  };
+  const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const requestId = requestIdOf(req);
+    const parsed = app.parseCookie(req.headers.cookie ?? '');
+    const r = await resolve(req, parsed[config.cookieName]);
+    if (r.kind === 'refuse') return refuseUpgrade(socket, r.status, r.message);
+    if (!r.route.allowWebsockets) return refuseUpgrade(socket, 400, 'Upgrades are not allowed on this route.');
+    if (r.result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
+    if (r.result.kind === 'deny') return refuseUpgrade(socket, 403, 'Access denied.');
+    const endpoint = forwarder.upstreams(r.route).balancer.pick(hashKeyOf(r.route, req, (name) => parsed[name]));
+    if (!endpoint) return refuseUpgrade(socket, 503, 'No healthy upstream is available for this application.');
+    const headers = forwardedHeaders(req, requestId, r, String(req.headers.upgrade ?? 'websocket'));
+    headers.host = hostFor(r.route, req)(endpoint.url);
+    const status = await forwardUpgrade(req, socket, head, { route: r.route, endpoint: endpoint.url, path: pathFor(r.route, r.path, r.query)(endpoint.url), headers });
+    app.log.info({ reqId: requestId, route: r.route.id, status }, 'upgrade forwarded');
+  };
+  upgradeHandlers.set(app, (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    upgrade(req, socket, head).catch((err: unknown) => {
+      app.log.error({ err }, 'upgrade failed');
+      refuseUpgrade(socket, 500, 'Something went wrong.');
+    });
+  });
+
   // /.vallum/ belongs to Vallum on every route host: an unknown page there is a 404, never forwarded to the app.
   app.all('/.vallum/*', async (req, reply) =>
     sendPage(reply, 404, messagePage('Not found', 'There is no such Vallum page.', 404, req.id)),

@@ -1,6 +1,6 @@
 // The director: what the upstream receives. Client-supplied identity headers are always removed (in any casing,
-// with `_` for `-`), hop-by-hop headers are dropped, Vallum's own cookie is kept from the app, and the verified
-// identity is added when the route passes it.
+// with `_` for `-`), hop-by-hop headers are dropped, Vallum's own cookie is kept from the app, the route's header
+// rules are applied and the verified identity is added last, so nothing configured or sent can override it.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set([
@@ -14,6 +14,8 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
+  // undici refuses it; Node's server has already answered 100 Continue when the body is read.
+  'expect',
 ]);
 
 const IDENTITY_HEADER = /^x[-_]vallum[-_]/i;
@@ -24,28 +26,45 @@ export interface IdentityHeaders {
   assertion: string;
 }
 
+export interface RouteHeaderRules {
+  setRequestHeaders: Readonly<Record<string, string>>;
+  removeRequestHeaders: readonly string[];
+}
+
 export interface UpstreamHeadersInput {
   headers: IncomingHttpHeaders;
   cookieName: string;
   clientIp: string | undefined;
+  /** The peer is a trusted proxy: its X-Forwarded-For is kept and the peer appended. */
+  trustedPeer?: boolean;
   proto: 'http' | 'https';
   host: string;
   requestId: string;
   identity?: IdentityHeaders;
+  rules?: RouteHeaderRules;
+  /** The protocol of an upgrade (WebSocket) being forwarded; Upgrade is hop-by-hop otherwise. */
+  upgrade?: string;
 }
 
-function connectionTokens(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
-  const value = headers.connection;
+function connectionTokens(value: unknown): Set<string> | undefined {
+  if (typeof value !== 'string') return undefined;
   const tokens = new Set<string>();
-  if (typeof value === 'string') for (const t of value.split(',')) tokens.add(t.trim().toLowerCase());
+  for (const t of value.split(',')) tokens.add(t.trim().toLowerCase());
   return tokens;
 }
 
+function hopByHop(name: string, named: Set<string> | undefined): boolean {
+  return HOP_BY_HOP.has(name) || (named !== undefined && named.has(name));
+}
+
 export function upstreamRequestHeaders(input: UpstreamHeadersInput): Record<string, string | string[]> {
-  const named = connectionTokens(input.headers);
+  const named = connectionTokens(input.headers.connection);
+  const removed = input.rules?.removeRequestHeaders;
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(input.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || IDENTITY_HEADER.test(name) || name === 'host') continue;
+  for (const name in input.headers) {
+    const value = input.headers[name];
+    if (value === undefined || hopByHop(name, named) || IDENTITY_HEADER.test(name) || name === 'host') continue;
+    if (removed !== undefined && removed.length > 0 && removed.includes(name)) continue;
     if (name === 'cookie') {
       const kept = withoutCookie(Array.isArray(value) ? value.join('; ') : value, input.cookieName);
       if (kept) out.cookie = kept;
@@ -53,12 +72,24 @@ export function upstreamRequestHeaders(input: UpstreamHeadersInput): Record<stri
     }
     out[name] = value;
   }
-  // Until trusted_proxies exists, a client's own X-Forwarded-For is not trusted: the peer address replaces it.
-  if (input.clientIp) out['x-forwarded-for'] = input.clientIp;
+  const given = out['x-forwarded-for'];
+  if (input.trustedPeer && given !== undefined) {
+    const prior = Array.isArray(given) ? given.join(', ') : given;
+    out['x-forwarded-for'] = input.clientIp ? `${prior}, ${input.clientIp}` : prior;
+  } else if (input.clientIp) out['x-forwarded-for'] = input.clientIp;
   else delete out['x-forwarded-for'];
-  out['x-forwarded-proto'] = input.proto;
-  out['x-forwarded-host'] = input.host;
+  if (!(input.trustedPeer && out['x-forwarded-proto'])) out['x-forwarded-proto'] = input.proto;
+  if (!(input.trustedPeer && out['x-forwarded-host'])) out['x-forwarded-host'] = input.host;
   out['x-request-id'] = input.requestId;
+  if (input.upgrade) {
+    out.connection = 'Upgrade';
+    out.upgrade = input.upgrade;
+  }
+  if (input.rules) {
+    for (const name in input.rules.setRequestHeaders) {
+      if (!IDENTITY_HEADER.test(name)) out[name.toLowerCase()] = input.rules.setRequestHeaders[name]!;
+    }
+  }
   if (input.identity) {
     out['x-vallum-jwt-assertion'] = input.identity.assertion;
     out['x-vallum-claim-email'] = input.identity.email;
@@ -67,13 +98,35 @@ export function upstreamRequestHeaders(input: UpstreamHeadersInput): Record<stri
   return out;
 }
 
+/** Response headers for the client as an object (the tests and small responses). */
 export function downstreamResponseHeaders(headers: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
-  const named = connectionTokens(headers);
+  const named = connectionTokens(headers.connection);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name) || named.has(name)) continue;
+    if (value === undefined || (name !== 'trailer' && hopByHop(name, named))) continue;
     out[name] = value;
   }
+  return out;
+}
+
+/**
+ * Response headers for the client from undici's raw list (name, value, name, value…), keeping repeats and order.
+ * `Trailer` is kept: the trailers it announces are forwarded. Route `set_response_headers` replace same-named ones.
+ */
+export function downstreamRawHeaders(raw: readonly Buffer[], set: Readonly<Record<string, string>> | undefined): string[] {
+  const out: string[] = [];
+  let named: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') named = connectionTokens(raw[i + 1]!.toString('latin1'));
+  }
+  const replaced = set && Object.keys(set).length > 0 ? new Set(Object.keys(set).map((k) => k.toLowerCase())) : undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1');
+    const lower = name.toLowerCase();
+    if ((lower !== 'trailer' && hopByHop(lower, named)) || replaced?.has(lower)) continue;
+    out.push(name, raw[i + 1]!.toString('latin1'));
+  }
+  if (set) for (const name in set) out.push(name, set[name]!);
   return out;
 }
 

@@ -1,0 +1,148 @@
+// The proxy part of the frozen config view: route matching/rewriting/headers/timeouts/balancing/health/cache/TLS
+// and the listener's trusted proxies and certificate, with defaults applied and files read.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { RawConfig, RawRoute } from './schema.js';
+import type { ConfigIssue, ConfigPath } from './load-config.js';
+import { parseDuration } from './build-config.js';
+import type { LB_POLICIES } from './proxy-schema.js';
+
+export type LbPolicy = (typeof LB_POLICIES)[number];
+
+export interface HealthCheckConfig {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+export interface UpstreamTlsConfig {
+  ca: string | undefined;
+  skipVerify: boolean;
+  cert: string | undefined;
+  key: string | undefined;
+}
+
+export interface RouteProxyConfig {
+  /** Exact normalised path, when the route matches by `path`. */
+  path: string | undefined;
+  /** Source of an anchored regular expression, when the route matches by `regex`. */
+  regex: string | undefined;
+  prefixRewrite: string | undefined;
+  preserveHostHeader: boolean;
+  hostRewrite: string | undefined;
+  setRequestHeaders: Readonly<Record<string, string>>;
+  /** Lower-cased. */
+  removeRequestHeaders: readonly string[];
+  setResponseHeaders: Readonly<Record<string, string>>;
+  timeoutMs: number;
+  idleTimeoutMs: number;
+  connectTimeoutMs: number;
+  allowWebsockets: boolean;
+  /** One weight per `to` entry. */
+  weights: readonly number[];
+  lbPolicy: LbPolicy;
+  lbHash: { header: string } | { cookie: string } | undefined;
+  healthCheck: HealthCheckConfig | undefined;
+  outlier: { consecutiveErrors: number; ejectionMs: number };
+  cacheMaxBytes: number | undefined;
+  upstreamTls: UpstreamTlsConfig;
+}
+
+export interface ListenerConfig {
+  trustedProxies: readonly string[];
+  /** PEM certificate and key of an https listener. */
+  tls: { cert: string; key: string } | undefined;
+}
+
+/** `http://h:1,3` → the URL and its weight 3 (Pomerium's form); no weight means 1. */
+export function splitWeight(value: string): { url: string; weight: number } | { error: string } {
+  const m = /^(.*),\s*(\d+)$/.exec(value);
+  if (!m) return { url: value, weight: 1 };
+  const weight = Number(m[2]);
+  if (weight < 1 || weight > 1000) return { error: `weight must be 1..1000, got ${m[2]}` };
+  return { url: m[1]!, weight };
+}
+
+export function buildRouteProxy(r: RawRoute, index: number, weights: number[], issues: ConfigIssue[]): RouteProxyConfig {
+  const at = (...rest: Array<string | number>): ConfigPath => ['routes', index, ...rest];
+  const matchers = [r.prefix !== undefined, r.path !== undefined, r.regex !== undefined].filter(Boolean).length;
+  if (matchers > 1) issues.push({ path: at(), message: 'use only one of prefix, path and regex' });
+  if (r.regex !== undefined) {
+    try {
+      new RegExp(`^(?:${r.regex})$`);
+    } catch (err) {
+      issues.push({ path: at('regex'), message: `invalid regular expression: ${(err as Error).message}` });
+    }
+  }
+  if (r.preserve_host_header && r.host_rewrite) issues.push({ path: at('host_rewrite'), message: 'host_rewrite and preserve_host_header exclude each other' });
+  if (r.lb_policy === 'ring_hash' && !r.lb_hash) issues.push({ path: at('lb_policy'), message: "ring_hash needs 'lb_hash: {header: ...}' or '{cookie: ...}'" });
+  const file = (key: 'tls_custom_ca_file' | 'tls_client_cert_file' | 'tls_client_key_file') => {
+    const name = r[key];
+    if (name === undefined) return undefined;
+    try {
+      return readFileSync(name, 'utf8');
+    } catch (err) {
+      issues.push({ path: at(key), message: `cannot read ${name}: ${(err as Error).message}` });
+      return undefined;
+    }
+  };
+  if ((r.tls_client_cert_file === undefined) !== (r.tls_client_key_file === undefined)) {
+    issues.push({ path: at(r.tls_client_cert_file ? 'tls_client_cert_file' : 'tls_client_key_file'), message: 'tls_client_cert_file and tls_client_key_file go together' });
+  }
+  const hc = r.health_check;
+  return {
+    path: r.path,
+    regex: r.regex,
+    prefixRewrite: r.prefix_rewrite,
+    preserveHostHeader: r.preserve_host_header ?? false,
+    hostRewrite: r.host_rewrite,
+    setRequestHeaders: { ...r.set_request_headers },
+    removeRequestHeaders: (r.remove_request_headers ?? []).map((h) => h.toLowerCase()),
+    setResponseHeaders: { ...r.set_response_headers },
+    timeoutMs: parseDuration(r.timeout ?? '30s'),
+    idleTimeoutMs: parseDuration(r.idle_timeout ?? '5m'),
+    connectTimeoutMs: parseDuration(r.connect_timeout ?? '10s'),
+    allowWebsockets: r.allow_websockets ?? false,
+    weights,
+    lbPolicy: r.lb_policy ?? 'round_robin',
+    lbHash: r.lb_hash,
+    healthCheck: hc && {
+      path: hc.path,
+      intervalMs: parseDuration(hc.interval ?? '10s'),
+      timeoutMs: parseDuration(hc.timeout ?? '2s'),
+      healthyThreshold: hc.healthy_threshold ?? 2,
+      unhealthyThreshold: hc.unhealthy_threshold ?? 2,
+    },
+    outlier: {
+      consecutiveErrors: r.outlier_detection?.consecutive_errors ?? 5,
+      ejectionMs: parseDuration(r.outlier_detection?.ejection_time ?? '30s'),
+    },
+    cacheMaxBytes: r.cache?.max_bytes,
+    upstreamTls: { ca: file('tls_custom_ca_file'), skipVerify: r.tls_skip_verify ?? false, cert: file('tls_client_cert_file'), key: file('tls_client_key_file') },
+  };
+}
+
+export function buildListener(raw: RawConfig, issues: ConfigIssue[]): ListenerConfig {
+  const trustedProxies = raw.trusted_proxies ?? [];
+  trustedProxies.forEach((cidr, i) => {
+    const [addr, bits, extra] = cidr.split('/');
+    const family = isIP(addr ?? '');
+    const max = family === 6 ? 128 : 32;
+    if (!family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+      issues.push({ path: ['trusted_proxies', i], message: `expected an IP address or CIDR like 10.0.0.0/8, got '${cidr}'` });
+    }
+  });
+  let tls: ListenerConfig['tls'];
+  if ((raw.certificate_file === undefined) !== (raw.key_file === undefined)) {
+    issues.push({ path: [raw.certificate_file ? 'certificate_file' : 'key_file'], message: 'certificate_file and key_file go together' });
+  } else if (raw.certificate_file && raw.key_file) {
+    try {
+      tls = { cert: readFileSync(raw.certificate_file, 'utf8'), key: readFileSync(raw.key_file, 'utf8') };
+    } catch (err) {
+      issues.push({ path: ['certificate_file'], message: `cannot read the listener certificate: ${(err as Error).message}` });
+    }
+  }
+  return { trustedProxies, tls };
+}

@@ -1,0 +1,62 @@
+// Route and listener keys of the reverse-proxy core (matching, rewriting, headers, timeouts, load balancing, health,
+// caching, upstream TLS). Spread into RouteSchema / ConfigSchema so the one schema stays the source of truth.
+import { Type } from '@sinclair/typebox';
+
+const Duration = (description: string) => Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: `${description}, e.g. 500ms, 30s, 5m` });
+const HeaderMap = (description: string) => Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), Type.String(), { description });
+
+export const LB_POLICIES = ['round_robin', 'least_request', 'random', 'ring_hash'] as const;
+
+export const ProxyRouteKeys = {
+  path: Type.Optional(Type.String({ pattern: '^/', description: 'Only requests whose normalised path is exactly this' })),
+  regex: Type.Optional(Type.String({ minLength: 1, description: 'Only requests whose normalised path matches this regular expression (anchored)' })),
+  prefix_rewrite: Type.Optional(Type.String({ pattern: '^/', description: 'Replaces the matched prefix before forwarding' })),
+  preserve_host_header: Type.Optional(Type.Boolean({ description: "Send the client's Host to the upstream instead of the upstream's" })),
+  host_rewrite: Type.Optional(Type.String({ minLength: 1, description: 'Host header sent to the upstream' })),
+  set_request_headers: Type.Optional(HeaderMap('Headers set on the request to the upstream')),
+  remove_request_headers: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Headers removed from the request to the upstream' })),
+  set_response_headers: Type.Optional(HeaderMap('Headers set on the response to the client')),
+  timeout: Type.Optional(Duration('Time allowed until the upstream sends response headers (default 30s)')),
+  idle_timeout: Type.Optional(Duration('Time allowed between two body chunks (default 5m)')),
+  connect_timeout: Type.Optional(Duration('Time allowed to connect to the upstream (default 10s)')),
+  allow_websockets: Type.Optional(Type.Boolean({ description: 'Allow WebSocket (and other HTTP/1.1) upgrades' })),
+  lb_policy: Type.Optional(Type.Union(LB_POLICIES.map((p) => Type.Literal(p)), { description: 'How a request picks one of several `to` (default round_robin)' })),
+  lb_hash: Type.Optional(
+    Type.Union([
+      Type.Object({ header: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      Type.Object({ cookie: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    ], { description: 'ring_hash key: a request header or a cookie' }),
+  ),
+  health_check: Type.Optional(
+    Type.Object(
+      {
+        path: Type.String({ pattern: '^/' }),
+        interval: Type.Optional(Duration('Time between probes (default 10s)')),
+        timeout: Type.Optional(Duration('Probe timeout (default 2s)')),
+        healthy_threshold: Type.Optional(Type.Integer({ minimum: 1 })),
+        unhealthy_threshold: Type.Optional(Type.Integer({ minimum: 1 })),
+      },
+      { additionalProperties: false, description: 'Active HTTP health check of every upstream' },
+    ),
+  ),
+  outlier_detection: Type.Optional(
+    Type.Object(
+      {
+        consecutive_errors: Type.Optional(Type.Integer({ minimum: 1, description: 'Connect errors or 5xx in a row before ejection (default 5)' })),
+        ejection_time: Type.Optional(Duration('How long an ejected upstream gets no traffic (default 30s)')),
+      },
+      { additionalProperties: false },
+    ),
+  ),
+  cache: Type.Optional(Type.Object({ max_bytes: Type.Integer({ minimum: 1 }) }, { additionalProperties: false, description: 'Shared HTTP response cache' })),
+  tls_custom_ca_file: Type.Optional(Type.String({ minLength: 1 })),
+  tls_skip_verify: Type.Optional(Type.Boolean()),
+  tls_client_cert_file: Type.Optional(Type.String({ minLength: 1 })),
+  tls_client_key_file: Type.Optional(Type.String({ minLength: 1 })),
+};
+
+export const ProxyListenerKeys = {
+  trusted_proxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'CIDRs whose X-Forwarded-For is kept' })),
+  certificate_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) of the https listener' })),
+  key_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of the https listener' })),
+};

@@ -1,0 +1,80 @@
+// Upgrades (WebSockets) on routes with `allow_websockets`: the caller has matched the route and run the access
+// check; here the upgrade is forwarded to an upstream and, once it answers 101, bytes flow both ways until either
+// side closes. A refusal from the upstream is relayed as is.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { RouteConfig } from '@vallum/config';
+
+export interface UpgradeTarget {
+  route: RouteConfig;
+  endpoint: URL;
+  path: string;
+  headers: Record<string, string | string[]>;
+}
+
+export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: UpgradeTarget): Promise<number> {
+  const { route, endpoint } = target;
+  const tls = route.upstreamTls;
+  const https = endpoint.protocol === 'https:';
+  return new Promise<number>((resolve) => {
+    const upstreamReq = (https ? httpsRequest : httpRequest)({
+      host: endpoint.hostname,
+      port: endpoint.port || (https ? 443 : 80),
+      method: req.method,
+      path: target.path,
+      headers: target.headers,
+      timeout: route.connectTimeoutMs,
+      ...(https ? { ca: tls.ca, rejectUnauthorized: !tls.skipVerify, cert: tls.cert, key: tls.key, servername: endpoint.hostname } : {}),
+    });
+    const fail = (status: number) => {
+      if (socket.writable) socket.end(rawResponse(status, [['content-type', 'text/plain'], ['connection', 'close']], `${status} upstream failed\n`));
+      resolve(status);
+    };
+    upstreamReq.on('timeout', () => upstreamReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
+    upstreamReq.on('error', (err: Error & { code?: string }) => fail(err.code === 'ETIMEDOUT' ? 504 : 502));
+    upstreamReq.on('response', (res) => {
+      // The upstream refused the upgrade: relay its answer, then close.
+      socket.write(rawResponse(res.statusCode ?? 502, headerPairs(res.rawHeaders)));
+      res.pipe(socket);
+      res.on('error', () => socket.destroy());
+      resolve(res.statusCode ?? 502);
+    });
+    upstreamReq.on('upgrade', (res, upstreamSocket, upstreamHead) => {
+      upstreamReq.setTimeout(0);
+      upstreamSocket.setTimeout(0);
+      socket.write(rawResponse(101, headerPairs(res.rawHeaders), undefined, res.statusMessage));
+      if (upstreamHead.length > 0) socket.write(upstreamHead);
+      if (head.length > 0) upstreamSocket.write(head);
+      upstreamSocket.pipe(socket);
+      socket.pipe(upstreamSocket);
+      const closeBoth = () => {
+        upstreamSocket.destroy();
+        socket.destroy();
+      };
+      upstreamSocket.on('error', closeBoth);
+      socket.on('error', closeBoth);
+      upstreamSocket.on('close', closeBoth);
+      socket.on('close', closeBoth);
+      resolve(101);
+    });
+    socket.once('close', () => upstreamReq.destroy());
+    upstreamReq.end();
+  });
+}
+
+function headerPairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+export function rawResponse(status: number, headers: Array<[string, string]>, body?: string, reason = defaultReason(status)): string {
+  const lines = [`HTTP/1.1 ${status} ${reason}`, ...headers.map(([k, v]) => `${k}: ${v}`)];
+  if (body !== undefined) lines.push(`content-length: ${Buffer.byteLength(body)}`);
+  return `${lines.join('\r\n')}\r\n\r\n${body ?? ''}`;
+}
+
+function defaultReason(status: number): string {
+  return { 101: 'Switching Protocols', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }[status] ?? 'Status';
+}
