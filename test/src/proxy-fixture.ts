@@ -1,0 +1,86 @@
+// Shared pieces of the proxy tests: Vallum in this process with public routes (the IdP is never needed), and
+// plain node:http upstreams on loopback.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request, type Dispatcher } from 'undici';
+import { loadVallumConfigText, startVallum, type RunningVallum } from '@vallum/cmd';
+import { getFreePort } from '@vallum/testing';
+
+export interface TestUpstream {
+  url: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+export async function startUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestUpstream> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export interface TestProxy {
+  vallum: RunningVallum;
+  port: number;
+  configText(routes: string): string;
+  call(host: string, path: string, init?: CallInit): Promise<Dispatcher.ResponseData>;
+  close(): Promise<void>;
+}
+
+export interface CallInit {
+  method?: string;
+  body?: string | Buffer | NodeJS.ReadableStream;
+  headers?: Record<string, string | string[]>;
+}
+
+/** `routes(port)` returns the YAML list items under `routes:`; `top` adds top-level keys. */
+export async function startProxy(routes: (port: number) => string, top = ''): Promise<TestProxy> {
+  const port = await getFreePort();
+  const idpPort = await getFreePort();
+  const configText = (r: string) => `authenticate_service_url: http://authenticate.localhost:${port}
+idp:
+  issuer: http://127.0.0.1:${idpPort}
+  client_id: vallum
+  client_secret: secret
+  allow_insecure_http: true
+shared_secret: ${'s'.repeat(32)}
+cookie_secret: ${'c'.repeat(32)}
+log_level: silent
+${top}
+routes:
+${r}`;
+  const vallum = await startVallum(loadVallumConfigText(configText(routes(port)), 'vallum.yaml', { env: {} }), { address: `127.0.0.1:${port}`, logger: false });
+  return {
+    vallum,
+    port,
+    configText: configText,
+    call: (host, path, init = {}) =>
+      request(`http://127.0.0.1:${port}${path}`, {
+        method: (init.method ?? 'GET') as 'GET',
+        body: init.body as string | undefined,
+        headers: { host: `${host}:${port}`, ...init.headers },
+      }),
+    close: () => vallum.close(),
+  };
+}
+
+/** A public route for `host` on the proxy port. */
+export const publicRoute = (host: string, port: number, to: string, extra = '') =>
+  `  - from: http://${host}:${port}
+    to: ${to}
+    allow_public_unauthenticated_access: true
+${extra.replace(/^/gm, '    ')}
+`;
