@@ -32,7 +32,7 @@ export interface Authorizer extends AuthorizeApi {
   /** The decision, logged to `logger` (e.g. the request's logger) instead of the authorizer's own. */
   decide(input: AuthorizeRequest, logger?: DecisionLogger): Decision;
   /** The decision and what each stage (global policy, route) said, without logging: for `policy explain`. */
-  explain(input: AuthorizeRequest): Explanation;
+  explain(input: AuthorizeRequest, at?: number): Explanation;
   /** Would-deny decisions on a route with enforce: false, since this authorizer was built. */
   shadowDenials(routeId: string): number;
   policyVersion: string;
@@ -92,9 +92,8 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
   return {
     decide,
     evaluate: async (input) => decide(input, deps.logger),
-    explain(input) {
+    explain(input, at = now()) {
       const route = routes.get(input.routeId);
-      const at = now();
       if (!route) return { routeId: input.routeId, policyVersion: version, decision: { allow: false, reasons: [ROUTE_UNKNOWN] } };
       const explanation: Explanation = { routeId: input.routeId, policyVersion: version, decision: routeDecision(route, input.identity, input.request, at) };
       if (route.global) explanation.global = routeDecision({ ...route, policy: undefined, allowAnyAuthenticatedUser: true, enforce: true }, input.identity, input.request, at);
