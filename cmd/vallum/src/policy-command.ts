@@ -122,7 +122,8 @@ function test(argv: string[]): number {
   let passed = 0;
   let failed = 0;
   for (const file of fixtureFiles(positionals)) {
-    console.log(relative(process.cwd(), file) || file);
+    const shown = relative(process.cwd(), file);
+    console.log(shown.startsWith('..') || shown === '' ? file : shown);
     for (const result of runFixture(file)) {
       if (result.passed) {
         passed++;
