@@ -2,11 +2,11 @@
 // a real redis-server, and Vallum either all-in-one in this process or as four separate processes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { demoConfigYaml, loadVallumConfigText, startVallum } from '@vallum/cmd';
+import { demoConfigYaml, loadVallumConfigText, startVallum, watchConfigFile } from '@vallum/cmd';
 import { getFreePort, startDemoApp, startDemoIdp, startRedis } from '@vallum/testing';
 
 export const VALLUM_BIN = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js', import.meta.url));
@@ -14,6 +14,12 @@ export const VALLUM_BIN = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js'
 export interface StackOptions {
   mode: 'all-in-one' | 'split';
   redis?: boolean;
+  /** Changes the generated vallum.yaml (e.g. a route's policy). */
+  editConfig?: (text: string) => string;
+  /** Files written next to vallum.yaml (e.g. `policies/NAME.yaml`). */
+  files?: Record<string, string>;
+  /** All-in-one: hot-reload the config and policy files as `vallum --config` does (split processes always do). */
+  watch?: boolean;
 }
 
 export interface Stack {
@@ -26,6 +32,8 @@ export interface Stack {
   proxyUrl: string;
   issuer: string;
   configText: string;
+  /** The vallum.yaml every process loaded; named policy files sit beside it. */
+  configFile: string;
   close(): Promise<void>;
 }
 
@@ -58,15 +66,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       closers.push(() => redis.stop());
       redisUrl = redis.url;
     }
-    const configText = demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl });
+    const generated = demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl });
+    const configText = options.editConfig ? options.editConfig(generated) : generated;
+    const dir = mkdtempSync(join(tmpdir(), `vallum-${options.mode}-`));
+    const file = join(dir, 'vallum.yaml');
+    writeFileSync(file, configText);
+    for (const [name, text] of Object.entries(options.files ?? {})) {
+      mkdirSync(dirname(join(dir, name)), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
 
     if (options.mode === 'all-in-one') {
-      const vallum = await startVallum(loadVallumConfigText(configText, 'vallum.yaml'), { address: `127.0.0.1:${port}`, logger: false });
+      const vallum = await startVallum(loadVallumConfigText(configText, file), { address: `127.0.0.1:${port}`, logger: false });
       closers.push(() => vallum.close());
+      if (options.watch) {
+        const watcher = watchConfigFile(file, { onConfig: (c) => vallum.reload(c), onError: () => {} });
+        closers.push(async () => watcher.close());
+      }
     } else {
-      const dir = mkdtempSync(join(tmpdir(), 'vallum-split-'));
-      const file = join(dir, 'vallum.yaml');
-      writeFileSync(file, configText);
       const authorizePort = await getFreePort();
       const cachePort = await getFreePort();
       const env = {
@@ -93,6 +110,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       proxyUrl: `http://127.0.0.1:${port}`,
       issuer: idp.issuer,
       configText,
+      configFile: file,
       close,
     };
   } catch (err) {

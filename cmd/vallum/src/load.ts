@@ -1,11 +1,18 @@
-import { loadConfigFile, loadConfigText, type LoadOptions, type VallumConfig } from '@vallum/config';
-import { policyConfigCheck } from '@vallum/authorize';
+import { ConfigError, loadConfigFile, loadConfigText, type LoadOptions, type VallumConfig } from '@vallum/config';
+import { compilePolicies, policyConfigCheck } from '@vallum/authorize';
 
 /** Loads vallum.yaml with every check, the policy language's included, so all problems surface at load time. */
 export function loadVallumConfig(file: string, options: LoadOptions = {}): VallumConfig {
-  return loadConfigFile(file, { ...options, checks: [policyConfigCheck, ...(options.checks ?? [])] });
+  return withPolicies(loadConfigFile(file, { ...options, checks: [policyConfigCheck, ...(options.checks ?? [])] }));
 }
 
 export function loadVallumConfigText(text: string, file: string, options: LoadOptions = {}): VallumConfig {
-  return loadConfigText(text, file, { ...options, checks: [policyConfigCheck, ...(options.checks ?? [])] });
+  return withPolicies(loadConfigText(text, file, { ...options, checks: [policyConfigCheck, ...(options.checks ?? [])] }));
+}
+
+/** Named policy files, the global policy and `use` references can only be checked once the files are read. */
+function withPolicies(config: VallumConfig): VallumConfig {
+  const { problems } = compilePolicies(config);
+  if (problems.length > 0) throw new ConfigError(config.file, problems);
+  return config;
 }

@@ -10,6 +10,7 @@ import { createLogger } from '@vallum/telemetry';
 const USAGE = `usage:
   vallum --config FILE [--service all|proxy|authenticate|authorize|cache] [--address HOST:PORT]
   vallum validate --config FILE
+  vallum policy explain|test|diff ...   (vallum policy --help)
   vallum demo [--port 8000] [--idp-port 8010] [--app-port 8020]
   vallum demo-idp [--port 8010] [--host 127.0.0.1] [--issuer URL] [--client-id vallum]
                   [--client-secret-env DEMO_CLIENT_SECRET] --redirect-uri URL... [--post-logout-redirect-uri URL...]
@@ -17,6 +18,7 @@ const USAGE = `usage:
 
 /** Commands that parse their own options, loaded only when used: `vallum NAME ...argv`. */
 const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
+  policy: () => import('./policy-command.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

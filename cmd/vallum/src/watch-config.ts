@@ -1,7 +1,8 @@
-// Hot reload: the config file is polled (which also sees editors' atomic renames and bind-mounted files), and a
-// changed file is loaded whole and swapped in; a broken one leaves the running config in force.
+// Hot reload: the config file and the policy files and directories it loaded are polled (which also sees editors'
+// atomic renames and bind-mounted files), and any change loads the config whole and swaps it in; a broken file
+// leaves the running config in force.
 import { createHash } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { VallumConfig } from '@vallum/config';
 import { loadVallumConfig } from './load.js';
 
@@ -11,38 +12,66 @@ export interface WatchOptions {
   intervalMs?: number;
   /** Environment used for overrides, as at start. */
   env?: Record<string, string | undefined>;
+  /** The running config, whose policy files are watched too; loaded from `file` when absent. */
+  config?: VallumConfig;
 }
 
 export interface ConfigWatcher {
   close(): void;
 }
 
+/** Content of a file, or the names in a directory; '' when it cannot be read (mid-rename, removed). */
+function snapshot(path: string): string {
+  try {
+    return statSync(path).isDirectory() ? readdirSync(path).sort().join('\n') : readFileSync(path, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
 export function watchConfigFile(file: string, options: WatchOptions): ConfigWatcher {
-  const digest = () => {
-    try {
-      return createHash('sha256').update(readFileSync(file)).digest('hex');
-    } catch {
-      return '';
-    }
+  let sources: readonly string[] = options.config?.policySources ?? initialSources(file, options.env);
+  const digest = (): string | undefined => {
+    const main = snapshot(file);
+    if (main === '') return undefined;
+    const hash = createHash('sha256').update(main);
+    for (const source of sources) hash.update(`\0${source}\0${snapshot(source)}`);
+    return hash.digest('hex');
   };
   let seen = digest();
-  let running = Promise.resolve();
-  const check = () => {
-    running = running.then(async () => {
+  let busy = false;
+  const check = async () => {
+    if (busy) return;
+    busy = true;
+    try {
       const now = digest();
-      if (now === seen || now === '') return;
+      if (now === undefined || now === seen) return;
       seen = now;
       try {
-        await options.onConfig(loadVallumConfig(file, { env: options.env }));
+        const config = loadVallumConfig(file, { env: options.env });
+        await options.onConfig(config);
+        sources = config.policySources;
+        seen = digest();
       } catch (err) {
         options.onError(err);
       }
-    });
+    } finally {
+      busy = false;
+    }
   };
-  watchFile(file, { interval: options.intervalMs ?? 250, persistent: false }, check);
+  const timer = setInterval(() => void check(), options.intervalMs ?? 250);
+  timer.unref();
   return {
     close() {
-      unwatchFile(file, check);
+      clearInterval(timer);
     },
   };
+}
+
+function initialSources(file: string, env: Record<string, string | undefined> | undefined): readonly string[] {
+  try {
+    return loadVallumConfig(file, { env }).policySources;
+  } catch {
+    return [];
+  }
 }

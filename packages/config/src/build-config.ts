@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { RawConfig, RawRoute, ServiceName } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './load-config.js';
 import { buildListener, buildRouteProxy, splitWeight, type ListenerConfig, type RouteProxyConfig } from './build-proxy.js';
+import { loadPolicyFiles, type NamedPolicy } from './policy-files.js';
 
 export interface RouteConfig extends RouteProxyConfig {
   /** `name`, or the route's index in `routes`. */
@@ -20,6 +21,8 @@ export interface RouteConfig extends RouteProxyConfig {
   policyPath: ConfigPath;
   allowPublicUnauthenticatedAccess: boolean;
   allowAnyAuthenticatedUser: boolean;
+  /** false: shadow mode for this route's rule. */
+  enforce: boolean;
   passIdentityHeaders: boolean;
 }
 
@@ -48,6 +51,11 @@ export interface VallumConfig extends ListenerConfig {
   redisUrl: string | undefined;
   logLevel: string;
   routes: readonly RouteConfig[];
+  /** Named policies from policy_dir and policy_files, by file name without .yaml. */
+  namedPolicies: readonly NamedPolicy[];
+  /** Files and directories whose change must reload the config (besides the config file). */
+  policySources: readonly string[];
+  globalPolicy: unknown;
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
 }
@@ -112,6 +120,9 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     routes.push(route);
   });
 
+  const policies = loadPolicyFiles(raw, ctx.file);
+  issues.push(...policies.issues);
+
   const config: VallumConfig = {
     file: ctx.file,
     address: raw.address ?? '127.0.0.1:8000',
@@ -136,6 +147,9 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     logLevel: raw.log_level ?? 'info',
     routes: Object.freeze(routes),
     ...buildListener(raw, issues),
+    namedPolicies: policies.named,
+    policySources: policies.sources,
+    globalPolicy: raw.global_policy,
     locate: ctx.locate,
   };
   return issues.length ? { issues } : { config: deepFreeze(config), issues };
@@ -188,6 +202,7 @@ function buildRoute(
     policyPath: ['routes', index, 'policy'],
     allowPublicUnauthenticatedAccess: r.allow_public_unauthenticated_access ?? false,
     allowAnyAuthenticatedUser: r.allow_any_authenticated_user ?? false,
+    enforce: r.enforce ?? true,
     passIdentityHeaders: r.pass_identity_headers ?? true,
     ...buildRouteProxy(r, index, weights, issues),
   };

@@ -16,6 +16,8 @@ export interface ConfigIssue {
   message: string;
   /** Point at the key itself rather than its value (unknown keys). */
   atKey?: boolean;
+  /** Already located (a problem in another file, e.g. a named policy file). */
+  location?: string;
 }
 
 /** Extra validation a caller adds (e.g. the policy language checks each route's `policy`). */
@@ -96,7 +98,7 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
     config = built.config;
   }
   if (issues.length > 0 || !config) {
-    throw new ConfigError(file, issues.map((i) => ({ ...i, location: locate(i.path, i.atKey) })));
+    throw new ConfigError(file, issues.map((i) => ({ ...i, location: i.location ?? locate(i.path, i.atKey) })));
   }
   return config;
 }
@@ -114,7 +116,7 @@ function applyEnvOverrides(doc: Document, env: Record<string, string | undefined
 }
 
 /** The deepest existing node on `path`, so a missing key points at the mapping that lacks it. */
-function nodeFor(doc: Document, path: ConfigPath, atKey: boolean): Node | undefined {
+export function nodeFor(doc: Document, path: ConfigPath, atKey: boolean): Node | undefined {
   let node = doc.contents as Node | null;
   for (const [i, key] of path.entries()) {
     if (isMap(node)) {

@@ -30,7 +30,7 @@ test('an unknown criterion is reported at its list item with a did-you-mean', ()
   assert.match(messageAt({ allow: { or: [{ grops: 'x' }] } }, ['allow', 'or', 0]) ?? '', /did you mean 'groups'/);
   assert.match(messageAt({ allow: { or: [{ 'claims/department': 'x' }] } }, ['allow', 'or', 0]) ?? '', /did you mean 'claim\/department'/);
   assert.match(messageAt({ allow: { or: [{ claims: 'x' }] } }, ['allow', 'or', 0]) ?? '', /did you mean 'claim\/<name>'/);
-  assert.match(messageAt({ allow: { or: [{ hostname: 'x' }] } }, ['allow', 'or', 0]) ?? '', /expected one of email, domain, groups, claim\/<name>, authenticated_user$/);
+  assert.match(messageAt({ allow: { or: [{ hostname: 'x' }] } }, ['allow', 'or', 0]) ?? '', /expected one of email, domain, groups, claim\/<name>, authenticated_user, user, .*, time_of_day or a nested and, or, not, nor$/);
 });
 
 test('an unknown operator is reported at the criterion value with a did-you-mean', () => {
@@ -44,7 +44,9 @@ test('an unknown operator is reported at the criterion value with a did-you-mean
 test('unknown keys in the policy and in a block get a did-you-mean', () => {
   assert.match(messageAt({ alow: { or: [] } }, ['alow']) ?? '', /unknown key 'alow' \(did you mean 'allow'\?\)/);
   assert.match(messageAt({ allow: { ors: [] } }, ['allow', 'ors']) ?? '', /did you mean 'or'/);
-  assert.match(messageAt({ allow: { not: [] } }, ['allow', 'not']) ?? '', /not is not supported/);
+  assert.match(messageAt({ allow: { not: [] } }, ['allow', 'not']) ?? '', /empty not would match everyone/);
+  assert.match(messageAt({ allow: { nott: [] } }, ['allow', 'nott']) ?? '', /unknown operator 'nott' \(did you mean 'not'\?\)/);
+  assert.match(messageAt({ allw: {}, use: 'x' }, ['allw']) ?? '', /did you mean 'allow'/);
 });
 
 test('operands are checked: types, lists, addresses, domains, claim names, authenticated_user', () => {
@@ -64,11 +66,11 @@ test('operands are checked: types, lists, addresses, domains, claim names, authe
 test('shape errors: not a mapping, block without and/or, criteria not a list, two criteria in one item', () => {
   assert.match(messageAt(null, []) ?? '', /allow and\/or deny/);
   assert.match(messageAt([], []) ?? '', /allow and\/or deny/);
-  assert.match(messageAt({ allow: {} }, ['allow']) ?? '', /needs and or or/);
+  assert.match(messageAt({ allow: {} }, ['allow']) ?? '', /needs and, or, not or nor/);
   assert.match(messageAt({ allow: 'everyone' }, ['allow']) ?? '', /expected a block/);
   assert.match(messageAt({ allow: { or: { email: 'a@b.c' } } }, ['allow', 'or']) ?? '', /list of criteria/);
-  assert.match(messageAt({ allow: { or: [{ email: 'a@b.c', domain: 'b.c' }] } }, ['allow', 'or', 0]) ?? '', /one criterion per list item/);
-  assert.match(messageAt({ allow: { or: [{ or: [] }] } }, ['allow', 'or', 0]) ?? '', /cannot nest/);
+  assert.match(messageAt({ allow: { or: [{ email: 'a@b.c', domain: 'b.c' }] } }, ['allow', 'or', 0]) ?? '', /one criterion \(or one nested operator\) per list item/);
+  assert.match(messageAt({ allow: { or: [{ or: { email: 'a@b.c' } }] } }, ['allow', 'or', 0, 'or']) ?? '', /list of criteria/);
 });
 
 test('every problem is reported at once', () => {

@@ -1,59 +1,176 @@
 // Validates a policy value and compiles it, once, into closures that evaluation calls per request.
 import { findCriterion, suggestCriterion, CRITERION_NAMES, type CompiledCriterion } from './criteria/index.js';
 import { PolicyError, type PolicyIssue } from './issues.js';
-import { parsePolicy, type BlockNode, type CriterionNode } from './parse.js';
+import { parsePolicy, type ExprNode, type OperatorNode } from './parse.js';
+import { didYouMean } from '@vallum/errors';
+import { reason, ReasonCodes } from './reasons.js';
+import type { Identity, Reason, RequestInfo } from './types.js';
 
-export interface CompiledBlock {
-  /** Every criterion must match; an empty list never matches. */
-  readonly and: readonly CompiledCriterion[] | undefined;
-  /** At least one criterion must match. */
-  readonly or: readonly CompiledCriterion[] | undefined;
+/** One compiled operator or criterion. */
+export interface CompiledNode {
+  test(identity: Identity, request: RequestInfo, now: number): boolean;
+  /** Same result as `test`, pushing why onto `out`: `use` picks the wording of matched criteria (allow or deny block). */
+  explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]): boolean;
+  /** What it asks for, for negations: "member of group contractors". */
+  readonly description: string;
 }
 
 export interface CompiledPolicy {
-  readonly allow: readonly CompiledBlock[];
-  readonly deny: readonly CompiledBlock[];
+  /** Blocks: any one allows. */
+  readonly allow: readonly CompiledNode[];
+  /** Blocks: any one denies, and deny wins. */
+  readonly deny: readonly CompiledNode[];
+  /** false: shadow mode (would-deny decisions allow, and say so). */
+  readonly enforce: boolean;
+  /** The earliest time after `now` at which a time-based criterion could change its answer; Infinity when none can. */
+  nextChange(now: number): number;
+}
+
+export interface CompileOptions {
+  /** Named policies `use: NAME` may refer to; without it `use` is only checked for shape. */
+  named?: ReadonlyMap<string, CompiledPolicy>;
 }
 
 /** Throws a PolicyError listing every problem, each with its path inside the policy value. */
-export function compilePolicy(value: unknown): CompiledPolicy {
-  const { policy, issues } = compile(value);
+export function compilePolicy(value: unknown, options: CompileOptions = {}): CompiledPolicy {
+  const { policy, issues } = compile(value, options);
   if (!policy) throw new PolicyError(issues);
   return policy;
 }
 
 /** Every problem in a policy value; empty when it compiles. */
-export function validatePolicy(value: unknown): PolicyIssue[] {
-  return compile(value).issues;
+export function validatePolicy(value: unknown, options: CompileOptions = {}): PolicyIssue[] {
+  return compile(value, options).issues;
 }
 
-function compile(value: unknown): { policy?: CompiledPolicy; issues: PolicyIssue[] } {
+const NEVER = (): number => Infinity;
+
+function compile(value: unknown, options: CompileOptions): { policy?: CompiledPolicy; issues: PolicyIssue[] } {
   const { ast, issues } = parsePolicy(value);
-  const block = (node: BlockNode): CompiledBlock =>
-    Object.freeze({ and: compileCriteria(node.and, issues), or: compileCriteria(node.or, issues) });
-  const policy: CompiledPolicy = Object.freeze({
-    allow: Object.freeze(ast.allow.map(block)),
-    deny: Object.freeze(ast.deny.map(block)),
-  });
-  return issues.length > 0 ? { issues } : { policy, issues };
+  if (ast.use) {
+    if (!options.named) return { issues };
+    const named = options.named.get(ast.use.name);
+    if (!named) {
+      const names = [...options.named.keys()];
+      issues.push({
+        path: [...ast.use.path],
+        message: `unknown named policy '${ast.use.name}'${didYouMean(ast.use.name, names)}; known: ${names.join(', ') || 'none (set policy_dir or policy_files)'}`,
+      });
+      return { issues };
+    }
+    return issues.length > 0 ? { issues } : { policy: Object.freeze({ ...named, enforce: named.enforce && ast.enforce }), issues };
+  }
+  const clocks: Array<(now: number) => number> = [];
+  const node = (n: ExprNode): CompiledNode | undefined => (n.kind === 'criterion' ? compileCriterion(n, issues, clocks) : compileOperator(n, node));
+  const blocks = (list: OperatorNode[]) => Object.freeze(list.map(node).filter((b): b is CompiledNode => b !== undefined));
+  const allow = blocks(ast.allow);
+  const deny = blocks(ast.deny);
+  if (issues.length > 0) return { issues };
+  const nextChange =
+    clocks.length === 0
+      ? NEVER
+      : (now: number) => {
+          let next = Infinity;
+          for (const clock of clocks) next = Math.min(next, clock(now));
+          return next;
+        };
+  return { policy: Object.freeze({ allow, deny, enforce: ast.enforce, nextChange }), issues };
 }
 
-function compileCriteria(nodes: CriterionNode[] | undefined, issues: PolicyIssue[]): readonly CompiledCriterion[] | undefined {
-  if (!nodes) return undefined;
-  const compiled: CompiledCriterion[] = [];
-  for (const node of nodes) {
-    const found = findCriterion(node.key);
-    if (!found) {
-      const hint = suggestCriterion(node.key);
-      const nested = node.key === 'and' || node.key === 'or' ? '; and/or cannot nest: use a list of blocks' : '';
-      issues.push({
-        path: [...node.path],
-        message: `unknown criterion '${node.key}'${hint ? ` (did you mean '${hint}'?)` : ''}${nested}; expected one of ${CRITERION_NAMES.join(', ')}`,
-      });
-      continue;
-    }
-    const criterion = found.definition.compile({ argument: found.argument, value: node.value, path: [...node.path, node.key] }, issues);
-    if (criterion) compiled.push(criterion);
+function compileCriterion(n: ExprNode & { kind: 'criterion' }, issues: PolicyIssue[], clocks: Array<(now: number) => number>): CompiledNode | undefined {
+  const found = findCriterion(n.key);
+  if (!found) {
+    const hint = suggestCriterion(n.key);
+    issues.push({
+      path: [...n.path],
+      message: `unknown criterion '${n.key}'${hint ? ` (did you mean '${hint}'?)` : ''}; expected one of ${CRITERION_NAMES.join(', ')} or a nested and, or, not, nor`,
+    });
+    return undefined;
   }
-  return Object.freeze(compiled);
+  const criterion = found.definition.compile({ argument: found.argument, value: n.value, path: [...n.path, n.key] }, issues);
+  if (!criterion) return undefined;
+  if (criterion.nextChange) clocks.push(criterion.nextChange);
+  return criterionNode(criterion);
+}
+
+function criterionNode(c: CompiledCriterion): CompiledNode {
+  return Object.freeze({
+    test: c.matches,
+    explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]) {
+      const matched = c.matches(identity, request, now);
+      out.push(matched ? c[use] : c.unauthorized);
+      return matched;
+    },
+    description: c.denied.message.replace(/^denied: /, ''),
+  });
+}
+
+const NEGATION_OK = ReasonCodes.NEGATION_OK;
+const NEGATION_UNAUTHORIZED = ReasonCodes.NEGATION_UNAUTHORIZED;
+
+function compileOperator(n: OperatorNode, node: (n: ExprNode) => CompiledNode | undefined): CompiledNode | undefined {
+  const compiled = n.items.map(node);
+  if (compiled.some((c) => c === undefined)) return undefined;
+  const items = compiled as CompiledNode[];
+  const all = (identity: Identity, request: RequestInfo, now: number) => {
+    if (items.length === 0) return false; // `and: []` never matches: an empty rule must not allow everyone
+    for (const item of items) if (!item.test(identity, request, now)) return false;
+    return true;
+  };
+  const any = (identity: Identity, request: RequestInfo, now: number) => {
+    for (const item of items) if (item.test(identity, request, now)) return true;
+    return false;
+  };
+  const descriptions = items.map((i) => i.description);
+  switch (n.kind) {
+    case 'and':
+      return Object.freeze({
+        test: all,
+        explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]) {
+          const failed = items.find((item) => !item.test(identity, request, now));
+          if (failed) {
+            failed.explain(identity, request, now, use, out);
+            return false;
+          }
+          for (const item of items) item.explain(identity, request, now, use, out);
+          return items.length > 0;
+        },
+        description: listOf(descriptions, 'and'),
+      });
+    case 'or':
+      return Object.freeze({
+        test: any,
+        explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]) {
+          const hit = items.find((item) => item.test(identity, request, now));
+          if (hit) return hit.explain(identity, request, now, use, out);
+          for (const item of items) item.explain(identity, request, now, use, out);
+          return false;
+        },
+        description: listOf(descriptions, 'or'),
+      });
+    case 'not':
+    case 'nor': {
+      // not: not all of them (NAND); nor: none of them (NOR).
+      const inner = n.kind === 'not' ? listOf(descriptions, 'and') : listOf(descriptions, 'or');
+      const description = `not ${inner}`;
+      const ok = reason(NEGATION_OK, `allowed: ${description}`);
+      const unauthorized = reason(NEGATION_UNAUTHORIZED, `requires ${description}`);
+      const denied = reason(ReasonCodes.DENY_MATCHED, `denied: ${description}`);
+      const test = n.kind === 'not' ? (i: Identity, r: RequestInfo, t: number) => !all(i, r, t) : (i: Identity, r: RequestInfo, t: number) => !any(i, r, t);
+      return Object.freeze({
+        test,
+        explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]) {
+          const matched = test(identity, request, now);
+          out.push(matched ? (use === 'ok' ? ok : denied) : unauthorized);
+          return matched;
+        },
+        description,
+      });
+    }
+  }
+}
+
+function listOf(words: readonly string[], conjunction: 'and' | 'or'): string {
+  if (words.length <= 1) return words.join('');
+  return `(${words.join(` ${conjunction} `)})`;
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compilePolicy, evaluatePolicy, type Identity } from './index.js';
+import { compilePolicy, evaluatePolicy, validatePolicy, type Identity, type RequestInfo } from './index.js';
 
 const request = { method: 'GET', host: 'app.localhost:8000', path: '/' };
 const user = (over: Partial<Identity> = {}): Identity => ({
@@ -12,15 +12,20 @@ const user = (over: Partial<Identity> = {}): Identity => ({
 });
 
 /** Allow decision of a one-criterion allow policy. */
-function allows(criterion: Record<string, unknown>, identity: Identity): { allow: boolean; codes: string[]; messages: string[] } {
-  const decision = evaluatePolicy(compilePolicy({ allow: { or: [criterion] } }), identity, request, 0);
+function allows(
+  criterion: Record<string, unknown>,
+  identity: Identity,
+  req: RequestInfo = request,
+  now = 0,
+): { allow: boolean; codes: string[]; messages: string[] } {
+  const decision = evaluatePolicy(compilePolicy({ allow: { or: [criterion] } }), identity, req, now);
   return { allow: decision.allow, codes: decision.reasons.map((r) => r.code), messages: decision.reasons.map((r) => r.message) };
 }
 
 /** Whether a one-criterion deny block (next to an allow-everyone block) denies. */
-function denies(criterion: Record<string, unknown>, identity: Identity): boolean {
+function denies(criterion: Record<string, unknown>, identity: Identity, req: RequestInfo = request, now = 0): boolean {
   const policy = compilePolicy({ allow: { or: [{ authenticated_user: true }] }, deny: { or: [criterion] } });
-  const decision = evaluatePolicy(policy, identity, request, 0);
+  const decision = evaluatePolicy(policy, identity, req, now);
   if (!decision.allow) assert.equal(decision.reasons[0]?.code, 'deny-matched');
   return !decision.allow;
 }
@@ -140,4 +145,120 @@ test('claim/<name> reads own claims only, never Object.prototype', () => {
 test('authenticated_user: true allows any signed-in user (user-ok)', () => {
   assert.deepEqual(allows({ authenticated_user: true }, user()), { allow: true, codes: ['user-ok'], messages: ['signed in'] });
   assert.equal(denies({ authenticated_user: true }, user()), true);
+});
+
+const at = (over: Partial<RequestInfo>): RequestInfo => ({ ...request, ...over });
+const MON_0930_UTC = Date.parse('2026-11-23T09:30:00Z');
+const SAT_2300_UTC = Date.parse('2026-11-28T23:00:00Z');
+
+test('user (sub): is, in, ends_with, allow and deny', () => {
+  assert.deepEqual(allows({ user: 'u1' }, user()).codes, ['user-id-ok']);
+  assert.equal(allows({ user: { in: ['u2', 'u3'] } }, user()).allow, false);
+  assert.equal(allows({ user: { ends_with: '1' } }, user()).allow, true);
+  assert.equal(allows({ user: { is: 'U1' } }, user()).allow, false, 'subjects compare exactly');
+  assert.equal(denies({ user: { in: ['u1'] } }, user()), true);
+  assert.equal(denies({ user: { is: 'u9' } }, user()), false);
+});
+
+test('email and domain ends_with: at a boundary only', () => {
+  assert.equal(allows({ email: { ends_with: '@example.com' } }, user()).allow, true);
+  assert.equal(allows({ email: { ends_with: '@example.com' } }, user({ email: 'a@evilexample.com' })).allow, false);
+  assert.match(validatePolicy({ allow: { or: [{ email: { ends_with: 'example.com' } }] } })[0]?.message ?? '', /starting with @ or \./);
+  assert.equal(allows({ domain: { ends_with: 'example.com' } }, user({ email: 'a@eu.example.com' })).allow, true);
+  assert.equal(allows({ domain: { ends_with: 'example.com' } }, user({ email: 'a@evilexample.com' })).allow, false);
+  assert.equal(denies({ domain: { ends_with: '.example.com' } }, user({ email: 'a@eu.EXAMPLE.com' })), true);
+  assert.equal(denies({ email: { ends_with: '.org' } }, user()), false);
+});
+
+test('accept and reject', () => {
+  assert.deepEqual(allows({ accept: true }, user()).codes, ['accept']);
+  assert.deepEqual(allows({ reject: true }, user()).codes, ['reject', 'no-rule-matched']);
+  assert.equal(denies({ accept: true }, user()), true);
+  assert.equal(denies({ reject: true }, user()), false);
+  assert.match(validatePolicy({ allow: { or: [{ accept: 'yes' }] } })[0]?.message ?? '', /accept: expected true/);
+});
+
+test('http_method: is, in, bare list; case-insensitive', () => {
+  assert.deepEqual(allows({ http_method: 'get' }, user(), at({ method: 'GET' })).codes, ['http-method-ok']);
+  assert.equal(allows({ http_method: { in: ['GET', 'HEAD'] } }, user(), at({ method: 'POST' })).allow, false);
+  assert.equal(allows({ http_method: ['GET', 'HEAD'] }, user(), at({ method: 'HEAD' })).allow, true);
+  assert.equal(denies({ http_method: { in: ['DELETE', 'PUT'] } }, user(), at({ method: 'DELETE' })), true);
+  assert.equal(denies({ http_method: 'DELETE' }, user(), at({ method: 'GET' })), false);
+  assert.match(validatePolicy({ allow: { or: [{ http_method: 'GE T' }] } })[0]?.message ?? '', /HTTP method/);
+});
+
+test('http_path: is, starts_with, matches (anchored), ignore_case', () => {
+  assert.deepEqual(allows({ http_path: '/docs' }, user(), at({ path: '/docs' })).codes, ['http-path-ok']);
+  assert.equal(allows({ http_path: { is: '/docs' } }, user(), at({ path: '/docs/x' })).allow, false);
+  assert.equal(allows({ http_path: { starts_with: '/docs/' } }, user(), at({ path: '/docs/x' })).allow, true);
+  assert.equal(allows({ http_path: { matches: '/api/v[0-9]+/.*' } }, user(), at({ path: '/api/v2/users' })).allow, true);
+  assert.equal(allows({ http_path: { matches: '/api' } }, user(), at({ path: '/x/api' })).allow, false, 'anchored');
+  assert.equal(denies({ http_path: { starts_with: '/admin' } }, user(), at({ path: '/admin;x' })), true);
+  assert.equal(denies({ http_path: { starts_with: '/admin' } }, user(), at({ path: '/ADMIN' })), false);
+  assert.equal(denies({ http_path: { starts_with: '/admin', ignore_case: true } }, user(), at({ path: '/ADMIN' })), true);
+  assert.equal(denies({ http_path: { is: '/Admin', ignore_case: true } }, user(), at({ path: '/admin' })), true);
+  assert.match(validatePolicy({ allow: { or: [{ http_path: { matches: '(' } }] } })[0]?.message ?? '', /invalid regular expression/);
+  assert.match(validatePolicy({ allow: { or: [{ http_path: { starts_with: '/a', ignore_cse: true } }] } })[0]?.message ?? '', /did you mean 'ignore_case'/);
+  assert.match(validatePolicy({ allow: { or: [{ http_path: 'admin' }] } })[0]?.message ?? '', /starting with \//);
+});
+
+test('source_ip: CIDR lists, IPv4, IPv6, IPv4-mapped; ranges never shown', () => {
+  const inside = at({ sourceIp: '10.1.2.3' });
+  const refused = allows({ source_ip: ['192.168.0.0/16'] }, user(), inside);
+  assert.deepEqual(refused.messages, ['requires access from an allowed network', 'no allow rule matched']);
+  assert.equal(allows({ source_ip: ['10.0.0.0/8'] }, user(), inside).allow, true);
+  assert.equal(allows({ source_ip: { in: ['10.0.0.0/8'] } }, user(), at({ sourceIp: '::ffff:10.9.9.9' })).allow, true);
+  assert.equal(allows({ source_ip: '2001:db8::/32' }, user(), at({ sourceIp: '2001:db8::1' })).allow, true);
+  assert.equal(allows({ source_ip: ['10.0.0.0/8'] }, user(), at({})).allow, false, 'no address never matches');
+  assert.equal(denies({ source_ip: ['10.0.0.0/8'] }, user(), inside), true);
+  assert.equal(denies({ source_ip: ['10.0.0.0/8'] }, user(), at({ sourceIp: '11.0.0.1' })), false);
+  assert.match(validatePolicy({ allow: { or: [{ source_ip: ['10.0.0.0/33'] }] } })[0]?.message ?? '', /CIDR/);
+});
+
+test('header/<name>: is, in, starts_with, present; cookie and authorization refused', () => {
+  const req = at({ headers: { 'x-team': 'blue', 'user-agent': 'curl/8' } });
+  assert.deepEqual(allows({ 'header/X-Team': 'blue' }, user(), req).codes, ['header-ok']);
+  assert.equal(allows({ 'header/x-team': { in: ['red', 'green'] } }, user(), req).allow, false);
+  assert.equal(allows({ 'header/user-agent': { starts_with: 'curl/' } }, user(), req).allow, true);
+  assert.equal(allows({ 'header/x-missing': { present: true } }, user(), req).allow, false);
+  assert.equal(denies({ 'header/user-agent': { starts_with: 'curl/' } }, user(), req), true);
+  assert.equal(denies({ 'header/x-team': 'red' }, user(), req), false);
+  assert.match(validatePolicy({ allow: { or: [{ 'header/cookie': 'x' }] } })[0]?.message ?? '', /never passed/);
+  assert.match(validatePolicy({ allow: { or: [{ 'headers/x': 'x' }] } })[0]?.message ?? '', /did you mean 'header\/x'/);
+});
+
+test('date: before, after, both; next change is the boundary', () => {
+  const jan = Date.parse('2027-01-15T00:00:00Z');
+  assert.deepEqual(allows({ date: { before: '2027-02-01' } }, user(), request, jan).codes, ['time-ok']);
+  assert.equal(allows({ date: { after: '2027-02-01' } }, user(), request, jan).allow, false);
+  assert.equal(allows({ date: { after: '2027-01-01', before: '2027-02-01T00:00:00Z' } }, user(), request, jan).allow, true);
+  assert.equal(denies({ date: { after: '2027-01-01' } }, user(), request, jan), true);
+  assert.equal(denies({ date: { before: '2027-01-01' } }, user(), request, jan), false);
+  const policy = compilePolicy({ allow: { or: [{ date: { after: '2027-01-01', before: '2027-02-01' } }] } });
+  assert.equal(policy.nextChange(jan), Date.parse('2027-02-01'));
+  assert.match(validatePolicy({ allow: { or: [{ date: { befor: '2027-01-01' } }] } })[0]?.message ?? '', /did you mean 'before'/);
+  assert.match(validatePolicy({ allow: { or: [{ date: { before: 'next week' } }] } })[0]?.message ?? '', /expected a date/);
+});
+
+test('day_of_week: names, ranges, lists, timezone', () => {
+  assert.equal(allows({ day_of_week: 'mon-fri' }, user(), request, MON_0930_UTC).allow, true);
+  assert.equal(allows({ day_of_week: 'mon-fri' }, user(), request, SAT_2300_UTC).allow, false);
+  assert.equal(allows({ day_of_week: { is: 'sunday', timezone: 'Asia/Tokyo' } }, user(), request, SAT_2300_UTC).allow, true, 'Sat 23:00 UTC is Sunday in Tokyo');
+  assert.equal(allows({ day_of_week: ['sat', 'sun'] }, user(), request, SAT_2300_UTC).allow, true);
+  assert.equal(denies({ day_of_week: ['sat', 'sun'] }, user(), request, SAT_2300_UTC), true);
+  assert.equal(denies({ day_of_week: 'fri-sun' }, user(), request, MON_0930_UTC), false);
+  assert.match(validatePolicy({ allow: { or: [{ day_of_week: 'mno' }] } })[0]?.message ?? '', /unknown day 'mno' \(did you mean 'mon'\?\)/);
+  assert.match(validatePolicy({ allow: { or: [{ day_of_week: { is: 'mon', timezone: 'Mars/Base' } }] } })[0]?.message ?? '', /unknown timezone/);
+});
+
+test('time_of_day: after/before, timezone, wrapping past midnight; next change within a minute', () => {
+  const office = { time_of_day: { after: '09:00', before: '17:00', timezone: 'Europe/Berlin' } };
+  assert.equal(allows(office, user(), request, MON_0930_UTC).allow, true, '10:30 in Berlin');
+  assert.deepEqual(allows(office, user(), request, SAT_2300_UTC).messages, ['only from 09:00 until 17:00 (Europe/Berlin)', 'no allow rule matched']);
+  assert.equal(allows({ time_of_day: { after: '22:00', before: '06:00' } }, user(), request, SAT_2300_UTC).allow, true);
+  assert.equal(denies({ time_of_day: { after: '22:00' } }, user(), request, SAT_2300_UTC), true);
+  assert.equal(denies({ time_of_day: { before: '09:00' } }, user(), request, MON_0930_UTC), false);
+  assert.equal(compilePolicy({ allow: { or: [office] } }).nextChange(MON_0930_UTC + 1234), MON_0930_UTC + 60_000);
+  assert.equal(compilePolicy({ allow: { or: [{ email: 'a@b.c' }] } }).nextChange(0), Infinity);
+  assert.match(validatePolicy({ allow: { or: [{ time_of_day: { after: '9am' } }] } })[0]?.message ?? '', /24-hour time/);
 });

@@ -15,6 +15,10 @@ export interface RequestInfo {
   host: string;
   /** Normalised path without the query string. */
   path: string;
+  /** Request headers by lower-case name, for `header/<name>`; the proxy never sends cookie or authorization. */
+  headers?: Readonly<Record<string, string>>;
+  /** The client's address as the proxy saw it (IPv4-mapped IPv6 included), for `source_ip`. */
+  sourceIp?: string;
 }
 
 export interface Reason {
@@ -27,4 +31,10 @@ export interface Reason {
 export interface Decision {
   allow: boolean;
   reasons: Reason[];
+  /** Shadow mode: allowed only because the denying policy has enforce: false. */
+  shadow?: boolean;
+  /** Epoch ms until which this decision cannot change for the same input (a time-based criterion's next boundary). */
+  cacheableUntil?: number;
+  /** Identifies the policies that made the decision; it changes with every reload that changes a policy. */
+  policyVersion?: string;
 }

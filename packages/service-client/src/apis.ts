@@ -8,6 +8,8 @@ export interface AuthorizeRequest {
   routeId: string;
   identity: Identity | null;
   request: RequestInfo;
+  /** The proxy's request id, so the decision log line can be joined to the access log. */
+  requestId?: string;
 }
 
 export interface AuthorizeApi {

@@ -82,6 +82,9 @@ test('buildApp uses an injected authorizer', async () => {
     authorizer: {
       decide: () => (calls++, { allow: true, reasons: [{ code: 'user-ok', message: 'signed in' }] }),
       evaluate: async () => ({ allow: false, reasons: [] }),
+      explain: () => ({ routeId: 'x', policyVersion: 'v', decision: { allow: false, reasons: [] } }),
+      shadowDenials: () => 0,
+      policyVersion: 'v',
     },
   });
   const token = await createServiceTokenSigner(config.sharedSecret, 'proxy').token('authorize');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigText, ConfigError } from '@vallum/config';
-import type { Identity } from '@vallum/policy';
+import type { Decision, Identity } from '@vallum/policy';
 import { createAuthorizer, policyConfigCheck, type DecisionLogLine } from './index.js';
 import { CONFIG, MISSPELT } from './test-fixtures.js';
 
@@ -10,32 +10,34 @@ const eve: Identity = { sub: 'e', email: 'eve@example.com', groups: ['engineerin
 const mallory: Identity = { sub: 'm', email: 'mallory@example.com', groups: ['engineering', 'contractors'], claims: {} };
 const bob: Identity = { sub: 'b', email: 'bob@partner.example', groups: [], claims: {} };
 
+/** The decision without the cache hints (policy version, cacheable until). */
+const verdict = ({ allow, reasons }: Decision): Decision => ({ allow, reasons });
 const load = (text: string) => loadConfigText(text, 'vallum.yaml', { checks: [policyConfigCheck], env: {} });
 
 test('evaluate allows and denies by the route policy, with reasons', async () => {
   const authorizer = createAuthorizer(load(CONFIG));
-  assert.deepEqual(await authorizer.evaluate({ routeId: 'wiki', identity: eve, request }), {
+  assert.deepEqual(verdict(await authorizer.evaluate({ routeId: 'wiki', identity: eve, request })), {
     allow: true,
     reasons: [{ code: 'groups-ok', message: 'allowed: member of group engineering' }],
   });
-  assert.deepEqual(await authorizer.evaluate({ routeId: 'wiki', identity: mallory, request }), {
+  assert.deepEqual(verdict(await authorizer.evaluate({ routeId: 'wiki', identity: mallory, request })), {
     allow: false,
     reasons: [{ code: 'deny-matched', message: 'denied: member of group contractors' }],
   });
-  const refused = await authorizer.evaluate({ routeId: 'wiki', identity: bob, request });
+  const refused = verdict(await authorizer.evaluate({ routeId: 'wiki', identity: bob, request }));
   assert.equal(refused.allow, false);
   assert.deepEqual(refused.reasons.map((r) => r.code), ['groups-unauthorized', 'email-unauthorized', 'no-rule-matched']);
-  assert.deepEqual((await authorizer.evaluate({ routeId: 'wiki', identity: null, request })).reasons.map((r) => r.code), [
+  assert.deepEqual((verdict(await authorizer.evaluate({ routeId: 'wiki', identity: null, request }))).reasons.map((r) => r.code), [
     'user-unauthenticated',
   ]);
 });
 
 test('public and any-authenticated-user routes; a policy deny still wins over allow_any_authenticated_user', async () => {
   const authorizer = createAuthorizer(load(CONFIG));
-  assert.deepEqual((await authorizer.evaluate({ routeId: 'status', identity: null, request })).reasons[0]?.code, 'public-route');
-  assert.equal((await authorizer.evaluate({ routeId: 'chat', identity: eve, request })).allow, true);
-  assert.equal((await authorizer.evaluate({ routeId: 'chat', identity: null, request })).allow, false);
-  assert.deepEqual(await authorizer.evaluate({ routeId: 'chat', identity: bob, request }), {
+  assert.deepEqual((verdict(await authorizer.evaluate({ routeId: 'status', identity: null, request }))).reasons[0]?.code, 'public-route');
+  assert.equal((verdict(await authorizer.evaluate({ routeId: 'chat', identity: eve, request }))).allow, true);
+  assert.equal((verdict(await authorizer.evaluate({ routeId: 'chat', identity: null, request }))).allow, false);
+  assert.deepEqual(verdict(await authorizer.evaluate({ routeId: 'chat', identity: bob, request })), {
     allow: false,
     reasons: [{ code: 'deny-matched', message: 'denied: email domain partner.example' }],
   });
@@ -44,7 +46,7 @@ test('public and any-authenticated-user routes; a policy deny still wins over al
 test('an unknown route id is denied (fail closed) with route-unknown', async () => {
   const authorizer = createAuthorizer(load(CONFIG));
   for (const routeId of ['nope', '__proto__', 'constructor']) {
-    assert.deepEqual(await authorizer.evaluate({ routeId, identity: eve, request }), {
+    assert.deepEqual(verdict(await authorizer.evaluate({ routeId, identity: eve, request })), {
       allow: false,
       reasons: [{ code: 'route-unknown', message: 'unknown route' }],
     });
@@ -54,8 +56,8 @@ test('an unknown route id is denied (fail closed) with route-unknown', async () 
 test('each decision is logged once with route, user, decision and reason codes', async () => {
   const lines: DecisionLogLine[] = [];
   const authorizer = createAuthorizer(load(CONFIG), { logger: { info: (line) => lines.push(line) } });
-  await authorizer.evaluate({ routeId: 'wiki', identity: mallory, request });
-  await authorizer.evaluate({ routeId: 'status', identity: null, request });
+  verdict(await authorizer.evaluate({ routeId: 'wiki', identity: mallory, request }));
+  verdict(await authorizer.evaluate({ routeId: 'status', identity: null, request }));
   assert.deepEqual(lines, [
     { route: 'wiki', user: 'mallory@example.com', decision: 'deny', reasons: ['deny-matched'] },
     { route: 'status', user: null, decision: 'allow', reasons: ['public-route'] },

@@ -2,15 +2,19 @@
 // policy compiled once at construction, then one pure decision per request, logged once.
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { ConfigCheck, ConfigIssue, VallumConfig } from '@vallum/config';
-import { compilePolicy, PolicyError, ReasonCodes, routeDecision, validatePolicy, type Decision, type RouteAccess } from '@vallum/policy';
+import { ReasonCodes, routeDecision, validatePolicy, type Decision, type RouteAccess } from '@vallum/policy';
+import { compilePolicies } from './compile-policies.js';
 import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
 
 /** The one decision log line; field names follow @vallum/telemetry's LogFields. */
 export interface DecisionLogLine {
   route: string;
   user: string | null;
-  decision: 'allow' | 'deny';
+  decision: 'allow' | 'deny' | 'would-deny';
   reasons: string[];
+  request_id?: string;
+  /** Shadow mode: how many would-deny decisions this route has had since the policy was loaded. */
+  shadow_denials?: number;
 }
 
 /** Satisfied by a pino / fastify logger. */
@@ -27,26 +31,60 @@ export interface AuthorizerDeps {
 export interface Authorizer extends AuthorizeApi {
   /** The decision, logged to `logger` (e.g. the request's logger) instead of the authorizer's own. */
   decide(input: AuthorizeRequest, logger?: DecisionLogger): Decision;
+  /** The decision and what each stage (global policy, route) said, without logging: for `policy explain`. */
+  explain(input: AuthorizeRequest, at?: number): Explanation;
+  /** Would-deny decisions on a route with enforce: false, since this authorizer was built. */
+  shadowDenials(routeId: string): number;
+  policyVersion: string;
+}
+
+export interface Explanation {
+  routeId: string;
+  policyVersion: string;
+  /** What the proxy would be told. */
+  decision: Decision;
+  /** The global policy's own verdict, when there is one. */
+  global?: Decision;
+  /** The route's own rule without the global policy. */
+  route?: Decision;
 }
 
 const ROUTE_UNKNOWN = Object.freeze({ code: ReasonCodes.ROUTE_UNKNOWN, message: 'unknown route' });
 
 /** Throws a VallumError (VALLUM_POLICY_INVALID) listing every policy problem as `file:line:col: message`. */
 export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}): Authorizer {
-  const routes = compileRoutes(config);
+  const { compiled, problems } = compilePolicies(config);
+  if (!compiled) {
+    const lines = problems.map((p) => `${p.location}: ${p.message}`);
+    throw new VallumError(ErrorCodes.POLICY_INVALID, `invalid policy in ${config.file}:\n${lines.join('\n')}`, {
+      status: 500,
+      expose: false,
+      details: { problems: lines },
+    });
+  }
+  const { routes, version } = compiled;
   const now = deps.now ?? Date.now;
+  const shadowDenials = new Map<string, number>();
 
   const decide = (input: AuthorizeRequest, logger?: DecisionLogger): Decision => {
+    const requestId = input.requestId;
     const route = routes.get(input.routeId);
-    const decision = route ? routeDecision(route, input.identity, input.request, now()) : { allow: false, reasons: [ROUTE_UNKNOWN] };
+    const at = now();
+    const decision: Decision = route ? routeDecision(route, input.identity, input.request, at) : { allow: false, reasons: [ROUTE_UNKNOWN] };
+    decision.policyVersion = version;
+    const until = route ? cacheableUntil(route, at) : Infinity;
+    if (Number.isFinite(until)) decision.cacheableUntil = until;
+    if (decision.shadow) shadowDenials.set(input.routeId, (shadowDenials.get(input.routeId) ?? 0) + 1);
     logger?.info(
       {
         route: input.routeId,
         user: input.identity?.email ?? null,
-        decision: decision.allow ? 'allow' : 'deny',
+        decision: decision.shadow ? 'would-deny' : decision.allow ? 'allow' : 'deny',
         reasons: decision.reasons.map((r) => r.code),
+        ...(requestId ? { request_id: requestId } : {}),
+        ...(decision.shadow ? { shadow_denials: shadowDenials.get(input.routeId) } : {}),
       },
-      'authorize decision',
+      decision.shadow ? 'authorize decision (shadow mode: would deny)' : 'authorize decision',
     );
     return decision;
   };
@@ -54,36 +92,21 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
   return {
     decide,
     evaluate: async (input) => decide(input, deps.logger),
+    explain(input, at = now()) {
+      const route = routes.get(input.routeId);
+      if (!route) return { routeId: input.routeId, policyVersion: version, decision: { allow: false, reasons: [ROUTE_UNKNOWN] } };
+      const explanation: Explanation = { routeId: input.routeId, policyVersion: version, decision: routeDecision(route, input.identity, input.request, at) };
+      if (route.global) explanation.global = routeDecision({ ...route, policy: undefined, allowAnyAuthenticatedUser: true, enforce: true }, input.identity, input.request, at);
+      if (route.global || route.allowAnyAuthenticatedUser) explanation.route = routeDecision({ ...route, global: undefined }, input.identity, input.request, at);
+      return explanation;
+    },
+    shadowDenials: (routeId) => shadowDenials.get(routeId) ?? 0,
+    policyVersion: version,
   };
 }
 
-function compileRoutes(config: VallumConfig): ReadonlyMap<string, RouteAccess> {
-  const routes = new Map<string, RouteAccess>();
-  const problems: string[] = [];
-  for (const route of config.routes) {
-    const access: RouteAccess = {
-      allowPublicUnauthenticatedAccess: route.allowPublicUnauthenticatedAccess,
-      allowAnyAuthenticatedUser: route.allowAnyAuthenticatedUser,
-    };
-    if (route.policy !== undefined) {
-      try {
-        access.policy = compilePolicy(route.policy);
-      } catch (err) {
-        if (!(err instanceof PolicyError)) throw err;
-        for (const issue of err.issues) problems.push(`${config.locate([...route.policyPath, ...issue.path])}: ${issue.message}`);
-        continue;
-      }
-    }
-    routes.set(route.id, Object.freeze(access));
-  }
-  if (problems.length > 0) {
-    throw new VallumError(ErrorCodes.POLICY_INVALID, `invalid policy in ${config.file}:\n${problems.join('\n')}`, {
-      status: 500,
-      expose: false,
-      details: { problems },
-    });
-  }
-  return routes;
+function cacheableUntil(route: RouteAccess, now: number): number {
+  return Math.min(route.policy?.nextChange(now) ?? Infinity, route.global?.nextChange(now) ?? Infinity);
 }
 
 /** For `loadConfigFile(file, { checks: [policyConfigCheck] })`: bad policies fail the load with file:line:col. */
@@ -93,5 +116,8 @@ export const policyConfigCheck: ConfigCheck = (raw) => {
     if (route.policy === undefined) return;
     for (const issue of validatePolicy(route.policy)) issues.push({ path: ['routes', i, 'policy', ...issue.path], message: issue.message });
   });
+  if (raw.global_policy !== undefined) {
+    for (const issue of validatePolicy(raw.global_policy)) issues.push({ path: ['global_policy', ...issue.path], message: issue.message });
+  }
   return issues;
 };

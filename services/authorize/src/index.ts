@@ -6,4 +6,6 @@ export {
   type AuthorizerDeps,
   type DecisionLogger,
   type DecisionLogLine,
+  type Explanation,
 } from './authorizer.js';
+export { compilePolicies, type CompiledPolicies } from './compile-policies.js';

@@ -1,11 +1,13 @@
 // The access decision for one request on a matched route: who is asking (session), may they (authorize), and
 // which identity headers the upstream gets. Everything per request here is served from in-process caches when warm.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Identity, Reason } from '@vallum/policy';
 import type { AuthorizeApi } from '@vallum/service-client';
 import type { AssertionSigner } from './assertion.js';
 import type { IdentityHeaders } from './director.js';
 import type { SessionResolver } from './session-resolver.js';
+import { policyHeaders } from './policy-request.js';
 
 export interface AccessRequest {
   route: RouteConfig;
@@ -17,6 +19,10 @@ export interface AccessRequest {
   /** The raw request target (path + query), to come back to after sign-in. */
   rawUrl: string;
   cookie: string | undefined;
+  /** For header/<name> and source_ip criteria, and the decision log. */
+  headers?: IncomingHttpHeaders;
+  clientIp?: string | undefined;
+  requestId?: string;
 }
 
 export type AccessResult =
@@ -41,12 +47,17 @@ export function createAccessCheck(deps: {
     return url.href;
   };
   return {
-    async check({ route, host, method, path, rawUrl, cookie }) {
+    async check({ route, host, method, path, rawUrl, cookie, headers, clientIp, requestId }) {
       if (route.allowPublicUnauthenticatedAccess) return { kind: 'forward' };
       const session = await sessions.fromCookie(cookie);
       if (!session) return { kind: 'sign-in', location: signInUrl(route, rawUrl), clearCookie: cookie !== undefined };
       const identity: Identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims };
-      const decision = await authorize.evaluate({ routeId: route.id, identity, request: { method, host, path } });
+      const decision = await authorize.evaluate({
+        routeId: route.id,
+        identity,
+        request: { method, host, path, headers: policyHeaders(headers ?? {}), ...(clientIp ? { sourceIp: clientIp } : {}) },
+        ...(requestId ? { requestId } : {}),
+      });
       if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
       if (!route.passIdentityHeaders) return { kind: 'forward' };
       return { kind: 'forward', identity: { email: session.email, groups: session.groups, assertion: await assertions.assertionFor(session, host) } };

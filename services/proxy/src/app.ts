@@ -70,14 +70,24 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   registerSessionRoutes(app, { config, cache, routes, cookies, handoffs, sessions, assertions });
 
   /** Route match and access check, shared by requests and upgrades. */
-  const resolve = async (raw: IncomingMessage, cookieValue: string | undefined): Promise<Resolved> => {
+  const resolve = async (raw: IncomingMessage, cookieValue: string | undefined, requestId: string): Promise<Resolved> => {
     const host = (raw.headers.host ?? '').toLowerCase();
     const { path: rawPath, query } = splitPathAndQuery(raw.url ?? '/');
     const path = normalizePath(rawPath);
     if (path === null) return { kind: 'refuse', status: 400, title: 'Bad request', message: 'The request path is not valid.' };
     const route = routes.match(host, path);
     if (!route) return { kind: 'refuse', status: 404, title: 'Not found', message: `No route is configured for ${host || 'this host'}${path}.` };
-    const result = await access.check({ route, host, method: raw.method ?? 'GET', path, rawUrl: raw.url ?? '/', cookie: cookieValue });
+    const result = await access.check({
+      route,
+      host,
+      method: raw.method ?? 'GET',
+      path,
+      rawUrl: raw.url ?? '/',
+      cookie: cookieValue,
+      headers: raw.headers,
+      clientIp: raw.socket.remoteAddress,
+      requestId,
+    });
     return { kind: 'checked', route, host, path, query, result };
   };
 
@@ -109,7 +119,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   };
 
   const proxy = async (req: FastifyRequest, reply: FastifyReply) => {
-    const r = await resolve(req.raw, req.cookies[config.cookieName]);
+    const r = await resolve(req.raw, req.cookies[config.cookieName], req.id);
     if (r.kind === 'refuse') return sendPage(reply, r.status, messagePage(r.title, r.message, r.status, req.id));
     const { route, host, result } = r;
     if (result.kind === 'sign-in') {
@@ -144,7 +154,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const requestId = requestIdOf(req);
     const parsed = app.parseCookie(req.headers.cookie ?? '');
-    const r = await resolve(req, parsed[config.cookieName]);
+    const r = await resolve(req, parsed[config.cookieName], requestId);
     if (r.kind === 'refuse') return refuseUpgrade(socket, r.status, r.message);
     if (!r.route.allowWebsockets) return refuseUpgrade(socket, 400, 'Upgrades are not allowed on this route.');
     if (r.result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');

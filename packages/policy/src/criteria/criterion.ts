@@ -13,6 +13,8 @@ export interface CompiledCriterion {
   readonly unauthorized: Reason;
   /** Why it denied, when it matched in a deny block. */
   readonly denied: Reason;
+  /** Time-based criteria: the earliest time after `now` at which the answer could change. */
+  readonly nextChange?: (now: number) => number;
 }
 
 export interface CriterionInput {
@@ -30,7 +32,13 @@ export interface CriterionDefinition {
   compile(input: CriterionInput, issues: PolicyIssue[]): CompiledCriterion | undefined;
 }
 
-export type OperatorCompiler = (operand: unknown, path: PolicyPath, issues: PolicyIssue[], argument: string | undefined) => CompiledCriterion | undefined;
+export type OperatorCompiler = (
+  operand: unknown,
+  path: PolicyPath,
+  issues: PolicyIssue[],
+  argument: string | undefined,
+  modifiers: Readonly<Record<string, unknown>>,
+) => CompiledCriterion | undefined;
 
 export interface OperatorTable {
   /** The criterion's name in messages, e.g. `groups` or `claim/department`. */
@@ -38,22 +46,38 @@ export interface OperatorTable {
   operators: Readonly<Record<string, OperatorCompiler>>;
   /** The operator a bare value means, e.g. `email: a@b.c` is `email: {is: a@b.c}`. */
   shorthand: string;
+  /** The operator a bare list means, e.g. `source_ip: [10.0.0.0/8]` is `{in: […]}`. */
+  listShorthand?: string;
+  /** Keys allowed next to the operator, e.g. `ignore_case` or `timezone`, each with its reader. */
+  modifiers?: Readonly<Record<string, (value: unknown, path: PolicyPath, issues: PolicyIssue[]) => unknown>>;
 }
 
 /** Reads `{op: operand}` (or a bare operand meaning the shorthand operator) and compiles that operator. */
 export function compileOperator(table: OperatorTable, input: CriterionInput, issues: PolicyIssue[]): CompiledCriterion | undefined {
   const names = Object.keys(table.operators);
   const { value, path, argument } = input;
+  if (Array.isArray(value) && table.listShorthand) return table.operators[table.listShorthand]!(value, path, issues, argument, {});
   if (!isRecord(value)) {
     if (Array.isArray(value) || value === null || value === undefined) {
       issues.push({ path: [...path], message: `${table.label}: expected a value or {${names.join(' | ')}: …}` });
       return undefined;
     }
-    return table.operators[table.shorthand]!(value, path, issues, argument);
+    return table.operators[table.shorthand]!(value, path, issues, argument, {});
   }
-  const keys = Object.keys(value);
+  const modifierNames = Object.keys(table.modifiers ?? {});
+  const modifiers: Record<string, unknown> = {};
+  let modifiersOk = true;
+  for (const key of Object.keys(value).filter((k) => modifierNames.includes(k))) {
+    const read = table.modifiers![key]!(value[key], [...path, key], issues);
+    if (read === undefined) modifiersOk = false;
+    else modifiers[key] = read;
+  }
+  const keys = Object.keys(value).filter((k) => !modifierNames.includes(k));
   if (keys.length !== 1) {
-    issues.push({ path: [...path], message: `${table.label}: expected exactly one operator (${names.join(', ')}), got ${keys.length}` });
+    const known = [...names, ...modifierNames];
+    const unknown = keys.find((k) => !names.includes(k));
+    const hint = unknown !== undefined ? `; unknown key '${unknown}'${didYouMean(unknown, known)}` : '';
+    issues.push({ path: [...path], message: `${table.label}: expected exactly one operator (${names.join(', ')}), got ${keys.length}${hint}` });
     return undefined;
   }
   const op = keys[0]!;
@@ -61,11 +85,14 @@ export function compileOperator(table: OperatorTable, input: CriterionInput, iss
   if (!compile) {
     issues.push({
       path: [...path],
-      message: `unknown operator '${op}' for ${table.label}${didYouMean(op, names)}; expected one of ${names.join(', ')}`,
+      message: `unknown operator '${op}' for ${table.label}${didYouMean(op, [...names, ...modifierNames])}; expected one of ${names.join(', ')}${
+        modifierNames.length ? ` (with ${modifierNames.join(', ')})` : ''
+      }`,
     });
     return undefined;
   }
-  return compile(value[op], [...path, op], issues, argument);
+  const compiled = compile(value[op], [...path, op], issues, argument, modifiers);
+  return modifiersOk ? compiled : undefined;
 }
 
 export function readString(operand: unknown, path: PolicyPath, issues: PolicyIssue[], what: string): string | undefined {
@@ -110,9 +137,11 @@ export function defineCriterion(
   codes: { ok: ReasonCode; unauthorized: ReasonCode },
   text: CriterionText,
   matches: CompiledCriterion['matches'],
+  nextChange?: (now: number) => number,
 ): CompiledCriterion {
   return Object.freeze({
     matches,
+    ...(nextChange ? { nextChange } : {}),
     ok: reason(codes.ok, `allowed: ${text.ok}`),
     unauthorized: reason(codes.unauthorized, text.requires),
     denied: reason(ReasonCodes.DENY_MATCHED, `denied: ${text.denied}`),

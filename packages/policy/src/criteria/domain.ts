@@ -53,6 +53,17 @@ export const domainCriterion: CriterionDefinition = {
             const text = { ok: `email domain ${names}`, requires: `requires an email address at ${names}`, denied: `email domain ${names}` };
             return defineCriterion(CODES, text, (identity) => wanted.has(domainOf(identity)));
           },
+          ends_with(operand, path, issues) {
+            const suffix = readDomain(typeof operand === 'string' ? operand.replace(/^\./, '') : operand, path, issues);
+            if (suffix === undefined) return undefined;
+            // Label boundary: `ends_with: example.com` matches example.com and eu.example.com, never evilexample.com.
+            const dotted = `.${suffix}`;
+            const text = { ok: `email domain under ${suffix}`, requires: `requires an email address at ${suffix} or a subdomain`, denied: `email domain under ${suffix}` };
+            return defineCriterion(CODES, text, (identity) => {
+              const domain = domainOf(identity);
+              return domain === suffix || domain.endsWith(dotted);
+            });
+          },
         },
       },
       input,

@@ -40,6 +40,17 @@ export const emailCriterion: CriterionDefinition = {
             const wanted = new Set(list);
             return defineCriterion(CODES, TEXT, (identity) => wanted.has(email(identity) ?? ''));
           },
+          ends_with(operand, path, issues) {
+            const suffix = readString(operand, path, issues, 'a suffix starting with @ or ., e.g. @example.com');
+            if (suffix === undefined) return undefined;
+            // A bare `example.com` would also match `bob@evilexample.com`, so the suffix must start at a boundary.
+            if (!/^[@.][^@\s]+$/.test(suffix)) {
+              issues.push({ path: [...path], message: `expected a suffix starting with @ or ., e.g. @example.com, got '${suffix}'` });
+              return undefined;
+            }
+            const lower = suffix.toLowerCase();
+            return defineCriterion(CODES, TEXT, (identity) => (email(identity) ?? '').endsWith(lower));
+          },
         },
       },
       input,

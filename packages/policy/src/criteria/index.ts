@@ -6,9 +6,17 @@ import { domainCriterion } from './domain.js';
 import { emailCriterion } from './email.js';
 import { groupsCriterion } from './groups.js';
 import type { CriterionDefinition } from './criterion.js';
+import { acceptCriterion, rejectCriterion } from './accept-reject.js';
+import { userCriterion } from './user.js';
+import { httpMethodCriterion, httpPathCriterion } from './http.js';
+import { sourceIpCriterion } from './source-ip.js';
+import { headerCriterion } from './header.js';
+import { dateCriterion, dayOfWeekCriterion, timeOfDayCriterion } from './time.js';
 
 export type { CompiledCriterion, CriterionDefinition, CriterionInput } from './criterion.js';
 export { emailDomain } from './domain.js';
+export { clientAddress } from './source-ip.js';
+export { WITHHELD_HEADERS } from './header.js';
 
 const DEFINITIONS: readonly CriterionDefinition[] = [
   emailCriterion,
@@ -16,6 +24,16 @@ const DEFINITIONS: readonly CriterionDefinition[] = [
   groupsCriterion,
   claimCriterion,
   authenticatedUserCriterion,
+  userCriterion,
+  acceptCriterion,
+  rejectCriterion,
+  httpMethodCriterion,
+  httpPathCriterion,
+  sourceIpCriterion,
+  headerCriterion,
+  dateCriterion,
+  dayOfWeekCriterion,
+  timeOfDayCriterion,
 ];
 const BY_NAME = new Map(DEFINITIONS.map((d) => [d.name, d]));
 

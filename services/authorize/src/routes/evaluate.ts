@@ -27,8 +27,15 @@ export const evaluateSchema = {
         type: 'object',
         required: ['method', 'host', 'path'],
         additionalProperties: false,
-        properties: { method: { type: 'string', maxLength: 32 }, host: str, path: str },
+        properties: {
+          method: { type: 'string', maxLength: 32 },
+          host: str,
+          path: str,
+          headers: { type: 'object', maxProperties: 100, additionalProperties: str },
+          sourceIp: { type: 'string', maxLength: 64 },
+        },
       },
+      requestId: { type: 'string', maxLength: 256 },
     },
   },
   response: {
@@ -37,6 +44,9 @@ export const evaluateSchema = {
       required: ['allow', 'reasons'],
       properties: {
         allow: { type: 'boolean' },
+        shadow: { type: 'boolean' },
+        cacheableUntil: { type: 'number' },
+        policyVersion: { type: 'string' },
         reasons: {
           type: 'array',
           items: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
@@ -52,4 +62,6 @@ export interface EvaluateRouteOptions {
 
 export async function evaluateRoute(app: FastifyInstance, options: EvaluateRouteOptions): Promise<void> {
   app.post<{ Body: AuthorizeRequest }>('/v1/evaluate', { schema: evaluateSchema }, async (req) => options.authorizer.decide(req.body, req.log));
+  // Same input, answered with each stage's verdict and never logged as a decision: for operators, not for the proxy.
+  app.post<{ Body: AuthorizeRequest }>('/v1/explain', { schema: { body: evaluateSchema.body } }, async (req) => options.authorizer.explain(req.body));
 }
