@@ -136,9 +136,12 @@ async function buildServices(
     route = (req, res) => app.routing(req, res);
   }
   await Promise.all(apps.map((a) => a.ready()));
+  // Token refresh runs where the sessions are stored, rebuilt with each config like the services.
+  const refresher = store && cacheService.startTokenRefresher(config, store, { log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel }) });
   return {
     route,
     async close() {
+      refresher?.close();
       await Promise.all(apps.map((a) => a.close()));
     },
   };

@@ -43,6 +43,14 @@ export interface VallumConfig {
   cookieName: string;
   cookieExpireMs: number;
   cookieSecure: boolean | undefined;
+  /** Absent = no idle limit. */
+  sessionIdleTimeoutMs: number | undefined;
+  tokenRefreshIntervalMs: number;
+  /** Upstream header name (as written) → session claim. */
+  jwtClaimsHeaders: Readonly<Record<string, string>>;
+  identityHeadersMaxBytes: number;
+  /** The admin API's policy; the API is closed when undefined. */
+  adminPolicy: unknown;
   signingKeyPem: string | undefined;
   redisUrl: string | undefined;
   logLevel: string;
@@ -130,6 +138,11 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     cookieName: raw.cookie_name ?? '_vallum',
     cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
     cookieSecure: raw.cookie_secure,
+    sessionIdleTimeoutMs: raw.session_idle_timeout === undefined ? undefined : parseDuration(raw.session_idle_timeout),
+    tokenRefreshIntervalMs: parseDuration(raw.token_refresh_interval ?? '30s'),
+    jwtClaimsHeaders: raw.jwt_claims_headers ?? {},
+    identityHeadersMaxBytes: raw.identity_headers_max_bytes ?? 8192,
+    adminPolicy: raw.admin_policy,
     signingKeyPem,
     redisUrl: raw.cache?.redis_url,
     logLevel: raw.log_level ?? 'info',

@@ -3,7 +3,7 @@
 // shared_secret, so every proxy instance of one deployment signs with the same key without extra setup.
 import { createECDH, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
-import { BoundedCache, deriveKey, type Session } from '@vallum/session';
+import { BoundedCache, deriveKey, hotPathCounters, type Session } from '@vallum/session';
 
 const LIFETIME_SECONDS = 300;
 const RENEW_BEFORE_MS = 60_000;
@@ -27,6 +27,7 @@ export async function createAssertionSigner(options: { signingKeyPem?: string; s
       const key = `${session.id}\n${audience}`;
       const hit = cache.get(key);
       if (hit) return hit;
+      hotPathCounters.assertionSigns++;
       const now = Math.floor(Date.now() / 1000);
       const exp = Math.min(now + LIFETIME_SECONDS, Math.floor(session.expiresAt / 1000));
       const jwt = await new SignJWT({ email: session.email, groups: session.groups })
