@@ -7,13 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoConfigYaml, loadVallumConfigText, startVallum } from '@vallum/cmd';
-import { getFreePort, startDemoApp, startDemoIdp, startRedis } from '@vallum/testing';
+import { getFreePort, startDemoApp, startDemoIdp, startRedis, type DemoIdp, type DemoIdpOptions } from '@vallum/testing';
 
 export const VALLUM_BIN = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js', import.meta.url));
 
 export interface StackOptions {
   mode: 'all-in-one' | 'split';
   redis?: boolean;
+  /** Demo IdP options: short access tokens, other users. */
+  idp?: Pick<DemoIdpOptions, 'accessTokenTtlSeconds' | 'users'>;
+  /** YAML appended to the generated config (top-level keys). */
+  configExtra?: string;
 }
 
 export interface Stack {
@@ -26,6 +30,8 @@ export interface Stack {
   proxyUrl: string;
   issuer: string;
   configText: string;
+  idp: DemoIdp;
+  redisUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -40,12 +46,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const authenticateUrl = `http://authenticate.localhost:${authPort}`;
     const clientSecret = randomBytes(16).toString('hex');
     const idp = await startDemoIdp({
+      ...options.idp,
       clients: [
         {
           client_id: 'vallum-demo',
           client_secret: clientSecret,
           redirect_uris: [`${authenticateUrl}/oauth2/callback`],
           post_logout_redirect_uris: [`${authenticateUrl}/.vallum/signed_out`],
+          backchannel_logout_uri: `${authenticateUrl}/.vallum/backchannel_logout`,
         },
       ],
     });
@@ -58,7 +66,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       closers.push(() => redis.stop());
       redisUrl = redis.url;
     }
-    const configText = demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl });
+    const configText = demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl }) + (options.configExtra ?? '');
 
     if (options.mode === 'all-in-one') {
       const vallum = await startVallum(loadVallumConfigText(configText, 'vallum.yaml'), { address: `127.0.0.1:${port}`, logger: false });
@@ -93,6 +101,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       proxyUrl: `http://127.0.0.1:${port}`,
       issuer: idp.issuer,
       configText,
+      idp,
+      redisUrl,
       close,
     };
   } catch (err) {
@@ -114,7 +124,7 @@ export async function spawnService(configFile: string, service: string, env: Rec
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}:\n${output}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${port}${service === 'proxy' ? '/.vallum/healthz' : '/healthz'}`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`http://127.0.0.1:${port}${service === 'proxy' || service === 'all' ? '/.vallum/healthz' : '/healthz'}`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) {
         await res.body?.cancel();
         return child;

@@ -58,6 +58,8 @@ export function createSessionResolver(deps: {
       if (!ticket) return null;
       let session = sessions.get(ticket.sid);
       const now = Date.now();
+      // A copy not seen active within its idle timeout may have gone idle in the store: ask again.
+      if (session?.idleTimeoutMs !== undefined && touched.get(session.id) === undefined) session = undefined;
       if (!session) {
         hotPathCounters.sessionReads++;
         const fetched = await deps.cache.getSession(ticket.sid);
