@@ -16,8 +16,8 @@ export interface StackOptions {
   redis?: boolean;
   /** Demo IdP options: short access tokens, other users. */
   idp?: Pick<DemoIdpOptions, 'accessTokenTtlSeconds' | 'users'>;
-  /** YAML appended to the generated config (top-level keys). */
-  configExtra?: string;
+  /** YAML appended to the generated config: more route items first (it ends inside `routes`), then top-level keys. */
+  configExtra?: string | ((ctx: { port: number; appUrl: string }) => string);
 }
 
 export interface Stack {
@@ -66,7 +66,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       closers.push(() => redis.stop());
       redisUrl = redis.url;
     }
-    const configText = demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl }) + (options.configExtra ?? '');
+    const configText = demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl }) +
+      (typeof options.configExtra === 'function' ? options.configExtra({ port, appUrl: app.url }) : (options.configExtra ?? ''));
 
     if (options.mode === 'all-in-one') {
       const vallum = await startVallum(loadVallumConfigText(configText, 'vallum.yaml'), { address: `127.0.0.1:${port}`, logger: false });

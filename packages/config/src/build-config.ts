@@ -64,6 +64,9 @@ export interface BuildContext {
   locate(path: ConfigPath, atKey?: boolean): string;
 }
 
+/** Headers a claim header may not replace. */
+const RESERVED_HEADER = /^(host|cookie|authorization|proxy-authorization|connection|content-length|content-type|transfer-encoding|upgrade|te|trailer|keep-alive|forwarded|x-forwarded-.*|x-real-ip|x-request-id|x-vallum-.*)$/i;
+
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export function parseDuration(value: string): number {
@@ -108,6 +111,10 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
 
   let signingKeyPem = raw.signing_key;
   if (!signingKeyPem && raw.signing_key_file) signingKeyPem = readSecretFile(raw.signing_key_file, ['signing_key_file'], 1, issues);
+
+  for (const name of Object.keys(raw.jwt_claims_headers ?? {})) {
+    if (RESERVED_HEADER.test(name)) issues.push({ path: ['jwt_claims_headers', name], atKey: true, message: `'${name}' cannot carry a claim: Vallum or HTTP itself sets it` });
+  }
 
   const routes: RouteConfig[] = [];
   const ids = new Set<string>();

@@ -86,6 +86,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       host,
       requestId: req.id,
       identity: result.identity,
+      stripHeaders: access.stripHeaders,
     });
     headers.host = upstream.host;
     reply.hijack();

@@ -22,6 +22,8 @@ export interface IdentityHeaders {
   email: string;
   groups: readonly string[];
   assertion: string;
+  /** Deployment-chosen claim headers (`jwt_claims_headers`), name → value. */
+  extra?: Readonly<Record<string, string>>;
 }
 
 export interface UpstreamHeadersInput {
@@ -32,6 +34,8 @@ export interface UpstreamHeadersInput {
   host: string;
   requestId: string;
   identity?: IdentityHeaders;
+  /** More header names (lower-case, `-`) clients may not send: the `jwt_claims_headers` names. */
+  stripHeaders?: ReadonlySet<string>;
 }
 
 function connectionTokens(headers: IncomingHttpHeaders | Record<string, unknown>): Set<string> {
@@ -46,6 +50,7 @@ export function upstreamRequestHeaders(input: UpstreamHeadersInput): Record<stri
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(input.headers)) {
     if (value === undefined || HOP_BY_HOP.has(name) || named.has(name) || IDENTITY_HEADER.test(name) || name === 'host') continue;
+    if (input.stripHeaders?.has(name.replaceAll('_', '-'))) continue;
     if (name === 'cookie') {
       const kept = withoutCookie(Array.isArray(value) ? value.join('; ') : value, input.cookieName);
       if (kept) out.cookie = kept;
@@ -63,6 +68,7 @@ export function upstreamRequestHeaders(input: UpstreamHeadersInput): Record<stri
     out['x-vallum-jwt-assertion'] = input.identity.assertion;
     out['x-vallum-claim-email'] = input.identity.email;
     out['x-vallum-claim-groups'] = input.identity.groups.join(',');
+    for (const [name, value] of Object.entries(input.identity.extra ?? {})) out[name.toLowerCase()] = value;
   }
   return out;
 }
