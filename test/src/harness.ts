@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoConfigYaml, loadVallumConfigText, startVallum, watchConfigFile } from '@vallum/cmd';
-import { getFreePort, startDemoApp, startDemoIdp, startRedis } from '@vallum/testing';
+import { getFreePort, startDemoApp, startDemoIdp, startRedis, type DemoIdp, type DemoIdpOptions } from '@vallum/testing';
 
 export const VALLUM_BIN = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js', import.meta.url));
 
@@ -20,6 +20,10 @@ export interface StackOptions {
   files?: Record<string, string>;
   /** All-in-one: hot-reload the config and policy files as `vallum --config` does (split processes always do). */
   watch?: boolean;
+  /** Demo IdP options: short access tokens, other users. */
+  idp?: Pick<DemoIdpOptions, 'accessTokenTtlSeconds' | 'users'>;
+  /** YAML appended to the generated config: more route items first (it ends inside `routes`), then top-level keys. */
+  configExtra?: string | ((ctx: { port: number; appUrl: string }) => string);
 }
 
 export interface Stack {
@@ -34,6 +38,8 @@ export interface Stack {
   configText: string;
   /** The vallum.yaml every process loaded; named policy files sit beside it. */
   configFile: string;
+  idp: DemoIdp;
+  redisUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -48,12 +54,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const authenticateUrl = `http://authenticate.localhost:${authPort}`;
     const clientSecret = randomBytes(16).toString('hex');
     const idp = await startDemoIdp({
+      ...options.idp,
       clients: [
         {
           client_id: 'vallum-demo',
           client_secret: clientSecret,
           redirect_uris: [`${authenticateUrl}/oauth2/callback`],
           post_logout_redirect_uris: [`${authenticateUrl}/.vallum/signed_out`],
+          backchannel_logout_uri: `${authenticateUrl}/.vallum/backchannel_logout`,
         },
       ],
     });
@@ -66,7 +74,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       closers.push(() => redis.stop());
       redisUrl = redis.url;
     }
-    const generated = demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl });
+    const generated =
+      demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl }) +
+      (typeof options.configExtra === 'function' ? options.configExtra({ port, appUrl: app.url }) : (options.configExtra ?? ''));
     const configText = options.editConfig ? options.editConfig(generated) : generated;
     const dir = mkdtempSync(join(tmpdir(), `vallum-${options.mode}-`));
     const file = join(dir, 'vallum.yaml');
@@ -111,6 +121,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       issuer: idp.issuer,
       configText,
       configFile: file,
+      idp,
+      redisUrl,
       close,
     };
   } catch (err) {
@@ -132,7 +144,7 @@ export async function spawnService(configFile: string, service: string, env: Rec
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}:\n${output}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${port}${service === 'proxy' ? '/.vallum/healthz' : '/healthz'}`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`http://127.0.0.1:${port}${service === 'proxy' || service === 'all' ? '/.vallum/healthz' : '/healthz'}`, { signal: AbortSignal.timeout(1000) });
       if (res.ok) {
         await res.body?.cancel();
         return child;

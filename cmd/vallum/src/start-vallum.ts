@@ -146,10 +146,13 @@ async function buildServices(
     upgrade = proxyService.upgradeHandlerOf(app) ?? upgrade;
   }
   await Promise.all(apps.map((a) => a.ready()));
+  // Token refresh runs where the sessions are stored, rebuilt with each config like the services.
+  const refresher = store && cacheService.startTokenRefresher(config, store, { log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel }) });
   return {
     route,
     upgrade,
     async close() {
+      refresher?.close();
       await Promise.all(apps.map((a) => a.close()));
     },
   };

@@ -47,6 +47,14 @@ export interface VallumConfig extends ListenerConfig {
   cookieName: string;
   cookieExpireMs: number;
   cookieSecure: boolean | undefined;
+  /** Absent = no idle limit. */
+  sessionIdleTimeoutMs: number | undefined;
+  tokenRefreshIntervalMs: number;
+  /** Upstream header name (as written) → session claim. */
+  jwtClaimsHeaders: Readonly<Record<string, string>>;
+  identityHeadersMaxBytes: number;
+  /** The admin API's policy; the API is closed when undefined. */
+  adminPolicy: unknown;
   signingKeyPem: string | undefined;
   redisUrl: string | undefined;
   logLevel: string;
@@ -64,6 +72,9 @@ export interface BuildContext {
   file: string;
   locate(path: ConfigPath, atKey?: boolean): string;
 }
+
+/** Headers a claim header may not replace. */
+const RESERVED_HEADER = /^(host|cookie|authorization|proxy-authorization|connection|content-length|content-type|transfer-encoding|upgrade|te|trailer|keep-alive|forwarded|x-forwarded-.*|x-real-ip|x-request-id|x-vallum-.*)$/i;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -110,6 +121,10 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   let signingKeyPem = raw.signing_key;
   if (!signingKeyPem && raw.signing_key_file) signingKeyPem = readSecretFile(raw.signing_key_file, ['signing_key_file'], 1, issues);
 
+  for (const name of Object.keys(raw.jwt_claims_headers ?? {})) {
+    if (RESERVED_HEADER.test(name)) issues.push({ path: ['jwt_claims_headers', name], atKey: true, message: `'${name}' cannot carry a claim: Vallum or HTTP itself sets it` });
+  }
+
   const routes: RouteConfig[] = [];
   const ids = new Set<string>();
   raw.routes.forEach((r, index) => {
@@ -142,6 +157,11 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     cookieName: raw.cookie_name ?? '_vallum',
     cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
     cookieSecure: raw.cookie_secure,
+    sessionIdleTimeoutMs: raw.session_idle_timeout === undefined ? undefined : parseDuration(raw.session_idle_timeout),
+    tokenRefreshIntervalMs: parseDuration(raw.token_refresh_interval ?? '30s'),
+    jwtClaimsHeaders: raw.jwt_claims_headers ?? {},
+    identityHeadersMaxBytes: raw.identity_headers_max_bytes ?? 8192,
+    adminPolicy: raw.admin_policy,
     signingKeyPem,
     redisUrl: raw.cache?.redis_url,
     logLevel: raw.log_level ?? 'info',

@@ -66,3 +66,13 @@ test('environment variables override the file and are named in errors', () => {
   const issues = issuesOf(VALID, { VALLUM_COOKIE_SECRET: 'short' });
   assert.ok(issues.some((i) => i.startsWith('environment variable VALLUM_COOKIE_SECRET')), issues.join('\n'));
 });
+
+test('identity settings load with defaults, and a claim header may not replace a header Vallum or HTTP sets', () => {
+  const config = loadConfigText(`${VALID}session_idle_timeout: 30m\njwt_claims_headers:\n  X-Email: email\n`, 'vallum.yaml', { env: {} });
+  assert.equal(config.sessionIdleTimeoutMs, 30 * 60_000);
+  assert.equal(config.tokenRefreshIntervalMs, 30_000);
+  assert.equal(config.identityHeadersMaxBytes, 8192);
+  assert.deepEqual(config.jwtClaimsHeaders, { 'X-Email': 'email' });
+  const issues = issuesOf(`${VALID}jwt_claims_headers:\n  X-Email: email\n  X-Forwarded-User: email\n`);
+  assert.ok(issues.some((i) => /^vallum\.yaml:15:3: 'X-Forwarded-User' cannot carry a claim/.test(i)), issues.join('\n'));
+});

@@ -51,6 +51,17 @@ export const ConfigSchema = Type.Object(
     cookie_secret_file: Type.Optional(Type.String({ minLength: 1 })),
     cookie_name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$' })),
     cookie_expire: Type.Optional(Duration('Session lifetime')),
+    session_idle_timeout: Type.Optional(Duration('Sign a session out after this long without a request (default: no idle limit)')),
+    token_refresh_interval: Type.Optional(Duration('How often the cache service refreshes IdP tokens that expire soon (default 30s)')),
+    jwt_claims_headers: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.String({ minLength: 1 }), {
+        description: 'Extra upstream headers from session claims, e.g. {X-Email: email, X-Groups: groups}',
+      }),
+    ),
+    identity_headers_max_bytes: Type.Optional(
+      Type.Integer({ minimum: 1024, maximum: 65536, description: 'Size budget of the identity headers (default 8192); groups the policy does not mention are dropped first' }),
+    ),
+    admin_policy: Type.Optional(Type.Unknown({ description: 'Policy for the admin API /.vallum/admin/v1/ (closed when absent)' })),
     cookie_secure: Type.Optional(Type.Boolean({ description: 'Force the Secure cookie flag (default: on for https URLs)' })),
     signing_key: Type.Optional(Type.String({ description: 'PEM (PKCS#8) P-256 private key for X-Vallum-Jwt-Assertion; derived from shared_secret when absent' })),
     signing_key_file: Type.Optional(Type.String({ minLength: 1 })),

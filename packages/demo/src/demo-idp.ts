@@ -7,6 +7,7 @@ import { DemoOptionsError } from './errors.js';
 import { closeServer, listen, originOf, sendHtml } from './http-server.js';
 import { logoutSource, postLogoutSuccessSource, renderError } from './idp-pages.js';
 import { handleInteraction } from './interaction-routes.js';
+import { loopbackFetch } from './loopback-fetch.js';
 import { createMemoryAdapter } from './memory-adapter.js';
 import { claimsOf, DEMO_USERS, type DemoUser } from './users.js';
 
@@ -15,6 +16,8 @@ export interface DemoClient {
   client_secret: string;
   redirect_uris: string[];
   post_logout_redirect_uris?: string[];
+  /** Where the IdP POSTs logout tokens (OIDC Back-Channel Logout) when a user signs out at the IdP. */
+  backchannel_logout_uri?: string;
 }
 
 export interface DemoIdpOptions {
@@ -27,6 +30,8 @@ export interface DemoIdpOptions {
   issuer?: string;
   clients: DemoClient[];
   users?: readonly DemoUser[];
+  /** Lifetime of access tokens (default 1 hour); tests of token refresh use a few seconds. */
+  accessTokenTtlSeconds?: number;
 }
 
 export interface DemoIdp {
@@ -34,6 +39,10 @@ export interface DemoIdp {
   issuer: string;
   port: number;
   users: DemoUser[];
+  /** Deletes an account: its refresh tokens and userinfo are refused from now on, as for a user who left. */
+  removeUser(sub: string): void;
+  /** Replaces an account's groups (e.g. a user removed from a group at the IdP). */
+  setGroups(sub: string, groups: string[]): void;
   close(): Promise<void>;
 }
 
@@ -55,7 +64,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 
   try {
     const issuer = options.issuer ?? originOf(host, port);
-    const provider = new Provider(issuer, await providerConfiguration(options.clients, users, port));
+    const provider = new Provider(issuer, await providerConfiguration(options, users, port));
     provider.on('server_error', (_ctx, err) => {
       process.stderr.write(`[demo-idp] server_error: ${String((err as Error)?.stack ?? err)}\n`);
     });
@@ -71,14 +80,27 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
           else res.destroy();
         });
     };
-    return { issuer, port, users, close: () => closeServer(server) };
+    const indexOf = (sub: string) => {
+      const i = users.findIndex((u) => u.sub === sub);
+      if (i < 0) throw new DemoOptionsError(`no demo user ${sub}`);
+      return i;
+    };
+    return {
+      issuer,
+      port,
+      users,
+      removeUser: (sub) => void users.splice(indexOf(sub), 1),
+      setGroups: (sub, groups) => void (users[indexOf(sub)] = Object.freeze({ ...users[indexOf(sub)]!, groups: [...groups] })),
+      close: () => closeServer(server),
+    };
   } catch (err) {
     await closeServer(server);
     throw err;
   }
 }
 
-async function providerConfiguration(clients: DemoClient[], users: readonly DemoUser[], port: number): Promise<Record<string, unknown>> {
+async function providerConfiguration(options: DemoIdpOptions, users: readonly DemoUser[], port: number): Promise<Record<string, unknown>> {
+  const { clients } = options;
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: `demo-${randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
   return {
@@ -91,6 +113,7 @@ async function providerConfiguration(clients: DemoClient[], users: readonly Demo
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
+      ...(client.backchannel_logout_uri ? { backchannel_logout_uri: client.backchannel_logout_uri, backchannel_logout_session_required: true } : {}),
     })),
     jwks: { keys: [signingKey] },
     cookies: {
@@ -131,11 +154,13 @@ async function providerConfiguration(clients: DemoClient[], users: readonly Demo
       userinfo: { enabled: true },
       resourceIndicators: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      backchannelLogout: { enabled: true },
     },
     renderError,
+    fetch: loopbackFetch,
     clientBasedCORS: () => true,
     ttl: {
-      AccessToken: HOUR,
+      AccessToken: options.accessTokenTtlSeconds ?? HOUR,
       AuthorizationCode: 60,
       IdToken: HOUR,
       RefreshToken: 14 * DAY,

@@ -22,4 +22,20 @@ export interface CacheApi {
   deleteSession(id: string): Promise<void>;
   /** True the first time a key is claimed within ttlSeconds, false after: makes one-time tokens one-time. */
   claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Replaces a session only while it still exists (a refresh never brings back a session that was signed out). */
+  updateSession(session: Session): Promise<boolean>;
+  /** Extends a session's idle deadline by its `idleTimeoutMs`; false when the session is gone or already idle. */
+  touchSession(id: string): Promise<boolean>;
+  /** The live sessions of one user (`sub`), optionally only those of one IdP session (`sid`). */
+  findSessions(query: SessionQuery): Promise<Session[]>;
+  /**
+   * Calls `listener` with the id of every session changed or deleted, by any process sharing this store, so
+   * in-process copies can be dropped. Returns the unsubscribe function.
+   */
+  subscribe(listener: (sid: string) => void): () => void;
+}
+
+export interface SessionQuery {
+  sub: string;
+  idpSid?: string;
 }

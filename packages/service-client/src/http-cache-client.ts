@@ -1,9 +1,14 @@
 import type { Session } from '@vallum/session';
 import type { CacheApi } from './apis.js';
 import { callService, type ServiceEndpoint } from './call-service.js';
+import { followEvents } from './follow-events.js';
 
 export function createHttpCacheClient(endpoint: ServiceEndpoint): CacheApi {
   const id = (value: string) => encodeURIComponent(value);
+  const flag = async (path: string, body: unknown, key: string) => {
+    const res = await callService<Record<string, unknown>>(endpoint, { method: 'POST', path, body });
+    return res?.[key] === true;
+  };
   return {
     async getSession(sessionId) {
       return (await callService<Session>(endpoint, { method: 'GET', path: `/v1/sessions/${id(sessionId)}` })) ?? null;
@@ -11,16 +16,25 @@ export function createHttpCacheClient(endpoint: ServiceEndpoint): CacheApi {
     async putSession(session) {
       await callService(endpoint, { method: 'PUT', path: `/v1/sessions/${id(session.id)}`, body: session });
     },
+    async updateSession(session) {
+      return flag(`/v1/sessions/${id(session.id)}/update`, session, 'updated');
+    },
+    async touchSession(sessionId) {
+      return flag(`/v1/sessions/${id(sessionId)}/touch`, {}, 'touched');
+    },
     async deleteSession(sessionId) {
       await callService(endpoint, { method: 'DELETE', path: `/v1/sessions/${id(sessionId)}` });
     },
+    async findSessions(query) {
+      const qs = query.idpSid === undefined ? '' : `?idp_sid=${id(query.idpSid)}`;
+      const res = await callService<{ sessions: Session[] }>(endpoint, { method: 'GET', path: `/v1/users/${id(query.sub)}/sessions${qs}` });
+      return res?.sessions ?? [];
+    },
+    subscribe(listener) {
+      return followEvents(endpoint, listener);
+    },
     async claimOnce(key, ttlSeconds) {
-      const res = await callService<{ claimed: boolean }>(endpoint, {
-        method: 'POST',
-        path: `/v1/once/${id(key)}`,
-        body: { ttl_seconds: ttlSeconds },
-      });
-      return res?.claimed === true;
+      return flag(`/v1/once/${id(key)}`, { ttl_seconds: ttlSeconds }, 'claimed');
     },
   };
 }

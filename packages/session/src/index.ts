@@ -6,3 +6,4 @@ export { createSealedValueCodec, type SealedValueCodec } from './sealed-value.js
 export { createHandoffCodec, HANDOFF_TTL_SECONDS, type Handoff, type HandoffCodec } from './handoff.js';
 export { sessionCookieOptions, type SessionCookieOptions } from './cookie-options.js';
 export { newSessionId } from './new-session-id.js';
+export { hotPathCounters } from './hot-path-counters.js';

@@ -2,6 +2,7 @@
 // expiry; the session itself lives server-side. Opened cookies are memoised so a warm request costs a Map lookup.
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import { BoundedCache } from './bounded-cache.js';
+import { hotPathCounters } from './hot-path-counters.js';
 import { deriveKey } from './keys.js';
 
 export interface SessionTicket {
@@ -40,6 +41,7 @@ export function createSessionCookieCodec(cookieSecret: string, options: CookieCo
     async open(value) {
       const hit = memo.get(value);
       if (hit) return hit.expiresAt > now() ? hit : null;
+      hotPathCounters.cookieDecrypts++;
       try {
         const { payload } = await jwtDecrypt(value, key, {
           keyManagementAlgorithms: ['dir'],

@@ -10,6 +10,10 @@ export interface Session {
   refreshToken?: string;
   /** When the IdP's access token expires. */
   tokenExpiresAt?: number;
+  /** The IdP's session id (`sid` claim), for back-channel logout. */
+  idpSid?: string;
+  /** Sign-in ends after this long without a request (`session_idle_timeout`); absent = no idle limit. */
+  idleTimeoutMs?: number;
   createdAt: number;
   expiresAt: number;
 }

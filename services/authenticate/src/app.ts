@@ -16,6 +16,8 @@ import {
   type Session,
 } from '@vallum/session';
 import { createOidcClient, type OidcClient } from './oidc-client.js';
+import { registerBackchannelLogout } from './backchannel-logout.js';
+import { claimsOf, identityFields } from './session-claims.js';
 import { errorPage, signedOutPage } from './pages.js';
 
 export interface AuthenticateDeps {
@@ -142,28 +144,23 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
         errorPage('Sign-in failed', 'The sign-in response could not be verified. Please try again.', { status: 400, requestId: req.id, retryUrl }),
       );
     }
-    const idClaims = tokens.claims() ?? { sub: '' };
-    let claims: Record<string, unknown> = { ...idClaims };
-    try {
-      const userinfo = await oidc.fetchUserInfo(configuration, tokens.access_token, String(idClaims.sub));
-      claims = { ...claims, ...userinfo };
-    } catch (err) {
-      req.log.warn({ err }, 'userinfo unavailable; using ID token claims only');
-    }
+    const claims = await claimsOf(configuration, tokens, undefined, (err) => req.log.warn({ err }, 'userinfo unavailable; using ID token claims only'));
+    const idpSid = tokens.claims()?.sid;
     const now = Date.now();
     const session: Session = {
       id: newSessionId(),
-      sub: String(claims.sub),
-      email: typeof claims.email === 'string' ? claims.email : '',
-      groups: Array.isArray(claims.groups) ? claims.groups.map(String) : [],
-      claims: withoutTokenFields(claims),
-      idToken: tokens.id_token,
-      accessToken: tokens.access_token,
-      refreshToken: tokens.refresh_token,
-      tokenExpiresAt: tokens.expires_in ? now + tokens.expires_in * 1000 : undefined,
+      ...identityFields(claims, tokens),
+      ...(typeof idpSid === 'string' ? { idpSid } : {}),
+      ...(config.sessionIdleTimeoutMs === undefined ? {} : { idleTimeoutMs: config.sessionIdleTimeoutMs }),
       createdAt: now,
       expiresAt: now + config.cookieExpireMs,
     };
+    // No fixation: a session this browser held before signing in is ended, never upgraded; the new one has a new id.
+    const previous = req.cookies[cookieName] ? await sessionCookies.open(req.cookies[cookieName]) : null;
+    if (previous) {
+      await cache.deleteSession(previous.sid);
+      sessionCookies.forget(previous.sid);
+    }
     await cache.putSession(session);
     req.log.info({ user: session.email, sid_prefix: session.id.slice(0, 6) }, 'signed in');
     const cookieValue = await sessionCookies.seal({ sid: session.id, expiresAt: session.expiresAt });
@@ -210,6 +207,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     }
     return reply.header('cache-control', 'no-store').redirect(signedOut.href, 302);
   };
+  registerBackchannelLogout(app, { config, cache, idp });
   app.get('/.vallum/sign_out', signOut);
   app.post('/.vallum/sign_out', signOut);
 
@@ -220,10 +218,4 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   });
 
   return app;
-}
-
-const TOKEN_FIELDS = new Set(['at_hash', 'c_hash', 'nonce', 'auth_time', 'iat', 'exp', 'nbf', 'aud', 'azp', 'sid', 'iss']);
-
-function withoutTokenFields(claims: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(claims).filter(([k]) => !TOKEN_FIELDS.has(k)));
 }

@@ -4,6 +4,7 @@ import type { VallumConfig } from '@vallum/config';
 import { createServer, requireServiceAuth } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import type { Session } from '@vallum/session';
+import { registerEventStream } from './event-stream.js';
 
 export interface CacheDeps {
   store: CacheApi;
@@ -21,6 +22,8 @@ const sessionBody = {
     email: { type: 'string' },
     groups: { type: 'array', items: { type: 'string' } },
     claims: { type: 'object', additionalProperties: true },
+    idpSid: { type: 'string' },
+    idleTimeoutMs: { type: 'number', minimum: 1 },
     idToken: { type: 'string' },
     accessToken: { type: 'string' },
     refreshToken: { type: 'string' },
@@ -52,6 +55,27 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
         return reply.status(204).send();
       },
     );
+
+    scope.post<{ Params: { id: string }; Body: Session }>(
+      '/v1/sessions/:id/update',
+      { schema: { params: idParams, body: sessionBody } },
+      async (req, reply) => {
+        if (req.body.id !== req.params.id) return reply.status(400).send({ code: 'VALLUM_BAD_REQUEST', message: 'id mismatch' });
+        return { updated: await store.updateSession(req.body) };
+      },
+    );
+
+    scope.post<{ Params: { id: string } }>('/v1/sessions/:id/touch', { schema: { params: idParams } }, async (req) => ({
+      touched: await store.touchSession(req.params.id),
+    }));
+
+    scope.get<{ Params: { id: string }; Querystring: { idp_sid?: string } }>(
+      '/v1/users/:id/sessions',
+      { schema: { params: idParams, querystring: { type: 'object', properties: { idp_sid: { type: 'string', minLength: 1 } } } } },
+      async (req) => ({ sessions: await store.findSessions({ sub: req.params.id, idpSid: req.query.idp_sid }) }),
+    );
+
+    registerEventStream(scope, store);
 
     scope.delete<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req, reply) => {
       await store.deleteSession(req.params.id);

@@ -1,8 +1,8 @@
 import type { VallumConfig } from '@vallum/config';
-import { createMemoryStore } from './memory-store.js';
+import { createMemoryStore, type SessionStore } from './memory-store.js';
 import { createRedisStore } from './redis-store.js';
 
-export type SessionStore = ReturnType<typeof createMemoryStore>;
+export type { SessionStore } from './memory-store.js';
 
 /** Redis when `cache.redis_url` is set, memory otherwise: same interface, same contract tests. */
 export function createSessionStore(config: Pick<VallumConfig, 'redisUrl'>): SessionStore {

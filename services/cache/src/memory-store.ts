@@ -1,31 +1,80 @@
 import type { CacheApi } from '@vallum/service-client';
 import type { Session } from '@vallum/session';
+import { matchesQuery } from './session-query.js';
+
+export interface SessionStore extends CacheApi {
+  /** Every live session, for the token refresher. */
+  listSessions(): Promise<Session[]>;
+  close(): Promise<void>;
+}
 
 /** Sessions in this process's memory: all-in-one mode without Redis. Expired entries are dropped when read or swept. */
-export function createMemoryStore(now: () => number = Date.now): CacheApi & { close(): Promise<void> } {
+export function createMemoryStore(now: () => number = Date.now): SessionStore {
   const sessions = new Map<string, Session>();
+  const idleUntil = new Map<string, number>();
   const claimed = new Map<string, number>();
+  const listeners = new Set<(sid: string) => void>();
+  const notify = (sid: string) => {
+    for (const listener of listeners) listener(sid);
+  };
+  const live = (id: string): Session | undefined => {
+    const s = sessions.get(id);
+    if (!s) return undefined;
+    const idle = idleUntil.get(id);
+    if (s.expiresAt <= now() || (s.idleTimeoutMs !== undefined && (idle === undefined || idle <= now()))) {
+      sessions.delete(id);
+      idleUntil.delete(id);
+      return undefined;
+    }
+    return s;
+  };
   const sweep = setInterval(() => {
-    const t = now();
-    for (const [id, s] of sessions) if (s.expiresAt <= t) sessions.delete(id);
-    for (const [k, until] of claimed) if (until <= t) claimed.delete(k);
+    for (const id of sessions.keys()) live(id);
+    for (const [k, until] of claimed) if (until <= now()) claimed.delete(k);
   }, 60_000);
   sweep.unref();
   return {
     async getSession(id) {
-      const s = sessions.get(id);
-      if (!s) return null;
-      if (s.expiresAt <= now()) {
-        sessions.delete(id);
-        return null;
-      }
-      return structuredClone(s);
+      const s = live(id);
+      return s ? structuredClone(s) : null;
     },
     async putSession(session) {
       sessions.set(session.id, structuredClone(session));
+      if (session.idleTimeoutMs !== undefined) idleUntil.set(session.id, now() + session.idleTimeoutMs);
+      notify(session.id);
+    },
+    async updateSession(session) {
+      if (!live(session.id)) return false;
+      sessions.set(session.id, structuredClone(session));
+      notify(session.id);
+      return true;
+    },
+    async touchSession(id) {
+      const s = live(id);
+      if (!s) return false;
+      if (s.idleTimeoutMs !== undefined) idleUntil.set(id, now() + s.idleTimeoutMs);
+      return true;
     },
     async deleteSession(id) {
       sessions.delete(id);
+      idleUntil.delete(id);
+      notify(id);
+    },
+    async findSessions(query) {
+      return [...sessions.keys()].flatMap((id) => {
+        const s = live(id);
+        return s && matchesQuery(s, query) ? [structuredClone(s)] : [];
+      });
+    },
+    async listSessions() {
+      return [...sessions.keys()].flatMap((id) => {
+        const s = live(id);
+        return s ? [structuredClone(s)] : [];
+      });
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     async claimOnce(key, ttlSeconds) {
       const until = claimed.get(key);
@@ -35,6 +84,7 @@ export function createMemoryStore(now: () => number = Date.now): CacheApi & { cl
     },
     async close() {
       clearInterval(sweep);
+      listeners.clear();
     },
   };
 }

@@ -2,16 +2,19 @@
 // once instead of hanging; ioredis keeps reconnecting in the background and the store recovers by itself.
 import { Redis } from 'ioredis';
 import { VallumError, ErrorCodes } from '@vallum/errors';
-import type { CacheApi } from '@vallum/service-client';
+import type { SessionStore } from './memory-store.js';
+import { matchesQuery } from './session-query.js';
 import type { Session } from '@vallum/session';
 
 const SESSION_PREFIX = 'vallum:session:';
+const IDLE_PREFIX = 'vallum:idle:';
+const USER_PREFIX = 'vallum:user:';
 const ONCE_PREFIX = 'vallum:once:';
+const CHANNEL = 'vallum:session-changed';
 const READY_WAIT_MS = 1000;
+const SCAN_LIMIT = 1_000_000;
 
-export interface RedisStore extends CacheApi {
-  close(): Promise<void>;
-}
+export type RedisStore = SessionStore;
 
 export function createRedisStore(url: string): RedisStore {
   const redis = new Redis(url, {
@@ -48,26 +51,92 @@ export function createRedisStore(url: string): RedisStore {
     }
   };
 
+  // Pub/sub needs a connection of its own; it is opened on the first subscribe and queues until connected.
+  let subscriber: Redis | undefined;
+  const listeners = new Set<(sid: string) => void>();
+  const notify = (sid: string) => redis.publish(CHANNEL, sid);
+
+  const parse = (raw: string | null, idle: string | null | undefined): Session | null => {
+    if (!raw) return null;
+    const session = JSON.parse(raw) as Session;
+    if (session.expiresAt <= Date.now()) return null;
+    if (session.idleTimeoutMs !== undefined && !idle) return null;
+    return session;
+  };
+  const read = async (ids: string[]): Promise<Session[]> => {
+    if (ids.length === 0) return [];
+    const values = await run(() => redis.mget(...ids.flatMap((id) => [SESSION_PREFIX + id, IDLE_PREFIX + id])));
+    return ids.flatMap((_, i) => parse(values[2 * i] ?? null, values[2 * i + 1]) ?? []);
+  };
+
+  const getSession = async (id: string) => (await read([id]))[0] ?? null;
+
   return {
-    async getSession(id) {
-      const raw = await run(() => redis.get(SESSION_PREFIX + id));
-      if (!raw) return null;
-      const session = JSON.parse(raw) as Session;
-      return session.expiresAt > Date.now() ? session : null;
-    },
+    getSession,
     async putSession(session) {
       const ttl = session.expiresAt - Date.now();
       if (ttl <= 0) return;
-      await run(() => redis.set(SESSION_PREFIX + session.id, JSON.stringify(session), 'PX', ttl));
+      const multi = redis.multi().set(SESSION_PREFIX + session.id, JSON.stringify(session), 'PX', ttl);
+      if (session.idleTimeoutMs !== undefined) multi.set(IDLE_PREFIX + session.id, '1', 'PX', Math.min(ttl, session.idleTimeoutMs));
+      multi.sadd(USER_PREFIX + session.sub, session.id).pexpire(USER_PREFIX + session.sub, ttl, 'GT').pexpire(USER_PREFIX + session.sub, ttl, 'NX');
+      await run(() => multi.exec());
+      await run(() => notify(session.id));
+    },
+    async updateSession(session) {
+      const ttl = session.expiresAt - Date.now();
+      if (ttl <= 0) return false;
+      const res = await run(() => redis.set(SESSION_PREFIX + session.id, JSON.stringify(session), 'PX', ttl, 'XX'));
+      if (res !== 'OK') return false;
+      await run(() => notify(session.id));
+      return true;
+    },
+    async touchSession(id) {
+      const session = await getSession(id);
+      if (!session) return false;
+      if (session.idleTimeoutMs === undefined) return true;
+      const ttl = Math.min(session.expiresAt - Date.now(), session.idleTimeoutMs);
+      return (await run(() => redis.pexpire(IDLE_PREFIX + id, ttl))) === 1;
     },
     async deleteSession(id) {
-      await run(() => redis.del(SESSION_PREFIX + id));
+      await run(() => redis.del(SESSION_PREFIX + id, IDLE_PREFIX + id));
+      await run(() => notify(id));
+    },
+    async findSessions(query) {
+      const ids = await run(() => redis.smembers(USER_PREFIX + query.sub));
+      const found = await read(ids);
+      const gone = ids.filter((id) => !found.some((s) => s.id === id));
+      if (gone.length) await run(() => redis.srem(USER_PREFIX + query.sub, ...gone));
+      return found.filter((s) => matchesQuery(s, query));
+    },
+    async listSessions() {
+      const ids: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await run(() => redis.scan(cursor, 'MATCH', `${SESSION_PREFIX}*`, 'COUNT', 1000));
+        cursor = next;
+        for (const key of keys) ids.push(key.slice(SESSION_PREFIX.length));
+      } while (cursor !== '0' && ids.length < SCAN_LIMIT);
+      return read(ids);
+    },
+    subscribe(listener) {
+      if (!subscriber) {
+        subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+        subscriber.on('error', () => {});
+        subscriber.on('message', (_channel: string, sid: string) => {
+          for (const l of listeners) l(sid);
+        });
+        void subscriber.subscribe(CHANNEL).catch(() => {});
+      }
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     async claimOnce(key, ttlSeconds) {
       const res = await run(() => redis.set(ONCE_PREFIX + key, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'));
       return res === 'OK';
     },
     async close() {
+      listeners.clear();
+      subscriber?.disconnect();
       redis.disconnect();
     },
   };

@@ -63,6 +63,63 @@ for (const [name, make] of stores) {
     assert.equal(await store.claimOnce(`${name}-k`, 60), false);
     assert.equal(await store.claimOnce(`${name}-other`, 60), true);
   });
+
+  test(`${name}: updateSession replaces a live session but never brings back a deleted one`, async () => {
+    const store = await make();
+    const s = session(`${name}-3`);
+    await store.putSession(s);
+    assert.equal(await store.updateSession({ ...s, groups: ['c'] }), true);
+    assert.deepEqual((await store.getSession(s.id))?.groups, ['c']);
+    await store.deleteSession(s.id);
+    assert.equal(await store.updateSession(s), false);
+    assert.equal(await store.getSession(s.id), null);
+  });
+
+  test(`${name}: a session with an idle timeout ends when idle and lives on while touched`, async () => {
+    const store = await make();
+    const busy = { ...session(`${name}-busy`), idleTimeoutMs: 300 };
+    const idle = { ...session(`${name}-idle`), idleTimeoutMs: 300 };
+    await store.putSession(busy);
+    await store.putSession(idle);
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(await store.touchSession(busy.id), true);
+    }
+    assert.equal((await store.getSession(busy.id))?.id, busy.id);
+    assert.equal(await store.getSession(idle.id), null);
+    assert.equal(await store.touchSession(idle.id), false);
+  });
+
+  test(`${name}: findSessions lists a user's live sessions, optionally of one IdP session`, async () => {
+    const store = await make();
+    const sub = `user-${name}`;
+    const a = { ...session(`${name}-a`), sub, idpSid: 'idp-1' };
+    const b = { ...session(`${name}-b`), sub, idpSid: 'idp-2' };
+    const other = session(`${name}-c`);
+    for (const s of [a, b, other]) await store.putSession(s);
+    assert.deepEqual((await store.findSessions({ sub })).map((s) => s.id).sort(), [a.id, b.id]);
+    assert.deepEqual((await store.findSessions({ sub, idpSid: 'idp-2' })).map((s) => s.id), [b.id]);
+    await store.deleteSession(a.id);
+    assert.deepEqual((await store.findSessions({ sub })).map((s) => s.id), [b.id]);
+  });
+
+  test(`${name}: subscribers hear of every changed or deleted session`, async () => {
+    const store = await make();
+    const heard: string[] = [];
+    const unsubscribe = store.subscribe((sid) => heard.push(sid));
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const s = session(`${name}-events`);
+      await store.putSession(s);
+      await store.updateSession({ ...s, email: 'new@example.com' });
+      await store.deleteSession(s.id);
+      const deadline = Date.now() + 2000;
+      while (heard.filter((x) => x === s.id).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(heard.filter((x) => x === s.id), [s.id, s.id, s.id]);
+    } finally {
+      unsubscribe();
+    }
+  });
 }
 
 test('the cache service refuses calls without a valid service token', async () => {

@@ -6,6 +6,7 @@ import type { Identity, Reason } from '@vallum/policy';
 import type { AuthorizeApi } from '@vallum/service-client';
 import type { AssertionSigner } from './assertion.js';
 import type { IdentityHeaders } from './director.js';
+import { createIdentityHeaderBuilder, type IdentityHeaderConfig } from './identity-headers.js';
 import type { SessionResolver } from './session-resolver.js';
 import { policyHeaders } from './policy-request.js';
 
@@ -32,21 +33,25 @@ export type AccessResult =
 
 export interface AccessCheck {
   check(request: AccessRequest): Promise<AccessResult>;
+  /** Header names clients may never send (the `jwt_claims_headers`), removed like X-Vallum-*. */
+  readonly stripHeaders: ReadonlySet<string>;
 }
 
 export function createAccessCheck(deps: {
-  config: Pick<VallumConfig, 'authenticateServiceUrl'>;
+  config: Pick<VallumConfig, 'authenticateServiceUrl'> & IdentityHeaderConfig;
   authorize: AuthorizeApi;
   sessions: SessionResolver;
   assertions: AssertionSigner;
 }): AccessCheck {
   const { config, authorize, sessions, assertions } = deps;
+  const identityHeaders = createIdentityHeaderBuilder(config, assertions);
   const signInUrl = (route: RouteConfig, rawUrl: string) => {
     const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
     return url.href;
   };
   return {
+    stripHeaders: identityHeaders.names,
     async check({ route, host, method, path, rawUrl, cookie, headers, clientIp, requestId }) {
       if (route.allowPublicUnauthenticatedAccess) return { kind: 'forward' };
       const session = await sessions.fromCookie(cookie);
@@ -60,7 +65,7 @@ export function createAccessCheck(deps: {
       });
       if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
       if (!route.passIdentityHeaders) return { kind: 'forward' };
-      return { kind: 'forward', identity: { email: session.email, groups: session.groups, assertion: await assertions.assertionFor(session, host) } };
+      return { kind: 'forward', identity: await identityHeaders.build(session, route, host) };
     },
   };
 }

@@ -103,6 +103,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       identity: r.result.kind === 'forward' ? r.result.identity : undefined,
       rules: r.route,
       upgrade,
+      stripHeaders: access.stripHeaders,
     });
   const hostFor = (route: RouteConfig, raw: IncomingMessage) => (endpoint: URL) =>
     route.preserveHostHeader ? (raw.headers.host ?? endpoint.host) : (route.hostRewrite ?? endpoint.host);

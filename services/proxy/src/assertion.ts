@@ -1,46 +1,70 @@
 // X-Vallum-Jwt-Assertion: an ES256 JWT per (session, audience), signed once and reused until near expiry, so a
 // warm request costs a Map lookup, not a signature. The key comes from `signing_key` or is derived from
 // shared_secret, so every proxy instance of one deployment signs with the same key without extra setup.
+//
+// Rotation: when a reload brings a new key, the previous one stays in the JWKS until every assertion it signed has
+// expired. The key ring lives in this module, not in the app, because a reload rebuilds the app.
 import { createECDH, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
-import { BoundedCache, deriveKey, type Session } from '@vallum/session';
+import { BoundedCache, deriveKey, hotPathCounters, type Session } from '@vallum/session';
 
-const LIFETIME_SECONDS = 300;
+export const ASSERTION_LIFETIME_SECONDS = 300;
 const RENEW_BEFORE_MS = 60_000;
 
 export interface AssertionSigner {
-  assertionFor(session: Session, audience: string): Promise<string>;
+  /** `override` signs a variant with fewer groups (the header budget), cached apart under `variant`. */
+  assertionFor(session: Session, audience: string, override?: { groups: readonly string[]; variant: string }): Promise<string>;
   jwks(): { keys: JWK[] };
   forget(sid: string): void;
 }
 
-export async function createAssertionSigner(options: { signingKeyPem?: string; sharedSecret: string }): Promise<AssertionSigner> {
+type PublicJwk = JWK & { kid: string };
+
+/** The key this process signs with now, and retired keys with the time their last assertion expires. */
+const keyRing = { current: undefined as PublicJwk | undefined, retired: new Map<string, { jwk: PublicJwk; until: number }>() };
+
+export async function createAssertionSigner(options: { signingKeyPem?: string; sharedSecret: string; now?: () => number }): Promise<AssertionSigner> {
+  const now = options.now ?? Date.now;
   const privateKey = options.signingKeyPem ? createPrivateKey(options.signingKeyPem) : derivedP256Key(options.sharedSecret);
   const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
   if (publicJwk.crv !== 'P-256') throw new Error('signing_key must be a P-256 (ES256) private key');
   const kid = await calculateJwkThumbprint(publicJwk);
-  const jwks = { keys: [{ ...publicJwk, kid, alg: 'ES256', use: 'sig' }] };
+  const current: PublicJwk = { ...publicJwk, kid, alg: 'ES256', use: 'sig' };
+  if (keyRing.current && keyRing.current.kid !== kid) {
+    keyRing.retired.set(keyRing.current.kid, { jwk: keyRing.current, until: now() + ASSERTION_LIFETIME_SECONDS * 1000 });
+  }
+  keyRing.retired.delete(kid);
+  keyRing.current = current;
   const cache = new BoundedCache<string, string>(50_000);
 
   return {
-    async assertionFor(session, audience) {
-      const key = `${session.id}\n${audience}`;
+    async assertionFor(session, audience, override) {
+      const key = `${session.id}\n${audience}\n${override?.variant ?? ''}`;
       const hit = cache.get(key);
       if (hit) return hit;
-      const now = Math.floor(Date.now() / 1000);
-      const exp = Math.min(now + LIFETIME_SECONDS, Math.floor(session.expiresAt / 1000));
-      const jwt = await new SignJWT({ email: session.email, groups: session.groups })
+      hotPathCounters.assertionSigns++;
+      const iat = Math.floor(now() / 1000);
+      const exp = Math.min(iat + ASSERTION_LIFETIME_SECONDS, Math.floor(session.expiresAt / 1000));
+      const jwt = await new SignJWT({ email: session.email, groups: override?.groups ?? session.groups })
         .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
         .setIssuer(audience)
         .setAudience(audience)
         .setSubject(session.sub)
-        .setIssuedAt(now)
+        .setIssuedAt(iat)
         .setExpirationTime(exp)
         .sign(privateKey);
-      cache.set(key, jwt, exp * 1000 - Date.now() - RENEW_BEFORE_MS);
+      cache.set(key, jwt, exp * 1000 - now() - RENEW_BEFORE_MS);
       return jwt;
     },
-    jwks: () => jwks,
+    jwks() {
+      const t = now();
+      const keys: JWK[] = [current];
+      for (const [retiredKid, { jwk, until }] of keyRing.retired) {
+        if (until <= t) keyRing.retired.delete(retiredKid);
+        else if (retiredKid !== kid) keys.push(jwk);
+      }
+      return { keys };
+    },
     forget(sid) {
       cache.deleteWhere((_, key) => key.startsWith(`${sid}\n`));
     },

@@ -24,6 +24,8 @@ export interface IdentityHeaders {
   email: string;
   groups: readonly string[];
   assertion: string;
+  /** Deployment-chosen claim headers (`jwt_claims_headers`), name → value. */
+  extra?: Readonly<Record<string, string>>;
 }
 
 export interface RouteHeaderRules {
@@ -44,6 +46,8 @@ export interface UpstreamHeadersInput {
   rules?: RouteHeaderRules;
   /** The protocol of an upgrade (WebSocket) being forwarded; Upgrade is hop-by-hop otherwise. */
   upgrade?: string;
+  /** More header names (lower-case, `-`) clients may not send: the `jwt_claims_headers` names. */
+  stripHeaders?: ReadonlySet<string>;
 }
 
 function connectionTokens(value: unknown): Set<string> | undefined {
@@ -65,6 +69,7 @@ export function upstreamRequestHeaders(input: UpstreamHeadersInput): Record<stri
     const value = input.headers[name];
     if (value === undefined || hopByHop(name, named) || IDENTITY_HEADER.test(name) || name === 'host') continue;
     if (removed !== undefined && removed.length > 0 && removed.includes(name)) continue;
+    if (input.stripHeaders?.has(name.replaceAll('_', '-'))) continue;
     if (name === 'cookie') {
       const kept = withoutCookie(Array.isArray(value) ? value.join('; ') : value, input.cookieName);
       if (kept) out.cookie = kept;
@@ -94,6 +99,7 @@ export function upstreamRequestHeaders(input: UpstreamHeadersInput): Record<stri
     out['x-vallum-jwt-assertion'] = input.identity.assertion;
     out['x-vallum-claim-email'] = input.identity.email;
     out['x-vallum-claim-groups'] = input.identity.groups.join(',');
+    for (const [name, value] of Object.entries(input.identity.extra ?? {})) out[name.toLowerCase()] = value;
   }
   return out;
 }

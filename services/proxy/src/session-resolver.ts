@@ -1,36 +1,80 @@
 // Finds the session behind a route host's cookie: the cookie open is memoised by the codec, the session is kept
-// in-process for a few seconds, so a warm request makes no cache call.
+// in-process for a few seconds, so a warm request makes no cache call. The cache's change events drop a copy at
+// once (sign-out, back-channel logout, refresh, admin revocation), on every proxy sharing the store.
 import type { VallumConfig } from '@vallum/config';
 import type { CacheApi } from '@vallum/service-client';
-import { BoundedCache, type Session, type SessionCookieCodec } from '@vallum/session';
+import { BoundedCache, hotPathCounters, type Session, type SessionCookieCodec } from '@vallum/session';
 
-/** How long a session read from the cache is trusted before it is read again. */
+/** How long a session read from the cache is trusted before it is read again (a safety net behind the events). */
 const SESSION_CACHE_TTL_MS = 10_000;
 
 export interface SessionResolver {
   fromCookie(value: string | undefined): Promise<Session | null>;
   forget(sid: string): void;
+  /** Called with the id of every session that changed or ended, after the in-process copies are dropped. */
+  onChange(listener: (sid: string) => void): void;
+  close(): void;
 }
 
-export function createSessionResolver(deps: { cache: CacheApi; cookies: SessionCookieCodec; config: Pick<VallumConfig, 'cookieName'> }): SessionResolver {
+export function createSessionResolver(deps: {
+  cache: CacheApi;
+  cookies: SessionCookieCodec;
+  config: Pick<VallumConfig, 'cookieName'>;
+  onTouchError?: (err: unknown) => void;
+}): SessionResolver {
   const sessions = new BoundedCache<string, Session>(50_000);
+  /** When this process last extended a session's idle deadline. */
+  const touched = new BoundedCache<string, number>(50_000);
+  const listeners: Array<(sid: string) => void> = [];
+  const forget = (sid: string) => {
+    sessions.delete(sid);
+    touched.delete(sid);
+    deps.cookies.forget(sid);
+  };
+  const unsubscribe = deps.cache.subscribe((sid) => {
+    forget(sid);
+    for (const l of listeners) l(sid);
+  });
+
+  // Activity extends the idle deadline, at most every quarter of the timeout (and a minute): not per request.
+  const keepAlive = (session: Session, now: number) => {
+    if (session.idleTimeoutMs === undefined) return;
+    const every = Math.min(session.idleTimeoutMs / 4, 60_000);
+    const last = touched.get(session.id);
+    if (last !== undefined && now - last < every) return;
+    touched.set(session.id, now, session.idleTimeoutMs);
+    deps.cache.touchSession(session.id).then(
+      (alive) => {
+        if (!alive) forget(session.id);
+      },
+      (err: unknown) => deps.onTouchError?.(err),
+    );
+  };
+
   return {
     async fromCookie(value) {
       if (!value) return null;
       const ticket = await deps.cookies.open(value);
       if (!ticket) return null;
       let session = sessions.get(ticket.sid);
+      const now = Date.now();
+      // A copy not seen active within its idle timeout may have gone idle in the store: ask again.
+      if (session?.idleTimeoutMs !== undefined && touched.get(session.id) === undefined) session = undefined;
       if (!session) {
+        hotPathCounters.sessionReads++;
         const fetched = await deps.cache.getSession(ticket.sid);
         if (!fetched) return null;
         session = fetched;
-        sessions.set(ticket.sid, session, Math.min(SESSION_CACHE_TTL_MS, session.expiresAt - Date.now()));
+        sessions.set(ticket.sid, session, Math.min(SESSION_CACHE_TTL_MS, session.expiresAt - now));
       }
-      return session.expiresAt > Date.now() ? session : null;
+      if (session.expiresAt <= now) return null;
+      keepAlive(session, now);
+      return session;
     },
-    forget(sid) {
-      sessions.delete(sid);
-      deps.cookies.forget(sid);
+    forget,
+    onChange(listener) {
+      listeners.push(listener);
     },
+    close: unsubscribe,
   };
 }

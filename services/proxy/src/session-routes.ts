@@ -28,6 +28,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
   const { config, cache, routes, cookies, handoffs, sessions, assertions } = deps;
   const hostOf = (req: FastifyRequest) => (req.headers.host ?? '').toLowerCase();
   const routeForHost = (host: string) => routes.match(host, '/') ?? config.routes.find((r) => r.host === host);
+  sessions.onChange((sid) => assertions.forget(sid));
+  app.addHook('onClose', async () => sessions.close());
 
   app.get('/.well-known/vallum/jwks.json', async (_req, reply) => {
     return reply.header('cache-control', 'public, max-age=300').send(assertions.jwks());

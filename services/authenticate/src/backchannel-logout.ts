@@ -1,0 +1,63 @@
+// OIDC Back-Channel Logout 1.0: the IdP POSTs a signed logout token; every Vallum session of that user (or of that
+// IdP session) is deleted, and the deletion reaches every proxy through the cache's change events.
+import type { FastifyInstance } from 'fastify';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import type { VallumConfig } from '@vallum/config';
+import type { CacheApi } from '@vallum/service-client';
+import type { OidcClient } from './oidc-client.js';
+
+export const BACKCHANNEL_LOGOUT_PATH = '/.vallum/backchannel_logout';
+const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+/** Asymmetric algorithms only: a logout token is never accepted with `none` or an HMAC keyed by a public key. */
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const MAX_AGE_SECONDS = 300;
+
+export function registerBackchannelLogout(app: FastifyInstance, deps: { config: VallumConfig; cache: CacheApi; idp: OidcClient }): void {
+  const { config, cache, idp } = deps;
+  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16_384 }, (_req, body, done) =>
+      done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    );
+    scope.post<{ Body: Record<string, string> | undefined }>(BACKCHANNEL_LOGOUT_PATH, async (req, reply) => {
+      reply.header('cache-control', 'no-store');
+      const token = req.body?.logout_token;
+      if (typeof token !== 'string' || !token) return reply.status(400).send({ error: 'invalid_request', error_description: 'logout_token is required' });
+      let payload: JWTPayload;
+      try {
+        const configuration = await idp.configuration();
+        const metadata = configuration.serverMetadata();
+        if (!metadata.jwks_uri) throw new Error('the IdP publishes no jwks_uri');
+        jwks ??= createRemoteJWKSet(new URL(metadata.jwks_uri));
+        ({ payload } = await jwtVerify(token, jwks, {
+          issuer: metadata.issuer,
+          audience: config.idp.clientId,
+          algorithms: ASYMMETRIC_ALGORITHMS,
+          requiredClaims: ['iat', 'jti'],
+          maxTokenAge: MAX_AGE_SECONDS,
+        }));
+        checkLogoutClaims(payload);
+      } catch (err) {
+        req.log.warn({ err }, 'back-channel logout token refused');
+        return reply.status(400).send({ error: 'invalid_request', error_description: 'the logout token is not valid' });
+      }
+      if (!(await cache.claimOnce(`logout:${String(payload.jti)}`, MAX_AGE_SECONDS * 2))) {
+        return reply.status(400).send({ error: 'invalid_request', error_description: 'the logout token was already used' });
+      }
+      const sessions = await cache.findSessions({ sub: payload.sub!, idpSid: typeof payload.sid === 'string' ? payload.sid : undefined });
+      for (const session of sessions) await cache.deleteSession(session.id);
+      req.log.info({ sessions: sessions.length }, 'back-channel logout');
+      return reply.status(200).send();
+    });
+  });
+}
+
+/** §2.6 of the spec: a logout event, a subject, and never a nonce (so an ID token can't pass as a logout token). */
+export function checkLogoutClaims(payload: JWTPayload): void {
+  const events = payload.events;
+  if (!events || typeof events !== 'object' || !(LOGOUT_EVENT in events)) throw new Error('no back-channel logout event');
+  if ('nonce' in payload) throw new Error('a logout token has no nonce');
+  // Vallum indexes sessions by user: a token naming only an IdP session is refused rather than matched by a scan.
+  if (typeof payload.sub !== 'string' || !payload.sub) throw new Error('the logout token names no sub');
+}

@@ -1,0 +1,52 @@
+// What Vallum keeps of a user's IdP tokens: ID token claims merged with userinfo, and the identity fields a
+// session and its headers are made of. Used at sign-in and at every token refresh.
+import * as oidc from 'openid-client';
+import type { Session } from '@vallum/session';
+
+type TokenResponse = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
+
+const TOKEN_FIELDS = new Set(['at_hash', 'c_hash', 'nonce', 'auth_time', 'iat', 'exp', 'nbf', 'aud', 'azp', 'sid', 'iss']);
+
+/** ID token claims plus userinfo. When userinfo fails, onWarn decides: throw to fail, return to go on with the ID token's claims. */
+export async function claimsOf(
+  configuration: oidc.Configuration,
+  tokens: TokenResponse,
+  knownSub: string | undefined,
+  onWarn: (err: unknown) => void,
+): Promise<Record<string, unknown>> {
+  const idClaims: Record<string, unknown> = tokens.claims() ?? {};
+  const sub = typeof idClaims.sub === 'string' ? idClaims.sub : knownSub;
+  if (!sub) return idClaims;
+  try {
+    const userinfo = await oidc.fetchUserInfo(configuration, tokens.access_token, sub);
+    return { ...idClaims, ...userinfo };
+  } catch (err) {
+    onWarn(err);
+    return { sub, ...idClaims };
+  }
+}
+
+/** An email the policy and the upstream can trust the shape of: one `@`, something on both sides; else empty. */
+export function cleanEmail(value: unknown): string {
+  if (typeof value !== 'string') return '';
+  const at = value.indexOf('@');
+  return at > 0 && at === value.lastIndexOf('@') && at < value.length - 1 && !/[\s,;<>"]/.test(value) ? value : '';
+}
+
+export type IdentityFields = Pick<Session, 'sub' | 'email' | 'groups' | 'claims' | 'idToken' | 'accessToken' | 'refreshToken' | 'tokenExpiresAt'>;
+
+export function identityFields(claims: Record<string, unknown>, tokens: TokenResponse, previous?: Session): IdentityFields {
+  const email = cleanEmail(claims.email);
+  const kept = Object.fromEntries(Object.entries(claims).filter(([k]) => !TOKEN_FIELDS.has(k)));
+  if (!email) delete kept.email;
+  return {
+    sub: String(claims.sub ?? previous?.sub ?? ''),
+    email,
+    groups: Array.isArray(claims.groups) ? claims.groups.map(String) : [],
+    claims: kept,
+    idToken: tokens.id_token ?? previous?.idToken,
+    accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token ?? previous?.refreshToken,
+    tokenExpiresAt: tokens.expires_in ? Date.now() + tokens.expires_in * 1000 : undefined,
+  };
+}

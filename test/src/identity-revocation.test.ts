@@ -1,0 +1,102 @@
+// Sign-out everywhere: two Vallum processes share one Redis; a sign-out on one, or an OIDC back-channel logout from
+// the IdP, stops both from honouring the session within a second (Redis pub/sub drops their in-process copies).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { request } from 'undici';
+import { getFreePort, launchBrowser } from '@vallum/testing';
+import { spawnService, startStack, stopChild, type Stack } from './harness.js';
+import { appHost, hostGet, signInWithBrowser, waitUntil } from './identity-helpers.js';
+
+let stack: Stack;
+let browser: Browser;
+let second: ChildProcess;
+let secondPort: number;
+
+before(async () => {
+  stack = await startStack({ mode: 'all-in-one', redis: true });
+  const dir = mkdtempSync(join(tmpdir(), 'vallum-two-'));
+  const file = join(dir, 'vallum.yaml');
+  writeFileSync(file, stack.configText);
+  secondPort = await getFreePort();
+  second = await spawnService(file, 'all', { VALLUM_ADDRESS: `127.0.0.1:${secondPort}`, VALLUM_LOG_LEVEL: 'warn' }, secondPort);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  if (second) await stopChild(second);
+  await stack?.close();
+});
+
+/** Both processes' answers for the app with this cookie. */
+const statuses = async (cookie: string) => {
+  const headers = { cookie: `_vallum=${cookie}` };
+  const a = await hostGet(stack, appHost(stack), '/api/whoami', headers);
+  const b = await hostGet(stack, appHost(stack), '/api/whoami', headers, secondPort);
+  return [a.status, b.status];
+};
+
+test('a sign-out on one proxy process ends the session on the other within 1 s', async () => {
+  const alice = await signInWithBrowser(browser, stack, 'alice@example.com');
+  const cookie = await alice.cookie();
+  // Warm both processes: from now on they answer from their in-process copies.
+  assert.deepEqual(await statuses(cookie), [200, 200]);
+  assert.deepEqual(await statuses(cookie), [200, 200]);
+
+  const signOut = await hostGet(stack, appHost(stack), '/.vallum/sign_out', { cookie: `_vallum=${cookie}` });
+  assert.equal(signOut.status, 302);
+  const next = new URL(String(signOut.headers.location));
+  const ended = await hostGet(stack, next.host, `${next.pathname}${next.search}`);
+  assert.equal(ended.status, 302);
+  const took = await waitUntil('both processes refuse the session', async () => (await statuses(cookie)).every((s) => s === 302), 1000, 20);
+  assert.ok(took < 1000);
+  await alice.context.close();
+});
+
+test('a back-channel logout from the IdP revokes the session on both processes within 1 s', async () => {
+  const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
+  const cookie = await bob.cookie();
+  assert.deepEqual(await statuses(cookie), [200, 200]);
+  // The user signs out at the IdP itself; the IdP tells Vallum over the back channel.
+  await bob.page.goto(`${stack.issuer}/session/end`);
+  await bob.page.getByRole('button', { name: 'Yes, sign me out' }).click();
+  await bob.page.waitForURL((u) => u.href.startsWith(stack.issuer) && !u.pathname.endsWith('/session/end'), { timeout: 10_000 });
+  const took = await waitUntil('both processes refuse the session', async () => (await statuses(cookie)).every((s) => s === 302), 1000, 20);
+  assert.ok(took < 1000);
+  await bob.context.close();
+});
+
+test('an unsigned (alg none) or missing logout token is refused and revokes nothing', async () => {
+  const alice = await signInWithBrowser(browser, stack, 'alice@example.com');
+  const cookie = await alice.cookie();
+  const post = (body: string) => fetchTo(`${stack.authenticateUrl}/.vallum/backchannel_logout`, body);
+  const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'logout+jwt' })).toString('base64url');
+  const claims = {
+    iss: stack.issuer,
+    aud: 'vallum-demo',
+    sub: 'alice',
+    iat: Math.floor(Date.now() / 1000),
+    jti: 'x1',
+    events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+  };
+  const none = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
+  assert.equal((await post(`logout_token=${none}`)).status, 400);
+  assert.equal((await post('')).status, 400);
+  assert.deepEqual(await statuses(cookie), [200, 200]);
+  await alice.context.close();
+});
+
+async function fetchTo(url: string, body: string) {
+  const target = new URL(url);
+  const res = await request(`http://127.0.0.1:${stack.port}${target.pathname}`, {
+    method: 'POST',
+    headers: { host: target.host, 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+  return { status: res.statusCode, text: await res.body.text() };
+}
