@@ -13,6 +13,8 @@ export interface ServerOptions {
   fastify?: Omit<FastifyServerOptions, 'logger'>;
   /** Where the health check answers; the proxy moves it under /.vallum/ so route hosts keep their own /healthz. */
   healthPath?: string;
+  /** The service renders its own error pages and sets its handler itself (fastify warns when one is replaced). */
+  ownErrorHandler?: boolean;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -31,7 +33,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     ...options.fastify,
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+  if (!options.ownErrorHandler) app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const known = isVallumError(err);
     const status = known ? err.status : (err.statusCode ?? 500);
     const expose = known ? err.expose : status < 500;

@@ -37,7 +37,7 @@ const SIGN_IN_STATE_TTL_SECONDS = 600;
 export const IDP_CALLBACK_PATH = '/oauth2/callback';
 
 export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyInstance {
-  const app = createServer({ service: 'authenticate', logger: deps.logger, logLevel: config.logLevel });
+  const app = createServer({ service: 'authenticate', logger: deps.logger, logLevel: config.logLevel, ownErrorHandler: true });
   const { cache } = deps;
   const idp = deps.oidc ?? createOidcClient(config.idp);
   const base = config.authenticateServiceUrl;

@@ -43,7 +43,7 @@ type Resolved =
   | { kind: 'checked'; route: RouteConfig; host: string; path: string; query: string; result: AccessResult };
 
 export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<FastifyInstance> {
-  const app = createServer({ service: 'proxy', logger: deps.logger, logLevel: config.logLevel, healthPath: '/.vallum/healthz' });
+  const app = createServer({ service: 'proxy', logger: deps.logger, logLevel: config.logLevel, healthPath: '/.vallum/healthz', ownErrorHandler: true });
   const { authorize, cache } = deps;
   const routes = createRouteTable(config.routes);
   const cookies = createSessionCookieCodec(config.cookieSecret);
