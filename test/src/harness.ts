@@ -14,6 +14,8 @@ export const VALLUM_BIN = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js'
 export interface StackOptions {
   mode: 'all-in-one' | 'split';
   redis?: boolean;
+  /** More `routes:` items (YAML list entries) for the proxy port. */
+  extraRoutes?: (port: number) => string;
 }
 
 export interface Stack {
@@ -58,7 +60,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       closers.push(() => redis.stop());
       redisUrl = redis.url;
     }
-    const configText = demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl });
+    const configText =
+      demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl }) + (options.extraRoutes?.(port) ?? '');
 
     if (options.mode === 'all-in-one') {
       const vallum = await startVallum(loadVallumConfigText(configText, 'vallum.yaml'), { address: `127.0.0.1:${port}`, logger: false });
