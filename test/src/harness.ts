@@ -24,6 +24,8 @@ export interface StackOptions {
   idp?: Pick<DemoIdpOptions, 'accessTokenTtlSeconds' | 'users'>;
   /** YAML appended to the generated config: more route items first (it ends inside `routes`), then top-level keys. */
   configExtra?: string | ((ctx: { port: number; appUrl: string }) => string);
+  /** More `routes:` items (YAML list entries) for the proxy port. */
+  extraRoutes?: (port: number) => string;
 }
 
 export interface Stack {
@@ -76,6 +78,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
     const generated =
       demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl }) +
+      (options.extraRoutes?.(port) ?? '') +
       (typeof options.configExtra === 'function' ? options.configExtra({ port, appUrl: app.url }) : (options.configExtra ?? ''));
     const configText = options.editConfig ? options.editConfig(generated) : generated;
     const dir = mkdtempSync(join(tmpdir(), `vallum-${options.mode}-`));

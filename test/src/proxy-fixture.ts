@@ -77,10 +77,10 @@ ${r}`;
   };
 }
 
-/** A public route for `host` on the proxy port. */
-export const publicRoute = (host: string, port: number, to: string, extra = '') =>
+/** A public route for `host` on the proxy port; `to` is one URL or a list (entries may carry `,weight`). */
+export const publicRoute = (host: string, port: number, to: string | string[], extra = '') =>
   `  - from: http://${host}:${port}
-    to: ${to}
+    to: ${JSON.stringify(to)}
     allow_public_unauthenticated_access: true
 ${extra.replace(/^/gm, '    ')}
 `;

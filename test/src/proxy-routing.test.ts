@@ -94,3 +94,28 @@ test('same-specificity routes resolve to the first in the file; unknown hosts ma
   assert.equal(table.match('a:80', '/yy')?.id, 're1');
   assert.equal(table.match('b:80', '/x'), undefined);
 });
+
+test('bad proxy settings are refused with file:line:column', () => {
+  const bad = proxy.configText(`  - from: http://a.localhost:1
+    to: ["http://127.0.0.1:1,0"]
+    allow_public_unauthenticated_access: true
+  - from: http://b.localhost:1
+    to: http://127.0.0.1:1
+    regex: "(unclosed"
+    allow_public_unauthenticated_access: true
+  - from: http://c.localhost:1
+    to: [http://127.0.0.1:1, http://127.0.0.1:2]
+    lb_policy: ring_hash
+    prefix: /x
+    path: /x
+    allow_public_unauthenticated_access: true
+`);
+  assert.throws(
+    () => loadVallumConfigText(bad, 'bad.yaml', { env: {} }),
+    (err: Error) =>
+      /bad\.yaml:\d+:\d+: to: weight must be 1\.\.1000/.test(err.message) &&
+      /bad\.yaml:\d+:\d+: invalid regular expression/.test(err.message) &&
+      /bad\.yaml:\d+:\d+: ring_hash needs/.test(err.message) &&
+      /use only one of prefix, path and regex/.test(err.message),
+  );
+});
