@@ -40,6 +40,7 @@ export function clientAddress(ip: string | undefined): { address: string; family
 export const sourceIpCriterion: CriterionDefinition = {
   name: 'source_ip',
   takesArgument: false,
+  syntax: { description: "The client's address, in one of these CIDR ranges", operators: { in: 'strings' }, shorthand: ['string', 'strings'] },
   compile: (input, issues) =>
     compileOperator(
       {
