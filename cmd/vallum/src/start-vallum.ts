@@ -126,7 +126,7 @@ async function buildServices(
         break;
       case 'proxy':
         app = await proxyService.buildApp(config, {
-          authorize: createHttpAuthorizeClient(remote('authorize', config.authorizeServiceUrl)),
+          authorize: proxyService.createCachingAuthorizeClient(createHttpAuthorizeClient(remote('authorize', config.authorizeServiceUrl))),
           cache: remoteCache(),
           logger,
         });
