@@ -11,4 +11,4 @@ export {
 } from './load-config.js';
 export { buildConfig, parseDuration, hostOf, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
 export { ENV_OVERRIDES } from './env.js';
-export { type NamedPolicy } from './policy-files.js';
+export { policyVersion, type NamedPolicy } from './policy-files.js';
