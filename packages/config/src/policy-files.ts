@@ -4,9 +4,8 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import type { RawConfig } from './schema.js';
-import { nodeFor, type ConfigIssue, type ConfigPath } from './load-config.js';
+import { nodeFor, parseLocatedYaml, type ConfigIssue, type ConfigPath } from './load-config.js';
 
 export interface NamedPolicy {
   /** File name without .yaml, what `policy: {use: NAME}` refers to. */
@@ -66,16 +65,8 @@ function readPolicyFile(file: string): { value: unknown; locate(path: ConfigPath
   } catch (err) {
     return { issues: [{ path: [], message: `cannot read policy file ${file}: ${(err as Error).message}` }] };
   }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number | undefined): string => {
-    if (offset === undefined) return file;
-    const { line, col } = lineCounter.linePos(offset);
-    return `${file}:${line}:${col}`;
-  };
-  if (doc.errors.length > 0) {
-    return { issues: doc.errors.map((e) => ({ path: [], location: at(e.pos[0]), message: `YAML syntax: ${e.message.split('\n')[0]}` })) };
-  }
+  const { doc, at, syntaxErrors } = parseLocatedYaml(text, file);
+  if (syntaxErrors.length > 0) return { issues: syntaxErrors };
   return { value: doc.toJS(), locate: (path) => at(nodeFor(doc, path, false)?.range?.[0]) };
 }
 
