@@ -100,3 +100,18 @@ test('buildApp uses an injected authorizer', async () => {
   assert.equal(calls, 1);
   await app.close();
 });
+
+test('POST /v1/explain answers the decision and policy version behind a service token, and takes headers and client address', async () => {
+  const app = buildApp(config, { logger: false });
+  const token = await createServiceTokenSigner(config.sharedSecret, 'proxy').token('authorize');
+  const payload = { routeId: 'chat', identity: eve, request: { ...request, headers: { 'x-team': 'blue' }, sourceIp: '10.0.0.1' }, requestId: 'r1' };
+  const res = await app.inject({ method: 'POST', url: '/v1/explain', headers: { authorization: `Bearer ${token}` }, payload });
+  assert.equal(res.statusCode, 200);
+  const body = res.json() as { routeId: string; policyVersion: string; decision: Decision; route?: Decision };
+  assert.equal(body.routeId, 'chat');
+  assert.equal(body.decision.allow, true);
+  assert.equal(body.route?.allow, true, 'allow_any_authenticated_user routes explain their own rule');
+  assert.equal(body.policyVersion, createAuthorizer(config).policyVersion);
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/explain', payload })).statusCode, 401);
+  await app.close();
+});
