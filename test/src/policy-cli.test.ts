@@ -74,10 +74,12 @@ cases:
   assert.match(failing.out, /FAIL  bob reaches admin: expected allow, got deny\n        - deny-matched: denied: path under \/admin is not allowed\n        - deny-matched: denied: not member of group admins\n/);
   assert.match(failing.out, /1 passed, 1 failed/);
 
-  writeFileSync(fixture, 'config: vallum.yaml\ncases:\n  - { user: nobody, expect: allow }\n');
+  writeFileSync(fixture, 'config: vallum.yaml\nusers:\n  bob: { email: bob@example.com }\ncases:\n  - { user: bbo, expect: allow }\n');
   const bad = vallum(['policy', 'test', fixture]);
   assert.equal(bad.code, 2);
-  assert.match(bad.out, /wrong\.yaml: cases\[0\]\.user: expected one of anonymous/);
+  assert.match(bad.out, /wrong\.yaml: cases\[0\]\.user: unknown user 'bbo' \(did you mean 'bob'\?\); expected one of bob, anonymous/);
+  writeFileSync(fixture, 'config: vallum.yaml\ncases:\n  - { user: anonymous, expect: deny, reqest: {} }\n');
+  assert.match(vallum(['policy', 'test', fixture]).out, /unknown key 'reqest' \(did you mean 'request'\?\)/);
 });
 
 test('policy explain: decision, reasons, and the global and route verdicts; exit 0 allow, 1 deny, 2 usage', () => {

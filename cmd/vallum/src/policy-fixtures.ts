@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
-import { VallumError, ErrorCodes } from '@vallum/errors';
+import { VallumError, ErrorCodes, didYouMean } from '@vallum/errors';
 import { compilePolicy, evaluatePolicy, type CompiledPolicy, type Decision, type Identity, type RequestInfo } from '@vallum/policy';
 import { createAuthorizer } from '@vallum/authorize';
 import { loadVallumConfig } from './load.js';
@@ -74,7 +74,7 @@ function deciderFor(fixture: Record<string, unknown>, file: string): Decide {
 export function runFixture(file: string): CaseResult[] {
   const fixture = readFixtureFile(file);
   const unknown = Object.keys(fixture).find((k) => !['config', 'policy', 'users', 'cases'].includes(k));
-  if (unknown) fail(file, `unknown key '${unknown}'; expected config, policy, users, cases`);
+  if (unknown) fail(file, `unknown key '${unknown}'${didYouMean(unknown, ['config', 'policy', 'users', 'cases'])}; expected config, policy, users, cases`);
   const decide = deciderFor(fixture, file);
   const users = readUsers(fixture.users, file);
   if (!Array.isArray(fixture.cases) || fixture.cases.length === 0) return fail(file, 'cases: expected a non-empty list');
@@ -85,17 +85,17 @@ function runCase(raw: unknown, where: string, ctx: { file: string; users: Map<st
   const { file, users, decide } = ctx;
   if (!isRecord(raw)) return fail(file, `${where}: expected a mapping`);
   const bad = Object.keys(raw).find((k) => !CASE_KEYS.includes(k));
-  if (bad) fail(file, `${where}: unknown key '${bad}'; expected ${CASE_KEYS.join(', ')}`);
+  if (bad) fail(file, `${where}: unknown key '${bad}'${didYouMean(bad, CASE_KEYS)}; expected ${CASE_KEYS.join(', ')}`);
   if (raw.expect !== 'allow' && raw.expect !== 'deny') fail(file, `${where}.expect: expected allow or deny`);
   let identity: Identity | null;
   if (raw.identity !== undefined) identity = readIdentity(raw.identity, file, `${where}.identity`);
   else if (raw.user === null || raw.user === 'anonymous') identity = null;
   else if (typeof raw.user === 'string' && users.has(raw.user)) identity = users.get(raw.user)!;
-  else return fail(file, `${where}.user: expected one of ${[...users.keys(), 'anonymous'].join(', ')}`);
+  else return fail(file, `${where}.user: unknown user${typeof raw.user === 'string' ? ` '${raw.user}'${didYouMean(raw.user, [...users.keys()])}` : ''}; expected one of ${[...users.keys(), 'anonymous'].join(', ')}`);
   const req = raw.request ?? {};
   if (!isRecord(req)) return fail(file, `${where}.request: expected a mapping`);
   const badKey = Object.keys(req).find((k) => !REQUEST_KEYS.includes(k));
-  if (badKey) fail(file, `${where}.request: unknown key '${badKey}'; expected ${REQUEST_KEYS.join(', ')}`);
+  if (badKey) fail(file, `${where}.request: unknown key '${badKey}'${didYouMean(badKey, REQUEST_KEYS)}; expected ${REQUEST_KEYS.join(', ')}`);
   const now = req.at === undefined ? Date.now() : Date.parse(String(req.at instanceof Date ? req.at.toISOString() : req.at));
   if (Number.isNaN(now)) fail(file, `${where}.request.at: expected a date like 2027-01-31T09:00:00Z`);
   const request: RequestInfo = {

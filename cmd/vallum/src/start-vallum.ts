@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import { createLogger } from '@vallum/telemetry';
-import type { ServiceName, VallumConfig } from '@vallum/config';
+import { policyVersion, type ServiceName, type VallumConfig } from '@vallum/config';
 import { createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import * as cacheService from '@vallum/cache';
@@ -135,7 +135,9 @@ async function buildServices(
         break;
       case 'proxy':
         app = await proxyService.buildApp(config, {
-          authorize: createHttpAuthorizeClient(remote('authorize', config.authorizeServiceUrl)),
+          authorize: proxyService.createCachingAuthorizeClient(createHttpAuthorizeClient(remote('authorize', config.authorizeServiceUrl)), {
+            policyVersion: policyVersion(config),
+          }),
           cache: remoteCache(),
           logger,
         });

@@ -13,4 +13,4 @@ export { buildConfig, parseDuration, hostOf, type VallumConfig, type RouteConfig
 export { ENV_OVERRIDES } from './env.js';
 export { LB_POLICIES } from './proxy-schema.js';
 export type { RouteProxyConfig, ListenerConfig, LbPolicy, HealthCheckConfig, UpstreamTlsConfig } from './build-proxy.js';
-export { type NamedPolicy } from './policy-files.js';
+export { policyVersion, type NamedPolicy } from './policy-files.js';

@@ -54,19 +54,8 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): VallumC
 }
 
 export function loadConfigText(text: string, file: string, options: LoadOptions = {}): VallumConfig {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number | undefined): string => {
-    if (offset === undefined) return file;
-    const { line, col } = lineCounter.linePos(offset);
-    return `${file}:${line}:${col}`;
-  };
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((e) => ({ path: [], location: at(e.pos[0]), message: `YAML syntax: ${e.message.split('\n')[0]}` })),
-    );
-  }
+  const { doc, at, syntaxErrors } = parseLocatedYaml(text, file);
+  if (syntaxErrors.length > 0) throw new ConfigError(file, syntaxErrors);
 
   const fromEnv = applyEnvOverrides(doc, options.env ?? process.env);
   const locate = (path: ConfigPath, atKey = false): string => {
@@ -101,6 +90,19 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
     throw new ConfigError(file, issues.map((i) => ({ ...i, location: i.location ?? locate(i.path, i.atKey) })));
   }
   return config;
+}
+
+/** A YAML document with `file:line:column` for any offset in it, and its syntax errors located. */
+export function parseLocatedYaml(text: string, file: string): { doc: Document; at(offset: number | undefined): string; syntaxErrors: LocatedIssue[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined): string => {
+    if (offset === undefined) return file;
+    const { line, col } = lineCounter.linePos(offset);
+    return `${file}:${line}:${col}`;
+  };
+  const syntaxErrors = doc.errors.map((e) => ({ path: [], location: at(e.pos[0]), message: `YAML syntax: ${e.message.split('\n')[0]}` }));
+  return { doc, at, syntaxErrors };
 }
 
 function applyEnvOverrides(doc: Document, env: Record<string, string | undefined>): Array<[string, readonly string[]]> {

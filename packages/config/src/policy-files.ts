@@ -1,11 +1,11 @@
 // Named policies: each NAME.yaml in policy_dir (and each file in policy_files) is one policy, parsed here with its
 // own locations so a problem in it is reported as policy-file:line:column. What a policy means is left to the
 // policy language.
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import type { RawConfig } from './schema.js';
-import { nodeFor, type ConfigIssue, type ConfigPath } from './load-config.js';
+import { nodeFor, parseLocatedYaml, type ConfigIssue, type ConfigPath } from './load-config.js';
 
 export interface NamedPolicy {
   /** File name without .yaml, what `policy: {use: NAME}` refers to. */
@@ -65,15 +65,25 @@ function readPolicyFile(file: string): { value: unknown; locate(path: ConfigPath
   } catch (err) {
     return { issues: [{ path: [], message: `cannot read policy file ${file}: ${(err as Error).message}` }] };
   }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number | undefined): string => {
-    if (offset === undefined) return file;
-    const { line, col } = lineCounter.linePos(offset);
-    return `${file}:${line}:${col}`;
-  };
-  if (doc.errors.length > 0) {
-    return { issues: doc.errors.map((e) => ({ path: [], location: at(e.pos[0]), message: `YAML syntax: ${e.message.split('\n')[0]}` })) };
-  }
+  const { doc, at, syntaxErrors } = parseLocatedYaml(text, file);
+  if (syntaxErrors.length > 0) return { issues: syntaxErrors };
   return { value: doc.toJS(), locate: (path) => at(nodeFor(doc, path, false)?.range?.[0]) };
+}
+
+/**
+ * Identifies everything that decides access (route rules, named policies, the global policy). The authorize service
+ * stamps it on decisions; a split proxy computes it from its own config and caches only decisions stamped with it,
+ * so neither side's reload can leave a decision of the other policy in a cache.
+ */
+export function policyVersion(config: {
+  routes: ReadonlyArray<{ id: string; policy: unknown; enforce: boolean; allowAnyAuthenticatedUser: boolean; allowPublicUnauthenticatedAccess: boolean }>;
+  namedPolicies: ReadonlyArray<{ name: string; value: unknown }>;
+  globalPolicy: unknown;
+}): string {
+  const state = {
+    routes: config.routes.map((r) => [r.id, r.policy, r.enforce, r.allowAnyAuthenticatedUser, r.allowPublicUnauthenticatedAccess]),
+    named: config.namedPolicies.map((n) => [n.name, n.value]),
+    global: config.globalPolicy,
+  };
+  return createHash('sha256').update(JSON.stringify(state)).digest('base64url').slice(0, 16);
 }

@@ -24,6 +24,8 @@ export interface CompiledPolicy {
   readonly enforce: boolean;
   /** The earliest time after `now` at which a time-based criterion could change its answer; Infinity when none can. */
   nextChange(now: number): number;
+  /** Whether a `header/<name>` criterion reads the request headers (which a decision cache does not key on). */
+  readonly readsHeaders: boolean;
 }
 
 export interface CompileOptions {
@@ -61,7 +63,12 @@ function compile(value: unknown, options: CompileOptions): { policy?: CompiledPo
     return issues.length > 0 ? { issues } : { policy: Object.freeze({ ...named, enforce: named.enforce && ast.enforce }), issues };
   }
   const clocks: Array<(now: number) => number> = [];
-  const node = (n: ExprNode): CompiledNode | undefined => (n.kind === 'criterion' ? compileCriterion(n, issues, clocks) : compileOperator(n, node));
+  let readsHeaders = false;
+  const node = (n: ExprNode): CompiledNode | undefined => {
+    if (n.kind !== 'criterion') return compileOperator(n, node);
+    if (n.key.startsWith('header/')) readsHeaders = true;
+    return compileCriterion(n, issues, clocks);
+  };
   const blocks = (list: OperatorNode[]) => Object.freeze(list.map(node).filter((b): b is CompiledNode => b !== undefined));
   const allow = blocks(ast.allow);
   const deny = blocks(ast.deny);
@@ -74,7 +81,7 @@ function compile(value: unknown, options: CompileOptions): { policy?: CompiledPo
           for (const clock of clocks) next = Math.min(next, clock(now));
           return next;
         };
-  return { policy: Object.freeze({ allow, deny, enforce: ast.enforce, nextChange }), issues };
+  return { policy: Object.freeze({ allow, deny, enforce: ast.enforce, nextChange, readsHeaders }), issues };
 }
 
 function compileCriterion(n: ExprNode & { kind: 'criterion' }, issues: PolicyIssue[], clocks: Array<(now: number) => number>): CompiledNode | undefined {

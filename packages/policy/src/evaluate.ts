@@ -3,6 +3,9 @@ import type { CompiledPolicy } from './compile.js';
 import { NO_RULE_MATCHED, SHADOW_ALLOW, USER_UNAUTHENTICATED } from './reasons.js';
 import type { Decision, Identity, Reason, RequestInfo } from './types.js';
 
+/** At most this many requirements (then no-rule-matched) in a refusal. */
+export const MAX_REQUIRED = 10;
+
 export function evaluatePolicy(policy: CompiledPolicy, identity: Identity | null, request: RequestInfo, now = Date.now()): Decision {
   return shadowed(decide(policy, identity, request, now, false), policy.enforce, identity);
 }
@@ -24,13 +27,19 @@ export function decide(policy: CompiledPolicy, identity: Identity | null, reques
     return { allow: true, reasons };
   }
   const required: Reason[] = [];
+  const seen = new Set<string>();
   const scratch: Reason[] = [];
   for (const block of policy.allow) {
     scratch.length = 0;
     block.explain(identity, request, now, 'ok', scratch);
     for (const r of scratch) {
-      if (!required.some((seen) => seen.code === r.code && seen.message === r.message)) required.push(r);
+      const key = `${r.code}\0${r.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      required.push(r);
     }
+    // A refusal is read by a person: a few requirements help, ten thousand do not.
+    if (required.length >= MAX_REQUIRED) break;
   }
   required.push(NO_RULE_MATCHED);
   return { allow: false, reasons: required };

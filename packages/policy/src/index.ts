@@ -6,3 +6,4 @@ export { PolicyError, formatPolicyPath, type PolicyIssue, type PolicyPath } from
 export { ReasonCodes, type ReasonCode } from './reasons.js';
 export { CRITERION_NAMES, emailDomain, clientAddress, WITHHELD_HEADERS } from './criteria/index.js';
 export { OPERATORS, POLICY_KEYS } from './parse.js';
+export { policySchema, policySchemaText } from './json-schema.js';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { loadConfigText } from '@vallum/config';
-import type { Identity } from '@vallum/policy';
+import type { Decision, Identity } from '@vallum/policy';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import { createHttpAuthorizeClient, type AuthorizeRequest } from '@vallum/service-client';
 import { buildApp, createAuthorizer, policyConfigCheck } from './index.js';
@@ -32,7 +32,9 @@ test('over HTTP the decision is the same as in-process', async (t) => {
     { routeId: 'status', identity: null, request },
     { routeId: 'missing', identity: eve, request },
   ];
-  for (const input of inputs) assert.deepEqual(await client.evaluate(input), await local.evaluate(input), input.routeId);
+  // cacheable_until depends on the clock of whoever decided; everything else must match exactly.
+  const timeless = ({ cacheableUntil, ...rest }: Decision) => ({ ...rest, cacheable: cacheableUntil !== undefined });
+  for (const input of inputs) assert.deepEqual(timeless(await client.evaluate(input)), timeless(await local.evaluate(input)), input.routeId);
   assert.equal((await client.evaluate(inputs[0]!)).allow, true);
   assert.equal((await client.evaluate(inputs[1]!)).allow, false);
 });
@@ -96,5 +98,20 @@ test('buildApp uses an injected authorizer', async () => {
   });
   assert.deepEqual(res.json(), { allow: true, reasons: [{ code: 'user-ok', message: 'signed in' }] });
   assert.equal(calls, 1);
+  await app.close();
+});
+
+test('POST /v1/explain answers the decision and policy version behind a service token, and takes headers and client address', async () => {
+  const app = buildApp(config, { logger: false });
+  const token = await createServiceTokenSigner(config.sharedSecret, 'proxy').token('authorize');
+  const payload = { routeId: 'chat', identity: eve, request: { ...request, headers: { 'x-team': 'blue' }, sourceIp: '10.0.0.1' }, requestId: 'r1' };
+  const res = await app.inject({ method: 'POST', url: '/v1/explain', headers: { authorization: `Bearer ${token}` }, payload });
+  assert.equal(res.statusCode, 200);
+  const body = res.json() as { routeId: string; policyVersion: string; decision: Decision; route?: Decision };
+  assert.equal(body.routeId, 'chat');
+  assert.equal(body.decision.allow, true);
+  assert.equal(body.route?.allow, true, 'allow_any_authenticated_user routes explain their own rule');
+  assert.equal(body.policyVersion, createAuthorizer(config).policyVersion);
+  assert.equal((await app.inject({ method: 'POST', url: '/v1/explain', payload })).statusCode, 401);
   await app.close();
 });

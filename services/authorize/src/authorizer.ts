@@ -72,8 +72,8 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
     const at = now();
     const decision: Decision = route ? routeDecision(route, input.identity, input.request, at) : { allow: false, reasons: [ROUTE_UNKNOWN] };
     decision.policyVersion = version;
-    const until = route ? cacheableUntil(route, at) : Infinity;
-    if (Number.isFinite(until)) decision.cacheableUntil = until;
+    const until = route && !decision.shadow ? cacheableUntil(route, at) : undefined;
+    if (until !== undefined) decision.cacheableUntil = until;
     if (decision.shadow) shadowDenials.set(input.routeId, (shadowDenials.get(input.routeId) ?? 0) + 1);
     logger?.info(
       {
@@ -105,8 +105,16 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
   };
 }
 
-function cacheableUntil(route: RouteAccess, now: number): number {
-  return Math.min(route.policy?.nextChange(now) ?? Infinity, route.global?.nextChange(now) ?? Infinity);
+/** How long a proxy may reuse a decision at most, even when no time-based criterion bounds it. */
+export const DECISION_TTL_MS = 30_000;
+
+/**
+ * Until when the same input gets the same decision: never past a time-based criterion's next boundary; never
+ * when a policy reads request headers (the proxy's cache does not key on them); shadow decisions are each counted.
+ */
+function cacheableUntil(route: RouteAccess, now: number): number | undefined {
+  if (route.policy?.readsHeaders || route.global?.readsHeaders) return undefined;
+  return Math.min(now + DECISION_TTL_MS, route.policy?.nextChange(now) ?? Infinity, route.global?.nextChange(now) ?? Infinity);
 }
 
 /** For `loadConfigFile(file, { checks: [policyConfigCheck] })`: bad policies fail the load with file:line:col. */

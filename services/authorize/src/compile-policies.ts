@@ -1,7 +1,6 @@
 // Every policy of a config compiled once: named policies first (routes and the global policy `use` them), then the
 // global policy, then each route's. Problems come back located as file:line:column, in whichever file they are.
-import { createHash } from 'node:crypto';
-import type { LocatedIssue, VallumConfig } from '@vallum/config';
+import { policyVersion, type LocatedIssue, type VallumConfig } from '@vallum/config';
 import { compilePolicy, PolicyError, type CompiledPolicy, type PolicyIssue, type RouteAccess } from '@vallum/policy';
 
 export interface CompiledPolicies {
@@ -48,15 +47,6 @@ export function compilePolicies(config: VallumConfig): { compiled?: CompiledPoli
     routes.set(route.id, Object.freeze(access));
   }
   if (problems.length > 0) return { problems };
-  const version = createHash('sha256')
-    .update(
-      JSON.stringify({
-        routes: config.routes.map((r) => [r.id, r.policy, r.enforce, r.allowAnyAuthenticatedUser, r.allowPublicUnauthenticatedAccess]),
-        named: config.namedPolicies.map((n) => [n.name, n.value]),
-        global: config.globalPolicy,
-      }),
-    )
-    .digest('base64url')
-    .slice(0, 16);
+  const version = policyVersion(config);
   return { compiled: { routes, named, global, version }, problems };
 }

@@ -1,6 +1,7 @@
 export { buildApp, type AppDeps } from './app.js';
 export {
   createAuthorizer,
+  DECISION_TTL_MS,
   policyConfigCheck,
   type Authorizer,
   type AuthorizerDeps,

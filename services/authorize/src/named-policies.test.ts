@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile } from '@vallum/config';
 import type { Identity } from '@vallum/policy';
-import { compilePolicies, createAuthorizer, policyConfigCheck, type DecisionLogLine } from './index.js';
+import { compilePolicies, createAuthorizer, DECISION_TTL_MS, policyConfigCheck, type DecisionLogLine } from './index.js';
 import { CONFIG } from './test-fixtures.js';
 
 const request = { method: 'GET', host: 'wiki.localhost:8000', path: '/' };
@@ -73,6 +73,7 @@ test('shadow mode: enforce: false allows, logs would-deny and counts it', async 
   await authorizer.evaluate({ routeId: 'wiki', identity: sam, request });
   assert.equal(decision.allow, true);
   assert.equal(decision.shadow, true);
+  assert.equal(decision.cacheableUntil, undefined, 'each would-deny must reach the authorizer to be counted');
   assert.equal(authorizer.shadowDenials('wiki'), 2);
   assert.deepEqual(lines[0], {
     route: 'wiki',
@@ -89,7 +90,10 @@ test('decisions carry the policy version, which changes with a policy; time crit
   const b = createAuthorizer(load(setup('', { 'p.yaml': ENGINEERING.replace('engineering', 'sales') }, '    policy: { use: p }\n')));
   assert.notEqual(a.policyVersion, b.policyVersion);
   assert.equal((await a.evaluate({ routeId: 'wiki', identity: eve, request })).policyVersion, a.policyVersion);
-  assert.equal((await a.evaluate({ routeId: 'wiki', identity: eve, request })).cacheableUntil, undefined);
+  const untimed = createAuthorizer(load(setup('', { 'p.yaml': ENGINEERING }, '    policy: { use: p }\n')), { now: () => 1_000_000 });
+  assert.equal((await untimed.evaluate({ routeId: 'wiki', identity: eve, request })).cacheableUntil, 1_000_000 + DECISION_TTL_MS);
+  const headers = createAuthorizer(load(setup('', { 'p.yaml': `${ENGINEERING}    - header/x-team: blue\n` }, '    policy: { use: p }\n')));
+  assert.equal((await headers.evaluate({ routeId: 'wiki', identity: eve, request })).cacheableUntil, undefined, 'header criteria: not cacheable');
   const timed = 'allow:\n  and:\n    - groups: { has: engineering }\n    - time_of_day: { after: "09:00", before: "17:00" }\n';
   const c = createAuthorizer(load(setup('', { 'p.yaml': timed }, '    policy: { use: p }\n')), { now: () => 1_000_000 });
   assert.equal((await c.evaluate({ routeId: 'wiki', identity: eve, request })).cacheableUntil, 1_020_000);

@@ -21,6 +21,7 @@ function constant(name: 'accept' | 'reject', compiled: CompiledCriterion): Crite
   return {
     name,
     takesArgument: false,
+    syntax: { description: name === 'accept' ? 'Every signed-in request' : 'No request', constant: true },
     compile({ value, path }, issues) {
       if (value === true) return compiled;
       issues.push({ path: [...path], message: `${name}: expected true` });

@@ -12,6 +12,7 @@ const AUTHENTICATED_USER: CompiledCriterion = Object.freeze({
 export const authenticatedUserCriterion: CriterionDefinition = {
   name: 'authenticated_user',
   takesArgument: false,
+  syntax: { description: 'Any signed-in user', constant: true },
   compile(input, issues) {
     if (input.value === true) return AUTHENTICATED_USER;
     issues.push({ path: [...input.path], message: 'authenticated_user: expected true' });

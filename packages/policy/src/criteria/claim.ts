@@ -24,6 +24,7 @@ function claimOf(identity: Identity, name: string): unknown {
 export const claimCriterion: CriterionDefinition = {
   name: 'claim',
   takesArgument: true,
+  syntax: { description: 'A top-level claim of the ID token or userinfo', operators: { is: 'scalar', in: 'scalars', has: 'scalar' }, shorthand: ['scalar'] },
   compile(input, issues) {
     const name = input.argument ?? '';
     if (!NAME.test(name)) {

@@ -25,10 +25,29 @@ export interface CriterionInput {
   path: PolicyPath;
 }
 
+/** The JSON shape of an operand, for policy/schema.json. */
+export type OperandKind = 'string' | 'strings' | 'scalar' | 'scalars' | 'true' | 'boolean';
+
+/** How a criterion's value is written: the source of policy/schema.json (a test holds it to the compiler). */
+export interface CriterionSyntax {
+  description: string;
+  /** `{operator: operand}`, one operator per criterion. */
+  operators?: Readonly<Record<string, OperandKind>>;
+  /** Keys allowed beside the operator. */
+  modifiers?: Readonly<Record<string, OperandKind>>;
+  /** What a bare value may be (it means the shorthand operator). */
+  shorthand?: readonly OperandKind[];
+  /** A mapping of these keys, at least one of them (date, time_of_day). */
+  keys?: Readonly<Record<string, OperandKind>>;
+  /** The value must be `true`. */
+  constant?: true;
+}
+
 export interface CriterionDefinition {
   /** As written in a policy; for `claim/<name>` this is `claim`. */
   readonly name: string;
   readonly takesArgument: boolean;
+  readonly syntax: CriterionSyntax;
   compile(input: CriterionInput, issues: PolicyIssue[]): CompiledCriterion | undefined;
 }
 

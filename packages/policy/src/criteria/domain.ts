@@ -33,6 +33,7 @@ const domainOf = (identity: Identity): string => emailDomain(identity.email) ?? 
 export const domainCriterion: CriterionDefinition = {
   name: 'domain',
   takesArgument: false,
+  syntax: { description: 'The domain of the email address, case-insensitive', operators: { is: 'string', in: 'strings', ends_with: 'string' }, shorthand: ['string'] },
   compile: (input, issues) =>
     compileOperator(
       {

@@ -24,6 +24,7 @@ const email = (identity: { email: unknown }): string | undefined =>
 export const emailCriterion: CriterionDefinition = {
   name: 'email',
   takesArgument: false,
+  syntax: { description: 'The email address, case-insensitive', operators: { is: 'string', in: 'strings', ends_with: 'string' }, shorthand: ['string'] },
   compile: (input, issues) =>
     compileOperator(
       {

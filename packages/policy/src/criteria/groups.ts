@@ -12,6 +12,7 @@ const groupsOf = (identity: Identity): readonly unknown[] => (Array.isArray(iden
 export const groupsCriterion: CriterionDefinition = {
   name: 'groups',
   takesArgument: false,
+  syntax: { description: "The IdP's groups, compared exactly", operators: { has: 'string', has_any: 'strings', has_all: 'strings' }, shorthand: ['string'] },
   compile: (input, issues) =>
     compileOperator(
       {

@@ -25,6 +25,7 @@ function methodText(names: string) {
 export const httpMethodCriterion: CriterionDefinition = {
   name: 'http_method',
   takesArgument: false,
+  syntax: { description: 'The request method', operators: { is: 'string', in: 'strings' }, shorthand: ['string', 'strings'] },
   compile: (input, issues) =>
     compileOperator(
       {
@@ -70,6 +71,7 @@ const pathText = (what: string) => ({ ok: `path ${what}`, requires: `only paths 
 export const httpPathCriterion: CriterionDefinition = {
   name: 'http_path',
   takesArgument: false,
+  syntax: { description: 'The normalised request path', operators: { is: 'string', starts_with: 'string', matches: 'string' }, modifiers: { ignore_case: 'boolean' }, shorthand: ['string'] },
   compile: (input, issues) =>
     compileOperator(
       {

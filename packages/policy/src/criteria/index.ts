@@ -13,12 +13,12 @@ import { sourceIpCriterion } from './source-ip.js';
 import { headerCriterion } from './header.js';
 import { dateCriterion, dayOfWeekCriterion, timeOfDayCriterion } from './time.js';
 
-export type { CompiledCriterion, CriterionDefinition, CriterionInput } from './criterion.js';
+export type { CompiledCriterion, CriterionDefinition, CriterionInput, CriterionSyntax, OperandKind } from './criterion.js';
 export { emailDomain } from './domain.js';
 export { clientAddress } from './source-ip.js';
 export { WITHHELD_HEADERS } from './header.js';
 
-const DEFINITIONS: readonly CriterionDefinition[] = [
+export const CRITERIA: readonly CriterionDefinition[] = [
   emailCriterion,
   domainCriterion,
   groupsCriterion,
@@ -35,10 +35,10 @@ const DEFINITIONS: readonly CriterionDefinition[] = [
   dayOfWeekCriterion,
   timeOfDayCriterion,
 ];
-const BY_NAME = new Map(DEFINITIONS.map((d) => [d.name, d]));
+const BY_NAME = new Map(CRITERIA.map((d) => [d.name, d]));
 
 /** Every criterion as a user writes it, for messages and docs. */
-export const CRITERION_NAMES: readonly string[] = DEFINITIONS.map((d) => (d.takesArgument ? `${d.name}/<name>` : d.name));
+export const CRITERION_NAMES: readonly string[] = CRITERIA.map((d) => (d.takesArgument ? `${d.name}/<name>` : d.name));
 
 export function findCriterion(key: string): { definition: CriterionDefinition; argument: string | undefined } | undefined {
   const slash = key.indexOf('/');
@@ -52,12 +52,12 @@ export function findCriterion(key: string): { definition: CriterionDefinition; a
 /** `emial` → `email`, `claims/department` → `claim/department`. */
 export function suggestCriterion(key: string): string | undefined {
   const slash = key.indexOf('/');
-  const withArgument = DEFINITIONS.filter((d) => d.takesArgument).map((d) => d.name);
+  const withArgument = CRITERIA.filter((d) => d.takesArgument).map((d) => d.name);
   if (slash >= 0) {
     const prefix = suggest(key.slice(0, slash), withArgument);
     return prefix === undefined ? undefined : `${prefix}${key.slice(slash)}`;
   }
-  const plain = suggest(key, DEFINITIONS.filter((d) => !d.takesArgument).map((d) => d.name));
+  const plain = suggest(key, CRITERIA.filter((d) => !d.takesArgument).map((d) => d.name));
   if (plain) return plain;
   const prefix = suggest(key, withArgument);
   return prefix === undefined ? undefined : `${prefix}/<name>`;

@@ -81,6 +81,7 @@ function dayCriterion(days: readonly number[], spec: string, zone: string | unde
 export const dayOfWeekCriterion: CriterionDefinition = {
   name: 'day_of_week',
   takesArgument: false,
+  syntax: { description: 'The day of the week (mon…sun, ranges like mon-fri)', operators: { is: 'string', in: 'strings' }, modifiers: { timezone: 'string' }, shorthand: ['string', 'strings'] },
   compile: (input, issues) =>
     compileOperator(
       {
@@ -152,6 +153,7 @@ function readInstant(value: unknown, path: PolicyPath, issues: PolicyIssue[]): n
 export const dateCriterion: CriterionDefinition = {
   name: 'date',
   takesArgument: false,
+  syntax: { description: 'The current date and time (ISO 8601)', keys: { before: 'string', after: 'string' } },
   compile({ value, path }, issues) {
     const read = readKeys<{ before: number; after: number }>('date', value, path, issues, { before: readInstant, after: readInstant }, ['before', 'after']);
     if (!read) return undefined;
@@ -185,6 +187,7 @@ const hhmm = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, 
 export const timeOfDayCriterion: CriterionDefinition = {
   name: 'time_of_day',
   takesArgument: false,
+  syntax: { description: 'The time of day, HH:MM, in a timezone (UTC by default)', keys: { after: 'string', before: 'string', timezone: 'string' } },
   compile({ value, path }, issues) {
     const read = readKeys<{ after: number; before: number; timezone: string }>(
       'time_of_day',

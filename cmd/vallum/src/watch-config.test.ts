@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { VallumConfig } from '@vallum/config';
+import { watchConfigFile } from './watch-config.js';
+
+const CONFIG = `authenticate_service_url: http://authenticate.localhost:8000
+idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: s }
+shared_secret: ${'s'.repeat(32)}
+cookie_secret: ${'c'.repeat(32)}
+policy_dir: policies
+routes:
+  - from: http://app.localhost:8000
+    to: http://127.0.0.1:9
+    policy: { use: a }
+`;
+
+async function until(check: () => boolean, ms = 2000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('the watcher reloads on a changed, added or broken named policy file, not only on vallum.yaml', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vallum-watch-'));
+  mkdirSync(join(dir, 'policies'));
+  writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: a }\n');
+  writeFileSync(join(dir, 'vallum.yaml'), CONFIG);
+  const configs: VallumConfig[] = [];
+  const errors: string[] = [];
+  const watcher = watchConfigFile(join(dir, 'vallum.yaml'), {
+    env: {},
+    intervalMs: 50,
+    onConfig: async (c) => void configs.push(c),
+    onError: (e) => void errors.push((e as Error).message),
+  });
+  t.after(() => watcher.close());
+
+  writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: b }\n');
+  await until(() => configs.length === 1);
+  assert.match(JSON.stringify(configs[0]!.namedPolicies[0]!.value), /"has":"b"/);
+
+  writeFileSync(join(dir, 'policies', 'c.yaml'), 'deny:\n  or:\n    - groups: { has: c }\n');
+  await until(() => configs.length === 2);
+  assert.deepEqual(configs[1]!.namedPolicies.map((n) => n.name), ['a', 'c']);
+
+  writeFileSync(join(dir, 'policies', 'c.yaml'), 'deny:\n  or:\n    - groups: { hass: c }\n');
+  await until(() => errors.length === 1);
+  assert.match(errors[0]!, /policies\/c\.yaml:3:15: unknown operator 'hass' for groups \(did you mean 'has'\?\)/);
+  assert.equal(configs.length, 2, 'nothing was applied');
+});

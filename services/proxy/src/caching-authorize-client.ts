@@ -1,0 +1,39 @@
+// Split mode: the proxy reuses an authorize decision only while it cannot change. The key is everything the
+// decision was computed from that the proxy knows (identity from the session, route, method, host, normalised path,
+// client address); the authorize service says until when (never past a time-based criterion's boundary, never for
+// policies that read headers) and under which policy version. Only decisions stamped with the version of this
+// proxy's own config are kept, so while the two processes reload one after the other nothing stale is cached; a
+// reload of this proxy (which watches the same policy files) builds a new, empty cache.
+import { BoundedCache } from '@vallum/session';
+import type { Decision } from '@vallum/policy';
+import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
+
+export interface CachingOptions {
+  /** policyVersion(config) of the config this proxy runs; decisions of any other version are not cached. */
+  policyVersion: string;
+  maxEntries?: number;
+  now?: () => number;
+}
+
+export function decisionCacheKey(input: AuthorizeRequest): string {
+  const { routeId, identity, request } = input;
+  return JSON.stringify([routeId, request.method, request.host, request.path, request.sourceIp ?? '', identity]);
+}
+
+export function createCachingAuthorizeClient(inner: AuthorizeApi, options: CachingOptions): AuthorizeApi & { readonly size: number } {
+  const now = options.now ?? Date.now;
+  const cache = new BoundedCache<string, Decision>(options.maxEntries ?? 50_000, now);
+  return {
+    async evaluate(input) {
+      const key = decisionCacheKey(input);
+      const hit = cache.get(key);
+      if (hit) return hit;
+      const decision = await inner.evaluate(input);
+      if (decision.cacheableUntil !== undefined && decision.policyVersion === options.policyVersion) cache.set(key, decision, decision.cacheableUntil - now());
+      return decision;
+    },
+    get size() {
+      return cache.size;
+    },
+  };
+}
