@@ -4,6 +4,7 @@ import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Identity, Reason } from '@vallum/policy';
 import type { AuthorizeApi } from '@vallum/service-client';
 import type { AssertionSigner } from './assertion.js';
+import { bearerToken, createBearerAuth } from './bearer.js';
 import type { IdentityHeaders } from './director.js';
 import { createIdentityHeaderBuilder, type IdentityHeaderConfig } from './identity-headers.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -18,12 +19,16 @@ export interface AccessRequest {
   /** The raw request target (path + query), to come back to after sign-in. */
   rawUrl: string;
   cookie: string | undefined;
+  /** The Authorization header, for bearer tokens when there is no session cookie. */
+  authorization?: string;
 }
 
 export type AccessResult =
   | { kind: 'forward'; identity?: IdentityHeaders }
   | { kind: 'sign-in'; location: string; clearCookie: boolean }
-  | { kind: 'deny'; email: string; reasons: readonly Reason[] };
+  | { kind: 'deny'; email: string; reasons: readonly Reason[] }
+  /** A complete answer of Vallum's own (e.g. 401 for a bad bearer token). */
+  | { kind: 'respond'; status: number; headers: Record<string, string>; body: string };
 
 export interface AccessCheck {
   check(request: AccessRequest): Promise<AccessResult>;
@@ -31,14 +36,22 @@ export interface AccessCheck {
   readonly stripHeaders: ReadonlySet<string>;
 }
 
+const UNAUTHORIZED: AccessResult = {
+  kind: 'respond',
+  status: 401,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'www-authenticate': 'Bearer realm="vallum", error="invalid_token"' },
+  body: JSON.stringify({ code: 'VALLUM_UNAUTHORIZED', message: 'The bearer token is not valid, or has expired.' }),
+};
+
 export function createAccessCheck(deps: {
-  config: Pick<VallumConfig, 'authenticateServiceUrl'> & IdentityHeaderConfig;
+  config: Pick<VallumConfig, 'authenticateServiceUrl' | 'idp' | 'sharedSecret'> & IdentityHeaderConfig;
   authorize: AuthorizeApi;
   sessions: SessionResolver;
   assertions: AssertionSigner;
 }): AccessCheck {
   const { config, authorize, sessions, assertions } = deps;
   const identityHeaders = createIdentityHeaderBuilder(config, assertions);
+  const bearer = createBearerAuth({ config, sessions });
   const signInUrl = (route: RouteConfig, rawUrl: string) => {
     const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
@@ -46,9 +59,14 @@ export function createAccessCheck(deps: {
   };
   return {
     stripHeaders: identityHeaders.names,
-    async check({ route, host, method, path, rawUrl, cookie }) {
+    async check({ route, host, method, path, rawUrl, cookie, authorization }) {
       if (route.allowPublicUnauthenticatedAccess) return { kind: 'forward' };
-      const session = await sessions.fromCookie(cookie);
+      const token = bearerToken(authorization);
+      let session = await sessions.fromCookie(cookie);
+      if (!session && token) {
+        session = await bearer.identify(token);
+        if (!session) return UNAUTHORIZED;
+      }
       if (!session) return { kind: 'sign-in', location: signInUrl(route, rawUrl), clearCookie: cookie !== undefined };
       const identity: Identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims };
       const decision = await authorize.evaluate({ routeId: route.id, identity, request: { method, host, path } });

@@ -68,7 +68,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     const route = routes.match(host, path);
     if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host || 'this host'}${path}.`, 404, req.id));
 
-    const result = await access.check({ route, host, method: req.method, path, rawUrl, cookie: req.cookies[config.cookieName] });
+    const result = await access.check({ route, host, method: req.method, path, rawUrl, cookie: req.cookies[config.cookieName], authorization: req.headers.authorization });
+    if (result.kind === 'respond') return reply.status(result.status).headers(result.headers).send(result.body);
     if (result.kind === 'sign-in') {
       if (result.clearCookie) reply.clearCookie(config.cookieName, sessionCookieOptions(cookieSecure(config, route)));
       return reply.header('cache-control', 'no-store').redirect(result.location, 302);
