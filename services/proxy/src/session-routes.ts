@@ -6,6 +6,7 @@ import { sendPage } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { HANDOFF_TTL_SECONDS, sessionCookieOptions, type HandoffCodec, type SessionCookieCodec } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
+import { registerCliLogin } from './cli-login.js';
 import { messagePage } from './pages.js';
 import type { RouteTable } from './route-table.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -30,6 +31,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
   const routeForHost = (host: string) => routes.match(host, '/') ?? config.routes.find((r) => r.host === host);
   sessions.onChange((sid) => assertions.forget(sid));
   app.addHook('onClose', async () => sessions.close());
+  registerCliLogin(app, { config, sessions, routeForHost });
 
   app.get('/.well-known/vallum/jwks.json', async (_req, reply) => {
     return reply.header('cache-control', 'public, max-age=300').send(assertions.jwks());
