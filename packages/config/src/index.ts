@@ -9,5 +9,5 @@ export {
   type LoadOptions,
   type LocatedIssue,
 } from './load-config.js';
-export { buildConfig, parseDuration, hostOf, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
+export { buildConfig, parseDuration, parseAddressRange, hostOf, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
 export { ENV_OVERRIDES } from './env.js';

@@ -56,7 +56,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     return sendPage(reply, status, messagePage(title, message, status, req.id));
   });
 
-  registerSessionRoutes(app, { config, cache, routes, cookies, handoffs, sessions, assertions });
+  registerSessionRoutes(app, { config, cache, routes, cookies, handoffs, sessions, assertions, access });
 
   const proto: 'http' | 'https' = 'http';
   const proxy = async (req: FastifyRequest, reply: FastifyReply) => {

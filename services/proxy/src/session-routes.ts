@@ -6,7 +6,9 @@ import { sendPage } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { HANDOFF_TTL_SECONDS, sessionCookieOptions, type HandoffCodec, type SessionCookieCodec } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
+import type { AccessCheck } from './access.js';
 import { registerCliLogin } from './cli-login.js';
+import { registerForwardAuth } from './forward-auth.js';
 import { messagePage } from './pages.js';
 import type { RouteTable } from './route-table.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -19,6 +21,7 @@ export interface SessionRoutesDeps {
   handoffs: HandoffCodec;
   sessions: SessionResolver;
   assertions: AssertionSigner;
+  access: AccessCheck;
 }
 
 export function cookieSecure(config: Pick<VallumConfig, 'cookieSecure'>, route: RouteConfig | undefined): boolean {
@@ -32,6 +35,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
   sessions.onChange((sid) => assertions.forget(sid));
   app.addHook('onClose', async () => sessions.close());
   registerCliLogin(app, { config, sessions, routeForHost });
+  registerForwardAuth(app, { config, routes, access: deps.access });
 
   app.get('/.well-known/vallum/jwks.json', async (_req, reply) => {
     return reply.header('cache-control', 'public, max-age=300').send(assertions.jwks());
