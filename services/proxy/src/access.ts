@@ -3,6 +3,7 @@
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Identity, Reason } from '@vallum/policy';
 import type { AuthorizeApi } from '@vallum/service-client';
+import type { Session } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
 import type { IdentityHeaders } from './director.js';
@@ -32,6 +33,8 @@ export type AccessResult =
 
 export interface AccessCheck {
   check(request: AccessRequest): Promise<AccessResult>;
+  /** Whether this session may open the route's start page (for the user page). */
+  mayOpen(session: Session, route: RouteConfig): Promise<boolean>;
   /** Header names clients may never send (the `jwt_claims_headers`), removed like X-Vallum-*. */
   readonly stripHeaders: ReadonlySet<string>;
 }
@@ -57,8 +60,14 @@ export function createAccessCheck(deps: {
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
     return url.href;
   };
+  const identityOf = (session: Session): Identity => ({ sub: session.sub, email: session.email, groups: session.groups, claims: session.claims });
   return {
     stripHeaders: identityHeaders.names,
+    async mayOpen(session, route) {
+      if (route.allowPublicUnauthenticatedAccess) return true;
+      const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method: 'GET', host: route.host, path: route.prefix } });
+      return decision.allow;
+    },
     async check({ route, host, method, path, rawUrl, cookie, authorization }) {
       if (route.allowPublicUnauthenticatedAccess) return { kind: 'forward' };
       const token = bearerToken(authorization);
@@ -68,8 +77,7 @@ export function createAccessCheck(deps: {
         if (!session) return UNAUTHORIZED;
       }
       if (!session) return { kind: 'sign-in', location: signInUrl(route, rawUrl), clearCookie: cookie !== undefined };
-      const identity: Identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims };
-      const decision = await authorize.evaluate({ routeId: route.id, identity, request: { method, host, path } });
+      const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method, host, path } });
       if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
       if (!route.passIdentityHeaders) return { kind: 'forward' };
       return { kind: 'forward', identity: await identityHeaders.build(session, route, host) };

@@ -9,6 +9,7 @@ import type { AssertionSigner } from './assertion.js';
 import type { AccessCheck } from './access.js';
 import { registerCliLogin } from './cli-login.js';
 import { registerForwardAuth } from './forward-auth.js';
+import { registerUserPage } from './user-page.js';
 import { messagePage } from './pages.js';
 import type { RouteTable } from './route-table.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -36,6 +37,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
   app.addHook('onClose', async () => sessions.close());
   registerCliLogin(app, { config, sessions, routeForHost });
   registerForwardAuth(app, { config, routes, access: deps.access });
+  registerUserPage(app, { config, sessions, access: deps.access, routeForHost });
 
   app.get('/.well-known/vallum/jwks.json', async (_req, reply) => {
     return reply.header('cache-control', 'public, max-age=300').send(assertions.jwks());
