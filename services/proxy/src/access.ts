@@ -33,10 +33,16 @@ export type AccessResult =
 
 export interface AccessCheck {
   check(request: AccessRequest): Promise<AccessResult>;
+  /** The caller's session from the cookie, else from a bearer token ('invalid-token' when one is sent but refused). */
+  identify(cookie: string | undefined, authorization: string | undefined): Promise<Session | null | 'invalid-token'>;
   /** Whether this session may open the route's start page (for the user page). */
   mayOpen(session: Session, route: RouteConfig): Promise<boolean>;
   /** Header names clients may never send (the `jwt_claims_headers`), removed like X-Vallum-*. */
   readonly stripHeaders: ReadonlySet<string>;
+}
+
+export function identityOfSession(session: Session): Identity {
+  return { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims };
 }
 
 const UNAUTHORIZED: AccessResult = {
@@ -60,9 +66,16 @@ export function createAccessCheck(deps: {
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
     return url.href;
   };
-  const identityOf = (session: Session): Identity => ({ sub: session.sub, email: session.email, groups: session.groups, claims: session.claims });
+  const identify = async (cookie: string | undefined, authorization: string | undefined) => {
+    const session = await sessions.fromCookie(cookie);
+    const token = bearerToken(authorization);
+    if (session || !token) return session;
+    return (await bearer.identify(token)) ?? 'invalid-token';
+  };
+  const identityOf = identityOfSession;
   return {
     stripHeaders: identityHeaders.names,
+    identify,
     async mayOpen(session, route) {
       if (route.allowPublicUnauthenticatedAccess) return true;
       const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method: 'GET', host: route.host, path: route.prefix } });
@@ -70,12 +83,8 @@ export function createAccessCheck(deps: {
     },
     async check({ route, host, method, path, rawUrl, cookie, authorization }) {
       if (route.allowPublicUnauthenticatedAccess) return { kind: 'forward' };
-      const token = bearerToken(authorization);
-      let session = await sessions.fromCookie(cookie);
-      if (!session && token) {
-        session = await bearer.identify(token);
-        if (!session) return UNAUTHORIZED;
-      }
+      const session = await identify(cookie, authorization);
+      if (session === 'invalid-token') return UNAUTHORIZED;
       if (!session) return { kind: 'sign-in', location: signInUrl(route, rawUrl), clearCookie: cookie !== undefined };
       const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method, host, path } });
       if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };

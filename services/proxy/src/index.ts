@@ -6,3 +6,4 @@ export { createAssertionSigner, type AssertionSigner } from './assertion.js';
 export { upstreamPath } from './upstream-path.js';
 export { createAccessCheck, type AccessCheck, type AccessRequest, type AccessResult } from './access.js';
 export { createSessionResolver, type SessionResolver } from './session-resolver.js';
+export { adminPolicyCheck } from './admin-api.js';

@@ -8,6 +8,7 @@ import { HANDOFF_TTL_SECONDS, sessionCookieOptions, type HandoffCodec, type Sess
 import type { AssertionSigner } from './assertion.js';
 import type { AccessCheck } from './access.js';
 import { registerCliLogin } from './cli-login.js';
+import { registerAdminApi } from './admin-api.js';
 import { registerForwardAuth } from './forward-auth.js';
 import { registerUserPage } from './user-page.js';
 import { messagePage } from './pages.js';
@@ -38,6 +39,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
   registerCliLogin(app, { config, sessions, routeForHost });
   registerForwardAuth(app, { config, routes, access: deps.access });
   registerUserPage(app, { config, sessions, access: deps.access, routeForHost });
+  registerAdminApi(app, { config, cache, access: deps.access });
 
   app.get('/.well-known/vallum/jwks.json', async (_req, reply) => {
     return reply.header('cache-control', 'public, max-age=300').send(assertions.jwks());
