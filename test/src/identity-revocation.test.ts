@@ -119,6 +119,31 @@ test('the admin API, behind admin_policy, lists a user\'s sessions and revokes t
   await bob.context.close();
 });
 
+test('an open server-sent-events stream on one process is closed within seconds of a revocation on the other', async () => {
+  const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
+  const cookie = await bob.cookie();
+  const res = await request(`http://127.0.0.1:${secondPort}/api/events`, { headers: { host: appHost(stack), cookie: `_vallum=${cookie}` } });
+  assert.equal(res.statusCode, 200);
+  let ticks = 0;
+  const ended = new Promise<number>((resolve) => {
+    res.body.on('data', (chunk: Buffer) => (ticks += (chunk.toString().match(/tick/g) ?? []).length));
+    res.body.on('error', () => resolve(Date.now()));
+    res.body.on('end', () => resolve(Date.now()));
+    res.body.on('close', () => resolve(Date.now()));
+  });
+  await waitUntil('the stream flows', async () => ticks >= 2, 5000);
+  const adminAnswer = (await (await request(`http://127.0.0.1:${stack.port}/.vallum/admin/v1/users/bob/sessions`, { headers: { host: appHost(stack), cookie: `_vallum=${cookie}` } })).body.text());
+  assert.match(adminAnswer, /ACCESS_DENIED/, 'bob may not use the admin API');
+  // Bob signs out on the first process; the stream he opened on the second must end.
+  const signOut = await hostGet(stack, appHost(stack), '/.vallum/sign_out', { cookie: `_vallum=${cookie}` });
+  const next = new URL(String(signOut.headers.location));
+  const revokedAt = Date.now();
+  await hostGet(stack, next.host, `${next.pathname}${next.search}`);
+  const closedAt = await Promise.race([ended, new Promise<number>((r) => setTimeout(() => r(Infinity), 5000))]);
+  assert.ok(closedAt - revokedAt < 3000, `stream closed after ${closedAt - revokedAt} ms`);
+  await bob.context.close();
+});
+
 test('an invalid admin_policy is refused at load with its file:line:col', () => {
   const bad = stack.configText.replace(/admin_policy:[\s\S]*$/, 'admin_policy:\n  allow:\n    or:\n      - groupz: admins\n');
   assert.throws(() => loadVallumConfigText(bad, 'vallum.yaml'), (err: Error & { issues?: Array<{ location: string; message: string }> }) =>

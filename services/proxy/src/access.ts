@@ -1,11 +1,13 @@
 // The access decision for one request on a matched route: who is asking (session), may they (authorize), and
 // which identity headers the upstream gets. Everything per request here is served from in-process caches when warm.
+import type { ServerResponse } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Identity, Reason } from '@vallum/policy';
 import type { AuthorizeApi } from '@vallum/service-client';
 import type { Session } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
+import { createConnectionWatch } from './connection-watch.js';
 import type { IdentityHeaders } from './director.js';
 import { createIdentityHeaderBuilder, type IdentityHeaderConfig } from './identity-headers.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -25,7 +27,12 @@ export interface AccessRequest {
 }
 
 export type AccessResult =
-  | { kind: 'forward'; identity?: IdentityHeaders }
+  | {
+      kind: 'forward';
+      identity?: IdentityHeaders;
+      /** Keeps re-checking the response while it is open (long-lived responses obey revocation). */
+      watch?: (res: ServerResponse) => void;
+    }
   | { kind: 'sign-in'; location: string; clearCookie: boolean }
   | { kind: 'deny'; email: string; reasons: readonly Reason[] }
   /** A complete answer of Vallum's own (e.g. 401 for a bad bearer token). */
@@ -33,6 +40,7 @@ export type AccessResult =
 
 export interface AccessCheck {
   check(request: AccessRequest): Promise<AccessResult>;
+  close(): void;
   /** The caller's session from the cookie, else from a bearer token ('invalid-token' when one is sent but refused). */
   identify(cookie: string | undefined, authorization: string | undefined): Promise<Session | null | 'invalid-token'>;
   /** Whether this session may open the route's start page (for the user page). */
@@ -73,9 +81,23 @@ export function createAccessCheck(deps: {
     return (await bearer.identify(token)) ?? 'invalid-token';
   };
   const identityOf = identityOfSession;
+  const connections = createConnectionWatch();
+  sessions.onChange((sid) => connections.recheck(sid));
+  const stillAllowed = async (
+    session: Session,
+    cookie: string | undefined,
+    authorization: string | undefined,
+    request: { routeId: string; method: string; host: string; path: string },
+  ) => {
+    const now = await identify(cookie, authorization);
+    if (!now || now === 'invalid-token' || now.id !== session.id || now.expiresAt <= Date.now()) return false;
+    const { routeId, ...info } = request;
+    return (await authorize.evaluate({ routeId, identity: identityOf(now), request: info })).allow;
+  };
   return {
     stripHeaders: identityHeaders.names,
     identify,
+    close: () => connections.close(),
     async mayOpen(session, route) {
       if (route.allowPublicUnauthenticatedAccess) return true;
       const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method: 'GET', host: route.host, path: route.prefix } });
@@ -88,8 +110,9 @@ export function createAccessCheck(deps: {
       if (!session) return { kind: 'sign-in', location: signInUrl(route, rawUrl), clearCookie: cookie !== undefined };
       const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method, host, path } });
       if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
-      if (!route.passIdentityHeaders) return { kind: 'forward' };
-      return { kind: 'forward', identity: await identityHeaders.build(session, route, host) };
+      const watch = (res: ServerResponse) => connections.watch(res, session, () => stillAllowed(session, cookie, authorization, { routeId: route.id, method, host, path }));
+      if (!route.passIdentityHeaders) return { kind: 'forward', watch };
+      return { kind: 'forward', identity: await identityHeaders.build(session, route, host), watch };
     },
   };
 }

@@ -90,6 +90,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       stripHeaders: access.stripHeaders,
     });
     headers.host = upstream.host;
+    result.watch?.(reply.raw);
     reply.hijack();
     try {
       await forwarder.forward({ upstream, path: upstreamPath(upstream, path, query), req: req.raw, res: reply.raw, headers });
