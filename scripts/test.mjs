@@ -11,6 +11,7 @@ const NEEDED = [
   { bin: 'redis-server', pkg: 'redis-server' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'docker-compose', pkg: 'docker-compose' },
+  { bin: 'nginx', pkg: 'nginx' },
 ];
 
 function onPath(bin) {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { request } from 'undici';
+import { loadVallumConfigText } from '@vallum/cmd';
 import { getFreePort, launchBrowser } from '@vallum/testing';
 import { spawnService, startStack, stopChild, type Stack } from './harness.js';
 import { appHost, hostGet, signInWithBrowser, waitUntil } from './identity-helpers.js';
@@ -18,7 +19,7 @@ let second: ChildProcess;
 let secondPort: number;
 
 before(async () => {
-  stack = await startStack({ mode: 'all-in-one', redis: true });
+  stack = await startStack({ mode: 'all-in-one', redis: true, configExtra: 'admin_policy:\n  allow:\n    or:\n      - groups: { has: admins }\n' });
   const dir = mkdtempSync(join(tmpdir(), 'vallum-two-'));
   const file = join(dir, 'vallum.yaml');
   writeFileSync(file, stack.configText);
@@ -89,6 +90,65 @@ test('an unsigned (alg none) or missing logout token is refused and revokes noth
   assert.equal((await post('')).status, 400);
   assert.deepEqual(await statuses(cookie), [200, 200]);
   await alice.context.close();
+});
+
+test('the admin API, behind admin_policy, lists a user\'s sessions and revokes them on both processes within 1 s', async () => {
+  const alice = await signInWithBrowser(browser, stack, 'alice@example.com');
+  const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
+  const admin = async (method: 'GET' | 'DELETE', path: string, who: string) => {
+    const res = await request(`http://127.0.0.1:${stack.port}/.vallum/admin/v1${path}`, { method, headers: { host: appHost(stack), cookie: `_vallum=${who}` } });
+    return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
+  };
+  const aliceCookie = await alice.cookie();
+  const bobCookie = await bob.cookie();
+  assert.equal((await admin('GET', '/users/alice/sessions', bobCookie)).status, 403, 'bob is not an admin');
+  assert.equal((await admin('GET', '/users/bob/sessions', 'forged')).status, 401);
+  const listed = await admin('GET', '/users/bob/sessions', aliceCookie);
+  assert.equal(listed.status, 200);
+  const sessions = listed.body.sessions as Array<Record<string, unknown>>;
+  assert.ok(sessions.length >= 1 && sessions.every((s) => s.sub === 'bob' && s.email === 'bob@example.com'));
+  assert.ok(sessions.every((s) => !('refreshToken' in s) && !('idToken' in s) && !('accessToken' in s)), 'no tokens leave the cache');
+  assert.deepEqual(await statuses(bobCookie), [200, 200]);
+  const revoked = await admin('DELETE', '/users/bob/sessions', aliceCookie);
+  assert.equal(revoked.body.revoked, sessions.length);
+  const took = await waitUntil('both processes refuse the session', async () => (await statuses(bobCookie)).every((s) => s === 302), 1000, 20);
+  assert.ok(took < 1000);
+  const own = (await admin('GET', '/users/alice/sessions', aliceCookie)).body.sessions as Array<{ id: string }>;
+  assert.equal((await admin('DELETE', `/sessions/${own[0]!.id}`, aliceCookie)).body.revoked, 1);
+  await alice.context.close();
+  await bob.context.close();
+});
+
+test('an open server-sent-events stream on one process is closed within seconds of a revocation on the other', async () => {
+  const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
+  const cookie = await bob.cookie();
+  const res = await request(`http://127.0.0.1:${secondPort}/api/events`, { headers: { host: appHost(stack), cookie: `_vallum=${cookie}` } });
+  assert.equal(res.statusCode, 200);
+  let ticks = 0;
+  const ended = new Promise<number>((resolve) => {
+    res.body.on('data', (chunk: Buffer) => (ticks += (chunk.toString().match(/tick/g) ?? []).length));
+    res.body.on('error', () => resolve(Date.now()));
+    res.body.on('end', () => resolve(Date.now()));
+    res.body.on('close', () => resolve(Date.now()));
+  });
+  await waitUntil('the stream flows', async () => ticks >= 2, 5000);
+  const adminAnswer = (await (await request(`http://127.0.0.1:${stack.port}/.vallum/admin/v1/users/bob/sessions`, { headers: { host: appHost(stack), cookie: `_vallum=${cookie}` } })).body.text());
+  assert.match(adminAnswer, /ACCESS_DENIED/, 'bob may not use the admin API');
+  // Bob signs out on the first process; the stream he opened on the second must end.
+  const signOut = await hostGet(stack, appHost(stack), '/.vallum/sign_out', { cookie: `_vallum=${cookie}` });
+  const next = new URL(String(signOut.headers.location));
+  const revokedAt = Date.now();
+  await hostGet(stack, next.host, `${next.pathname}${next.search}`);
+  const closedAt = await Promise.race([ended, new Promise<number>((r) => setTimeout(() => r(Infinity), 5000))]);
+  assert.ok(closedAt - revokedAt < 3000, `stream closed after ${closedAt - revokedAt} ms`);
+  await bob.context.close();
+});
+
+test('an invalid admin_policy is refused at load with its file:line:col', () => {
+  const bad = stack.configText.replace(/admin_policy:[\s\S]*$/, 'admin_policy:\n  allow:\n    or:\n      - groupz: admins\n');
+  assert.throws(() => loadVallumConfigText(bad, 'vallum.yaml'), (err: Error & { issues?: Array<{ location: string; message: string }> }) =>
+    (err.issues ?? []).some((i) => /^vallum\.yaml:\d+:\d+$/.test(i.location) && /groupz/.test(i.message)),
+  );
 });
 
 async function fetchTo(url: string, body: string) {

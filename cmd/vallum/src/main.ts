@@ -19,6 +19,7 @@ const USAGE = `usage:
 /** Commands that parse their own options, loaded only when used: `vallum NAME ...argv`. */
 const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
   policy: () => import('./policy-command.js'),
+  'service-account': () => import('./service-account-command.js'),
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,6 +1,7 @@
 // Turns a schema-valid raw config into the typed, frozen view services read: URLs parsed, secrets resolved,
 // durations in milliseconds, defaults applied.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { RawConfig, RawRoute, ServiceName } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './load-config.js';
 import { buildListener, buildRouteProxy, splitWeight, type ListenerConfig, type RouteProxyConfig } from './build-proxy.js';
@@ -53,6 +54,8 @@ export interface VallumConfig extends ListenerConfig {
   /** Upstream header name (as written) → session claim. */
   jwtClaimsHeaders: Readonly<Record<string, string>>;
   identityHeadersMaxBytes: number;
+  /** Peers whose forwarded headers /.vallum/verify honours (checked when loading). */
+  forwardAuthTrustedProxies: readonly string[];
   /** The admin API's policy; the API is closed when undefined. */
   adminPolicy: unknown;
   signingKeyPem: string | undefined;
@@ -71,6 +74,16 @@ export interface VallumConfig extends ListenerConfig {
 export interface BuildContext {
   file: string;
   locate(path: ConfigPath, atKey?: boolean): string;
+}
+
+/** An IP address or CIDR as [address, prefix, family], or undefined when it is neither. */
+export function parseAddressRange(entry: string): [string, number, 'ipv4' | 'ipv6'] | undefined {
+  const [address = '', prefix, extra] = entry.split('/');
+  const family = isIP(address);
+  if (!family || extra !== undefined) return undefined;
+  const max = family === 4 ? 32 : 128;
+  const bits = prefix === undefined ? max : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+  return bits >= 0 && bits <= max ? [address, bits, family === 4 ? 'ipv4' : 'ipv6'] : undefined;
 }
 
 /** Headers a claim header may not replace. */
@@ -125,6 +138,10 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     if (RESERVED_HEADER.test(name)) issues.push({ path: ['jwt_claims_headers', name], atKey: true, message: `'${name}' cannot carry a claim: Vallum or HTTP itself sets it` });
   }
 
+  (raw.forward_auth?.trusted_proxies ?? []).forEach((entry, i) => {
+    if (!parseAddressRange(entry)) issues.push({ path: ['forward_auth', 'trusted_proxies', i], message: `expected an IP address or CIDR like 10.0.0.0/8, got '${entry}'` });
+  });
+
   const routes: RouteConfig[] = [];
   const ids = new Set<string>();
   raw.routes.forEach((r, index) => {
@@ -161,6 +178,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     tokenRefreshIntervalMs: parseDuration(raw.token_refresh_interval ?? '30s'),
     jwtClaimsHeaders: raw.jwt_claims_headers ?? {},
     identityHeadersMaxBytes: raw.identity_headers_max_bytes ?? 8192,
+    forwardAuthTrustedProxies: raw.forward_auth?.trusted_proxies ?? [],
     adminPolicy: raw.admin_policy,
     signingKeyPem,
     redisUrl: raw.cache?.redis_url,

@@ -9,7 +9,7 @@ export {
   type LoadOptions,
   type LocatedIssue,
 } from './load-config.js';
-export { buildConfig, parseDuration, hostOf, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
+export { buildConfig, parseDuration, parseAddressRange, hostOf, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
 export { ENV_OVERRIDES } from './env.js';
 export { LB_POLICIES } from './proxy-schema.js';
 export type { RouteProxyConfig, ListenerConfig, LbPolicy, HealthCheckConfig, UpstreamTlsConfig } from './build-proxy.js';

@@ -61,6 +61,16 @@ export const ConfigSchema = Type.Object(
     identity_headers_max_bytes: Type.Optional(
       Type.Integer({ minimum: 1024, maximum: 65536, description: 'Size budget of the identity headers (default 8192); groups the policy does not mention are dropped first' }),
     ),
+    forward_auth: Type.Optional(
+      Type.Object(
+        {
+          trusted_proxies: Type.Array(Type.String({ minLength: 1 }), {
+            description: 'Addresses or CIDRs (e.g. 10.0.0.0/8) whose X-Forwarded-Host/-Uri/-Method and X-Original-URI /.vallum/verify honours',
+          }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     admin_policy: Type.Optional(Type.Unknown({ description: 'Policy for the admin API /.vallum/admin/v1/ (closed when absent)' })),
     cookie_secure: Type.Optional(Type.Boolean({ description: 'Force the Secure cookie flag (default: on for https URLs)' })),
     signing_key: Type.Optional(Type.String({ description: 'PEM (PKCS#8) P-256 private key for X-Vallum-Jwt-Assertion; derived from shared_secret when absent' })),

@@ -1,5 +1,5 @@
 // The upstream application Vallum protects in the demo: echoes the forwarded identity as HTML or JSON.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createAssertionVerifier } from './assertion.js';
 import { renderAppPage, type WhoAmI } from './app-page.js';
 import { closeServer, listen, originOf, sendHtml, sendJson } from './http-server.js';
@@ -32,6 +32,7 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
 
   const { server, port } = await listen((req, res) => {
     const path = req.url ?? '/';
+    if (new URL(path, 'http://app.invalid').pathname === '/api/events') return streamEvents(req, res);
     whoami(req)
       .then((identity) => {
         if (new URL(path, 'http://app.invalid').pathname === '/api/whoami') sendJson(res, 200, identity);
@@ -53,4 +54,14 @@ function single(value: string | string[] | undefined): string | null {
 function audienceOf(headers: import('node:http').IncomingHttpHeaders): string {
   const forwarded = single(headers['x-forwarded-host']);
   return (forwarded ?? headers.host ?? '').split(',')[0]!.trim().toLowerCase();
+}
+
+/** Server-sent events, a tick every half second until the client (or Vallum) closes the stream. */
+function streamEvents(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' });
+  let n = 0;
+  const timer = setInterval(() => res.write(`data: tick ${++n}\n\n`), 500);
+  res.write(': open\n\n');
+  res.on('close', () => clearInterval(timer));
+  req.resume();
 }

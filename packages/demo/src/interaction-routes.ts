@@ -6,7 +6,7 @@ import { readForm, sendHtml } from './http-server.js';
 import { LOGIN_ERROR_MESSAGE, renderLoginPage } from './login-page.js';
 import { findUserByCredentials, type DemoUser } from './users.js';
 
-const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]+)(\/login)?$/;
+const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]+)(\/login|\/abort)?$/;
 
 /** Handles `/interaction/*`; returns false for every other path so the provider can serve it. */
 export async function handleInteraction(
@@ -20,6 +20,7 @@ export async function handleInteraction(
   if (match === null) return false;
   const uid = match[1] ?? '';
   const isLogin = match[2] !== undefined;
+  const isAbort = match[2] === '/abort';
   if ((isLogin && req.method !== 'POST') || (!isLogin && req.method !== 'GET')) {
     res.setHeader('allow', isLogin ? 'POST' : 'GET');
     sendHtml(res, 405, renderMessage('Method not allowed'));
@@ -48,6 +49,11 @@ export async function handleInteraction(
     return true;
   }
 
+  if (isAbort) {
+    // The user declined: the client gets `error=access_denied`, as from a real IdP's "cancel".
+    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user declined to sign in.' }, { mergeWithLastSubmission: false });
+    return true;
+  }
   const clientId = details.params.client_id;
   if (!isLogin) {
     sendHtml(res, 200, renderLoginPage({ uid, users, ...(clientId === undefined ? {} : { clientId }) }));

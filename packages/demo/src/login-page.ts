@@ -30,6 +30,7 @@ ${error}
 <input id="password" name="password" type="password" required>
 <div><button type="submit">Sign in</button></div>
 </form>
+<form id="abort" method="post" action="/interaction/${encodeURIComponent(uid)}/abort"><button type="submit">Cancel</button></form>
 <h2>Demo users</h2>
 <table id="demo-users">
 <thead><tr><th>Email</th><th>Name</th><th>Groups</th><th>Password</th></tr></thead>

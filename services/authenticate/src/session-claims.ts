@@ -1,7 +1,7 @@
 // What Vallum keeps of a user's IdP tokens: ID token claims merged with userinfo, and the identity fields a
 // session and its headers are made of. Used at sign-in and at every token refresh.
 import * as oidc from 'openid-client';
-import type { Session } from '@vallum/session';
+import { cleanEmail, type Session } from '@vallum/session';
 
 type TokenResponse = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
 
@@ -24,13 +24,6 @@ export async function claimsOf(
     onWarn(err);
     return { sub, ...idClaims };
   }
-}
-
-/** An email the policy and the upstream can trust the shape of: one `@`, something on both sides; else empty. */
-export function cleanEmail(value: unknown): string {
-  if (typeof value !== 'string') return '';
-  const at = value.indexOf('@');
-  return at > 0 && at === value.lastIndexOf('@') && at < value.length - 1 && !/[\s,;<>"]/.test(value) ? value : '';
 }
 
 export type IdentityFields = Pick<Session, 'sub' | 'email' | 'groups' | 'claims' | 'idToken' | 'accessToken' | 'refreshToken' | 'tokenExpiresAt'>;

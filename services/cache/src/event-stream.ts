@@ -7,7 +7,7 @@ const HEARTBEAT_MS = 5_000;
 
 export function registerEventStream(scope: FastifyInstance, store: CacheApi): void {
   const open = new Set<() => void>();
-  scope.addHook('onClose', async () => {
+  scope.addHook('preClose', async () => {
     for (const end of open) end();
   });
   scope.get('/v1/events', async (req, reply) => {

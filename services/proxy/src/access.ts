@@ -1,10 +1,13 @@
 // The access decision for one request on a matched route: who is asking (session), may they (authorize), and
 // which identity headers the upstream gets. Everything per request here is served from in-process caches when warm.
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Identity, Reason } from '@vallum/policy';
 import type { AuthorizeApi } from '@vallum/service-client';
+import type { Session } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
+import { bearerToken, createBearerAuth } from './bearer.js';
+import { createConnectionWatch } from './connection-watch.js';
 import type { IdentityHeaders } from './director.js';
 import { createIdentityHeaderBuilder, type IdentityHeaderConfig } from './identity-headers.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -24,48 +27,102 @@ export interface AccessRequest {
   headers?: IncomingHttpHeaders;
   clientIp?: string | undefined;
   requestId?: string;
+  /** The Authorization header, for bearer tokens when there is no session cookie. */
+  authorization?: string;
 }
 
 export type AccessResult =
-  | { kind: 'forward'; identity?: IdentityHeaders }
+  | {
+      kind: 'forward';
+      identity?: IdentityHeaders;
+      /** Keeps re-checking the response while it is open (long-lived responses obey revocation). */
+      watch?: (res: ServerResponse) => void;
+    }
   | { kind: 'sign-in'; location: string; clearCookie: boolean }
-  | { kind: 'deny'; email: string; reasons: readonly Reason[] };
+  | { kind: 'deny'; email: string; reasons: readonly Reason[] }
+  /** A complete answer of Vallum's own (e.g. 401 for a bad bearer token). */
+  | { kind: 'respond'; status: number; headers: Record<string, string>; body: string };
 
 export interface AccessCheck {
   check(request: AccessRequest): Promise<AccessResult>;
+  close(): void;
+  /** The caller's session from the cookie, else from a bearer token ('invalid-token' when one is sent but refused). */
+  identify(cookie: string | undefined, authorization: string | undefined): Promise<Session | null | 'invalid-token'>;
+  /** Whether this session may open the route's start page (for the user page). */
+  mayOpen(session: Session, route: RouteConfig): Promise<boolean>;
   /** Header names clients may never send (the `jwt_claims_headers`), removed like X-Vallum-*. */
   readonly stripHeaders: ReadonlySet<string>;
 }
 
+export function identityOfSession(session: Session): Identity {
+  return { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims };
+}
+
+const UNAUTHORIZED: AccessResult = {
+  kind: 'respond',
+  status: 401,
+  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'www-authenticate': 'Bearer realm="vallum", error="invalid_token"' },
+  body: JSON.stringify({ code: 'VALLUM_UNAUTHORIZED', message: 'The bearer token is not valid, or has expired.' }),
+};
+
 export function createAccessCheck(deps: {
-  config: Pick<VallumConfig, 'authenticateServiceUrl'> & IdentityHeaderConfig;
+  config: Pick<VallumConfig, 'authenticateServiceUrl' | 'idp' | 'sharedSecret'> & IdentityHeaderConfig;
   authorize: AuthorizeApi;
   sessions: SessionResolver;
   assertions: AssertionSigner;
 }): AccessCheck {
   const { config, authorize, sessions, assertions } = deps;
   const identityHeaders = createIdentityHeaderBuilder(config, assertions);
+  const bearer = createBearerAuth({ config, sessions });
   const signInUrl = (route: RouteConfig, rawUrl: string) => {
     const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
     return url.href;
   };
+  const identify = async (cookie: string | undefined, authorization: string | undefined) => {
+    const session = await sessions.fromCookie(cookie);
+    const token = bearerToken(authorization);
+    if (session || !token) return session;
+    return (await bearer.identify(token)) ?? 'invalid-token';
+  };
+  const identityOf = identityOfSession;
+  const connections = createConnectionWatch();
+  sessions.onChange((sid) => connections.recheck(sid));
+  const stillAllowed = async (
+    session: Session,
+    cookie: string | undefined,
+    authorization: string | undefined,
+    request: { routeId: string; method: string; host: string; path: string },
+  ) => {
+    const now = await identify(cookie, authorization);
+    if (!now || now === 'invalid-token' || now.id !== session.id || now.expiresAt <= Date.now()) return false;
+    const { routeId, ...info } = request;
+    return (await authorize.evaluate({ routeId, identity: identityOf(now), request: info })).allow;
+  };
   return {
     stripHeaders: identityHeaders.names,
-    async check({ route, host, method, path, rawUrl, cookie, headers, clientIp, requestId }) {
+    identify,
+    close: () => connections.close(),
+    async mayOpen(session, route) {
+      if (route.allowPublicUnauthenticatedAccess) return true;
+      const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method: 'GET', host: route.host, path: route.prefix } });
+      return decision.allow;
+    },
+    async check({ route, host, method, path, rawUrl, cookie, authorization, headers, clientIp, requestId }) {
       if (route.allowPublicUnauthenticatedAccess) return { kind: 'forward' };
-      const session = await sessions.fromCookie(cookie);
+      const session = await identify(cookie, authorization);
+      if (session === 'invalid-token') return UNAUTHORIZED;
       if (!session) return { kind: 'sign-in', location: signInUrl(route, rawUrl), clearCookie: cookie !== undefined };
-      const identity: Identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims };
-      const decision = await authorize.evaluate({
+            const decision = await authorize.evaluate({
         routeId: route.id,
-        identity,
+        identity: identityOf(session),
         request: { method, host, path, headers: policyHeaders(headers ?? {}), ...(clientIp ? { sourceIp: clientIp } : {}) },
         ...(requestId ? { requestId } : {}),
       });
       if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
-      if (!route.passIdentityHeaders) return { kind: 'forward' };
-      return { kind: 'forward', identity: await identityHeaders.build(session, route, host) };
+      const watch = (res: ServerResponse) => connections.watch(res, session, () => stillAllowed(session, cookie, authorization, { routeId: route.id, method, host, path }));
+      if (!route.passIdentityHeaders) return { kind: 'forward', watch };
+      return { kind: 'forward', identity: await identityHeaders.build(session, route, host), watch };
     },
   };
 }

@@ -67,7 +67,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     sendError(reply.raw, err, req.id, req.headers.accept);
   });
 
-  registerSessionRoutes(app, { config, cache, routes, cookies, handoffs, sessions, assertions });
+  registerSessionRoutes(app, { config, cache, routes, cookies, handoffs, sessions, assertions, access });
 
   /** Route match and access check, shared by requests and upgrades. */
   const resolve = async (raw: IncomingMessage, cookieValue: string | undefined, requestId: string): Promise<Resolved> => {
@@ -84,6 +84,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       path,
       rawUrl: raw.url ?? '/',
       cookie: cookieValue,
+      authorization: raw.headers.authorization,
       headers: raw.headers,
       clientIp: raw.socket.remoteAddress,
       requestId,
@@ -123,6 +124,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     const r = await resolve(req.raw, req.cookies[config.cookieName], req.id);
     if (r.kind === 'refuse') return sendPage(reply, r.status, messagePage(r.title, r.message, r.status, req.id));
     const { route, host, result } = r;
+    if (result.kind === 'respond') return reply.status(result.status).headers(result.headers).send(result.body);
     if (result.kind === 'sign-in') {
       if (result.clearCookie) reply.clearCookie(config.cookieName, sessionCookieOptions(cookieSecure(config, route)));
       return reply.header('cache-control', 'no-store').redirect(result.location, 302);
@@ -130,6 +132,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     if (result.kind === 'deny') {
       return sendPage(reply, 403, forbiddenPage({ email: result.email, host, reasons: result.reasons, requestId: req.id }));
     }
+    if (result.kind === 'forward') result.watch?.(reply.raw);
     reply.hijack();
     try {
       await forwarder.forward({
@@ -160,6 +163,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     if (!r.route.allowWebsockets) return refuseUpgrade(socket, 400, 'Upgrades are not allowed on this route.');
     if (r.result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
     if (r.result.kind === 'deny') return refuseUpgrade(socket, 403, 'Access denied.');
+    if (r.result.kind === 'respond') return refuseUpgrade(socket, r.result.status, 'Unauthorized.');
     const endpoint = forwarder.upstreams(r.route).balancer.pick(hashKeyOf(r.route, req, (name) => parsed[name]));
     if (!endpoint) return refuseUpgrade(socket, 503, 'No healthy upstream is available for this application.');
     const headers = forwardedHeaders(req, requestId, r, String(req.headers.upgrade ?? 'websocket'));

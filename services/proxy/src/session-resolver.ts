@@ -10,6 +10,7 @@ const SESSION_CACHE_TTL_MS = 10_000;
 
 export interface SessionResolver {
   fromCookie(value: string | undefined): Promise<Session | null>;
+  fromSid(sid: string): Promise<Session | null>;
   forget(sid: string): void;
   /** Called with the id of every session that changed or ended, after the in-process copies are dropped. */
   onChange(listener: (sid: string) => void): void;
@@ -51,26 +52,30 @@ export function createSessionResolver(deps: {
     );
   };
 
+  const fromSid = async (sid: string): Promise<Session | null> => {
+    let session = sessions.get(sid);
+    const now = Date.now();
+    // A copy not seen active within its idle timeout may have gone idle in the store: ask again.
+    if (session?.idleTimeoutMs !== undefined && touched.get(session.id) === undefined) session = undefined;
+    if (!session) {
+      hotPathCounters.sessionReads++;
+      const fetched = await deps.cache.getSession(sid);
+      if (!fetched) return null;
+      session = fetched;
+      sessions.set(sid, session, Math.min(SESSION_CACHE_TTL_MS, session.expiresAt - now));
+    }
+    if (session.expiresAt <= now) return null;
+    keepAlive(session, now);
+    return session;
+  };
+
   return {
     async fromCookie(value) {
       if (!value) return null;
       const ticket = await deps.cookies.open(value);
-      if (!ticket) return null;
-      let session = sessions.get(ticket.sid);
-      const now = Date.now();
-      // A copy not seen active within its idle timeout may have gone idle in the store: ask again.
-      if (session?.idleTimeoutMs !== undefined && touched.get(session.id) === undefined) session = undefined;
-      if (!session) {
-        hotPathCounters.sessionReads++;
-        const fetched = await deps.cache.getSession(ticket.sid);
-        if (!fetched) return null;
-        session = fetched;
-        sessions.set(ticket.sid, session, Math.min(SESSION_CACHE_TTL_MS, session.expiresAt - now));
-      }
-      if (session.expiresAt <= now) return null;
-      keepAlive(session, now);
-      return session;
+      return ticket ? fromSid(ticket.sid) : null;
     },
+    fromSid,
     forget,
     onChange(listener) {
       listeners.push(listener);

@@ -6,6 +6,11 @@ import { sendPage } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { HANDOFF_TTL_SECONDS, sessionCookieOptions, type HandoffCodec, type SessionCookieCodec } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
+import type { AccessCheck } from './access.js';
+import { registerCliLogin } from './cli-login.js';
+import { registerAdminApi } from './admin-api.js';
+import { registerForwardAuth } from './forward-auth.js';
+import { registerUserPage } from './user-page.js';
 import { messagePage } from './pages.js';
 import type { RouteTable } from './route-table.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -18,6 +23,7 @@ export interface SessionRoutesDeps {
   handoffs: HandoffCodec;
   sessions: SessionResolver;
   assertions: AssertionSigner;
+  access: AccessCheck;
 }
 
 export function cookieSecure(config: Pick<VallumConfig, 'cookieSecure'>, route: RouteConfig | undefined): boolean {
@@ -29,7 +35,14 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
   const hostOf = (req: FastifyRequest) => (req.headers.host ?? '').toLowerCase();
   const routeForHost = (host: string) => routes.match(host, '/') ?? config.routes.find((r) => r.host === host);
   sessions.onChange((sid) => assertions.forget(sid));
-  app.addHook('onClose', async () => sessions.close());
+  app.addHook('onClose', async () => {
+    sessions.close();
+    deps.access.close();
+  });
+  registerCliLogin(app, { config, sessions, routeForHost });
+  registerForwardAuth(app, { config, routes, access: deps.access });
+  registerUserPage(app, { config, sessions, access: deps.access, routeForHost });
+  registerAdminApi(app, { config, cache, access: deps.access });
 
   app.get('/.well-known/vallum/jwks.json', async (_req, reply) => {
     return reply.header('cache-control', 'public, max-age=300').send(assertions.jwks());

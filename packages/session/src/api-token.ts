@@ -1,0 +1,49 @@
+// Vallum's own bearer tokens (HS256, key derived from shared_secret): a service account's token, printed by
+// `vallum service-account create`, and the token the command-line login hands to a loopback listener, which names
+// a session and so ends with it.
+import { randomUUID } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+import { deriveKey } from './keys.js';
+
+export const API_TOKEN_TYPE = 'vallum-api+jwt';
+
+export type ApiToken =
+  | { kind: 'service-account'; name: string; groups: string[]; expiresAt: number }
+  | { kind: 'session'; sid: string; expiresAt: number };
+
+export interface ApiTokenCodec {
+  sign(token: ApiToken): Promise<string>;
+  /** The token, or null for anything forged, expired or not a Vallum API token. */
+  verify(value: string): Promise<ApiToken | null>;
+}
+
+export function createApiTokenCodec(sharedSecret: string): ApiTokenCodec {
+  const key = deriveKey(sharedSecret, 'api-token');
+  return {
+    async sign(token) {
+      const claims = token.kind === 'service-account' ? { kind: token.kind, groups: token.groups } : { kind: token.kind };
+      return new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', typ: API_TOKEN_TYPE })
+        .setIssuer('vallum')
+        .setSubject(token.kind === 'service-account' ? token.name : token.sid)
+        .setJti(randomUUID())
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(token.expiresAt / 1000))
+        .sign(key);
+    },
+    async verify(value) {
+      try {
+        const { payload } = await jwtVerify(value, key, { algorithms: ['HS256'], typ: API_TOKEN_TYPE, issuer: 'vallum', requiredClaims: ['exp', 'sub'] });
+        const expiresAt = payload.exp! * 1000;
+        if (payload.kind === 'session') return { kind: 'session', sid: payload.sub!, expiresAt };
+        if (payload.kind === 'service-account') {
+          const groups = Array.isArray(payload.groups) ? payload.groups.map(String) : [];
+          return { kind: 'service-account', name: payload.sub!, groups, expiresAt };
+        }
+        return null;
+      } catch {
+        return null;
+      }
+    },
+  };
+}

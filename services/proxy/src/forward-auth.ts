@@ -1,0 +1,77 @@
+// /.vallum/verify: Vallum as the auth server of another proxy. nginx `auth_request` (X-Original-URI/-Method;
+// answers 2xx with identity headers, 401 with X-Vallum-Sign-In, or 403), Traefik `forwardAuth` and Caddy
+// `forward_auth` (X-Forwarded-Method/-Proto/-Host/-Uri; a 302 to sign in). The forwarded headers name the request
+// being checked, so they are honoured only from `forward_auth.trusted_proxies`; anyone else gets 403.
+import { BlockList, isIPv4 } from 'node:net';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parseAddressRange, type VallumConfig } from '@vallum/config';
+import type { AccessCheck } from './access.js';
+import { upstreamRequestHeaders } from './director.js';
+import { normalizePath, splitPathAndQuery } from './normalize-path.js';
+import type { RouteTable } from './route-table.js';
+
+export const VERIFY_PATH = '/.vallum/verify';
+
+export function trustedPeers(entries: readonly string[]): (address: string | undefined) => boolean {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const range = parseAddressRange(entry);
+    if (range) list.addSubnet(...range);
+  }
+  return (address) => {
+    if (!address) return false;
+    const v4 = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : undefined;
+    return v4 ? list.check(v4, 'ipv4') : list.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
+  };
+}
+
+const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+export function registerForwardAuth(app: FastifyInstance, deps: { config: VallumConfig; routes: RouteTable; access: AccessCheck }): void {
+  const { config, routes, access } = deps;
+  const trusted = trustedPeers(config.forwardAuthTrustedProxies);
+
+  const verify = async (req: FastifyRequest) => {
+    if (!trusted(req.socket.remoteAddress)) return { status: 403, headers: {}, body: 'forward-auth answers only the proxies in forward_auth.trusted_proxies' };
+    const h = req.headers;
+    const forwardedUri = single(h['x-forwarded-uri']);
+    const nginx = forwardedUri === undefined;
+    const host = (single(h['x-forwarded-host']) ?? h.host ?? '').toLowerCase();
+    const rawUrl = forwardedUri ?? single(h['x-original-uri']) ?? '/';
+    const method = (single(h['x-forwarded-method']) ?? single(h['x-original-method']) ?? 'GET').toUpperCase();
+    const path = normalizePath(splitPathAndQuery(rawUrl).path);
+    if (path === null || !rawUrl.startsWith('/')) return { status: 400, headers: {}, body: 'the forwarded URI is not valid' };
+    const route = routes.match(host, path);
+    if (!route) return { status: 403, headers: {}, body: `no route is configured for ${host}${path}` };
+    const result = await access.check({
+      route,
+      host,
+      method,
+      path,
+      rawUrl,
+      cookie: req.cookies[config.cookieName],
+      authorization: h.authorization,
+    });
+    switch (result.kind) {
+      case 'forward': {
+        if (!result.identity) return { status: 200, headers: {}, body: '' };
+        const all = upstreamRequestHeaders({ headers: {}, cookieName: config.cookieName, clientIp: undefined, proto: 'http', host, requestId: req.id, identity: result.identity });
+        const identity = Object.fromEntries(Object.entries(all).filter(([name]) => !name.startsWith('x-forwarded-') && name !== 'x-request-id'));
+        return { status: 200, headers: identity, body: '' };
+      }
+      case 'sign-in':
+        return nginx
+          ? { status: 401, headers: { 'x-vallum-sign-in': result.location }, body: 'sign-in required' }
+          : { status: 302, headers: { location: result.location }, body: '' };
+      case 'deny':
+        return { status: 403, headers: {}, body: 'access denied' };
+      case 'respond':
+        return result;
+    }
+  };
+
+  app.all(VERIFY_PATH, async (req, reply) => {
+    const { status, headers, body } = await verify(req);
+    return reply.status(status).headers({ 'cache-control': 'no-store', 'content-type': 'text/plain; charset=utf-8', ...headers }).send(body);
+  });
+}

@@ -1,0 +1,61 @@
+// /.vallum/ on every route host: who you are (email, groups, session age and expiry), which routes you may open,
+// and a sign-out button. Without a session it sends you to sign in and back here.
+import type { FastifyInstance } from 'fastify';
+import type { RouteConfig, VallumConfig } from '@vallum/config';
+import { escapeHtml, renderPage, sendPage } from '@vallum/server-kit';
+import type { Session } from '@vallum/session';
+import type { AccessCheck } from './access.js';
+import { messagePage } from './pages.js';
+import type { SessionResolver } from './session-resolver.js';
+
+export const USER_PAGE_PATH = '/.vallum/';
+
+export function registerUserPage(
+  app: FastifyInstance,
+  deps: { config: VallumConfig; sessions: SessionResolver; access: AccessCheck; routeForHost(host: string): RouteConfig | undefined },
+): void {
+  const { config, sessions, access } = deps;
+  app.get(USER_PAGE_PATH, async (req, reply) => {
+    const host = (req.headers.host ?? '').toLowerCase();
+    const route = deps.routeForHost(host);
+    if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host}.`, 404, req.id));
+    const session = await sessions.fromCookie(req.cookies[config.cookieName]);
+    if (!session) {
+      const signIn = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
+      signIn.searchParams.set('redirect_uri', `${route.from}${USER_PAGE_PATH}`);
+      return reply.header('cache-control', 'no-store').redirect(signIn.href, 302);
+    }
+    const open = await Promise.all(config.routes.map(async (r) => ((await access.mayOpen(session, r).catch(() => false)) ? r : undefined)));
+    return sendPage(reply, 200, userPage(session, open.filter((r): r is RouteConfig => r !== undefined), req.id));
+  });
+}
+
+function userPage(session: Session, routes: readonly RouteConfig[], requestId: string): string {
+  const now = Date.now();
+  const groups = session.groups.length ? session.groups.map((g) => `<li>${escapeHtml(g)}</li>`).join('') : '<li><em>none</em></li>';
+  const links = [...new Map(routes.map((r) => [`${r.from}${r.prefix}`, r])).values()]
+    .map((r) => `<li><a href="${escapeHtml(`${r.from}${r.prefix}`)}">${escapeHtml(`${r.host}${r.prefix}`)}</a></li>`)
+    .join('');
+  return renderPage({
+    title: 'Your Vallum session',
+    requestId,
+    body: `<dl>
+<dt>Signed in as</dt><dd id="email">${escapeHtml(session.email || session.sub)}</dd>
+<dt>Signed in</dt><dd id="age" data-created="${session.createdAt}">${duration(now - session.createdAt)} ago</dd>
+<dt>Session ends</dt><dd id="expires" data-expires="${session.expiresAt}">in ${duration(session.expiresAt - now)}${
+      session.idleTimeoutMs ? `, or after ${duration(session.idleTimeoutMs)} without use` : ''
+    }</dd>
+</dl>
+<h2>Groups</h2><ul id="groups">${groups}</ul>
+<h2>Applications you may open</h2><ul id="routes">${links || '<li><em>none</em></li>'}</ul>
+<form method="post" action="/.vallum/sign_out"><button id="sign-out" type="submit">Sign out everywhere</button></form>`,
+  });
+}
+
+function duration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 90) return `${s} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  if (s < 48 * 3600) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} days`;
+}
