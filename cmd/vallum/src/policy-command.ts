@@ -11,7 +11,7 @@ import { readIdentity, readUsers, runFixture } from './policy-fixtures.js';
 import { diffAccess, readUsersFile } from './policy-diff.js';
 
 const USAGE = `usage:
-  vallum policy explain --config FILE --route ID --email ADDRESS [--groups a,b] [--claim name=value]...
+  vallum policy explain --config FILE --route ID (--email ADDRESS | --anonymous) [--groups a,b] [--claim name=value]...
                         [--sub ID] [--path /] [--method GET] [--header name:value]... [--ip ADDRESS] [--at ISO-TIME]
   vallum policy test [FIXTURE.yaml | DIR]...     (default: policy/tests)
   vallum policy diff OLD.yaml NEW.yaml --users users.yaml [--at ISO-TIME]

@@ -36,8 +36,9 @@ export interface CompileOptions {
 /** Throws a PolicyError listing every problem, each with its path inside the policy value. */
 export function compilePolicy(value: unknown, options: CompileOptions = {}): CompiledPolicy {
   const { policy, issues } = compile(value, options);
-  if (!policy) throw new PolicyError(issues);
-  return policy;
+  if (policy) return policy;
+  // Only `use` without named policies to resolve it leaves no policy and no issue.
+  throw new PolicyError(issues.length > 0 ? issues : [{ path: ['use'], message: 'use: there are no named policies here to resolve it against' }]);
 }
 
 /** Every problem in a policy value; empty when it compiles. */

@@ -67,6 +67,7 @@ test('named policies: use resolves by name, unknown names get a did-you-mean', (
   assert.equal(evaluatePolicy(policy, sam, request, 0).allow, false);
   assert.match(validatePolicy({ use: 'engineering-onyl' }, { named })[0]?.message ?? '', /unknown named policy 'engineering-onyl' \(did you mean 'engineering-only'\?\)/);
   assert.deepEqual(validatePolicy({ use: 'anything' }), [], 'without the names only the shape is checked');
+  assert.throws(() => compilePolicy({ use: 'anything' }), /no named policies here/);
   assert.match(validatePolicy({ use: 'x', allow: { or: [{ accept: true }] } })[0]?.message ?? '', /cannot be combined/);
 });
 
