@@ -2,7 +2,8 @@
 // atomic renames and bind-mounted files), and any change loads the config whole and swaps it in; a broken file
 // leaves the running config in force.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
 import type { VallumConfig } from '@vallum/config';
 import { loadVallumConfig } from './load.js';
 
@@ -61,11 +62,49 @@ export function watchConfigFile(file: string, options: WatchOptions): ConfigWatc
   };
   const timer = setInterval(() => void check(), options.intervalMs ?? 250);
   timer.unref();
+  // File-system events make a change visible at once; the poll above still catches what events miss
+  // (bind mounts, network file systems, a directory that appears later).
+  const watchers = new Map<string, FSWatcher>();
+  let soon: NodeJS.Timeout | undefined;
+  const onEvent = () => {
+    clearTimeout(soon);
+    soon = setTimeout(() => void check().then(watchDirectories), 20);
+    soon.unref();
+  };
+  const watchDirectories = () => {
+    const wanted = new Set([dirname(file), ...sources.map((s) => (isDirectory(s) ? s : dirname(s)))]);
+    for (const [dir, watcher] of watchers) {
+      if (wanted.has(dir)) continue;
+      watcher.close();
+      watchers.delete(dir);
+    }
+    for (const dir of wanted) {
+      if (watchers.has(dir)) continue;
+      try {
+        const watcher = watch(dir, { persistent: false }, onEvent);
+        watcher.on('error', () => {});
+        watchers.set(dir, watcher);
+      } catch {
+        // Not there (yet): the poll covers it.
+      }
+    }
+  };
+  watchDirectories();
   return {
     close() {
       clearInterval(timer);
+      clearTimeout(soon);
+      for (const watcher of watchers.values()) watcher.close();
     },
   };
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function initialSources(file: string, env: Record<string, string | undefined> | undefined): readonly string[] {
