@@ -3,6 +3,7 @@
 // cache read, no signature.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { Browser } from 'playwright-core';
 import { hotPathCounters } from '@vallum/session';
@@ -15,7 +16,23 @@ let browser: Browser;
 let alice: SignedIn;
 
 before(async () => {
-  stack = await startStack({ mode: 'all-in-one', redis: true, configExtra: 'jwt_claims_headers:\n  X-Email: email\n  X-User-Groups: groups\n' });
+  stack = await startStack({
+    mode: 'all-in-one',
+    redis: true,
+    configExtra: ({ port, appUrl }) => `  - name: mixed-public
+    from: http://mixed.localhost:${port}
+    to: ${appUrl}
+    prefix: /public
+    allow_public_unauthenticated_access: true
+  - name: mixed
+    from: http://mixed.localhost:${port}
+    to: ${appUrl}
+    allow_any_authenticated_user: true
+jwt_claims_headers:
+  X-Email: email
+  X-User-Groups: groups
+`,
+  });
   browser = await launchBrowser();
   alice = await signInWithBrowser(browser, stack, 'alice@example.com');
 });
@@ -67,4 +84,20 @@ test('a warm session costs no cookie decryption, no cache read and no signature 
   await alice.page.waitForURL((u) => u.href.startsWith(stack.adminUrl), { timeout: 15_000 });
   assert.ok(hotPathCounters.cookieDecrypts > before.cookieDecrypts);
   assert.ok(hotPathCounters.assertionSigns > before.assertionSigns);
+});
+
+test('a public prefix is not reachable through a query string, a fragment or dot segments', async () => {
+  // node:http sends the request target exactly as written, fragment included, as an attacker's client would.
+  const raw = (target: string) =>
+    new Promise<number>((resolve, reject) => {
+      get({ host: '127.0.0.1', port: stack.port, path: target, headers: { host: `mixed.localhost:${stack.port}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+  assert.equal(await raw('/public/page'), 200);
+  for (const target of ['/secret?/public', '/secret?x=/public/', '/secret#/public', '/public/../secret', '/public/%2e%2e/secret', '/secret;/public']) {
+    const status = await raw(target);
+    assert.ok(status === 302 || status === 400, `${target} answered ${status}`);
+  }
 });

@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { request } from 'undici';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { signInAtDemoIdp } from '@vallum/testing';
-import type { Stack } from './harness.js';
+import { createRedisStore, type SessionStore } from '@vallum/cache';
+import { launchBrowser, signInAtDemoIdp } from '@vallum/testing';
+import { startStack, type Stack, type StackOptions } from './harness.js';
 
 export interface SignedIn {
   context: BrowserContext;
@@ -48,3 +49,23 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
 }
 
 export const appHost = (stack: Stack) => `app.localhost:${stack.port}`;
+
+/** A stack with Redis, a browser and a direct handle on the session store; `close` ends all three. */
+export async function startIdentityStack(options: Omit<StackOptions, 'redis'>): Promise<{ stack: Stack; browser: Browser; store: SessionStore; close(): Promise<void> }> {
+  const stack = await startStack({ ...options, redis: true });
+  const browser = await launchBrowser().catch(async (err: unknown) => {
+    await stack.close();
+    throw err;
+  });
+  const store = createRedisStore(stack.redisUrl!);
+  return {
+    stack,
+    browser,
+    store,
+    async close() {
+      await store.close();
+      await browser.close();
+      await stack.close();
+    },
+  };
+}

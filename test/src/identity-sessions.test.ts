@@ -4,12 +4,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { createRedisStore, type SessionStore } from '@vallum/cache';
+import type { SessionStore } from '@vallum/cache';
 import { createSessionCookieCodec } from '@vallum/session';
-import { DEMO_PASSWORD, DEMO_USERS, launchBrowser, signInAtDemoIdp } from '@vallum/testing';
+import { DEMO_PASSWORD, DEMO_USERS, signInAtDemoIdp } from '@vallum/testing';
 import { parse } from 'yaml';
-import { startStack, type Stack } from './harness.js';
-import { appHost, hostGet, signInWithBrowser, waitUntil } from './identity-helpers.js';
+import type { Stack } from './harness.js';
+import { appHost, hostGet, signInWithBrowser, startIdentityStack, waitUntil } from './identity-helpers.js';
 
 const IDLE_MS = 2000;
 const ABSOLUTE_MS = 8000;
@@ -17,11 +17,11 @@ const manyGroups = Array.from({ length: 600 }, (_, i) => `engineering-team-with-
 let stack: Stack;
 let browser: Browser;
 let store: SessionStore;
+let identity: Awaited<ReturnType<typeof startIdentityStack>>;
 
 before(async () => {
-  stack = await startStack({
+  identity = await startIdentityStack({
     mode: 'all-in-one',
-    redis: true,
     idp: {
       users: [
         ...DEMO_USERS,
@@ -40,14 +40,11 @@ cookie_expire: ${ABSOLUTE_MS / 1000}s
 session_idle_timeout: ${IDLE_MS / 1000}s
 `,
   });
-  browser = await launchBrowser();
-  store = createRedisStore(stack.redisUrl!);
+  ({ stack, browser, store } = identity);
 });
 
 after(async () => {
-  await store?.close();
-  await browser?.close();
-  await stack?.close();
+  await identity?.close();
 });
 
 const get = (cookie: string, path = '/api/whoami') => hostGet(stack, appHost(stack), path, { cookie: `_vallum=${cookie}` });

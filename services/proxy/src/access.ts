@@ -1,13 +1,13 @@
 // The access decision for one request on a matched route: who is asking (session), may they (authorize), and
 // which identity headers the upstream gets. Everything per request here is served from in-process caches when warm.
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Identity, Reason } from '@vallum/policy';
 import type { AuthorizeApi } from '@vallum/service-client';
 import type { Session } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
-import { createConnectionWatch } from './connection-watch.js';
+import { createConnectionWatch, type Closable } from './connection-watch.js';
 import type { IdentityHeaders } from './director.js';
 import { createIdentityHeaderBuilder, type IdentityHeaderConfig } from './identity-headers.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -35,8 +35,8 @@ export type AccessResult =
   | {
       kind: 'forward';
       identity?: IdentityHeaders;
-      /** Keeps re-checking the response while it is open (long-lived responses obey revocation). */
-      watch?: (res: ServerResponse) => void;
+      /** Keeps re-checking the response (or upgraded socket) while it is open: long-lived connections obey revocation. */
+      watch?: (res: Closable) => void;
     }
   | { kind: 'sign-in'; location: string; clearCookie: boolean }
   | { kind: 'deny'; email: string; reasons: readonly Reason[] }
@@ -113,14 +113,14 @@ export function createAccessCheck(deps: {
       const session = await identify(cookie, authorization);
       if (session === 'invalid-token') return UNAUTHORIZED;
       if (!session) return { kind: 'sign-in', location: signInUrl(route, rawUrl), clearCookie: cookie !== undefined };
-            const decision = await authorize.evaluate({
+      const decision = await authorize.evaluate({
         routeId: route.id,
         identity: identityOf(session),
         request: { method, host, path, headers: policyHeaders(headers ?? {}), ...(clientIp ? { sourceIp: clientIp } : {}) },
         ...(requestId ? { requestId } : {}),
       });
       if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
-      const watch = (res: ServerResponse) => connections.watch(res, session, () => stillAllowed(session, cookie, authorization, { routeId: route.id, method, host, path }));
+      const watch = (res: Closable) => connections.watch(res, session, () => stillAllowed(session, cookie, authorization, { routeId: route.id, method, host, path }));
       if (!route.passIdentityHeaders) return { kind: 'forward', watch };
       return { kind: 'forward', identity: await identityHeaders.build(session, route, host), watch };
     },

@@ -164,6 +164,9 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     if (r.result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
     if (r.result.kind === 'deny') return refuseUpgrade(socket, 403, 'Access denied.');
     if (r.result.kind === 'respond') return refuseUpgrade(socket, r.result.status, 'Unauthorized.');
+    // An upgraded connection obeys revocation like a long response: it is closed when the session ends or the
+    // policy stops allowing it.
+    r.result.watch?.(socket);
     const endpoint = forwarder.upstreams(r.route).balancer.pick(hashKeyOf(r.route, req, (name) => parsed[name]));
     if (!endpoint) return refuseUpgrade(socket, 503, 'No healthy upstream is available for this application.');
     const headers = forwardedHeaders(req, requestId, r, String(req.headers.upgrade ?? 'websocket'));

@@ -1,22 +1,27 @@
 // Long-lived responses (server-sent events, long polls, downloads) obey revocation: every forwarded response is
 // watched until it ends; when its session changes (sign-out, back-channel logout, refresh, admin revocation) it is
 // re-checked at once, and every few seconds anyway (expiry, a policy that now denies). A failed check closes it.
-import type { ServerResponse } from 'node:http';
 import type { Session } from '@vallum/session';
 
 export const RECHECK_INTERVAL_MS = 2_000;
 
+/** A response or an upgraded socket (WebSocket): anything that can be closed and says when it closed. */
+export interface Closable {
+  destroy(): unknown;
+  once(event: 'close', listener: () => void): unknown;
+}
+
 export interface ConnectionWatch {
   /** Watches `res` until it closes; `stillAllowed` is asked on every re-check. */
-  watch(res: ServerResponse, session: Session, stillAllowed: () => Promise<boolean>): void;
+  watch(res: Closable, session: Session, stillAllowed: () => Promise<boolean>): void;
   /** Re-checks the responses of one session now. */
   recheck(sid: string): void;
   close(): void;
 }
 
 export function createConnectionWatch(): ConnectionWatch {
-  const open = new Map<ServerResponse, { sid: string; stillAllowed: () => Promise<boolean> }>();
-  const check = (res: ServerResponse, entry: { stillAllowed: () => Promise<boolean> }) => {
+  const open = new Map<Closable, { sid: string; stillAllowed: () => Promise<boolean> }>();
+  const check = (res: Closable, entry: { stillAllowed: () => Promise<boolean> }) => {
     entry.stillAllowed().then(
       (ok) => {
         if (!ok) res.destroy();
