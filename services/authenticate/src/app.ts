@@ -15,9 +15,9 @@ import {
   sessionCookieOptions,
   type Session,
 } from '@vallum/session';
-import { createOidcClient, type OidcClient } from './oidc-client.js';
+import { createOidcClient, type OidcClient } from '@vallum/idp';
 import { registerBackchannelLogout } from './backchannel-logout.js';
-import { claimsOf, identityFields } from './session-claims.js';
+import { claimsOf, identityFields } from '@vallum/idp';
 import { errorPage, signedOutPage } from './pages.js';
 
 export interface AuthenticateDeps {

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { VallumConfig } from '@vallum/config';
 import type { CacheApi } from '@vallum/service-client';
-import type { OidcClient } from './oidc-client.js';
+import type { OidcClient } from '@vallum/idp';
 
 export const BACKCHANNEL_LOGOUT_PATH = '/.vallum/backchannel_logout';
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';

@@ -1,8 +1,7 @@
 // The cache service keeps IdP tokens fresh: every `token_refresh_interval` it refreshes the tokens of sessions
 // that expire within two intervals, and updates their claims (email, groups). A refresh the IdP refuses ends the
 // session at once; an IdP that cannot be reached is retried with back-off while the session keeps working.
-import * as oidc from 'openid-client';
-import { claimsOf, createOidcClient, identityFields, type OidcClient } from '@vallum/authenticate';
+import { createOidcClient, idpErrorCode, isIdpRefusal, refreshSessionTokens, type OidcClient } from '@vallum/idp';
 import type { VallumConfig } from '@vallum/config';
 import type { Session } from '@vallum/session';
 import type { SessionStore } from './memory-store.js';
@@ -38,19 +37,14 @@ export function startTokenRefresher(
     // Several processes may share one store: only one refreshes a session per interval.
     if (!(await store.claimOnce(`refresh:${session.id}`, Math.max(1, Math.floor(interval / 1000))))) return;
     try {
-      const configuration = await idp.configuration();
-      const tokens = await oidc.refreshTokenGrant(configuration, session.refreshToken!);
-      const claims = await claimsOf(configuration, tokens, session.sub, (err) => {
-        if (isRefusal(err)) throw err;
-      });
-      const updated: Session = { ...session, ...identityFields(claims, tokens, session) };
+      const updated: Session = { ...session, ...(await refreshSessionTokens(idp, session)) };
       await store.updateSession(updated);
       failures.delete(session.id);
     } catch (err) {
-      if (isRefusal(err)) {
+      if (isIdpRefusal(err)) {
         await store.deleteSession(session.id);
         failures.delete(session.id);
-        log.info({ sid_prefix: session.id.slice(0, 6), reason: (err as oidc.ResponseBodyError).error ?? 'refused' }, 'the IdP refused a token refresh; session ended');
+        log.info({ sid_prefix: session.id.slice(0, 6), reason: idpErrorCode(err) }, 'the IdP refused a token refresh; session ended');
         return;
       }
       const count = (failures.get(session.id)?.count ?? 0) + 1;
@@ -78,8 +72,3 @@ export function startTokenRefresher(
   };
 }
 
-/** The IdP answered and said no (e.g. invalid_grant for a deleted user or revoked grant), as opposed to being down. */
-function isRefusal(err: unknown): boolean {
-  if (err instanceof oidc.ResponseBodyError) return err.status >= 400 && err.status < 500;
-  return err instanceof oidc.WWWAuthenticateChallengeError;
-}
