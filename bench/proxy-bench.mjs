@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The reverse-proxy benchmark (issue 4): wrk on loopback, 50 connections, 1 KiB and 100 KiB files from an nginx
 // upstream, every proxy pinned to one core, interleaved rounds, all in one run. Prints req/s and p50/p99 as ratios
-// to the direct upstream and to @fastify/http-proxy. Options: --duration 5 --rounds 3 --connections 50.
+// to the direct upstream and to @fastify/http-proxy. Options: --duration 5 --rounds 3 --connections 50;
+// --profile DIR writes a V8 CPU profile of the Vallum process (run with --rounds 1 to keep it short).
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,7 +126,8 @@ routes:
     policy: { allow: { or: [ { groups: { has: admins } } ] } }
 `,
 );
-const vallum = await start('Vallum', 'taskset', node('./peers/vallum-with-session.mjs', vallumConfig), 'ready ');
+const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
+const vallum = await start('Vallum', 'taskset', ['-c', PROXY_CORE, process.execPath, ...profile, here('./peers/vallum-with-session.mjs'), vallumConfig], 'ready ');
 const cookie = vallum.line.slice('ready '.length).trim();
 
 const targets = [
@@ -211,6 +213,7 @@ for (const [s, want] of [['/1k', 1.5], ['/100k', 1.8]]) {
   lines.push(`- ${s}: Vallum authenticated p99 ${p99.toFixed(2)}× @fastify/http-proxy's (target ≤ 1×) ${p99 <= 1 ? 'met' : 'MISSED'}`);
 }
 console.log(lines.join('\n'));
-await redis.stop();
 cleanup();
+await new Promise((r) => setTimeout(r, 1000));
+await redis.stop();
 process.exit(0);
