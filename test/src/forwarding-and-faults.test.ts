@@ -2,55 +2,31 @@
 // down, an IdP that is down.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'undici';
-import { loadVallumConfigText, startVallum, type RunningVallum } from '@vallum/cmd';
 import { getFreePort, startEchoUpstream, type EchoUpstream } from '@vallum/testing';
+import { publicRoute, startProxy, type TestProxy } from './proxy-fixture.js';
 
-let vallum: RunningVallum;
+let proxy: TestProxy;
 let upstream: EchoUpstream;
 let port: number;
 
 before(async () => {
   upstream = await startEchoUpstream();
-  port = await getFreePort();
   const closedPort = await getFreePort();
-  const config = loadVallumConfigText(
-    `authenticate_service_url: http://authenticate.localhost:${port}
-idp:
-  issuer: http://127.0.0.1:${closedPort}
-  client_id: vallum
-  client_secret: secret
-  allow_insecure_http: true
-shared_secret: ${'s'.repeat(32)}
-cookie_secret: ${'c'.repeat(32)}
-routes:
-  - from: http://public.localhost:${port}
-    to: ${upstream.url}/base
-    allow_public_unauthenticated_access: true
-  - from: http://down.localhost:${port}
-    to: http://127.0.0.1:${closedPort}
-    allow_public_unauthenticated_access: true
-  - from: http://app.localhost:${port}
-    to: ${upstream.url}
-    allow_any_authenticated_user: true
-`,
-    'vallum.yaml',
-    { env: {} },
+  proxy = await startProxy(
+    (p) =>
+      publicRoute('public.localhost', p, `${upstream.url}/base`) +
+      publicRoute('down.localhost', p, `http://127.0.0.1:${closedPort}`) +
+      `  - from: http://app.localhost:${p}\n    to: ${upstream.url}\n    allow_any_authenticated_user: true\n`,
   );
-  vallum = await startVallum(config, { address: `127.0.0.1:${port}`, logger: false });
+  port = proxy.port;
 });
 
 after(async () => {
-  await vallum?.close();
+  await proxy?.close();
   await upstream?.close();
 });
 
-const call = (host: string, path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) =>
-  request(`http://127.0.0.1:${port}${path}`, {
-    method: (init.method ?? 'GET') as 'GET',
-    body: init.body,
-    headers: { host: `${host}:${port}`, ...init.headers },
-  });
+const call = (host: string, path: string, init: { method?: string; body?: string; headers?: Record<string, string> } = {}) => proxy.call(host, path, init);
 
 test('a public route forwards method, body and raw query to the upstream base path', async () => {
   const body = 'x'.repeat(100_000);

@@ -1,36 +1,11 @@
 // Shared pieces of the proxy tests: Vallum in this process with public routes (the IdP is never needed), and
 // plain node:http upstreams on loopback.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { request, type Dispatcher } from 'undici';
 import { loadVallumConfigText, startVallum, type RunningVallum } from '@vallum/cmd';
-import { getFreePort } from '@vallum/testing';
+import { getFreePort, startHttpUpstream, type HttpUpstream } from '@vallum/testing';
 
-export interface TestUpstream {
-  url: string;
-  port: number;
-  server: Server;
-  close(): Promise<void>;
-}
-
-export async function startUpstream(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<TestUpstream> {
-  const server = createServer(handler);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
+export type TestUpstream = HttpUpstream;
+export const startUpstream = startHttpUpstream;
 
 export interface TestProxy {
   vallum: RunningVallum;

@@ -1,6 +1,6 @@
 // An upstream that records every request it gets and answers with what it saw, for proxy tests.
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
+import { startHttpUpstream } from './http-upstream.js';
 
 export interface RecordedRequest {
   method: string;
@@ -18,7 +18,7 @@ export interface EchoUpstream {
 
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const requests: RecordedRequest[] = [];
-  const server = createServer((req, res) => {
+  const upstream = await startHttpUpstream((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -31,18 +31,10 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
       res.end(JSON.stringify({ method, url, headers }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: upstream.url,
+    port: upstream.port,
     requests,
-    close: () => new Promise<void>((resolve, reject) => {
-      server.close((err) => (err ? reject(err) : resolve()));
-      server.closeAllConnections();
-    }),
+    close: upstream.close,
   };
 }

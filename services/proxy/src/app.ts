@@ -13,7 +13,9 @@ import { createAccessCheck, type AccessResult } from './access.js';
 import { createAssertionSigner } from './assertion.js';
 import { upstreamRequestHeaders } from './director.js';
 import { sendError } from './error-response.js';
-import { createForwarder } from './forward.js';
+import { forwardWithCache } from './cached-forward.js';
+import { createForwarder, type ForwardInput } from './forward.js';
+import { createResponseCache, type ResponseCache } from './response-cache.js';
 import { normalizePath, splitPathAndQuery } from './normalize-path.js';
 import { forbiddenPage, messagePage } from './pages.js';
 import { createRouteTable } from './route-table.js';
@@ -28,6 +30,9 @@ export interface ProxyDeps {
   cache: CacheApi;
   logger?: boolean;
 }
+
+/** Larger responses stream through uncached. */
+const MAX_CACHED_BODY_BYTES = 8 * 1024 * 1024;
 
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
@@ -53,7 +58,11 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   const access = createAccessCheck({ config, authorize, sessions, assertions });
   const forwarder = createForwarder();
   const trusted = createTrustCheck(config.trustedProxies);
-  for (const route of config.routes) forwarder.upstreams(route);
+  const caches = new Map<string, ResponseCache>();
+  for (const route of config.routes) {
+    forwarder.upstreams(route);
+    if (route.cacheMaxBytes !== undefined) caches.set(route.id, createResponseCache(route.cacheMaxBytes));
+  }
   app.addHook('onClose', async () => forwarder.close());
 
   void app.register(cookie);
@@ -135,7 +144,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     if (result.kind === 'forward') result.watch?.(reply.raw);
     reply.hijack();
     try {
-      await forwarder.forward({
+      const input: ForwardInput = {
         route,
         hashKey: hashKeyOf(route, req.raw, (name) => req.cookies[name]),
         path: pathFor(route, r.path, r.query),
@@ -144,7 +153,13 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
         res: reply.raw,
         headers: forwardedHeaders(req.raw, req.id, r),
         requestId: req.id,
-      });
+      };
+      const cache = caches.get(route.id);
+      if (cache) {
+        const key = `${host}${r.path}${r.query}`;
+        const maxEntry = Math.min(MAX_CACHED_BODY_BYTES, route.cacheMaxBytes ?? 0);
+        await forwardWithCache(forwarder, { ...input, cache, key, userIdentified: !route.allowPublicUnauthenticatedAccess }, maxEntry);
+      } else await forwarder.forward(input);
     } catch (err) {
       req.log.warn({ err, route: route.id }, 'upstream failed');
       sendError(reply.raw, err, req.id, req.headers.accept);

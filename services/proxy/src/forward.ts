@@ -28,6 +28,16 @@ export interface ForwardInput {
   res: ServerResponse;
   headers: Record<string, string | string[]>;
   requestId: string;
+  /** Sees the response as it streams (the response cache); may take over answering the client. */
+  tap?: ResponseTap;
+}
+
+export interface ResponseTap {
+  /** Client-bound headers of the upstream response; 'handled' means the tap answers the client at `end`. */
+  start(status: number, headers: string[]): 'pass' | 'handled';
+  data(chunk: Buffer): void;
+  /** The upstream response is complete; a tap that said 'handled' writes the client response now. */
+  end(res: ServerResponse): void;
 }
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -88,6 +98,7 @@ interface AttemptInput {
   headers: Record<string, string | string[]>;
   hasBody: boolean;
   requestId: string;
+  tap?: ResponseTap;
 }
 
 /** Resolves with the upstream status once the response is complete (or cut); rejects only before any response. */
@@ -95,6 +106,8 @@ function attempt(pool: Pool, input: AttemptInput): Promise<number> {
   const { req, res, route } = input;
   return new Promise<number>((resolve, reject) => {
     let status = 0;
+    let handled = false;
+    const tap = input.tap;
     let abort: ((err?: Error) => void) | undefined;
     let resume: (() => void) | undefined;
     const onClose = () => {
@@ -117,6 +130,10 @@ function attempt(pool: Pool, input: AttemptInput): Promise<number> {
         resume = resumeUpstream;
         res.on('drain', onDrain);
         const headers = downstreamRawHeaders(rawHeaders, route.setResponseHeaders);
+        if (tap?.start(statusCode, headers) === 'handled') {
+          handled = true;
+          return true;
+        }
         headers.push('x-request-id', input.requestId);
         res.writeHead(statusCode, headers);
         // Streams without a length (server-sent events, chunked) show their headers at once, not with the first chunk.
@@ -124,17 +141,24 @@ function attempt(pool: Pool, input: AttemptInput): Promise<number> {
         return true;
       },
       onData(chunk) {
+        if (handled) return true;
+        tap?.data(chunk);
         return res.write(chunk);
       },
       onComplete(trailers) {
-        if (trailers && trailers.length > 0) res.addTrailers(pairs(trailers));
-        res.end();
+        if (handled) tap!.end(res);
+        else {
+          if (trailers && trailers.length > 0) res.addTrailers(pairs(trailers));
+          res.end();
+          tap?.end(res);
+        }
         finish();
         resolve(status);
       },
       onError(err) {
         finish();
         if (status === 0 && !res.headersSent) reject(err);
+        else if (handled && !res.headersSent) reject(err);
         else {
           // Headers are gone already: the only honest signal left is to cut the connection.
           res.destroy(err);

@@ -21,6 +21,8 @@ export function createRouteUpstreams(route: RouteConfig): RouteUpstreams {
       new Pool(endpoint.url.origin, {
         connections: 256,
         pipelining: 1,
+        // Idle connections are recycled, so a changed DNS answer is picked up within this long.
+        keepAliveMaxTimeout: 30_000,
         connect: {
           timeout: route.connectTimeoutMs,
           ...(endpoint.url.protocol === 'https:'

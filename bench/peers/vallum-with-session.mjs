@@ -1,0 +1,18 @@
+// Vallum all-in-one for the benchmark, plus one signed-in session for the authenticated route: the session is put
+// into the Redis store Vallum uses, and its cookie printed. Usage: node vallum-with-session.mjs CONFIG_FILE
+import { randomUUID } from 'node:crypto';
+import { loadVallumConfig, startVallum } from '@vallum/cmd';
+import { createRedisStore } from '@vallum/cache';
+import { createSessionCookieCodec } from '@vallum/session';
+
+const config = loadVallumConfig(process.argv[2]);
+const store = createRedisStore(config.redisUrl);
+const now = Date.now();
+const session = { id: randomUUID(), sub: 'alice', email: 'alice@example.com', groups: ['admins'], claims: {}, createdAt: now, expiresAt: now + 3_600_000 };
+await store.putSession(session);
+await store.close();
+const cookie = await createSessionCookieCodec(config.cookieSecret).seal({ sid: session.id, expiresAt: session.expiresAt });
+await startVallum(config);
+// A clean exit writes the --cpu-prof profile when the benchmark profiles Vallum.
+process.on('SIGTERM', () => process.exit(0));
+console.log(`ready ${config.cookieName}=${cookie}`);

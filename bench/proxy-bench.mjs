@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+// The reverse-proxy benchmark (issue 4): wrk on loopback, 50 connections, 1 KiB and 100 KiB files from an nginx
+// upstream, every proxy pinned to one core, interleaved rounds, all in one run. Prints req/s and p50/p99 as ratios
+// to the direct upstream and to @fastify/http-proxy. Options: --duration 5 --rounds 3 --connections 50;
+// --profile DIR writes a V8 CPU profile of the Vallum process (run with --rounds 1 to keep it short).
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getFreePort, startRedis } from '@vallum/testing';
+
+const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((a) => a.trim().split(/\s+/)));
+const DURATION = Number(args.duration ?? 5);
+const ROUNDS = Number(args.rounds ?? 3);
+const CONNECTIONS = Number(args.connections ?? 50);
+const PROXY_CORE = '0';
+const LOAD_CORE = '1';
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+
+for (const bin of ['nginx', 'wrk', 'taskset', 'redis-server']) {
+  if (spawnSync('sh', ['-c', `command -v ${bin} || test -x /usr/sbin/${bin}`]).status !== 0) {
+    console.error(`The benchmark needs ${bin}: apt-get install -y nginx wrk redis-server util-linux`);
+    process.exit(1);
+  }
+}
+const NGINX = spawnSync('sh', ['-c', 'command -v nginx || echo /usr/sbin/nginx']).stdout.toString().trim();
+
+const dir = mkdtempSync(join(tmpdir(), 'vallum-bench-'));
+// nginx workers run as an unprivileged user and must read the files.
+chmodSync(dir, 0o755);
+writeFileSync(join(dir, '1k'), Buffer.alloc(1024, 'a'));
+writeFileSync(join(dir, '100k'), Buffer.alloc(100 * 1024, 'b'));
+const children = [];
+const cleanup = () => children.forEach((c) => c.exitCode === null && c.kill('SIGTERM'));
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+function start(name, cmd, argv, readyText, env = {}) {
+  const child = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 20_000);
+    const onData = (d) => {
+      out += d;
+      const line = out.split('\n').find((l) => l.includes(readyText));
+      if (line !== undefined) {
+        clearTimeout(timer);
+        resolve({ child, line });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (d) => (out += d));
+    child.on('exit', (code) => reject(new Error(`${name} exited ${code}:\n${out}`)));
+  });
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/1k`);
+      await res.arrayBuffer();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`nothing answers on ${port}`);
+}
+
+async function nginx(name, core, server) {
+  const conf = join(dir, `${name}.conf`);
+  writeFileSync(
+    conf,
+    `daemon off; worker_processes 1; pid ${dir}/${name}.pid; error_log ${dir}/${name}.err warn;
+events { worker_connections 4096; }
+http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
+  client_body_temp_path ${dir}/${name}-body; proxy_temp_path ${dir}/${name}-proxy; fastcgi_temp_path ${dir}/${name}-f;
+  uwsgi_temp_path ${dir}/${name}-u; scgi_temp_path ${dir}/${name}-s;
+  ${server} }`,
+  );
+  const child = spawn('taskset', ['-c', core, NGINX, '-c', conf, '-p', dir], { stdio: 'ignore' });
+  children.push(child);
+}
+
+const upstreamPort = await getFreePort();
+await nginx('upstream', LOAD_CORE, `server { listen 127.0.0.1:${upstreamPort}; root ${dir}; }`);
+await waitForPort(upstreamPort);
+const upstream = `http://127.0.0.1:${upstreamPort}`;
+
+const nginxProxyPort = await getFreePort();
+await nginx(
+  'proxy',
+  PROXY_CORE,
+  `upstream up { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+   server { listen 127.0.0.1:${nginxProxyPort}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
+);
+await waitForPort(nginxProxyPort);
+
+const node = (script, ...rest) => ['-c', PROXY_CORE, process.execPath, here(script), ...rest];
+const fastifyPort = await getFreePort();
+await start('@fastify/http-proxy', 'taskset', node('./peers/fastify-http-proxy.mjs', String(fastifyPort), upstream), 'ready');
+const httpProxyPort = await getFreePort();
+await start('http-proxy', 'taskset', node('./peers/node-http-proxy.mjs', String(httpProxyPort), upstream), 'ready');
+
+const redis = await startRedis();
+const vallumPort = await getFreePort();
+const secret = (c) => c.repeat(32);
+const vallumConfig = join(dir, 'vallum.yaml');
+writeFileSync(
+  vallumConfig,
+  `address: 127.0.0.1:${vallumPort}
+authenticate_service_url: http://authenticate.localhost:${vallumPort}
+idp: { issuer: "http://127.0.0.1:9", client_id: bench, client_secret: bench, allow_insecure_http: true }
+shared_secret: ${secret('s')}
+cookie_secret: ${secret('c')}
+cache: { redis_url: "${redis.url}" }
+log_level: warn
+routes:
+  - from: http://public.localhost:${vallumPort}
+    to: ${upstream}
+    allow_public_unauthenticated_access: true
+  - from: http://app.localhost:${vallumPort}
+    to: ${upstream}
+    policy: { allow: { or: [ { groups: { has: admins } } ] } }
+`,
+);
+const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
+const vallum = await start('Vallum', 'taskset', ['-c', PROXY_CORE, process.execPath, ...profile, here('./peers/vallum-with-session.mjs'), vallumConfig], 'ready ');
+const cookie = vallum.line.slice('ready '.length).trim();
+
+const targets = [
+  { name: 'direct (nginx upstream)', port: upstreamPort, headers: [] },
+  { name: 'nginx proxy', port: nginxProxyPort, headers: [] },
+  { name: '@fastify/http-proxy', port: fastifyPort, headers: [] },
+  { name: 'http-proxy', port: httpProxyPort, headers: [] },
+  { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`] },
+  { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`] },
+];
+
+// Each target must really serve the file (a 302 to sign-in would be very fast and very wrong).
+for (const t of targets) {
+  const headers = Object.fromEntries(t.headers.map((h) => [h.slice(0, h.indexOf(':')).toLowerCase(), h.slice(h.indexOf(':') + 1).trim()]));
+  const { request } = await import('undici');
+  const res = await request(`http://127.0.0.1:${t.port}/100k`, { headers });
+  const body = Buffer.from(await res.body.arrayBuffer());
+  if (res.statusCode !== 200 || body.length !== 100 * 1024) throw new Error(`${t.name} answered ${res.statusCode} with ${body.length} bytes`);
+}
+
+function wrk(target, path, seconds) {
+  const argv = ['-c', LOAD_CORE, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency'];
+  for (const h of target.headers) argv.push('-H', h);
+  argv.push(`http://127.0.0.1:${target.port}${path}`);
+  const run = spawnSync('taskset', argv, { encoding: 'utf8' });
+  const out = run.stdout;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const ms = (label) => {
+    const m = new RegExp(`${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
+    if (!m) return NaN;
+    return Number(m[1]) * { us: 0.001, ms: 1, s: 1000 }[m[2]];
+  };
+  const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
+  if (errors) console.error(`  ${target.name} ${path}: ${errors[0]}`);
+  return { rps, p50: ms('50'), p99: ms('99') };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const sizes = ['/1k', '/100k'];
+console.log(`warming up (${targets.length} targets)…`);
+for (const t of targets) for (const s of sizes) wrk(t, s, 2);
+const results = new Map();
+for (let round = 1; round <= ROUNDS; round++) {
+  console.log(`round ${round}/${ROUNDS}`);
+  for (const s of sizes) {
+    for (const t of targets) {
+      const r = wrk(t, s, DURATION);
+      const key = `${t.name}|${s}`;
+      results.set(key, [...(results.get(key) ?? []), r]);
+    }
+  }
+}
+
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const lines = [
+  `${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, proxy on core ${PROXY_CORE}, wrk + nginx upstream on core ${LOAD_CORE}; medians`,
+  '',
+  '| size | target | req/s | × direct | × @fastify/http-proxy | p50 ms | p99 ms | p99 × fastify |',
+  '|---|---|---:|---:|---:|---:|---:|---:|',
+];
+const summary = {};
+for (const s of sizes) {
+  const agg = (name) => {
+    const rs = results.get(`${name}|${s}`);
+    return { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) };
+  };
+  const direct = agg(targets[0].name);
+  const fastify = agg('@fastify/http-proxy');
+  for (const t of targets) {
+    const a = agg(t.name);
+    summary[`${t.name}|${s}`] = a;
+    lines.push(`| ${s.slice(1).replace('k', ' KiB')} | ${t.name} | ${fmt(a.rps)} | ${fmt(a.rps / direct.rps, 2)} | ${fmt(a.rps / fastify.rps, 2)} | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} | ${fmt(a.p99 / fastify.p99, 2)} |`);
+  }
+}
+const get = (n, s) => summary[`${n}|${s}`];
+lines.push('', 'Targets:');
+for (const [s, want] of [['/1k', 1.5], ['/100k', 1.8]]) {
+  const ratio = get('Vallum authenticated', s).rps / get('@fastify/http-proxy', s).rps;
+  lines.push(`- ${s}: Vallum authenticated ${ratio.toFixed(2)}× @fastify/http-proxy (target ≥ ${want}×) ${ratio >= want ? 'met' : 'MISSED'}`);
+  const vs = get('Vallum authenticated', s).rps / get('Vallum public', s).rps;
+  lines.push(`- ${s}: Vallum authenticated ${vs.toFixed(2)}× Vallum public (target ≥ 0.9×) ${vs >= 0.9 ? 'met' : 'MISSED'}`);
+  const p99 = get('Vallum authenticated', s).p99 / get('@fastify/http-proxy', s).p99;
+  lines.push(`- ${s}: Vallum authenticated p99 ${p99.toFixed(2)}× @fastify/http-proxy's (target ≤ 1×) ${p99 <= 1 ? 'met' : 'MISSED'}`);
+}
+console.log(lines.join('\n'));
+cleanup();
+await new Promise((r) => setTimeout(r, 1000));
+await redis.stop();
+process.exit(0);

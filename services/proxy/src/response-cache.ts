@@ -1,0 +1,142 @@
+// The shared HTTP response cache of a route (`cache: {max_bytes}`), after RFC 9111 for a shared cache: only GET
+// responses with an explicit freshness or a validator are kept; no-store, private and Set-Cookie responses never;
+// on routes that identify users (anything not public) and for requests with Authorization, only responses
+// explicitly marked shared (`public` or `s-maxage`) — so one user's page never reaches another. Vary is honoured,
+// Age is sent, stale entries are revalidated with If-None-Match / If-Modified-Since, and memory is bounded by an
+// LRU over body + header bytes.
+import type { IncomingHttpHeaders } from 'node:http';
+
+export interface CacheEntry {
+  status: number;
+  /** Client-bound headers (flat name/value list) without Age. */
+  headers: string[];
+  body: Buffer;
+  storedAt: number;
+  /** Age the upstream reported when the entry was stored, in seconds. */
+  initialAge: number;
+  lifetimeMs: number;
+  etag: string | undefined;
+  lastModified: string | undefined;
+  vary: Array<[string, string]>;
+  size: number;
+}
+
+export type Directives = Map<string, string | true>;
+
+export function parseCacheControl(value: string | string[] | undefined): Directives {
+  const out: Directives = new Map();
+  const text = Array.isArray(value) ? value.join(',') : (value ?? '');
+  for (const part of text.split(',')) {
+    const [rawName, ...rest] = part.split('=');
+    const name = rawName!.trim().toLowerCase();
+    if (!name) continue;
+    out.set(name, rest.length ? rest.join('=').trim().replace(/^"|"$/g, '') : true);
+  }
+  return out;
+}
+
+export function headerOf(headers: readonly string[], name: string): string | undefined {
+  const values: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() === name) values.push(headers[i + 1]!);
+  return values.length ? values.join(', ') : undefined;
+}
+
+const seconds = (v: string | true | undefined) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
+const STORABLE_STATUS = new Set([200, 203, 204, 301, 404, 410]);
+
+/** Freshness lifetime in ms for a shared cache, or undefined when the response must not be stored. */
+export function storableLifetime(input: {
+  status: number;
+  headers: readonly string[];
+  requestHeaders: IncomingHttpHeaders;
+  userIdentified: boolean;
+  now: number;
+}): number | undefined {
+  const { headers, requestHeaders } = input;
+  if (!STORABLE_STATUS.has(input.status)) return undefined;
+  const req = parseCacheControl(requestHeaders['cache-control']);
+  const cc = parseCacheControl(headerOf(headers, 'cache-control'));
+  if (req.has('no-store') || cc.has('no-store') || cc.has('private')) return undefined;
+  if (headerOf(headers, 'set-cookie') !== undefined) return undefined;
+  if ((headerOf(headers, 'vary') ?? '').includes('*')) return undefined;
+  const shared = cc.has('public') || cc.has('s-maxage');
+  if ((input.userIdentified || requestHeaders.authorization !== undefined) && !shared) return undefined;
+  let lifetime = seconds(cc.get('s-maxage')) ?? seconds(cc.get('max-age'));
+  if (lifetime === undefined) {
+    const expires = Date.parse(headerOf(headers, 'expires') ?? '');
+    const date = Date.parse(headerOf(headers, 'date') ?? '') || input.now;
+    if (!Number.isNaN(expires)) lifetime = Math.max(0, (expires - date) / 1000);
+  }
+  if (cc.has('no-cache')) lifetime = 0;
+  const validator = headerOf(headers, 'etag') !== undefined || headerOf(headers, 'last-modified') !== undefined;
+  if (!lifetime && !validator) return undefined;
+  return (lifetime ?? 0) * 1000;
+}
+
+export interface ResponseCache {
+  /** The entry for this key whose Vary'd request headers match, if any. */
+  lookup(key: string, requestHeaders: IncomingHttpHeaders): CacheEntry | undefined;
+  store(key: string, entry: CacheEntry): void;
+  /** Current age of an entry in seconds. */
+  age(entry: CacheEntry, now: number): number;
+  fresh(entry: CacheEntry, now: number): boolean;
+  readonly bytes: number;
+}
+
+export function createResponseCache(maxBytes: number): ResponseCache {
+  // Map order is recency: a hit is re-inserted at the end, eviction takes from the front.
+  const entries = new Map<string, CacheEntry[]>();
+  let bytes = 0;
+  const varyMatches = (entry: CacheEntry, headers: IncomingHttpHeaders) =>
+    entry.vary.every(([name, value]) => {
+      const v = headers[name];
+      return (Array.isArray(v) ? v.join(', ') : (v ?? '')) === value;
+    });
+  const drop = (key: string) => {
+    for (const e of entries.get(key) ?? []) bytes -= e.size;
+    entries.delete(key);
+  };
+  return {
+    get bytes() {
+      return bytes;
+    },
+    lookup(key, requestHeaders) {
+      const list = entries.get(key);
+      if (!list) return undefined;
+      entries.delete(key);
+      entries.set(key, list);
+      return list.find((e) => varyMatches(e, requestHeaders));
+    },
+    store(key, entry) {
+      if (entry.size > maxBytes) return;
+      const list = (entries.get(key) ?? []).filter((e) => {
+        const same = e.vary.length === entry.vary.length && e.vary.every(([n, v], i) => entry.vary[i]?.[0] === n && entry.vary[i]?.[1] === v);
+        if (same) bytes -= e.size;
+        return !same;
+      });
+      list.push(entry);
+      bytes += entry.size;
+      entries.delete(key);
+      entries.set(key, list);
+      for (const oldest of entries.keys()) {
+        if (bytes <= maxBytes) break;
+        if (oldest !== key) drop(oldest);
+      }
+      if (bytes > maxBytes) drop(key);
+    },
+    age(entry, now) {
+      return entry.initialAge + Math.max(0, Math.floor((now - entry.storedAt) / 1000));
+    },
+    fresh(entry, now) {
+      return entry.initialAge * 1000 + (now - entry.storedAt) < entry.lifetimeMs;
+    },
+  };
+}
+
+export function varyOf(headers: readonly string[], requestHeaders: IncomingHttpHeaders): Array<[string, string]> {
+  const names = (headerOf(headers, 'vary') ?? '').split(',').map((n) => n.trim().toLowerCase()).filter(Boolean);
+  return names.map((n) => {
+    const v = requestHeaders[n];
+    return [n, Array.isArray(v) ? v.join(', ') : (v ?? '')];
+  });
+}
