@@ -13,10 +13,12 @@ import { startUpstream, type TestUpstream } from './proxy-fixture.js';
 let upstream: TestUpstream;
 let stack: Stack;
 let browser: Browser;
+const upstreamSockets = new Set<Socket>();
 
 before(async () => {
   upstream = await startUpstream((_req, res) => res.end('ws app'));
   upstream.server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
+    upstreamSockets.add(socket);
     socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
     socket.on('data', (d: Buffer) => socket.write(d));
     socket.on('error', () => {});
@@ -36,6 +38,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await stack?.close();
+  for (const socket of upstreamSockets) socket.destroy();
   await upstream?.close();
 });
 
@@ -73,11 +76,8 @@ function openSocket(cookie: string): Promise<Socket> {
 
 test('signing out closes the session\'s open WebSocket within a few seconds; another session\'s stays open', async () => {
   const [alice, other] = [await sessionCookie(), await sessionCookie()];
-  console.log('cookies ok');
   const socket = await openSocket(alice);
-  console.log('socket 1');
   const untouched = await openSocket(other);
-  console.log('socket 2');
   socket.on('error', () => {});
   untouched.on('error', () => {});
   const closed = new Promise<number>((resolve) => {

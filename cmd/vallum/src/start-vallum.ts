@@ -45,7 +45,13 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const handler = (req: IncomingMessage, res: ServerResponse) => current.route(req, res);
   const server = initial.tls ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key }, handler) : createHttpServer(handler);
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => current.upgrade(req, socket, head));
+  // closeAllConnections() does not reach them, so they are tracked to be ended on shutdown.
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+    current.upgrade(req, socket, head);
+  });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -76,6 +82,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        for (const socket of upgraded) socket.destroy();
       });
       await current.close();
       await Promise.all([...retiring]);
