@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Policy decision benchmark: µs per decision for policies of 1, 100 and 10,000 rules, compiled once, against a
 // baseline measured in the same run (a hand-written closure doing the 1-rule check). Run: npx tsc -b && node
-// bench/policy-decision.mjs [--quick]. Figures go in bench/POLICY.md.
+// bench/policy-decision.mjs [--quick]. Figures go in bench/README.md.
 import { compilePolicy, evaluatePolicy } from '../packages/policy/dist/index.js';
 
 const quick = process.argv.includes('--quick');

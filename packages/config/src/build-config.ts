@@ -178,7 +178,8 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     tokenRefreshIntervalMs: parseDuration(raw.token_refresh_interval ?? '30s'),
     jwtClaimsHeaders: raw.jwt_claims_headers ?? {},
     identityHeadersMaxBytes: raw.identity_headers_max_bytes ?? 8192,
-    forwardAuthTrustedProxies: raw.forward_auth?.trusted_proxies ?? [],
+    // A proxy trusted to say who the client is may also say which request it is asking about, unless told otherwise.
+    forwardAuthTrustedProxies: raw.forward_auth?.trusted_proxies ?? raw.trusted_proxies ?? [],
     adminPolicy: raw.admin_policy,
     signingKeyPem,
     redisUrl: raw.cache?.redis_url,

@@ -35,7 +35,5 @@ export interface CacheApi {
   subscribe(listener: (sid: string) => void): () => void;
 }
 
-export interface SessionQuery {
-  sub: string;
-  idpSid?: string;
-}
+/** A user's sessions (`sub`), those of one IdP session (`idpSid`), or both; at least one is given. */
+export type SessionQuery = { sub: string; idpSid?: string } | { sub?: string; idpSid: string };

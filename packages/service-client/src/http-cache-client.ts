@@ -26,8 +26,11 @@ export function createHttpCacheClient(endpoint: ServiceEndpoint): CacheApi {
       await callService(endpoint, { method: 'DELETE', path: `/v1/sessions/${id(sessionId)}` });
     },
     async findSessions(query) {
-      const qs = query.idpSid === undefined ? '' : `?idp_sid=${id(query.idpSid)}`;
-      const res = await callService<{ sessions: Session[] }>(endpoint, { method: 'GET', path: `/v1/users/${id(query.sub)}/sessions${qs}` });
+      const path =
+        query.sub === undefined
+          ? `/v1/idp-sessions/${id(query.idpSid!)}/sessions`
+          : `/v1/users/${id(query.sub)}/sessions${query.idpSid === undefined ? '' : `?idp_sid=${id(query.idpSid)}`}`;
+      const res = await callService<{ sessions: Session[] }>(endpoint, { method: 'GET', path });
       return res?.sessions ?? [];
     },
     subscribe(listener) {

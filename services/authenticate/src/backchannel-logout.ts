@@ -45,7 +45,9 @@ export function registerBackchannelLogout(app: FastifyInstance, deps: { config: 
       if (!(await cache.claimOnce(`logout:${String(payload.jti)}`, MAX_AGE_SECONDS * 2))) {
         return reply.status(400).send({ error: 'invalid_request', error_description: 'the logout token was already used' });
       }
-      const sessions = await cache.findSessions({ sub: payload.sub!, idpSid: typeof payload.sid === 'string' ? payload.sid : undefined });
+      const sub = typeof payload.sub === 'string' && payload.sub ? payload.sub : undefined;
+      const idpSid = typeof payload.sid === 'string' && payload.sid ? payload.sid : undefined;
+      const sessions = await cache.findSessions(sub === undefined ? { idpSid: idpSid! } : { sub, idpSid });
       for (const session of sessions) await cache.deleteSession(session.id);
       req.log.info({ sessions: sessions.length }, 'back-channel logout');
       return reply.status(200).send();
@@ -58,6 +60,7 @@ export function checkLogoutClaims(payload: JWTPayload): void {
   const events = payload.events;
   if (!events || typeof events !== 'object' || !(LOGOUT_EVENT in events)) throw new Error('no back-channel logout event');
   if ('nonce' in payload) throw new Error('a logout token has no nonce');
-  // Vallum indexes sessions by user: a token naming only an IdP session is refused rather than matched by a scan.
-  if (typeof payload.sub !== 'string' || !payload.sub) throw new Error('the logout token names no sub');
+  const sub = typeof payload.sub === 'string' && payload.sub !== '';
+  const sid = typeof payload.sid === 'string' && payload.sid !== '';
+  if (!sub && !sid) throw new Error('the logout token names neither sub nor sid');
 }

@@ -75,6 +75,11 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
       async (req) => ({ sessions: await store.findSessions({ sub: req.params.id, idpSid: req.query.idp_sid }) }),
     );
 
+    // A back-channel logout token may name only the IdP session.
+    scope.get<{ Params: { id: string } }>('/v1/idp-sessions/:id/sessions', { schema: { params: idParams } }, async (req) => ({
+      sessions: await store.findSessions({ idpSid: req.params.id }),
+    }));
+
     registerEventStream(scope, store);
 
     scope.delete<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req, reply) => {

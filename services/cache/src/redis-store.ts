@@ -71,7 +71,7 @@ export function createRedisStore(url: string): RedisStore {
 
   const getSession = async (id: string) => (await read([id]))[0] ?? null;
 
-  return {
+  const store: RedisStore = {
     getSession,
     async putSession(session) {
       const ttl = session.expiresAt - Date.now();
@@ -102,6 +102,8 @@ export function createRedisStore(url: string): RedisStore {
       await run(() => notify(id));
     },
     async findSessions(query) {
+      // Sessions are indexed by user; an IdP session alone (a rare back-channel logout) is found by a bounded scan.
+      if (query.sub === undefined) return (await store.listSessions()).filter((s) => matchesQuery(s, query));
       const ids = await run(() => redis.smembers(USER_PREFIX + query.sub));
       const found = await read(ids);
       const gone = ids.filter((id) => !found.some((s) => s.id === id));
@@ -140,4 +142,5 @@ export function createRedisStore(url: string): RedisStore {
       redis.disconnect();
     },
   };
+  return store;
 }

@@ -101,6 +101,7 @@ for (const [name, make] of stores) {
     for (const s of [a, b, other]) await store.putSession(s);
     assert.deepEqual((await store.findSessions({ sub })).map((s) => s.id).sort(), [a.id, b.id]);
     assert.deepEqual((await store.findSessions({ sub, idpSid: 'idp-2' })).map((s) => s.id), [b.id]);
+    assert.deepEqual((await store.findSessions({ idpSid: 'idp-2' })).map((s) => s.id), [b.id], 'an IdP session alone finds its sessions');
     await store.deleteSession(a.id);
     assert.deepEqual((await store.findSessions({ sub })).map((s) => s.id), [b.id]);
   });
