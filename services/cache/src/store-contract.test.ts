@@ -95,13 +95,13 @@ for (const [name, make] of stores) {
   test(`${name}: findSessions lists a user's live sessions, optionally of one IdP session`, async () => {
     const store = await make();
     const sub = `user-${name}`;
-    const a = { ...session(`${name}-a`), sub, idpSid: 'idp-1' };
-    const b = { ...session(`${name}-b`), sub, idpSid: 'idp-2' };
+    const a = { ...session(`${name}-a`), sub, idpSid: `idp-1-${name}` };
+    const b = { ...session(`${name}-b`), sub, idpSid: `idp-2-${name}` };
     const other = session(`${name}-c`);
     for (const s of [a, b, other]) await store.putSession(s);
     assert.deepEqual((await store.findSessions({ sub })).map((s) => s.id).sort(), [a.id, b.id]);
-    assert.deepEqual((await store.findSessions({ sub, idpSid: 'idp-2' })).map((s) => s.id), [b.id]);
-    assert.deepEqual((await store.findSessions({ idpSid: 'idp-2' })).map((s) => s.id), [b.id], 'an IdP session alone finds its sessions');
+    assert.deepEqual((await store.findSessions({ sub, idpSid: `idp-2-${name}` })).map((s) => s.id), [b.id]);
+    assert.deepEqual((await store.findSessions({ idpSid: `idp-2-${name}` })).map((s) => s.id), [b.id], 'an IdP session alone finds its sessions');
     await store.deleteSession(a.id);
     assert.deepEqual((await store.findSessions({ sub })).map((s) => s.id), [b.id]);
   });
