@@ -48,25 +48,36 @@ export function createIdentityHeaderBuilder(config: IdentityHeaderConfig, assert
     return BASE_HEADERS.reduce((n, k) => n + k.length + LINE_OVERHEAD, 0) + email + groups + jwt + extra;
   };
 
+  const fit = (session: Session, route: RouteConfig) => {
+    let groups: readonly string[] = session.groups;
+    let headers = headersFor(session, groups);
+    let trimmed = false;
+    if (sizeOf(headers) > budget) {
+      const wanted = policyGroups(route);
+      groups = session.groups.filter((g) => wanted.has(g));
+      headers = headersFor(session, groups);
+      trimmed = true;
+      while (groups.length > 0 && sizeOf(headers) > budget) {
+        groups = groups.slice(0, Math.floor(groups.length / 2));
+        headers = headersFor(session, groups);
+      }
+      for (const name of Object.keys(headers.extra)) if (sizeOf(headers) > budget) delete headers.extra[name];
+    }
+    return { headers, groups, trimmed };
+  };
+  const built = new WeakMap<Session, Map<string, ReturnType<typeof fit>>>();
+
   return {
     names: new Set(claimHeaders.map(([name]) => name.toLowerCase())),
     async build(session, route, audience) {
-      let groups: readonly string[] = session.groups;
-      let headers = headersFor(session, groups);
-      let trimmed = false;
-      if (sizeOf(headers) > budget) {
-        const wanted = policyGroups(route);
-        groups = session.groups.filter((g) => wanted.has(g));
-        headers = headersFor(session, groups);
-        trimmed = true;
-        while (groups.length > 0 && sizeOf(headers) > budget) {
-          groups = groups.slice(0, Math.floor(groups.length / 2));
-          headers = headersFor(session, groups);
-        }
-        for (const name of Object.keys(headers.extra)) if (sizeOf(headers) > budget) delete headers.extra[name];
-      }
-      const assertion = await assertions.assertionFor(session, audience, trimmed ? { groups, variant: route.id } : undefined);
-      return { ...headers, assertion };
+      // The headers are a pure function of the session and the route: worked out once per session copy (a
+      // refreshed session is a new object, so the WeakMap forgets the old one by itself).
+      let perRoute = built.get(session);
+      if (!perRoute) built.set(session, (perRoute = new Map()));
+      let entry = perRoute.get(route.id);
+      if (!entry) perRoute.set(route.id, (entry = fit(session, route)));
+      const assertion = await assertions.assertionFor(session, audience, entry.trimmed ? { groups: entry.groups, variant: route.id } : undefined);
+      return { ...entry.headers, assertion };
     },
   };
 }
