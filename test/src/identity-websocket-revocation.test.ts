@@ -2,6 +2,7 @@
 // (Pomerium never re-checks an upgraded connection; users filed that as a bug).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { request } from 'undici';
@@ -25,6 +26,7 @@ before(async () => {
   });
   stack = await startStack({
     mode: 'all-in-one',
+    watch: true,
     extraRoutes: (port) => `  - name: ws
     from: http://ws.localhost:${port}
     to: ${upstream.url}
@@ -56,6 +58,17 @@ async function sessionCookie(): Promise<string> {
   } finally {
     await context.close();
   }
+}
+
+function closedWithin(socket: Socket, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (socket.destroyed) return resolve(true);
+    const timer = setTimeout(() => resolve(false), ms);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
 }
 
 function openSocket(cookie: string): Promise<Socket> {
@@ -102,4 +115,19 @@ test('signing out closes the session\'s open WebSocket within a few seconds; ano
   });
   assert.equal(echoed, 'ping');
   untouched.destroy();
+});
+
+test('a config reload whose policy now denies closes the open WebSocket, and new upgrades are refused', async () => {
+  const cookie = await sessionCookie();
+  const socket = await openSocket(cookie);
+  socket.on('error', () => {});
+  const text = readFileSync(stack.configFile, 'utf8');
+  const denied = text.replace(
+    /(name: ws[\s\S]*?)allow_any_authenticated_user: true/,
+    '$1policy:\n      allow:\n        or:\n          - groups: { has: nobody }',
+  );
+  assert.notEqual(denied, text, 'the test must change the ws route');
+  writeFileSync(stack.configFile, denied);
+  assert.ok(await closedWithin(socket, 8000), 'the socket was still open 8 s after the policy stopped allowing it');
+  await assert.rejects(openSocket(cookie), /upgrade refused: 403/);
 });

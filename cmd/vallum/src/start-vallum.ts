@@ -40,8 +40,10 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const logger = options.logger;
   // The session store outlives config reloads: a reload must not sign everybody out.
   const store = service === 'all' || service === 'cache' ? cacheService.createSessionStore(initial) : undefined;
+  // So do open long-lived connections: after a reload they are re-checked against the new policy.
+  const connections = service === 'all' || service === 'proxy' ? proxyService.createConnectionWatch() : undefined;
 
-  let current = await buildServices(initial, { service, logger, store });
+  let current = await buildServices(initial, { service, logger, store, connections });
   const handler = (req: IncomingMessage, res: ServerResponse) => current.route(req, res);
   const server = initial.tls ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key }, handler) : createHttpServer(handler);
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
@@ -68,7 +70,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     url: `${initial.tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
     port: bound.port,
     async reload(config) {
-      const next = await buildServices(config, { service, logger, store });
+      const next = await buildServices(config, { service, logger, store, connections });
       const previous = current;
       current = next;
       // In-flight requests finish on the services that accepted them; new ones already go to `next`.
@@ -86,6 +88,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       });
       await current.close();
       await Promise.all([...retiring]);
+      connections?.close();
       await store?.close();
     },
   };
@@ -102,9 +105,14 @@ interface BuiltServices {
 
 async function buildServices(
   config: VallumConfig,
-  ctx: { service: ServiceName | 'all'; logger: boolean | undefined; store: cacheService.SessionStore | undefined },
+  ctx: {
+    service: ServiceName | 'all';
+    logger: boolean | undefined;
+    store: cacheService.SessionStore | undefined;
+    connections: proxyService.ConnectionWatch | undefined;
+  },
 ): Promise<BuiltServices> {
-  const { service, logger, store } = ctx;
+  const { service, logger, store, connections } = ctx;
   const signer = createServiceTokenSigner(config.sharedSecret, service);
   const remote = (name: 'authorize' | 'cache', url: URL | undefined) => {
     if (!url) {
@@ -122,7 +130,7 @@ async function buildServices(
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
     });
     const authenticate = authenticateService.buildApp(config, { cache: store!, logger });
-    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: store!, logger });
+    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: store!, logger, connections });
     apps = [authenticate, proxy];
     const authenticateHost = config.authenticateServiceUrl.host.toLowerCase();
     route = (req, res) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? authenticate : proxy).routing(req, res);
@@ -147,6 +155,7 @@ async function buildServices(
           }),
           cache: remoteCache(),
           logger,
+          connections,
         });
         break;
     }

@@ -7,7 +7,7 @@ import type { AuthorizeApi } from '@vallum/service-client';
 import type { Session } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
-import { createConnectionWatch, type Closable } from './connection-watch.js';
+import { createConnectionWatch, type Closable, type ConnectionWatch } from './connection-watch.js';
 import type { IdentityHeaders } from './director.js';
 import { createIdentityHeaderBuilder, type IdentityHeaderConfig } from './identity-headers.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -70,6 +70,8 @@ export function createAccessCheck(deps: {
   authorize: AuthorizeApi;
   sessions: SessionResolver;
   assertions: AssertionSigner;
+  /** Shared across reloads by the process; the access check makes one of its own when none is given. */
+  connections?: ConnectionWatch;
 }): AccessCheck {
   const { config, authorize, sessions, assertions } = deps;
   const identityHeaders = createIdentityHeaderBuilder(config, assertions);
@@ -86,23 +88,21 @@ export function createAccessCheck(deps: {
     return (await bearer.identify(token)) ?? 'invalid-token';
   };
   const identityOf = identityOfSession;
-  const connections = createConnectionWatch();
+  const connections = deps.connections ?? createConnectionWatch();
   sessions.onChange((sid) => connections.recheck(sid));
-  const stillAllowed = async (
-    session: Session,
-    cookie: string | undefined,
-    authorization: string | undefined,
-    request: { routeId: string; method: string; host: string; path: string },
-  ) => {
-    const now = await identify(cookie, authorization);
-    if (!now || now === 'invalid-token' || now.id !== session.id || now.expiresAt <= Date.now()) return false;
-    const { routeId, ...info } = request;
-    return (await authorize.evaluate({ routeId, identity: identityOf(now), request: info })).allow;
-  };
+  // The same question as when the connection was let in, asked of this app's session view and policy.
+  connections.useCheck(async (w) => {
+    const now = await identify(w.cookie, w.authorization);
+    if (!now || now === 'invalid-token' || now.id !== w.session.id || now.expiresAt <= Date.now()) return false;
+    const request = { method: w.method, host: w.host, path: w.path, headers: w.headers, ...(w.sourceIp ? { sourceIp: w.sourceIp } : {}) };
+    return (await authorize.evaluate({ routeId: w.routeId, identity: identityOf(now), request })).allow;
+  });
   return {
     stripHeaders: identityHeaders.names,
     identify,
-    close: () => connections.close(),
+    close: () => {
+      if (!deps.connections) connections.close();
+    },
     async mayOpen(session, route) {
       if (route.allowPublicUnauthenticatedAccess) return true;
       const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method: 'GET', host: route.host, path: route.prefix } });
@@ -113,14 +113,16 @@ export function createAccessCheck(deps: {
       const session = await identify(cookie, authorization);
       if (session === 'invalid-token') return UNAUTHORIZED;
       if (!session) return { kind: 'sign-in', location: signInUrl(route, rawUrl), clearCookie: cookie !== undefined };
+      const forPolicy = policyHeaders(headers ?? {});
       const decision = await authorize.evaluate({
         routeId: route.id,
         identity: identityOf(session),
-        request: { method, host, path, headers: policyHeaders(headers ?? {}), ...(clientIp ? { sourceIp: clientIp } : {}) },
+        request: { method, host, path, headers: forPolicy, ...(clientIp ? { sourceIp: clientIp } : {}) },
         ...(requestId ? { requestId } : {}),
       });
       if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
-      const watch = (res: Closable) => connections.watch(res, session, () => stillAllowed(session, cookie, authorization, { routeId: route.id, method, host, path }));
+      const watch = (res: Closable) =>
+        connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, headers: forPolicy, sourceIp: clientIp });
       if (!route.passIdentityHeaders) return { kind: 'forward', watch };
       return { kind: 'forward', identity: await identityHeaders.build(session, route, host), watch };
     },

@@ -10,6 +10,7 @@ import { createServer, requestIdOf, sendPage } from '@vallum/server-kit';
 import type { AuthorizeApi, CacheApi } from '@vallum/service-client';
 import { createHandoffCodec, createSessionCookieCodec, sessionCookieOptions } from '@vallum/session';
 import { createAccessCheck, type AccessResult } from './access.js';
+import type { ConnectionWatch } from './connection-watch.js';
 import { createAssertionSigner } from './assertion.js';
 import { upstreamRequestHeaders } from './director.js';
 import { sendError } from './error-response.js';
@@ -29,6 +30,8 @@ export interface ProxyDeps {
   authorize: AuthorizeApi;
   cache: CacheApi;
   logger?: boolean;
+  /** Open long-lived connections, kept by the process across reloads (see connection-watch.ts). */
+  connections?: ConnectionWatch;
 }
 
 /** Larger responses stream through uncached. */
@@ -55,7 +58,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   const handoffs = createHandoffCodec(config.sharedSecret);
   const assertions = await createAssertionSigner({ signingKeyPem: config.signingKeyPem, sharedSecret: config.sharedSecret });
   const sessions = createSessionResolver({ cache, cookies, config });
-  const access = createAccessCheck({ config, authorize, sessions, assertions });
+  const access = createAccessCheck({ config, authorize, sessions, assertions, connections: deps.connections });
   const forwarder = createForwarder();
   const trusted = createTrustCheck(config.trustedProxies);
   const caches = new Map<string, ResponseCache>();

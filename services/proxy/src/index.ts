@@ -8,3 +8,4 @@ export { createAccessCheck, type AccessCheck, type AccessRequest, type AccessRes
 export { createSessionResolver, type SessionResolver } from './session-resolver.js';
 export { createCachingAuthorizeClient, decisionCacheKey, type CachingOptions } from './caching-authorize-client.js';
 export { adminPolicyCheck } from './admin-api.js';
+export { createConnectionWatch, type ConnectionWatch, type WatchedRequest } from './connection-watch.js';
