@@ -45,6 +45,7 @@ test("the IdP's ID token works as a bearer token; a tampered one gets 401, not a
   assert.ok(idToken);
   const ok = await asBearer(idToken);
   assert.equal(ok.status, 200);
+  assert.equal(ok.headers.authorization, `Bearer ${idToken}`, "the IdP's own token is the app's to use, and passes through");
   assert.equal(ok.headers['x-vallum-claim-email'], 'alice@example.com');
   const [h, p, s] = idToken.split('.');
   const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), groups: ['admins', 'root'] })).toString('base64url')}.${s}`;
@@ -59,6 +60,7 @@ test('vallum service-account create prints a token that gets its groups through 
   const app = await asBearer(token);
   assert.equal(app.status, 200);
   assert.equal(app.headers['x-vallum-claim-groups'], 'engineering');
+  assert.equal(app.headers.authorization, undefined, 'a Vallum token is a Vallum credential: the app never sees it');
   assert.equal((await asBearer(token, `admin.localhost:${stack.port}`)).status, 403, 'admin needs the admins group');
   const bad = await promisify(execFile)(process.execPath, [VALLUM_BIN, 'service-account', 'create', '--name', 'CI!', '--expires', 'soon', '--config', configFile]).catch((e: { code: number; stderr: string }) => e);
   assert.equal((bad as { code: number }).code, 2);
@@ -81,6 +83,7 @@ test('the command-line login hands a session token to a loopback listener only, 
     const whoami = await asBearer(token);
     assert.equal(whoami.status, 200);
     assert.equal(whoami.headers['x-vallum-claim-email'], 'alice@example.com');
+    assert.equal(whoami.headers.authorization, undefined, 'the command-line token is not passed to the app');
 
     for (const target of ['http://evil.example:80/', 'https://127.0.0.1:443/', 'http://127.0.0.1/', 'http://127.0.0.1.evil.example:8000/']) {
       const res = await hostGet(stack, appHost(stack), `/.vallum/api/v1/login?redirect_uri=${encodeURIComponent(target)}`, { cookie: `_vallum=${await alice.cookie()}` });

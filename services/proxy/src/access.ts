@@ -35,6 +35,8 @@ export type AccessResult =
   | {
       kind: 'forward';
       identity?: IdentityHeaders;
+      /** The request was let in by a Vallum-issued bearer token: a Vallum credential the app must never see. */
+      dropAuthorization?: boolean;
       /** Keeps re-checking the response (or upgraded socket) while it is open: long-lived connections obey revocation. */
       watch?: (res: Closable) => void;
     }
@@ -123,8 +125,9 @@ export function createAccessCheck(deps: {
       if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
       const watch = (res: Closable) =>
         connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, headers: forPolicy, sourceIp: clientIp });
-      if (!route.passIdentityHeaders) return { kind: 'forward', watch };
-      return { kind: 'forward', identity: await identityHeaders.build(session, route, host), watch };
+      const dropAuthorization = authorization !== undefined && session.claims.via !== 'idp-token' && (await sessions.fromCookie(cookie)) === null;
+      if (!route.passIdentityHeaders) return { kind: 'forward', watch, dropAuthorization };
+      return { kind: 'forward', identity: await identityHeaders.build(session, route, host), watch, dropAuthorization };
     },
   };
 }

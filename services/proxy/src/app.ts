@@ -104,8 +104,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     return { kind: 'checked', route, host, path, query, result };
   };
 
-  const forwardedHeaders = (raw: IncomingMessage, requestId: string, r: Extract<Resolved, { kind: 'checked' }>, upgrade?: string) =>
-    upstreamRequestHeaders({
+  const forwardedHeaders = (raw: IncomingMessage, requestId: string, r: Extract<Resolved, { kind: 'checked' }>, upgrade?: string) => {
+    const headers = upstreamRequestHeaders({
       headers: raw.headers,
       cookieName: config.cookieName,
       clientIp: raw.socket.remoteAddress,
@@ -118,6 +118,9 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       upgrade,
       stripHeaders: access.stripHeaders,
     });
+    if (r.result.kind === 'forward' && r.result.dropAuthorization) delete headers.authorization;
+    return headers;
+  };
   const hostFor = (route: RouteConfig, raw: IncomingMessage) => (endpoint: URL) =>
     route.preserveHostHeader ? (raw.headers.host ?? endpoint.host) : (route.hostRewrite ?? endpoint.host);
   const pathFor = (route: RouteConfig, path: string, query: string) => (endpoint: URL) =>
