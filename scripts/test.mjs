@@ -11,7 +11,7 @@ const NEEDED = [
   { bin: 'redis-server', pkg: 'redis-server' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'docker-compose', pkg: 'docker-compose' },
-  { bin: 'nginx', pkg: 'nginx' },
+  { bin: 'nginx', pkg: 'nginx', path: '/usr/sbin/nginx' },
 ];
 
 function onPath(bin) {
@@ -19,7 +19,7 @@ function onPath(bin) {
 }
 
 function ensureDebianPackages() {
-  const missing = NEEDED.filter((n) => !onPath(n.bin)).map((n) => n.pkg);
+  const missing = NEEDED.filter((n) => !onPath(n.bin) && !(n.path && existsSync(n.path))).map((n) => n.pkg);
   if (missing.length === 0) return;
   const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
   if (process.getuid?.() !== 0) {
