@@ -103,6 +103,8 @@ const fastifyPort = await getFreePort();
 await start('@fastify/http-proxy', 'taskset', node('./peers/fastify-http-proxy.mjs', String(fastifyPort), upstream), 'ready');
 const httpProxyPort = await getFreePort();
 await start('http-proxy', 'taskset', node('./peers/node-http-proxy.mjs', String(httpProxyPort), upstream), 'ready');
+const dispatchPort = await getFreePort();
+await start('undici dispatch', 'taskset', node('./peers/undici-dispatch.mjs', String(dispatchPort), upstream), 'ready');
 
 const redis = await startRedis();
 const vallumPort = await getFreePort();
@@ -135,6 +137,7 @@ const targets = [
   { name: 'nginx proxy', port: nginxProxyPort, headers: [] },
   { name: '@fastify/http-proxy', port: fastifyPort, headers: [] },
   { name: 'http-proxy', port: httpProxyPort, headers: [] },
+  { name: 'bare node:http + undici dispatch (the spike)', port: dispatchPort, headers: [] },
   { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`] },
   { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`] },
 ];
