@@ -45,7 +45,21 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/**
+ * Ports are picked free, then bound later by other processes; a parallel test file can take one in between. Such
+ * a start is retried whole on new ports (bounded), rather than failing the test.
+ */
 export async function startStack(options: StackOptions): Promise<Stack> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error)?.message ?? err).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startStackOnce(options: StackOptions): Promise<Stack> {
   const closers: Array<() => Promise<unknown>> = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});

@@ -22,7 +22,7 @@ import { forbiddenPage, messagePage } from './pages.js';
 import { createRouteTable } from './route-table.js';
 import { createSessionResolver } from './session-resolver.js';
 import { cookieSecure, registerSessionRoutes } from './session-routes.js';
-import { createTrustCheck } from './trusted-proxies.js';
+import { clientAddress, createTrustCheck } from './trusted-proxies.js';
 import { forwardUpgrade, rawResponse } from './upgrade.js';
 import { upstreamPath } from './upstream-path.js';
 
@@ -98,7 +98,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       cookie: cookieValue,
       authorization: raw.headers.authorization,
       headers: raw.headers,
-      clientIp: raw.socket.remoteAddress,
+      clientIp: clientAddress(raw.socket.remoteAddress, raw.headers['x-forwarded-for'], trusted),
       requestId,
     });
     return { kind: 'checked', route, host, path, query, result };

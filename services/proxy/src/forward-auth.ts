@@ -2,34 +2,21 @@
 // answers 2xx with identity headers, 401 with X-Vallum-Sign-In, or 403), Traefik `forwardAuth` and Caddy
 // `forward_auth` (X-Forwarded-Method/-Proto/-Host/-Uri; a 302 to sign in). The forwarded headers name the request
 // being checked, so they are honoured only from `forward_auth.trusted_proxies`; anyone else gets 403.
-import { BlockList, isIPv4 } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { parseAddressRange, type VallumConfig } from '@vallum/config';
+import type { VallumConfig } from '@vallum/config';
 import type { AccessCheck } from './access.js';
 import { upstreamRequestHeaders } from './director.js';
 import { normalizePath, splitPathAndQuery } from './normalize-path.js';
 import type { RouteTable } from './route-table.js';
+import { clientAddress, createTrustCheck } from './trusted-proxies.js';
 
 export const VERIFY_PATH = '/.vallum/verify';
-
-export function trustedPeers(entries: readonly string[]): (address: string | undefined) => boolean {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const range = parseAddressRange(entry);
-    if (range) list.addSubnet(...range);
-  }
-  return (address) => {
-    if (!address) return false;
-    const v4 = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : undefined;
-    return v4 ? list.check(v4, 'ipv4') : list.check(address, isIPv4(address) ? 'ipv4' : 'ipv6');
-  };
-}
 
 const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
 export function registerForwardAuth(app: FastifyInstance, deps: { config: VallumConfig; routes: RouteTable; access: AccessCheck }): void {
   const { config, routes, access } = deps;
-  const trusted = trustedPeers(config.forwardAuthTrustedProxies);
+  const trusted = createTrustCheck(config.forwardAuthTrustedProxies);
 
   const verify = async (req: FastifyRequest) => {
     if (!trusted(req.socket.remoteAddress)) return { status: 403, headers: {}, body: 'forward-auth answers only the proxies in forward_auth.trusted_proxies' };
@@ -51,6 +38,11 @@ export function registerForwardAuth(app: FastifyInstance, deps: { config: Vallum
       rawUrl,
       cookie: req.cookies[config.cookieName],
       authorization: h.authorization,
+      // The checked request's headers and client, as the fronting (trusted) proxy passes them on, so header and
+      // source_ip rules hold here as they do on Vallum's own routes.
+      headers: h,
+      clientIp: clientAddress(req.socket.remoteAddress, h['x-forwarded-for'], trusted),
+      requestId: req.id,
     });
     switch (result.kind) {
       case 'forward': {
