@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { isVallumError } from '@vallum/errors';
-import { loggerOptions } from '@vallum/telemetry';
+import { lazyChildLogger, loggerOptions } from '@vallum/telemetry';
 
 export interface ServerOptions {
   service: string;
@@ -30,6 +30,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     logger: options.logger === false ? false : loggerOptions({ service: options.service, level: options.logLevel }),
     requestIdHeader: false,
     genReqId: requestIdOf,
+    ...(options.logger === false ? {} : { childLoggerFactory: (logger, bindings, opts) => lazyChildLogger(logger as Parameters<typeof lazyChildLogger>[0], bindings, opts) }),
     ...options.fastify,
   });
 

@@ -2,7 +2,9 @@
 // path memoises crypto or a network answer (cookie → session id, session id → session, assertion per audience).
 
 export class BoundedCache<K, V> {
-  private readonly entries = new Map<K, { value: V; expiresAt: number }>();
+  private readonly entries = new Map<K, { value: V; expiresAt: number; stamp: number }>();
+  /** Insertion counter: Map order is stamp order, oldest first. */
+  private stamp = 0;
 
   constructor(
     private readonly maxEntries: number,
@@ -16,9 +18,13 @@ export class BoundedCache<K, V> {
       this.entries.delete(key);
       return undefined;
     }
-    // Re-insert so Map order tracks recency.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
+    // Re-insert so Map order tracks recency, but only once the entry is in the older half: a hot entry is not
+    // moved on every read, and still can never be the one evicted.
+    if (this.stamp - entry.stamp >= this.maxEntries / 2) {
+      this.entries.delete(key);
+      entry.stamp = ++this.stamp;
+      this.entries.set(key, entry);
+    }
     return entry.value;
   }
 
@@ -29,7 +35,7 @@ export class BoundedCache<K, V> {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
+    this.entries.set(key, { value, expiresAt: this.now() + ttlMs, stamp: ++this.stamp });
   }
 
   delete(key: K): void {

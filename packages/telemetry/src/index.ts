@@ -39,3 +39,5 @@ export const LogFields = {
 export function createLogger(settings: LoggerSettings): Logger {
   return pino(loggerOptions(settings));
 }
+
+export { lazyChildLogger } from './lazy-child-logger.js';

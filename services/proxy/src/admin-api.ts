@@ -6,6 +6,7 @@ import { compilePolicy, routeDecision, validatePolicy, type CompiledPolicy } fro
 import type { CacheApi } from '@vallum/service-client';
 import type { Session } from '@vallum/session';
 import { identityOfSession, type AccessCheck } from './access.js';
+import { requestCookie } from './request-cookie.js';
 
 export const ADMIN_PREFIX = '/.vallum/admin/v1';
 
@@ -25,7 +26,7 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
   /** The admin making the call, or a reply already sent. */
   const admin = async (req: FastifyRequest, reply: FastifyReply): Promise<Session | undefined> => {
     reply.header('cache-control', 'no-store');
-    const session = await access.identify(req.cookies[config.cookieName], req.headers.authorization);
+    const session = await access.identify(requestCookie(req.headers.cookie, config.cookieName), req.headers.authorization);
     if (!session || session === 'invalid-token') {
       void reply.status(401).send({ code: 'VALLUM_UNAUTHORIZED', message: 'Sign in or send a bearer token.' });
       return undefined;

@@ -12,7 +12,7 @@ import { createHandoffCodec, createSessionCookieCodec, sessionCookieOptions } fr
 import { createAccessCheck, type AccessResult } from './access.js';
 import type { ConnectionWatch } from './connection-watch.js';
 import { createAssertionSigner } from './assertion.js';
-import { upstreamRequestHeaders } from './director.js';
+import { upstreamHeaderList, upstreamRequestHeaders } from './director.js';
 import { sendError } from './error-response.js';
 import { forwardWithCache } from './cached-forward.js';
 import { createForwarder, type ForwardInput } from './forward.js';
@@ -24,7 +24,8 @@ import { createSessionResolver } from './session-resolver.js';
 import { cookieSecure, registerSessionRoutes } from './session-routes.js';
 import { clientAddress, createTrustCheck } from './trusted-proxies.js';
 import { forwardUpgrade, rawResponse } from './upgrade.js';
-import { upstreamPath } from './upstream-path.js';
+import { rewrittenPath } from './upstream-path.js';
+import { requestCookie } from './request-cookie.js';
 
 export interface ProxyDeps {
   authorize: AuthorizeApi;
@@ -68,7 +69,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   }
   app.addHook('onClose', async () => forwarder.close());
 
-  void app.register(cookie);
+  // Cookies are read one by one where needed (requestCookie), not parsed for every request.
+  void app.register(cookie, { hook: false });
   // Bodies are streamed to the upstream untouched, never parsed or buffered here.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
@@ -104,39 +106,36 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     return { kind: 'checked', route, host, path, query, result };
   };
 
-  const forwardedHeaders = (raw: IncomingMessage, requestId: string, r: Extract<Resolved, { kind: 'checked' }>, upgrade?: string) => {
-    const headers = upstreamRequestHeaders({
-      headers: raw.headers,
-      cookieName: config.cookieName,
-      clientIp: raw.socket.remoteAddress,
-      trustedPeer: trusted(raw.socket.remoteAddress),
-      proto: (raw.socket as TLSSocket).encrypted ? 'https' : 'http',
-      host: r.host,
-      requestId,
-      identity: r.result.kind === 'forward' ? r.result.identity : undefined,
-      rules: r.route,
-      upgrade,
-      stripHeaders: access.stripHeaders,
-    });
-    if (r.result.kind === 'forward' && r.result.dropAuthorization) delete headers.authorization;
-    return headers;
-  };
-  const hostFor = (route: RouteConfig, raw: IncomingMessage) => (endpoint: URL) =>
-    route.preserveHostHeader ? (raw.headers.host ?? endpoint.host) : (route.hostRewrite ?? endpoint.host);
-  const pathFor = (route: RouteConfig, path: string, query: string) => (endpoint: URL) =>
-    upstreamPath(endpoint, path, query, route.prefixRewrite === undefined ? undefined : { prefix: route.prefix, to: route.prefixRewrite });
-  const hashKeyOf = (route: RouteConfig, raw: IncomingMessage, cookieOf: (name: string) => string | undefined) => {
+  const headerInput = (raw: IncomingMessage, requestId: string, r: Extract<Resolved, { kind: 'checked' }>, upgrade?: string) => ({
+    headers: raw.headers,
+    cookieName: config.cookieName,
+    clientIp: raw.socket.remoteAddress,
+    trustedPeer: trusted(raw.socket.remoteAddress),
+    proto: (raw.socket as TLSSocket).encrypted ? ('https' as const) : ('http' as const),
+    host: r.host,
+    requestId,
+    identity: r.result.kind === 'forward' ? r.result.identity : undefined,
+    rules: r.route,
+    upgrade,
+    stripHeaders: access.stripHeaders,
+    dropAuthorization: r.result.kind === 'forward' && r.result.dropAuthorization === true,
+  });
+  /** The Host header for the upstream; undefined means the chosen upstream's own. */
+  const hostFor = (route: RouteConfig, raw: IncomingMessage) => (route.preserveHostHeader ? raw.headers.host : route.hostRewrite);
+  const pathFor = (route: RouteConfig, path: string, query: string) =>
+    rewrittenPath(path, route.prefixRewrite === undefined ? undefined : { prefix: route.prefix, to: route.prefixRewrite }) + query;
+  const hashKeyOf = (route: RouteConfig, raw: IncomingMessage) => {
     const h = route.lbHash;
     if (!h) return undefined;
     if ('header' in h) {
       const v = raw.headers[h.header.toLowerCase()];
       return Array.isArray(v) ? v.join(',') : v;
     }
-    return cookieOf(h.cookie);
+    return requestCookie(raw.headers.cookie, h.cookie);
   };
 
   const proxy = async (req: FastifyRequest, reply: FastifyReply) => {
-    const r = await resolve(req.raw, req.cookies[config.cookieName], req.id);
+    const r = await resolve(req.raw, requestCookie(req.headers.cookie, config.cookieName), req.id);
     if (r.kind === 'refuse') return sendPage(reply, r.status, messagePage(r.title, r.message, r.status, req.id));
     const { route, host, result } = r;
     if (result.kind === 'respond') return reply.status(result.status).headers(result.headers).send(result.body);
@@ -152,12 +151,12 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     try {
       const input: ForwardInput = {
         route,
-        hashKey: hashKeyOf(route, req.raw, (name) => req.cookies[name]),
+        hashKey: hashKeyOf(route, req.raw),
         path: pathFor(route, r.path, r.query),
         host: hostFor(route, req.raw),
         req: req.raw,
         res: reply.raw,
-        headers: forwardedHeaders(req.raw, req.id, r),
+        headers: upstreamHeaderList(headerInput(req.raw, req.id, r)),
         requestId: req.id,
       };
       const cache = caches.get(route.id);
@@ -178,8 +177,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   };
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const requestId = requestIdOf(req);
-    const parsed = app.parseCookie(req.headers.cookie ?? '');
-    const r = await resolve(req, parsed[config.cookieName], requestId);
+    const r = await resolve(req, requestCookie(req.headers.cookie, config.cookieName), requestId);
     if (r.kind === 'refuse') return refuseUpgrade(socket, r.status, r.message);
     if (!r.route.allowWebsockets) return refuseUpgrade(socket, 400, 'Upgrades are not allowed on this route.');
     if (r.result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
@@ -188,11 +186,11 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     // An upgraded connection obeys revocation like a long response: it is closed when the session ends or the
     // policy stops allowing it.
     r.result.watch?.(socket);
-    const endpoint = forwarder.upstreams(r.route).balancer.pick(hashKeyOf(r.route, req, (name) => parsed[name]));
+    const endpoint = forwarder.upstreams(r.route).balancer.pick(hashKeyOf(r.route, req));
     if (!endpoint) return refuseUpgrade(socket, 503, 'No healthy upstream is available for this application.');
-    const headers = forwardedHeaders(req, requestId, r, String(req.headers.upgrade ?? 'websocket'));
-    headers.host = hostFor(r.route, req)(endpoint.url);
-    const status = await forwardUpgrade(req, socket, head, { route: r.route, endpoint: endpoint.url, path: pathFor(r.route, r.path, r.query)(endpoint.url), headers });
+    const headers = upstreamRequestHeaders(headerInput(req, requestId, r, String(req.headers.upgrade ?? 'websocket')));
+    headers.host = hostFor(r.route, req) ?? endpoint.host;
+    const status = await forwardUpgrade(req, socket, head, { route: r.route, endpoint: endpoint.url, path: endpoint.basePath + pathFor(r.route, r.path, r.query), headers });
     app.log.info({ reqId: requestId, route: r.route.id, status }, 'upgrade forwarded');
   };
   upgradeHandlers.set(app, (req, socket, head) => {

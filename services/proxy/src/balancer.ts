@@ -3,9 +3,14 @@
 // (consecutive connect errors / 5xx) or active health checks get no traffic until they recover.
 import { createHash } from 'node:crypto';
 import type { LbPolicy } from '@vallum/config';
+import { basePathOf } from './upstream-path.js';
 
 export interface Endpoint {
   url: URL;
+  /** The URL's path without its trailing slash, put before every request path. */
+  basePath: string;
+  /** The URL's host[:port], the Host header unless the route says otherwise. */
+  host: string;
   weight: number;
   inFlight: number;
   /** Active health state (true until a health check says otherwise). */
@@ -34,6 +39,8 @@ export function createBalancer(
 ): Balancer {
   const endpoints: Endpoint[] = urls.map((url, i) => ({
     url,
+    basePath: basePathOf(url),
+    host: url.host,
     weight: weights[i] ?? 1,
     inFlight: 0,
     healthy: true,

@@ -12,6 +12,7 @@ export interface CachedForwardInput extends ForwardInput {
   userIdentified: boolean;
 }
 
+const CONDITIONS = new Set(['if-none-match', 'if-modified-since']);
 const REFRESHED_ON_304 = new Set(['cache-control', 'expires', 'date', 'etag', 'last-modified', 'vary']);
 
 export async function forwardWithCache(forwarder: Forwarder, input: CachedForwardInput, maxEntryBytes: number): Promise<void> {
@@ -24,13 +25,12 @@ export async function forwardWithCache(forwarder: Forwarder, input: CachedForwar
   if (entry && !wantsRevalidation && cache.fresh(entry, Date.now())) return serve(res, cache, entry, method, req.headers, input.requestId, 'HIT');
   if (method === 'HEAD') return forwarder.forward(input);
 
-  const headers = { ...input.headers };
+  let headers = input.headers;
   if (entry) {
     // The cache revalidates its own copy; the client's conditions are answered from it afterwards.
-    delete headers['if-none-match'];
-    delete headers['if-modified-since'];
-    if (entry.etag) headers['if-none-match'] = entry.etag;
-    if (entry.lastModified) headers['if-modified-since'] = entry.lastModified;
+    headers = headers.filter((_, i, all) => !CONDITIONS.has(all[i - (i % 2)]!));
+    if (entry.etag) headers.push('if-none-match', entry.etag);
+    if (entry.lastModified) headers.push('if-modified-since', entry.lastModified);
   }
   let collected: { chunks: Buffer[]; size: number; status: number; headers: string[]; lifetimeMs: number; initialAge: number } | undefined;
   let refreshed: CacheEntry | undefined;

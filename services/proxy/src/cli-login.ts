@@ -7,6 +7,7 @@ import { sendPage } from '@vallum/server-kit';
 import { createApiTokenCodec } from '@vallum/session';
 import { messagePage } from './pages.js';
 import type { SessionResolver } from './session-resolver.js';
+import { requestCookie } from './request-cookie.js';
 
 export const CLI_LOGIN_PATH = '/.vallum/api/v1/login';
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
@@ -33,7 +34,7 @@ export function registerCliLogin(
     if (!target) {
       return sendPage(reply, 400, messagePage('Bad request', 'The command-line login only hands tokens to http://127.0.0.1:PORT/ on this computer.', 400, req.id));
     }
-    const session = await sessions.fromCookie(req.cookies[config.cookieName]);
+    const session = await sessions.fromCookie(requestCookie(req.headers.cookie, config.cookieName));
     if (!session) {
       const signIn = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
       signIn.searchParams.set('redirect_uri', `${route.from}${req.url}`);

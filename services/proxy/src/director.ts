@@ -48,10 +48,15 @@ export interface UpstreamHeadersInput {
   upgrade?: string;
   /** More header names (lower-case, `-`) clients may not send: the `jwt_claims_headers` names. */
   stripHeaders?: ReadonlySet<string>;
+  /** The Authorization header carried a Vallum credential, which the app must never see. */
+  dropAuthorization?: boolean;
 }
 
+/** Tokens named by a Connection header; undefined when it names only hop-by-hop headers anyway (the usual case). */
 function connectionTokens(value: unknown): Set<string> | undefined {
   if (typeof value !== 'string') return undefined;
+  const v = value.length <= 10 ? value.toLowerCase() : '';
+  if (v === 'keep-alive' || v === 'close' || v === 'upgrade') return undefined;
   const tokens = new Set<string>();
   for (const t of value.split(',')) tokens.add(t.trim().toLowerCase());
   return tokens;
@@ -61,45 +66,96 @@ function hopByHop(name: string, named: Set<string> | undefined): boolean {
   return HOP_BY_HOP.has(name) || (named !== undefined && named.has(name));
 }
 
-export function upstreamRequestHeaders(input: UpstreamHeadersInput): Record<string, string | string[]> {
-  const named = connectionTokens(input.headers.connection);
-  const removed = input.rules?.removeRequestHeaders;
-  const out: Record<string, string | string[]> = {};
-  for (const name in input.headers) {
-    const value = input.headers[name];
-    if (value === undefined || hopByHop(name, named) || IDENTITY_HEADER.test(name) || name === 'host') continue;
-    if (removed !== undefined && removed.length > 0 && removed.includes(name)) continue;
-    if (input.stripHeaders?.has(name.replaceAll('_', '-'))) continue;
+/** Header names set by Vallum itself; the client's copies are replaced (X-Forwarded-* kept only from trusted peers). */
+const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
+
+/** What a route's header rules remove or replace, lower-cased, worked out once per rules object. */
+interface HeaderPlan {
+  /** Client headers not passed on: removed by the route, or replaced by its `set_request_headers`. */
+  removed: Set<string>;
+  /** The route's `set_request_headers`, as a name/value list. */
+  set: string[];
+  setNames: Set<string>;
+}
+const plans = new WeakMap<RouteHeaderRules, HeaderPlan>();
+function planOf(rules: RouteHeaderRules | undefined): HeaderPlan | undefined {
+  if (!rules) return undefined;
+  let plan = plans.get(rules);
+  if (!plan) {
+    const set: string[] = [];
+    for (const name in rules.setRequestHeaders) {
+      if (!IDENTITY_HEADER.test(name)) set.push(name.toLowerCase(), rules.setRequestHeaders[name]!);
+    }
+    const setNames = new Set(set.filter((_, i) => i % 2 === 0));
+    const removed = new Set([...rules.removeRequestHeaders.map((n) => n.toLowerCase()), ...setNames]);
+    plans.set(rules, (plan = { removed, set, setNames }));
+  }
+  return plan;
+}
+
+/** The identity headers as a name/value list, built once per identity object. */
+const identityLists = new WeakMap<IdentityHeaders, string[]>();
+function identityList(identity: IdentityHeaders): string[] {
+  let list = identityLists.get(identity);
+  if (!list) {
+    list = ['x-vallum-jwt-assertion', identity.assertion, 'x-vallum-claim-email', identity.email, 'x-vallum-claim-groups', identity.groups.join(',')];
+    for (const name in identity.extra) list.push(name.toLowerCase(), identity.extra[name]!);
+    identityLists.set(identity, list);
+  }
+  return list;
+}
+
+/** The request headers for the upstream as a flat name/value list (what undici takes), without Host. */
+export function upstreamHeaderList(input: UpstreamHeadersInput): string[] {
+  const h = input.headers;
+  const named = h.connection === undefined ? undefined : connectionTokens(h.connection);
+  const plan = planOf(input.rules);
+  const strip = input.stripHeaders !== undefined && input.stripHeaders.size > 0 ? input.stripHeaders : undefined;
+  const out: string[] = [];
+  for (const name in h) {
+    const value = h[name];
+    if (value === undefined || name === 'host' || hopByHop(name, named) || FORWARDING.has(name)) continue;
+    if ((name.charCodeAt(0) | 32) === 120 && IDENTITY_HEADER.test(name)) continue;
+    if (plan !== undefined && plan.removed.has(name)) continue;
+    if (strip !== undefined && strip.has(name.replaceAll('_', '-'))) continue;
+    if (name === 'authorization' && input.dropAuthorization === true) continue;
     if (name === 'cookie') {
       const kept = withoutCookie(Array.isArray(value) ? value.join('; ') : value, input.cookieName);
-      if (kept) out.cookie = kept;
-      continue;
-    }
-    out[name] = value;
+      if (kept) out.push('cookie', kept);
+    } else if (typeof value === 'string') out.push(name, value);
+    else for (const v of value) out.push(name, v);
   }
-  const given = out['x-forwarded-for'];
-  if (input.trustedPeer && given !== undefined) {
-    const prior = Array.isArray(given) ? given.join(', ') : given;
-    out['x-forwarded-for'] = input.clientIp ? `${prior}, ${input.clientIp}` : prior;
-  } else if (input.clientIp) out['x-forwarded-for'] = input.clientIp;
-  else delete out['x-forwarded-for'];
-  if (!(input.trustedPeer && out['x-forwarded-proto'])) out['x-forwarded-proto'] = input.proto;
-  if (!(input.trustedPeer && out['x-forwarded-host'])) out['x-forwarded-host'] = input.host;
-  out['x-request-id'] = input.requestId;
-  if (input.upgrade) {
-    out.connection = 'Upgrade';
-    out.upgrade = input.upgrade;
+  const trusted = input.trustedPeer === true;
+  // A route's set_request_headers may replace these too; otherwise Vallum sets them.
+  const ours = (name: string) => plan === undefined || !plan.setNames.has(name);
+  if (ours('x-forwarded-for')) {
+    const given = trusted && plan?.removed.has('x-forwarded-for') !== true ? h['x-forwarded-for'] : undefined;
+    if (given !== undefined) {
+      const prior = forwardedValue(given)!;
+      out.push('x-forwarded-for', input.clientIp ? `${prior}, ${input.clientIp}` : prior);
+    } else if (input.clientIp) out.push('x-forwarded-for', input.clientIp);
   }
-  if (input.rules) {
-    for (const name in input.rules.setRequestHeaders) {
-      if (!IDENTITY_HEADER.test(name)) out[name.toLowerCase()] = input.rules.setRequestHeaders[name]!;
-    }
-  }
-  if (input.identity) {
-    out['x-vallum-jwt-assertion'] = input.identity.assertion;
-    out['x-vallum-claim-email'] = input.identity.email;
-    out['x-vallum-claim-groups'] = input.identity.groups.join(',');
-    for (const [name, value] of Object.entries(input.identity.extra ?? {})) out[name.toLowerCase()] = value;
+  if (ours('x-forwarded-proto')) out.push('x-forwarded-proto', (trusted && forwardedValue(h['x-forwarded-proto'])) || input.proto);
+  if (ours('x-forwarded-host')) out.push('x-forwarded-host', (trusted && forwardedValue(h['x-forwarded-host'])) || input.host);
+  if (ours('x-request-id')) out.push('x-request-id', input.requestId);
+  if (input.upgrade) out.push('connection', 'Upgrade', 'upgrade', input.upgrade);
+  if (plan !== undefined) for (let i = 0; i < plan.set.length; i++) out.push(plan.set[i]!);
+  if (input.identity) for (const v of identityList(input.identity)) out.push(v);
+  return out;
+}
+
+function forwardedValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** The same headers as an object (upgrades through node:http, forward-auth and the tests). */
+export function upstreamRequestHeaders(input: UpstreamHeadersInput): Record<string, string | string[]> {
+  const list = upstreamHeaderList(input);
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i]!;
+    const prev = out[name];
+    out[name] = prev === undefined ? list[i + 1]! : Array.isArray(prev) ? [...prev, list[i + 1]!] : [prev, list[i + 1]!];
   }
   return out;
 }
@@ -115,23 +171,39 @@ export function downstreamResponseHeaders(headers: Record<string, string | strin
   return out;
 }
 
+/** Lengths of the hop-by-hop names: most response header names are let through without lower-casing them. */
+const HOP_LENGTHS = new Set([...HOP_BY_HOP].map((n) => n.length));
+
 /**
  * Response headers for the client from undici's raw list (name, value, name, value…), keeping repeats and order.
- * `Trailer` is kept: the trailers it announces are forwarded. Route `set_response_headers` replace same-named ones.
+ * `Trailer` is kept: the trailers it announces are forwarded. Route `set_response_headers` replace same-named ones
+ * (`replaced`: their lower-cased names).
  */
-export function downstreamRawHeaders(raw: readonly Buffer[], set: Readonly<Record<string, string>> | undefined): string[] {
+export function downstreamRawHeaders(
+  raw: readonly Buffer[],
+  set: Readonly<Record<string, string>> | undefined,
+  replaced: ReadonlySet<string> | undefined = set && Object.keys(set).length > 0 ? new Set(Object.keys(set).map((k) => k.toLowerCase())) : undefined,
+): string[] {
   const out: string[] = [];
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 10 && raw[i]!.toString('latin1').toLowerCase() === 'connection') named = connectionTokens(raw[i + 1]!.toString('latin1'));
-  }
-  const replaced = set && Object.keys(set).length > 0 ? new Set(Object.keys(set).map((k) => k.toLowerCase())) : undefined;
-  for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1');
-    const lower = name.toLowerCase();
-    if ((lower !== 'trailer' && hopByHop(lower, named)) || replaced?.has(lower)) continue;
+    if (HOP_LENGTHS.has(name.length) || replaced !== undefined) {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') named = connectionTokens(raw[i + 1]!.toString('latin1'));
+      if ((lower !== 'trailer' && HOP_BY_HOP.has(lower)) || replaced?.has(lower)) continue;
+    }
     out.push(name, raw[i + 1]!.toString('latin1'));
   }
+  if (named !== undefined) {
+    const kept: string[] = [];
+    for (let i = 0; i < out.length; i += 2) if (!named.has(out[i]!.toLowerCase())) kept.push(out[i]!, out[i + 1]!);
+    return withSet(kept, set);
+  }
+  return withSet(out, set);
+}
+
+function withSet(out: string[], set: Readonly<Record<string, string>> | undefined): string[] {
   if (set) for (const name in set) out.push(name, set[name]!);
   return out;
 }

@@ -9,6 +9,7 @@ import { upstreamRequestHeaders } from './director.js';
 import { normalizePath, splitPathAndQuery } from './normalize-path.js';
 import type { RouteTable } from './route-table.js';
 import { clientAddress, createTrustCheck } from './trusted-proxies.js';
+import { requestCookie } from './request-cookie.js';
 
 export const VERIFY_PATH = '/.vallum/verify';
 
@@ -36,7 +37,7 @@ export function registerForwardAuth(app: FastifyInstance, deps: { config: Vallum
       method,
       path,
       rawUrl,
-      cookie: req.cookies[config.cookieName],
+      cookie: requestCookie(req.headers.cookie, config.cookieName),
       authorization: h.authorization,
       // The checked request's headers and client, as the fronting (trusted) proxy passes them on, so header and
       // source_ip rules hold here as they do on Vallum's own routes.

@@ -20,13 +20,14 @@ export interface ForwardInput {
   route: RouteConfig;
   /** Key for ring_hash balancing. */
   hashKey: string | undefined;
-  /** Path and query to request from the chosen upstream. */
-  path(endpoint: URL): string;
-  /** Host header for the chosen upstream. */
-  host(endpoint: URL): string;
+  /** Path (prefix_rewrite applied) and raw query, appended to the chosen upstream's base path. */
+  path: string;
+  /** The Host header to send; undefined sends the chosen upstream's own host. */
+  host: string | undefined;
   req: IncomingMessage;
   res: ServerResponse;
-  headers: Record<string, string | string[]>;
+  /** Request headers for the upstream as a name/value list, without Host. */
+  headers: string[];
   requestId: string;
   /** Sees the response as it streams (the response cache); may take over answering the client. */
   tap?: ResponseTap;
@@ -56,33 +57,8 @@ export function createForwarder(): Forwarder {
 
   return {
     upstreams,
-    async forward(input) {
-      const { route, req } = input;
-      const { balancer, pool } = upstreams(route);
-      const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-      const retryable = !hasBody && IDEMPOTENT.has(req.method ?? '');
-      let tried: Endpoint | undefined;
-      for (let attemptNo = 0; ; attemptNo++) {
-        const endpoint = balancer.pick(input.hashKey, tried);
-        if (!endpoint) {
-          if (tried) throw upstreamError(new Error('no other healthy upstream'));
-          throw new VallumError(ErrorCodes.UPSTREAM_UNAVAILABLE, 'No healthy upstream is available for this application.', { status: 503, expose: true });
-        }
-        tried = endpoint;
-        endpoint.inFlight++;
-        try {
-          const headers = { ...input.headers, host: input.host(endpoint.url) };
-          const status = await attempt(pool(endpoint), { ...input, path: input.path(endpoint.url), headers, hasBody });
-          balancer.report(endpoint, status < 500);
-          return;
-        } catch (cause) {
-          const connectFailed = CONNECT_ERRORS.has((cause as { code?: string }).code ?? '');
-          if (!input.res.destroyed) balancer.report(endpoint, false);
-          if (!(retryable && connectFailed && attemptNo === 0 && !input.res.destroyed)) throw upstreamError(cause);
-        } finally {
-          endpoint.inFlight--;
-        }
-      }
+    forward(input) {
+      return new Promise<void>((resolve, reject) => new Exchange(input, upstreams(input.route), resolve, reject).start());
     },
     async close() {
       await Promise.all([...byRoute.values()].map((u) => u.close()));
@@ -90,94 +66,137 @@ export function createForwarder(): Forwarder {
   };
 }
 
-interface AttemptInput {
-  route: RouteConfig;
-  path: string;
-  req: IncomingMessage;
-  res: ServerResponse;
-  headers: Record<string, string | string[]>;
-  hasBody: boolean;
-  requestId: string;
-  tap?: ResponseTap;
+/** Set-response-header names of a route, lower-cased once. */
+const replacedNames = new WeakMap<RouteConfig, ReadonlySet<string> | undefined>();
+function replacedOf(route: RouteConfig): ReadonlySet<string> | undefined {
+  if (!replacedNames.has(route)) {
+    const names = Object.keys(route.setResponseHeaders);
+    replacedNames.set(route, names.length > 0 ? new Set(names.map((n) => n.toLowerCase())) : undefined);
+  }
+  return replacedNames.get(route);
 }
 
-/** Resolves with the upstream status once the response is complete (or cut); rejects only before any response. */
-function attempt(pool: Pool, input: AttemptInput): Promise<number> {
-  const { req, res, route } = input;
-  return new Promise<number>((resolve, reject) => {
-    let status = 0;
-    let handled = false;
-    const tap = input.tap;
-    let abort: ((err?: Error) => void) | undefined;
-    let resume: (() => void) | undefined;
-    const onClose = () => {
-      if (!res.writableFinished) abort?.(new Error('the client went away'));
-    };
-    const onDrain = () => resume?.();
-    const finish = () => {
-      res.off('close', onClose);
-      res.off('drain', onDrain);
-    };
-    res.once('close', onClose);
-    const handler: Dispatcher.DispatchHandler = {
-      onConnect(a) {
-        abort = a;
-        if (res.destroyed) a(new Error('the client went away'));
-      },
-      onHeaders(statusCode, rawHeaders, resumeUpstream) {
-        if (statusCode < 200) return true;
-        status = statusCode;
-        resume = resumeUpstream;
-        res.on('drain', onDrain);
-        const headers = downstreamRawHeaders(rawHeaders, route.setResponseHeaders);
-        if (tap?.start(statusCode, headers) === 'handled') {
-          handled = true;
-          return true;
-        }
-        headers.push('x-request-id', input.requestId);
-        res.writeHead(statusCode, headers);
-        // Streams without a length (server-sent events, chunked) show their headers at once, not with the first chunk.
-        if (!hasLength(rawHeaders)) res.flushHeaders();
-        return true;
-      },
-      onData(chunk) {
-        if (handled) return true;
-        tap?.data(chunk);
-        return res.write(chunk);
-      },
-      onComplete(trailers) {
-        if (handled) tap!.end(res);
-        else {
-          if (trailers && trailers.length > 0) res.addTrailers(pairs(trailers));
-          res.end();
-          tap?.end(res);
-        }
-        finish();
-        resolve(status);
-      },
-      onError(err) {
-        finish();
-        if (status === 0 && !res.headersSent) reject(err);
-        else if (handled && !res.headersSent) reject(err);
-        else {
-          // Headers are gone already: the only honest signal left is to cut the connection.
-          res.destroy(err);
-          resolve(status);
-        }
-      },
-    };
-    pool.dispatch(
+/**
+ * One request's exchange with the upstreams: an undici dispatch handler (one object, no closures per callback)
+ * that streams the response into the client's, retrying once on another endpoint when connecting failed.
+ * Settles once the response is complete (or cut); rejects only when no response was started.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private endpoint: Endpoint | undefined;
+  private attempts = 0;
+  private status = 0;
+  private handled = false;
+  private abort: ((err?: Error) => void) | undefined;
+  private readonly retryable: boolean;
+  private readonly hasBody: boolean;
+
+  constructor(
+    private readonly input: ForwardInput,
+    private readonly upstreams: RouteUpstreams,
+    private readonly resolve: () => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    const h = input.req.headers;
+    this.hasBody = h['content-length'] !== undefined || h['transfer-encoding'] !== undefined;
+    this.retryable = !this.hasBody && IDEMPOTENT.has(input.req.method ?? '');
+    input.res.once('close', () => {
+      if (!input.res.writableFinished) this.abort?.(new Error('the client went away'));
+    });
+  }
+
+  start(): void {
+    const { input } = this;
+    const tried = this.endpoint;
+    const endpoint = this.upstreams.balancer.pick(input.hashKey, tried);
+    if (!endpoint) {
+      if (tried) return this.reject(upstreamError(new Error('no other healthy upstream')));
+      return this.reject(new VallumError(ErrorCodes.UPSTREAM_UNAVAILABLE, 'No healthy upstream is available for this application.', { status: 503, expose: true }));
+    }
+    this.endpoint = endpoint;
+    this.attempts++;
+    endpoint.inFlight++;
+    const headers = input.headers;
+    const host = input.host ?? endpoint.host;
+    if (this.attempts === 1) headers.push('host', host);
+    else headers[headers.length - 1] = host;
+    this.upstreams.pool(endpoint).dispatch(
       {
-        path: input.path,
-        method: req.method as Dispatcher.HttpMethod,
-        headers: input.headers,
-        body: input.hasBody ? req : null,
-        headersTimeout: route.timeoutMs,
-        bodyTimeout: route.idleTimeoutMs,
+        path: endpoint.basePath + input.path,
+        method: input.req.method as Dispatcher.HttpMethod,
+        headers,
+        body: this.hasBody ? input.req : null,
+        headersTimeout: input.route.timeoutMs,
+        bodyTimeout: input.route.idleTimeoutMs,
       },
-      handler,
+      this,
     );
-  });
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abort = abort;
+    if (this.input.res.destroyed) abort(new Error('the client went away'));
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    const { input } = this;
+    const { res, route } = input;
+    this.status = statusCode;
+    res.on('drain', resume);
+    const headers = downstreamRawHeaders(rawHeaders, route.setResponseHeaders, replacedOf(route));
+    if (input.tap?.start(statusCode, headers) === 'handled') {
+      this.handled = true;
+      return true;
+    }
+    headers.push('x-request-id', input.requestId);
+    res.writeHead(statusCode, headers);
+    // Streams without a length (server-sent events, chunked) show their headers at once, not with the first chunk.
+    if (!hasLength(rawHeaders)) res.flushHeaders();
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.handled) return true;
+    this.input.tap?.data(chunk);
+    return this.input.res.write(chunk);
+  }
+
+  onComplete(trailers: Buffer[] | string[] | null): void {
+    const { res, tap } = this.input;
+    if (this.handled) tap!.end(res);
+    else {
+      if (trailers && trailers.length > 0) res.addTrailers(pairs(trailers));
+      res.end();
+      tap?.end(res);
+    }
+    this.settle(this.status < 500);
+    this.resolve();
+  }
+
+  onError(err: Error): void {
+    const { res } = this.input;
+    const started = this.status !== 0 || res.headersSent;
+    if (!started) {
+      const connectFailed = CONNECT_ERRORS.has((err as { code?: string }).code ?? '');
+      if (!res.destroyed) this.settle(false);
+      else this.endpoint!.inFlight--;
+      if (this.retryable && connectFailed && this.attempts === 1 && !res.destroyed) return this.start();
+      return this.reject(upstreamError(err));
+    }
+    // A response cut after it started (client gone, upstream died mid-body) is judged by its status, as if complete.
+    this.settle(this.status < 500);
+    if (this.handled && !res.headersSent) return this.reject(upstreamError(err));
+    // Headers are gone already: the only honest signal left is to cut the connection.
+    res.destroy(err);
+    this.resolve();
+  }
+
+  /** Passive health and the in-flight count of the endpoint this attempt used. */
+  private settle(ok: boolean): void {
+    const endpoint = this.endpoint!;
+    endpoint.inFlight--;
+    this.upstreams.balancer.report(endpoint, ok);
+  }
 }
 
 function hasLength(raw: readonly Buffer[]): boolean {

@@ -6,6 +6,8 @@ const UNRESERVED = /%(2[DdEe]|3[0-9]|4[1-9A-Fa-f]|5[0-9Aa]|5[Ff]|6[1-9A-Fa-f]|7[
 /** Returns the normalised path, or null when it cannot be a valid request path. */
 export function normalizePath(rawPath: string): string | null {
   if (!rawPath.startsWith('/')) return null;
+  // Nothing to decode, no empty, `.` or `..` segment: already normal (most requests).
+  if (!rawPath.includes('%') && !rawPath.includes('//') && !rawPath.includes('/.')) return rawPath;
   let path: string;
   try {
     path = rawPath.replace(UNRESERVED, (m) => String.fromCharCode(parseInt(m.slice(1), 16)));

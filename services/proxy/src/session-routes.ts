@@ -14,6 +14,7 @@ import { registerUserPage } from './user-page.js';
 import { messagePage } from './pages.js';
 import type { RouteTable } from './route-table.js';
 import type { SessionResolver } from './session-resolver.js';
+import { requestCookie } from './request-cookie.js';
 
 export interface SessionRoutesDeps {
   config: VallumConfig;
@@ -68,7 +69,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
 
   const signOut = async (req: FastifyRequest, reply: FastifyReply) => {
     const route = routeForHost(hostOf(req));
-    const value = req.cookies[config.cookieName];
+    const value = requestCookie(req.headers.cookie, config.cookieName);
     const ticket = value ? await cookies.open(value) : null;
     reply.clearCookie(config.cookieName, sessionCookieOptions(cookieSecure(config, route)));
     const next = new URL('/.vallum/sign_out', config.authenticateServiceUrl);

@@ -3,9 +3,18 @@
  * With `prefix_rewrite`, the matched prefix of the path is replaced first.
  */
 export function upstreamPath(upstream: URL, path: string, query: string, rewrite?: { prefix: string; to: string }): string {
-  if (rewrite && path.startsWith(rewrite.prefix)) path = joinPath(rewrite.to, path.slice(rewrite.prefix.length));
-  const base = upstream.pathname.endsWith('/') ? upstream.pathname.slice(0, -1) : upstream.pathname;
-  return `${base}${path}${query}`;
+  return `${basePathOf(upstream)}${rewrittenPath(path, rewrite)}${query}`;
+}
+
+/** The upstream URL's path without its trailing slash: what every request path is appended to. */
+export function basePathOf(upstream: URL): string {
+  const p = upstream.pathname;
+  return p.endsWith('/') ? p.slice(0, -1) : p;
+}
+
+/** The request path with the route's matched prefix replaced (`prefix_rewrite`), if any. */
+export function rewrittenPath(path: string, rewrite: { prefix: string; to: string } | undefined): string {
+  return rewrite && path.startsWith(rewrite.prefix) ? joinPath(rewrite.to, path.slice(rewrite.prefix.length)) : path;
 }
 
 function joinPath(a: string, b: string): string {

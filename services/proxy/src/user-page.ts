@@ -7,6 +7,7 @@ import type { Session } from '@vallum/session';
 import type { AccessCheck } from './access.js';
 import { messagePage } from './pages.js';
 import type { SessionResolver } from './session-resolver.js';
+import { requestCookie } from './request-cookie.js';
 
 export const USER_PAGE_PATH = '/.vallum/';
 
@@ -19,7 +20,7 @@ export function registerUserPage(
     const host = (req.headers.host ?? '').toLowerCase();
     const route = deps.routeForHost(host);
     if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host}.`, 404, req.id));
-    const session = await sessions.fromCookie(req.cookies[config.cookieName]);
+    const session = await sessions.fromCookie(requestCookie(req.headers.cookie, config.cookieName));
     if (!session) {
       const signIn = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
       signIn.searchParams.set('redirect_uri', `${route.from}${USER_PAGE_PATH}`);
