@@ -56,7 +56,8 @@ before(async () => {
       publicRoute('mtls.localhost', port, `https://127.0.0.1:${mtlsPort}`, `${ca}\n${client}`) +
       publicRoute('nocert.localhost', port, `https://127.0.0.1:${mtlsPort}`, ca) +
       publicRoute('unknown-ca.localhost', port, `https://127.0.0.1:${plainPort}`) +
-      publicRoute('skip.localhost', port, `https://127.0.0.1:${plainPort}`, 'tls_skip_verify: true'),
+      publicRoute('skip.localhost', port, `https://127.0.0.1:${plainPort}`, 'tls_skip_verify: true') +
+      publicRoute('named.localhost', port, `https://localhost:${plainPort}`, ca),
   );
   const port = await getFreePort();
   httpsVallum = await startVallum(
@@ -96,6 +97,10 @@ test('an https upstream is verified against tls_custom_ca_file and gets the clie
 test('an upstream certificate from an unknown CA is refused unless tls_skip_verify', async () => {
   assert.match(await text('unknown-ca.localhost'), /^502 /);
   assert.equal(await text('skip.localhost'), '200 tls ok http');
+});
+
+test('an https upstream named by host name is verified and reached through the DNS re-resolution step', async () => {
+  assert.equal(await text('named.localhost'), '200 tls ok http');
 });
 
 test('certificate_file/key_file make the listener https, and X-Forwarded-Proto says so', async () => {
