@@ -72,8 +72,8 @@ export interface VallumConfig extends ListenerConfig {
   routes: readonly RouteConfig[];
   /** Named policies from policy_dir and policy_files, by file name without .yaml. */
   namedPolicies: readonly NamedPolicy[];
-  /** Files and directories whose change must reload the config (besides the config file). */
-  policySources: readonly string[];
+  /** Files and directories whose change must reload the config (besides the config file): policies, certificate. */
+  reloadSources: readonly string[];
   globalPolicy: unknown;
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
@@ -196,7 +196,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     routes: Object.freeze(routes),
     ...buildListener(raw, issues),
     namedPolicies: policies.named,
-    policySources: policies.sources,
+    reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file].filter((f) => f !== undefined)],
     globalPolicy: raw.global_policy,
     locate: ctx.locate,
   };
