@@ -1,4 +1,4 @@
-export { startVallum, type StartOptions, type RunningVallum } from './start-vallum.js';
+export { startVallum, type StartOptions, type RunningVallum, type ReloadResult } from './start-vallum.js';
 export { startDemo, demoConfigYaml, demoBanner, type DemoOptions, type DemoConfigInput, type RunningDemo } from './demo.js';
 export { loadVallumConfig, loadVallumConfigText } from './load.js';
 export { parseListenAddress } from './listen-address.js';

@@ -80,7 +80,8 @@ async function main(argv: string[]): Promise<number> {
   log.info(`vallum ${running.service} listening on ${running.url}`);
   const watcher = watchConfigFile(file, {
     onConfig: async (next) => {
-      await running.reload(next);
+      const { notApplied } = await running.reload(next);
+      for (const change of notApplied) log.warn({ file }, `configuration change not applied: ${change}`);
       log.info({ file, routes: next.routes.length }, 'configuration reloaded');
     },
     onError: (err) => log.error({ file, error: err instanceof Error ? err.message : String(err) }, 'configuration not reloaded; the running one stays in force'),

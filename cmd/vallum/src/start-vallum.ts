@@ -1,7 +1,8 @@
 // The one place the services are wired together: all four in one process with in-process calls, or one service
 // per process talking over HTTP with service tokens. Tests start Vallum through this too.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -29,9 +30,17 @@ export interface RunningVallum {
   /** The bound address, e.g. http://127.0.0.1:8000 */
   url: string;
   port: number;
-  /** Swaps in services built from a new config; throws (and keeps the running ones) when they cannot be built. */
-  reload(config: VallumConfig): Promise<void>;
+  /**
+   * Swaps in services built from a new config, and the listener's certificate when it changed; throws (and keeps
+   * what runs) when they cannot be built or the certificate and key do not load.
+   */
+  reload(config: VallumConfig): Promise<ReloadResult>;
   close(): Promise<void>;
+}
+
+export interface ReloadResult {
+  /** Changes that need a restart, one sentence each; the running setting stays and the rest was applied. */
+  notApplied: string[];
 }
 
 export async function startVallum(initial: VallumConfig, options: StartOptions = {}): Promise<RunningVallum> {
@@ -46,6 +55,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   let current = await buildServices(initial, { service, logger, store, connections });
   const handler = (req: IncomingMessage, res: ServerResponse) => current.route(req, res);
   const server = initial.tls ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key }, handler) : createHttpServer(handler);
+  let listenerTls = initial.tls;
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
   // closeAllConnections() does not reach them, so they are tracked to be ended on shutdown.
   const upgraded = new Set<Duplex>();
@@ -70,7 +80,23 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     url: `${initial.tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
     port: bound.port,
     async reload(config) {
+      const notApplied: string[] = [];
+      const tls = config.tls;
+      const tlsChanged = tls !== undefined && listenerTls !== undefined && (tls.cert !== listenerTls.cert || tls.key !== listenerTls.key);
+      if (tlsChanged) checkCertificate(tls);
+      if ((tls === undefined) !== (listenerTls === undefined)) {
+        notApplied.push(
+          tls
+            ? 'certificate_file/key_file were added: the listener stays http until a restart'
+            : 'certificate_file/key_file were removed: the listener stays https, with its certificate, until a restart',
+        );
+      }
       const next = await buildServices(config, { service, logger, store, connections });
+      if (tlsChanged) {
+        // Handshakes from now on get the new certificate; open connections keep the one they agreed on.
+        (server as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key });
+        listenerTls = tls;
+      }
       const previous = current;
       current = next;
       // In-flight requests finish on the services that accepted them; new ones already go to `next`.
@@ -79,6 +105,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
         .catch(() => {});
       retiring.add(retired);
       void retired.finally(() => retiring.delete(retired));
+      return { notApplied };
     },
     async close() {
       await new Promise<void>((resolve) => {
@@ -92,6 +119,15 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       await store?.close();
     },
   };
+}
+
+/** Throws a config error when the listener's certificate and key do not load (or do not match). */
+function checkCertificate(tls: { cert: string; key: string }): void {
+  try {
+    createSecureContext({ cert: tls.cert, key: tls.key });
+  } catch (cause) {
+    throw new VallumError(ErrorCodes.CONFIG_INVALID, `certificate_file/key_file: ${(cause as Error).message}`, { status: 500, cause });
+  }
 }
 
 /** How long replaced services keep running for requests they had already accepted. */

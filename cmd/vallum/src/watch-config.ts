@@ -1,6 +1,6 @@
-// Hot reload: the config file and the policy files and directories it loaded are polled (which also sees editors'
-// atomic renames and bind-mounted files), and any change loads the config whole and swaps it in; a broken file
-// leaves the running config in force.
+// Hot reload: the config file and the policy files, directories and listener certificate it loaded are polled
+// (which also sees editors' atomic renames and bind-mounted files), and any change loads the config whole and swaps
+// it in; a broken file leaves the running config in force.
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
@@ -8,12 +8,12 @@ import type { VallumConfig } from '@vallum/config';
 import { loadVallumConfig } from './load.js';
 
 export interface WatchOptions {
-  onConfig(config: VallumConfig): Promise<void>;
+  onConfig(config: VallumConfig): Promise<unknown>;
   onError(err: unknown): void;
   intervalMs?: number;
   /** Environment used for overrides, as at start. */
   env?: Record<string, string | undefined>;
-  /** The running config, whose policy files are watched too; loaded from `file` when absent. */
+  /** The running config, whose reload sources are watched too; loaded from `file` when absent. */
   config?: VallumConfig;
 }
 
@@ -31,7 +31,7 @@ function snapshot(path: string): string {
 }
 
 export function watchConfigFile(file: string, options: WatchOptions): ConfigWatcher {
-  let sources: readonly string[] = options.config?.policySources ?? initialSources(file, options.env);
+  let sources: readonly string[] = options.config?.reloadSources ?? initialSources(file, options.env);
   const digest = (): string | undefined => {
     const main = snapshot(file);
     if (main === '') return undefined;
@@ -51,7 +51,7 @@ export function watchConfigFile(file: string, options: WatchOptions): ConfigWatc
       try {
         const config = loadVallumConfig(file, { env: options.env });
         await options.onConfig(config);
-        sources = config.policySources;
+        sources = config.reloadSources;
         seen = digest();
       } catch (err) {
         options.onError(err);
@@ -109,7 +109,7 @@ function isDirectory(path: string): boolean {
 
 function initialSources(file: string, env: Record<string, string | undefined> | undefined): readonly string[] {
   try {
-    return loadVallumConfig(file, { env }).policySources;
+    return loadVallumConfig(file, { env }).reloadSources;
   } catch {
     return [];
   }

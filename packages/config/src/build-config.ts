@@ -4,10 +4,18 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { RawConfig, RawRoute, ServiceName } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './load-config.js';
-import { buildListener, buildRouteProxy, splitWeight, type ListenerConfig, type RouteProxyConfig } from './build-proxy.js';
+import {
+  buildListener,
+  buildRouteProxy,
+  buildSharedRouteProxy,
+  splitWeight,
+  type ListenerConfig,
+  type RouteProxyConfig,
+  type SharedRouteProxyConfig,
+} from './build-proxy.js';
 import { loadPolicyFiles, type NamedPolicy } from './policy-files.js';
 
-export interface RouteConfig extends RouteProxyConfig {
+export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig {
   /** `name`, or the route's index in `routes`. */
   id: string;
   /** Normalised origin the route answers on, e.g. `http://app.localhost:8000`. */
@@ -64,8 +72,8 @@ export interface VallumConfig extends ListenerConfig {
   routes: readonly RouteConfig[];
   /** Named policies from policy_dir and policy_files, by file name without .yaml. */
   namedPolicies: readonly NamedPolicy[];
-  /** Files and directories whose change must reload the config (besides the config file). */
-  policySources: readonly string[];
+  /** Files and directories whose change must reload the config (besides the config file): policies, certificate. */
+  reloadSources: readonly string[];
   globalPolicy: unknown;
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
@@ -142,6 +150,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     if (!parseAddressRange(entry)) issues.push({ path: ['forward_auth', 'trusted_proxies', i], message: `expected an IP address or CIDR like 10.0.0.0/8, got '${entry}'` });
   });
 
+  const shared = buildSharedRouteProxy(raw, issues);
   const routes: RouteConfig[] = [];
   const ids = new Set<string>();
   raw.routes.forEach((r, index) => {
@@ -149,7 +158,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     if (!route) return;
     if (ids.has(route.id)) issues.push({ path: ['routes', index, 'name'], message: `duplicate route name '${route.id}'` });
     ids.add(route.id);
-    routes.push(route);
+    routes.push({ ...route, ...shared });
   });
 
   const policies = loadPolicyFiles(raw, ctx.file);
@@ -187,7 +196,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     routes: Object.freeze(routes),
     ...buildListener(raw, issues),
     namedPolicies: policies.named,
-    policySources: policies.sources,
+    reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file].filter((f) => f !== undefined)],
     globalPolicy: raw.global_policy,
     locate: ctx.locate,
   };
@@ -199,7 +208,7 @@ function buildRoute(
   index: number,
   url: (value: string, path: ConfigPath, what: string) => URL | undefined,
   issues: ConfigIssue[],
-): RouteConfig | undefined {
+): Omit<RouteConfig, keyof SharedRouteProxyConfig> | undefined {
   const from = url(r.from, ['routes', index, 'from'], 'from');
   const toList = Array.isArray(r.to) ? r.to : [r.to];
   const weights: number[] = [];

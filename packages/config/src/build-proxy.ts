@@ -50,6 +50,12 @@ export interface RouteProxyConfig {
   upstreamTls: UpstreamTlsConfig;
 }
 
+/** Proxy settings made once at the top level and carried by every route, whose upstreams are built per route. */
+export interface SharedRouteProxyConfig {
+  /** How long an upstream host name's addresses are used before it is resolved again. */
+  upstreamDnsTtlMs: number;
+}
+
 export interface ListenerConfig {
   trustedProxies: readonly string[];
   /** PEM certificate and key of an https listener. */
@@ -122,6 +128,12 @@ export function buildRouteProxy(r: RawRoute, index: number, weights: number[], i
     cacheMaxBytes: r.cache?.max_bytes,
     upstreamTls: { ca: file('tls_custom_ca_file'), skipVerify: r.tls_skip_verify ?? false, cert: file('tls_client_cert_file'), key: file('tls_client_key_file') },
   };
+}
+
+export function buildSharedRouteProxy(raw: RawConfig, issues: ConfigIssue[]): SharedRouteProxyConfig {
+  const upstreamDnsTtlMs = parseDuration(raw.upstream_dns_ttl ?? '30s');
+  if (upstreamDnsTtlMs === 0) issues.push({ path: ['upstream_dns_ttl'], message: 'must be longer than 0' });
+  return { upstreamDnsTtlMs };
 }
 
 export function buildListener(raw: RawConfig, issues: ConfigIssue[]): ListenerConfig {

@@ -76,3 +76,10 @@ test('identity settings load with defaults, and a claim header may not replace a
   const issues = issuesOf(`${VALID}jwt_claims_headers:\n  X-Email: email\n  X-Forwarded-User: email\n`);
   assert.ok(issues.some((i) => /^vallum\.yaml:15:3: 'X-Forwarded-User' cannot carry a claim/.test(i)), issues.join('\n'));
 });
+
+test('upstream_dns_ttl is set once for all routes (default 30s), and 0 is refused', () => {
+  assert.equal(loadConfigText(VALID, 'vallum.yaml', { env: {} }).routes[0]?.upstreamDnsTtlMs, 30_000);
+  assert.equal(loadConfigText(`${VALID}upstream_dns_ttl: 5s\n`, 'vallum.yaml', { env: {} }).routes[0]?.upstreamDnsTtlMs, 5_000);
+  const issues = issuesOf(`${VALID}upstream_dns_ttl: 0s\n`);
+  assert.ok(issues.some((i) => /^vallum\.yaml:13:19: must be longer than 0/.test(i)), issues.join('\n'));
+});

@@ -1,5 +1,6 @@
-// Route and listener keys of the reverse-proxy core (matching, rewriting, headers, timeouts, load balancing, health,
-// caching, upstream TLS). Spread into RouteSchema / ConfigSchema so the one schema stays the source of truth.
+// Route and top-level keys of the reverse-proxy core (matching, rewriting, headers, timeouts, load balancing, health,
+// caching, upstream TLS and DNS, the listener). Spread into RouteSchema / ConfigSchema so the one schema stays the
+// source of truth.
 import { Type } from '@sinclair/typebox';
 
 const Duration = (description: string) => Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: `${description}, e.g. 500ms, 30s, 5m` });
@@ -55,7 +56,8 @@ export const ProxyRouteKeys = {
   tls_client_key_file: Type.Optional(Type.String({ minLength: 1 })),
 };
 
-export const ProxyListenerKeys = {
+export const ProxyGlobalKeys = {
+  upstream_dns_ttl: Type.Optional(Duration("How long an upstream host name's addresses are used before it is resolved again (default 30s)")),
   trusted_proxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'CIDRs whose X-Forwarded-For is kept' })),
   certificate_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) of the https listener' })),
   key_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of the https listener' })),

@@ -1,6 +1,6 @@
 // The one schema of vallum.yaml. Types, validation and the editor JSON Schema (config.schema.json) all come from it.
 import { Type, type Static } from '@sinclair/typebox';
-import { ProxyListenerKeys, ProxyRouteKeys } from './proxy-schema.js';
+import { ProxyGlobalKeys, ProxyRouteKeys } from './proxy-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
@@ -83,7 +83,7 @@ export const ConfigSchema = Type.Object(
     policy_files: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Named policy files (NAME.yaml), relative to this file' })),
     global_policy: Type.Optional(Type.Unknown({ description: 'Policy applied before every non-public route\'s own (allow/deny blocks or use: NAME)' })),
     routes: Type.Array(RouteSchema),
-    ...ProxyListenerKeys,
+    ...ProxyGlobalKeys,
   },
   { additionalProperties: false },
 );

@@ -1,16 +1,16 @@
 // Active HTTP health checks: every endpoint is probed at `interval`; `unhealthy_threshold` failures in a row take
 // it out of rotation, `healthy_threshold` successes bring it back. A 2xx/3xx answer within `timeout` is a success.
-import type { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { HealthCheckConfig } from '@vallum/config';
 import type { Endpoint } from './balancer.js';
 
-export function startHealthChecks(config: HealthCheckConfig, endpoints: readonly Endpoint[], pool: (e: Endpoint) => Pool): () => void {
+export function startHealthChecks(config: HealthCheckConfig, endpoints: readonly Endpoint[], dispatcher: (e: Endpoint) => Dispatcher): () => void {
   let stopped = false;
   const streaks = new Map<Endpoint, number>(endpoints.map((e) => [e, 0]));
   const probe = async (endpoint: Endpoint) => {
     let ok = false;
     try {
-      const res = await pool(endpoint).request({
+      const res = await dispatcher(endpoint).request({
         path: config.path,
         method: 'GET',
         headers: { 'user-agent': 'vallum-health-check' },

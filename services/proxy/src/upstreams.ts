@@ -1,45 +1,76 @@
-// A route's upstreams: the balancer, one undici Pool per endpoint (with the route's connect timeout and TLS
+// A route's upstreams: the balancer, one dispatcher per endpoint (with the route's connect timeout and TLS
 // settings) and the active health checker. Built with the proxy app and closed with it, so a reload starts fresh.
-import { Pool } from 'undici';
+import { isIP } from 'node:net';
+import { Agent, Pool, interceptors, type Dispatcher } from 'undici';
 import type { RouteConfig } from '@vallum/config';
 import { createBalancer, type Balancer, type Endpoint } from './balancer.js';
 import { startHealthChecks } from './health-check.js';
 
 export interface RouteUpstreams {
   balancer: Balancer;
+  // Typed Pool because forward.ts's attempt() takes one; callers only dispatch() and request(), which the
+  // dispatcher of a named endpoint (an Agent, see endpointDispatcher) answers too. Becomes Dispatcher with it.
   pool(endpoint: Endpoint): Pool;
   close(): Promise<void>;
 }
 
-export function createRouteUpstreams(route: RouteConfig): RouteUpstreams {
+/** Resolves an upstream host name to addresses, as undici's DNS interceptor calls it. */
+export type UpstreamLookup = NonNullable<NonNullable<Parameters<typeof interceptors.dns>[0]>['lookup']>;
+
+export interface RouteUpstreamsOptions {
+  /** Replaces the system resolver (tests answer with addresses of their choosing). */
+  lookup?: UpstreamLookup;
+}
+
+/** Longest an idle upstream connection is kept, whatever the upstream's Keep-Alive says. */
+const KEEP_ALIVE_MAX_MS = 30_000;
+
+export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreamsOptions = {}): RouteUpstreams {
   const balancer = createBalancer(route.to, route.weights, route.lbPolicy, route.outlier);
-  const tls = route.upstreamTls;
-  const pools = new Map<Endpoint, Pool>();
-  for (const endpoint of balancer.endpoints) {
-    pools.set(
-      endpoint,
-      new Pool(endpoint.url.origin, {
-        connections: 256,
-        pipelining: 1,
-        // Idle connections are recycled, so a changed DNS answer is picked up within this long.
-        keepAliveMaxTimeout: 30_000,
-        connect: {
-          timeout: route.connectTimeoutMs,
-          ...(endpoint.url.protocol === 'https:'
-            ? { ca: tls.ca, rejectUnauthorized: !tls.skipVerify, cert: tls.cert, key: tls.key, servername: endpoint.url.hostname }
-            : {}),
-        },
-      }),
-    );
-  }
-  const pool = (endpoint: Endpoint) => pools.get(endpoint)!;
-  const stopChecks = route.healthCheck ? startHealthChecks(route.healthCheck, balancer.endpoints, pool) : () => {};
+  const dispatchers = new Map<Endpoint, Dispatcher>();
+  for (const endpoint of balancer.endpoints) dispatchers.set(endpoint, endpointDispatcher(route, endpoint.url, options.lookup));
+  const dispatcher = (endpoint: Endpoint) => dispatchers.get(endpoint)!;
+  const stopChecks = route.healthCheck ? startHealthChecks(route.healthCheck, balancer.endpoints, dispatcher) : () => {};
   return {
     balancer,
-    pool,
+    pool: (endpoint) => dispatcher(endpoint) as Pool,
     async close() {
       stopChecks();
-      await Promise.all([...pools.values()].map((p) => p.close()));
+      await Promise.all([...dispatchers.values()].map((d) => d.close()));
+    },
+  };
+}
+
+/**
+ * An IP endpoint gets a plain Pool. A named one is resolved again every `upstreamDnsTtlMs` by undici's DNS
+ * interceptor, which sends each request to a Pool per address: once an address leaves the answer its connections
+ * get no new requests, go idle and close, and the Agent drops their Pool.
+ */
+function endpointDispatcher(route: RouteConfig, url: URL, lookup: UpstreamLookup | undefined): Dispatcher {
+  if (isIP(url.hostname.replace(/^\[(.*)\]$/, '$1'))) return new Pool(url.origin, poolOptions(route, url, KEEP_ALIVE_MAX_MS));
+  const options = poolOptions(route, url, Math.min(KEEP_ALIVE_MAX_MS, route.upstreamDnsTtlMs));
+  const agent = new Agent({ factory: (origin) => new Pool(origin, options) });
+  // The last interceptor runs first: the endpoint's origin goes in, then the DNS step swaps in an address and
+  // keeps the name in Host and in the TLS server name.
+  return agent.compose(interceptors.dns({ maxTTL: route.upstreamDnsTtlMs, lookup }), withOrigin(url));
+}
+
+/** Callers dispatch without an origin, as a Pool has its own; the Agent behind the DNS step needs one. */
+function withOrigin(url: URL): Dispatcher.DispatcherComposeInterceptor {
+  return (dispatch) => (opts, handler) => dispatch({ ...opts, origin: url }, handler);
+}
+
+function poolOptions(route: RouteConfig, url: URL, keepAliveMaxTimeout: number): Pool.Options {
+  const tls = route.upstreamTls;
+  return {
+    connections: 256,
+    pipelining: 1,
+    keepAliveMaxTimeout,
+    connect: {
+      timeout: route.connectTimeoutMs,
+      ...(url.protocol === 'https:'
+        ? { ca: tls.ca, rejectUnauthorized: !tls.skipVerify, cert: tls.cert, key: tls.key, servername: url.hostname }
+        : {}),
     },
   };
 }
