@@ -1,6 +1,6 @@
 // A route's upstreams: the balancer, one undici Pool per endpoint (with the route's connect timeout and TLS
 // settings) and the active health checker. Built with the proxy app and closed with it, so a reload starts fresh.
-import { Pool } from 'undici';
+import { Pool } from './undici-pool.js';
 import type { RouteConfig } from '@vallum/config';
 import { createBalancer, type Balancer, type Endpoint } from './balancer.js';
 import { startHealthChecks } from './health-check.js';
