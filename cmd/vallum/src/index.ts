@@ -3,3 +3,4 @@ export { startDemo, demoConfigYaml, demoBanner, type DemoOptions, type DemoConfi
 export { loadVallumConfig, loadVallumConfigText } from './load.js';
 export { parseListenAddress } from './listen-address.js';
 export { watchConfigFile, type ConfigWatcher, type WatchOptions } from './watch-config.js';
+export { createGarbagePacer, restoreHeapGrowth, tuneStartupHeap, type GarbagePacer } from './process-memory.js';

@@ -5,6 +5,7 @@ import { isVallumError } from '@vallum/errors';
 import { loadVallumConfig } from './load.js';
 import { startVallum } from './start-vallum.js';
 import { watchConfigFile } from './watch-config.js';
+import { createGarbagePacer, restoreHeapGrowth } from './process-memory.js';
 import { createLogger } from '@vallum/telemetry';
 
 const USAGE = `usage:
@@ -75,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`vallum: --service must be one of all, ${SERVICE_NAMES.join(', ')}; got '${service}'`);
     return 2;
   }
-  const running = await startVallum(config, { service, address: values.address });
+  const running = await startVallum(config, { service, address: values.address, garbagePacer: createGarbagePacer() });
   const log = createLogger({ service: running.service === 'all' ? 'vallum' : running.service, level: config.logLevel });
   log.info(`vallum ${running.service} listening on ${running.url}`);
   const watcher = watchConfigFile(file, {
@@ -110,6 +111,8 @@ function onSignal(close: () => Promise<void>): void {
 main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
+    // Running now, everything loaded: let the young generation grow with load again.
+    restoreHeapGrowth();
   },
   (err: unknown) => {
     if (err instanceof ConfigError) console.error(`vallum: ${err.message}`);

@@ -11,11 +11,10 @@ import { createLogger } from '@vallum/telemetry';
 import { policyVersion, type ServiceName, type VallumConfig } from '@vallum/config';
 import { createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
-import * as cacheService from '@vallum/cache';
-import * as authorizeService from '@vallum/authorize';
-import * as authenticateService from '@vallum/authenticate';
-import * as proxyService from '@vallum/proxy';
+import type * as CacheService from '@vallum/cache';
+import type * as ProxyService from '@vallum/proxy';
 import { parseListenAddress } from './listen-address.js';
+import type { GarbagePacer } from './process-memory.js';
 
 export interface StartOptions {
   /** Overrides `services` from the config. */
@@ -23,6 +22,8 @@ export interface StartOptions {
   /** Overrides `address` from the config (tests pass 127.0.0.1:0). */
   address?: string;
   logger?: boolean;
+  /** Paces young collections while few requests are in flight (the `vallum` command passes one; see process-memory.ts). */
+  garbagePacer?: GarbagePacer;
 }
 
 export interface RunningVallum {
@@ -48,12 +49,19 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const { host, port } = parseListenAddress(options.address ?? initial.address);
   const logger = options.logger;
   // The session store outlives config reloads: a reload must not sign everybody out.
-  const store = service === 'all' || service === 'cache' ? cacheService.createSessionStore(initial) : undefined;
+  const store = service === 'all' || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial) : undefined;
   // So do open long-lived connections: after a reload they are re-checked against the new policy.
-  const connections = service === 'all' || service === 'proxy' ? proxyService.createConnectionWatch() : undefined;
+  const connections = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createConnectionWatch() : undefined;
 
   let current = await buildServices(initial, { service, logger, store, connections });
-  const handler = (req: IncomingMessage, res: ServerResponse) => current.route(req, res);
+  const pacer = options.garbagePacer;
+  const handler = pacer
+    ? (req: IncomingMessage, res: ServerResponse) => {
+        pacer.hold();
+        res.once('close', () => pacer.release());
+        current.route(req, res);
+      }
+    : (req: IncomingMessage, res: ServerResponse) => current.route(req, res);
   const server = initial.tls ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key }, handler) : createHttpServer(handler);
   let listenerTls = initial.tls;
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
@@ -61,7 +69,11 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const upgraded = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgraded.add(socket);
-    socket.once('close', () => upgraded.delete(socket));
+    pacer?.hold();
+    socket.once('close', () => {
+      upgraded.delete(socket);
+      pacer?.release();
+    });
     current.upgrade(req, socket, head);
   });
   server.keepAliveTimeout = 65_000;
@@ -144,8 +156,8 @@ async function buildServices(
   ctx: {
     service: ServiceName | 'all';
     logger: boolean | undefined;
-    store: cacheService.SessionStore | undefined;
-    connections: proxyService.ConnectionWatch | undefined;
+    store: CacheService.SessionStore | undefined;
+    connections: ProxyService.ConnectionWatch | undefined;
   },
 ): Promise<BuiltServices> {
   const { service, logger, store, connections } = ctx;
@@ -161,7 +173,10 @@ async function buildServices(
   let apps: FastifyInstance[];
   let route: BuiltServices['route'];
   let upgrade: BuiltServices['upgrade'] = (_req, socket) => socket.destroy();
+  // Each process loads only the services it runs: a proxy on its own never loads ioredis or openid-client, and
+  // what is not loaded costs no memory (the proxy's RSS is bounded, see test/src/proxy-streaming.test.ts).
   if (service === 'all') {
+    const [authorizeService, authenticateService, proxyService] = await Promise.all([import('@vallum/authorize'), import('@vallum/authenticate'), import('@vallum/proxy')]);
     const authorizer = authorizeService.createAuthorizer(config, {
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
     });
@@ -176,15 +191,16 @@ async function buildServices(
     let app: FastifyInstance;
     switch (service) {
       case 'cache':
-        app = cacheService.buildApp(config, { store: store!, logger });
+        app = (await import('@vallum/cache')).buildApp(config, { store: store!, logger });
         break;
       case 'authorize':
-        app = authorizeService.buildApp(config, { logger });
+        app = (await import('@vallum/authorize')).buildApp(config, { logger });
         break;
       case 'authenticate':
-        app = authenticateService.buildApp(config, { cache: remoteCache(), logger });
+        app = (await import('@vallum/authenticate')).buildApp(config, { cache: remoteCache(), logger });
         break;
-      case 'proxy':
+      case 'proxy': {
+        const proxyService = await import('@vallum/proxy');
         app = await proxyService.buildApp(config, {
           authorize: proxyService.createCachingAuthorizeClient(createHttpAuthorizeClient(remote('authorize', config.authorizeServiceUrl)), {
             policyVersion: policyVersion(config),
@@ -193,15 +209,16 @@ async function buildServices(
           logger,
           connections,
         });
+        upgrade = proxyService.upgradeHandlerOf(app) ?? upgrade;
         break;
+      }
     }
     apps = [app];
     route = (req, res) => app.routing(req, res);
-    upgrade = proxyService.upgradeHandlerOf(app) ?? upgrade;
   }
   await Promise.all(apps.map((a) => a.ready()));
   // Token refresh runs where the sessions are stored, rebuilt with each config like the services.
-  const refresher = store && cacheService.startTokenRefresher(config, store, { log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel }) });
+  const refresher = store && (await import('@vallum/cache')).startTokenRefresher(config, store, { log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel }) });
   return {
     route,
     upgrade,

@@ -3,7 +3,7 @@
 // upstream pauses the client's upload). Bodies are never buffered. An idempotent request without a body is
 // retried once on another endpoint when connecting failed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { RouteConfig } from '@vallum/config';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { Endpoint } from './balancer.js';

@@ -1,21 +1,22 @@
 // A route's upstreams: the balancer, one dispatcher per endpoint (with the route's connect timeout and TLS
 // settings) and the active health checker. Built with the proxy app and closed with it, so a reload starts fresh.
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import { Agent, Pool, interceptors, type Dispatcher } from 'undici';
+import type { Dispatcher, interceptors as Interceptors, Agent as UndiciAgent, Pool as UndiciPool } from 'undici';
+import { Pool } from './undici-pool.js';
 import type { RouteConfig } from '@vallum/config';
 import { createBalancer, type Balancer, type Endpoint } from './balancer.js';
 import { startHealthChecks } from './health-check.js';
 
 export interface RouteUpstreams {
   balancer: Balancer;
-  // Typed Pool because forward.ts's attempt() takes one; callers only dispatch() and request(), which the
-  // dispatcher of a named endpoint (an Agent, see endpointDispatcher) answers too. Becomes Dispatcher with it.
-  pool(endpoint: Endpoint): Pool;
+  /** A Pool for an IP endpoint, a resolving Agent for a named one (see endpointDispatcher). */
+  pool(endpoint: Endpoint): Dispatcher;
   close(): Promise<void>;
 }
 
 /** Resolves an upstream host name to addresses, as undici's DNS interceptor calls it. */
-export type UpstreamLookup = NonNullable<NonNullable<Parameters<typeof interceptors.dns>[0]>['lookup']>;
+export type UpstreamLookup = NonNullable<NonNullable<Parameters<typeof Interceptors.dns>[0]>['lookup']>;
 
 export interface RouteUpstreamsOptions {
   /** Replaces the system resolver (tests answer with addresses of their choosing). */
@@ -33,7 +34,7 @@ export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreams
   const stopChecks = route.healthCheck ? startHealthChecks(route.healthCheck, balancer.endpoints, dispatcher) : () => {};
   return {
     balancer,
-    pool: (endpoint) => dispatcher(endpoint) as Pool,
+    pool: dispatcher,
     async close() {
       stopChecks();
       await Promise.all([...dispatchers.values()].map((d) => d.close()));
@@ -49,6 +50,8 @@ export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreams
 function endpointDispatcher(route: RouteConfig, url: URL, lookup: UpstreamLookup | undefined): Dispatcher {
   if (isIP(url.hostname.replace(/^\[(.*)\]$/, '$1'))) return new Pool(url.origin, poolOptions(route, url, KEEP_ALIVE_MAX_MS));
   const options = poolOptions(route, url, Math.min(KEEP_ALIVE_MAX_MS, route.upstreamDnsTtlMs));
+  // All of undici is loaded only when a route names its upstream by host name (see undici-pool.ts).
+  const { Agent, interceptors } = createRequire(import.meta.url)('undici') as { Agent: typeof UndiciAgent; interceptors: typeof Interceptors };
   const agent = new Agent({ factory: (origin) => new Pool(origin, options) });
   // The last interceptor runs first: the endpoint's origin goes in, then the DNS step swaps in an address and
   // keeps the name in Host and in the TLS server name.
@@ -60,7 +63,7 @@ function withOrigin(url: URL): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (opts, handler) => dispatch({ ...opts, origin: url }, handler);
 }
 
-function poolOptions(route: RouteConfig, url: URL, keepAliveMaxTimeout: number): Pool.Options {
+function poolOptions(route: RouteConfig, url: URL, keepAliveMaxTimeout: number): UndiciPool.Options {
   const tls = route.upstreamTls;
   return {
     connections: 256,
