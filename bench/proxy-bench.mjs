@@ -2,9 +2,10 @@
 // The reverse-proxy benchmark (issue 4): wrk on loopback, 50 connections, 1 KiB and 100 KiB files from an nginx
 // upstream, every proxy pinned to one core, interleaved rounds, all in one run. Prints req/s and p50/p99 as ratios
 // to the direct upstream and to @fastify/http-proxy. Options: --duration 5 --rounds 3 --connections 50;
-// --profile DIR writes a V8 CPU profile of the Vallum process (run with --rounds 1 to keep it short).
+// --profile DIR writes a V8 CPU profile of the Vallum process (run with --rounds 1 to keep it short); --only vallum
+// runs only the targets whose names contain the word, besides the baselines.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,6 +83,7 @@ http { access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
   );
   const child = spawn('taskset', ['-c', core, NGINX, '-c', conf, '-p', dir], { stdio: 'ignore' });
   children.push(child);
+  return child;
 }
 
 const upstreamPort = await getFreePort();
@@ -90,7 +92,7 @@ await waitForPort(upstreamPort);
 const upstream = `http://127.0.0.1:${upstreamPort}`;
 
 const nginxProxyPort = await getFreePort();
-await nginx(
+const nginxProxy = await nginx(
   'proxy',
   PROXY_CORE,
   `upstream up { server 127.0.0.1:${upstreamPort}; keepalive 64; }
@@ -100,11 +102,11 @@ await waitForPort(nginxProxyPort);
 
 const node = (script, ...rest) => ['-c', PROXY_CORE, process.execPath, here(script), ...rest];
 const fastifyPort = await getFreePort();
-await start('@fastify/http-proxy', 'taskset', node('./peers/fastify-http-proxy.mjs', String(fastifyPort), upstream), 'ready');
+const fastifyPeer = await start('@fastify/http-proxy', 'taskset', node('./peers/fastify-http-proxy.mjs', String(fastifyPort), upstream), 'ready');
 const httpProxyPort = await getFreePort();
-await start('http-proxy', 'taskset', node('./peers/node-http-proxy.mjs', String(httpProxyPort), upstream), 'ready');
+const httpProxyPeer = await start('http-proxy', 'taskset', node('./peers/node-http-proxy.mjs', String(httpProxyPort), upstream), 'ready');
 const dispatchPort = await getFreePort();
-await start('undici dispatch', 'taskset', node('./peers/undici-dispatch.mjs', String(dispatchPort), upstream), 'ready');
+const dispatchPeer = await start('undici dispatch', 'taskset', node('./peers/undici-dispatch.mjs', String(dispatchPort), upstream), 'ready');
 
 const redis = await startRedis();
 const vallumPort = await getFreePort();
@@ -134,13 +136,20 @@ const cookie = vallum.line.slice('ready '.length).trim();
 
 const targets = [
   { name: 'direct (nginx upstream)', port: upstreamPort, headers: [] },
-  { name: 'nginx proxy', port: nginxProxyPort, headers: [] },
-  { name: '@fastify/http-proxy', port: fastifyPort, headers: [] },
-  { name: 'http-proxy', port: httpProxyPort, headers: [] },
-  { name: 'bare node:http + undici dispatch (the spike)', port: dispatchPort, headers: [] },
-  { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`] },
-  { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`] },
+  { name: 'nginx proxy', port: nginxProxyPort, headers: [], pid: nginxProxy.pid },
+  { name: '@fastify/http-proxy', port: fastifyPort, headers: [], pid: fastifyPeer.child.pid },
+  { name: 'http-proxy', port: httpProxyPort, headers: [], pid: httpProxyPeer.child.pid },
+  { name: 'bare node:http + undici dispatch (the spike)', port: dispatchPort, headers: [], pid: dispatchPeer.child.pid },
+  { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`], pid: vallum.child.pid },
+  { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`], pid: vallum.child.pid },
 ];
+
+// --only a,b keeps the targets whose names contain one of the words (the baselines always run): for quick comparisons.
+if (args.only) {
+  const words = String(args.only).split(',').map((w) => w.trim().toLowerCase());
+  const keep = (t) => ['direct (nginx upstream)', '@fastify/http-proxy', 'bare node:http + undici dispatch (the spike)'].includes(t.name) || words.some((w) => t.name.toLowerCase().includes(w));
+  targets.splice(0, targets.length, ...targets.filter(keep));
+}
 
 // Each target must really serve the file (a 302 to sign-in would be very fast and very wrong).
 for (const t of targets) {
@@ -151,12 +160,35 @@ for (const t of targets) {
   if (res.statusCode !== 200 || body.length !== 100 * 1024) throw new Error(`${t.name} answered ${res.statusCode} with ${body.length} bytes`);
 }
 
+/** CPU seconds (user + system) used so far by a process and its descendants (nginx's master and worker). */
+function cpuSeconds(pid) {
+  const ticks = 100; // USER_HZ on Linux
+  let total = 0;
+  const visit = (p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / ticks;
+      for (const child of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(child);
+    } catch {
+      // the process is gone
+    }
+  };
+  visit(pid);
+  return total;
+}
+
 function wrk(target, path, seconds) {
   const argv = ['-c', LOAD_CORE, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency'];
   for (const h of target.headers) argv.push('-H', h);
   argv.push(`http://127.0.0.1:${target.port}${path}`);
+  const cpuBefore = target.pid ? cpuSeconds(target.pid) : NaN;
+  const startedAt = process.hrtime.bigint();
   const run = spawnSync('taskset', argv, { encoding: 'utf8' });
+  const wall = Number(process.hrtime.bigint() - startedAt) / 1e9;
+  const cpu = target.pid ? cpuSeconds(target.pid) - cpuBefore : NaN;
   const out = run.stdout;
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const ms = (label) => {
     const m = new RegExp(`${label}%\\s+([\\d.]+)(us|ms|s)`).exec(out);
@@ -165,7 +197,8 @@ function wrk(target, path, seconds) {
   };
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
   if (errors) console.error(`  ${target.name} ${path}: ${errors[0]}`);
-  return { rps, p50: ms('50'), p99: ms('99') };
+  // The proxy's own CPU time per request is steadier than req/s on a noisy machine; busy is its share of one core.
+  return { rps, p50: ms('50'), p99: ms('99'), cpuUs: (cpu * 1e6) / requests, busy: cpu / wall };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -188,21 +221,23 @@ const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const lines = [
   `${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, proxy on core ${PROXY_CORE}, wrk + nginx upstream on core ${LOAD_CORE}; medians`,
   '',
-  '| size | target | req/s | × direct | × @fastify/http-proxy | p50 ms | p99 ms | p99 × fastify |',
-  '|---|---|---:|---:|---:|---:|---:|---:|',
+  '| size | target | req/s | × direct | × @fastify/http-proxy | p50 ms | p99 ms | p99 × fastify | proxy CPU µs/req | × spike | proxy core busy |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 const summary = {};
 for (const s of sizes) {
   const agg = (name) => {
     const rs = results.get(`${name}|${s}`);
-    return { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) };
+    const m = (k) => median(rs.map((r) => r[k]));
+    return { rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), busy: m('busy') };
   };
+  const spike = agg('bare node:http + undici dispatch (the spike)');
   const direct = agg(targets[0].name);
   const fastify = agg('@fastify/http-proxy');
   for (const t of targets) {
     const a = agg(t.name);
     summary[`${t.name}|${s}`] = a;
-    lines.push(`| ${s.slice(1).replace('k', ' KiB')} | ${t.name} | ${fmt(a.rps)} | ${fmt(a.rps / direct.rps, 2)} | ${fmt(a.rps / fastify.rps, 2)} | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} | ${fmt(a.p99 / fastify.p99, 2)} |`);
+    lines.push(`| ${s.slice(1).replace('k', ' KiB')} | ${t.name} | ${fmt(a.rps)} | ${fmt(a.rps / direct.rps, 2)} | ${fmt(a.rps / fastify.rps, 2)} | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} | ${fmt(a.p99 / fastify.p99, 2)} | ${fmt(a.cpuUs)} | ${fmt(a.cpuUs / spike.cpuUs, 2)} | ${Number.isFinite(a.busy) ? `${Math.round(a.busy * 100)} %` : '-'} |`);
   }
 }
 const get = (n, s) => summary[`${n}|${s}`];

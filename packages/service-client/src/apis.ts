@@ -14,6 +14,10 @@ export interface AuthorizeRequest {
 
 export interface AuthorizeApi {
   evaluate(input: AuthorizeRequest): Promise<Decision>;
+  /** The decision without waiting, when it can be had in-process (the authorizer itself, or a cached one). */
+  peek?(input: AuthorizeRequest): Decision | undefined;
+  /** Whether the route's policy looks at request headers; callers send none when it does not. Absent: assume it does. */
+  readsHeaders?(routeId: string): boolean;
 }
 
 export interface CacheApi {

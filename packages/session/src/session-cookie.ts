@@ -15,6 +15,8 @@ export interface SessionCookieCodec {
   seal(ticket: SessionTicket): Promise<string>;
   /** The ticket, or null for a forged, tampered, expired or foreign cookie. */
   open(value: string): Promise<SessionTicket | null>;
+  /** What `open` would answer, if this cookie was opened before; undefined when it must be decrypted. */
+  peek(value: string): SessionTicket | null | undefined;
   /** Forget memoised cookies of a session (after sign-out). */
   forget(sid: string): void;
 }
@@ -30,6 +32,11 @@ export function createSessionCookieCodec(cookieSecret: string, options: CookieCo
   const key = deriveKey(cookieSecret, options.purpose ?? 'session-cookie');
   const now = options.now ?? Date.now;
   const memo = new BoundedCache<string, SessionTicket>(options.memoEntries ?? 10_000, now);
+  const peek = (value: string) => {
+    const hit = memo.get(value);
+    if (hit) return hit.expiresAt > now() ? hit : null;
+    return undefined;
+  };
   return {
     async seal(ticket) {
       return new EncryptJWT({ sid: ticket.sid })
@@ -38,9 +45,10 @@ export function createSessionCookieCodec(cookieSecret: string, options: CookieCo
         .setExpirationTime(Math.floor(ticket.expiresAt / 1000))
         .encrypt(key);
     },
+    peek,
     async open(value) {
-      const hit = memo.get(value);
-      if (hit) return hit.expiresAt > now() ? hit : null;
+      const known = peek(value);
+      if (known !== undefined) return known;
       hotPathCounters.cookieDecrypts++;
       try {
         const { payload } = await jwtDecrypt(value, key, {

@@ -20,6 +20,8 @@ export interface DecisionLogLine {
 /** Satisfied by a pino / fastify logger. */
 export interface DecisionLogger {
   info(line: DecisionLogLine, message: string): void;
+  /** pino's: when info is off, the line is not even built. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 export interface AuthorizerDeps {
@@ -75,7 +77,7 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
     const until = route && !decision.shadow ? cacheableUntil(route, at) : undefined;
     if (until !== undefined) decision.cacheableUntil = until;
     if (decision.shadow) shadowDenials.set(input.routeId, (shadowDenials.get(input.routeId) ?? 0) + 1);
-    logger?.info(
+    if (logger && logger.isLevelEnabled?.('info') !== false) logger.info(
       {
         route: input.routeId,
         user: input.identity?.email ?? null,
@@ -92,6 +94,11 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
   return {
     decide,
     evaluate: async (input) => decide(input, deps.logger),
+    peek: (input) => decide(input, deps.logger),
+    readsHeaders: (routeId) => {
+      const route = routes.get(routeId);
+      return route === undefined || route.policy?.readsHeaders === true || route.global?.readsHeaders === true;
+    },
     explain(input, at = now()) {
       const route = routes.get(input.routeId);
       if (!route) return { routeId: input.routeId, policyVersion: version, decision: { allow: false, reasons: [ROUTE_UNKNOWN] } };

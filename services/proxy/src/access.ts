@@ -2,8 +2,8 @@
 // which identity headers the upstream gets. Everything per request here is served from in-process caches when warm.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import type { Identity, Reason } from '@vallum/policy';
-import type { AuthorizeApi } from '@vallum/service-client';
+import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
+import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
 import type { Session } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
@@ -47,6 +47,11 @@ export type AccessResult =
 
 export interface AccessCheck {
   check(request: AccessRequest): Promise<AccessResult>;
+  /**
+   * The answer from in-process copies alone (memoised cookie, session, decision and assertion), without a promise;
+   * undefined when something must be fetched, decrypted or signed: then `check` gives it.
+   */
+  checkNow(request: AccessRequest): AccessResult | undefined;
   close(): void;
   /** The caller's session from the cookie, else from a bearer token ('invalid-token' when one is sent but refused). */
   identify(cookie: string | undefined, authorization: string | undefined): Promise<Session | null | 'invalid-token'>;
@@ -56,9 +61,16 @@ export interface AccessCheck {
   readonly stripHeaders: ReadonlySet<string>;
 }
 
+const identities = new WeakMap<Session, Identity>();
+/** The policy's view of a session, one object per session copy. */
 export function identityOfSession(session: Session): Identity {
-  return { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims };
+  let identity = identities.get(session);
+  if (!identity) identities.set(session, (identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims }));
+  return identity;
 }
+
+const PUBLIC: AccessResult = Object.freeze({ kind: 'forward' });
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 const UNAUTHORIZED: AccessResult = {
   kind: 'respond',
@@ -90,6 +102,33 @@ export function createAccessCheck(deps: {
     return (await bearer.identify(token)) ?? 'invalid-token';
   };
   const identityOf = identityOfSession;
+  // Headers go to the policy only when it reads them (header/<name> criteria): building the set costs per request.
+  const decisionInput = (r: AccessRequest, session: Session): AuthorizeRequest => {
+    const request: RequestInfo = {
+      method: r.method,
+      host: r.host,
+      path: r.path,
+      headers: authorize.readsHeaders?.(r.route.id) === false ? NO_HEADERS : policyHeaders(r.headers ?? NO_HEADERS),
+    };
+    if (r.clientIp) request.sourceIp = r.clientIp;
+    const input: AuthorizeRequest = { routeId: r.route.id, identity: identityOf(session), request };
+    if (r.requestId) input.requestId = r.requestId;
+    return input;
+  };
+  const outcome = (
+    r: AccessRequest,
+    session: Session,
+    forPolicy: Readonly<Record<string, string>>,
+    decision: Decision,
+    identity: IdentityHeaders | undefined,
+    dropAuthorization: boolean,
+  ): AccessResult => {
+    if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
+    const { route, cookie, authorization, method, host, path, clientIp } = r;
+    const watch = (res: Closable) =>
+      connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, headers: forPolicy, sourceIp: clientIp });
+    return { kind: 'forward', identity, watch, dropAuthorization };
+  };
   const connections = deps.connections ?? createConnectionWatch();
   sessions.onChange((sid) => connections.recheck(sid));
   // The same question as when the connection was let in, asked of this app's session view and policy.
@@ -110,24 +149,33 @@ export function createAccessCheck(deps: {
       const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method: 'GET', host: route.host, path: route.prefix } });
       return decision.allow;
     },
-    async check({ route, host, method, path, rawUrl, cookie, authorization, headers, clientIp, requestId }) {
-      if (route.allowPublicUnauthenticatedAccess) return { kind: 'forward' };
+    checkNow(r) {
+      if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
+      const session = sessions.peek(r.cookie);
+      // No session from the cookie: a bearer token, or the sign-in redirect, takes the async path.
+      if (!session) return undefined;
+      let identity: IdentityHeaders | undefined;
+      if (r.route.passIdentityHeaders) {
+        identity = identityHeaders.peek(session, r.route, r.host);
+        if (!identity) return undefined;
+      }
+      const input = decisionInput(r, session);
+      const decision = authorize.peek?.(input);
+      if (!decision) return undefined;
+      return outcome(r, session, input.request.headers!, decision, identity, false);
+    },
+    async check(r) {
+      const { route, cookie, authorization } = r;
+      if (route.allowPublicUnauthenticatedAccess) return PUBLIC;
       const session = await identify(cookie, authorization);
       if (session === 'invalid-token') return UNAUTHORIZED;
-      if (!session) return { kind: 'sign-in', location: signInUrl(route, rawUrl), clearCookie: cookie !== undefined };
-      const forPolicy = policyHeaders(headers ?? {});
-      const decision = await authorize.evaluate({
-        routeId: route.id,
-        identity: identityOf(session),
-        request: { method, host, path, headers: forPolicy, ...(clientIp ? { sourceIp: clientIp } : {}) },
-        ...(requestId ? { requestId } : {}),
-      });
-      if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
-      const watch = (res: Closable) =>
-        connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, headers: forPolicy, sourceIp: clientIp });
+      if (!session) return { kind: 'sign-in', location: signInUrl(route, r.rawUrl), clearCookie: cookie !== undefined };
+      const input = decisionInput(r, session);
+      const decision = await authorize.evaluate(input);
+      if (!decision.allow) return outcome(r, session, input.request.headers!, decision, undefined, false);
       const dropAuthorization = authorization !== undefined && session.claims.via !== 'idp-token' && (await sessions.fromCookie(cookie)) === null;
-      if (!route.passIdentityHeaders) return { kind: 'forward', watch, dropAuthorization };
-      return { kind: 'forward', identity: await identityHeaders.build(session, route, host), watch, dropAuthorization };
+      const identity = route.passIdentityHeaders ? await identityHeaders.build(session, route, r.host) : undefined;
+      return outcome(r, session, input.request.headers!, decision, identity, dropAuthorization);
     },
   };
 }

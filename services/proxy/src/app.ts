@@ -9,7 +9,7 @@ import { isVallumError } from '@vallum/errors';
 import { createServer, requestIdOf, sendPage } from '@vallum/server-kit';
 import type { AuthorizeApi, CacheApi } from '@vallum/service-client';
 import { createHandoffCodec, createSessionCookieCodec, sessionCookieOptions } from '@vallum/session';
-import { createAccessCheck, type AccessResult } from './access.js';
+import { createAccessCheck, type AccessRequest, type AccessResult } from './access.js';
 import type { ConnectionWatch } from './connection-watch.js';
 import { createAssertionSigner } from './assertion.js';
 import { upstreamHeaderList, upstreamRequestHeaders } from './director.js';
@@ -47,9 +47,21 @@ export function upgradeHandlerOf(app: FastifyInstance): UpgradeHandler | undefin
   return upgradeHandlers.get(app);
 }
 
-type Resolved =
-  | { kind: 'refuse'; status: 400 | 404; title: string; message: string }
-  | { kind: 'checked'; route: RouteConfig; host: string; path: string; query: string; result: AccessResult };
+interface Refusal {
+  kind: 'refuse';
+  status: 400 | 404;
+  title: string;
+  message: string;
+}
+interface RouteMatch {
+  kind: 'route';
+  route: RouteConfig;
+  host: string;
+  path: string;
+  query: string;
+}
+type Matched = Refusal | RouteMatch;
+type Resolved = Refusal | (Omit<RouteMatch, 'kind'> & { kind: 'checked'; result: AccessResult });
 
 export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<FastifyInstance> {
   const app = createServer({ service: 'proxy', logger: deps.logger, logLevel: config.logLevel, healthPath: '/.vallum/healthz', ownErrorHandler: true });
@@ -83,42 +95,51 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
 
   registerSessionRoutes(app, { config, cache, routes, cookies, handoffs, sessions, assertions, access });
 
-  /** Route match and access check, shared by requests and upgrades. */
-  const resolve = async (raw: IncomingMessage, cookieValue: string | undefined, requestId: string): Promise<Resolved> => {
+  /** The route for a request, or why there is none. */
+  const matchRoute = (raw: IncomingMessage): Matched => {
     const host = (raw.headers.host ?? '').toLowerCase();
     const { path: rawPath, query } = splitPathAndQuery(raw.url ?? '/');
     const path = normalizePath(rawPath);
     if (path === null) return { kind: 'refuse', status: 400, title: 'Bad request', message: 'The request path is not valid.' };
     const route = routes.match(host, path);
     if (!route) return { kind: 'refuse', status: 404, title: 'Not found', message: `No route is configured for ${host || 'this host'}${path}.` };
-    const result = await access.check({
-      route,
-      host,
+    return { kind: 'route', route, host, path, query };
+  };
+  /** The access check for a matched request, shared by requests and upgrades: without a promise when warm. */
+  const checkAccess = (raw: IncomingMessage, m: RouteMatch, requestId: string): AccessResult | Promise<AccessResult> => {
+    const request: AccessRequest = {
+      route: m.route,
+      host: m.host,
       method: raw.method ?? 'GET',
-      path,
+      path: m.path,
       rawUrl: raw.url ?? '/',
-      cookie: cookieValue,
+      cookie: requestCookie(raw.headers.cookie, config.cookieName),
       authorization: raw.headers.authorization,
       headers: raw.headers,
       clientIp: clientAddress(raw.socket.remoteAddress, raw.headers['x-forwarded-for'], trusted),
       requestId,
-    });
-    return { kind: 'checked', route, host, path, query, result };
+    };
+    return access.checkNow(request) ?? access.check(request);
+  };
+  const resolve = async (raw: IncomingMessage, requestId: string): Promise<Resolved> => {
+    const m = matchRoute(raw);
+    if (m.kind === 'refuse') return m;
+    return { ...m, kind: 'checked', result: await checkAccess(raw, m, requestId) };
   };
 
-  const headerInput = (raw: IncomingMessage, requestId: string, r: Extract<Resolved, { kind: 'checked' }>, upgrade?: string) => ({
+  const headerInput = (raw: IncomingMessage, requestId: string, m: RouteMatch, result: AccessResult, upgrade?: string) => ({
     headers: raw.headers,
     cookieName: config.cookieName,
     clientIp: raw.socket.remoteAddress,
     trustedPeer: trusted(raw.socket.remoteAddress),
     proto: (raw.socket as TLSSocket).encrypted ? ('https' as const) : ('http' as const),
-    host: r.host,
+    host: m.host,
     requestId,
-    identity: r.result.kind === 'forward' ? r.result.identity : undefined,
-    rules: r.route,
+    identity: result.kind === 'forward' ? result.identity : undefined,
+    rules: m.route,
     upgrade,
     stripHeaders: access.stripHeaders,
-    dropAuthorization: r.result.kind === 'forward' && r.result.dropAuthorization === true,
+    dropAuthorization: result.kind === 'forward' && result.dropAuthorization === true,
   });
   /** The Host header for the upstream; undefined means the chosen upstream's own. */
   const hostFor = (route: RouteConfig, raw: IncomingMessage) => (route.preserveHostHeader ? raw.headers.host : route.hostRewrite);
@@ -134,41 +155,57 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     return requestCookie(raw.headers.cookie, h.cookie);
   };
 
-  const proxy = async (req: FastifyRequest, reply: FastifyReply) => {
-    const r = await resolve(req.raw, requestCookie(req.headers.cookie, config.cookieName), req.id);
-    if (r.kind === 'refuse') return sendPage(reply, r.status, messagePage(r.title, r.message, r.status, req.id));
-    const { route, host, result } = r;
-    if (result.kind === 'respond') return reply.status(result.status).headers(result.headers).send(result.body);
+  /** Answers a request whose access was checked: Vallum's own answer, or the upstream's. */
+  const answer = (req: FastifyRequest, reply: FastifyReply, m: RouteMatch, result: AccessResult): void | Promise<void> => {
+    const { route, host } = m;
+    if (result.kind === 'respond') {
+      reply.status(result.status).headers(result.headers).send(result.body);
+      return;
+    }
     if (result.kind === 'sign-in') {
       if (result.clearCookie) reply.clearCookie(config.cookieName, sessionCookieOptions(cookieSecure(config, route)));
-      return reply.header('cache-control', 'no-store').redirect(result.location, 302);
+      reply.header('cache-control', 'no-store').redirect(result.location, 302);
+      return;
     }
     if (result.kind === 'deny') {
-      return sendPage(reply, 403, forbiddenPage({ email: result.email, host, reasons: result.reasons, requestId: req.id }));
+      sendPage(reply, 403, forbiddenPage({ email: result.email, host, reasons: result.reasons, requestId: req.id }));
+      return;
     }
-    if (result.kind === 'forward') result.watch?.(reply.raw);
+    result.watch?.(reply.raw);
     reply.hijack();
-    try {
-      const input: ForwardInput = {
-        route,
-        hashKey: hashKeyOf(route, req.raw),
-        path: pathFor(route, r.path, r.query),
-        host: hostFor(route, req.raw),
-        req: req.raw,
-        res: reply.raw,
-        headers: upstreamHeaderList(headerInput(req.raw, req.id, r)),
-        requestId: req.id,
-      };
-      const cache = caches.get(route.id);
-      if (cache) {
-        const key = `${host}${r.path}${r.query}`;
-        const maxEntry = Math.min(MAX_CACHED_BODY_BYTES, route.cacheMaxBytes ?? 0);
-        await forwardWithCache(forwarder, { ...input, cache, key, userIdentified: !route.allowPublicUnauthenticatedAccess }, maxEntry);
-      } else await forwarder.forward(input);
-    } catch (err) {
-      req.log.warn({ err, route: route.id }, 'upstream failed');
-      sendError(reply.raw, err, req.id, req.headers.accept);
+    const input: ForwardInput = {
+      route,
+      hashKey: hashKeyOf(route, req.raw),
+      path: pathFor(route, m.path, m.query),
+      host: hostFor(route, req.raw),
+      req: req.raw,
+      res: reply.raw,
+      headers: upstreamHeaderList(headerInput(req.raw, req.id, m, result)),
+      requestId: req.id,
+    };
+    const cache = caches.get(route.id);
+    if (!cache) return forwarder.forward(input).catch((err: unknown) => upstreamFailed(req, reply, route, err));
+    const key = `${host}${m.path}${m.query}`;
+    const maxEntry = Math.min(MAX_CACHED_BODY_BYTES, route.cacheMaxBytes ?? 0);
+    return forwardWithCache(forwarder, { ...input, cache, key, userIdentified: !route.allowPublicUnauthenticatedAccess }, maxEntry).catch((err: unknown) =>
+      upstreamFailed(req, reply, route, err),
+    );
+  };
+  const upstreamFailed = (req: FastifyRequest, reply: FastifyReply, route: RouteConfig, err: unknown) => {
+    req.log.warn({ err, route: route.id }, 'upstream failed');
+    sendError(reply.raw, err, req.id, req.headers.accept);
+  };
+
+  // Not async: a warm request goes from route match to the upstream without a promise of its own.
+  const proxy = (req: FastifyRequest, reply: FastifyReply): void | Promise<void> => {
+    const m = matchRoute(req.raw);
+    if (m.kind === 'refuse') {
+      sendPage(reply, m.status, messagePage(m.title, m.message, m.status, req.id));
+      return;
     }
+    const result = checkAccess(req.raw, m, req.id);
+    if (result instanceof Promise) return result.then((r) => answer(req, reply, m, r));
+    return answer(req, reply, m, result);
   };
 
   const refuseUpgrade = (socket: Duplex, status: number, message: string) => {
@@ -177,7 +214,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   };
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const requestId = requestIdOf(req);
-    const r = await resolve(req, requestCookie(req.headers.cookie, config.cookieName), requestId);
+    const r = await resolve(req, requestId);
     if (r.kind === 'refuse') return refuseUpgrade(socket, r.status, r.message);
     if (!r.route.allowWebsockets) return refuseUpgrade(socket, 400, 'Upgrades are not allowed on this route.');
     if (r.result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
@@ -188,7 +225,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     r.result.watch?.(socket);
     const endpoint = forwarder.upstreams(r.route).balancer.pick(hashKeyOf(r.route, req));
     if (!endpoint) return refuseUpgrade(socket, 503, 'No healthy upstream is available for this application.');
-    const headers = upstreamRequestHeaders(headerInput(req, requestId, r, String(req.headers.upgrade ?? 'websocket')));
+    const headers = upstreamRequestHeaders(headerInput(req, requestId, { ...r, kind: 'route' }, r.result, String(req.headers.upgrade ?? 'websocket')));
     headers.host = hostFor(r.route, req) ?? endpoint.host;
     const status = await forwardUpgrade(req, socket, head, { route: r.route, endpoint: endpoint.url, path: endpoint.basePath + pathFor(r.route, r.path, r.query), headers });
     app.log.info({ reqId: requestId, route: r.route.id, status }, 'upgrade forwarded');

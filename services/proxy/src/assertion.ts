@@ -13,9 +13,16 @@ const RENEW_BEFORE_MS = 60_000;
 
 export interface AssertionSigner {
   /** `override` signs a variant with fewer groups (the header budget), cached apart under `variant`. */
-  assertionFor(session: Session, audience: string, override?: { groups: readonly string[]; variant: string }): Promise<string>;
+  assertionFor(session: Session, audience: string, override?: AssertionOverride): Promise<string>;
+  /** The assertion `assertionFor` would return, if it is signed already and not yet due for renewal. */
+  peek(session: Session, audience: string, override?: AssertionOverride): string | undefined;
   jwks(): { keys: JWK[] };
   forget(sid: string): void;
+}
+
+export interface AssertionOverride {
+  groups: readonly string[];
+  variant: string;
 }
 
 type PublicJwk = JWK & { kid: string };
@@ -36,10 +43,12 @@ export async function createAssertionSigner(options: { signingKeyPem?: string; s
   keyRing.retired.delete(kid);
   keyRing.current = current;
   const cache = new BoundedCache<string, string>(50_000);
+  const keyOf = (session: Session, audience: string, override: AssertionOverride | undefined) => `${session.id}\n${audience}\n${override?.variant ?? ''}`;
 
   return {
+    peek: (session, audience, override) => cache.get(keyOf(session, audience, override)),
     async assertionFor(session, audience, override) {
-      const key = `${session.id}\n${audience}\n${override?.variant ?? ''}`;
+      const key = keyOf(session, audience, override);
       const hit = cache.get(key);
       if (hit) return hit;
       hotPathCounters.assertionSigns++;

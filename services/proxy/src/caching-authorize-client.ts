@@ -24,6 +24,8 @@ export function createCachingAuthorizeClient(inner: AuthorizeApi, options: Cachi
   const now = options.now ?? Date.now;
   const cache = new BoundedCache<string, Decision>(options.maxEntries ?? 50_000, now);
   return {
+    peek: (input) => cache.get(decisionCacheKey(input)),
+    readsHeaders: (routeId) => inner.readsHeaders?.(routeId) ?? true,
     async evaluate(input) {
       const key = decisionCacheKey(input);
       const hit = cache.get(key);

@@ -10,7 +10,7 @@ export const RECHECK_INTERVAL_MS = 2_000;
 /** A response or an upgraded socket (WebSocket): anything that can be closed and says when it closed. */
 export interface Closable {
   destroy(): unknown;
-  once(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
 }
 
 /** What was asked when the connection was let in, to ask again. */
@@ -22,7 +22,7 @@ export interface WatchedRequest {
   method: string;
   host: string;
   path: string;
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   sourceIp: string | undefined;
 }
 
@@ -50,6 +50,10 @@ export function createConnectionWatch(): ConnectionWatch {
       () => {},
     );
   };
+  // One listener function for every watched connection ('close' comes once): no closure per request.
+  const closed = function (this: Closable) {
+    open.delete(this);
+  };
   const timer = setInterval(() => {
     for (const [res, request] of open) check(res, request);
   }, RECHECK_INTERVAL_MS);
@@ -57,7 +61,7 @@ export function createConnectionWatch(): ConnectionWatch {
   return {
     watch(res, request) {
       open.set(res, request);
-      res.once('close', () => open.delete(res));
+      res.on('close', closed);
     },
     recheck(sid) {
       for (const [res, request] of open) if (request.session.id === sid) check(res, request);

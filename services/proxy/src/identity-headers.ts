@@ -4,7 +4,7 @@
 // upstream never answers 431 because of Vallum.
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Session } from '@vallum/session';
-import type { AssertionSigner } from './assertion.js';
+import type { AssertionOverride, AssertionSigner } from './assertion.js';
 import type { IdentityHeaders } from './director.js';
 
 /** Bytes a header line costs besides name and value (": " and CRLF). */
@@ -17,6 +17,8 @@ export type IdentityHeaderConfig = Pick<VallumConfig, 'jwtClaimsHeaders' | 'iden
 
 export interface IdentityHeaderBuilder {
   build(session: Session, route: RouteConfig, audience: string): Promise<IdentityHeaders>;
+  /** What `build` would return, when the assertion is signed already; the same object while it stays valid. */
+  peek(session: Session, route: RouteConfig, audience: string): IdentityHeaders | undefined;
   /** Lower-cased names of the claim headers, which clients may never send themselves. */
   readonly names: ReadonlySet<string>;
 }
@@ -65,19 +67,36 @@ export function createIdentityHeaderBuilder(config: IdentityHeaderConfig, assert
     }
     return { headers, groups, trimmed };
   };
-  const built = new WeakMap<Session, Map<string, ReturnType<typeof fit>>>();
+  type Entry = ReturnType<typeof fit> & { override: AssertionOverride | undefined; last?: IdentityHeaders };
+  const built = new WeakMap<Session, Map<RouteConfig, Entry>>();
+  // The headers are a pure function of the session and the route: worked out once per session copy (a refreshed
+  // session is a new object, so the WeakMap forgets the old one by itself).
+  const entryOf = (session: Session, route: RouteConfig): Entry => {
+    let perRoute = built.get(session);
+    if (!perRoute) built.set(session, (perRoute = new Map()));
+    let entry = perRoute.get(route);
+    if (!entry) {
+      const f = fit(session, route);
+      perRoute.set(route, (entry = { ...f, override: f.trimmed ? { groups: f.groups, variant: route.id } : undefined }));
+    }
+    return entry;
+  };
+  // One object per assertion: the director turns it into header lines once (see director.ts identityList).
+  const withAssertion = (entry: Entry, assertion: string): IdentityHeaders => {
+    if (entry.last?.assertion !== assertion) entry.last = { ...entry.headers, assertion };
+    return entry.last;
+  };
 
   return {
     names: new Set(claimHeaders.map(([name]) => name.toLowerCase())),
     async build(session, route, audience) {
-      // The headers are a pure function of the session and the route: worked out once per session copy (a
-      // refreshed session is a new object, so the WeakMap forgets the old one by itself).
-      let perRoute = built.get(session);
-      if (!perRoute) built.set(session, (perRoute = new Map()));
-      let entry = perRoute.get(route.id);
-      if (!entry) perRoute.set(route.id, (entry = fit(session, route)));
-      const assertion = await assertions.assertionFor(session, audience, entry.trimmed ? { groups: entry.groups, variant: route.id } : undefined);
-      return { ...entry.headers, assertion };
+      const entry = entryOf(session, route);
+      return withAssertion(entry, await assertions.assertionFor(session, audience, entry.override));
+    },
+    peek(session, route, audience) {
+      const entry = entryOf(session, route);
+      const assertion = assertions.peek(session, audience, entry.override);
+      return assertion === undefined ? undefined : withAssertion(entry, assertion);
     },
   };
 }

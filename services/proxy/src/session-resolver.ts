@@ -10,6 +10,8 @@ const SESSION_CACHE_TTL_MS = 10_000;
 
 export interface SessionResolver {
   fromCookie(value: string | undefined): Promise<Session | null>;
+  /** What `fromCookie` would answer from in-process copies alone; undefined when the codec or the store must be asked. */
+  peek(value: string | undefined): Session | null | undefined;
   fromSid(sid: string): Promise<Session | null>;
   forget(sid: string): void;
   /** Called with the id of every session that changed or ended, after the in-process copies are dropped. */
@@ -52,21 +54,26 @@ export function createSessionResolver(deps: {
     );
   };
 
-  const fromSid = async (sid: string): Promise<Session | null> => {
-    let session = sessions.get(sid);
-    const now = Date.now();
-    // A copy not seen active within its idle timeout may have gone idle in the store: ask again.
-    if (session?.idleTimeoutMs !== undefined && touched.get(session.id) === undefined) session = undefined;
-    if (!session) {
-      hotPathCounters.sessionReads++;
-      const fetched = await deps.cache.getSession(sid);
-      if (!fetched) return null;
-      session = fetched;
-      sessions.set(sid, session, Math.min(SESSION_CACHE_TTL_MS, session.expiresAt - now));
-    }
+  /** The in-process copy, unless it may have gone idle in the store: one not seen active within its idle timeout. */
+  const copyOf = (sid: string): Session | undefined => {
+    const session = sessions.get(sid);
+    return session?.idleTimeoutMs !== undefined && touched.get(session.id) === undefined ? undefined : session;
+  };
+  const admit = (session: Session, now: number): Session | null => {
     if (session.expiresAt <= now) return null;
     keepAlive(session, now);
     return session;
+  };
+
+  const fromSid = async (sid: string): Promise<Session | null> => {
+    const copy = copyOf(sid);
+    if (copy) return admit(copy, Date.now());
+    hotPathCounters.sessionReads++;
+    const fetched = await deps.cache.getSession(sid);
+    if (!fetched) return null;
+    const now = Date.now();
+    sessions.set(sid, fetched, Math.min(SESSION_CACHE_TTL_MS, fetched.expiresAt - now));
+    return admit(fetched, now);
   };
 
   return {
@@ -74,6 +81,13 @@ export function createSessionResolver(deps: {
       if (!value) return null;
       const ticket = await deps.cookies.open(value);
       return ticket ? fromSid(ticket.sid) : null;
+    },
+    peek(value) {
+      if (!value) return null;
+      const ticket = deps.cookies.peek(value);
+      if (!ticket) return ticket;
+      const copy = copyOf(ticket.sid);
+      return copy && admit(copy, Date.now());
     },
     fromSid,
     forget,
