@@ -55,10 +55,12 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
 
   let current = await buildServices(initial, { service, logger, store, connections });
   const pacer = options.garbagePacer;
+  const release = () => pacer?.release();
   const handler = pacer
     ? (req: IncomingMessage, res: ServerResponse) => {
         pacer.hold();
-        res.once('close', () => pacer.release());
+        // One listener for every response ('close' comes once): nothing allocated per request for it.
+        res.on('close', release);
         current.route(req, res);
       }
     : (req: IncomingMessage, res: ServerResponse) => current.route(req, res);
@@ -184,11 +186,13 @@ async function buildServices(
     const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: store!, logger, connections });
     apps = [authenticate, proxy];
     const authenticateHost = config.authenticateServiceUrl.host.toLowerCase();
-    route = (req, res) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? authenticate : proxy).routing(req, res);
+    const proxyRequest = proxyService.requestHandlerOf(proxy);
+    route = (req, res) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? authenticate.routing(req, res) : proxyRequest(req, res));
     const proxyUpgrade = proxyService.upgradeHandlerOf(proxy);
     if (proxyUpgrade) upgrade = (req, socket, head) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? socket.destroy() : proxyUpgrade(req, socket, head));
   } else {
     let app: FastifyInstance;
+    let proxyRequest: BuiltServices['route'] | undefined;
     switch (service) {
       case 'cache':
         app = (await import('@vallum/cache')).buildApp(config, { store: store!, logger });
@@ -210,11 +214,12 @@ async function buildServices(
           connections,
         });
         upgrade = proxyService.upgradeHandlerOf(app) ?? upgrade;
+        proxyRequest = proxyService.requestHandlerOf(app);
         break;
       }
     }
     apps = [app];
-    route = (req, res) => app.routing(req, res);
+    route = proxyRequest ?? ((req, res) => app.routing(req, res));
   }
   await Promise.all(apps.map((a) => a.ready()));
   // Token refresh runs where the sessions are stored, rebuilt with each config like the services.

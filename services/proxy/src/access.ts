@@ -46,12 +46,11 @@ export type AccessResult =
   | { kind: 'respond'; status: number; headers: Record<string, string>; body: string };
 
 export interface AccessCheck {
-  check(request: AccessRequest): Promise<AccessResult>;
   /**
-   * The answer from in-process copies alone (memoised cookie, session, decision and assertion), without a promise;
-   * undefined when something must be fetched, decrypted or signed: then `check` gives it.
+   * The answer, without a promise when in-process copies (memoised cookie, session, decision and assertion) give it;
+   * a promise when something must be fetched, decrypted or signed.
    */
-  checkNow(request: AccessRequest): AccessResult | undefined;
+  check(request: AccessRequest): AccessResult | Promise<AccessResult>;
   close(): void;
   /** The caller's session from the cookie, else from a bearer token ('invalid-token' when one is sent but refused). */
   identify(cookie: string | undefined, authorization: string | undefined): Promise<Session | null | 'invalid-token'>;
@@ -115,19 +114,38 @@ export function createAccessCheck(deps: {
     if (r.requestId) input.requestId = r.requestId;
     return input;
   };
-  const outcome = (
-    r: AccessRequest,
-    session: Session,
-    forPolicy: Readonly<Record<string, string>>,
-    decision: Decision,
-    identity: IdentityHeaders | undefined,
-    dropAuthorization: boolean,
-  ): AccessResult => {
-    if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons };
+  // Each step answers from in-process copies when it can and returns a promise only when it must wait (a store
+  // read, a decryption, a remote decision, a signature): a warm request is checked without a single promise.
+  const afterSession = (r: AccessRequest, session: Session, dropAuthorization: boolean): AccessResult | Promise<AccessResult> => {
+    const input = decisionInput(r, session);
+    const decision = authorize.peek?.(input);
+    if (decision) return afterDecision(r, session, input, decision, dropAuthorization);
+    return authorize.evaluate(input).then((d) => afterDecision(r, session, input, d, dropAuthorization));
+  };
+  const afterDecision = (r: AccessRequest, session: Session, input: AuthorizeRequest, decision: Decision, dropAuthorization: boolean) => {
+    if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons } satisfies AccessResult;
+    if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, dropAuthorization);
+    const identity = identityHeaders.peek(session, r.route, r.host);
+    if (identity) return allowed(r, session, input, identity, dropAuthorization);
+    return identityHeaders.build(session, r.route, r.host).then((built) => allowed(r, session, input, built, dropAuthorization));
+  };
+  const allowed = (r: AccessRequest, session: Session, input: AuthorizeRequest, identity: IdentityHeaders | undefined, dropAuthorization: boolean): AccessResult => {
     const { route, cookie, authorization, method, host, path, clientIp } = r;
+    const forPolicy = input.request.headers ?? NO_HEADERS;
     const watch = (res: Closable) =>
       connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, headers: forPolicy, sourceIp: clientIp });
     return { kind: 'forward', identity, watch, dropAuthorization };
+  };
+  /** No session known in-process for the cookie: read it, else try a bearer token, else sign in. */
+  const coldCheck = async (r: AccessRequest): Promise<AccessResult> => {
+    const fromCookie = await sessions.fromCookie(r.cookie);
+    if (fromCookie) return afterSession(r, fromCookie, false);
+    const token = bearerToken(r.authorization);
+    if (!token) return { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: r.cookie !== undefined };
+    const viaToken = await bearer.identify(token);
+    if (!viaToken) return UNAUTHORIZED;
+    // A Vallum-issued token is Vallum's credential: the app never sees it. An IdP's own token is the app's too.
+    return afterSession(r, viaToken, viaToken.claims.via !== 'idp-token');
   };
   const connections = deps.connections ?? createConnectionWatch();
   sessions.onChange((sid) => connections.recheck(sid));
@@ -149,33 +167,10 @@ export function createAccessCheck(deps: {
       const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method: 'GET', host: route.host, path: route.prefix } });
       return decision.allow;
     },
-    checkNow(r) {
+    check(r) {
       if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
       const session = sessions.peek(r.cookie);
-      // No session from the cookie: a bearer token, or the sign-in redirect, takes the async path.
-      if (!session) return undefined;
-      let identity: IdentityHeaders | undefined;
-      if (r.route.passIdentityHeaders) {
-        identity = identityHeaders.peek(session, r.route, r.host);
-        if (!identity) return undefined;
-      }
-      const input = decisionInput(r, session);
-      const decision = authorize.peek?.(input);
-      if (!decision) return undefined;
-      return outcome(r, session, input.request.headers!, decision, identity, false);
-    },
-    async check(r) {
-      const { route, cookie, authorization } = r;
-      if (route.allowPublicUnauthenticatedAccess) return PUBLIC;
-      const session = await identify(cookie, authorization);
-      if (session === 'invalid-token') return UNAUTHORIZED;
-      if (!session) return { kind: 'sign-in', location: signInUrl(route, r.rawUrl), clearCookie: cookie !== undefined };
-      const input = decisionInput(r, session);
-      const decision = await authorize.evaluate(input);
-      if (!decision.allow) return outcome(r, session, input.request.headers!, decision, undefined, false);
-      const dropAuthorization = authorization !== undefined && session.claims.via !== 'idp-token' && (await sessions.fromCookie(cookie)) === null;
-      const identity = route.passIdentityHeaders ? await identityHeaders.build(session, route, r.host) : undefined;
-      return outcome(r, session, input.request.headers!, decision, identity, dropAuthorization);
+      return session ? afterSession(r, session, false) : coldCheck(r);
     },
   };
 }

@@ -1,5 +1,5 @@
 // proxy: matches the route, asks the access check (session → authorize → identity headers), and forwards.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -42,6 +42,19 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
 
 const upgradeHandlers = new WeakMap<FastifyInstance, UpgradeHandler>();
 
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+const requestHandlers = new WeakMap<FastifyInstance, RequestHandler>();
+
+/** The proxy app's handler for the http server's requests: forwards what it can itself, the rest via fastify. */
+export function requestHandlerOf(app: FastifyInstance): RequestHandler {
+  return requestHandlers.get(app) ?? ((req, res) => app.routing(req, res));
+}
+
+/** Paths that are Vallum's own on every route host, answered by fastify's routes, never forwarded. */
+function ownsPath(path: string): boolean {
+  return path.startsWith('/.vallum/') || path === '/.vallum' || path.startsWith('/.well-known/vallum/');
+}
+
 /** The handler for HTTP upgrades (WebSockets) of a proxy app; the http server's `upgrade` event goes here. */
 export function upgradeHandlerOf(app: FastifyInstance): UpgradeHandler | undefined {
   return upgradeHandlers.get(app);
@@ -63,8 +76,23 @@ interface RouteMatch {
 type Matched = Refusal | RouteMatch;
 type Resolved = Refusal | (Omit<RouteMatch, 'kind'> & { kind: 'checked'; result: AccessResult });
 
+/** A request the raw handler checked and handed to fastify for an answer of Vallum's own (see handleRequest). */
+interface Checked {
+  match: RouteMatch;
+  requestId: string;
+  outcome: AccessResult | { kind: 'error'; error: unknown };
+}
+
 export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<FastifyInstance> {
-  const app = createServer({ service: 'proxy', logger: deps.logger, logLevel: config.logLevel, healthPath: '/.vallum/healthz', ownErrorHandler: true });
+  const checked = new WeakMap<IncomingMessage, Checked>();
+  const app = createServer({
+    service: 'proxy',
+    logger: deps.logger,
+    logLevel: config.logLevel,
+    healthPath: '/.vallum/healthz',
+    ownErrorHandler: true,
+    fastify: { genReqId: (req) => checked.get(req)?.requestId ?? requestIdOf(req) },
+  });
   const { authorize, cache } = deps;
   const routes = createRouteTable(config.routes);
   const cookies = createSessionCookieCodec(config.cookieSecret);
@@ -119,7 +147,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       clientIp: clientAddress(raw.socket.remoteAddress, raw.headers['x-forwarded-for'], trusted),
       requestId,
     };
-    return access.checkNow(request) ?? access.check(request);
+    return access.check(request);
   };
   const resolve = async (raw: IncomingMessage, requestId: string): Promise<Resolved> => {
     const m = matchRoute(raw);
@@ -156,7 +184,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   };
 
   /** Answers a request whose access was checked: Vallum's own answer, or the upstream's. */
-  const answer = (req: FastifyRequest, reply: FastifyReply, m: RouteMatch, result: AccessResult): void | Promise<void> => {
+  const answer = (req: FastifyRequest, reply: FastifyReply, m: RouteMatch, result: AccessResult): void => {
     const { route, host } = m;
     if (result.kind === 'respond') {
       reply.status(result.status).headers(result.headers).send(result.body);
@@ -171,36 +199,92 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       sendPage(reply, 403, forbiddenPage({ email: result.email, host, reasons: result.reasons, requestId: req.id }));
       return;
     }
-    result.watch?.(reply.raw);
     reply.hijack();
+    return forwardAllowed(req.raw, reply.raw, m, result, req.id);
+  };
+  /** Forwards a request the access check let in; a failure before the response started gets Vallum's error page. */
+  const forwardAllowed = (req: IncomingMessage, res: ServerResponse, m: RouteMatch, result: AccessResult & { kind: 'forward' }, requestId: string): void => {
+    const { route } = m;
+    result.watch?.(res);
     const input: ForwardInput = {
       route,
-      hashKey: hashKeyOf(route, req.raw),
+      hashKey: hashKeyOf(route, req),
       path: pathFor(route, m.path, m.query),
-      host: hostFor(route, req.raw),
-      req: req.raw,
-      res: reply.raw,
-      headers: upstreamHeaderList(headerInput(req.raw, req.id, m, result)),
-      requestId: req.id,
+      host: hostFor(route, req),
+      req,
+      res,
+      headers: upstreamHeaderList(headerInput(req, requestId, m, result)),
+      requestId,
     };
     const cache = caches.get(route.id);
-    if (!cache) return forwarder.forward(input).catch((err: unknown) => upstreamFailed(req, reply, route, err));
-    const key = `${host}${m.path}${m.query}`;
+    if (!cache) return forwarder.send(input, upstreamFailed);
+    const key = `${m.host}${m.path}${m.query}`;
     const maxEntry = Math.min(MAX_CACHED_BODY_BYTES, route.cacheMaxBytes ?? 0);
-    return forwardWithCache(forwarder, { ...input, cache, key, userIdentified: !route.allowPublicUnauthenticatedAccess }, maxEntry).catch((err: unknown) =>
-      upstreamFailed(req, reply, route, err),
+    void forwardWithCache(forwarder, { ...input, cache, key, userIdentified: !route.allowPublicUnauthenticatedAccess }, maxEntry).catch((err: unknown) =>
+      upstreamFailed(err, input),
     );
   };
-  const upstreamFailed = (req: FastifyRequest, reply: FastifyReply, route: RouteConfig, err: unknown) => {
-    req.log.warn({ err, route: route.id }, 'upstream failed');
-    sendError(reply.raw, err, req.id, req.headers.accept);
+  const upstreamFailed = (err: unknown, input: ForwardInput) => {
+    app.log.warn({ reqId: input.requestId, err, route: input.route.id }, 'upstream failed');
+    sendError(input.res, err, input.requestId, input.req.headers.accept);
   };
+
+  /**
+   * Requests as the http server hands them over. One the access check lets in is forwarded from here, without
+   * fastify's request and reply objects; everything else (Vallum's pages and APIs, sign-in redirects, denials,
+   * errors) goes through fastify, which checks again from the now warm caches and renders the answer.
+   */
+  const logRequests = (app.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === true;
+  const handleRequest: RequestHandler = (req, res) => {
+    const m = matchRoute(req);
+    if (m.kind === 'refuse' || ownsPath(m.path)) return app.routing(req, res);
+    const requestId = requestIdOf(req);
+    const settled = (outcome: Checked['outcome']) => {
+      if (outcome.kind !== 'forward') {
+        checked.set(req, { match: m, requestId, outcome });
+        return app.routing(req, res);
+      }
+      if (logRequests) logCompletion(req, res, requestId);
+      try {
+        forwardAllowed(req, res, m, outcome, requestId);
+      } catch (err) {
+        // fastify would have caught it: the process must not die of one request.
+        app.log.error({ reqId: requestId, err }, 'proxy error');
+        sendError(res, err, requestId, req.headers.accept);
+      }
+    };
+    let result: AccessResult | Promise<AccessResult>;
+    try {
+      result = checkAccess(req, m, requestId);
+    } catch (error) {
+      return settled({ kind: 'error', error });
+    }
+    if (result instanceof Promise) result.then(settled, (error: unknown) => settled({ kind: 'error', error }));
+    else settled(result);
+  };
+  /** What fastify's request logging would say, for requests forwarded without it. */
+  const logCompletion = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
+    const started = performance.now();
+    res.once('close', () =>
+      app.log.info(
+        { reqId: requestId, req: { method: req.method, url: req.url, host: req.headers.host, remoteAddress: req.socket.remoteAddress }, res: { statusCode: res.statusCode }, responseTime: performance.now() - started },
+        'request completed',
+      ),
+    );
+  };
+  requestHandlers.set(app, handleRequest);
 
   // Not async: a warm request goes from route match to the upstream without a promise of its own.
   const proxy = (req: FastifyRequest, reply: FastifyReply): void | Promise<void> => {
+    const pre = checked.get(req.raw);
+    if (pre) {
+      if (pre.outcome.kind === 'error') throw pre.outcome.error;
+      return answer(req, reply, pre.match, pre.outcome);
+    }
     const m = matchRoute(req.raw);
-    if (m.kind === 'refuse') {
-      sendPage(reply, m.status, messagePage(m.title, m.message, m.status, req.id));
+    if (m.kind === 'refuse' || ownsPath(m.path)) {
+      const refusal = m.kind === 'refuse' ? m : { status: 404, title: 'Not found', message: 'There is no such Vallum page.' };
+      sendPage(reply, refusal.status, messagePage(refusal.title, refusal.message, refusal.status, req.id));
       return;
     }
     const result = checkAccess(req.raw, m, req.id);

@@ -38,8 +38,19 @@ export interface ConnectionWatch {
   close(): void;
 }
 
+/** A watched connection, linked into the open list (no Map: entries come and go with every response). */
+interface Watched {
+  res: Closable;
+  request: WatchedRequest;
+  prev: Watched | undefined;
+  next: Watched | undefined;
+}
+
+const WATCHED = Symbol('vallum.watched');
+type Marked = Closable & { [WATCHED]?: Watched };
+
 export function createConnectionWatch(): ConnectionWatch {
-  const open = new Map<Closable, WatchedRequest>();
+  let head: Watched | undefined;
   let stillAllowed: StillAllowed = async () => true;
   const check = (res: Closable, request: WatchedRequest) => {
     stillAllowed(request).then(
@@ -50,29 +61,46 @@ export function createConnectionWatch(): ConnectionWatch {
       () => {},
     );
   };
-  // One listener function for every watched connection ('close' comes once): no closure per request.
-  const closed = function (this: Closable) {
-    open.delete(this);
+  const each = (visit: (w: Watched) => void) => {
+    for (let w = head; w; w = w.next) visit(w);
   };
-  const timer = setInterval(() => {
-    for (const [res, request] of open) check(res, request);
-  }, RECHECK_INTERVAL_MS);
+  // One listener function for every watched connection ('close' comes once): no closure per request.
+  const closed = function (this: Marked) {
+    const w = this[WATCHED];
+    if (!w) return;
+    this[WATCHED] = undefined;
+    if (w.prev) w.prev.next = w.next;
+    else head = w.next;
+    if (w.next) w.next.prev = w.prev;
+    w.prev = w.next = undefined;
+  };
+  const timer = setInterval(() => each((w) => check(w.res, w.request)), RECHECK_INTERVAL_MS);
   timer.unref();
   return {
-    watch(res, request) {
-      open.set(res, request);
+    watch(res: Marked, request) {
+      const known = res[WATCHED];
+      if (known) {
+        known.request = request;
+        return;
+      }
+      const w: Watched = { res, request, prev: undefined, next: head };
+      if (head) head.prev = w;
+      head = w;
+      res[WATCHED] = w;
       res.on('close', closed);
     },
     recheck(sid) {
-      for (const [res, request] of open) if (request.session.id === sid) check(res, request);
+      each((w) => {
+        if (w.request.session.id === sid) check(w.res, w.request);
+      });
     },
     useCheck(next) {
       stillAllowed = next;
-      for (const [res, request] of open) check(res, request);
+      each((w) => check(w.res, w.request));
     },
     close() {
       clearInterval(timer);
-      open.clear();
+      head = undefined;
     },
   };
 }

@@ -11,7 +11,10 @@ import { downstreamRawHeaders } from './director.js';
 import { createRouteUpstreams, type RouteUpstreams } from './upstreams.js';
 
 export interface Forwarder {
+  /** Settles when the response is complete (or cut); rejects only when no response was started. */
   forward(input: ForwardInput): Promise<void>;
+  /** `forward` without a promise: `failed` is called instead of rejecting (the hot path). */
+  send(input: ForwardInput, failed: (err: unknown, input: ForwardInput) => void): void;
   upstreams(route: RouteConfig): RouteUpstreams;
   close(): Promise<void>;
 }
@@ -58,7 +61,10 @@ export function createForwarder(): Forwarder {
   return {
     upstreams,
     forward(input) {
-      return new Promise<void>((resolve, reject) => new Exchange(input, upstreams(input.route), resolve, reject).start());
+      return new Promise<void>((resolve, reject) => new Exchange(input, upstreams(input.route), reject, resolve).start());
+    },
+    send(input, failed) {
+      new Exchange(input, upstreams(input.route), failed).start();
     },
     async close() {
       await Promise.all([...byRoute.values()].map((u) => u.close()));
@@ -93,15 +99,24 @@ class Exchange implements Dispatcher.DispatchHandler {
   constructor(
     private readonly input: ForwardInput,
     private readonly upstreams: RouteUpstreams,
-    private readonly resolve: () => void,
-    private readonly reject: (err: unknown) => void,
+    private readonly failed: (err: unknown, input: ForwardInput) => void,
+    private readonly done?: () => void,
   ) {
     const h = input.req.headers;
     this.hasBody = h['content-length'] !== undefined || h['transfer-encoding'] !== undefined;
     this.retryable = !this.hasBody && IDEMPOTENT.has(input.req.method ?? '');
-    input.res.once('close', () => {
+    // 'close' comes once: `on` spares the wrapper `once` allocates.
+    input.res.on('close', () => {
       if (!input.res.writableFinished) this.abort?.(new Error('the client went away'));
     });
+  }
+
+  private reject(err: unknown): void {
+    this.failed(err, this.input);
+  }
+
+  private resolve(): void {
+    this.done?.();
   }
 
   start(): void {

@@ -1,4 +1,4 @@
-export { buildApp, upgradeHandlerOf, type ProxyDeps, type UpgradeHandler } from './app.js';
+export { buildApp, requestHandlerOf, upgradeHandlerOf, type ProxyDeps, type RequestHandler, type UpgradeHandler } from './app.js';
 export { normalizePath, splitPathAndQuery } from './normalize-path.js';
 export { createRouteTable, type RouteTable } from './route-table.js';
 export { upstreamRequestHeaders, downstreamResponseHeaders } from './director.js';
