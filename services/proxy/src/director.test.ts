@@ -45,3 +45,24 @@ test('the upstream path joins base and request path with one slash and keeps the
   assert.equal(upstreamPath(new URL('http://h:1/base/'), '/dir', ''), '/base/dir');
   assert.equal(upstreamPath(new URL('http://h:1'), '/dir', '?q'), '/dir?q');
 });
+
+test("only Vallum's own cookies are taken out of the Cookie header, whatever the spacing", () => {
+  const cookieOut = (cookie: string) => upstreamRequestHeaders({ ...base, headers: { cookie } }).cookie;
+  assert.equal(cookieOut('_vallum=abc'), undefined);
+  assert.equal(cookieOut('a=1;_vallum=abc;  b=2 ;_vallum_csrf=x'), 'a=1; b=2');
+  assert.equal(cookieOut('_vallumx=1; x_vallum=2; _vallum_csrfx=3'), '_vallumx=1; x_vallum=2; _vallum_csrfx=3');
+  assert.equal(cookieOut(' ; a=1 ;; '), 'a=1');
+});
+
+test("a route's set_request_headers cannot set an identity header, nor a jwt_claims_headers one", () => {
+  const out = upstreamRequestHeaders({
+    ...base,
+    headers: {},
+    stripHeaders: new Set(['x-user-email']),
+    rules: { setRequestHeaders: { 'X-User-Email': 'configured', 'X-Vallum-Claim-Email': 'configured', 'X-Team': 'blue' }, removeRequestHeaders: [] },
+    identity: { email: 'alice@example.com', groups: [], assertion: 'jwt', extra: { 'X-User-Email': 'alice@example.com' } },
+  });
+  assert.equal(out['x-user-email'], 'alice@example.com');
+  assert.equal(out['x-vallum-claim-email'], 'alice@example.com');
+  assert.equal(out['x-team'], 'blue');
+});

@@ -78,13 +78,15 @@ interface HeaderPlan {
   setNames: Set<string>;
 }
 const plans = new WeakMap<RouteHeaderRules, HeaderPlan>();
-function planOf(rules: RouteHeaderRules | undefined): HeaderPlan | undefined {
+function planOf(rules: RouteHeaderRules | undefined, identityNames: ReadonlySet<string> | undefined): HeaderPlan | undefined {
   if (!rules) return undefined;
   let plan = plans.get(rules);
   if (!plan) {
     const set: string[] = [];
     for (const name in rules.setRequestHeaders) {
-      if (!IDENTITY_HEADER.test(name)) set.push(name.toLowerCase(), rules.setRequestHeaders[name]!);
+      // Identity headers (X-Vallum-* and the claim headers) are Vallum's alone: a route cannot set them.
+      if (IDENTITY_HEADER.test(name) || identityNames?.has(name.toLowerCase().replaceAll('_', '-'))) continue;
+      set.push(name.toLowerCase(), rules.setRequestHeaders[name]!);
     }
     const setNames = new Set(set.filter((_, i) => i % 2 === 0));
     const removed = new Set([...rules.removeRequestHeaders.map((n) => n.toLowerCase()), ...setNames]);
@@ -109,8 +111,8 @@ function identityList(identity: IdentityHeaders): string[] {
 export function upstreamHeaderList(input: UpstreamHeadersInput): string[] {
   const h = input.headers;
   const named = h.connection === undefined ? undefined : connectionTokens(h.connection);
-  const plan = planOf(input.rules);
   const strip = input.stripHeaders !== undefined && input.stripHeaders.size > 0 ? input.stripHeaders : undefined;
+  const plan = planOf(input.rules, strip);
   const out: string[] = [];
   for (const name in h) {
     const value = h[name];
@@ -208,10 +210,20 @@ function withSet(out: string[], set: Readonly<Record<string, string>> | undefine
   return out;
 }
 
+/** The Cookie header without Vallum's own cookies (`name` and `name_csrf`), in one pass. */
 function withoutCookie(header: string, name: string): string {
-  return header
-    .split(';')
-    .map((c) => c.trim())
-    .filter((c) => c && !(c.startsWith(`${name}=`) || c.startsWith(`${name}_csrf=`)))
-    .join('; ');
+  const own = `${name}=`;
+  const csrf = `${name}_csrf=`;
+  let out = '';
+  for (let start = 0; start < header.length; ) {
+    let end = header.indexOf(';', start);
+    if (end === -1) end = header.length;
+    let a = start;
+    let b = end;
+    while (a < b && (header.charCodeAt(a) === 32 || header.charCodeAt(a) === 9)) a++;
+    while (b > a && (header.charCodeAt(b - 1) === 32 || header.charCodeAt(b - 1) === 9)) b--;
+    if (b > a && !header.startsWith(own, a) && !header.startsWith(csrf, a)) out = out === '' ? header.slice(a, b) : `${out}; ${header.slice(a, b)}`;
+    start = end + 1;
+  }
+  return out;
 }
