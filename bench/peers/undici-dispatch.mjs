@@ -38,3 +38,4 @@ createServer((req, res) => {
     },
   );
 }).listen(Number(port), '127.0.0.1', () => console.log('ready'));
+process.on('SIGTERM', () => process.exit(0));

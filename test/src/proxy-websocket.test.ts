@@ -40,7 +40,12 @@ before(async () => {
           - groups: { has: admins }
 `,
   });
-  proxy = await startProxy((port) => publicRoute('pub.localhost', port, upstream.url, 'allow_websockets: true') + publicRoute('nows.localhost', port, upstream.url));
+  proxy = await startProxy(
+    (port) =>
+      publicRoute('pub.localhost', port, upstream.url, 'allow_websockets: true') +
+      publicRoute('nows.localhost', port, upstream.url) +
+      publicRoute('named.localhost', port, upstream.url.replace('127.0.0.1', 'localhost'), 'allow_websockets: true'),
+  );
   browser = await launchBrowser();
 });
 
@@ -116,6 +121,16 @@ test('an authorised upgrade carries the identity headers (never client-sent ones
   assert.ok(!(seen.headers.cookie ?? '').includes('_vallum='));
   assert.equal(await echo(alice.socket, 'hello'), 'HELLO');
   alice.socket.destroy();
+});
+
+test('an upstream named by host name is resolved (and the answer kept for upstream_dns_ttl) for upgrades too', async () => {
+  for (let i = 0; i < 2; i++) {
+    const named = await upgrade(proxy.port, 'named.localhost');
+    assert.equal(named.kind, 'upgraded');
+    if (named.kind !== 'upgraded') return;
+    assert.equal(await echo(named.socket, `hi ${i}`), `HI ${i}`);
+    named.socket.destroy();
+  }
 });
 
 test('routes without allow_websockets refuse upgrades; an upstream refusal is relayed', async () => {

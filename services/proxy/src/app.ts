@@ -307,11 +307,18 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     // An upgraded connection obeys revocation like a long response: it is closed when the session ends or the
     // policy stops allowing it.
     r.result.watch?.(socket);
-    const endpoint = forwarder.upstreams(r.route).balancer.pick(hashKeyOf(r.route, req));
+    const upstreams = forwarder.upstreams(r.route);
+    const endpoint = upstreams.balancer.pick(hashKeyOf(r.route, req));
     if (!endpoint) return refuseUpgrade(socket, 503, 'No healthy upstream is available for this application.');
     const headers = upstreamRequestHeaders(headerInput(req, requestId, { ...r, kind: 'route' }, r.result, String(req.headers.upgrade ?? 'websocket')));
     headers.host = hostFor(r.route, req) ?? endpoint.host;
-    const status = await forwardUpgrade(req, socket, head, { route: r.route, endpoint: endpoint.url, path: endpoint.basePath + pathFor(r.route, r.path, r.query), headers });
+    const status = await forwardUpgrade(req, socket, head, {
+      route: r.route,
+      endpoint: endpoint.url,
+      path: endpoint.basePath + pathFor(r.route, r.path, r.query),
+      headers,
+      lookup: upstreams.lookup,
+    });
     app.log.info({ reqId: requestId, route: r.route.id, status }, 'upgrade forwarded');
   };
   upgradeHandlers.set(app, (req, socket, head) => {

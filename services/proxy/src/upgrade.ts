@@ -3,6 +3,7 @@
 // side closes. A refusal from the upstream is relayed as is.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RouteConfig } from '@vallum/config';
 
@@ -11,6 +12,8 @@ export interface UpgradeTarget {
   endpoint: URL;
   path: string;
   headers: Record<string, string | string[]>;
+  /** Resolves a named upstream (cached for upstream_dns_ttl); IP upstreams are not looked up. */
+  lookup?: LookupFunction;
 }
 
 export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: UpgradeTarget): Promise<number> {
@@ -25,6 +28,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
       path: target.path,
       headers: target.headers,
       timeout: route.connectTimeoutMs,
+      ...(target.lookup ? { lookup: target.lookup } : {}),
       ...(https ? { ca: tls.ca, rejectUnauthorized: !tls.skipVerify, cert: tls.cert, key: tls.key, servername: endpoint.hostname } : {}),
     });
     const fail = (status: number) => {

@@ -1,17 +1,20 @@
 // A route's upstreams: the balancer, one dispatcher per endpoint (with the route's connect timeout and TLS
 // settings) and the active health checker. Built with the proxy app and closed with it, so a reload starts fresh.
 import { createRequire } from 'node:module';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import type { Dispatcher, interceptors as Interceptors, Agent as UndiciAgent, Pool as UndiciPool } from 'undici';
 import { Pool } from './undici-pool.js';
 import type { RouteConfig } from '@vallum/config';
 import { createBalancer, type Balancer, type Endpoint } from './balancer.js';
+import { createCachedLookup } from './dns-cache.js';
 import { startHealthChecks } from './health-check.js';
 
 export interface RouteUpstreams {
   balancer: Balancer;
   /** A Pool for an IP endpoint, a resolving Agent for a named one (see endpointDispatcher). */
   pool(endpoint: Endpoint): Dispatcher;
+  /** Host name resolution for connections made outside undici (upgrades), kept for `upstream_dns_ttl`. */
+  lookup: LookupFunction;
   close(): Promise<void>;
 }
 
@@ -35,6 +38,7 @@ export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreams
   return {
     balancer,
     pool: dispatcher,
+    lookup: createCachedLookup(route.upstreamDnsTtlMs),
     async close() {
       stopChecks();
       await Promise.all([...dispatchers.values()].map((d) => d.close()));
