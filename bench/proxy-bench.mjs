@@ -108,6 +108,9 @@ const httpProxyPeer = await start('http-proxy', 'taskset', node('./peers/node-ht
 const dispatchPort = await getFreePort();
 const dispatchPeer = await start('undici dispatch', 'taskset', node('./peers/undici-dispatch.mjs', String(dispatchPort), upstream), 'ready');
 
+const bytesPort = await getFreePort();
+const bytesPeer = await start('undici dispatch + identity bytes', 'taskset', node('./peers/undici-dispatch.mjs', String(bytesPort), upstream), 'ready', { IDENTITY_BYTES: '1' });
+
 const redis = await startRedis();
 const vallumPort = await getFreePort();
 const secret = (c) => c.repeat(32);
@@ -140,6 +143,12 @@ const targets = [
   { name: '@fastify/http-proxy', port: fastifyPort, headers: [], pid: fastifyPeer.child.pid },
   { name: 'http-proxy', port: httpProxyPort, headers: [], pid: httpProxyPeer.child.pid },
   { name: 'bare node:http + undici dispatch (the spike)', port: dispatchPort, headers: [], pid: dispatchPeer.child.pid },
+  {
+    name: "the spike + an authenticated request's bytes",
+    port: bytesPort,
+    headers: [`Cookie: ${cookie}`],
+    pid: bytesPeer.child.pid,
+  },
   { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`], pid: vallum.child.pid },
   { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`], pid: vallum.child.pid },
 ];

@@ -49,6 +49,17 @@ before(async () => {
         pump();
         return;
       }
+      case '/echo-trailers': {
+        let body = '';
+        req.on('data', (d: Buffer) => (body += d.toString()));
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-echo' });
+          res.write(`${req.headers['transfer-encoding']}:${req.headers.trailer}:${body}`);
+          res.addTrailers({ 'x-echo': req.trailers['x-checksum'] ?? 'none' });
+          res.end();
+        });
+        return;
+      }
       case '/trailers':
         res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
         res.write('body');
@@ -134,12 +145,22 @@ test('Expect: 100-continue gets its 100 before the body is sent', async () => {
   assert.equal(await readAll(await responseOf(req)), '5');
 });
 
-test('trailers pass through; 204, 304 and HEAD come without a body', async () => {
+test('trailers pass through both ways; 204, 304 and HEAD come without a body', async () => {
   const t = raw('/trailers');
   t.end();
   const tr = await responseOf(t);
   assert.equal(await readAll(tr), 'body');
   assert.equal(tr.trailers['x-checksum'], 'abc');
+
+  // A request announcing trailers gets them to the upstream, and its response's trailers back.
+  const up = raw('/echo-trailers', { method: 'POST', headers: { 'transfer-encoding': 'chunked', trailer: 'x-checksum' } });
+  up.write('part one, ');
+  up.write('part two');
+  up.addTrailers({ 'x-checksum': 'sum-42' });
+  up.end();
+  const echoed = await responseOf(up);
+  assert.equal(await readAll(echoed), 'chunked:x-checksum:part one, part two');
+  assert.equal(echoed.trailers['x-echo'], 'sum-42');
 
   for (const [path, status] of [['/no-content', 204], ['/not-modified', 304]] as const) {
     const res = await proxy.call('s.localhost', path);

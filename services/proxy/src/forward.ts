@@ -8,6 +8,7 @@ import type { RouteConfig } from '@vallum/config';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { Endpoint } from './balancer.js';
 import { downstreamRawHeaders } from './director.js';
+import { announcesTrailers, dispatchWithTrailers } from './trailer-request.js';
 import { createRouteUpstreams, type RouteUpstreams } from './upstreams.js';
 
 export interface Forwarder {
@@ -134,6 +135,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     const host = input.host ?? endpoint.host;
     if (this.attempts === 1) headers.push('host', host);
     else headers[headers.length - 1] = host;
+    const { route } = input;
+    if (this.hasBody && announcesTrailers(input.req)) {
+      const r = { origin: endpoint.url, path: endpoint.basePath + input.path, method: input.req.method ?? 'POST', headers, body: input.req };
+      const limits = { headersTimeout: route.timeoutMs, bodyTimeout: route.idleTimeoutMs, connectTimeout: route.connectTimeoutMs };
+      return dispatchWithTrailers({ ...r, ...limits, tls: route.upstreamTls, lookup: this.upstreams.lookup }, this);
+    }
     this.upstreams.pool(endpoint).dispatch(
       {
         path: endpoint.basePath + input.path,
