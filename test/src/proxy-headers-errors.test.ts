@@ -3,7 +3,11 @@
 import { test, before, after } from 'node:test';
 import { request as httpRequest } from 'node:http';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startEchoUpstream, getFreePort, type EchoUpstream } from '@vallum/testing';
+import { spawnService, stopChild } from './harness.js';
 import { publicRoute, startProxy, startUpstream, type TestProxy, type TestUpstream } from './proxy-fixture.js';
 
 let proxy: TestProxy;
@@ -123,3 +127,48 @@ function rawGet(port: number, headers: Record<string, string>): Promise<string> 
     req.end();
   });
 }
+
+interface LogLine {
+  msg?: string;
+  res?: { statusCode?: number };
+  req?: { url?: string; remoteAddress?: string };
+}
+
+test('a forwarded request is logged once with its request id, status and client address', async () => {
+  const port = await getFreePort();
+  const file = join(mkdtempSync(join(tmpdir(), 'vallum-log-')), 'vallum.yaml');
+  writeFileSync(
+    file,
+    `address: 127.0.0.1:${port}
+authenticate_service_url: http://authenticate.localhost:${port}
+idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
+shared_secret: ${'s'.repeat(32)}
+cookie_secret: ${'c'.repeat(32)}
+log_level: info
+routes:
+${publicRoute('logged.localhost', port, echo.url)}`,
+  );
+  const child = await spawnService(file, 'all', {}, port);
+  try {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const res = await new Promise<{ status: number }>((resolve, reject) =>
+      httpRequest({ host: '127.0.0.1', port, path: '/hello?x=1', headers: { host: `logged.localhost:${port}`, 'x-request-id': 'log-me-42' } }, (r) => {
+        r.resume();
+        r.on('end', () => resolve({ status: r.statusCode ?? 0 }));
+      })
+        .on('error', reject)
+        .end(),
+    );
+    assert.equal(res.status, 200);
+    const lines = () => out.split('\n').filter((l) => l.includes('"log-me-42"')).map((l) => JSON.parse(l) as LogLine);
+    for (let i = 0; i < 50 && !lines().some((l) => l.msg === 'request completed'); i++) await new Promise((r) => setTimeout(r, 100));
+    const done = lines().filter((l) => l.msg === 'request completed');
+    assert.equal(done.length, 1, out);
+    assert.equal(done[0]!.res?.statusCode, 200);
+    assert.equal(done[0]!.req?.url, '/hello?x=1');
+    assert.equal(done[0]!.req?.remoteAddress, '127.0.0.1');
+  } finally {
+    await stopChild(child);
+  }
+});

@@ -265,12 +265,10 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   /** What fastify's request logging would say, for requests forwarded without it. */
   const logCompletion = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
     const started = performance.now();
-    res.once('close', () =>
-      app.log.info(
-        { reqId: requestId, req: { method: req.method, url: req.url, host: req.headers.host, remoteAddress: req.socket.remoteAddress }, res: { statusCode: res.statusCode }, responseTime: performance.now() - started },
-        'request completed',
-      ),
-    );
+    // Shaped for fastify's `req` log serializer, and read now: once the client has gone, its socket forgets the address.
+    const { remoteAddress: ip, remotePort } = req.socket;
+    const line = { reqId: requestId, req: { method: req.method, url: req.url, host: req.headers.host, ip, socket: { remotePort } } };
+    res.once('close', () => app.log.info({ ...line, res: { statusCode: res.statusCode }, responseTime: performance.now() - started }, 'request completed'));
   };
   requestHandlers.set(app, handleRequest);
 
