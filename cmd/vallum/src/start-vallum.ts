@@ -44,6 +44,13 @@ export interface ReloadResult {
   notApplied: string[];
 }
 
+/**
+ * How much a client connection buffers before the proxy pauses the upstream. Node's 16 KiB default is less than one
+ * 64 KiB read from the upstream, so every larger response paused and resumed the upstream socket about twice (a
+ * read stop and start each). 256 KiB lets a typical chunk through at once, and still bounds what a slow client holds.
+ */
+const SOCKET_BUFFER_BYTES = 256 * 1024;
+
 export async function startVallum(initial: VallumConfig, options: StartOptions = {}): Promise<RunningVallum> {
   const service = options.service ?? initial.services;
   const { host, port } = parseListenAddress(options.address ?? initial.address);
@@ -64,7 +71,9 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
         current.route(req, res);
       }
     : (req: IncomingMessage, res: ServerResponse) => current.route(req, res);
-  const server = initial.tls ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key }, handler) : createHttpServer(handler);
+  const server = initial.tls
+    ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key, highWaterMark: SOCKET_BUFFER_BYTES }, handler)
+    : createHttpServer({ highWaterMark: SOCKET_BUFFER_BYTES }, handler);
   let listenerTls = initial.tls;
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
   // closeAllConnections() does not reach them, so they are tracked to be ended on shutdown.
