@@ -232,7 +232,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   /**
    * Requests as the http server hands them over. One the access check lets in is forwarded from here, without
    * fastify's request and reply objects; everything else (Vallum's pages and APIs, sign-in redirects, denials,
-   * errors) goes through fastify, which checks again from the now warm caches and renders the answer.
+   * errors) goes through fastify, which renders the answer from the check made here (see `checked`).
    */
   const logRequests = (app.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === true;
   const handleRequest: RequestHandler = (req, res) => {
