@@ -74,7 +74,6 @@ interface RouteMatch {
   query: string;
 }
 type Matched = Refusal | RouteMatch;
-type Resolved = Refusal | (Omit<RouteMatch, 'kind'> & { kind: 'checked'; result: AccessResult });
 
 /** A request the raw handler checked and handed to fastify for an answer of Vallum's own (see handleRequest). */
 interface Checked {
@@ -148,11 +147,6 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       requestId,
     };
     return access.check(request);
-  };
-  const resolve = async (raw: IncomingMessage, requestId: string): Promise<Resolved> => {
-    const m = matchRoute(raw);
-    if (m.kind === 'refuse') return m;
-    return { ...m, kind: 'checked', result: await checkAccess(raw, m, requestId) };
   };
 
   const headerInput = (raw: IncomingMessage, requestId: string, m: RouteMatch, result: AccessResult, upgrade?: string) => ({
@@ -296,28 +290,29 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   };
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const requestId = requestIdOf(req);
-    const r = await resolve(req, requestId);
-    if (r.kind === 'refuse') return refuseUpgrade(socket, r.status, r.message);
-    if (!r.route.allowWebsockets) return refuseUpgrade(socket, 400, 'Upgrades are not allowed on this route.');
-    if (r.result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
-    if (r.result.kind === 'deny') return refuseUpgrade(socket, 403, 'Access denied.');
-    if (r.result.kind === 'respond') return refuseUpgrade(socket, r.result.status, 'Unauthorized.');
+    const m = matchRoute(req);
+    if (m.kind === 'refuse') return refuseUpgrade(socket, m.status, m.message);
+    if (!m.route.allowWebsockets) return refuseUpgrade(socket, 400, 'Upgrades are not allowed on this route.');
+    const result = await checkAccess(req, m, requestId);
+    if (result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
+    if (result.kind === 'deny') return refuseUpgrade(socket, 403, 'Access denied.');
+    if (result.kind === 'respond') return refuseUpgrade(socket, result.status, 'Unauthorized.');
     // An upgraded connection obeys revocation like a long response: it is closed when the session ends or the
     // policy stops allowing it.
-    r.result.watch?.(socket);
-    const upstreams = forwarder.upstreams(r.route);
-    const endpoint = upstreams.balancer.pick(hashKeyOf(r.route, req));
+    result.watch?.(socket);
+    const upstreams = forwarder.upstreams(m.route);
+    const endpoint = upstreams.balancer.pick(hashKeyOf(m.route, req));
     if (!endpoint) return refuseUpgrade(socket, 503, 'No healthy upstream is available for this application.');
-    const headers = upstreamRequestHeaders(headerInput(req, requestId, { ...r, kind: 'route' }, r.result, String(req.headers.upgrade ?? 'websocket')));
-    headers.host = hostFor(r.route, req) ?? endpoint.host;
+    const headers = upstreamRequestHeaders(headerInput(req, requestId, m, result, String(req.headers.upgrade ?? 'websocket')));
+    headers.host = hostFor(m.route, req) ?? endpoint.host;
     const status = await forwardUpgrade(req, socket, head, {
-      route: r.route,
+      route: m.route,
       endpoint: endpoint.url,
-      path: endpoint.basePath + pathFor(r.route, r.path, r.query),
+      path: endpoint.basePath + pathFor(m.route, m.path, m.query),
       headers,
       lookup: upstreams.lookup,
     });
-    app.log.info({ reqId: requestId, route: r.route.id, status }, 'upgrade forwarded');
+    app.log.info({ reqId: requestId, route: m.route.id, status }, 'upgrade forwarded');
   };
   upgradeHandlers.set(app, (req, socket, head) => {
     socket.on('error', () => socket.destroy());

@@ -128,22 +128,25 @@ export function upstreamHeaderList(input: UpstreamHeadersInput): string[] {
     else for (const v of value) out.push(name, v);
   }
   const trusted = input.trustedPeer === true;
-  // A route's set_request_headers may replace these too; otherwise Vallum sets them.
-  const ours = (name: string) => plan === undefined || !plan.setNames.has(name);
-  if (ours('x-forwarded-for')) {
+  if (ours(plan, 'x-forwarded-for')) {
     const given = trusted && plan?.removed.has('x-forwarded-for') !== true ? h['x-forwarded-for'] : undefined;
     if (given !== undefined) {
       const prior = forwardedValue(given)!;
       out.push('x-forwarded-for', input.clientIp ? `${prior}, ${input.clientIp}` : prior);
     } else if (input.clientIp) out.push('x-forwarded-for', input.clientIp);
   }
-  if (ours('x-forwarded-proto')) out.push('x-forwarded-proto', (trusted && forwardedValue(h['x-forwarded-proto'])) || input.proto);
-  if (ours('x-forwarded-host')) out.push('x-forwarded-host', (trusted && forwardedValue(h['x-forwarded-host'])) || input.host);
-  if (ours('x-request-id')) out.push('x-request-id', input.requestId);
+  if (ours(plan, 'x-forwarded-proto')) out.push('x-forwarded-proto', (trusted && forwardedValue(h['x-forwarded-proto'])) || input.proto);
+  if (ours(plan, 'x-forwarded-host')) out.push('x-forwarded-host', (trusted && forwardedValue(h['x-forwarded-host'])) || input.host);
+  if (ours(plan, 'x-request-id')) out.push('x-request-id', input.requestId);
   if (input.upgrade) out.push('connection', 'Upgrade', 'upgrade', input.upgrade);
   if (plan !== undefined) for (let i = 0; i < plan.set.length; i++) out.push(plan.set[i]!);
   if (input.identity) for (const v of identityList(input.identity)) out.push(v);
   return out;
+}
+
+/** Vallum sets this forwarding header, unless the route's set_request_headers does. */
+function ours(plan: HeaderPlan | undefined, name: string): boolean {
+  return plan === undefined || !plan.setNames.has(name);
 }
 
 function forwardedValue(value: string | string[] | undefined): string | undefined {

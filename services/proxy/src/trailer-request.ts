@@ -2,11 +2,11 @@
 // send them. Such requests are rare (gRPC-style checksums, signatures computed while streaming) and go through
 // node:http instead, on a connection of their own. The response is handed to the same dispatch handler as undici's,
 // so the client sees the same headers, streaming, backpressure, errors and response trailers either way.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { UpstreamTlsConfig } from '@vallum/config';
+import { requestUpstream } from './upstream-connection.js';
 
 export interface TrailerRequest {
   origin: URL;
@@ -29,17 +29,14 @@ export function announcesTrailers(req: IncomingMessage): boolean {
 
 export function dispatchWithTrailers(r: TrailerRequest, handler: Dispatcher.DispatchHandler): void {
   const https = r.origin.protocol === 'https:';
-  const headers = [...r.headers, 'trailer', String(r.body.headers.trailer), 'transfer-encoding', 'chunked'];
-  const upstream = (https ? httpsRequest : httpRequest)({
-    host: r.origin.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: r.origin.port || (https ? 443 : 80),
+  const upstream = requestUpstream(r.origin, {
     method: r.method,
     path: r.path,
-    headers,
-    agent: false,
-    timeout: r.connectTimeout,
-    ...(r.lookup ? { lookup: r.lookup } : {}),
-    ...(https ? { ca: r.tls.ca, rejectUnauthorized: !r.tls.skipVerify, cert: r.tls.cert, key: r.tls.key, servername: r.origin.hostname } : {}),
+    headers: [...r.headers, 'trailer', String(r.body.headers.trailer), 'transfer-encoding', 'chunked'],
+    tls: r.tls,
+    connectTimeoutMs: r.connectTimeout,
+    lookup: r.lookup,
+    ownConnection: true,
   });
   let failed = false;
   let connected = false;

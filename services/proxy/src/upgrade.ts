@@ -1,11 +1,11 @@
 // Upgrades (WebSockets) on routes with `allow_websockets`: the caller has matched the route and run the access
 // check; here the upgrade is forwarded to an upstream and, once it answers 101, bytes flow both ways until either
 // side closes. A refusal from the upstream is relayed as is.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RouteConfig } from '@vallum/config';
+import { requestUpstream } from './upstream-connection.js';
 
 export interface UpgradeTarget {
   route: RouteConfig;
@@ -18,18 +18,14 @@ export interface UpgradeTarget {
 
 export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, target: UpgradeTarget): Promise<number> {
   const { route, endpoint } = target;
-  const tls = route.upstreamTls;
-  const https = endpoint.protocol === 'https:';
   return new Promise<number>((resolve) => {
-    const upstreamReq = (https ? httpsRequest : httpRequest)({
-      host: endpoint.hostname,
-      port: endpoint.port || (https ? 443 : 80),
-      method: req.method,
+    const upstreamReq = requestUpstream(endpoint, {
+      method: req.method ?? 'GET',
       path: target.path,
       headers: target.headers,
-      timeout: route.connectTimeoutMs,
-      ...(target.lookup ? { lookup: target.lookup } : {}),
-      ...(https ? { ca: tls.ca, rejectUnauthorized: !tls.skipVerify, cert: tls.cert, key: tls.key, servername: endpoint.hostname } : {}),
+      tls: route.upstreamTls,
+      connectTimeoutMs: route.connectTimeoutMs,
+      lookup: target.lookup,
     });
     const fail = (status: number) => {
       if (socket.writable) socket.end(rawResponse(status, [['content-type', 'text/plain'], ['connection', 'close']], `${status} upstream failed\n`));

@@ -8,6 +8,7 @@ import type { RouteConfig } from '@vallum/config';
 import { createBalancer, type Balancer, type Endpoint } from './balancer.js';
 import { createCachedLookup } from './dns-cache.js';
 import { startHealthChecks } from './health-check.js';
+import { hostnameOf, upstreamTlsOptions } from './upstream-connection.js';
 
 export interface RouteUpstreams {
   balancer: Balancer;
@@ -52,7 +53,7 @@ export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreams
  * get no new requests, go idle and close, and the Agent drops their Pool.
  */
 function endpointDispatcher(route: RouteConfig, url: URL, lookup: UpstreamLookup | undefined): Dispatcher {
-  if (isIP(url.hostname.replace(/^\[(.*)\]$/, '$1'))) return new Pool(url.origin, poolOptions(route, url, KEEP_ALIVE_MAX_MS));
+  if (isIP(hostnameOf(url))) return new Pool(url.origin, poolOptions(route, url, KEEP_ALIVE_MAX_MS));
   const options = poolOptions(route, url, Math.min(KEEP_ALIVE_MAX_MS, route.upstreamDnsTtlMs));
   // All of undici is loaded only when a route names its upstream by host name (see undici-pool.ts).
   const { Agent, interceptors } = createRequire(import.meta.url)('undici') as { Agent: typeof UndiciAgent; interceptors: typeof Interceptors };
@@ -68,16 +69,10 @@ function withOrigin(url: URL): Dispatcher.DispatcherComposeInterceptor {
 }
 
 function poolOptions(route: RouteConfig, url: URL, keepAliveMaxTimeout: number): UndiciPool.Options {
-  const tls = route.upstreamTls;
   return {
     connections: 256,
     pipelining: 1,
     keepAliveMaxTimeout,
-    connect: {
-      timeout: route.connectTimeoutMs,
-      ...(url.protocol === 'https:'
-        ? { ca: tls.ca, rejectUnauthorized: !tls.skipVerify, cert: tls.cert, key: tls.key, servername: url.hostname }
-        : {}),
-    },
+    connect: { timeout: route.connectTimeoutMs, ...upstreamTlsOptions(route.upstreamTls, url) },
   };
 }
