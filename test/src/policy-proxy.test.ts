@@ -76,9 +76,20 @@ function raw(path: string, headers: Record<string, string>): Promise<{ status: n
   });
 }
 
-test('the config really carries the test policies', () => {
-  assert.match(stack.configText, /header\/x-block-me/);
-  assert.match(stack.configText, /boss@example\.com/);
+test('the test policies are the ones in force: alice, an admin under the demo policy, is refused on admin.localhost', async () => {
+  const cookie = await cookieOf('alice@example.com');
+  const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port: stack.port, path: '/', headers: { host: `admin.localhost:${stack.port}`, cookie } }, (r) => {
+      let body = '';
+      r.setEncoding('utf8');
+      r.on('data', (d: string) => (body += d));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(res.status, 403);
+  assert.match(res.body, /email-unauthorized/);
 });
 
 test('a deny on /admin holds against every spelling of /admin', async () => {

@@ -18,6 +18,7 @@ before(async () => {
       await startUpstream((req, res) => {
         if (req.url === '/health') return void res.writeHead(healthy || i !== 2 ? 200 : 503).end();
         if (req.url === '/slow') return void setTimeout(() => res.end(String(i)), 300);
+        if (req.url === '/hold-on-0') return void setTimeout(() => res.end(String(i)), i === 0 ? 2000 : 0);
         if (failing && i === 0) return void res.writeHead(500).end('boom');
         res.end(String(i));
       }),
@@ -65,10 +66,15 @@ test('weighted round robin follows the weights exactly; random spreads over all'
 });
 
 test('least_request sends new requests to the endpoint with fewer in flight', async () => {
-  const slow = [hit('least.localhost', {}, '/slow'), hit('least.localhost', {}, '/slow')];
-  await sleep(50);
-  const bodies = (await Promise.all([...slow, hit('least.localhost', {}, '/slow'), hit('least.localhost', {}, '/slow')])).map((r) => r.body);
-  assert.deepEqual(bodies.sort(), ['0', '0', '1', '1']);
+  // Two at once land one on each endpoint; endpoint 0 holds its request, so it keeps one in flight.
+  const held = [hit('least.localhost', {}, '/hold-on-0'), hit('least.localhost', {}, '/hold-on-0')];
+  const first = await Promise.race(held);
+  assert.equal(first.body, '1', 'endpoint 1 answered at once');
+  // Round robin or random would send about half of these to endpoint 0, which still has a request in flight.
+  const bodies: string[] = [];
+  for (let n = 0; n < 6; n++) bodies.push((await hit('least.localhost')).body);
+  assert.deepEqual(bodies, ['1', '1', '1', '1', '1', '1']);
+  assert.deepEqual((await Promise.all(held)).map((r) => r.body).sort(), ['0', '1']);
 });
 
 test('ring_hash keeps a key (header or cookie) on one endpoint and spreads different keys', async () => {
