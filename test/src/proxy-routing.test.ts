@@ -60,31 +60,18 @@ test('preserve_host_header sends the client Host; host_rewrite a fixed one; defa
   assert.equal((await upstreamUrl('r.localhost', '/')).headers.host, `127.0.0.1:${echo.port}`);
 });
 
-test('10,000 routes: config loads, every route is reachable, and a lookup costs the same as with 10', async () => {
+// What a lookup costs with 10,000 routes against 10 is a benchmark figure (bench/route-lookup.mjs), not a timed test.
+test('10,000 routes: config loads and every route is reachable by its host and prefix', () => {
   const n = 10_000;
   let routes = '';
   for (let i = 0; i < n; i++) {
     routes += `  - from: http://h${i % 100}.localhost:8000\n    to: http://127.0.0.1:1\n    prefix: /p${i}/\n    allow_public_unauthenticated_access: true\n`;
   }
-  const started = Date.now();
   const config = loadVallumConfigText(proxy.configText(routes), 'big.yaml', { env: {} });
-  const loadMs = Date.now() - started;
   assert.equal(config.routes.length, n);
-  assert.ok(loadMs < 20_000, `10,000 routes load in ${loadMs} ms`);
   const big = createRouteTable(config.routes);
-  for (let i = 0; i < n; i += 997) assert.equal(big.match(`h${i % 100}.localhost:8000`, `/p${i}/x`)?.prefix, `/p${i}/`);
+  for (let i = 0; i < n; i += 97) assert.equal(big.match(`h${i % 100}.localhost:8000`, `/p${i}/x`)?.prefix, `/p${i}/`);
   assert.equal(big.match('h1.localhost:8000', '/p2/x'), undefined, 'a prefix of another host never matches');
-
-  const small = createRouteTable(config.routes.slice(0, 10));
-  const time = (table: ReturnType<typeof createRouteTable>, hosts: number) => {
-    const t = process.hrtime.bigint();
-    for (let i = 0; i < 200_000; i++) table.match(`h${i % hosts}.localhost:8000`, `/p${i % 10}/deep/path/here`);
-    return Number(process.hrtime.bigint() - t);
-  };
-  time(big, 10);
-  time(small, 10);
-  const ratio = Math.min(...[0, 1, 2].map(() => time(big, 10) / time(small, 10)));
-  assert.ok(ratio < 3, `lookup with 10,000 routes is ${ratio.toFixed(2)}x the time with 10 (a linear scan would be ~1000x)`);
 });
 
 test('same-specificity routes resolve to the first in the file; unknown hosts match nothing', () => {
