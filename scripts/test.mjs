@@ -45,6 +45,8 @@ function findTests(dir, out = []) {
 }
 
 ensureDebianPackages();
+const boundaries = spawnSync(process.execPath, [join(root, 'scripts/check-boundaries.mjs')], { stdio: 'inherit' });
+if (boundaries.status !== 0) process.exit(boundaries.status ?? 1);
 const build = spawnSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
 

@@ -3,8 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { RawConfig, RawRoute } from './schema.js';
-import type { ConfigIssue, ConfigPath } from './load-config.js';
-import { parseDuration } from './build-config.js';
+import type { ConfigIssue, ConfigPath } from './config-issues.js';
+import { parseDuration } from './parse-values.js';
 import type { LB_POLICIES } from './proxy-schema.js';
 
 export type LbPolicy = (typeof LB_POLICIES)[number];

@@ -9,7 +9,8 @@ export {
   type LoadOptions,
   type LocatedIssue,
 } from './load-config.js';
-export { buildConfig, parseDuration, parseAddressRange, hostOf, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
+export { parseDuration, parseAddressRange, hostOf } from './parse-values.js';
+export { buildConfig, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
 export { ENV_OVERRIDES } from './env.js';
 export { LB_POLICIES } from './proxy-schema.js';
 export type { RouteProxyConfig, SharedRouteProxyConfig, ListenerConfig, LbPolicy, HealthCheckConfig, UpstreamTlsConfig } from './build-proxy.js';

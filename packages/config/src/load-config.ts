@@ -1,24 +1,18 @@
 // Reads vallum.yaml (or a YAML string), applies environment overrides and *_file secrets, validates against the
 // one schema and returns a frozen VallumConfig. Every problem is reported at once, each with file:line:column.
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node } from 'yaml';
+import type { Document } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import { ConfigSchema, type RawConfig } from './schema.js';
 import { ENV_OVERRIDES } from './env.js';
 import { buildConfig, type VallumConfig } from './build-config.js';
 import { suggest } from '@vallum/errors';
+import type { ConfigIssue, ConfigPath, LocatedIssue } from './config-issues.js';
+import { nodeFor, parseLocatedYaml } from './yaml-positions.js';
 
-export type ConfigPath = ReadonlyArray<string | number>;
-
-export interface ConfigIssue {
-  path: ConfigPath;
-  message: string;
-  /** Point at the key itself rather than its value (unknown keys). */
-  atKey?: boolean;
-  /** Already located (a problem in another file, e.g. a named policy file). */
-  location?: string;
-}
+export type { ConfigIssue, ConfigPath, LocatedIssue } from './config-issues.js';
+export { nodeFor, parseLocatedYaml } from './yaml-positions.js';
 
 /** Extra validation a caller adds (e.g. the policy language checks each route's `policy`). */
 export type ConfigCheck = (raw: RawConfig) => ConfigIssue[];
@@ -26,11 +20,6 @@ export type ConfigCheck = (raw: RawConfig) => ConfigIssue[];
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
   checks?: ConfigCheck[];
-}
-
-export interface LocatedIssue extends ConfigIssue {
-  /** `file:line:column`, or the environment variable the value came from. */
-  location: string;
 }
 
 export class ConfigError extends VallumError {
@@ -92,19 +81,6 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
   return config;
 }
 
-/** A YAML document with `file:line:column` for any offset in it, and its syntax errors located. */
-export function parseLocatedYaml(text: string, file: string): { doc: Document; at(offset: number | undefined): string; syntaxErrors: LocatedIssue[] } {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number | undefined): string => {
-    if (offset === undefined) return file;
-    const { line, col } = lineCounter.linePos(offset);
-    return `${file}:${line}:${col}`;
-  };
-  const syntaxErrors = doc.errors.map((e) => ({ path: [], location: at(e.pos[0]), message: `YAML syntax: ${e.message.split('\n')[0]}` }));
-  return { doc, at, syntaxErrors };
-}
-
 function applyEnvOverrides(doc: Document, env: Record<string, string | undefined>): Array<[string, readonly string[]]> {
   const applied: Array<[string, readonly string[]]> = [];
   for (const [name, path] of ENV_OVERRIDES) {
@@ -115,26 +91,6 @@ function applyEnvOverrides(doc: Document, env: Record<string, string | undefined
     applied.push([name, path]);
   }
   return applied;
-}
-
-/** The deepest existing node on `path`, so a missing key points at the mapping that lacks it. */
-export function nodeFor(doc: Document, path: ConfigPath, atKey: boolean): Node | undefined {
-  let node = doc.contents as Node | null;
-  for (const [i, key] of path.entries()) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
-      if (!pair) return node;
-      if (atKey && i === path.length - 1) return pair.key as Node;
-      node = (pair.value as Node | null) ?? (pair.key as Node);
-    } else if (isSeq(node) && typeof key === 'number') {
-      const item = node.items[key] as Node | undefined;
-      if (!item) return node;
-      node = item;
-    } else {
-      return node ?? undefined;
-    }
-  }
-  return node ?? undefined;
 }
 
 function schemaIssues(raw: object): ConfigIssue[] {

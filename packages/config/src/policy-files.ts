@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { RawConfig } from './schema.js';
-import { nodeFor, parseLocatedYaml, type ConfigIssue, type ConfigPath } from './load-config.js';
+import type { ConfigIssue, ConfigPath } from './config-issues.js';
+import { nodeFor, parseLocatedYaml } from './yaml-positions.js';
 
 export interface NamedPolicy {
   /** File name without .yaml, what `policy: {use: NAME}` refers to. */

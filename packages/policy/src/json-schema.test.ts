@@ -9,7 +9,7 @@ import { policySchema, policySchemaText, validatePolicy } from './index.js';
 const SCHEMA_FILE = new URL('../../../policy/schema.json', import.meta.url);
 const EXAMPLES = new URL('../../../policy/examples/', import.meta.url);
 
-test('policy/schema.json is the one generated from the criterion registry (regenerate: node packages/policy/dist/write-schema.js)', () => {
+test('policy/schema.json is the one generated from the criterion registry (regenerate: node scripts/write-policy-schema.mjs)', () => {
   assert.equal(readFileSync(SCHEMA_FILE, 'utf8'), policySchemaText());
 });
 

@@ -1,5 +1,5 @@
 // policy/schema.json, generated from the criterion registry and the parser's keys so editors complete and check
-// exactly what the compiler accepts. `node packages/policy/dist/write-schema.js` rewrites the file; a test fails
+// exactly what the compiler accepts. `node scripts/write-policy-schema.mjs` rewrites the file; a test fails
 // when it is stale.
 import { CRITERIA, type CriterionSyntax, type OperandKind } from './criteria/index.js';
 import { OPERATORS } from './parse.js';
