@@ -40,6 +40,8 @@ export interface RouteProxyConfig {
   idleTimeoutMs: number;
   connectTimeoutMs: number;
   allowWebsockets: boolean;
+  /** 400 for any path a back end could read as another (encoded slash or backslash, backslash, `;`). */
+  rejectAmbiguousPaths: boolean;
   /** One weight per `to` entry. */
   weights: readonly number[];
   lbPolicy: LbPolicy;
@@ -111,6 +113,7 @@ export function buildRouteProxy(r: RawRoute, index: number, weights: number[], i
     idleTimeoutMs: parseDuration(r.idle_timeout ?? '5m'),
     connectTimeoutMs: parseDuration(r.connect_timeout ?? '10s'),
     allowWebsockets: r.allow_websockets ?? false,
+    rejectAmbiguousPaths: r.reject_ambiguous_paths ?? false,
     weights,
     lbPolicy: r.lb_policy ?? 'round_robin',
     lbHash: r.lb_hash,

@@ -20,6 +20,9 @@ export const ProxyRouteKeys = {
   timeout: Type.Optional(Duration('Time allowed until the upstream sends response headers (default 30s)')),
   idle_timeout: Type.Optional(Duration('Time allowed between two body chunks (default 5m)')),
   connect_timeout: Type.Optional(Duration('Time allowed to connect to the upstream (default 10s)')),
+  reject_ambiguous_paths: Type.Optional(
+    Type.Boolean({ description: 'Answer 400 to any path with an encoded slash or backslash (%2F, %5C), a backslash or a ";" parameter' }),
+  ),
   allow_websockets: Type.Optional(Type.Boolean({ description: 'Allow WebSocket (and other HTTP/1.1) upgrades' })),
   lb_policy: Type.Optional(Type.Union(LB_POLICIES.map((p) => Type.Literal(p)), { description: 'How a request picks one of several `to` (default round_robin)' })),
   lb_hash: Type.Optional(

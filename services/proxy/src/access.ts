@@ -12,6 +12,7 @@ import type { IdentityHeaders } from './director.js';
 import { createIdentityHeaderBuilder, type IdentityHeaderConfig } from './identity-headers.js';
 import type { SessionResolver } from './session-resolver.js';
 import { policyHeaders } from './policy-request.js';
+import { decideEveryPath } from './decide-every-path.js';
 
 export interface AccessRequest {
   route: RouteConfig;
@@ -20,6 +21,8 @@ export interface AccessRequest {
   method: string;
   /** Normalised path. */
   path: string;
+  /** Other readings of `path` a back end may apply (path-interpretations.ts): the policy must allow each. */
+  otherPaths?: readonly string[];
   /** The raw request target (path + query), to come back to after sign-in. */
   rawUrl: string;
   cookie: string | undefined;
@@ -70,6 +73,7 @@ export function identityOfSession(session: Session): Identity {
 
 const PUBLIC: AccessResult = Object.freeze({ kind: 'forward' });
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_PATHS: readonly string[] = Object.freeze([]);
 
 const UNAUTHORIZED: AccessResult = {
   kind: 'respond',
@@ -118,9 +122,9 @@ export function createAccessCheck(deps: {
   // read, a decryption, a remote decision, a signature): a warm request is checked without a single promise.
   const afterSession = (r: AccessRequest, session: Session, dropAuthorization: boolean): AccessResult | Promise<AccessResult> => {
     const input = decisionInput(r, session);
-    const decision = authorize.peek?.(input);
-    if (decision) return afterDecision(r, session, input, decision, dropAuthorization);
-    return authorize.evaluate(input).then((d) => afterDecision(r, session, input, d, dropAuthorization));
+    const decision = decideEveryPath(authorize, input, r.otherPaths ?? NO_PATHS);
+    if (!(decision instanceof Promise)) return afterDecision(r, session, input, decision, dropAuthorization);
+    return decision.then((d) => afterDecision(r, session, input, d, dropAuthorization));
   };
   const afterDecision = (r: AccessRequest, session: Session, input: AuthorizeRequest, decision: Decision, dropAuthorization: boolean) => {
     if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons } satisfies AccessResult;
@@ -130,10 +134,10 @@ export function createAccessCheck(deps: {
     return identityHeaders.build(session, r.route, r.host).then((built) => allowed(r, session, input, built, dropAuthorization));
   };
   const allowed = (r: AccessRequest, session: Session, input: AuthorizeRequest, identity: IdentityHeaders | undefined, dropAuthorization: boolean): AccessResult => {
-    const { route, cookie, authorization, method, host, path, clientIp } = r;
+    const { route, cookie, authorization, method, host, path, otherPaths, clientIp } = r;
     const forPolicy = input.request.headers ?? NO_HEADERS;
     const watch = (res: Closable) =>
-      connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, headers: forPolicy, sourceIp: clientIp });
+      connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, otherPaths, headers: forPolicy, sourceIp: clientIp });
     return { kind: 'forward', identity, watch, dropAuthorization };
   };
   /** No session known in-process for the cookie: read it, else try a bearer token, else sign in. */
@@ -153,8 +157,10 @@ export function createAccessCheck(deps: {
   connections.useCheck(async (w) => {
     const now = await identify(w.cookie, w.authorization);
     if (!now || now === 'invalid-token' || now.id !== w.session.id || now.expiresAt <= Date.now()) return false;
-    const request = { method: w.method, host: w.host, path: w.path, headers: w.headers, ...(w.sourceIp ? { sourceIp: w.sourceIp } : {}) };
-    return (await authorize.evaluate({ routeId: w.routeId, identity: identityOf(now), request })).allow;
+    const request = { method: w.method, host: w.host, headers: w.headers, ...(w.sourceIp ? { sourceIp: w.sourceIp } : {}) };
+    const paths = [w.path, ...(w.otherPaths ?? NO_PATHS)];
+    const decisions = await Promise.all(paths.map((path) => authorize.evaluate({ routeId: w.routeId, identity: identityOf(now), request: { ...request, path } })));
+    return decisions.every((d) => d.allow);
   });
   return {
     stripHeaders: identityHeaders.names,

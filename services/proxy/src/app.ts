@@ -17,7 +17,7 @@ import { sendError } from './error-response.js';
 import { forwardWithCache } from './cached-forward.js';
 import { createForwarder, type ForwardInput } from './forward.js';
 import { createResponseCache, type ResponseCache } from './response-cache.js';
-import { normalizePath, splitPathAndQuery } from './normalize-path.js';
+import { matchTarget, type TargetMatch, type TargetRefusal } from './match-target.js';
 import { forbiddenPage, messagePage } from './pages.js';
 import { createRouteTable } from './route-table.js';
 import { createSessionResolver } from './session-resolver.js';
@@ -60,20 +60,8 @@ export function upgradeHandlerOf(app: FastifyInstance): UpgradeHandler | undefin
   return upgradeHandlers.get(app);
 }
 
-interface Refusal {
-  kind: 'refuse';
-  status: 400 | 404;
-  title: string;
-  message: string;
-}
-interface RouteMatch {
-  kind: 'route';
-  route: RouteConfig;
-  host: string;
-  path: string;
-  query: string;
-}
-type Matched = Refusal | RouteMatch;
+type RouteMatch = TargetMatch;
+type Matched = TargetRefusal | TargetMatch;
 
 /** A request the raw handler checked and handed to fastify for an answer of Vallum's own (see handleRequest). */
 interface Checked {
@@ -123,15 +111,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   registerSessionRoutes(app, { config, cache, routes, cookies, handoffs, sessions, assertions, access });
 
   /** The route for a request, or why there is none. */
-  const matchRoute = (raw: IncomingMessage): Matched => {
-    const host = (raw.headers.host ?? '').toLowerCase();
-    const { path: rawPath, query } = splitPathAndQuery(raw.url ?? '/');
-    const path = normalizePath(rawPath);
-    if (path === null) return { kind: 'refuse', status: 400, title: 'Bad request', message: 'The request path is not valid.' };
-    const route = routes.match(host, path);
-    if (!route) return { kind: 'refuse', status: 404, title: 'Not found', message: `No route is configured for ${host || 'this host'}${path}.` };
-    return { kind: 'route', route, host, path, query };
-  };
+  const matchRoute = (raw: IncomingMessage): Matched => matchTarget(routes, (raw.headers.host ?? '').toLowerCase(), raw.url ?? '/');
   /** The access check for a matched request, shared by requests and upgrades: without a promise when warm. */
   const checkAccess = (raw: IncomingMessage, m: RouteMatch, requestId: string): AccessResult | Promise<AccessResult> => {
     const request: AccessRequest = {
@@ -139,6 +119,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       host: m.host,
       method: raw.method ?? 'GET',
       path: m.path,
+      otherPaths: m.otherPaths,
       rawUrl: raw.url ?? '/',
       cookie: requestCookie(raw.headers.cookie, config.cookieName),
       authorization: raw.headers.authorization,

@@ -22,6 +22,8 @@ export interface WatchedRequest {
   method: string;
   host: string;
   path: string;
+  /** Other readings of `path` a back end may apply; each must still be allowed. */
+  otherPaths?: readonly string[] | undefined;
   headers: Readonly<Record<string, string>>;
   sourceIp: string | undefined;
 }

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
 import type { AccessCheck } from './access.js';
 import { upstreamRequestHeaders } from './director.js';
-import { normalizePath, splitPathAndQuery } from './normalize-path.js';
+import { matchTarget } from './match-target.js';
 import type { RouteTable } from './route-table.js';
 import { clientAddress, createTrustCheck } from './trusted-proxies.js';
 import { requestCookie } from './request-cookie.js';
@@ -27,15 +27,16 @@ export function registerForwardAuth(app: FastifyInstance, deps: { config: Vallum
     const host = (single(h['x-forwarded-host']) ?? h.host ?? '').toLowerCase();
     const rawUrl = forwardedUri ?? single(h['x-original-uri']) ?? '/';
     const method = (single(h['x-forwarded-method']) ?? single(h['x-original-method']) ?? 'GET').toUpperCase();
-    const path = normalizePath(splitPathAndQuery(rawUrl).path);
-    if (path === null || !rawUrl.startsWith('/')) return { status: 400, headers: {}, body: 'the forwarded URI is not valid' };
-    const route = routes.match(host, path);
-    if (!route) return { status: 403, headers: {}, body: `no route is configured for ${host}${path}` };
+    if (!rawUrl.startsWith('/')) return { status: 400, headers: {}, body: 'the forwarded URI is not valid' };
+    const m = matchTarget(routes, host, rawUrl);
+    if (m.kind === 'refuse') return m.status === 404 ? { status: 403, headers: {}, body: m.message } : { status: 400, headers: {}, body: m.message };
+    const { route, path, otherPaths } = m;
     const result = await access.check({
       route,
       host,
       method,
       path,
+      otherPaths,
       rawUrl,
       cookie: requestCookie(req.headers.cookie, config.cookieName),
       authorization: h.authorization,
