@@ -12,7 +12,10 @@ const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/is;
 export function framingProblem(req: IncomingMessage): string | undefined {
   const raw = req.rawHeaders;
   let hosts = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === 4 && raw[i]!.toLowerCase() === 'host') hosts++;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && (name.charCodeAt(0) | 32) === 104 && name.toLowerCase() === 'host') hosts++;
+  }
   if (hosts > 1) return 'The request has more than one Host header.';
   const url = req.url ?? '/';
   // Origin form (`/path`) and `*` are what nearly every request uses; nothing more to check.
