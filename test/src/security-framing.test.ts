@@ -4,8 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { startHttpUpstream, type HttpUpstream } from '@vallum/testing';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, startHttpUpstream, type HttpUpstream } from '@vallum/testing';
 import { startStack, type Stack } from './harness.js';
+import { signInWithBrowser } from './identity-helpers.js';
 
 /** forward_auth.trusted_proxies holds only this address; a socket bound to it plays nginx. */
 const TRUSTED = '127.0.0.2';
@@ -20,6 +22,7 @@ interface Seen {
 let stack: Stack;
 let upstream: HttpUpstream;
 let echoHost: string;
+let browser: Browser;
 
 before(async () => {
   upstream = await startHttpUpstream((req, res) => {
@@ -38,15 +41,24 @@ before(async () => {
     to: ${upstream.url}
     allow_public_unauthenticated_access: true
     allow_websockets: true
+  - name: tls-only
+    from: http://tls-only.localhost:${port}
+    to: ${upstream.url}
+    policy:
+      allow:
+        or:
+          - header/x-forwarded-proto: https
 `,
     configExtra: `forward_auth:
   trusted_proxies: [${TRUSTED}/32]
 `,
   });
   echoHost = `echo.localhost:${stack.port}`;
+  browser = await launchBrowser();
 });
 
 after(async () => {
+  await browser?.close();
   await stack?.close();
   await upstream?.close();
 });
@@ -140,6 +152,15 @@ test('Forwarded, X-Real-IP, X-Forwarded-Port/-Prefix/-Host/-Proto and `_` spelli
   assert.equal(h['x-forwarded-for'], '127.0.0.1');
   assert.equal(h['x-forwarded-host'], echoHost);
   assert.equal(h['x-forwarded-proto'], 'http');
+});
+
+test('a policy reading X-Forwarded-Proto is not satisfied by a client that sends it itself', async () => {
+  const host = `tls-only.localhost:${stack.port}`;
+  const alice = await signInWithBrowser(browser, stack, 'alice@example.com', `http://${host}/`);
+  const cookie = await alice.cookie(host);
+  await alice.context.close();
+  const res = await rawExchange(`GET /x HTTP/1.1\r\nHost: ${host}\r\nCookie: _vallum=${cookie}\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n`);
+  assert.equal(res.status, 403, res.head);
 });
 
 test('request trailers cannot carry identity, hop-by-hop or forwarding fields to the app', async () => {

@@ -145,6 +145,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       authorization: raw.headers.authorization,
       headers: raw.headers,
       clientIp: clientAddress(raw.socket.remoteAddress, raw.headers['x-forwarded-for'], trusted),
+      trustedPeer: trusted(raw.socket.remoteAddress),
       requestId,
     };
     return access.check(request);

@@ -71,6 +71,7 @@ export function registerForwardAuth(app: FastifyInstance, deps: { config: Vallum
       // source_ip rules hold here as they do on Vallum's own routes.
       headers: h,
       clientIp: clientAddress(req.socket.remoteAddress, h['x-forwarded-for'], trusted),
+      trustedPeer: true,
       requestId: req.id,
     });
     switch (result.kind) {
