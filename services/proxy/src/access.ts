@@ -29,6 +29,8 @@ export interface AccessRequest {
   /** For header/<name> and source_ip criteria, and the decision log. */
   headers?: IncomingHttpHeaders;
   clientIp?: string | undefined;
+  /** The peer is a trusted proxy: the policy may read its forwarding headers. */
+  trustedPeer?: boolean;
   requestId?: string;
   /** The Authorization header, for bearer tokens when there is no session cookie. */
   authorization?: string;
@@ -111,7 +113,7 @@ export function createAccessCheck(deps: {
       method: r.method,
       host: r.host,
       path: r.path,
-      headers: authorize.readsHeaders?.(r.route.id) === false ? NO_HEADERS : policyHeaders(r.headers ?? NO_HEADERS),
+      headers: authorize.readsHeaders?.(r.route.id) === false ? NO_HEADERS : policyHeaders(r.headers ?? NO_HEADERS, r.trustedPeer === true),
     };
     if (r.clientIp) request.sourceIp = r.clientIp;
     const input: AuthorizeRequest = { routeId: r.route.id, identity: identityOf(session), request };

@@ -5,7 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import { isVallumError } from '@vallum/errors';
+import { ErrorCodes, VallumError, isVallumError } from '@vallum/errors';
 import { createServer, requestIdOf, sendPage } from '@vallum/server-kit';
 import type { AuthorizeApi, CacheApi } from '@vallum/service-client';
 import { createHandoffCodec, createSessionCookieCodec, sessionCookieOptions } from '@vallum/session';
@@ -26,6 +26,7 @@ import { clientAddress, createTrustCheck } from './trusted-proxies.js';
 import { forwardUpgrade, rawResponse } from './upgrade.js';
 import { rewrittenPath } from './upstream-path.js';
 import { requestCookie } from './request-cookie.js';
+import { framingProblem } from './request-framing.js';
 
 export interface ProxyDeps {
   authorize: AuthorizeApi;
@@ -125,6 +126,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       authorization: raw.headers.authorization,
       headers: raw.headers,
       clientIp: clientAddress(raw.socket.remoteAddress, raw.headers['x-forwarded-for'], trusted),
+      trustedPeer: trusted(raw.socket.remoteAddress),
       requestId,
     };
     return access.check(request);
@@ -181,6 +183,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   const forwardAllowed = (req: IncomingMessage, res: ServerResponse, m: RouteMatch, result: AccessResult & { kind: 'forward' }, requestId: string): void => {
     const { route } = m;
     result.watch?.(res);
+    const fields = headerInput(req, requestId, m, result);
     const input: ForwardInput = {
       route,
       hashKey: hashKeyOf(route, req),
@@ -188,7 +191,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       host: hostFor(route, req),
       req,
       res,
-      headers: upstreamHeaderList(headerInput(req, requestId, m, result)),
+      headers: upstreamHeaderList(fields),
+      fields,
       requestId,
     };
     const cache = caches.get(route.id);
@@ -211,6 +215,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
    */
   const logRequests = (app.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === true;
   const handleRequest: RequestHandler = (req, res) => {
+    const problem = framingProblem(req);
+    if (problem !== undefined) return refuseFraming(req, res, problem);
     const m = matchRoute(req);
     if (m.kind === 'refuse' || ownsPath(m.path)) return app.routing(req, res);
     const requestId = requestIdOf(req);
@@ -236,6 +242,11 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     }
     if (result instanceof Promise) result.then(settled, (error: unknown) => settled({ kind: 'error', error }));
     else settled(result);
+  };
+  const refuseFraming = (req: IncomingMessage, res: ServerResponse, problem: string) => {
+    // What else the client sent on this connection cannot be trusted to be framed as we would read it.
+    res.setHeader('connection', 'close');
+    sendError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestIdOf(req), req.headers.accept);
   };
   /** What fastify's request logging would say, for requests forwarded without it. */
   const logCompletion = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
@@ -270,6 +281,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     else socket.destroy();
   };
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const problem = framingProblem(req);
+    if (problem !== undefined) return refuseUpgrade(socket, 400, problem);
     const requestId = requestIdOf(req);
     const m = matchRoute(req);
     if (m.kind === 'refuse') return refuseUpgrade(socket, m.status, m.message);

@@ -1,6 +1,8 @@
 // The director: what the upstream receives. Client-supplied identity headers are always removed (in any casing,
-// with `_` for `-`), hop-by-hop headers are dropped, Vallum's own cookie is kept from the app, the route's header
-// rules are applied and the verified identity is added last, so nothing configured or sent can override it.
+// with `_` for `-`), hop-by-hop headers are dropped, forwarding headers (who the client is, how it came) are
+// believed only from trusted proxies, Vallum's own cookie is kept from the app, the route's header rules are applied
+// and the verified identity is added last, so nothing configured or sent can override it. Request trailers go
+// through the same filter.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set([
@@ -69,6 +71,66 @@ function hopByHop(name: string, named: Set<string> | undefined): boolean {
 /** Header names set by Vallum itself; the client's copies are replaced (X-Forwarded-* kept only from trusted peers). */
 const FORWARDING = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-request-id']);
 
+/**
+ * Fields that tell an app who the client is, how it reached the proxy or which URL it asked for; apps and frameworks
+ * believe them. Besides `Forwarded` and every `X-Forwarded-*`.
+ */
+const FORWARDED_IDENTITY = new Set([
+  'forwarded',
+  'x-real-ip',
+  'x-client-ip',
+  'x-cluster-client-ip',
+  'true-client-ip',
+  'x-original-url',
+  'x-original-uri',
+  'x-rewrite-url',
+  'x-request-id',
+]);
+
+/** A forwarding field, in any casing (lower-cased here) and with `_` for `-`, which some servers read as `-`. */
+export function isForwardingField(name: string): boolean {
+  const c = name.charCodeAt(0) | 32;
+  if (c !== 120 && c !== 102 && c !== 116) return false;
+  const n = name.includes('_') ? name.replaceAll('_', '-') : name;
+  return n.startsWith('x-forwarded-') || FORWARDED_IDENTITY.has(n);
+}
+
+/** What decides whether one client-sent field (header or trailer) reaches the upstream. */
+interface FieldFilter {
+  named: Set<string> | undefined;
+  strip: ReadonlySet<string> | undefined;
+  plan: HeaderPlan | undefined;
+  /** Forwarding fields are passed on as sent (the peer is a trusted proxy); never for trailers. */
+  trustedPeer: boolean;
+  dropAuthorization: boolean;
+}
+
+/**
+ * The one filter for client-sent fields: not Host, not hop-by-hop, no identity header (X-Vallum-*, claim headers),
+ * forwarding fields only from a trusted peer in their canonical spelling (Vallum's own are added after), and the
+ * route's removals. Names are lower-case.
+ */
+function passes(name: string, f: FieldFilter): boolean {
+  if (name === 'host' || hopByHop(name, f.named)) return false;
+  if ((name.charCodeAt(0) | 32) === 120 && IDENTITY_HEADER.test(name)) return false;
+  if (isForwardingField(name) && (!f.trustedPeer || FORWARDING.has(name) || name.includes('_'))) return false;
+  if (f.plan !== undefined && f.plan.removed.has(name)) return false;
+  if (f.strip !== undefined && f.strip.has(name.replaceAll('_', '-'))) return false;
+  return !(name === 'authorization' && f.dropAuthorization);
+}
+
+function fieldFilter(input: TrailerFilterInput, trustedPeer: boolean): FieldFilter {
+  const h = input.headers;
+  const strip = input.stripHeaders !== undefined && input.stripHeaders.size > 0 ? input.stripHeaders : undefined;
+  return {
+    named: h?.connection === undefined ? undefined : connectionTokens(h.connection),
+    strip,
+    plan: planOf(input.rules, strip),
+    trustedPeer,
+    dropAuthorization: input.dropAuthorization === true,
+  };
+}
+
 /** What a route's header rules remove or replace, lower-cased, worked out once per rules object. */
 interface HeaderPlan {
   /** Client headers not passed on: removed by the route, or replaced by its `set_request_headers`. */
@@ -110,24 +172,19 @@ function identityList(identity: IdentityHeaders): string[] {
 /** The request headers for the upstream as a flat name/value list (what undici takes), without Host. */
 export function upstreamHeaderList(input: UpstreamHeadersInput): string[] {
   const h = input.headers;
-  const named = h.connection === undefined ? undefined : connectionTokens(h.connection);
-  const strip = input.stripHeaders !== undefined && input.stripHeaders.size > 0 ? input.stripHeaders : undefined;
-  const plan = planOf(input.rules, strip);
+  const trusted = input.trustedPeer === true;
+  const filter = fieldFilter(input, trusted);
+  const plan = filter.plan;
   const out: string[] = [];
   for (const name in h) {
     const value = h[name];
-    if (value === undefined || name === 'host' || hopByHop(name, named) || FORWARDING.has(name)) continue;
-    if ((name.charCodeAt(0) | 32) === 120 && IDENTITY_HEADER.test(name)) continue;
-    if (plan !== undefined && plan.removed.has(name)) continue;
-    if (strip !== undefined && strip.has(name.replaceAll('_', '-'))) continue;
-    if (name === 'authorization' && input.dropAuthorization === true) continue;
+    if (value === undefined || !passes(name, filter)) continue;
     if (name === 'cookie') {
       const kept = withoutCookie(Array.isArray(value) ? value.join('; ') : value, input.cookieName);
       if (kept) out.push('cookie', kept);
     } else if (typeof value === 'string') out.push(name, value);
     else for (const v of value) out.push(name, v);
   }
-  const trusted = input.trustedPeer === true;
   if (ours(plan, 'x-forwarded-for')) {
     const given = trusted && plan?.removed.has('x-forwarded-for') !== true ? h['x-forwarded-for'] : undefined;
     if (given !== undefined) {
@@ -142,6 +199,56 @@ export function upstreamHeaderList(input: UpstreamHeadersInput): string[] {
   if (plan !== undefined) for (let i = 0; i < plan.set.length; i++) out.push(plan.set[i]!);
   if (input.identity) for (const v of identityList(input.identity)) out.push(v);
   return out;
+}
+
+/** What the trailer filter needs of the request: its headers (Connection), the route's rules, the claim headers. */
+export type TrailerFilterInput = Partial<Pick<UpstreamHeadersInput, 'headers' | 'rules' | 'stripHeaders' | 'dropAuthorization'>>;
+
+/** Fields RFC 9110 §6.5.1 keeps out of trailers (framing, routing, authentication, request modifiers, content). */
+const NOT_IN_TRAILERS = new Set([
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'content-range',
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'range',
+  'if-match',
+  'if-none-match',
+  'if-modified-since',
+  'if-unmodified-since',
+  'if-range',
+  'cache-control',
+  'max-forwards',
+  'pragma',
+]);
+
+function passesAsTrailer(name: string, filter: FieldFilter): boolean {
+  return !NOT_IN_TRAILERS.has(name) && passes(name, filter);
+}
+
+/**
+ * The client's request trailers for the upstream, from Node's raw list (name, value, …), through the header filter:
+ * a server may merge trailers into its headers, so a trailer can claim no more than a header could.
+ */
+export function upstreamTrailerList(raw: readonly string[], input: TrailerFilterInput = {}): Array<[string, string]> {
+  const filter = fieldFilter(input, false);
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) if (passesAsTrailer(raw[i]!.toLowerCase(), filter)) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+/** The request's `Trailer` announcement without the names the trailer filter drops; undefined when none is left. */
+export function upstreamTrailerNames(value: string | string[] | undefined, input: TrailerFilterInput = {}): string | undefined {
+  if (value === undefined) return undefined;
+  const filter = fieldFilter(input, false);
+  const kept: string[] = [];
+  for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const name = part.trim();
+    if (name !== '' && passesAsTrailer(name.toLowerCase(), filter)) kept.push(name);
+  }
+  return kept.length > 0 ? kept.join(', ') : undefined;
 }
 
 /** Vallum sets this forwarding header, unless the route's set_request_headers does. */

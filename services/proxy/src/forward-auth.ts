@@ -1,7 +1,10 @@
 // /.vallum/verify: Vallum as the auth server of another proxy. nginx `auth_request` (X-Original-URI/-Method;
 // answers 2xx with identity headers, 401 with X-Vallum-Sign-In, or 403), Traefik `forwardAuth` and Caddy
 // `forward_auth` (X-Forwarded-Method/-Proto/-Host/-Uri; a 302 to sign in). The forwarded headers name the request
-// being checked, so they are honoured only from `forward_auth.trusted_proxies`; anyone else gets 403.
+// being checked, so they are honoured only from `forward_auth.trusted_proxies`; anyone else gets 403 (which nginx
+// relays as a denial; a 400 would become its 500). A trusted proxy sets one family and passes the client's other
+// headers on (nginx forwards them to the auth subrequest), so a request that mixes the families, repeats a field or
+// names another host than its own is refused with 400 rather than read one way or the other.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
 import type { AccessCheck } from './access.js';
@@ -15,12 +18,37 @@ export const VERIFY_PATH = '/.vallum/verify';
 
 const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
 
+/** The fields that name the checked request. */
+const NAMING = new Set(['x-forwarded-uri', 'x-forwarded-host', 'x-forwarded-method', 'x-forwarded-proto', 'x-original-uri', 'x-original-method']);
+
+/** Why the forwarded fields do not name one request, or undefined. */
+export function ambiguousForwarding(req: { rawHeaders: readonly string[]; headers: Record<string, string | string[] | undefined> }): string | undefined {
+  const seen = new Set<string>();
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i]!.toLowerCase();
+    if (!NAMING.has(name)) continue;
+    if (seen.has(name)) return `${name} is sent more than once`;
+    seen.add(name);
+  }
+  const nginx = seen.has('x-original-uri') || seen.has('x-original-method');
+  const traefik = seen.has('x-forwarded-uri') || seen.has('x-forwarded-method');
+  if (nginx && traefik) return 'both X-Original-* and X-Forwarded-Uri/-Method are sent: the proxy must set one family and drop the other';
+  if (!seen.has('x-original-uri') && !seen.has('x-forwarded-uri')) return 'the proxy must name the checked request with X-Forwarded-Uri or X-Original-URI';
+  const fwdHost = single(req.headers['x-forwarded-host']);
+  if (nginx && fwdHost !== undefined && fwdHost.toLowerCase() !== String(req.headers.host ?? '').toLowerCase()) {
+    return 'X-Forwarded-Host differs from Host with X-Original-URI: the checked host is ambiguous';
+  }
+  return undefined;
+}
+
 export function registerForwardAuth(app: FastifyInstance, deps: { config: VallumConfig; routes: RouteTable; access: AccessCheck }): void {
   const { config, routes, access } = deps;
   const trusted = createTrustCheck(config.forwardAuthTrustedProxies);
 
   const verify = async (req: FastifyRequest) => {
     if (!trusted(req.socket.remoteAddress)) return { status: 403, headers: {}, body: 'forward-auth answers only the proxies in forward_auth.trusted_proxies' };
+    const ambiguous = ambiguousForwarding(req.raw);
+    if (ambiguous !== undefined) return { status: 400, headers: {}, body: `forward-auth: ${ambiguous}` };
     const h = req.headers;
     const forwardedUri = single(h['x-forwarded-uri']);
     const nginx = forwardedUri === undefined;
@@ -44,6 +72,7 @@ export function registerForwardAuth(app: FastifyInstance, deps: { config: Vallum
       // source_ip rules hold here as they do on Vallum's own routes.
       headers: h,
       clientIp: clientAddress(req.socket.remoteAddress, h['x-forwarded-for'], trusted),
+      trustedPeer: true,
       requestId: req.id,
     });
     switch (result.kind) {

@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import type { RouteConfig } from '@vallum/config';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { Endpoint } from './balancer.js';
-import { downstreamRawHeaders } from './director.js';
+import { downstreamRawHeaders, type TrailerFilterInput } from './director.js';
 import { announcesTrailers, dispatchWithTrailers } from './trailer-request.js';
 import { createRouteUpstreams, type RouteUpstreams } from './upstreams.js';
 
@@ -32,6 +32,8 @@ export interface ForwardInput {
   res: ServerResponse;
   /** Request headers for the upstream as a name/value list, without Host. */
   headers: string[];
+  /** What `headers` were filtered with; request trailers go through the same filter. */
+  fields?: TrailerFilterInput;
   requestId: string;
   /** Sees the response as it streams (the response cache); may take over answering the client. */
   tap?: ResponseTap;
@@ -137,7 +139,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     else headers[headers.length - 1] = host;
     const { route } = input;
     if (this.hasBody && announcesTrailers(input.req)) {
-      const r = { origin: endpoint.url, path: endpoint.basePath + input.path, method: input.req.method ?? 'POST', headers, body: input.req };
+      const r = { origin: endpoint.url, path: endpoint.basePath + input.path, method: input.req.method ?? 'POST', headers, body: input.req, fields: input.fields };
       const limits = { headersTimeout: route.timeoutMs, bodyTimeout: route.idleTimeoutMs, connectTimeout: route.connectTimeoutMs };
       return dispatchWithTrailers({ ...r, ...limits, tls: route.upstreamTls, lookup: this.upstreams.lookup }, this);
     }

@@ -10,3 +10,9 @@ test('policy headers: credentials withheld, lists joined, the set and each value
   const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`x-${i}`, 'v']));
   assert.equal(Object.keys(policyHeaders(many)).length, 64);
 });
+
+test('forwarding headers reach the policy only from a trusted proxy, never in the `_` spelling', () => {
+  const headers = { 'x-forwarded-proto': 'https', forwarded: 'proto=https', 'x-real-ip': '10.0.0.1', x_forwarded_proto: 'https', 'x-team': 'blue' };
+  assert.deepEqual(policyHeaders(headers), { 'x-team': 'blue' });
+  assert.deepEqual(policyHeaders(headers, true), { 'x-forwarded-proto': 'https', forwarded: 'proto=https', 'x-real-ip': '10.0.0.1', 'x-team': 'blue' });
+});

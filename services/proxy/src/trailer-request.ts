@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { UpstreamTlsConfig } from '@vallum/config';
+import { upstreamTrailerList, upstreamTrailerNames, type TrailerFilterInput } from './director.js';
 import { requestUpstream } from './upstream-connection.js';
 
 export interface TrailerRequest {
@@ -15,6 +16,8 @@ export interface TrailerRequest {
   /** Name/value list without hop-by-hop headers (Host included). */
   headers: string[];
   body: IncomingMessage;
+  /** What the request headers were filtered with; the trailers go through the same filter. */
+  fields: TrailerFilterInput | undefined;
   headersTimeout: number;
   bodyTimeout: number;
   connectTimeout: number;
@@ -32,7 +35,7 @@ export function dispatchWithTrailers(r: TrailerRequest, handler: Dispatcher.Disp
   const upstream = requestUpstream(r.origin, {
     method: r.method,
     path: r.path,
-    headers: [...r.headers, 'trailer', String(r.body.headers.trailer), 'transfer-encoding', 'chunked'],
+    headers: [...r.headers, ...announced(r), 'transfer-encoding', 'chunked'],
     tls: r.tls,
     connectTimeoutMs: r.connectTimeout,
     lookup: r.lookup,
@@ -81,9 +84,13 @@ export function dispatchWithTrailers(r: TrailerRequest, handler: Dispatcher.Disp
 
   r.body.pipe(upstream, { end: false });
   r.body.once('end', () => {
-    const trailers: Array<[string, string]> = [];
-    for (let i = 0; i + 1 < r.body.rawTrailers.length; i += 2) trailers.push([r.body.rawTrailers[i]!, r.body.rawTrailers[i + 1]!]);
+    const trailers = upstreamTrailerList(r.body.rawTrailers, r.fields);
     if (trailers.length > 0) upstream.addTrailers(trailers);
     upstream.end();
   });
+}
+
+function announced(r: TrailerRequest): string[] {
+  const names = upstreamTrailerNames(r.body.headers.trailer, r.fields);
+  return names === undefined ? [] : ['trailer', names];
 }
