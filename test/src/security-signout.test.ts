@@ -102,7 +102,7 @@ describe('sign-out cannot be started by another site; the signed-out page says w
   const authSignOut = () => `${stack.authenticateUrl}/.vallum/sign_out`;
 
   async function expectConfirmation(user: SignedIn, what: string) {
-    await user.page.locator('#confirm-sign-out').waitFor({ timeout: 10_000 });
+    await user.page.locator('#confirm-sign-out').waitFor({ timeout: 20_000 });
     assert.match((await user.page.locator('#confirm-message').textContent()) ?? '', /Nothing has been signed out/);
     assert.equal(await whoami(stack, await user.cookie()), 200, `${what}: still signed in`);
   }
@@ -115,7 +115,7 @@ describe('sign-out cannot be started by another site; the signed-out page says w
     await expectConfirmation(alice, 'cross-site GET');
     const cookie = await alice.cookie();
     await alice.page.click('#confirm-sign-out');
-    await alice.page.waitForURL((u) => !u.href.startsWith(appSignOut()), { timeout: 10_000 });
+    await alice.page.waitForURL((u) => !u.href.startsWith(appSignOut()), { timeout: 20_000 });
     assert.equal(await whoami(stack, cookie), 302, 'the confirmed sign-out ended the session');
     await alice.context.close();
   });
@@ -168,7 +168,7 @@ describe('sign-out cannot be started by another site; the signed-out page says w
     await expectConfirmation(bob, 'replayed sign_out_token');
     await bob.page.click('#confirm-sign-out');
     await bob.page.getByRole('button', { name: 'Yes, sign me out' }).click();
-    await bob.page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 10_000 });
+    await bob.page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 20_000 });
     await mallory.context.close();
     await bob.context.close();
   });
@@ -178,7 +178,7 @@ describe('sign-out cannot be started by another site; the signed-out page says w
     const cookie = await alice.cookie();
     await alice.page.click('#sign-out');
     await alice.page.getByRole('button', { name: 'Yes, sign me out' }).click();
-    await alice.page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 10_000 });
+    await alice.page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 20_000 });
     assert.equal(await whoami(stack, cookie), 302);
     await alice.context.close();
   });
@@ -188,7 +188,7 @@ describe('sign-out cannot be started by another site; the signed-out page says w
       const alice = await signInWithBrowser(browser, stack, 'alice@example.com');
       await alice.page.click('#sign-out');
       await alice.page.getByRole('button', { name: answer === 'accepted' ? 'Yes, sign me out' : 'No, stay signed in' }).click();
-      await alice.page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 10_000 });
+      await alice.page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 20_000 });
       const vallum = (await alice.page.locator('#vallum-status').textContent()) ?? '';
       const idp = (await alice.page.locator('#idp-status').textContent()) ?? '';
       assert.match(vallum, /Vallum session has ended/);
@@ -198,10 +198,10 @@ describe('sign-out cannot be started by another site; the signed-out page says w
       // What the page warns of is real: declined, the IdP still knows the user; accepted, it asks for a password.
       await alice.page.goto(stack.appUrl);
       if (answer === 'declined') {
-        await alice.page.waitForURL((u) => u.href.startsWith(stack.appUrl), { timeout: 10_000 });
+        await alice.page.waitForURL((u) => u.href.startsWith(stack.appUrl), { timeout: 20_000 });
         assert.equal(await alice.page.locator('#email').textContent(), 'alice@example.com', 'signed in again without a password');
       } else {
-        await alice.page.locator('input[name="password"]').waitFor({ timeout: 10_000 });
+        await alice.page.locator('input[name="password"]').waitFor({ timeout: 20_000 });
       }
       await alice.context.close();
     });
