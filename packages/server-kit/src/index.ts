@@ -2,3 +2,4 @@ export { createServer, requestIdOf, type ServerOptions } from './create-server.j
 export { requireServiceAuth, type ServiceAuthOptions } from './require-service-auth.js';
 export { safeRedirectTarget } from './safe-redirect.js';
 export { escapeHtml, renderPage, sendPage, type PageOptions } from './html.js';
+export { isCrossSiteRequest, sendSignOutConfirmation } from './sign-out-intent.js';

@@ -24,6 +24,13 @@ export interface CacheApi {
   getSession(id: string): Promise<Session | null>;
   putSession(session: Session): Promise<void>;
   deleteSession(id: string): Promise<void>;
+  /**
+   * Sign-out: deletes the session (as deleteSession) and keeps nothing of it but its ID token, for `keepSeconds`,
+   * so authenticate can still send `id_token_hint` to the IdP. The ended session can never be read or used again.
+   */
+  endSession(id: string, keepSeconds: number): Promise<void>;
+  /** The ID token endSession kept, once: the record is removed as it is read. */
+  takeEndedIdToken(id: string): Promise<string | null>;
   /** True the first time a key is claimed within ttlSeconds, false after: makes one-time tokens one-time. */
   claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
   /** Replaces a session only while it still exists (a refresh never brings back a session that was signed out). */

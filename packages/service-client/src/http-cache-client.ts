@@ -25,6 +25,13 @@ export function createHttpCacheClient(endpoint: ServiceEndpoint): CacheApi {
     async deleteSession(sessionId) {
       await callService(endpoint, { method: 'DELETE', path: `/v1/sessions/${id(sessionId)}` });
     },
+    async endSession(sessionId, keepSeconds) {
+      await callService(endpoint, { method: 'POST', path: `/v1/sessions/${id(sessionId)}/end`, body: { keep_seconds: keepSeconds } });
+    },
+    async takeEndedIdToken(sessionId) {
+      const res = await callService<{ idToken?: unknown }>(endpoint, { method: 'POST', path: `/v1/ended-sessions/${id(sessionId)}/take`, body: {} });
+      return typeof res?.idToken === 'string' ? res.idToken : null;
+    },
     async findSessions(query) {
       const path =
         query.sub === undefined

@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
 import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
 import type { VallumConfig } from '@vallum/config';
-import { createServer, safeRedirectTarget, sendPage } from '@vallum/server-kit';
+import { createServer, isCrossSiteRequest, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import {
   createHandoffCodec,
@@ -34,6 +34,8 @@ interface SignInState extends Record<string, unknown> {
 }
 
 const SIGN_IN_STATE_TTL_SECONDS = 600;
+/** `state` of an RP-initiated logout with no page to return to: the signed-out page still learns the IdP was asked. */
+const IDP_ASKED_STATE = 'signed-out';
 export const IDP_CALLBACK_PATH = '/oauth2/callback';
 
 export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyInstance {
@@ -49,6 +51,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   const signInStates = createSealedValueCodec<SignInState>(config.cookieSecret, 'sign-in-state');
   const handoffs = createHandoffCodec(config.sharedSecret);
   const routeOrigins = new Set(config.routes.map((r) => r.from));
+  const signOutOrigins = new Set([...routeOrigins, base.origin]);
 
   void app.register(cookie);
 
@@ -172,17 +175,25 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
 
   const signOut = async (req: FastifyRequest<{ Querystring: { redirect_uri?: string; sign_out_token?: string } }>, reply: FastifyReply) => {
     // The session to end: the one of this host's cookie, and the one a route host named in a signed token.
-    const sids = new Set<string>();
     const value = req.cookies[cookieName];
     const ticket = value ? await sessionCookies.open(value) : null;
-    if (ticket) sids.add(ticket.sid);
-    if (req.query.sign_out_token) {
-      const named = await handoffs.verify(req.query.sign_out_token, base.origin).catch(() => null);
-      if (named) sids.add(named.sid);
+    const named = req.query.sign_out_token ? await handoffs.verify(req.query.sign_out_token, base.origin).catch(() => null) : null;
+    // A route host checked where its sign-out came from before it signed the token, so the hop from it (cross-site
+    // when route hosts and authenticate are different sites) needs no confirmation, unless this cookie names
+    // another session than the token (someone else's token, replayed at this browser).
+    const vouched = named !== null && (ticket === null || ticket.sid === named.sid);
+    if (!vouched && isCrossSiteRequest(req.headers, signOutOrigins)) {
+      const query = new URL(req.url, base).search;
+      return sendSignOutConfirmation(reply, { action: `/.vallum/sign_out${query}`, requestId: req.id });
     }
-    let session: Session | null = null;
+    const sids = new Set<string>();
+    if (ticket) sids.add(ticket.sid);
+    if (named) sids.add(named.sid);
+    let idToken: string | undefined;
     for (const sid of sids) {
-      session = (await cache.getSession(sid)) ?? session;
+      const session = await cache.getSession(sid);
+      const kept = await cache.takeEndedIdToken(sid);
+      idToken = session?.idToken ?? kept ?? idToken;
       await cache.deleteSession(sid);
       sessionCookies.forget(sid);
     }
@@ -190,14 +201,16 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     const target = safeRedirectTarget(req.query.redirect_uri, routeOrigins);
     const signedOut = new URL('/.vallum/signed_out', base);
     if (target) signedOut.searchParams.set('redirect_uri', target.href);
-    if (session?.idToken) {
+    if (idToken) {
       try {
         const configuration = await idp.configuration();
         if (configuration.serverMetadata().end_session_endpoint) {
+          // The IdP comes back the same way whether the user agreed to end its session or declined: `state` only
+          // tells the signed-out page that the IdP was asked.
           const url = oidc.buildEndSessionUrl(configuration, {
-            id_token_hint: session.idToken,
+            id_token_hint: idToken,
             post_logout_redirect_uri: new URL('/.vallum/signed_out', base).href,
-            ...(target ? { state: target.href } : {}),
+            state: target ? target.href : IDP_ASKED_STATE,
           });
           return reply.header('cache-control', 'no-store').redirect(url.href, 302);
         }
@@ -208,13 +221,18 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     return reply.header('cache-control', 'no-store').redirect(signedOut.href, 302);
   };
   registerBackchannelLogout(app, { config, cache, idp });
-  app.get('/.vallum/sign_out', signOut);
-  app.post('/.vallum/sign_out', signOut);
+  // The confirmation page's form POSTs an empty urlencoded body; only sign-out accepts one here.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));
+    scope.get('/.vallum/sign_out', signOut);
+    scope.post('/.vallum/sign_out', signOut);
+  });
 
   // The IdP returns the page the user signed out from in `state`; it is validated like any redirect target.
   app.get<{ Querystring: { redirect_uri?: string; state?: string } }>('/.vallum/signed_out', async (req, reply) => {
     const target = safeRedirectTarget(req.query.redirect_uri ?? req.query.state, routeOrigins);
-    return sendPage(reply, 200, signedOutPage(req.id, target?.href));
+    const idpAsked = req.query.state !== undefined;
+    return sendPage(reply, 200, signedOutPage(req.id, { returnUrl: target?.href, idpAsked, idpHost: new URL(config.idp.issuer).host }));
   });
 
   return app;

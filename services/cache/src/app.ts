@@ -87,6 +87,26 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
       return reply.status(204).send();
     });
 
+    scope.post<{ Params: { id: string }; Body: { keep_seconds: number } }>(
+      '/v1/sessions/:id/end',
+      {
+        schema: {
+          params: idParams,
+          body: { type: 'object', required: ['keep_seconds'], properties: { keep_seconds: { type: 'number', minimum: 1, maximum: 3600 } } },
+        },
+      },
+      async (req, reply) => {
+        await store.endSession(req.params.id, req.body.keep_seconds);
+        return reply.status(204).send();
+      },
+    );
+
+    scope.post<{ Params: { id: string } }>('/v1/ended-sessions/:id/take', { schema: { params: idParams } }, async (req, reply) => {
+      const idToken = await store.takeEndedIdToken(req.params.id);
+      if (idToken === null) return reply.status(404).send({ code: 'VALLUM_SESSION_NOT_FOUND', message: 'no such ended session' });
+      return { idToken };
+    });
+
     scope.post<{ Params: { id: string }; Body: { ttl_seconds: number } }>(
       '/v1/once/:id',
       {

@@ -13,6 +13,8 @@ export function createMemoryStore(now: () => number = Date.now): SessionStore {
   const sessions = new Map<string, Session>();
   const idleUntil = new Map<string, number>();
   const claimed = new Map<string, number>();
+  /** Signed-out sessions' ID tokens, for the IdP's id_token_hint only, until the deadline. */
+  const ended = new Map<string, { idToken: string; until: number }>();
   const listeners = new Set<(sid: string) => void>();
   const notify = (sid: string) => {
     for (const listener of listeners) listener(sid);
@@ -31,6 +33,7 @@ export function createMemoryStore(now: () => number = Date.now): SessionStore {
   const sweep = setInterval(() => {
     for (const id of sessions.keys()) live(id);
     for (const [k, until] of claimed) if (until <= now()) claimed.delete(k);
+    for (const [k, record] of ended) if (record.until <= now()) ended.delete(k);
   }, 60_000);
   sweep.unref();
   return {
@@ -59,6 +62,18 @@ export function createMemoryStore(now: () => number = Date.now): SessionStore {
       sessions.delete(id);
       idleUntil.delete(id);
       notify(id);
+    },
+    async endSession(id, keepSeconds) {
+      const idToken = live(id)?.idToken;
+      if (idToken !== undefined) ended.set(id, { idToken, until: now() + keepSeconds * 1000 });
+      sessions.delete(id);
+      idleUntil.delete(id);
+      notify(id);
+    },
+    async takeEndedIdToken(id) {
+      const record = ended.get(id);
+      ended.delete(id);
+      return record && record.until > now() ? record.idToken : null;
     },
     async findSessions(query) {
       return [...sessions.keys()].flatMap((id) => {

@@ -10,6 +10,7 @@ const SESSION_PREFIX = 'vallum:session:';
 const IDLE_PREFIX = 'vallum:idle:';
 const USER_PREFIX = 'vallum:user:';
 const ONCE_PREFIX = 'vallum:once:';
+const ENDED_PREFIX = 'vallum:ended:';
 const CHANNEL = 'vallum:session-changed';
 const READY_WAIT_MS = 1000;
 const SCAN_LIMIT = 1_000_000;
@@ -100,6 +101,16 @@ export function createRedisStore(url: string): RedisStore {
     async deleteSession(id) {
       await run(() => redis.del(SESSION_PREFIX + id, IDLE_PREFIX + id));
       await run(() => notify(id));
+    },
+    async endSession(id, keepSeconds) {
+      const idToken = (await getSession(id))?.idToken;
+      const multi = redis.multi().del(SESSION_PREFIX + id, IDLE_PREFIX + id);
+      if (idToken !== undefined) multi.set(ENDED_PREFIX + id, idToken, 'EX', Math.max(1, Math.ceil(keepSeconds)));
+      await run(() => multi.exec());
+      await run(() => notify(id));
+    },
+    async takeEndedIdToken(id) {
+      return run(() => redis.getdel(ENDED_PREFIX + id));
     },
     async findSessions(query) {
       // Sessions are indexed by user; an IdP session alone (a rare back-channel logout) is found by a bounded scan.

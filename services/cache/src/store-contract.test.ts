@@ -49,6 +49,31 @@ for (const [name, make] of stores) {
     assert.equal(await store.getSession('never-stored'), null);
   });
 
+  test(`${name}: endSession ends the session at once and keeps only its ID token, to be taken once`, async () => {
+    const store = await make();
+    const heard: string[] = [];
+    const unsubscribe = store.subscribe((sid) => heard.push(sid));
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const s = { ...session(`${name}-ended`), idToken: 'id.token.value' };
+      await store.putSession(s);
+      await store.endSession(s.id, 60);
+      assert.equal(await store.getSession(s.id), null);
+      assert.equal(await store.updateSession(s), false, 'an ended session is never brought back');
+      assert.equal(await store.takeEndedIdToken(s.id), 'id.token.value');
+      assert.equal(await store.takeEndedIdToken(s.id), null, 'taken once');
+      const plain = session(`${name}-ended-plain`);
+      await store.putSession(plain);
+      await store.endSession(plain.id, 60);
+      assert.equal(await store.takeEndedIdToken(plain.id), null);
+      const deadline = Date.now() + 2000;
+      while (!heard.includes(plain.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(heard.includes(s.id) && heard.includes(plain.id), 'subscribers hear of ended sessions');
+    } finally {
+      unsubscribe();
+    }
+  });
+
   test(`${name}: an expired session is not returned`, async () => {
     const store = await make();
     const s = session(`${name}-2`, 150);

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import { sendPage } from '@vallum/server-kit';
+import { isCrossSiteRequest, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { HANDOFF_TTL_SECONDS, sessionCookieOptions, type HandoffCodec, type SessionCookieCodec } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
@@ -15,6 +15,9 @@ import { messagePage } from './pages.js';
 import type { RouteTable } from './route-table.js';
 import type { SessionResolver } from './session-resolver.js';
 import { requestCookie } from './request-cookie.js';
+
+/** How long a signed-out session's ID token is kept for authenticate's RP-initiated logout at the IdP. */
+const ENDED_SESSION_KEEP_SECONDS = HANDOFF_TTL_SECONDS * 2;
 
 export interface SessionRoutesDeps {
   config: VallumConfig;
@@ -69,16 +72,20 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
 
   const signOut = async (req: FastifyRequest, reply: FastifyReply) => {
     const route = routeForHost(hostOf(req));
+    const trusted = new Set([...config.routes.map((r) => r.from), config.authenticateServiceUrl.origin]);
+    if (isCrossSiteRequest(req.headers, trusted)) return sendSignOutConfirmation(reply, { action: '/.vallum/sign_out', requestId: req.id });
     const value = requestCookie(req.headers.cookie, config.cookieName);
     const ticket = value ? await cookies.open(value) : null;
-    reply.clearCookie(config.cookieName, sessionCookieOptions(cookieSecure(config, route)));
     const next = new URL('/.vallum/sign_out', config.authenticateServiceUrl);
     if (route) next.searchParams.set('redirect_uri', `${route.from}/`);
     if (ticket) {
+      // Ended in the store before answering: a client that never follows the redirect holds a dead cookie, and every
+      // proxy drops its copy on the change event. Only the ID token is kept, briefly, for the IdP's id_token_hint.
+      await cache.endSession(ticket.sid, ENDED_SESSION_KEEP_SECONDS);
       sessions.forget(ticket.sid);
       assertions.forget(ticket.sid);
-      // authenticate ends the session server-side and at the IdP (it needs the session's ID token for that), so
-      // it is told which session this host had, in a signed token only authenticate accepts.
+      // authenticate signs the user out at the IdP, and ends its own cookie's session, when told which one in a
+      // signed token only authenticate accepts.
       const token = await handoffs.sign({
         sid: ticket.sid,
         audience: config.authenticateServiceUrl.origin,
@@ -87,6 +94,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
       });
       next.searchParams.set('sign_out_token', token);
     }
+    reply.clearCookie(config.cookieName, sessionCookieOptions(cookieSecure(config, route)));
     return reply.header('cache-control', 'no-store').redirect(next.href, 302);
   };
   app.get('/.vallum/sign_out', signOut);
