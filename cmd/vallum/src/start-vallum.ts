@@ -56,7 +56,8 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const { host, port } = parseListenAddress(options.address ?? initial.address);
   const logger = options.logger;
   // The session store outlives config reloads: a reload must not sign everybody out.
-  const store = service === 'all' || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial) : undefined;
+  const storeLog = logger === false ? undefined : createLogger({ service: 'cache', level: initial.logLevel });
+  const store = service === 'all' || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog }) : undefined;
   // So do open long-lived connections: after a reload they are re-checked against the new policy.
   const connections = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createConnectionWatch() : undefined;
 

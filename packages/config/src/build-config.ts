@@ -69,6 +69,8 @@ export interface VallumConfig extends ListenerConfig {
   adminPolicy: unknown;
   signingKeyPem: string | undefined;
   redisUrl: string | undefined;
+  /** Bound of the in-memory session store (no Redis); undefined for its default. */
+  memoryMaxSessions: number | undefined;
   logLevel: string;
   routes: readonly RouteConfig[];
   /** Named policies from policy_dir and policy_files, by file name without .yaml. */
@@ -170,6 +172,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     adminPolicy: raw.admin_policy,
     signingKeyPem,
     redisUrl: raw.cache?.redis_url,
+    memoryMaxSessions: raw.cache?.memory_max_sessions,
     logLevel: raw.log_level ?? 'info',
     routes: Object.freeze(routes),
     ...buildListener(raw, issues),

@@ -76,7 +76,15 @@ export const ConfigSchema = Type.Object(
     signing_key: Type.Optional(Type.String({ description: 'PEM (PKCS#8) P-256 private key for X-Vallum-Jwt-Assertion; derived from shared_secret when absent' })),
     signing_key_file: Type.Optional(Type.String({ minLength: 1 })),
     cache: Type.Optional(
-      Type.Object({ redis_url: Type.Optional(Url('redis://host:port/db; in-memory when absent')) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          redis_url: Type.Optional(Url('redis://host:port/db; in-memory when absent')),
+          memory_max_sessions: Type.Optional(
+            Type.Integer({ minimum: 1, description: 'Most sessions the in-memory store keeps; past it the oldest is ended (default 100000)' }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
     ),
     log_level: Type.Optional(Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)))),
     policy_dir: Type.Optional(Type.String({ minLength: 1, description: 'Directory of named policies (NAME.yaml), relative to this file; routes refer to them with policy: {use: NAME}' })),

@@ -31,7 +31,7 @@ export interface CookieCodecOptions {
 export function createSessionCookieCodec(cookieSecret: string, options: CookieCodecOptions = {}): SessionCookieCodec {
   const key = deriveKey(cookieSecret, options.purpose ?? 'session-cookie');
   const now = options.now ?? Date.now;
-  const memo = new BoundedCache<string, SessionTicket>(options.memoEntries ?? 10_000, now);
+  const memo = new BoundedCache<string, SessionTicket>({ maxEntries: options.memoEntries ?? 10_000, groupOf: (_, t) => t.sid, now });
   const peek = (value: string) => {
     const hit = memo.get(value);
     if (hit) return hit.expiresAt > now() ? hit : null;
@@ -65,7 +65,7 @@ export function createSessionCookieCodec(cookieSecret: string, options: CookieCo
       }
     },
     forget(sid) {
-      memo.deleteWhere((t) => t.sid === sid);
+      memo.deleteGroup(sid);
     },
   };
 }

@@ -5,3 +5,4 @@ export { startEchoUpstream, type EchoUpstream, type RecordedRequest } from './ec
 export { startHttpUpstream, type HttpUpstream } from './http-upstream.js';
 export { signInAtDemoIdp } from './demo-idp-sign-in.js';
 export { startDemoIdp, startDemoApp, DEMO_USERS, DEMO_PASSWORD, type DemoIdp, type DemoIdpOptions, type DemoUser } from '@vallum/demo';
+export { countIterations } from './count-iterations.js';

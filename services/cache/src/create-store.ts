@@ -1,10 +1,11 @@
 import type { VallumConfig } from '@vallum/config';
-import { createMemoryStore, type SessionStore } from './memory-store.js';
+import { createMemoryStore, type MemoryStoreOptions, type SessionStore } from './memory-store.js';
 import { createRedisStore } from './redis-store.js';
 
 export type { SessionStore } from './memory-store.js';
 
 /** Redis when `cache.redis_url` is set, memory otherwise: same interface, same contract tests. */
-export function createSessionStore(config: Pick<VallumConfig, 'redisUrl'>): SessionStore {
-  return config.redisUrl ? createRedisStore(config.redisUrl) : createMemoryStore();
+export function createSessionStore(config: Pick<VallumConfig, 'redisUrl' | 'memoryMaxSessions'>, options: Pick<MemoryStoreOptions, 'log'> = {}): SessionStore {
+  if (config.redisUrl) return createRedisStore(config.redisUrl);
+  return createMemoryStore({ ...options, ...(config.memoryMaxSessions === undefined ? {} : { maxSessions: config.memoryMaxSessions }) });
 }

@@ -8,9 +8,43 @@ export interface SessionStore extends CacheApi {
   close(): Promise<void>;
 }
 
-/** Sessions in this process's memory: all-in-one mode without Redis. Expired entries are dropped when read or swept. */
-export function createMemoryStore(now: () => number = Date.now): SessionStore {
+export interface MemoryStoreOptions {
+  /** Most sessions kept; past it the oldest (least recently written or touched) is evicted. Default 100,000. */
+  maxSessions?: number;
+  /** Most bytes of sessions kept (estimated from their serialised length). Default 256 MiB. */
+  maxBytes?: number;
+  log?: { warn(fields: Record<string, unknown>, message: string): void };
+  now?: () => number;
+}
+
+export interface MemoryStoreStats {
+  sessions: number;
+  bytes: number;
+  /** Sessions evicted to stay within the bounds since the store started. */
+  evictions: number;
+}
+
+export const DEFAULT_MEMORY_MAX_SESSIONS = 100_000;
+const DEFAULT_MEMORY_MAX_BYTES = 256 * 1024 * 1024;
+/** Warn at most this often: a burst of sign-ins evicting thousands of sessions is one line, with the count. */
+const EVICTION_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * Sessions in this process's memory: all-in-one mode without Redis. Expired entries are dropped when read or swept.
+ * Bounded, so a flood of sign-ins cannot grow it without limit: past the bounds the oldest session ends (evicted,
+ * counted, logged, and announced to subscribers like a sign-out).
+ */
+export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStore & { stats(): MemoryStoreStats } {
+  const now = options.now ?? Date.now;
+  const maxSessions = options.maxSessions ?? DEFAULT_MEMORY_MAX_SESSIONS;
+  const maxBytes = options.maxBytes ?? DEFAULT_MEMORY_MAX_BYTES;
+  // Map order is recency: a write or touch re-inserts, eviction takes from the front.
   const sessions = new Map<string, Session>();
+  const sizes = new Map<string, number>();
+  let bytes = 0;
+  let evictions = 0;
+  let unlogged = 0;
+  let loggedAt = -Infinity;
   const idleUntil = new Map<string, number>();
   const claimed = new Map<string, number>();
   /** Signed-out sessions' ID tokens, for the IdP's id_token_hint only, until the deadline. */
@@ -19,13 +53,46 @@ export function createMemoryStore(now: () => number = Date.now): SessionStore {
   const notify = (sid: string) => {
     for (const listener of listeners) listener(sid);
   };
+  const drop = (id: string) => {
+    sessions.delete(id);
+    idleUntil.delete(id);
+    bytes -= sizes.get(id) ?? 0;
+    sizes.delete(id);
+  };
+  const write = (session: Session) => {
+    const size = JSON.stringify(session).length * 2;
+    bytes -= sizes.get(session.id) ?? 0;
+    sessions.delete(session.id);
+    sessions.set(session.id, structuredClone(session));
+    sizes.set(session.id, size);
+    bytes += size;
+    let evicted = 0;
+    for (const oldest of sessions.keys()) {
+      if (sessions.size <= maxSessions && bytes <= maxBytes) break;
+      if (oldest === session.id) continue;
+      drop(oldest);
+      notify(oldest);
+      evicted++;
+    }
+    if (evicted > 0) evictedSome(evicted);
+  };
+  const evictedSome = (count: number) => {
+    evictions += count;
+    unlogged += count;
+    if (now() - loggedAt < EVICTION_LOG_INTERVAL_MS) return;
+    loggedAt = now();
+    options.log?.warn(
+      { evicted: unlogged, evictions, sessions: sessions.size, bytes, maxSessions, maxBytes },
+      'the in-memory session store is full: the oldest sessions were ended (use Redis, or raise cache.memory_max_sessions)',
+    );
+    unlogged = 0;
+  };
   const live = (id: string): Session | undefined => {
     const s = sessions.get(id);
     if (!s) return undefined;
     const idle = idleUntil.get(id);
     if (s.expiresAt <= now() || (s.idleTimeoutMs !== undefined && (idle === undefined || idle <= now()))) {
-      sessions.delete(id);
-      idleUntil.delete(id);
+      drop(id);
       return undefined;
     }
     return s;
@@ -41,14 +108,17 @@ export function createMemoryStore(now: () => number = Date.now): SessionStore {
       const s = live(id);
       return s ? structuredClone(s) : null;
     },
+    stats() {
+      return { sessions: sessions.size, bytes, evictions };
+    },
     async putSession(session) {
-      sessions.set(session.id, structuredClone(session));
+      write(session);
       if (session.idleTimeoutMs !== undefined) idleUntil.set(session.id, now() + session.idleTimeoutMs);
       notify(session.id);
     },
     async updateSession(session) {
       if (!live(session.id)) return false;
-      sessions.set(session.id, structuredClone(session));
+      write(session);
       notify(session.id);
       return true;
     },
@@ -56,11 +126,12 @@ export function createMemoryStore(now: () => number = Date.now): SessionStore {
       const s = live(id);
       if (!s) return false;
       if (s.idleTimeoutMs !== undefined) idleUntil.set(id, now() + s.idleTimeoutMs);
+      sessions.delete(id);
+      sessions.set(id, s);
       return true;
     },
     async deleteSession(id) {
-      sessions.delete(id);
-      idleUntil.delete(id);
+      drop(id);
       notify(id);
     },
     async endSession(id, keepSeconds) {

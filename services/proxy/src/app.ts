@@ -199,7 +199,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     if (!cache) return forwarder.send(input, upstreamFailed);
     const key = `${m.host}${m.path}${m.query}`;
     const maxEntry = Math.min(MAX_CACHED_BODY_BYTES, route.cacheMaxBytes ?? 0);
-    void forwardWithCache(forwarder, { ...input, cache, key, userIdentified: !route.allowPublicUnauthenticatedAccess }, maxEntry).catch((err: unknown) =>
+    void forwardWithCache(forwarder, { ...input, cache, key, userIdentified: !route.allowPublicUnauthenticatedAccess || result.identity !== undefined, identityNames: access.stripHeaders }, maxEntry).catch((err: unknown) =>
       upstreamFailed(err, input),
     );
   };

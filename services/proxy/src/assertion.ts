@@ -42,7 +42,8 @@ export async function createAssertionSigner(options: { signingKeyPem?: string; s
   }
   keyRing.retired.delete(kid);
   keyRing.current = current;
-  const cache = new BoundedCache<string, string>(50_000);
+  // Keyed by session id first: forget(sid) drops that session's assertions without a scan.
+  const cache = new BoundedCache<string, string>({ maxEntries: 50_000, groupOf: (key) => key.slice(0, key.indexOf('\n')) });
   const keyOf = (session: Session, audience: string, override: AssertionOverride | undefined) => `${session.id}\n${audience}\n${override?.variant ?? ''}`;
 
   return {
@@ -75,7 +76,7 @@ export async function createAssertionSigner(options: { signingKeyPem?: string; s
       return { keys };
     },
     forget(sid) {
-      cache.deleteWhere((_, key) => key.startsWith(`${sid}\n`));
+      cache.deleteGroup(sid);
     },
   };
 }

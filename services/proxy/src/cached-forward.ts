@@ -1,5 +1,6 @@
 // Forwarding through a route's response cache: a fresh entry is served without the upstream; a stale one with a
-// validator is revalidated (a 304 refreshes it); a storable response is kept while it streams to the client.
+// validator is revalidated (a 304 refreshes it); a storable response is kept while it streams to the client. Entries
+// are chosen and stored by the request headers Vallum sends upstream (`input.headers`), identity headers included.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { ForwardInput, Forwarder, ResponseTap } from './forward.js';
 import { headerOf, parseCacheControl, storableLifetime, varyOf, type CacheEntry, type ResponseCache } from './response-cache.js';
@@ -10,6 +11,8 @@ export interface CachedForwardInput extends ForwardInput {
   key: string;
   /** The route identifies users (not public): only explicitly shared responses are kept. */
   userIdentified: boolean;
+  /** Lower-cased names of the deployment's claim headers (`jwt_claims_headers`). */
+  identityNames?: ReadonlySet<string>;
 }
 
 const CONDITIONS = new Set(['if-none-match', 'if-modified-since']);
@@ -20,7 +23,8 @@ export async function forwardWithCache(forwarder: Forwarder, input: CachedForwar
   const method = req.method ?? 'GET';
   const requestCc = parseCacheControl(req.headers['cache-control']);
   if ((method !== 'GET' && method !== 'HEAD') || requestCc.has('no-store')) return forwarder.forward(input);
-  const entry = cache.lookup(key, req.headers);
+  const sent = input.headers;
+  const entry = cache.lookup(key, sent);
   const wantsRevalidation = requestCc.has('no-cache') || requestCc.get('max-age') === '0';
   if (entry && !wantsRevalidation && cache.fresh(entry, Date.now())) return serve(res, cache, entry, method, req.headers, input.requestId, 'HIT');
   if (method === 'HEAD') return forwarder.forward(input);
@@ -47,12 +51,14 @@ export async function forwardWithCache(forwarder: Forwarder, input: CachedForwar
         for (let i = 0; i < upstreamHeaders.length; i += 2) {
           if (REFRESHED_ON_304.has(upstreamHeaders[i]!.toLowerCase())) kept.push(upstreamHeaders[i]!, upstreamHeaders[i + 1]!);
         }
-        const lifetimeMs = storableLifetime({ status: entry.status, headers: kept, requestHeaders: req.headers, userIdentified: input.userIdentified, now }) ?? 0;
-        refreshed = { ...entry, headers: kept, storedAt: now, initialAge: ageOf(upstreamHeaders), lifetimeMs, etag: headerOf(kept, 'etag'), lastModified: headerOf(kept, 'last-modified') };
-        cache.store(key, refreshed);
+        const lifetimeMs = storableLifetime({ status: entry.status, headers: kept, sent, userIdentified: input.userIdentified, identityNames: input.identityNames, now });
+        refreshed = { ...entry, headers: kept, storedAt: now, initialAge: ageOf(upstreamHeaders), lifetimeMs: lifetimeMs ?? 0, etag: headerOf(kept, 'etag'), lastModified: headerOf(kept, 'last-modified'), vary: varyOf(kept, sent) };
+        // The copy answers this request either way; only a response still storable stays for the next one.
+        if (lifetimeMs === undefined) cache.remove(key, entry);
+        else cache.store(key, refreshed);
         return 'handled';
       }
-      const lifetimeMs = storableLifetime({ status, headers: upstreamHeaders, requestHeaders: req.headers, userIdentified: input.userIdentified, now });
+      const lifetimeMs = storableLifetime({ status, headers: upstreamHeaders, sent, userIdentified: input.userIdentified, identityNames: input.identityNames, now });
       const length = Number(headerOf(upstreamHeaders, 'content-length') ?? 0);
       if (lifetimeMs !== undefined && length <= maxEntryBytes) {
         collected = { chunks: [], size: 0, status, headers: upstreamHeaders.filter((_, i, all) => (i % 2 === 0 ? all[i] : all[i - 1])!.toLowerCase() !== 'age'), lifetimeMs, initialAge: ageOf(upstreamHeaders) };
@@ -80,7 +86,7 @@ export async function forwardWithCache(forwarder: Forwarder, input: CachedForwar
         lifetimeMs: collected.lifetimeMs,
         etag: headerOf(h, 'etag'),
         lastModified: headerOf(h, 'last-modified'),
-        vary: varyOf(h, req.headers),
+        vary: varyOf(h, sent),
         size: body.length + h.reduce((n, s) => n + s.length, 0),
       });
     },

@@ -51,3 +51,26 @@ test('only decisions under the policy version of this proxy\'s own config are ca
   assert.equal(inner.calls, 3);
   assert.equal(client.size, 1);
 });
+
+test('regression: the decision cache is bounded in bytes, however large the identities in its keys', async () => {
+  const inner = counting(() => ({ allow: true, reasons: [], policyVersion: 'v1', cacheableUntil: Date.now() + 60_000 }));
+  const maxBytes = 1_000_000;
+  const client = createCachingAuthorizeClient(inner, { policyVersion: 'v1', maxBytes });
+  // A hostile IdP or user with thousands of long group names: each key is about 200 KB.
+  const groups = Array.from({ length: 2000 }, (_, i) => `group-${i}-${'x'.repeat(40)}`);
+  for (let i = 0; i < 30; i++) await client.evaluate(input({ path: `/${i}` }, groups));
+  assert.ok(client.bytes <= maxBytes, `${client.bytes} bytes cached`);
+  assert.ok(client.size >= 2 && client.size < 30, `${client.size} entries kept`);
+  await client.evaluate(input({ path: '/29' }, groups));
+  assert.equal(inner.calls, 30, 'the newest entry is still cached');
+  await client.evaluate(input({ path: '/0' }, groups));
+  assert.equal(inner.calls, 31, 'the oldest was evicted');
+});
+
+test('a decision larger than the whole bound is not cached', async () => {
+  const inner = counting(() => ({ allow: true, reasons: [], policyVersion: 'v1', cacheableUntil: Date.now() + 60_000 }));
+  const client = createCachingAuthorizeClient(inner, { policyVersion: 'v1', maxBytes: 1000 });
+  await client.evaluate(input({}, ['g'.repeat(2000)]));
+  assert.equal(client.size, 0);
+  assert.equal(client.bytes, 0);
+});

@@ -3,7 +3,8 @@
 // client address); the authorize service says until when (never past a time-based criterion's boundary, never for
 // policies that read headers) and under which policy version. Only decisions stamped with the version of this
 // proxy's own config are kept, so while the two processes reload one after the other nothing stale is cached; a
-// reload of this proxy (which watches the same policy files) builds a new, empty cache.
+// reload of this proxy (which watches the same policy files) builds a new, empty cache. The key holds a user's whole
+// identity (every group, every claim), so the cache is bounded by the bytes its entries hold, not by their number.
 import { BoundedCache } from '@vallum/session';
 import type { Decision } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
@@ -11,8 +12,18 @@ import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
 export interface CachingOptions {
   /** policyVersion(config) of the config this proxy runs; decisions of any other version are not cached. */
   policyVersion: string;
-  maxEntries?: number;
+  /** Bound on the estimated bytes of all cached decisions (keys included); default 32 MiB. */
+  maxBytes?: number;
   now?: () => number;
+}
+
+const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+/** A Map entry, the expiry record and the decision object, besides the key and the decision's serialised length. */
+const ENTRY_OVERHEAD_BYTES = 200;
+
+/** Estimated bytes a cached decision holds: the key (UTF-16) and the decision's serialised length. */
+export function decisionEntryBytes(key: string, decision: Decision): number {
+  return ENTRY_OVERHEAD_BYTES + key.length * 2 + JSON.stringify(decision).length;
 }
 
 export function decisionCacheKey(input: AuthorizeRequest): string {
@@ -20,9 +31,9 @@ export function decisionCacheKey(input: AuthorizeRequest): string {
   return JSON.stringify([routeId, request.method, request.host, request.path, request.sourceIp ?? '', identity]);
 }
 
-export function createCachingAuthorizeClient(inner: AuthorizeApi, options: CachingOptions): AuthorizeApi & { readonly size: number } {
+export function createCachingAuthorizeClient(inner: AuthorizeApi, options: CachingOptions): AuthorizeApi & { readonly size: number; readonly bytes: number } {
   const now = options.now ?? Date.now;
-  const cache = new BoundedCache<string, Decision>(options.maxEntries ?? 50_000, now);
+  const cache = new BoundedCache<string, Decision>({ maxBytes: options.maxBytes ?? DEFAULT_MAX_BYTES, sizeOf: decisionEntryBytes, now });
   return {
     peek: (input) => cache.get(decisionCacheKey(input)),
     readsHeaders: (routeId) => inner.readsHeaders?.(routeId) ?? true,
@@ -36,6 +47,9 @@ export function createCachingAuthorizeClient(inner: AuthorizeApi, options: Cachi
     },
     get size() {
       return cache.size;
+    },
+    get bytes() {
+      return cache.bytes;
     },
   };
 }

@@ -70,3 +70,47 @@ test('a connection watched twice is checked once, with the latest request', asyn
   assert.deepEqual(checked, []);
   watch.close();
 });
+
+test("regression: a session change re-checks that session's connections without walking every open connection", async () => {
+  const watch = createConnectionWatch();
+  let sessionReads = 0;
+  const counted = (sid: string): WatchedRequest => {
+    const r = request(sid);
+    const session = r.session;
+    return Object.defineProperty(r, 'session', { get: () => (sessionReads++, session), enumerable: true });
+  };
+  const connections = Array.from({ length: 10_000 }, () => new FakeConnection());
+  connections.forEach((c, i) => watch.watch(c, counted(`s${i % 5000}`)));
+  const checked: string[] = [];
+  watch.useCheck(async (w) => (checked.push(w.session.id), true));
+  await settle();
+  checked.length = 0;
+  sessionReads = 0;
+  watch.recheck('s7');
+  await settle();
+  assert.deepEqual(checked, ['s7', 's7']);
+  assert.ok(sessionReads <= 4, `${sessionReads} connections looked at for one session's change`);
+  connections[7]!.emit('close');
+  watch.recheck('s7');
+  await settle();
+  assert.deepEqual(checked, ['s7', 's7', 's7'], 'a closed connection leaves its session list');
+  connections[5007]!.emit('close');
+  watch.recheck('s7');
+  watch.close();
+});
+
+test('a connection watched again under another session moves to that session', async () => {
+  const watch = createConnectionWatch();
+  const a = new FakeConnection();
+  watch.watch(a, request('old'));
+  watch.watch(a, request('new'));
+  const checked: string[] = [];
+  watch.useCheck(async (w) => (checked.push(w.session.id), true));
+  await settle();
+  checked.length = 0;
+  watch.recheck('old');
+  watch.recheck('new');
+  await settle();
+  assert.deepEqual(checked, ['new']);
+  watch.close();
+});

@@ -40,12 +40,18 @@ export interface ConnectionWatch {
   close(): void;
 }
 
-/** A watched connection, linked into the open list (no Map: entries come and go with every response). */
+/**
+ * A watched connection, linked into the open list (no Map: entries come and go with every response), and into its
+ * session's list, so a session change re-checks that session's connections without walking every open one.
+ */
 interface Watched {
   res: Closable;
   request: WatchedRequest;
   prev: Watched | undefined;
   next: Watched | undefined;
+  sid: string;
+  sidPrev: Watched | undefined;
+  sidNext: Watched | undefined;
 }
 
 const WATCHED = Symbol('vallum.watched');
@@ -53,6 +59,22 @@ type Marked = Closable & { [WATCHED]?: Watched };
 
 export function createConnectionWatch(): ConnectionWatch {
   let head: Watched | undefined;
+  /** The newest watched connection of each session with any open. */
+  const bySid = new Map<string, Watched>();
+  const linkSession = (w: Watched) => {
+    const first = bySid.get(w.sid);
+    w.sidPrev = undefined;
+    w.sidNext = first;
+    if (first) first.sidPrev = w;
+    bySid.set(w.sid, w);
+  };
+  const unlinkSession = (w: Watched) => {
+    if (w.sidPrev) w.sidPrev.sidNext = w.sidNext;
+    else if (w.sidNext) bySid.set(w.sid, w.sidNext);
+    else bySid.delete(w.sid);
+    if (w.sidNext) w.sidNext.sidPrev = w.sidPrev;
+    w.sidPrev = w.sidNext = undefined;
+  };
   let stillAllowed: StillAllowed = async () => true;
   const check = (res: Closable, request: WatchedRequest) => {
     stillAllowed(request).then(
@@ -75,6 +97,7 @@ export function createConnectionWatch(): ConnectionWatch {
     else head = w.next;
     if (w.next) w.next.prev = w.prev;
     w.prev = w.next = undefined;
+    unlinkSession(w);
   };
   const timer = setInterval(() => each((w) => check(w.res, w.request)), RECHECK_INTERVAL_MS);
   timer.unref();
@@ -83,18 +106,22 @@ export function createConnectionWatch(): ConnectionWatch {
       const known = res[WATCHED];
       if (known) {
         known.request = request;
+        if (known.sid !== request.session.id) {
+          unlinkSession(known);
+          known.sid = request.session.id;
+          linkSession(known);
+        }
         return;
       }
-      const w: Watched = { res, request, prev: undefined, next: head };
+      const w: Watched = { res, request, prev: undefined, next: head, sid: request.session.id, sidPrev: undefined, sidNext: undefined };
       if (head) head.prev = w;
       head = w;
+      linkSession(w);
       res[WATCHED] = w;
       res.on('close', closed);
     },
     recheck(sid) {
-      each((w) => {
-        if (w.request.session.id === sid) check(w.res, w.request);
-      });
+      for (let w = bySid.get(sid); w; w = w.sidNext) check(w.res, w.request);
     },
     useCheck(next) {
       stillAllowed = next;
@@ -103,6 +130,7 @@ export function createConnectionWatch(): ConnectionWatch {
     close() {
       clearInterval(timer);
       head = undefined;
+      bySid.clear();
     },
   };
 }
