@@ -53,6 +53,8 @@ export interface VallumConfig extends ListenerConfig {
   idp: IdpConfig;
   sharedSecret: string;
   cookieSecret: string;
+  /** Keys IdP tokens at rest: `token_encryption_key`, else `shared_secret`. */
+  tokenEncryptionSecret: string;
   cookieName: string;
   cookieExpireMs: number;
   cookieSecure: boolean | undefined;
@@ -122,7 +124,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
       return undefined;
     }
   };
-  const secret = (key: 'shared_secret' | 'cookie_secret', required: boolean): string => {
+  const secret = (key: 'shared_secret' | 'cookie_secret' | 'token_encryption_key', required: boolean): string => {
     const fileKey = `${key}_file` as const;
     if (raw[key]) return raw[key]!;
     if (raw[fileKey]) return readSecretFile(raw[fileKey]!, [fileKey], 32, issues);
@@ -180,6 +182,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     },
     sharedSecret: secret('shared_secret', true),
     cookieSecret: secret('cookie_secret', true),
+    tokenEncryptionSecret: secret('token_encryption_key', false) || secret('shared_secret', true),
     cookieName: raw.cookie_name ?? '_vallum',
     cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
     cookieSecure: raw.cookie_secure,

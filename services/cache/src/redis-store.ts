@@ -5,6 +5,7 @@ import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { SessionStore } from './memory-store.js';
 import { matchesQuery } from './session-query.js';
 import type { Session } from '@vallum/session';
+import { createTokenCipher, type StoredSession } from './token-cipher.js';
 
 const SESSION_PREFIX = 'vallum:session:';
 const IDLE_PREFIX = 'vallum:idle:';
@@ -16,7 +17,13 @@ const SCAN_LIMIT = 1_000_000;
 
 export type RedisStore = SessionStore;
 
-export function createRedisStore(url: string): RedisStore {
+export interface RedisStoreOptions {
+  /** The secret IdP tokens are sealed with in Redis (`token_encryption_key`, else `shared_secret`). */
+  tokenSecret: string;
+}
+
+export function createRedisStore(url: string, options: RedisStoreOptions): RedisStore {
+  const tokens = createTokenCipher(options.tokenSecret);
   const redis = new Redis(url, {
     lazyConnect: false,
     enableOfflineQueue: false,
@@ -56,13 +63,20 @@ export function createRedisStore(url: string): RedisStore {
   const listeners = new Set<(sid: string) => void>();
   const notify = (sid: string) => redis.publish(CHANNEL, sid);
 
+  // A record that does not parse or whose tokens do not open (another key) is a signed-out session, never a crash.
   const parse = (raw: string | null, idle: string | null | undefined): Session | null => {
     if (!raw) return null;
-    const session = JSON.parse(raw) as Session;
-    if (session.expiresAt <= Date.now()) return null;
-    if (session.idleTimeoutMs !== undefined && !idle) return null;
-    return session;
+    let stored: StoredSession;
+    try {
+      stored = JSON.parse(raw) as StoredSession;
+    } catch {
+      return null;
+    }
+    if (typeof stored !== 'object' || stored === null || !(stored.expiresAt > Date.now())) return null;
+    if (stored.idleTimeoutMs !== undefined && !idle) return null;
+    return tokens.open(stored);
   };
+  const serialize = (session: Session) => JSON.stringify(tokens.seal(session));
   const read = async (ids: string[]): Promise<Session[]> => {
     if (ids.length === 0) return [];
     const values = await run(() => redis.mget(...ids.flatMap((id) => [SESSION_PREFIX + id, IDLE_PREFIX + id])));
@@ -76,7 +90,7 @@ export function createRedisStore(url: string): RedisStore {
     async putSession(session) {
       const ttl = session.expiresAt - Date.now();
       if (ttl <= 0) return;
-      const multi = redis.multi().set(SESSION_PREFIX + session.id, JSON.stringify(session), 'PX', ttl);
+      const multi = redis.multi().set(SESSION_PREFIX + session.id, serialize(session), 'PX', ttl);
       if (session.idleTimeoutMs !== undefined) multi.set(IDLE_PREFIX + session.id, '1', 'PX', Math.min(ttl, session.idleTimeoutMs));
       multi.sadd(USER_PREFIX + session.sub, session.id).pexpire(USER_PREFIX + session.sub, ttl, 'GT').pexpire(USER_PREFIX + session.sub, ttl, 'NX');
       await run(() => multi.exec());
@@ -85,7 +99,7 @@ export function createRedisStore(url: string): RedisStore {
     async updateSession(session) {
       const ttl = session.expiresAt - Date.now();
       if (ttl <= 0) return false;
-      const res = await run(() => redis.set(SESSION_PREFIX + session.id, JSON.stringify(session), 'PX', ttl, 'XX'));
+      const res = await run(() => redis.set(SESSION_PREFIX + session.id, serialize(session), 'PX', ttl, 'XX'));
       if (res !== 'OK') return false;
       await run(() => notify(session.id));
       return true;
