@@ -46,6 +46,8 @@ export interface Stack {
   redisUrl: string | undefined;
   /** The secret IdP tokens are sealed with in Redis, to read the store as the cache service does. */
   tokenSecret: string;
+  /** Split mode: the cache service's own URL (its HTTP API, behind service tokens). */
+  cacheUrl: string | undefined;
   /** Split mode: everything the processes wrote to stdout and stderr so far. */
   logs(): string;
   close(): Promise<void>;
@@ -111,6 +113,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
 
     const loaded = loadVallumConfigText(configText, file);
     let output = '';
+    let cacheUrl: string | undefined;
     if (options.mode === 'all-in-one') {
       const vallum = await startVallum(loaded, { address: `127.0.0.1:${port}`, logger: false });
       closers.push(() => vallum.close());
@@ -121,6 +124,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     } else {
       const authorizePort = await getFreePort();
       const cachePort = await getFreePort();
+      cacheUrl = `http://127.0.0.1:${cachePort}`;
       const env = {
         VALLUM_AUTHORIZE_SERVICE_URL: `http://127.0.0.1:${authorizePort}`,
         VALLUM_CACHE_SERVICE_URL: `http://127.0.0.1:${cachePort}`,
@@ -149,6 +153,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       idp,
       redisUrl,
       tokenSecret: loaded.tokenEncryptionSecret,
+      cacheUrl,
       logs: () => output,
       close,
     };

@@ -23,6 +23,14 @@ test('a credential inside another URL (percent-encoded) and Bearer credentials a
   assert.equal(redactSecrets('authorization: Bearer eyJ.abc.def, next'), 'authorization: Bearer [redacted], next');
 });
 
+test('a token response quoted in an error message is redacted, our own error codes are not', () => {
+  assert.equal(
+    redactSecrets('{"msg":"bad response {\\"access_token\\":\\"at1\\",\\"id_token\\":\\"it1\\"}","code":"VALLUM_X"}'),
+    '{"msg":"bad response {\\"access_token\\":\\"[redacted]\\",\\"id_token\\":\\"[redacted]\\"}","code":"VALLUM_X"}',
+  );
+  assert.equal(redactSecrets('{"refreshToken": "rt1"}'), '{"refreshToken": "[redacted]"}');
+});
+
 test('every log line is redacted, whatever field carries the URL (message, error, request)', () => {
   let out = '';
   const sink = new Writable({

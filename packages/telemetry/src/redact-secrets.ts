@@ -27,13 +27,17 @@ const PARAM = new RegExp(
   'gi',
 );
 const CREDENTIAL = /\b(Bearer|Basic)\s+[^\s"'\\,;]+/gi;
+// A token response (or a session) quoted in an error message: `"access_token":"…"`, also JSON-escaped in a string.
+const TOKEN_FIELD = /(\\?"(?:access_token|refresh_token|id_token|logout_token|client_secret|accessToken|refreshToken|idToken)\\?"\s*:\s*\\?")(?:[^"\\]|\\(?!"))+/g;
 
 export function redactSecrets(text: string): string {
   // Most lines carry neither: one scan for '=' and one for a scheme word before any regex replace.
   const hasParam = text.includes('=') || text.includes('%3D') || text.includes('%3d');
   const hasCredential = /bearer|basic/i.test(text);
-  if (!hasParam && !hasCredential) return text;
+  const hasField = /oken\\?"|secret\\?"/.test(text);
+  if (!hasParam && !hasCredential && !hasField) return text;
   let out = hasParam ? text.replace(PARAM, `$1${REDACTED}`) : text;
   if (hasCredential) out = out.replace(CREDENTIAL, `$1 ${REDACTED}`);
+  if (hasField) out = out.replace(TOKEN_FIELD, `$1${REDACTED}`);
   return out;
 }
