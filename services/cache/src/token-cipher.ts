@@ -20,14 +20,14 @@ export function createTokenCipher(secret: string): TokenCipher {
   const key = deriveKey(secret, 'idp-token-encryption');
   return {
     seal(session) {
-      const view: StoredSession = sessionView(session);
+      // A `sealedTokens` sent in by a caller is not ours: dropped, like the clear tokens.
+      const { sealedTokens: _given, ...view }: StoredSession = sessionView(session);
       const tokens: IdpTokens = { idToken: session.idToken, accessToken: session.accessToken, refreshToken: session.refreshToken };
       if (tokens.idToken === undefined && tokens.accessToken === undefined && tokens.refreshToken === undefined) return view;
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(session.id, 'utf8'));
       const sealed = Buffer.concat([cipher.update(JSON.stringify(tokens), 'utf8'), cipher.final(), cipher.getAuthTag()]);
-      view.sealedTokens = `${VERSION}.${iv.toString('base64url')}.${sealed.toString('base64url')}`;
-      return view;
+      return { ...view, sealedTokens: `${VERSION}.${iv.toString('base64url')}.${sealed.toString('base64url')}` };
     },
     open(stored) {
       const { sealedTokens, ...rest } = stored;

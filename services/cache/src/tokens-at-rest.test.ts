@@ -30,6 +30,13 @@ test('a Redis dump shows no IdP token in clear, and the store reads them back', 
   for (const token of [...Object.values(TOKENS), 'access-tok-2']) assert.ok(!dump.includes(token), `${token} in clear in ${dump}`);
   assert.equal((await store.getSession('dump-1'))?.accessToken, 'access-tok-2');
   assert.equal((await store.getSession('dump-1'))?.refreshToken, 'refresh-tok-1');
+  // A restarted cache service (a new store, the same secret) opens them too.
+  const restarted = createRedisStore(redis.url, { tokenSecret: SECRET });
+  try {
+    assert.equal((await restarted.getSession('dump-1'))?.idToken, TOKENS.idToken);
+  } finally {
+    await restarted.close();
+  }
 });
 
 test('a record written before tokens were sealed is still read; garbage or another key reads as signed out', async () => {
