@@ -26,6 +26,8 @@ export interface StackOptions {
   configExtra?: string | ((ctx: { port: number; appUrl: string }) => string);
   /** More `routes:` items (YAML list entries) for the proxy port. */
   extraRoutes?: (port: number) => string;
+  /** Split mode: the processes' log level (default warn); their output is kept for `logs()`. */
+  logLevel?: string;
 }
 
 export interface Stack {
@@ -42,6 +44,12 @@ export interface Stack {
   configFile: string;
   idp: DemoIdp;
   redisUrl: string | undefined;
+  /** The secret IdP tokens are sealed with in Redis, to read the store as the cache service does. */
+  tokenSecret: string;
+  /** Split mode: the cache service's own URL (its HTTP API, behind service tokens). */
+  cacheUrl: string | undefined;
+  /** Split mode: everything the processes wrote to stdout and stderr so far. */
+  logs(): string;
   close(): Promise<void>;
 }
 
@@ -103,8 +111,11 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       writeFileSync(join(dir, name), text);
     }
 
+    const loaded = loadVallumConfigText(configText, file);
+    let output = '';
+    let cacheUrl: string | undefined;
     if (options.mode === 'all-in-one') {
-      const vallum = await startVallum(loadVallumConfigText(configText, file), { address: `127.0.0.1:${port}`, logger: false });
+      const vallum = await startVallum(loaded, { address: `127.0.0.1:${port}`, logger: false });
       closers.push(() => vallum.close());
       if (options.watch) {
         const watcher = watchConfigFile(file, { onConfig: (c) => vallum.reload(c), onError: () => {} });
@@ -113,10 +124,11 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     } else {
       const authorizePort = await getFreePort();
       const cachePort = await getFreePort();
+      cacheUrl = `http://127.0.0.1:${cachePort}`;
       const env = {
         VALLUM_AUTHORIZE_SERVICE_URL: `http://127.0.0.1:${authorizePort}`,
         VALLUM_CACHE_SERVICE_URL: `http://127.0.0.1:${cachePort}`,
-        VALLUM_LOG_LEVEL: 'warn',
+        VALLUM_LOG_LEVEL: options.logLevel ?? 'warn',
       };
       for (const [service, p] of [
         ['cache', cachePort],
@@ -124,7 +136,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
         ['authenticate', authPort],
         ['proxy', port],
       ] as const) {
-        const child = await spawnService(file, service, { ...env, VALLUM_ADDRESS: `127.0.0.1:${p}` }, p);
+        const child = await spawnService(file, service, { ...env, VALLUM_ADDRESS: `127.0.0.1:${p}` }, p, (text) => (output += text));
         closers.push(() => stopChild(child));
       }
     }
@@ -140,6 +152,9 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       configFile: file,
       idp,
       redisUrl,
+      tokenSecret: loaded.tokenEncryptionSecret,
+      cacheUrl,
+      logs: () => output,
       close,
     };
   } catch (err) {
@@ -149,14 +164,24 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
 }
 
 /** Starts `vallum --config FILE --service NAME` as its own process and waits (bounded) for its health endpoint. */
-export async function spawnService(configFile: string, service: string, env: Record<string, string>, port: number): Promise<ChildProcess> {
+export async function spawnService(
+  configFile: string,
+  service: string,
+  env: Record<string, string>,
+  port: number,
+  onOutput?: (text: string) => void,
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, [VALLUM_BIN, '--config', configFile, '--service', service], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const take = (d: Buffer) => {
+    output += d.toString();
+    onOutput?.(d.toString());
+  };
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
   const deadline = Date.now() + 15_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}:\n${output}`);

@@ -57,7 +57,7 @@ export async function startIdentityStack(options: Omit<StackOptions, 'redis'>): 
     await stack.close();
     throw err;
   });
-  const store = createRedisStore(stack.redisUrl!);
+  const store = createRedisStore(stack.redisUrl!, { tokenSecret: stack.tokenSecret });
   return {
     stack,
     browser,

@@ -23,7 +23,7 @@ let configFile: string;
 before(async () => {
   stack = await startStack({ mode: 'all-in-one', redis: true });
   browser = await launchBrowser();
-  store = createRedisStore(stack.redisUrl!);
+  store = createRedisStore(stack.redisUrl!, { tokenSecret: stack.tokenSecret });
   alice = await signInWithBrowser(browser, stack, 'alice@example.com');
   configFile = join(mkdtempSync(join(tmpdir(), 'vallum-sa-')), 'vallum.yaml');
   writeFileSync(configFile, stack.configText);

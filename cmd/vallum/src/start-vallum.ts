@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import { createLogger } from '@vallum/telemetry';
 import { policyVersion, type ServiceName, type VallumConfig } from '@vallum/config';
-import { createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
+import { cacheView, createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import type * as CacheService from '@vallum/cache';
 import type * as ProxyService from '@vallum/proxy';
@@ -193,7 +193,7 @@ async function buildServices(
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
     });
     const authenticate = authenticateService.buildApp(config, { cache: store!, logger });
-    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: store!, logger, connections });
+    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(store!), logger, connections });
     apps = [authenticate, proxy];
     const authenticateHost = config.authenticateServiceUrl.host.toLowerCase();
     const proxyRequest = proxyService.requestHandlerOf(proxy);
@@ -219,7 +219,7 @@ async function buildServices(
           authorize: proxyService.createCachingAuthorizeClient(createHttpAuthorizeClient(remote('authorize', config.authorizeServiceUrl)), {
             policyVersion: policyVersion(config),
           }),
-          cache: remoteCache(),
+          cache: cacheView(remoteCache()),
           logger,
           connections,
         });

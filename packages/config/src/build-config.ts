@@ -54,6 +54,8 @@ export interface VallumConfig extends ListenerConfig {
   idp: IdpConfig;
   sharedSecret: string;
   cookieSecret: string;
+  /** Keys IdP tokens at rest: `token_encryption_key`, else `shared_secret`. */
+  tokenEncryptionSecret: string;
   cookieName: string;
   cookieExpireMs: number;
   cookieSecure: boolean | undefined;
@@ -102,7 +104,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
       return undefined;
     }
   };
-  const secret = (key: 'shared_secret' | 'cookie_secret', required: boolean): string => {
+  const secret = (key: 'shared_secret' | 'cookie_secret' | 'token_encryption_key', required: boolean): string => {
     const fileKey = `${key}_file` as const;
     if (raw[key]) return raw[key]!;
     if (raw[fileKey]) return readSecretFile(raw[fileKey]!, [fileKey], 32, issues);
@@ -160,6 +162,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     },
     sharedSecret: secret('shared_secret', true),
     cookieSecret: secret('cookie_secret', true),
+    tokenEncryptionSecret: secret('token_encryption_key', false) || secret('shared_secret', true),
     cookieName: raw.cookie_name ?? '_vallum',
     cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
     cookieSecure: raw.cookie_secure,

@@ -9,6 +9,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[]]> 
   ['VALLUM_SHARED_SECRET_FILE', ['shared_secret_file']],
   ['VALLUM_COOKIE_SECRET', ['cookie_secret']],
   ['VALLUM_COOKIE_SECRET_FILE', ['cookie_secret_file']],
+  ['VALLUM_TOKEN_ENCRYPTION_KEY', ['token_encryption_key']],
+  ['VALLUM_TOKEN_ENCRYPTION_KEY_FILE', ['token_encryption_key_file']],
   ['VALLUM_REDIS_URL', ['cache', 'redis_url']],
   ['VALLUM_IDP_ISSUER', ['idp', 'issuer']],
   ['VALLUM_IDP_CLIENT_ID', ['idp', 'client_id']],

@@ -49,6 +49,8 @@ export const ConfigSchema = Type.Object(
     shared_secret_file: Type.Optional(Type.String({ minLength: 1 })),
     cookie_secret: Type.Optional(Secret('Secret that encrypts session cookies')),
     cookie_secret_file: Type.Optional(Type.String({ minLength: 1 })),
+    token_encryption_key: Type.Optional(Secret('Secret that encrypts IdP tokens stored in Redis (default: derived from shared_secret)')),
+    token_encryption_key_file: Type.Optional(Type.String({ minLength: 1 })),
     cookie_name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$' })),
     cookie_expire: Type.Optional(Duration('Session lifetime')),
     session_idle_timeout: Type.Optional(Duration('Sign a session out after this long without a request (default: no idle limit)')),

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createServiceTokenVerifier } from '@vallum/service-auth';
 
 export interface ServiceAuthOptions {
@@ -7,10 +7,15 @@ export interface ServiceAuthOptions {
   audience: string;
 }
 
-/** Requires a service token on every route of the (encapsulated) instance it is added to. */
-export function requireServiceAuth(app: FastifyInstance, options: ServiceAuthOptions): void {
+/**
+ * Requires a service token on every route of the (encapsulated) instance it is added to. Returns how to learn which
+ * service made a request, so a route can answer each caller only what it needs.
+ */
+export function requireServiceAuth(app: FastifyInstance, options: ServiceAuthOptions): (req: FastifyRequest) => string {
   const verifier = createServiceTokenVerifier(options.sharedSecret, options.audience);
+  const callers = new WeakMap<FastifyRequest, string>();
   app.addHook('onRequest', async (req) => {
-    await verifier.verify(req.headers.authorization);
+    callers.set(req, await verifier.verify(req.headers.authorization));
   });
+  return (req) => callers.get(req) ?? '';
 }

@@ -5,7 +5,8 @@ import { createServiceTokenSigner, createServiceTokenVerifier } from './index.js
 test('a token signed with the shared secret for an audience is accepted by that audience', async () => {
   const signer = createServiceTokenSigner('s'.repeat(32), 'proxy');
   const verifier = createServiceTokenVerifier('s'.repeat(32), 'authorize');
-  await verifier.verify(`Bearer ${await signer.token('authorize')}`);
+  assert.equal(await verifier.verify(`Bearer ${await signer.token('authorize')}`), 'proxy');
+  assert.equal(await verifier.verify(`Bearer ${await signer.token('authorize')}`), 'proxy', 'remembered with its caller');
 });
 
 test('a token for another audience, another secret, or none at all is refused', async () => {

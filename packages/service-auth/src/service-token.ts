@@ -12,7 +12,8 @@ export interface ServiceTokenSigner {
 }
 
 export interface ServiceTokenVerifier {
-  verify(authorizationHeader: string | undefined): Promise<void>;
+  /** The calling service's name (the token's issuer, `vallum:NAME`); throws 401 when the token is not valid. */
+  verify(authorizationHeader: string | undefined): Promise<string>;
 }
 
 export function createServiceTokenSigner(sharedSecret: string, issuer: string): ServiceTokenSigner {
@@ -39,17 +40,20 @@ export function createServiceTokenSigner(sharedSecret: string, issuer: string): 
 export function createServiceTokenVerifier(sharedSecret: string, audience: string): ServiceTokenVerifier {
   const key = deriveKey(sharedSecret, 'service-token');
   // A verified token is remembered until it expires, so a busy caller costs one HMAC per minute, not per call.
-  const verified = new Map<string, number>();
+  const verified = new Map<string, { caller: string; expiresAt: number }>();
   return {
     async verify(header) {
       const token = header?.startsWith('Bearer ') ? header.slice(7) : undefined;
       if (!token) throw authRequired('missing service token');
-      const expiresAt = verified.get(token);
-      if (expiresAt !== undefined && expiresAt > Date.now()) return;
+      const hit = verified.get(token);
+      if (hit !== undefined && hit.expiresAt > Date.now()) return hit.caller;
       try {
         const { payload } = await jwtVerify(token, key, { audience: `vallum:${audience}`, algorithms: ['HS256'] });
+        if (typeof payload.iss !== 'string' || !payload.iss.startsWith('vallum:')) throw new Error('no calling service');
+        const caller = payload.iss.slice('vallum:'.length);
         if (verified.size >= VERIFIED_CACHE_MAX) verified.clear();
-        verified.set(token, (payload.exp ?? 0) * 1000);
+        verified.set(token, { caller, expiresAt: (payload.exp ?? 0) * 1000 });
+        return caller;
       } catch (cause) {
         throw authRequired('invalid service token', cause);
       }

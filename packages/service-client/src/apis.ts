@@ -1,7 +1,7 @@
 // The interfaces the services offer one another. Each has an in-process implementation (the service itself, in
 // all-in-one mode) and an HTTP client here (split mode); callers cannot tell them apart.
 import type { Decision, Identity, RequestInfo } from '@vallum/policy';
-import type { Session } from '@vallum/session';
+import type { Session, SessionView } from '@vallum/session';
 
 export interface AuthorizeRequest {
   /** The route's id (its `name`, or its index in `routes`). */
@@ -20,30 +20,40 @@ export interface AuthorizeApi {
   readsHeaders?(routeId: string): boolean;
 }
 
-export interface CacheApi {
-  getSession(id: string): Promise<Session | null>;
-  putSession(session: Session): Promise<void>;
+/**
+ * The cache as the proxy sees it: sessions without the IdP's tokens, so no code path of the proxy can read, log or
+ * show one (CVE-2024-39315). The proxy is handed `cacheView(...)` of the full API, in-process or over HTTP.
+ */
+export interface CacheViewApi {
+  getSession(id: string): Promise<SessionView | null>;
   deleteSession(id: string): Promise<void>;
   /**
    * Sign-out: deletes the session (as deleteSession) and keeps nothing of it but its ID token, for `keepSeconds`,
    * so authenticate can still send `id_token_hint` to the IdP. The ended session can never be read or used again.
    */
   endSession(id: string, keepSeconds: number): Promise<void>;
-  /** The ID token endSession kept, once: the record is removed as it is read. */
-  takeEndedIdToken(id: string): Promise<string | null>;
   /** True the first time a key is claimed within ttlSeconds, false after: makes one-time tokens one-time. */
   claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
-  /** Replaces a session only while it still exists (a refresh never brings back a session that was signed out). */
-  updateSession(session: Session): Promise<boolean>;
   /** Extends a session's idle deadline by its `idleTimeoutMs`; false when the session is gone or already idle. */
   touchSession(id: string): Promise<boolean>;
   /** The live sessions of one user (`sub`), optionally only those of one IdP session (`sid`). */
-  findSessions(query: SessionQuery): Promise<Session[]>;
+  findSessions(query: SessionQuery): Promise<SessionView[]>;
   /**
    * Calls `listener` with the id of every session changed or deleted, by any process sharing this store, so
    * in-process copies can be dropped. Returns the unsubscribe function.
    */
   subscribe(listener: (sid: string) => void): () => void;
+}
+
+/** The whole cache API, IdP tokens included: authenticate and the cache service itself. */
+export interface CacheApi extends CacheViewApi {
+  getSession(id: string): Promise<Session | null>;
+  findSessions(query: SessionQuery): Promise<Session[]>;
+  putSession(session: Session): Promise<void>;
+  /** Replaces a session only while it still exists (a refresh never brings back a session that was signed out). */
+  updateSession(session: Session): Promise<boolean>;
+  /** The ID token endSession kept, once: the record is removed as it is read. */
+  takeEndedIdToken(id: string): Promise<string | null>;
 }
 
 /** A user's sessions (`sub`), those of one IdP session (`idpSid`), or both; at least one is given. */

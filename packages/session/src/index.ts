@@ -1,4 +1,4 @@
-export type { Session } from './types.js';
+export { sessionView, type Session, type SessionView, type IdpTokens } from './types.js';
 export { BoundedCache } from './bounded-cache.js';
 export { deriveKey } from './keys.js';
 export { createSessionCookieCodec, type SessionCookieCodec, type SessionTicket, type CookieCodecOptions } from './session-cookie.js';

@@ -1,13 +1,17 @@
-/** A signed-in user's session, kept server-side by the cache service. Times are epoch milliseconds. */
-export interface Session {
+/** The IdP's tokens of a session: only authenticate and the cache's refresher ever see them. */
+export interface IdpTokens {
+  idToken?: string;
+  accessToken?: string;
+  refreshToken?: string;
+}
+
+/** A signed-in user's session as the proxy sees it: who, until when, and no IdP token. Times are epoch milliseconds. */
+export interface SessionView {
   id: string;
   sub: string;
   email: string;
   groups: string[];
   claims: Record<string, unknown>;
-  idToken?: string;
-  accessToken?: string;
-  refreshToken?: string;
   /** When the IdP's access token expires. */
   tokenExpiresAt?: number;
   /** The IdP's session id (`sid` claim), for back-channel logout. */
@@ -16,4 +20,13 @@ export interface Session {
   idleTimeoutMs?: number;
   createdAt: number;
   expiresAt: number;
+}
+
+/** A signed-in user's session, kept server-side by the cache service, with the IdP's tokens. */
+export interface Session extends SessionView, IdpTokens {}
+
+/** The session without its IdP tokens (a copy; the argument is left as it was). */
+export function sessionView(session: SessionView & IdpTokens): SessionView {
+  const { idToken: _i, accessToken: _a, refreshToken: _r, ...view } = session;
+  return view;
 }

@@ -1,16 +1,23 @@
 // Logger options every service shares: JSON lines, secrets redacted, one set of field names.
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { redactSecrets } from './redact-secrets.js';
 
 export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers.authorization',
+  'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
   'headers.cookie',
   'headers.authorization',
+  'headers["proxy-authorization"]',
+  'headers["set-cookie"]',
   '*.client_secret',
   '*.refresh_token',
   '*.access_token',
   '*.id_token',
+  '*.refreshToken',
+  '*.accessToken',
+  '*.idToken',
 ];
 
 export interface LoggerSettings {
@@ -23,6 +30,8 @@ export function loggerOptions(settings: LoggerSettings): LoggerOptions {
     level: settings.level ?? process.env.VALLUM_LOG_LEVEL ?? 'info',
     base: { service: settings.service },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // Field redaction cannot know every place a URL or an error message lands: the finished line is scrubbed too.
+    hooks: { streamWrite: redactSecrets },
   };
 }
 
@@ -41,3 +50,4 @@ export function createLogger(settings: LoggerSettings): Logger {
 }
 
 export { lazyChildLogger } from './lazy-child-logger.js';
+export { redactSecrets, SECRET_PARAMS, REDACTED } from './redact-secrets.js';

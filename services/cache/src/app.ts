@@ -1,15 +1,18 @@
 // The cache service over HTTP (split mode): every route requires a service token minted with shared_secret.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
 import { createServer, requireServiceAuth } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
-import type { Session } from '@vallum/session';
+import { sessionView, type Session, type SessionView } from '@vallum/session';
 import { registerEventStream } from './event-stream.js';
 
 export interface CacheDeps {
   store: CacheApi;
   logger?: boolean;
 }
+
+/** The services that use IdP tokens (sign-in, and the ID token for sign-out at the IdP); every other caller, the proxy first, gets sessions without them. */
+const TOKEN_READERS: ReadonlySet<string> = new Set(['authenticate']);
 
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
 
@@ -38,12 +41,13 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
   const { store } = deps;
 
   void app.register(async (scope) => {
-    requireServiceAuth(scope, { sharedSecret: config.sharedSecret, audience: 'cache' });
+    const callerOf = requireServiceAuth(scope, { sharedSecret: config.sharedSecret, audience: 'cache' });
+    const shown = (req: FastifyRequest): ((s: Session) => Session | SessionView) => (TOKEN_READERS.has(callerOf(req)) ? (s) => s : sessionView);
 
     scope.get<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req, reply) => {
       const session = await store.getSession(req.params.id);
       if (!session) return reply.status(404).send({ code: 'VALLUM_SESSION_NOT_FOUND', message: 'no such session' });
-      return session;
+      return shown(req)(session);
     });
 
     scope.put<{ Params: { id: string }; Body: Session }>(
@@ -72,12 +76,12 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
     scope.get<{ Params: { id: string }; Querystring: { idp_sid?: string } }>(
       '/v1/users/:id/sessions',
       { schema: { params: idParams, querystring: { type: 'object', properties: { idp_sid: { type: 'string', minLength: 1 } } } } },
-      async (req) => ({ sessions: await store.findSessions({ sub: req.params.id, idpSid: req.query.idp_sid }) }),
+      async (req) => ({ sessions: (await store.findSessions({ sub: req.params.id, idpSid: req.query.idp_sid })).map(shown(req)) }),
     );
 
     // A back-channel logout token may name only the IdP session.
     scope.get<{ Params: { id: string } }>('/v1/idp-sessions/:id/sessions', { schema: { params: idParams } }, async (req) => ({
-      sessions: await store.findSessions({ idpSid: req.params.id }),
+      sessions: (await store.findSessions({ idpSid: req.params.id })).map(shown(req)),
     }));
 
     registerEventStream(scope, store);
@@ -102,6 +106,7 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
     );
 
     scope.post<{ Params: { id: string } }>('/v1/ended-sessions/:id/take', { schema: { params: idParams } }, async (req, reply) => {
+      if (!TOKEN_READERS.has(callerOf(req))) return reply.status(403).send({ code: 'VALLUM_FORBIDDEN', message: 'only authenticate reads ID tokens' });
       const idToken = await store.takeEndedIdToken(req.params.id);
       if (idToken === null) return reply.status(404).send({ code: 'VALLUM_SESSION_NOT_FOUND', message: 'no such ended session' });
       return { idToken };

@@ -5,7 +5,10 @@ import { createRedisStore } from './redis-store.js';
 export type { SessionStore } from './memory-store.js';
 
 /** Redis when `cache.redis_url` is set, memory otherwise: same interface, same contract tests. */
-export function createSessionStore(config: Pick<VallumConfig, 'redisUrl' | 'memoryMaxSessions'>, options: Pick<MemoryStoreOptions, 'log'> = {}): SessionStore {
-  if (config.redisUrl) return createRedisStore(config.redisUrl);
+export function createSessionStore(
+  config: Pick<VallumConfig, 'redisUrl' | 'memoryMaxSessions' | 'tokenEncryptionSecret'>,
+  options: Pick<MemoryStoreOptions, 'log'> = {},
+): SessionStore {
+  if (config.redisUrl) return createRedisStore(config.redisUrl, { tokenSecret: config.tokenEncryptionSecret });
   return createMemoryStore({ ...options, ...(config.memoryMaxSessions === undefined ? {} : { maxSessions: config.memoryMaxSessions }) });
 }

@@ -5,6 +5,7 @@ import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { SessionStore } from './memory-store.js';
 import { matchesQuery } from './session-query.js';
 import type { Session } from '@vallum/session';
+import { createTokenCipher, type StoredSession } from './token-cipher.js';
 
 const SESSION_PREFIX = 'vallum:session:';
 const IDLE_PREFIX = 'vallum:idle:';
@@ -17,7 +18,13 @@ const SCAN_LIMIT = 1_000_000;
 
 export type RedisStore = SessionStore;
 
-export function createRedisStore(url: string): RedisStore {
+export interface RedisStoreOptions {
+  /** The secret IdP tokens are sealed with in Redis (`token_encryption_key`, else `shared_secret`). */
+  tokenSecret: string;
+}
+
+export function createRedisStore(url: string, options: RedisStoreOptions): RedisStore {
+  const tokens = createTokenCipher(options.tokenSecret);
   const redis = new Redis(url, {
     lazyConnect: false,
     enableOfflineQueue: false,
@@ -57,13 +64,20 @@ export function createRedisStore(url: string): RedisStore {
   const listeners = new Set<(sid: string) => void>();
   const notify = (sid: string) => redis.publish(CHANNEL, sid);
 
+  // A record that does not parse or whose tokens do not open (another key) is a signed-out session, never a crash.
   const parse = (raw: string | null, idle: string | null | undefined): Session | null => {
     if (!raw) return null;
-    const session = JSON.parse(raw) as Session;
-    if (session.expiresAt <= Date.now()) return null;
-    if (session.idleTimeoutMs !== undefined && !idle) return null;
-    return session;
+    let stored: StoredSession;
+    try {
+      stored = JSON.parse(raw) as StoredSession;
+    } catch {
+      return null;
+    }
+    if (typeof stored !== 'object' || stored === null || !(stored.expiresAt > Date.now())) return null;
+    if (stored.idleTimeoutMs !== undefined && !idle) return null;
+    return tokens.open(stored);
   };
+  const serialize = (session: Session) => JSON.stringify(tokens.seal(session));
   const read = async (ids: string[]): Promise<Session[]> => {
     if (ids.length === 0) return [];
     const values = await run(() => redis.mget(...ids.flatMap((id) => [SESSION_PREFIX + id, IDLE_PREFIX + id])));
@@ -77,7 +91,7 @@ export function createRedisStore(url: string): RedisStore {
     async putSession(session) {
       const ttl = session.expiresAt - Date.now();
       if (ttl <= 0) return;
-      const multi = redis.multi().set(SESSION_PREFIX + session.id, JSON.stringify(session), 'PX', ttl);
+      const multi = redis.multi().set(SESSION_PREFIX + session.id, serialize(session), 'PX', ttl);
       if (session.idleTimeoutMs !== undefined) multi.set(IDLE_PREFIX + session.id, '1', 'PX', Math.min(ttl, session.idleTimeoutMs));
       multi.sadd(USER_PREFIX + session.sub, session.id).pexpire(USER_PREFIX + session.sub, ttl, 'GT').pexpire(USER_PREFIX + session.sub, ttl, 'NX');
       await run(() => multi.exec());
@@ -86,7 +100,7 @@ export function createRedisStore(url: string): RedisStore {
     async updateSession(session) {
       const ttl = session.expiresAt - Date.now();
       if (ttl <= 0) return false;
-      const res = await run(() => redis.set(SESSION_PREFIX + session.id, JSON.stringify(session), 'PX', ttl, 'XX'));
+      const res = await run(() => redis.set(SESSION_PREFIX + session.id, serialize(session), 'PX', ttl, 'XX'));
       if (res !== 'OK') return false;
       await run(() => notify(session.id));
       return true;
@@ -103,14 +117,24 @@ export function createRedisStore(url: string): RedisStore {
       await run(() => notify(id));
     },
     async endSession(id, keepSeconds) {
-      const idToken = (await getSession(id))?.idToken;
+      const session = await getSession(id);
       const multi = redis.multi().del(SESSION_PREFIX + id, IDLE_PREFIX + id);
-      if (idToken !== undefined) multi.set(ENDED_PREFIX + id, idToken, 'EX', Math.max(1, Math.ceil(keepSeconds)));
+      // Only the ID token is kept, sealed like every IdP token at rest.
+      if (session?.idToken !== undefined) {
+        const { accessToken: _a, refreshToken: _r, ...kept } = session;
+        multi.set(ENDED_PREFIX + id, serialize(kept), 'EX', Math.max(1, Math.ceil(keepSeconds)));
+      }
       await run(() => multi.exec());
       await run(() => notify(id));
     },
     async takeEndedIdToken(id) {
-      return run(() => redis.getdel(ENDED_PREFIX + id));
+      const raw = await run(() => redis.getdel(ENDED_PREFIX + id));
+      if (raw === null) return null;
+      try {
+        return tokens.open(JSON.parse(raw) as StoredSession)?.idToken ?? null;
+      } catch {
+        return null;
+      }
     },
     async findSessions(query) {
       // Sessions are indexed by user; an IdP session alone (a rare back-channel logout) is found by a bounded scan.

@@ -24,11 +24,11 @@ async function overHttp(store: CacheApi): Promise<CacheApi> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   closers.push(() => app.close());
   const { port } = app.server.address() as { port: number };
-  return createHttpCacheClient({ url: `http://127.0.0.1:${port}`, service: 'cache', signer: createServiceTokenSigner(SECRET, 'proxy') });
+  return createHttpCacheClient({ url: `http://127.0.0.1:${port}`, service: 'cache', signer: createServiceTokenSigner(SECRET, 'authenticate') });
 }
 
 const memory = createMemoryStore();
-const redisStore = createRedisStore(redis.url);
+const redisStore = createRedisStore(redis.url, { tokenSecret: SECRET });
 closers.push(() => memory.close(), () => redisStore.close());
 
 const stores: Array<[string, () => Promise<CacheApi>]> = [
@@ -164,7 +164,7 @@ test('the cache service refuses calls without a valid service token', async () =
 });
 
 test('redis down gives a clear 503 error at once, and the store recovers when redis is back', async () => {
-  const store = createRedisStore(redis.url);
+  const store = createRedisStore(redis.url, { tokenSecret: SECRET });
   closers.push(() => store.close());
   await store.putSession(session('before-outage'));
   await redis.stop();

@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
-import type { Session } from '@vallum/session';
+import type { SessionView } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
 import { createConnectionWatch, type Closable, type ConnectionWatch } from './connection-watch.js';
@@ -58,16 +58,16 @@ export interface AccessCheck {
   check(request: AccessRequest): AccessResult | Promise<AccessResult>;
   close(): void;
   /** The caller's session from the cookie, else from a bearer token ('invalid-token' when one is sent but refused). */
-  identify(cookie: string | undefined, authorization: string | undefined): Promise<Session | null | 'invalid-token'>;
+  identify(cookie: string | undefined, authorization: string | undefined): Promise<SessionView | null | 'invalid-token'>;
   /** Whether this session may open the route's start page (for the user page). */
-  mayOpen(session: Session, route: RouteConfig): Promise<boolean>;
+  mayOpen(session: SessionView, route: RouteConfig): Promise<boolean>;
   /** Header names clients may never send (the `jwt_claims_headers`), removed like X-Vallum-*. */
   readonly stripHeaders: ReadonlySet<string>;
 }
 
-const identities = new WeakMap<Session, Identity>();
+const identities = new WeakMap<SessionView, Identity>();
 /** The policy's view of a session, one object per session copy. */
-export function identityOfSession(session: Session): Identity {
+export function identityOfSession(session: SessionView): Identity {
   let identity = identities.get(session);
   if (!identity) identities.set(session, (identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims }));
   return identity;
@@ -108,7 +108,7 @@ export function createAccessCheck(deps: {
   };
   const identityOf = identityOfSession;
   // Headers go to the policy only when it reads them (header/<name> criteria): building the set costs per request.
-  const decisionInput = (r: AccessRequest, session: Session): AuthorizeRequest => {
+  const decisionInput = (r: AccessRequest, session: SessionView): AuthorizeRequest => {
     const request: RequestInfo = {
       method: r.method,
       host: r.host,
@@ -122,20 +122,20 @@ export function createAccessCheck(deps: {
   };
   // Each step answers from in-process copies when it can and returns a promise only when it must wait (a store
   // read, a decryption, a remote decision, a signature): a warm request is checked without a single promise.
-  const afterSession = (r: AccessRequest, session: Session, dropAuthorization: boolean): AccessResult | Promise<AccessResult> => {
+  const afterSession = (r: AccessRequest, session: SessionView, dropAuthorization: boolean): AccessResult | Promise<AccessResult> => {
     const input = decisionInput(r, session);
     const decision = decideEveryPath(authorize, input, r.otherPaths ?? NO_PATHS);
     if (!(decision instanceof Promise)) return afterDecision(r, session, input, decision, dropAuthorization);
     return decision.then((d) => afterDecision(r, session, input, d, dropAuthorization));
   };
-  const afterDecision = (r: AccessRequest, session: Session, input: AuthorizeRequest, decision: Decision, dropAuthorization: boolean) => {
+  const afterDecision = (r: AccessRequest, session: SessionView, input: AuthorizeRequest, decision: Decision, dropAuthorization: boolean) => {
     if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons } satisfies AccessResult;
     if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, dropAuthorization);
     const identity = identityHeaders.peek(session, r.route, r.host);
     if (identity) return allowed(r, session, input, identity, dropAuthorization);
     return identityHeaders.build(session, r.route, r.host).then((built) => allowed(r, session, input, built, dropAuthorization));
   };
-  const allowed = (r: AccessRequest, session: Session, input: AuthorizeRequest, identity: IdentityHeaders | undefined, dropAuthorization: boolean): AccessResult => {
+  const allowed = (r: AccessRequest, session: SessionView, input: AuthorizeRequest, identity: IdentityHeaders | undefined, dropAuthorization: boolean): AccessResult => {
     const { route, cookie, authorization, method, host, path, otherPaths, clientIp } = r;
     const forPolicy = input.request.headers ?? NO_HEADERS;
     const watch = (res: Closable) =>

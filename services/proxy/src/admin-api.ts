@@ -3,8 +3,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConfigCheck, ConfigIssue, VallumConfig } from '@vallum/config';
 import { compilePolicy, routeDecision, validatePolicy, type CompiledPolicy } from '@vallum/policy';
-import type { CacheApi } from '@vallum/service-client';
-import type { Session } from '@vallum/session';
+import type { CacheViewApi } from '@vallum/service-client';
+import type { SessionView } from '@vallum/session';
 import { identityOfSession, type AccessCheck } from './access.js';
 import { requestCookie } from './request-cookie.js';
 
@@ -17,14 +17,14 @@ export const adminPolicyCheck: ConfigCheck = (raw) => {
   return validatePolicy(policy).map((issue): ConfigIssue => ({ path: ['admin_policy', ...issue.path], message: issue.message }));
 };
 
-const publicView = (s: Session) => ({ id: s.id, sub: s.sub, email: s.email, groups: s.groups, created_at: s.createdAt, expires_at: s.expiresAt, idp_sid: s.idpSid });
+const publicView = (s: SessionView) => ({ id: s.id, sub: s.sub, email: s.email, groups: s.groups, created_at: s.createdAt, expires_at: s.expiresAt, idp_sid: s.idpSid });
 
-export function registerAdminApi(app: FastifyInstance, deps: { config: VallumConfig; cache: CacheApi; access: AccessCheck }): void {
+export function registerAdminApi(app: FastifyInstance, deps: { config: VallumConfig; cache: CacheViewApi; access: AccessCheck }): void {
   const { config, cache, access } = deps;
   const policy: CompiledPolicy | undefined = config.adminPolicy === undefined ? undefined : compilePolicy(config.adminPolicy);
 
   /** The admin making the call, or a reply already sent. */
-  const admin = async (req: FastifyRequest, reply: FastifyReply): Promise<Session | undefined> => {
+  const admin = async (req: FastifyRequest, reply: FastifyReply): Promise<SessionView | undefined> => {
     reply.header('cache-control', 'no-store');
     const session = await access.identify(requestCookie(req.headers.cookie, config.cookieName), req.headers.authorization);
     if (!session || session === 'invalid-token') {

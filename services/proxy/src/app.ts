@@ -7,7 +7,7 @@ import cookie from '@fastify/cookie';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError, isVallumError } from '@vallum/errors';
 import { createServer, requestIdOf, sendPage } from '@vallum/server-kit';
-import type { AuthorizeApi, CacheApi } from '@vallum/service-client';
+import type { AuthorizeApi, CacheViewApi } from '@vallum/service-client';
 import { createHandoffCodec, createSessionCookieCodec, sessionCookieOptions } from '@vallum/session';
 import { createAccessCheck, type AccessRequest, type AccessResult } from './access.js';
 import type { ConnectionWatch } from './connection-watch.js';
@@ -30,7 +30,7 @@ import { framingProblem } from './request-framing.js';
 
 export interface ProxyDeps {
   authorize: AuthorizeApi;
-  cache: CacheApi;
+  cache: CacheViewApi;
   logger?: boolean;
   /** Open long-lived connections, kept by the process across reloads (see connection-watch.ts). */
   connections?: ConnectionWatch;

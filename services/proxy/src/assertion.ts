@@ -6,16 +6,16 @@
 // expired. The key ring lives in this module, not in the app, because a reload rebuilds the app.
 import { createECDH, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
-import { BoundedCache, deriveKey, hotPathCounters, type Session } from '@vallum/session';
+import { BoundedCache, deriveKey, hotPathCounters, type SessionView } from '@vallum/session';
 
 export const ASSERTION_LIFETIME_SECONDS = 300;
 const RENEW_BEFORE_MS = 60_000;
 
 export interface AssertionSigner {
   /** `override` signs a variant with fewer groups (the header budget), cached apart under `variant`. */
-  assertionFor(session: Session, audience: string, override?: AssertionOverride): Promise<string>;
+  assertionFor(session: SessionView, audience: string, override?: AssertionOverride): Promise<string>;
   /** The assertion `assertionFor` would return, if it is signed already and not yet due for renewal. */
-  peek(session: Session, audience: string, override?: AssertionOverride): string | undefined;
+  peek(session: SessionView, audience: string, override?: AssertionOverride): string | undefined;
   jwks(): { keys: JWK[] };
   forget(sid: string): void;
 }
@@ -44,7 +44,7 @@ export async function createAssertionSigner(options: { signingKeyPem?: string; s
   keyRing.current = current;
   // Keyed by session id first: forget(sid) drops that session's assertions without a scan.
   const cache = new BoundedCache<string, string>({ maxEntries: 50_000, groupOf: (key) => key.slice(0, key.indexOf('\n')) });
-  const keyOf = (session: Session, audience: string, override: AssertionOverride | undefined) => `${session.id}\n${audience}\n${override?.variant ?? ''}`;
+  const keyOf = (session: SessionView, audience: string, override: AssertionOverride | undefined) => `${session.id}\n${audience}\n${override?.variant ?? ''}`;
 
   return {
     peek: (session, audience, override) => cache.get(keyOf(session, audience, override)),

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { VallumConfig } from '@vallum/config';
-import { API_TOKEN_TYPE, BoundedCache, cleanEmail, createApiTokenCodec, hotPathCounters, type Session } from '@vallum/session';
+import { API_TOKEN_TYPE, BoundedCache, cleanEmail, createApiTokenCodec, hotPathCounters, type SessionView } from '@vallum/session';
 import type { SessionResolver } from './session-resolver.js';
 
 /** Never `none`, never an HMAC (which a public key could be fed to as a secret). */
@@ -13,7 +13,7 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface BearerAuth {
   /** The caller's identity as a session, or null when the token is not valid. */
-  identify(token: string): Promise<Session | null>;
+  identify(token: string): Promise<SessionView | null>;
 }
 
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -38,7 +38,7 @@ export function createBearerAuth(deps: {
   };
 
   /** A verified token: a fixed identity (IdP token, service account), or a session it names (looked up each use). */
-  type Verified = { session: Session } | { sid: string; expiresAt: number };
+  type Verified = { session: SessionView } | { sid: string; expiresAt: number };
   const verified = new BoundedCache<string, Verified>(10_000);
 
   const verify = async (token: string): Promise<Verified | null> => {
@@ -76,7 +76,7 @@ export function createBearerAuth(deps: {
   };
 }
 
-function pseudoSession(token: string, sub: string, email: string, groups: string[], expiresAt: number, claims: Record<string, unknown>): Session {
+function pseudoSession(token: string, sub: string, email: string, groups: string[], expiresAt: number, claims: Record<string, unknown>): SessionView {
   const id = `bearer:${createHash('sha256').update(token).digest('base64url').slice(0, 32)}`;
   return { id, sub, email, groups, claims, createdAt: Date.now(), expiresAt };
 }

@@ -3,7 +3,7 @@
 // revocation) it is re-checked at once, and every few seconds anyway (expiry, a policy that now denies). A failed
 // check closes it. The watch outlives config reloads: the newest proxy app installs its check, so open
 // connections are judged by the policy in force now, not the one that let them in.
-import type { Session } from '@vallum/session';
+import type { SessionView } from '@vallum/session';
 
 export const RECHECK_INTERVAL_MS = 2_000;
 
@@ -15,7 +15,7 @@ export interface Closable {
 
 /** What was asked when the connection was let in, to ask again. */
 export interface WatchedRequest {
-  session: Session;
+  session: SessionView;
   cookie: string | undefined;
   authorization: string | undefined;
   routeId: string;

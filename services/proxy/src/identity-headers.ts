@@ -3,7 +3,7 @@
 // overflow it, only the groups the route's policy mentions are sent (and, past that, as many as fit), so an
 // upstream never answers 431 because of Vallum.
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import type { Session } from '@vallum/session';
+import type { SessionView } from '@vallum/session';
 import type { AssertionOverride, AssertionSigner } from './assertion.js';
 import type { IdentityHeaders } from './director.js';
 
@@ -16,9 +16,9 @@ const BASE_HEADERS = ['x-vallum-jwt-assertion', 'x-vallum-claim-email', 'x-vallu
 export type IdentityHeaderConfig = Pick<VallumConfig, 'jwtClaimsHeaders' | 'identityHeadersMaxBytes'>;
 
 export interface IdentityHeaderBuilder {
-  build(session: Session, route: RouteConfig, audience: string): Promise<IdentityHeaders>;
+  build(session: SessionView, route: RouteConfig, audience: string): Promise<IdentityHeaders>;
   /** What `build` would return, when the assertion is signed already; the same object while it stays valid. */
-  peek(session: Session, route: RouteConfig, audience: string): IdentityHeaders | undefined;
+  peek(session: SessionView, route: RouteConfig, audience: string): IdentityHeaders | undefined;
   /** Lower-cased names of the claim headers, which clients may never send themselves. */
   readonly names: ReadonlySet<string>;
 }
@@ -33,7 +33,7 @@ export function createIdentityHeaderBuilder(config: IdentityHeaderConfig, assert
     return groups;
   };
 
-  const headersFor = (session: Session, groups: readonly string[]) => {
+  const headersFor = (session: SessionView, groups: readonly string[]) => {
     const extra: Record<string, string> = {};
     for (const [name, claim] of claimHeaders) {
       const value = claimValue(session, claim, groups);
@@ -50,7 +50,7 @@ export function createIdentityHeaderBuilder(config: IdentityHeaderConfig, assert
     return BASE_HEADERS.reduce((n, k) => n + k.length + LINE_OVERHEAD, 0) + email + groups + jwt + extra;
   };
 
-  const fit = (session: Session, route: RouteConfig) => {
+  const fit = (session: SessionView, route: RouteConfig) => {
     let groups: readonly string[] = session.groups;
     let headers = headersFor(session, groups);
     let trimmed = false;
@@ -68,10 +68,10 @@ export function createIdentityHeaderBuilder(config: IdentityHeaderConfig, assert
     return { headers, groups, trimmed };
   };
   type Entry = ReturnType<typeof fit> & { override: AssertionOverride | undefined; last?: IdentityHeaders };
-  const built = new WeakMap<Session, Map<RouteConfig, Entry>>();
+  const built = new WeakMap<SessionView, Map<RouteConfig, Entry>>();
   // The headers are a pure function of the session and the route: worked out once per session copy (a refreshed
   // session is a new object, so the WeakMap forgets the old one by itself).
-  const entryOf = (session: Session, route: RouteConfig): Entry => {
+  const entryOf = (session: SessionView, route: RouteConfig): Entry => {
     let perRoute = built.get(session);
     if (!perRoute) built.set(session, (perRoute = new Map()));
     let entry = perRoute.get(route);
@@ -122,7 +122,7 @@ export function groupsIn(policy: unknown): ReadonlySet<string> {
   return found;
 }
 
-function claimValue(session: Session, claim: string, groups: readonly string[]): string | undefined {
+function claimValue(session: SessionView, claim: string, groups: readonly string[]): string | undefined {
   const value = claim === 'email' ? session.email : claim === 'groups' ? groups : claim === 'sub' ? session.sub : session.claims[claim];
   if (value === undefined || value === null || value === '') return undefined;
   if (Array.isArray(value)) return value.map((v) => headerValue(String(v))).join(',');

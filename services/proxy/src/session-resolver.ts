@@ -2,17 +2,17 @@
 // in-process for a few seconds, so a warm request makes no cache call. The cache's change events drop a copy at
 // once (sign-out, back-channel logout, refresh, admin revocation), on every proxy sharing the store.
 import type { VallumConfig } from '@vallum/config';
-import type { CacheApi } from '@vallum/service-client';
-import { BoundedCache, hotPathCounters, type Session, type SessionCookieCodec } from '@vallum/session';
+import type { CacheViewApi } from '@vallum/service-client';
+import { BoundedCache, hotPathCounters, type SessionView, type SessionCookieCodec } from '@vallum/session';
 
 /** How long a session read from the cache is trusted before it is read again (a safety net behind the events). */
 const SESSION_CACHE_TTL_MS = 10_000;
 
 export interface SessionResolver {
-  fromCookie(value: string | undefined): Promise<Session | null>;
+  fromCookie(value: string | undefined): Promise<SessionView | null>;
   /** What `fromCookie` would answer from in-process copies alone; undefined when the codec or the store must be asked. */
-  peek(value: string | undefined): Session | null | undefined;
-  fromSid(sid: string): Promise<Session | null>;
+  peek(value: string | undefined): SessionView | null | undefined;
+  fromSid(sid: string): Promise<SessionView | null>;
   forget(sid: string): void;
   /** Called with the id of every session that changed or ended, after the in-process copies are dropped. */
   onChange(listener: (sid: string) => void): void;
@@ -20,12 +20,12 @@ export interface SessionResolver {
 }
 
 export function createSessionResolver(deps: {
-  cache: CacheApi;
+  cache: CacheViewApi;
   cookies: SessionCookieCodec;
   config: Pick<VallumConfig, 'cookieName'>;
   onTouchError?: (err: unknown) => void;
 }): SessionResolver {
-  const sessions = new BoundedCache<string, Session>(50_000);
+  const sessions = new BoundedCache<string, SessionView>(50_000);
   /** When this process last extended a session's idle deadline. */
   const touched = new BoundedCache<string, number>(50_000);
   const listeners: Array<(sid: string) => void> = [];
@@ -40,7 +40,7 @@ export function createSessionResolver(deps: {
   });
 
   // Activity extends the idle deadline, at most every quarter of the timeout (and a minute): not per request.
-  const keepAlive = (session: Session, now: number) => {
+  const keepAlive = (session: SessionView, now: number) => {
     if (session.idleTimeoutMs === undefined) return;
     const every = Math.min(session.idleTimeoutMs / 4, 60_000);
     const last = touched.get(session.id);
@@ -55,17 +55,17 @@ export function createSessionResolver(deps: {
   };
 
   /** The in-process copy, unless it may have gone idle in the store: one not seen active within its idle timeout. */
-  const copyOf = (sid: string): Session | undefined => {
+  const copyOf = (sid: string): SessionView | undefined => {
     const session = sessions.get(sid);
     return session?.idleTimeoutMs !== undefined && touched.get(session.id) === undefined ? undefined : session;
   };
-  const admit = (session: Session, now: number): Session | null => {
+  const admit = (session: SessionView, now: number): SessionView | null => {
     if (session.expiresAt <= now) return null;
     keepAlive(session, now);
     return session;
   };
 
-  const fromSid = async (sid: string): Promise<Session | null> => {
+  const fromSid = async (sid: string): Promise<SessionView | null> => {
     const copy = copyOf(sid);
     if (copy) return admit(copy, Date.now());
     hotPathCounters.sessionReads++;

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import { isCrossSiteRequest, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
-import type { CacheApi } from '@vallum/service-client';
+import type { CacheViewApi } from '@vallum/service-client';
 import { HANDOFF_TTL_SECONDS, sessionCookieOptions, type HandoffCodec, type SessionCookieCodec } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import type { AccessCheck } from './access.js';
@@ -21,7 +21,7 @@ const ENDED_SESSION_KEEP_SECONDS = HANDOFF_TTL_SECONDS * 2;
 
 export interface SessionRoutesDeps {
   config: VallumConfig;
-  cache: CacheApi;
+  cache: CacheViewApi;
   routes: RouteTable;
   cookies: SessionCookieCodec;
   handoffs: HandoffCodec;

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import { escapeHtml, renderPage, sendPage } from '@vallum/server-kit';
-import type { Session } from '@vallum/session';
+import type { SessionView } from '@vallum/session';
 import type { AccessCheck } from './access.js';
 import { messagePage } from './pages.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -31,7 +31,7 @@ export function registerUserPage(
   });
 }
 
-function userPage(session: Session, routes: readonly RouteConfig[], requestId: string): string {
+function userPage(session: SessionView, routes: readonly RouteConfig[], requestId: string): string {
   const now = Date.now();
   const groups = session.groups.length ? session.groups.map((g) => `<li>${escapeHtml(g)}</li>`).join('') : '<li><em>none</em></li>';
   const links = [...new Map(routes.map((r) => [`${r.from}${r.prefix}`, r])).values()]
