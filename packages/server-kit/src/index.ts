@@ -2,3 +2,5 @@ export { createServer, requestIdOf, type ServerOptions } from './create-server.j
 export { requireServiceAuth, type ServiceAuthOptions } from './require-service-auth.js';
 export { safeRedirectTarget } from './safe-redirect.js';
 export { escapeHtml, renderPage, sendPage, type PageOptions } from './html.js';
+export { clientAddress, createTrustCheck, type TrustCheck } from './trusted-proxies.js';
+export { addressKey, createRateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimiterStats } from './rate-limiter.js';

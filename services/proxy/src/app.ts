@@ -26,6 +26,7 @@ import { clientAddress, createTrustCheck } from './trusted-proxies.js';
 import { forwardUpgrade, rawResponse } from './upgrade.js';
 import { rewrittenPath } from './upstream-path.js';
 import { requestCookie } from './request-cookie.js';
+import { createRequestLimits } from './request-limits.js';
 
 export interface ProxyDeps {
   authorize: AuthorizeApi;
@@ -101,6 +102,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   const access = createAccessCheck({ config, authorize, sessions, assertions, connections: deps.connections });
   const forwarder = createForwarder();
   const trusted = createTrustCheck(config.trustedProxies);
+  const limits = createRequestLimits(config.routes);
   const caches = new Map<string, ResponseCache>();
   for (const route of config.routes) {
     forwarder.upstreams(route);
@@ -199,6 +201,10 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   /** Forwards a request the access check let in; a failure before the response started gets Vallum's error page. */
   const forwardAllowed = (req: IncomingMessage, res: ServerResponse, m: RouteMatch, result: AccessResult & { kind: 'forward' }, requestId: string): void => {
     const { route } = m;
+    if (route.rateLimit !== undefined || route.maxRequestBodyBytes !== undefined) {
+      const refused = limits.refusal(route, req, result.user, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted));
+      if (refused) return sendError(res, refused, requestId, req.headers.accept);
+    }
     result.watch?.(res);
     const input: ForwardInput = {
       route,
@@ -206,6 +212,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       path: pathFor(route, m.path, m.query),
       host: hostFor(route, req),
       req,
+      body: limits.body(route, req),
       res,
       headers: upstreamHeaderList(headerInput(req, requestId, m, result)),
       requestId,
