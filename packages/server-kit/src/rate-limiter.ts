@@ -61,7 +61,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         return 0;
       }
       counts.limited++;
-      return Math.max(1, Math.ceil(((1 - bucket.tokens) * perToken) / 1000));
+      return Math.max(1, Math.ceil(Math.round((1 - bucket.tokens) * perToken) / 1000));
     },
     stats: () => ({ ...counts, keys: buckets.size }),
   };
