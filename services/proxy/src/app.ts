@@ -304,6 +304,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     if (result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
     if (result.kind === 'deny') return refuseUpgrade(socket, 403, 'Access denied.');
     if (result.kind === 'respond') return refuseUpgrade(socket, result.status, 'Unauthorized.');
+    const refused = m.route.rateLimit && limits.refusal(m.route, req, result.user, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted));
+    if (refused) return refuseUpgrade(socket, refused.status, refused.message);
     // An upgraded connection obeys revocation like a long response: it is closed when the session ends or the
     // policy stops allowing it.
     result.watch?.(socket);
