@@ -226,7 +226,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     );
   };
   const upstreamFailed = (err: unknown, input: ForwardInput) => {
-    app.log.warn({ reqId: input.requestId, err, route: input.route.id }, 'upstream failed');
+    if (isVallumError(err) && err.status < 500) app.log.info({ reqId: input.requestId, code: err.code, route: input.route.id }, 'request refused');
+    else app.log.warn({ reqId: input.requestId, err, route: input.route.id }, 'upstream failed');
     sendError(input.res, err, input.requestId, input.req.headers.accept);
   };
 
