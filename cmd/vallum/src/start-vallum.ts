@@ -14,6 +14,7 @@ import { createServiceTokenSigner } from '@vallum/service-auth';
 import type * as CacheService from '@vallum/cache';
 import type * as ProxyService from '@vallum/proxy';
 import { parseListenAddress } from './listen-address.js';
+import { applyServerLimits, serverLimitOptions } from './server-limits.js';
 import type { GarbagePacer } from './process-memory.js';
 
 export interface StartOptions {
@@ -72,9 +73,10 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
         current.route(req, res);
       }
     : (req: IncomingMessage, res: ServerResponse) => current.route(req, res);
+  const serverOptions = { highWaterMark: SOCKET_BUFFER_BYTES, ...serverLimitOptions(initial.limits) };
   const server = initial.tls
-    ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key, highWaterMark: SOCKET_BUFFER_BYTES }, handler)
-    : createHttpServer({ highWaterMark: SOCKET_BUFFER_BYTES }, handler);
+    ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key, ...serverOptions }, handler)
+    : createHttpServer(serverOptions, handler);
   let listenerTls = initial.tls;
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
   // closeAllConnections() does not reach them, so they are tracked to be ended on shutdown.
@@ -88,7 +90,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     });
     current.upgrade(req, socket, head);
   });
-  server.keepAliveTimeout = 65_000;
+  applyServerLimits(server, initial.limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -121,6 +123,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
         (server as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key });
         listenerTls = tls;
       }
+      applyServerLimits(server, config.limits);
       const previous = current;
       current = next;
       // In-flight requests finish on the services that accepted them; new ones already go to `next`.

@@ -15,8 +15,9 @@ import {
   type SharedRouteProxyConfig,
 } from './build-proxy.js';
 import { loadPolicyFiles, type NamedPolicy } from './policy-files.js';
+import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
 
-export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig {
+export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
   /** `name`, or the route's index in `routes`. */
   id: string;
   /** Normalised origin the route answers on, e.g. `http://app.localhost:8000`. */
@@ -80,6 +81,7 @@ export interface VallumConfig extends ListenerConfig {
   /** Files and directories whose change must reload the config (besides the config file): policies, certificate. */
   reloadSources: readonly string[];
   globalPolicy: unknown;
+  limits: LimitsConfig;
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
 }
@@ -182,6 +184,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     namedPolicies: policies.named,
     reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file].filter((f) => f !== undefined)],
     globalPolicy: raw.global_policy,
+    limits: buildLimits(raw, issues),
     locate: ctx.locate,
   };
   return issues.length ? { issues } : { config: deepFreeze(config), issues };
@@ -237,6 +240,7 @@ function buildRoute(
     enforce: r.enforce ?? true,
     passIdentityHeaders: r.pass_identity_headers ?? true,
     ...buildRouteProxy(r, index, weights, issues),
+    ...buildRouteLimits(r, index, issues),
   };
 }
 

@@ -15,3 +15,4 @@ export { ENV_OVERRIDES } from './env.js';
 export { LB_POLICIES } from './proxy-schema.js';
 export type { RouteProxyConfig, SharedRouteProxyConfig, ListenerConfig, LbPolicy, HealthCheckConfig, UpstreamTlsConfig } from './build-proxy.js';
 export { policyVersion, type NamedPolicy } from './policy-files.js';
+export { parseSize, type LimitsConfig, type RateLimitConfig, type RouteLimitConfig } from './build-limits.js';

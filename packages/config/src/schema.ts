@@ -1,6 +1,7 @@
 // The one schema of vallum.yaml. Types, validation and the editor JSON Schema (config.schema.json) all come from it.
 import { Type, type Static } from '@sinclair/typebox';
 import { ProxyGlobalKeys, ProxyRouteKeys } from './proxy-schema.js';
+import { LimitGlobalKeys, LimitRouteKeys } from './limits-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
@@ -23,6 +24,7 @@ export const RouteSchema = Type.Object(
     enforce: Type.Optional(Type.Boolean({ description: 'false: shadow mode, the policy allows but logs and counts every would-deny (default true)' })),
     pass_identity_headers: Type.Optional(Type.Boolean({ description: 'Send X-Vallum-Jwt-Assertion and claim headers upstream (default true)' })),
     ...ProxyRouteKeys,
+    ...LimitRouteKeys,
   },
   { additionalProperties: false },
 );
@@ -94,6 +96,7 @@ export const ConfigSchema = Type.Object(
     global_policy: Type.Optional(Type.Unknown({ description: 'Policy applied before every non-public route\'s own (allow/deny blocks or use: NAME)' })),
     routes: Type.Array(RouteSchema),
     ...ProxyGlobalKeys,
+    ...LimitGlobalKeys,
   },
   { additionalProperties: false },
 );

@@ -3,3 +3,5 @@ export { requireServiceAuth, type ServiceAuthOptions } from './require-service-a
 export { safeRedirectTarget } from './safe-redirect.js';
 export { escapeHtml, renderPage, sendPage, type PageOptions } from './html.js';
 export { isCrossSiteRequest, sendSignOutConfirmation } from './sign-out-intent.js';
+export { clientAddress, createTrustCheck, type TrustCheck } from './trusted-proxies.js';
+export { addressKey, createRateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimiterStats } from './rate-limiter.js';

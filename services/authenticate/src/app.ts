@@ -17,6 +17,7 @@ import {
 } from '@vallum/session';
 import { createOidcClient, type OidcClient } from '@vallum/idp';
 import { registerBackchannelLogout } from './backchannel-logout.js';
+import { registerAbuseLimits } from './abuse-limits.js';
 import { claimsOf, identityFields } from '@vallum/idp';
 import { errorPage, signedOutPage } from './pages.js';
 
@@ -39,7 +40,8 @@ const IDP_ASKED_STATE = 'signed-out';
 export const IDP_CALLBACK_PATH = '/oauth2/callback';
 
 export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyInstance {
-  const app = createServer({ service: 'authenticate', logger: deps.logger, logLevel: config.logLevel, ownErrorHandler: true });
+  // Nothing authenticate accepts comes near 64 KiB; fastify's default is 1 MiB.
+  const app = createServer({ service: 'authenticate', logger: deps.logger, logLevel: config.logLevel, ownErrorHandler: true, fastify: { bodyLimit: 65_536 } });
   const { cache } = deps;
   const idp = deps.oidc ?? createOidcClient(config.idp);
   const base = config.authenticateServiceUrl;
@@ -54,6 +56,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   const signOutOrigins = new Set([...routeOrigins, base.origin]);
 
   void app.register(cookie);
+  registerAbuseLimits(app, config, IDP_CALLBACK_PATH);
 
   app.setErrorHandler((err: Error, req, reply) => {
     const known = isVallumError(err);

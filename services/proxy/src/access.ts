@@ -44,6 +44,8 @@ export type AccessResult =
       dropAuthorization?: boolean;
       /** Keeps re-checking the response (or upgraded socket) while it is open: long-lived connections obey revocation. */
       watch?: (res: Closable) => void;
+      /** Who was let in (the session's subject), for per-user rate limits; absent on public routes. */
+      user?: string;
     }
   | { kind: 'sign-in'; location: string; clearCookie: boolean }
   | { kind: 'deny'; email: string; reasons: readonly Reason[] }
@@ -140,7 +142,7 @@ export function createAccessCheck(deps: {
     const forPolicy = input.request.headers ?? NO_HEADERS;
     const watch = (res: Closable) =>
       connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, otherPaths, headers: forPolicy, sourceIp: clientIp });
-    return { kind: 'forward', identity, watch, dropAuthorization };
+    return { kind: 'forward', identity, watch, dropAuthorization, user: session.sub || session.email };
   };
   /** No session known in-process for the cookie: read it, else try a bearer token, else sign in. */
   const coldCheck = async (r: AccessRequest): Promise<AccessResult> => {

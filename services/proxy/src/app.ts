@@ -27,6 +27,7 @@ import { forwardUpgrade, rawResponse } from './upgrade.js';
 import { rewrittenPath } from './upstream-path.js';
 import { requestCookie } from './request-cookie.js';
 import { framingProblem } from './request-framing.js';
+import { createRequestLimits } from './request-limits.js';
 
 export interface ProxyDeps {
   authorize: AuthorizeApi;
@@ -90,6 +91,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   const access = createAccessCheck({ config, authorize, sessions, assertions, connections: deps.connections });
   const forwarder = createForwarder();
   const trusted = createTrustCheck(config.trustedProxies);
+  const limits = createRequestLimits(config.routes);
   const caches = new Map<string, ResponseCache>();
   for (const route of config.routes) {
     forwarder.upstreams(route);
@@ -182,6 +184,10 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   /** Forwards a request the access check let in; a failure before the response started gets Vallum's error page. */
   const forwardAllowed = (req: IncomingMessage, res: ServerResponse, m: RouteMatch, result: AccessResult & { kind: 'forward' }, requestId: string): void => {
     const { route } = m;
+    if (route.rateLimit !== undefined || route.maxRequestBodyBytes !== undefined) {
+      const refused = limits.refusal(route, req, result.user, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted));
+      if (refused) return sendError(res, refused, requestId, req.headers.accept);
+    }
     result.watch?.(res);
     const fields = headerInput(req, requestId, m, result);
     const input: ForwardInput = {
@@ -190,6 +196,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       path: pathFor(route, m.path, m.query),
       host: hostFor(route, req),
       req,
+      body: limits.body(route, req),
       res,
       headers: upstreamHeaderList(fields),
       fields,
@@ -204,7 +211,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     );
   };
   const upstreamFailed = (err: unknown, input: ForwardInput) => {
-    app.log.warn({ reqId: input.requestId, err, route: input.route.id }, 'upstream failed');
+    if (isVallumError(err) && err.status < 500) app.log.info({ reqId: input.requestId, code: err.code, route: input.route.id }, 'request refused');
+    else app.log.warn({ reqId: input.requestId, err, route: input.route.id }, 'upstream failed');
     sendError(input.res, err, input.requestId, input.req.headers.accept);
   };
 
@@ -291,6 +299,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     if (result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
     if (result.kind === 'deny') return refuseUpgrade(socket, 403, 'Access denied.');
     if (result.kind === 'respond') return refuseUpgrade(socket, result.status, 'Unauthorized.');
+    const refused = m.route.rateLimit && limits.refusal(m.route, req, result.user, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted));
+    if (refused) return refuseUpgrade(socket, refused.status, refused.message);
     // An upgraded connection obeys revocation like a long response: it is closed when the session ends or the
     // policy stops allowing it.
     result.watch?.(socket);

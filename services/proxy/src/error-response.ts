@@ -8,6 +8,14 @@ export function wantsJson(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes('application/json') && !accept.includes('text/html');
 }
 
+const TITLES: Record<number, string> = {
+  413: 'Request too large',
+  429: 'Too many requests',
+  502: 'Application unavailable',
+  503: 'Service unavailable',
+  504: 'Application unavailable',
+};
+
 export function sendError(res: ServerResponse, err: unknown, requestId: string, accept: string | undefined): void {
   const known = isVallumError(err);
   const status = known ? err.status : 500;
@@ -15,7 +23,7 @@ export function sendError(res: ServerResponse, err: unknown, requestId: string, 
     res.destroy();
     return;
   }
-  const title = status === 502 || status === 504 ? 'Application unavailable' : status === 503 ? 'Service unavailable' : 'Request failed';
+  const title = TITLES[status] ?? 'Request failed';
   const message = known && err.expose !== false ? err.message : 'Something went wrong.';
   const json = wantsJson(accept);
   const body = json
@@ -26,6 +34,8 @@ export function sendError(res: ServerResponse, err: unknown, requestId: string, 
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
     'x-request-id': requestId,
+    // e.g. Retry-After on a 429
+    ...(known ? (err.details?.headers as Record<string, string> | undefined) : undefined),
   });
   res.end(body);
 }

@@ -3,6 +3,7 @@
 // upstream pauses the client's upload). Bodies are never buffered. An idempotent request without a body is
 // retried once on another endpoint when connecting failed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RouteConfig } from '@vallum/config';
 import { VallumError, ErrorCodes } from '@vallum/errors';
@@ -29,6 +30,8 @@ export interface ForwardInput {
   /** The Host header to send; undefined sends the chosen upstream's own host. */
   host: string | undefined;
   req: IncomingMessage;
+  /** The body to send when it is not `req` itself (a size-limited copy); such a body's trailers are not forwarded. */
+  body?: Readable | undefined;
   res: ServerResponse;
   /** Request headers for the upstream as a name/value list, without Host. */
   headers: string[];
@@ -138,7 +141,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.attempts === 1) headers.push('host', host);
     else headers[headers.length - 1] = host;
     const { route } = input;
-    if (this.hasBody && announcesTrailers(input.req)) {
+    if (this.hasBody && input.body === undefined && announcesTrailers(input.req)) {
       const r = { origin: endpoint.url, path: endpoint.basePath + input.path, method: input.req.method ?? 'POST', headers, body: input.req, fields: input.fields };
       const limits = { headersTimeout: route.timeoutMs, bodyTimeout: route.idleTimeoutMs, connectTimeout: route.connectTimeoutMs };
       return dispatchWithTrailers({ ...r, ...limits, tls: route.upstreamTls, lookup: this.upstreams.lookup }, this);
@@ -148,7 +151,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         path: endpoint.basePath + input.path,
         method: input.req.method as Dispatcher.HttpMethod,
         headers,
-        body: this.hasBody ? input.req : null,
+        body: this.hasBody ? (input.body ?? input.req) : null,
         headersTimeout: input.route.timeoutMs,
         bodyTimeout: input.route.idleTimeoutMs,
       },
