@@ -160,25 +160,25 @@ test('back-channel logout tokens need jti, iat and the logout event object, neve
 });
 
 test('repeated code or state on the IdP callback is answered 400 and creates no session', async () => {
-  for (const repeat of ['code', 'state'] as const) {
+  for (const repeat of ['code', 'state', undefined] as const) {
     const { page, close } = await openLogin(stack.appUrl);
-    let captured: URL | undefined;
-    await page.route((u) => u.pathname === '/oauth2/callback', async (route) => {
-      captured ??= new URL(route.request().url());
-      await route.abort();
-    });
-    await signInAtDemoIdp(page, 'heidi@example.com');
-    await waitUntil('the IdP redirects to the callback', async () => captured !== undefined, 15_000);
-    await page.unrouteAll();
-    const forged = new URL(captured!);
-    const real = forged.searchParams.get(repeat)!;
-    // Both orders: whichever copy a parser would pick, the request is refused.
-    forged.searchParams.delete(repeat);
-    forged.searchParams.append(repeat, repeat === 'code' ? 'attacker-code' : real);
-    forged.searchParams.append(repeat, real);
-    const answer = await page.goto(forged.href);
+    const callback = await callbackOf(page, 'heidi@example.com');
+    if (repeat === undefined) {
+      // The same flow without a repeated parameter signs in: the refusals above were for the repetition alone.
+      const answer = await page.goto(callback.href);
+      assert.equal(answer?.status(), 200);
+      assert.equal((await sessionsOf('heidi')).length, 1);
+      await close();
+      continue;
+    }
+    const real = callback.searchParams.get(repeat)!;
+    // Whichever copy a parser would pick, the request is refused.
+    callback.searchParams.delete(repeat);
+    callback.searchParams.append(repeat, repeat === 'code' ? 'attacker-code' : real);
+    callback.searchParams.append(repeat, real);
+    const answer = await page.goto(callback.href);
     assert.equal(answer?.status(), 400, `two ${repeat} parameters`);
-    assert.match(await page.content(), new RegExp(`named &quot;${repeat}&quot; more than once|named "${repeat}" more than once`));
+    assert.match(await page.content(), new RegExp(`named (&quot;|")${repeat}(&quot;|") more than once`));
     assert.deepEqual(await sessionsOf('heidi'), []);
     await close();
   }
@@ -270,6 +270,22 @@ test('while the IdP is down, nobody is signed out', async () => {
   assert.equal(afterwards?.id, before.id);
   await alice.context.close();
 });
+
+/** Signs in at the IdP's form with the browser's cookies, following redirects by hand up to (not into) Vallum's callback. */
+async function callbackOf(page: Page, email: string): Promise<URL> {
+  const api = page.context().request;
+  const action = new URL((await page.locator('form#login').getAttribute('action'))!, page.url());
+  let res = await api.post(action.href, { form: { email, password: DEMO_PASSWORD }, maxRedirects: 0 });
+  let at = action;
+  for (let hop = 0; hop < 10; hop++) {
+    const location = res.headers().location;
+    assert.ok(location, `a redirect from ${at.pathname} (HTTP ${res.status()})`);
+    at = new URL(location, at);
+    if (at.pathname === '/oauth2/callback') return at;
+    res = await api.get(at.href, { maxRedirects: 0 });
+  }
+  assert.fail('the IdP never redirected to the callback');
+}
 
 async function logoutPost(token: string) {
   const target = new URL('/.vallum/backchannel_logout', stack.authenticateUrl);
