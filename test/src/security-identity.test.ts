@@ -95,6 +95,16 @@ test('an email with more than one @ refuses sign-in with a clear page and create
   assert.match(await page.content(), /exactly one @/);
   assert.deepEqual(await sessionsOf('mallory'), [], 'no session for an identity with an ambiguous email');
   await close();
+
+  // The same identity as an IdP-signed bearer token: refused too, where a well-formed email is let in.
+  const bearer = async (email: string) => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await stack.idp.signJwt({ iss: stack.issuer, aud: 'vallum-demo', sub: 'mallory', email, groups: ['engineering'], iat: now, exp: now + 300 });
+    const res = await hostGet(stack, appHost(stack), '/api/whoami', { authorization: `Bearer ${token}`, accept: 'application/json' });
+    return res.status;
+  };
+  assert.equal(await bearer('mallory@example.com'), 200);
+  assert.equal(await bearer('mallory@evil.example@example.com'), 401);
 });
 
 test('domain comparisons ignore case, and a longer domain that merely starts the same does not match (CVE-2026-40574)', async () => {
@@ -102,6 +112,10 @@ test('domain comparisons ignore case, and a longer domain that merely starts the
   const dave = await signInWithBrowser(browser, stack, 'Dave@EXAMPLE.com', domainUrl);
   const daveSeen = await hostGet(stack, `domain.localhost:${stack.port}`, '/', { cookie: `_vallum=${await dave.cookie()}` });
   assert.equal(daveSeen.status, 200, 'Dave@EXAMPLE.com matches domain: example.com');
+  // Route hosts too: the Host header's case picks the same route and policy; a longer host is another host.
+  const daveCookie = { cookie: `_vallum=${await dave.cookie()}` };
+  assert.equal((await hostGet(stack, `DOMAIN.LocalHost:${stack.port}`, '/', daveCookie)).status, 200);
+  assert.equal((await hostGet(stack, `domain.localhost.evil:${stack.port}`, '/', daveCookie)).status, 404);
   const eve = await signInWithBrowser(browser, stack, 'eve@example.com.evil', domainUrl);
   const eveSeen = await hostGet(stack, `domain.localhost:${stack.port}`, '/', { cookie: `_vallum=${await eve.cookie()}` });
   assert.equal(eveSeen.status, 403, 'example.com.evil is not example.com');

@@ -2,7 +2,7 @@
 // session and its headers are made of. Used at sign-in, at every token refresh and at every userinfo check.
 import * as oidc from 'openid-client';
 import { VallumError, ErrorCodes } from '@vallum/errors';
-import { cleanEmail, type Session } from '@vallum/session';
+import { cleanEmail, isUnacceptableEmail, type Session } from '@vallum/session';
 
 type TokenResponse = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
 
@@ -30,18 +30,15 @@ export async function claimsOf(
 export type IdentityFields = Pick<Session, 'sub' | 'email' | 'groups' | 'claims' | 'idToken' | 'accessToken' | 'refreshToken' | 'tokenExpiresAt'>;
 export type IdentityClaims = Pick<Session, 'sub' | 'email' | 'groups' | 'claims'>;
 
-/**
- * The identity a session is made of. An email the IdP sent but that is not one plain address (two `@`, spaces, a
- * list) is refused rather than dropped: every later parser (policy, upstream, logs) could split it differently.
- */
+/** The identity a session is made of; throws for an email that is not one plain address (see isUnacceptableEmail). */
 export function identityOfClaims(claims: Record<string, unknown>, previous?: Session): IdentityClaims {
-  const email = cleanEmail(claims.email);
-  if (!email && claims.email !== undefined && claims.email !== null && claims.email !== '') {
+  if (isUnacceptableEmail(claims.email)) {
     throw new VallumError(ErrorCodes.IDENTITY_INVALID, 'Your identity provider sent an email address Vallum cannot accept (it must contain exactly one @). Ask your administrator to correct your account.', {
       status: 403,
       expose: true,
     });
   }
+  const email = cleanEmail(claims.email);
   const kept = Object.fromEntries(Object.entries(claims).filter(([k]) => !TOKEN_FIELDS.has(k)));
   if (!email) delete kept.email;
   return {
