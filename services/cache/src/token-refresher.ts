@@ -10,6 +10,7 @@ import type { Session } from '@vallum/session';
 import type { SessionStore } from './memory-store.js';
 
 const MAX_BACKOFF_MS = 5 * 60_000;
+const CONCURRENCY = 8;
 
 export interface TokenRefresher {
   /** One pass over the sessions (the timer calls this every interval). */
@@ -72,7 +73,12 @@ export function startTokenRefresher(
     const now = Date.now();
     const sessions = await store.listSessions().catch(() => []);
     for (const id of failures.keys()) if (!sessions.some((s) => s.id === id)) failures.delete(id);
-    for (const s of sessions) if (due(s, now)) await refresh(s);
+    // A few IdP calls at a time, so one pass over many sessions still fits in an interval.
+    const queue = sessions.filter((s) => due(s, now));
+    const worker = async () => {
+      for (let s = queue.shift(); s; s = queue.shift()) await refresh(s);
+    };
+    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, worker));
   };
   const tick = () => {
     running ??= runOnce()
