@@ -56,7 +56,7 @@ export const ConfigSchema = Type.Object(
     cookie_name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$' })),
     cookie_expire: Type.Optional(Duration('Session lifetime')),
     session_idle_timeout: Type.Optional(Duration('Sign a session out after this long without a request (default: no idle limit)')),
-    token_refresh_interval: Type.Optional(Duration('How often the cache service refreshes IdP tokens that expire soon (default 30s)')),
+    token_refresh_interval: Type.Optional(Duration('How often the cache service checks every session at the IdP: userinfo, or a token refresh when the access token expires soon (default 30s)')),
     jwt_claims_headers: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.String({ minLength: 1 }), {
         description: 'Extra upstream headers from session claims, e.g. {X-Email: email, X-Groups: groups}',

@@ -1,7 +1,7 @@
 // A real OpenID Connect provider (oidc-provider) on loopback, with the demo users and our own login page.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import Provider from 'oidc-provider';
 import { DemoOptionsError } from './errors.js';
 import { closeServer, listen, originOf, sendHtml } from './http-server.js';
@@ -43,6 +43,8 @@ export interface DemoIdp {
   removeUser(sub: string): void;
   /** Replaces an account's groups (e.g. a user removed from a group at the IdP). */
   setGroups(sub: string, groups: string[]): void;
+  /** A JWT signed with the IdP's own key (e.g. a logout token the IdP would never send), for tests of what Vallum accepts. */
+  signJwt(claims: Record<string, unknown>, typ?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -64,7 +66,9 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 
   try {
     const issuer = options.issuer ?? originOf(host, port);
-    const provider = new Provider(issuer, await providerConfiguration(options, users, port));
+    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const signingKey = { ...(await exportJWK(privateKey)), kid: `demo-${randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
+    const provider = new Provider(issuer, providerConfiguration(options, users, port, signingKey));
     provider.on('server_error', (_ctx, err) => {
       process.stderr.write(`[demo-idp] server_error: ${String((err as Error)?.stack ?? err)}\n`);
     });
@@ -91,6 +95,7 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       users,
       removeUser: (sub) => void users.splice(indexOf(sub), 1),
       setGroups: (sub, groups) => void (users[indexOf(sub)] = Object.freeze({ ...users[indexOf(sub)]!, groups: [...groups] })),
+      signJwt: (claims, typ = 'JWT') => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: signingKey.kid, typ }).sign(privateKey),
       close: () => closeServer(server),
     };
   } catch (err) {
@@ -99,10 +104,8 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
   }
 }
 
-async function providerConfiguration(options: DemoIdpOptions, users: readonly DemoUser[], port: number): Promise<Record<string, unknown>> {
+function providerConfiguration(options: DemoIdpOptions, users: readonly DemoUser[], port: number, signingKey: JWK): Record<string, unknown> {
   const { clients } = options;
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const signingKey = { ...(await exportJWK(privateKey)), kid: `demo-${randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
   return {
     adapter: createMemoryAdapter(),
     clients: clients.map((client) => ({

@@ -1,3 +1,3 @@
 export { createOidcClient, type OidcClient } from './oidc-client.js';
-export { claimsOf, identityFields, type IdentityFields } from './session-claims.js';
-export { refreshSessionTokens, isIdpRefusal, idpErrorCode } from './refresh.js';
+export { claimsOf, identityFields, identityOfClaims, type IdentityFields, type IdentityClaims } from './session-claims.js';
+export { refreshSessionTokens, checkSessionUserinfo, isIdpRefusal, endsSession, idpErrorCode } from './refresh.js';

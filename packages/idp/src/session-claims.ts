@@ -1,7 +1,8 @@
 // What Vallum keeps of a user's IdP tokens: ID token claims merged with userinfo, and the identity fields a
-// session and its headers are made of. Used at sign-in and at every token refresh.
+// session and its headers are made of. Used at sign-in, at every token refresh and at every userinfo check.
 import * as oidc from 'openid-client';
-import { cleanEmail, type Session } from '@vallum/session';
+import { VallumError, ErrorCodes } from '@vallum/errors';
+import { cleanEmail, isUnacceptableEmail, type Session } from '@vallum/session';
 
 type TokenResponse = oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers;
 
@@ -27,8 +28,16 @@ export async function claimsOf(
 }
 
 export type IdentityFields = Pick<Session, 'sub' | 'email' | 'groups' | 'claims' | 'idToken' | 'accessToken' | 'refreshToken' | 'tokenExpiresAt'>;
+export type IdentityClaims = Pick<Session, 'sub' | 'email' | 'groups' | 'claims'>;
 
-export function identityFields(claims: Record<string, unknown>, tokens: TokenResponse, previous?: Session): IdentityFields {
+/** The identity a session is made of; throws for an email that is not one plain address (see isUnacceptableEmail). */
+export function identityOfClaims(claims: Record<string, unknown>, previous?: Session): IdentityClaims {
+  if (isUnacceptableEmail(claims.email)) {
+    throw new VallumError(ErrorCodes.IDENTITY_INVALID, 'Your identity provider sent an email address Vallum cannot accept (it must contain exactly one @). Ask your administrator to correct your account.', {
+      status: 403,
+      expose: true,
+    });
+  }
   const email = cleanEmail(claims.email);
   const kept = Object.fromEntries(Object.entries(claims).filter(([k]) => !TOKEN_FIELDS.has(k)));
   if (!email) delete kept.email;
@@ -37,6 +46,12 @@ export function identityFields(claims: Record<string, unknown>, tokens: TokenRes
     email,
     groups: Array.isArray(claims.groups) ? claims.groups.map(String) : [],
     claims: kept,
+  };
+}
+
+export function identityFields(claims: Record<string, unknown>, tokens: TokenResponse, previous?: Session): IdentityFields {
+  return {
+    ...identityOfClaims(claims, previous),
     idToken: tokens.id_token ?? previous?.idToken,
     accessToken: tokens.access_token,
     refreshToken: tokens.refresh_token ?? previous?.refreshToken,

@@ -8,4 +8,4 @@ export { sessionCookieOptions, type SessionCookieOptions } from './cookie-option
 export { newSessionId } from './new-session-id.js';
 export { hotPathCounters } from './hot-path-counters.js';
 export { createApiTokenCodec, API_TOKEN_TYPE, type ApiToken, type ApiTokenCodec } from './api-token.js';
-export { cleanEmail } from './clean-email.js';
+export { cleanEmail, isUnacceptableEmail } from './clean-email.js';

@@ -18,6 +18,7 @@ import {
 import { createOidcClient, type OidcClient } from '@vallum/idp';
 import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerAbuseLimits } from './abuse-limits.js';
+import { assertSingleCallbackParams } from './callback-params.js';
 import { claimsOf, identityFields } from '@vallum/idp';
 import { errorPage, signedOutPage } from './pages.js';
 
@@ -117,6 +118,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     const sealed = req.cookies[stateCookieName];
     const saved = sealed ? await signInStates.open(sealed) : null;
     reply.clearCookie(stateCookieName, sessionCookieOptions(secure));
+    assertSingleCallbackParams(new URL(req.url, base).searchParams);
     if (!saved) {
       throw new VallumError(ErrorCodes.SIGN_IN_FAILED, 'Your sign-in took too long or was started in another browser. Please start again.', { status: 400 });
     }

@@ -55,10 +55,16 @@ export function registerBackchannelLogout(app: FastifyInstance, deps: { config: 
   });
 }
 
-/** §2.6 of the spec: a logout event, a subject, and never a nonce (so an ID token can't pass as a logout token). */
+/**
+ * §2.4 and §2.6 of the spec: a `jti` to refuse replays by, an `events` object whose logout member is itself an
+ * object, a subject, and never a nonce (so an ID token can't pass as a logout token).
+ */
 export function checkLogoutClaims(payload: JWTPayload): void {
+  if (typeof payload.jti !== 'string' || payload.jti === '') throw new Error('the logout token has no jti');
   const events = payload.events;
-  if (!events || typeof events !== 'object' || !(LOGOUT_EVENT in events)) throw new Error('no back-channel logout event');
+  if (!events || typeof events !== 'object' || Array.isArray(events)) throw new Error('no back-channel logout event');
+  const event = (events as Record<string, unknown>)[LOGOUT_EVENT];
+  if (!event || typeof event !== 'object' || Array.isArray(event)) throw new Error('no back-channel logout event');
   if ('nonce' in payload) throw new Error('a logout token has no nonce');
   const sub = typeof payload.sub === 'string' && payload.sub !== '';
   const sid = typeof payload.sid === 'string' && payload.sid !== '';

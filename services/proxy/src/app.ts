@@ -23,7 +23,7 @@ import { createRouteTable } from './route-table.js';
 import { createSessionResolver } from './session-resolver.js';
 import { cookieSecure, registerSessionRoutes } from './session-routes.js';
 import { clientAddress, createTrustCheck } from './trusted-proxies.js';
-import { forwardUpgrade, rawResponse } from './upgrade.js';
+import { closeAfter, forwardUpgrade, rawResponse } from './upgrade.js';
 import { rewrittenPath } from './upstream-path.js';
 import { requestCookie } from './request-cookie.js';
 import { framingProblem } from './request-framing.js';
@@ -284,10 +284,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     return answer(req, reply, m, result);
   };
 
-  const refuseUpgrade = (socket: Duplex, status: number, message: string) => {
-    if (socket.writable) socket.end(rawResponse(status, [['content-type', 'text/plain; charset=utf-8'], ['connection', 'close']], `${message}\n`));
-    else socket.destroy();
-  };
+  const refuseUpgrade = (socket: Duplex, status: number, message: string) =>
+    closeAfter(socket, rawResponse(status, [['content-type', 'text/plain; charset=utf-8'], ['connection', 'close']], `${message}\n`));
   const upgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const problem = framingProblem(req);
     if (problem !== undefined) return refuseUpgrade(socket, 400, problem);

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { VallumConfig } from '@vallum/config';
-import { API_TOKEN_TYPE, BoundedCache, cleanEmail, createApiTokenCodec, hotPathCounters, type SessionView } from '@vallum/session';
+import { API_TOKEN_TYPE, BoundedCache, cleanEmail, createApiTokenCodec, hotPathCounters, isUnacceptableEmail, type SessionView } from '@vallum/session';
 import type { SessionResolver } from './session-resolver.js';
 
 /** Never `none`, never an HMAC (which a public key could be fed to as a secret). */
@@ -55,6 +55,7 @@ export function createBearerAuth(deps: {
       requiredClaims: ['exp', 'sub'],
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     });
+    if (isUnacceptableEmail(payload.email)) return null;
     const groups = Array.isArray(payload.groups) ? payload.groups.map(String) : [];
     return { session: pseudoSession(token, payload.sub!, cleanEmail(payload.email), groups, payload.exp! * 1000, { via: 'idp-token' }) };
   };

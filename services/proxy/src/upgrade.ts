@@ -28,7 +28,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
       lookup: target.lookup,
     });
     const fail = (status: number) => {
-      if (socket.writable) socket.end(rawResponse(status, [['content-type', 'text/plain'], ['connection', 'close']], `${status} upstream failed\n`));
+      closeAfter(socket, rawResponse(status, [['content-type', 'text/plain'], ['connection', 'close']], `${status} upstream failed\n`));
       resolve(status);
     };
     upstreamReq.on('timeout', () => upstreamReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
@@ -38,6 +38,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
       socket.write(rawResponse(res.statusCode ?? 502, headerPairs(res.rawHeaders)));
       res.pipe(socket);
       res.on('error', () => socket.destroy());
+      socket.once('finish', () => socket.destroy());
       resolve(res.statusCode ?? 502);
     });
     upstreamReq.on('upgrade', (res, upstreamSocket, upstreamHead) => {
@@ -61,6 +62,18 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
     socket.once('close', () => upstreamReq.destroy());
     upstreamReq.end();
   });
+}
+
+/**
+ * Answers a refused upgrade and closes the connection both ways once the answer is sent. A half-close would leave
+ * the client's side open: whatever it pipelined after the upgrade request is never read, so the socket is destroyed.
+ */
+export function closeAfter(socket: Duplex, answer: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(answer, () => socket.destroy());
 }
 
 function headerPairs(raw: string[]): Array<[string, string]> {
