@@ -26,17 +26,9 @@ before(async () => {
       users: [
         ...DEMO_USERS,
         { sub: 'grace', email: 'grace@example.com', name: 'Grace Groups', password: DEMO_PASSWORD, groups: ['engineering', ...manyGroups] },
-        { sub: 'mallory', email: 'mallory@evil.example@example.com', name: 'Mallory', password: DEMO_PASSWORD, groups: [] },
       ],
     },
-    configExtra: ({ port, appUrl }) => `  - name: corp
-    from: http://corp.localhost:${port}
-    to: ${appUrl}
-    policy:
-      allow:
-        or:
-          - domain: example.com
-cookie_expire: ${ABSOLUTE_MS / 1000}s
+    configExtra: `cookie_expire: ${ABSOLUTE_MS / 1000}s
 session_idle_timeout: ${IDLE_MS / 1000}s
 `,
   });
@@ -131,21 +123,4 @@ test('a stale cookie leads through one sign-in back to the app, never into a red
   assert.ok(navigations < 10, `${navigations} navigations`);
   assert.match((await bob.page.content()) ?? '', /bob@example.com/);
   await bob.context.close();
-});
-
-test('an email with two @ is dropped at sign-in and matches no domain rule', async () => {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const corp = `http://corp.localhost:${stack.port}/`;
-  await page.goto(corp);
-  // The login form's type=email field would refuse the address in the browser; the IdP itself accepts it.
-  await page.locator('input[name="email"]').evaluate((input) => input.setAttribute('type', 'text'));
-  await signInAtDemoIdp(page, 'mallory@evil.example@example.com');
-  await page.waitForURL((u) => u.href.startsWith(corp), { timeout: 15_000 });
-  const session = (await store.findSessions({ sub: 'mallory' }))[0];
-  assert.equal(session?.email, '');
-  assert.equal(session?.claims.email, undefined);
-  const res = await hostGet(stack, `corp.localhost:${stack.port}`, '/', { cookie: `_vallum=${(await context.cookies(corp))[0]?.value}` });
-  assert.equal(res.status, 403);
-  await context.close();
 });
