@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
 import { createServer, requireServiceAuth } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
-import type { Session } from '@vallum/session';
+import type { ApiTokenRecord, Session } from '@vallum/session';
 import { registerEventStream } from './event-stream.js';
 
 export interface CacheDeps {
@@ -30,6 +30,21 @@ const sessionBody = {
     tokenExpiresAt: { type: 'number' },
     createdAt: { type: 'number' },
     expiresAt: { type: 'number' },
+  },
+} as const;
+
+const apiTokenBody = {
+  type: 'object',
+  required: ['jti', 'subject', 'groups', 'issuedAt', 'expiresAt'],
+  additionalProperties: false,
+  properties: {
+    jti: { type: 'string', minLength: 1, maxLength: 256 },
+    subject: { type: 'string', minLength: 1, maxLength: 256 },
+    groups: { type: 'array', items: { type: 'string' } },
+    issuedAt: { type: 'number' },
+    expiresAt: { type: 'number' },
+    description: { type: 'string', maxLength: 1000 },
+    revokedAt: { type: 'number' },
   },
 } as const;
 
@@ -86,6 +101,24 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
       await store.deleteSession(req.params.id);
       return reply.status(204).send();
     });
+
+    scope.put<{ Params: { id: string }; Body: ApiTokenRecord }>('/v1/api-tokens/:id', { schema: { params: idParams, body: apiTokenBody } }, async (req, reply) => {
+      if (req.body.jti !== req.params.id) return reply.status(400).send({ code: 'VALLUM_BAD_REQUEST', message: 'jti mismatch' });
+      await store.recordApiToken(req.body);
+      return reply.status(204).send();
+    });
+    scope.get('/v1/api-tokens', async () => ({ tokens: await store.listApiTokens() }));
+    scope.post<{ Params: { id: string }; Body: { until: number } }>(
+      '/v1/api-tokens/:id/revoke',
+      { schema: { params: idParams, body: { type: 'object', required: ['until'], properties: { until: { type: 'number' } } } } },
+      async (req, reply) => {
+        await store.revokeApiToken(req.params.id, req.body.until);
+        return reply.status(204).send();
+      },
+    );
+    scope.get<{ Params: { id: string } }>('/v1/api-tokens/:id/revoked', { schema: { params: idParams } }, async (req) => ({
+      revoked: await store.isApiTokenRevoked(req.params.id),
+    }));
 
     scope.post<{ Params: { id: string }; Body: { ttl_seconds: number } }>(
       '/v1/once/:id',

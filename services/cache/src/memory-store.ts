@@ -1,5 +1,5 @@
-import type { CacheApi } from '@vallum/service-client';
-import type { Session } from '@vallum/session';
+import { apiTokenEvent, type CacheApi } from '@vallum/service-client';
+import type { ApiTokenRecord, Session } from '@vallum/session';
 import { matchesQuery } from './session-query.js';
 
 export interface SessionStore extends CacheApi {
@@ -13,6 +13,9 @@ export function createMemoryStore(now: () => number = Date.now): SessionStore {
   const sessions = new Map<string, Session>();
   const idleUntil = new Map<string, number>();
   const claimed = new Map<string, number>();
+  const apiTokens = new Map<string, ApiTokenRecord>();
+  /** Revoked token ids, until the tokens expire. */
+  const denied = new Map<string, number>();
   const listeners = new Set<(sid: string) => void>();
   const notify = (sid: string) => {
     for (const listener of listeners) listener(sid);
@@ -31,6 +34,8 @@ export function createMemoryStore(now: () => number = Date.now): SessionStore {
   const sweep = setInterval(() => {
     for (const id of sessions.keys()) live(id);
     for (const [k, until] of claimed) if (until <= now()) claimed.delete(k);
+    for (const [k, until] of denied) if (until <= now()) denied.delete(k);
+    for (const [k, record] of apiTokens) if (record.expiresAt <= now()) apiTokens.delete(k);
   }, 60_000);
   sweep.unref();
   return {
@@ -81,6 +86,22 @@ export function createMemoryStore(now: () => number = Date.now): SessionStore {
       if (until !== undefined && until > now()) return false;
       claimed.set(key, now() + ttlSeconds * 1000);
       return true;
+    },
+    async recordApiToken(record) {
+      apiTokens.set(record.jti, structuredClone(record));
+    },
+    async listApiTokens() {
+      return [...apiTokens.values()].filter((r) => r.expiresAt > now()).map((r) => structuredClone(r));
+    },
+    async revokeApiToken(jti, until) {
+      denied.set(jti, until);
+      const record = apiTokens.get(jti);
+      if (record && record.revokedAt === undefined) record.revokedAt = now();
+      notify(apiTokenEvent(jti));
+    },
+    async isApiTokenRevoked(jti) {
+      const until = denied.get(jti);
+      return until !== undefined && until > now();
     },
     async close() {
       clearInterval(sweep);
