@@ -59,7 +59,7 @@ async function setUp(options: { peek?: boolean; readsHeaders?: boolean } = {}) {
   const cookies = createSessionCookieCodec(config.cookieSecret);
   const sessions = createSessionResolver({ cache, cookies, config });
   const assertions = await createAssertionSigner({ sharedSecret: config.sharedSecret });
-  const access = createAccessCheck({ config, authorize, sessions, assertions });
+  const access = createAccessCheck({ config, authorize, sessions, cache, assertions });
   const cookieOf = (s: Session) => cookies.seal({ sid: s.id, expiresAt: s.expiresAt });
   const request = (cookie: string | undefined, headers: Record<string, string> = {}): AccessRequest => ({
     route,
