@@ -1,7 +1,7 @@
 // The admin API's service-account tokens: list the recorded ones, and revoke one by its `jti` (a deny list in the
 // store that every proxy hears of at once through the cache's change events).
 import type { FastifyInstance } from 'fastify';
-import type { CacheApi } from '@vallum/service-client';
+import { revokeApiTokenUntilExpiry, type CacheApi } from '@vallum/service-client';
 import { logAdminAction, type AdminAction, type AdminGate, ADMIN_PREFIX } from './admin-action.js';
 
 export const SERVICE_ACCOUNT_TOKENS_PATH = `${ADMIN_PREFIX}/service-accounts/tokens`;
@@ -23,19 +23,11 @@ export function registerServiceAccountAdmin(app: FastifyInstance, deps: { cache:
       const action: AdminAction = { action: 'revoke-service-account-token', target: `api-token:${req.params.jti}` };
       const by = await admin(req, reply, action);
       if (!by) return reply;
-      const until = await revokeApiToken(cache, req.params.jti, deps.maxLifetimeMs);
+      const { until } = await revokeApiTokenUntilExpiry(cache, req.params.jti, deps.maxLifetimeMs);
       logAdminAction(req, by, action, 'done');
       return { revoked: req.params.jti, until: new Date(until).toISOString() };
     },
   );
-}
-
-/** Denies the token until it expires: its record says when, else no token older than the maximum lifetime is let in anyway. */
-export async function revokeApiToken(cache: Pick<CacheApi, 'listApiTokens' | 'revokeApiToken'>, jti: string, maxLifetimeMs: number): Promise<number> {
-  const record = (await cache.listApiTokens()).find((r) => r.jti === jti);
-  const until = record?.expiresAt ?? Date.now() + maxLifetimeMs;
-  await cache.revokeApiToken(jti, until);
-  return until;
 }
 
 const publicRecord = (r: { jti: string; subject: string; groups: string[]; issuedAt: number; expiresAt: number; description?: string; revokedAt?: number }) => ({
