@@ -14,9 +14,9 @@ const USAGE = `usage:
   vallum service-account list [--json] --config FILE
   vallum service-account revoke JTI --config FILE
 
-create prints the token on stdout and its jti on stderr. The token works offline of any store, but is recorded in
-the deployment's store so that list shows it: Redis at cache.redis_url, else the cache service at
-cache_service_url. list and revoke use that store too; revoking puts the jti on a deny list that every proxy
+create prints the token on stdout and its jti on stderr. The token is recorded in the deployment's store so that
+list shows it: Redis at cache.redis_url, else the cache service at cache_service_url; while that store cannot be
+reached, create fails rather than issue a token nobody can list. list and revoke use that store too; revoking puts the jti on a deny list that every proxy
 honours within a second. --expires may not exceed service_account_max_lifetime (default 90d), and a token older
 than that is refused when used. When the config has neither setting (sessions in one process's memory), use the
 admin API of the running vallum: GET /.vallum/admin/v1/service-accounts/tokens and
