@@ -148,7 +148,9 @@ test('the admin API is refused when global_policy denies, even though admin_poli
 test('the command-line login asks first: no token is handed to the loopback listener before a same-origin POST', async () => {
   const received: string[] = [];
   const listener: Server = createServer((req, res) => {
-    received.push(new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('vallum_token') ?? '');
+    // The browser may also ask this origin for /favicon.ico: only requests carrying a token count.
+    const token = new URL(req.url ?? '/', 'http://127.0.0.1').searchParams.get('vallum_token');
+    if (token !== null) received.push(token);
     res.end('You can close this window.');
   });
   await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
