@@ -77,6 +77,7 @@ test('the command-line login hands a session token to a loopback listener only, 
   try {
     const port = (listener.address() as { port: number }).port;
     await alice.page.goto(`${stack.appUrl}.vallum/api/v1/login?redirect_uri=${encodeURIComponent(`http://127.0.0.1:${port}/callback`)}`);
+    await alice.page.click('#allow');
     await alice.page.waitForURL((u) => u.port === String(port), { timeout: 10_000 });
     const token = received[0];
     assert.ok(token);

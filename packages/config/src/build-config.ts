@@ -70,6 +70,7 @@ export interface VallumConfig extends ListenerConfig {
   forwardAuthTrustedProxies: readonly string[];
   /** The admin API's policy; the API is closed when undefined. */
   adminPolicy: unknown;
+  serviceAccountMaxLifetimeMs: number;
   signingKeyPem: string | undefined;
   redisUrl: string | undefined;
   /** Bound of the in-memory session store (no Redis); undefined for its default. */
@@ -175,6 +176,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     // A proxy trusted to say who the client is may also say which request it is asking about, unless told otherwise.
     forwardAuthTrustedProxies: raw.forward_auth?.trusted_proxies ?? raw.trusted_proxies ?? [],
     adminPolicy: raw.admin_policy,
+    serviceAccountMaxLifetimeMs: parseDuration(raw.service_account_max_lifetime ?? '90d'),
     signingKeyPem,
     redisUrl: raw.cache?.redis_url,
     memoryMaxSessions: raw.cache?.memory_max_sessions,

@@ -76,6 +76,9 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     admin_policy: Type.Optional(Type.Unknown({ description: 'Policy for the admin API /.vallum/admin/v1/ (closed when absent)' })),
+    service_account_max_lifetime: Type.Optional(
+      Duration('Longest a service-account token may live (default 90d): longer ones are refused when issued, older ones when used'),
+    ),
     cookie_secure: Type.Optional(Type.Boolean({ description: 'Force the Secure cookie flag (default: on for https URLs)' })),
     signing_key: Type.Optional(Type.String({ description: 'PEM (PKCS#8) P-256 private key for X-Vallum-Jwt-Assertion; derived from shared_secret when absent' })),
     signing_key_file: Type.Optional(Type.String({ minLength: 1 })),

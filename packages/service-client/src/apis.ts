@@ -1,7 +1,7 @@
 // The interfaces the services offer one another. Each has an in-process implementation (the service itself, in
 // all-in-one mode) and an HTTP client here (split mode); callers cannot tell them apart.
 import type { Decision, Identity, RequestInfo } from '@vallum/policy';
-import type { Session, SessionView } from '@vallum/session';
+import type { ApiTokenRecord, Session, SessionView } from '@vallum/session';
 
 export interface AuthorizeRequest {
   /** The route's id (its `name`, or its index in `routes`). */
@@ -43,6 +43,16 @@ export interface CacheViewApi {
    * in-process copies can be dropped. Returns the unsubscribe function.
    */
   subscribe(listener: (sid: string) => void): () => void;
+  /** Records a service-account token when it is issued (kept until it expires), for listing. */
+  recordApiToken(record: ApiTokenRecord): Promise<void>;
+  /** The recorded tokens not yet expired, revoked ones included (with `revokedAt`). */
+  listApiTokens(): Promise<ApiTokenRecord[]>;
+  /**
+   * Puts a token on the deny list until `until` (its expiry); subscribers hear `apiTokenEvent(jti)`, so every proxy
+   * drops its memo of the token at once.
+   */
+  revokeApiToken(jti: string, until: number): Promise<void>;
+  isApiTokenRevoked(jti: string): Promise<boolean>;
 }
 
 /** The whole cache API, IdP tokens included: authenticate and the cache service itself. */
@@ -55,6 +65,9 @@ export interface CacheApi extends CacheViewApi {
   /** The ID token endSession kept, once: the record is removed as it is read. */
   takeEndedIdToken(id: string): Promise<string | null>;
 }
+
+/** The change event that tells subscribers a token was revoked (session ids never take this form). */
+export const apiTokenEvent = (jti: string): string => `api-token:${jti}`;
 
 /** A user's sessions (`sub`), those of one IdP session (`idpSid`), or both; at least one is given. */
 export type SessionQuery = { sub: string; idpSid?: string } | { sub?: string; idpSid: string };

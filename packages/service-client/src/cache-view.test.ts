@@ -18,6 +18,10 @@ test('the in-process cache handed to the proxy gives sessions without IdP tokens
     claimOnce: async () => true,
     touchSession: async () => true,
     subscribe: () => () => {},
+    recordApiToken: async () => {},
+    listApiTokens: async () => [],
+    revokeApiToken: async () => {},
+    isApiTokenRevoked: async () => false,
   };
   const view = cacheView(full);
   const seen = JSON.stringify([await view.getSession('s1'), await view.findSessions({ sub: 'u' })]);

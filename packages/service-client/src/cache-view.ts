@@ -16,5 +16,9 @@ export function cacheView(cache: CacheApi): CacheViewApi {
     claimOnce: (key, ttlSeconds) => cache.claimOnce(key, ttlSeconds),
     touchSession: (id) => cache.touchSession(id),
     subscribe: (listener) => cache.subscribe(listener),
+    recordApiToken: (record) => cache.recordApiToken(record),
+    listApiTokens: () => cache.listApiTokens(),
+    revokeApiToken: (jti, until) => cache.revokeApiToken(jti, until),
+    isApiTokenRevoked: (jti) => cache.isApiTokenRevoked(jti),
   };
 }

@@ -1,4 +1,4 @@
-import type { Session } from '@vallum/session';
+import type { ApiTokenRecord, Session } from '@vallum/session';
 import type { CacheApi } from './apis.js';
 import { callService, type ServiceEndpoint } from './call-service.js';
 import { followEvents } from './follow-events.js';
@@ -45,6 +45,19 @@ export function createHttpCacheClient(endpoint: ServiceEndpoint): CacheApi {
     },
     async claimOnce(key, ttlSeconds) {
       return flag(`/v1/once/${id(key)}`, { ttl_seconds: ttlSeconds }, 'claimed');
+    },
+    async recordApiToken(record) {
+      await callService(endpoint, { method: 'PUT', path: `/v1/api-tokens/${id(record.jti)}`, body: record });
+    },
+    async listApiTokens() {
+      return (await callService<{ tokens: ApiTokenRecord[] }>(endpoint, { method: 'GET', path: '/v1/api-tokens' }))?.tokens ?? [];
+    },
+    async revokeApiToken(jti, until) {
+      await callService(endpoint, { method: 'POST', path: `/v1/api-tokens/${id(jti)}/revoke`, body: { until } });
+    },
+    async isApiTokenRevoked(jti) {
+      const res = await callService<{ revoked: boolean }>(endpoint, { method: 'GET', path: `/v1/api-tokens/${id(jti)}/revoked` });
+      return res?.revoked === true;
     },
   };
 }

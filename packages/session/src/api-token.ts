@@ -7,9 +7,24 @@ import { deriveKey } from './keys.js';
 
 export const API_TOKEN_TYPE = 'vallum-api+jwt';
 
-export type ApiToken =
+/** `jti` and `issuedAt` are chosen at signing when not given, and always set on a verified token. */
+export type ApiToken = (
   | { kind: 'service-account'; name: string; groups: string[]; expiresAt: number }
-  | { kind: 'session'; sid: string; expiresAt: number };
+  | { kind: 'session'; sid: string; expiresAt: number }
+) & { jti?: string; issuedAt?: number };
+
+/** A service-account token as recorded in the store when issued, for `vallum service-account list` (never the token). */
+export interface ApiTokenRecord {
+  jti: string;
+  /** The service account's name. */
+  subject: string;
+  groups: string[];
+  issuedAt: number;
+  expiresAt: number;
+  description?: string;
+  /** Set once revoked; a revoked token is refused by every proxy. */
+  revokedAt?: number;
+}
 
 export interface ApiTokenCodec {
   sign(token: ApiToken): Promise<string>;
@@ -26,19 +41,20 @@ export function createApiTokenCodec(sharedSecret: string): ApiTokenCodec {
         .setProtectedHeader({ alg: 'HS256', typ: API_TOKEN_TYPE })
         .setIssuer('vallum')
         .setSubject(token.kind === 'service-account' ? token.name : token.sid)
-        .setJti(randomUUID())
-        .setIssuedAt()
+        .setJti(token.jti ?? randomUUID())
+        .setIssuedAt(token.issuedAt === undefined ? undefined : Math.floor(token.issuedAt / 1000))
         .setExpirationTime(Math.floor(token.expiresAt / 1000))
         .sign(key);
     },
     async verify(value) {
       try {
-        const { payload } = await jwtVerify(value, key, { algorithms: ['HS256'], typ: API_TOKEN_TYPE, issuer: 'vallum', requiredClaims: ['exp', 'sub'] });
+        const { payload } = await jwtVerify(value, key, { algorithms: ['HS256'], typ: API_TOKEN_TYPE, issuer: 'vallum', requiredClaims: ['exp', 'sub', 'jti', 'iat'] });
         const expiresAt = payload.exp! * 1000;
-        if (payload.kind === 'session') return { kind: 'session', sid: payload.sub!, expiresAt };
+        const stamp = { jti: payload.jti!, issuedAt: payload.iat! * 1000 };
+        if (payload.kind === 'session') return { kind: 'session', sid: payload.sub!, expiresAt, ...stamp };
         if (payload.kind === 'service-account') {
           const groups = Array.isArray(payload.groups) ? payload.groups.map(String) : [];
-          return { kind: 'service-account', name: payload.sub!, groups, expiresAt };
+          return { kind: 'service-account', name: payload.sub!, groups, expiresAt, ...stamp };
         }
         return null;
       } catch {

@@ -7,5 +7,5 @@ export { createHandoffCodec, HANDOFF_TTL_SECONDS, type Handoff, type HandoffCode
 export { sessionCookieOptions, type SessionCookieOptions } from './cookie-options.js';
 export { newSessionId } from './new-session-id.js';
 export { hotPathCounters } from './hot-path-counters.js';
-export { createApiTokenCodec, API_TOKEN_TYPE, type ApiToken, type ApiTokenCodec } from './api-token.js';
+export { createApiTokenCodec, API_TOKEN_TYPE, type ApiToken, type ApiTokenCodec, type ApiTokenRecord } from './api-token.js';
 export { cleanEmail, isUnacceptableEmail } from './clean-email.js';

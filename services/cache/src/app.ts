@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
 import { createServer, requireServiceAuth } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
-import { sessionView, type Session, type SessionView } from '@vallum/session';
+import { sessionView, type ApiTokenRecord, type Session, type SessionView } from '@vallum/session';
 import { registerEventStream } from './event-stream.js';
 
 export interface CacheDeps {
@@ -33,6 +33,21 @@ const sessionBody = {
     tokenExpiresAt: { type: 'number' },
     createdAt: { type: 'number' },
     expiresAt: { type: 'number' },
+  },
+} as const;
+
+const apiTokenBody = {
+  type: 'object',
+  required: ['jti', 'subject', 'groups', 'issuedAt', 'expiresAt'],
+  additionalProperties: false,
+  properties: {
+    jti: { type: 'string', minLength: 1, maxLength: 256 },
+    subject: { type: 'string', minLength: 1, maxLength: 256 },
+    groups: { type: 'array', items: { type: 'string' } },
+    issuedAt: { type: 'number' },
+    expiresAt: { type: 'number' },
+    description: { type: 'string', maxLength: 1000 },
+    revokedAt: { type: 'number' },
   },
 } as const;
 
@@ -111,6 +126,23 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
       if (idToken === null) return reply.status(404).send({ code: 'VALLUM_SESSION_NOT_FOUND', message: 'no such ended session' });
       return { idToken };
     });
+    scope.put<{ Params: { id: string }; Body: ApiTokenRecord }>('/v1/api-tokens/:id', { schema: { params: idParams, body: apiTokenBody } }, async (req, reply) => {
+      if (req.body.jti !== req.params.id) return reply.status(400).send({ code: 'VALLUM_BAD_REQUEST', message: 'jti mismatch' });
+      await store.recordApiToken(req.body);
+      return reply.status(204).send();
+    });
+    scope.get('/v1/api-tokens', async () => ({ tokens: await store.listApiTokens() }));
+    scope.post<{ Params: { id: string }; Body: { until: number } }>(
+      '/v1/api-tokens/:id/revoke',
+      { schema: { params: idParams, body: { type: 'object', required: ['until'], properties: { until: { type: 'number' } } } } },
+      async (req, reply) => {
+        await store.revokeApiToken(req.params.id, req.body.until);
+        return reply.status(204).send();
+      },
+    );
+    scope.get<{ Params: { id: string } }>('/v1/api-tokens/:id/revoked', { schema: { params: idParams } }, async (req) => ({
+      revoked: await store.isApiTokenRevoked(req.params.id),
+    }));
 
     scope.post<{ Params: { id: string }; Body: { ttl_seconds: number } }>(
       '/v1/once/:id',

@@ -1,5 +1,5 @@
-import type { CacheApi } from '@vallum/service-client';
-import type { Session } from '@vallum/session';
+import { apiTokenEvent, type CacheApi } from '@vallum/service-client';
+import type { ApiTokenRecord, Session } from '@vallum/session';
 import { matchesQuery } from './session-query.js';
 
 export interface SessionStore extends CacheApi {
@@ -49,6 +49,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   const claimed = new Map<string, number>();
   /** Signed-out sessions' ID tokens, for the IdP's id_token_hint only, until the deadline. */
   const ended = new Map<string, { idToken: string; until: number }>();
+  const apiTokens = new Map<string, ApiTokenRecord>();
+  /** Revoked token ids, until the tokens expire. */
+  const denied = new Map<string, number>();
   const listeners = new Set<(sid: string) => void>();
   const notify = (sid: string) => {
     for (const listener of listeners) listener(sid);
@@ -101,6 +104,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
     for (const id of sessions.keys()) live(id);
     for (const [k, until] of claimed) if (until <= now()) claimed.delete(k);
     for (const [k, record] of ended) if (record.until <= now()) ended.delete(k);
+    for (const [k, until] of denied) if (until <= now()) denied.delete(k);
+    for (const [k, record] of apiTokens) if (record.expiresAt <= now()) apiTokens.delete(k);
   }, 60_000);
   sweep.unref();
   return {
@@ -167,6 +172,22 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
       if (until !== undefined && until > now()) return false;
       claimed.set(key, now() + ttlSeconds * 1000);
       return true;
+    },
+    async recordApiToken(record) {
+      apiTokens.set(record.jti, structuredClone(record));
+    },
+    async listApiTokens() {
+      return [...apiTokens.values()].filter((r) => r.expiresAt > now()).map((r) => structuredClone(r));
+    },
+    async revokeApiToken(jti, until) {
+      denied.set(jti, until);
+      const record = apiTokens.get(jti);
+      if (record && record.revokedAt === undefined) record.revokedAt = now();
+      notify(apiTokenEvent(jti));
+    },
+    async isApiTokenRevoked(jti) {
+      const until = denied.get(jti);
+      return until !== undefined && until > now();
     },
     async close() {
       clearInterval(sweep);

@@ -4,14 +4,17 @@ import { Redis } from 'ioredis';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { SessionStore } from './memory-store.js';
 import { matchesQuery } from './session-query.js';
-import type { Session } from '@vallum/session';
 import { createTokenCipher, type StoredSession } from './token-cipher.js';
+import type { ApiTokenRecord, Session } from '@vallum/session';
+import { apiTokenEvent } from '@vallum/service-client';
 
 const SESSION_PREFIX = 'vallum:session:';
 const IDLE_PREFIX = 'vallum:idle:';
 const USER_PREFIX = 'vallum:user:';
 const ONCE_PREFIX = 'vallum:once:';
 const ENDED_PREFIX = 'vallum:ended:';
+const API_TOKEN_PREFIX = 'vallum:api-token:';
+const DENIED_PREFIX = 'vallum:api-token-revoked:';
 const CHANNEL = 'vallum:session-changed';
 const READY_WAIT_MS = 1000;
 const SCAN_LIMIT = 1_000_000;
@@ -170,6 +173,39 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
     async claimOnce(key, ttlSeconds) {
       const res = await run(() => redis.set(ONCE_PREFIX + key, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'));
       return res === 'OK';
+    },
+    async recordApiToken(record) {
+      const ttl = record.expiresAt - Date.now();
+      if (ttl <= 0) return;
+      await run(() => redis.set(API_TOKEN_PREFIX + record.jti, JSON.stringify(record), 'PX', ttl));
+    },
+    async listApiTokens() {
+      const keys: string[] = [];
+      let cursor = '0';
+      do {
+        const [next, found] = await run(() => redis.scan(cursor, 'MATCH', `${API_TOKEN_PREFIX}*`, 'COUNT', 1000));
+        cursor = next;
+        keys.push(...found);
+      } while (cursor !== '0' && keys.length < SCAN_LIMIT);
+      if (keys.length === 0) return [];
+      const values = await run(() => redis.mget(...keys));
+      return values.flatMap((raw) => (raw ? [JSON.parse(raw) as ApiTokenRecord] : [])).filter((r) => r.expiresAt > Date.now());
+    },
+    async revokeApiToken(jti, until) {
+      const ttl = Math.max(1, until - Date.now());
+      await run(() => redis.set(DENIED_PREFIX + jti, '1', 'PX', ttl));
+      const raw = await run(() => redis.get(API_TOKEN_PREFIX + jti));
+      if (raw) {
+        const record = JSON.parse(raw) as ApiTokenRecord;
+        if (record.revokedAt === undefined) {
+          record.revokedAt = Date.now();
+          await run(() => redis.set(API_TOKEN_PREFIX + jti, JSON.stringify(record), 'KEEPTTL', 'XX'));
+        }
+      }
+      await run(() => notify(apiTokenEvent(jti)));
+    },
+    async isApiTokenRevoked(jti) {
+      return (await run(() => redis.exists(DENIED_PREFIX + jti))) === 1;
     },
     async close() {
       listeners.clear();

@@ -2,7 +2,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServiceTokenSigner } from '@vallum/service-auth';
-import { createHttpCacheClient, type CacheApi } from '@vallum/service-client';
+import { apiTokenEvent, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import type { Session } from '@vallum/session';
 import { startRedis } from '@vallum/testing';
 import { buildApp, createMemoryStore, createRedisStore } from './index.js';
@@ -144,6 +144,36 @@ for (const [name, make] of stores) {
       const deadline = Date.now() + 2000;
       while (heard.filter((x) => x === s.id).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(heard.filter((x) => x === s.id), [s.id, s.id, s.id]);
+    } finally {
+      unsubscribe();
+    }
+  });
+
+  test(`${name}: a recorded service-account token is listed, and once revoked is denied, listed as revoked, and announced`, async () => {
+    const store = await make();
+    const heard: string[] = [];
+    const unsubscribe = store.subscribe((sid) => heard.push(sid));
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const now = Date.now();
+      const record = { jti: `jti-${name}`, subject: 'ci', groups: ['g'], issuedAt: now, expiresAt: now + 60_000, description: 'deploys' };
+      await store.recordApiToken(record);
+      await store.recordApiToken({ ...record, jti: `gone-${name}`, expiresAt: now + 100 });
+      await new Promise((r) => setTimeout(r, 250));
+      assert.deepEqual((await store.listApiTokens()).filter((r) => r.jti.endsWith(name)), [record], 'expired records are not listed');
+      assert.equal(await store.isApiTokenRevoked(record.jti), false);
+      await store.revokeApiToken(record.jti, record.expiresAt);
+      await store.revokeApiToken(`unrecorded-${name}`, now + 60_000);
+      assert.equal(await store.isApiTokenRevoked(record.jti), true);
+      assert.equal(await store.isApiTokenRevoked(`unrecorded-${name}`), true, 'a token issued without a record can still be revoked');
+      const listed = (await store.listApiTokens()).find((r) => r.jti === record.jti);
+      assert.ok(listed?.revokedAt && listed.revokedAt >= now);
+      const deadline = Date.now() + 2000;
+      while (!heard.includes(apiTokenEvent(record.jti)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(heard.includes(apiTokenEvent(record.jti)));
+      await store.revokeApiToken(`short-${name}`, Date.now() + 100);
+      await new Promise((r) => setTimeout(r, 250));
+      assert.equal(await store.isApiTokenRevoked(`short-${name}`), false, 'the deny list entry ends when the token would have expired');
     } finally {
       unsubscribe();
     }

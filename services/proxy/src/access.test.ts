@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigText } from '@vallum/config';
 import type { Decision } from '@vallum/policy';
-import type { AuthorizeApi, AuthorizeRequest, CacheApi } from '@vallum/service-client';
+import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
 import { createSessionCookieCodec, type Session } from '@vallum/session';
 import { createAccessCheck, type AccessRequest, type AccessResult } from './access.js';
 import { createAssertionSigner } from './assertion.js';
@@ -42,7 +42,7 @@ async function setUp(options: { peek?: boolean; readsHeaders?: boolean } = {}) {
       listeners.push(l);
       return () => {};
     },
-  } as unknown as CacheApi;
+  } as unknown as CacheViewApi;
   const decide = (input: AuthorizeRequest): Decision => {
     calls.inputs.push(input);
     const allow = input.identity?.groups.includes('admins') === true;
@@ -59,7 +59,7 @@ async function setUp(options: { peek?: boolean; readsHeaders?: boolean } = {}) {
   const cookies = createSessionCookieCodec(config.cookieSecret);
   const sessions = createSessionResolver({ cache, cookies, config });
   const assertions = await createAssertionSigner({ sharedSecret: config.sharedSecret });
-  const access = createAccessCheck({ config, authorize, sessions, assertions });
+  const access = createAccessCheck({ config, authorize, sessions, cache, assertions });
   const cookieOf = (s: Session) => cookies.seal({ sid: s.id, expiresAt: s.expiresAt });
   const request = (cookie: string | undefined, headers: Record<string, string> = {}): AccessRequest => ({
     route,

@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
-import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
+import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
 import type { SessionView } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
@@ -87,16 +87,18 @@ const UNAUTHORIZED: AccessResult = {
 };
 
 export function createAccessCheck(deps: {
-  config: Pick<VallumConfig, 'authenticateServiceUrl' | 'idp' | 'sharedSecret'> & IdentityHeaderConfig;
+  config: Pick<VallumConfig, 'authenticateServiceUrl' | 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'> & IdentityHeaderConfig;
   authorize: AuthorizeApi;
   sessions: SessionResolver;
+  /** The deny list of revoked service-account tokens. */
+  cache: Pick<CacheViewApi, 'isApiTokenRevoked'>;
   assertions: AssertionSigner;
   /** Shared across reloads by the process; the access check makes one of its own when none is given. */
   connections?: ConnectionWatch;
 }): AccessCheck {
   const { config, authorize, sessions, assertions } = deps;
   const identityHeaders = createIdentityHeaderBuilder(config, assertions);
-  const bearer = createBearerAuth({ config, sessions });
+  const bearer = createBearerAuth({ config, sessions, cache: deps.cache });
   const signInUrl = (route: RouteConfig, rawUrl: string) => {
     const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);

@@ -1,14 +1,17 @@
-// The admin API on every route host, behind `admin_policy` (closed when absent): list a user's sessions, revoke
-// one, or revoke all of a user's sessions. Revocations reach every proxy through the cache's change events.
+// The admin API on every route host, behind `global_policy` and then `admin_policy` (closed when absent), combined
+// as on routes (deny wins): list a user's sessions, revoke one, or revoke all of a user's sessions. Revocations reach
+// every proxy through the cache's change events. Every call is logged at info with the admin who made it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConfigCheck, ConfigIssue, VallumConfig } from '@vallum/config';
-import { compilePolicy, routeDecision, validatePolicy, type CompiledPolicy } from '@vallum/policy';
+import { compilePolicy, compileSharedPolicies, routeDecision, validatePolicy, type CompiledPolicy, type RouteAccess } from '@vallum/policy';
 import type { CacheViewApi } from '@vallum/service-client';
 import type { SessionView } from '@vallum/session';
 import { identityOfSession, type AccessCheck } from './access.js';
 import { requestCookie } from './request-cookie.js';
+import { registerServiceAccountAdmin } from './service-account-admin.js';
+import { ADMIN_PREFIX, logAdminAction, type AdminAction } from './admin-action.js';
 
-export const ADMIN_PREFIX = '/.vallum/admin/v1';
+export { ADMIN_PREFIX } from './admin-action.js';
 
 /** Config check: `admin_policy` is a valid policy, reported at its file:line:col like route policies. */
 export const adminPolicyCheck: ConfigCheck = (raw) => {
@@ -21,10 +24,12 @@ const publicView = (s: SessionView) => ({ id: s.id, sub: s.sub, email: s.email, 
 
 export function registerAdminApi(app: FastifyInstance, deps: { config: VallumConfig; cache: CacheViewApi; access: AccessCheck }): void {
   const { config, cache, access } = deps;
-  const policy: CompiledPolicy | undefined = config.adminPolicy === undefined ? undefined : compilePolicy(config.adminPolicy);
+  const { named, global } = compileSharedPolicies(config);
+  const policy: CompiledPolicy | undefined = config.adminPolicy === undefined ? undefined : compilePolicy(config.adminPolicy, { named });
+  const rule: RouteAccess = { allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, policy, global };
 
   /** The admin making the call, or a reply already sent. */
-  const admin = async (req: FastifyRequest, reply: FastifyReply): Promise<SessionView | undefined> => {
+  const admin = async (req: FastifyRequest, reply: FastifyReply, action: AdminAction): Promise<SessionView | undefined> => {
     reply.header('cache-control', 'no-store');
     const session = await access.identify(requestCookie(req.headers.cookie, config.cookieName), req.headers.authorization);
     if (!session || session === 'invalid-token') {
@@ -33,10 +38,11 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
     }
     const host = (req.headers.host ?? '').toLowerCase();
     const decision = policy
-      ? routeDecision({ allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, policy }, identityOfSession(session), { method: req.method, host, path: req.url.split('?')[0] ?? '' })
+      ? routeDecision(rule, identityOfSession(session), { method: req.method, host, path: req.url.split('?')[0] ?? '' })
       : { allow: false, reasons: [] };
-    if (!decision.allow) {
-      void reply.status(403).send({ code: 'VALLUM_ACCESS_DENIED', message: policy ? 'admin_policy does not allow you.' : 'The admin API is closed: set admin_policy.', reasons: decision.reasons });
+    if (!decision.allow || decision.shadow) {
+      logAdminAction(req, session, action, 'denied');
+      void reply.status(403).send({ code: 'VALLUM_ACCESS_DENIED', message: policy ? 'global_policy or admin_policy does not allow you.' : 'The admin API is closed: set admin_policy.', reasons: decision.reasons });
       return undefined;
     }
     return session;
@@ -44,27 +50,34 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
 
   const subParams = { type: 'object', required: ['sub'], properties: { sub: { type: 'string', minLength: 1, maxLength: 256 } } } as const;
   app.get<{ Params: { sub: string } }>(`${ADMIN_PREFIX}/users/:sub/sessions`, { schema: { params: subParams } }, async (req, reply) => {
-    if (!(await admin(req, reply))) return reply;
-    return { sessions: (await cache.findSessions({ sub: req.params.sub })).map(publicView) };
+    const action: AdminAction = { action: 'list-sessions', target: `user:${req.params.sub}` };
+    const by = await admin(req, reply, action);
+    if (!by) return reply;
+    const sessions = await cache.findSessions({ sub: req.params.sub });
+    logAdminAction(req, by, action, 'done', { count: sessions.length });
+    return { sessions: sessions.map(publicView) };
   });
   app.delete<{ Params: { sub: string } }>(`${ADMIN_PREFIX}/users/:sub/sessions`, { schema: { params: subParams } }, async (req, reply) => {
-    const by = await admin(req, reply);
+    const action: AdminAction = { action: 'revoke-user-sessions', target: `user:${req.params.sub}` };
+    const by = await admin(req, reply, action);
     if (!by) return reply;
     const sessions = await cache.findSessions({ sub: req.params.sub });
     for (const s of sessions) await cache.deleteSession(s.id);
-    req.log.info({ admin: by.email || by.sub, user: req.params.sub, revoked: sessions.length }, 'admin revoked sessions');
+    logAdminAction(req, by, action, 'done', { revoked: sessions.length });
     return { revoked: sessions.length };
   });
   app.delete<{ Params: { id: string } }>(
     `${ADMIN_PREFIX}/sessions/:id`,
     { schema: { params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 256 } } } } },
     async (req, reply) => {
-      const by = await admin(req, reply);
+      // The session id is a credential's key: the log names the session by its owner, never by its id.
+      const by = await admin(req, reply, { action: 'revoke-session', target: 'session' });
       if (!by) return reply;
-      const existed = (await cache.getSession(req.params.id)) !== null;
+      const session = await cache.getSession(req.params.id);
       await cache.deleteSession(req.params.id);
-      req.log.info({ admin: by.email || by.sub, revoked: existed ? 1 : 0 }, 'admin revoked a session');
-      return { revoked: existed ? 1 : 0 };
+      logAdminAction(req, by, { action: 'revoke-session', target: session ? `user:${session.sub}` : 'session' }, 'done', { revoked: session ? 1 : 0 });
+      return { revoked: session ? 1 : 0 };
     },
   );
+  registerServiceAccountAdmin(app, { cache, admin, maxLifetimeMs: config.serviceAccountMaxLifetimeMs });
 }

@@ -88,7 +88,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   const handoffs = createHandoffCodec(config.sharedSecret);
   const assertions = await createAssertionSigner({ signingKeyPem: config.signingKeyPem, sharedSecret: config.sharedSecret });
   const sessions = createSessionResolver({ cache, cookies, config });
-  const access = createAccessCheck({ config, authorize, sessions, assertions, connections: deps.connections });
+  const access = createAccessCheck({ config, authorize, sessions, cache, assertions, connections: deps.connections });
   const forwarder = createForwarder();
   const trusted = createTrustCheck(config.trustedProxies);
   const limits = createRequestLimits(config.routes);

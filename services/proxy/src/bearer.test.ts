@@ -7,6 +7,7 @@ import { createPublicKey } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { VallumConfig } from '@vallum/config';
 import { createApiTokenCodec, type Session } from '@vallum/session';
+import { apiTokenEvent } from '@vallum/service-client';
 import { bearerToken, createBearerAuth } from './bearer.js';
 import type { SessionResolver } from './session-resolver.js';
 
@@ -23,8 +24,15 @@ after(() => server.close());
 
 const SECRET = 'z'.repeat(32);
 const live: Session = { id: 'sid-1', sub: 'alice', email: 'alice@example.com', groups: ['admins'], claims: {}, createdAt: Date.now(), expiresAt: Date.now() + 60_000 };
-const sessions = { fromSid: async (sid: string) => (sid === live.id ? live : null) } as unknown as SessionResolver;
-const auth = createBearerAuth({ config: { idp: { issuer, clientId: 'vallum' }, sharedSecret: SECRET } as VallumConfig, sessions });
+const changeListeners: Array<(key: string) => void> = [];
+const sessions = { fromSid: async (sid: string) => (sid === live.id ? live : null), onChange: (l: (key: string) => void) => changeListeners.push(l) } as unknown as SessionResolver;
+const revoked = new Set<string>();
+const MAX_LIFETIME_MS = 90 * 86_400_000;
+const auth = createBearerAuth({
+  config: { idp: { issuer, clientId: 'vallum' }, sharedSecret: SECRET, serviceAccountMaxLifetimeMs: MAX_LIFETIME_MS } as VallumConfig,
+  sessions,
+  cache: { isApiTokenRevoked: async (jti) => revoked.has(jti) },
+});
 const now = () => Math.floor(Date.now() / 1000);
 const idpToken = (claims: Record<string, unknown> = {}) =>
   new SignJWT({ email: 'alice@example.com', groups: ['admins'], ...claims })
@@ -70,6 +78,20 @@ test('Vallum API tokens: a service account, and a session token that ends with i
   assert.equal(await auth.identify(await createApiTokenCodec('o'.repeat(32)).sign({ kind: 'service-account', name: 'ci', groups: [], expiresAt: Date.now() + 60_000 })), null, 'other deployment');
   assert.equal((await auth.identify(await codec.sign({ kind: 'session', sid: live.id, expiresAt: live.expiresAt })))?.email, 'alice@example.com');
   assert.equal(await auth.identify(await codec.sign({ kind: 'session', sid: 'gone', expiresAt: live.expiresAt })), null);
+});
+
+test('a revoked service-account token is refused at once, even while memoised; one older than the maximum lifetime never works', async () => {
+  const codec = createApiTokenCodec(SECRET);
+  const token = await codec.sign({ kind: 'service-account', name: 'ci', groups: [], expiresAt: Date.now() + 60_000, jti: 'jti-revoked' });
+  assert.equal((await auth.identify(token))?.sub, 'service-account:ci');
+  revoked.add('jti-revoked');
+  assert.equal((await auth.identify(token))?.sub, 'service-account:ci', 'memoised until the revocation is announced');
+  for (const l of changeListeners) l(apiTokenEvent('jti-revoked'));
+  assert.equal(await auth.identify(token), null);
+  const old = await codec.sign({ kind: 'service-account', name: 'ci', groups: [], issuedAt: Date.now() - MAX_LIFETIME_MS - 1000, expiresAt: Date.now() + 60_000 });
+  assert.equal(await auth.identify(old), null, 'older than service_account_max_lifetime');
+  const revokedFirst = await codec.sign({ kind: 'service-account', name: 'ci', groups: [], expiresAt: Date.now() + 60_000, jti: 'jti-revoked' });
+  assert.equal(await auth.identify(revokedFirst), null, 'already on the deny list when first seen');
 });
 
 test('bearerToken reads only a well-formed Bearer header', () => {

@@ -1,15 +1,20 @@
 // `Authorization: Bearer` for scripts and services: a Vallum API token (service account, or the command-line
 // login's token naming a session), or a JWT the IdP issued (ID or access token) verified against the IdP's JWKS
-// with an asymmetric-only algorithm list. Verified tokens are memoised until they expire, like cookies.
+// with an asymmetric-only algorithm list. Verified tokens are memoised until they expire, like cookies; a
+// service-account token is also checked against the store's deny list and its maximum lifetime, and its memo is
+// dropped the moment the cache announces its revocation.
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { VallumConfig } from '@vallum/config';
 import { API_TOKEN_TYPE, BoundedCache, cleanEmail, createApiTokenCodec, hotPathCounters, isUnacceptableEmail, type SessionView } from '@vallum/session';
+import { apiTokenEvent, type CacheViewApi } from '@vallum/service-client';
 import type { SessionResolver } from './session-resolver.js';
 
 /** Never `none`, never an HMAC (which a public key could be fed to as a secret). */
 export const IDP_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const CLOCK_TOLERANCE_SECONDS = 30;
+/** A safety net behind the revocation events (a proxy whose event stream is down re-reads the deny list this often). */
+const SERVICE_ACCOUNT_RECHECK_MS = 10_000;
 
 export interface BearerAuth {
   /** The caller's identity as a session, or null when the token is not valid. */
@@ -22,10 +27,11 @@ export function bearerToken(authorization: string | undefined): string | undefin
 }
 
 export function createBearerAuth(deps: {
-  config: Pick<VallumConfig, 'idp' | 'sharedSecret'>;
+  config: Pick<VallumConfig, 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'>;
   sessions: SessionResolver;
+  cache: Pick<CacheViewApi, 'isApiTokenRevoked'>;
 }): BearerAuth {
-  const { config, sessions } = deps;
+  const { config, sessions, cache } = deps;
   const apiTokens = createApiTokenCodec(config.sharedSecret);
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   const idpKeys = async () => {
@@ -38,15 +44,28 @@ export function createBearerAuth(deps: {
   };
 
   /** A verified token: a fixed identity (IdP token, service account), or a session it names (looked up each use). */
-  type Verified = { session: SessionView } | { sid: string; expiresAt: number };
+  type Verified = { session: SessionView; until: number } | { sid: string; expiresAt: number };
   const verified = new BoundedCache<string, Verified>(10_000);
+  /** Memoised service-account tokens by jti, so a revocation event finds its memo entry. */
+  const byJti = new BoundedCache<string, string>(10_000);
+  sessions.onChange((key) => {
+    const jti = key.startsWith(apiTokenEvent('')) ? key.slice(apiTokenEvent('').length) : undefined;
+    const token = jti === undefined ? undefined : byJti.get(jti);
+    if (token === undefined) return;
+    verified.delete(token);
+    byJti.delete(jti!);
+  });
 
   const verify = async (token: string): Promise<Verified | null> => {
     if (decodeProtectedHeader(token).typ === API_TOKEN_TYPE) {
       const parsed = await apiTokens.verify(token);
       if (!parsed) return null;
       if (parsed.kind === 'session') return { sid: parsed.sid, expiresAt: parsed.expiresAt };
-      return { session: pseudoSession(token, `service-account:${parsed.name}`, '', parsed.groups, parsed.expiresAt, { service_account: parsed.name }) };
+      const tooOldAt = parsed.issuedAt! + config.serviceAccountMaxLifetimeMs;
+      if (tooOldAt <= Date.now() || (await cache.isApiTokenRevoked(parsed.jti!))) return null;
+      byJti.set(parsed.jti!, token, SERVICE_ACCOUNT_RECHECK_MS);
+      const session = pseudoSession(token, `service-account:${parsed.name}`, '', parsed.groups, Math.min(parsed.expiresAt, tooOldAt), { service_account: parsed.name });
+      return { session, until: Date.now() + SERVICE_ACCOUNT_RECHECK_MS };
     }
     const { payload } = await jwtVerify(token, await idpKeys(), {
       issuer: config.idp.issuer,
@@ -57,7 +76,7 @@ export function createBearerAuth(deps: {
     });
     if (isUnacceptableEmail(payload.email)) return null;
     const groups = Array.isArray(payload.groups) ? payload.groups.map(String) : [];
-    return { session: pseudoSession(token, payload.sub!, cleanEmail(payload.email), groups, payload.exp! * 1000, { via: 'idp-token' }) };
+    return { session: pseudoSession(token, payload.sub!, cleanEmail(payload.email), groups, payload.exp! * 1000, { via: 'idp-token' }), until: payload.exp! * 1000 };
   };
 
   return {
@@ -68,7 +87,7 @@ export function createBearerAuth(deps: {
         const fresh = await verify(token).catch(() => null);
         if (!fresh) return null;
         hit = fresh;
-        verified.set(token, hit, ('session' in hit ? hit.session.expiresAt : hit.expiresAt) - Date.now());
+        verified.set(token, hit, ('session' in hit ? Math.min(hit.session.expiresAt, hit.until) : hit.expiresAt) - Date.now());
       }
       if ('session' in hit) return hit.session.expiresAt > Date.now() ? hit.session : null;
       // The command-line login's token lives only as long as the session it names (sign-out ends it too).

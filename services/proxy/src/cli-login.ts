@@ -1,9 +1,11 @@
 // The command-line login, like `pomerium-cli`: a tool listening on a loopback port opens
 // /.vallum/api/v1/login?redirect_uri=http://127.0.0.1:PORT/ in the browser; once the user is signed in, the browser
-// is sent to that listener with a Vallum token naming the session. Only loopback listeners ever get a token.
-import type { FastifyInstance } from 'fastify';
+// is sent to that listener with a Vallum token naming the session. Only loopback listeners ever get a token, and
+// only once the user has said yes on a confirmation page whose button POSTs from this very origin: a page elsewhere
+// that opens the login URL (or frames it) cannot make the browser hand a token to whatever listens on that port.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import { sendPage } from '@vallum/server-kit';
+import { escapeHtml, renderPage, sendPage } from '@vallum/server-kit';
 import { createApiTokenCodec } from '@vallum/session';
 import { messagePage } from './pages.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -19,14 +21,37 @@ export function loopbackTarget(value: string | undefined): URL | null {
   return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname) && url.port !== '' && !url.username && !url.password ? url : null;
 }
 
+/** A POST from a page of this route's own origin: its Origin header, or Sec-Fetch-Site when a browser sends no Origin. */
+export function sameOrigin(headers: { origin?: string | string[] | undefined; 'sec-fetch-site'?: string | string[] | undefined }, routeFrom: string): boolean {
+  const origin = headers.origin;
+  if (typeof origin === 'string' && origin !== 'null') return URL.canParse(origin) && new URL(origin).origin === new URL(routeFrom).origin;
+  return origin === undefined && headers['sec-fetch-site'] === 'same-origin';
+}
+
+function confirmPage(input: { email: string; target: URL; action: string; requestId: string }): string {
+  const listener = `${input.target.hostname}:${input.target.port}`;
+  return renderPage({
+    title: 'Hand a token to a program?',
+    requestId: input.requestId,
+    body: `<p>Hand a token for <strong id="user">${escapeHtml(input.email)}</strong> to the program listening on
+<strong id="listener">${escapeHtml(listener)}</strong>?</p>
+<p>Anything that holds this token can act as you until you sign out. Say yes only if you just started a command-line
+login on this computer.</p>
+<form method="post" action="${escapeHtml(input.action)}"><button type="submit" id="allow">Yes, hand it the token</button></form>
+<form method="post" action="${escapeHtml(`${input.action}&decline=1`)}"><button type="submit" id="decline">No</button></form>`,
+  });
+}
+
 export function registerCliLogin(
   app: FastifyInstance,
   deps: { config: VallumConfig; sessions: SessionResolver; routeForHost(host: string): RouteConfig | undefined },
 ): void {
   const { config, sessions } = deps;
   const tokens = createApiTokenCodec(config.sharedSecret);
-  app.get<{ Querystring: { redirect_uri?: string } }>(CLI_LOGIN_PATH, async (req, reply) => {
+  type Query = { redirect_uri?: string; decline?: string };
+  const handler = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');
+    reply.header('content-security-policy', "frame-ancestors 'none'").header('x-frame-options', 'DENY');
     const host = (req.headers.host ?? '').toLowerCase();
     const route = deps.routeForHost(host);
     if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host}.`, 404, req.id));
@@ -36,11 +61,23 @@ export function registerCliLogin(
     }
     const session = await sessions.fromCookie(requestCookie(req.headers.cookie, config.cookieName));
     if (!session) {
+      if (req.method !== 'GET') return sendPage(reply, 401, messagePage('Not signed in', 'Sign in first, then start the command-line login again.', 401, req.id));
       const signIn = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
       signIn.searchParams.set('redirect_uri', `${route.from}${req.url}`);
       return reply.redirect(signIn.href, 302);
     }
+    const action = `${CLI_LOGIN_PATH}?redirect_uri=${encodeURIComponent(target.href)}`;
+    if (req.method === 'GET') return sendPage(reply, 200, confirmPage({ email: session.email || session.sub, target, action, requestId: req.id }));
+    if (!sameOrigin(req.headers, route.from)) {
+      return sendPage(reply, 403, messagePage('Forbidden', 'This confirmation did not come from this site: no token was handed out.', 403, req.id));
+    }
+    const listener = `${target.hostname}:${target.port}`;
+    if (req.query.decline !== undefined) {
+      return sendPage(reply, 200, messagePage('No token handed out', `Nothing was sent to the program listening on ${listener}. You can close this window.`, 200, req.id));
+    }
     target.searchParams.set('vallum_token', await tokens.sign({ kind: 'session', sid: session.id, expiresAt: session.expiresAt }));
-    return reply.redirect(target.href, 302);
-  });
+    return reply.redirect(target.href, 303);
+  };
+  app.get<{ Querystring: Query }>(CLI_LOGIN_PATH, handler);
+  app.post<{ Querystring: Query }>(CLI_LOGIN_PATH, handler);
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSessionCookieCodec, type Session } from '@vallum/session';
-import type { CacheApi } from '@vallum/service-client';
+import type { CacheViewApi } from '@vallum/service-client';
 import { countIterations } from '@vallum/testing';
 import { createAssertionSigner } from './assertion.js';
 import { createSessionResolver } from './session-resolver.js';
@@ -15,7 +15,7 @@ test("regression: the session resolver's change event touches only that session'
   const cache = {
     getSession: async (id: string) => sessionOf(id),
     subscribe: (listener: (sid: string) => void) => ((changed = listener), () => {}),
-  } as unknown as CacheApi;
+  } as unknown as CacheViewApi;
   const cookies = createSessionCookieCodec('k'.repeat(32));
   const resolver = createSessionResolver({ cache, cookies, config: { cookieName: '_vallum' } });
   const values: string[] = [];
