@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { demoConfigYaml, loadVallumConfigText, startVallum, watchConfigFile } from '@vallum/cmd';
 import { getFreePort, startDemoApp, startDemoIdp, startRedis, type DemoIdp, type DemoIdpOptions } from '@vallum/testing';
 
+/** A loaded machine (a parallel test file building a stack, a browser) can take a process many seconds to start. */
+const START_TIMEOUT_MS = 45_000;
+
 export const VALLUM_BIN = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js', import.meta.url));
 
 export interface StackOptions {
@@ -182,7 +185,7 @@ export async function spawnService(
   };
   child.stdout?.on('data', take);
   child.stderr?.on('data', take);
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}:\n${output}`);
     try {
@@ -196,7 +199,7 @@ export async function spawnService(
     }
     if (Date.now() > deadline) {
       await stopChild(child);
-      throw new Error(`${service} did not start within 15 s:\n${output}`);
+      throw new Error(`${service} did not start within ${START_TIMEOUT_MS / 1000} s:\n${output}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
