@@ -8,7 +8,7 @@ WORKDIR /src
 COPY . .
 # The lockfile pins everything, TypeScript 7's native compiler for this platform included.
 RUN npm ci --no-audit --no-fund \
- && npx tsc -b \
+ && npx tsc -b tsconfig.build.json \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim

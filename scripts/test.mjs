@@ -3,7 +3,7 @@
 // installed when run as root, otherwise the exact command is printed), build, then run every compiled test file
 // with Node's test runner.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -39,7 +39,7 @@ function findTests(dir, out = []) {
     if (name === 'node_modules' || name.startsWith('.')) continue;
     const full = join(dir, name);
     if (statSync(full).isDirectory()) findTests(full, out);
-    else if (name.endsWith('.test.js') && full.includes(`${'/'}dist${'/'}`)) out.push(full);
+    else if (name.endsWith('.test.js') && /\/dist(-test)?\//.test(full)) out.push(full);
   }
   return out;
 }
@@ -47,8 +47,22 @@ function findTests(dir, out = []) {
 ensureDebianPackages();
 const boundaries = spawnSync(process.execPath, [join(root, 'scripts/check-boundaries.mjs')], { stdio: 'inherit' });
 if (boundaries.status !== 0) process.exit(boundaries.status ?? 1);
+// Tests compile to dist-test/, apart from the code that ships in dist/ (the services' and packages' own tsconfig
+// excludes them). Test output an older layout left in dist/ is removed first, so the check after the build can fail
+// only on what this build emitted.
+const shipped = () =>
+  findTests(root).filter((f) => /\/dist\//.test(f) && !relative(root, f).startsWith(`test${'/'}`));
+for (const stale of shipped()) {
+  const base = stale.slice(0, -'.js'.length);
+  for (const ext of ['.js', '.js.map', '.d.ts', '.d.ts.map']) rmSync(base + ext, { force: true });
+}
 const build = spawnSync('npx', ['tsc', '-b'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) process.exit(build.status ?? 1);
+const leaked = shipped();
+if (leaked.length > 0) {
+  console.error(`test files compiled into shipped output (exclude src/**/*.test.ts in their tsconfig.json):\n  ${leaked.map((f) => relative(root, f)).join('\n  ')}`);
+  process.exit(1);
+}
 
 const only = process.argv.slice(2);
 const files = findTests(root)
