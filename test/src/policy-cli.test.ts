@@ -52,7 +52,7 @@ function workspace(): string {
 test('policy test: the shipped fixtures pass (exit 0); a failing case prints its reasons (exit 1)', () => {
   const shipped = vallum(['policy', 'test']);
   assert.equal(shipped.code, 0, shipped.out);
-  assert.match(shipped.out, /policy\/tests\/admins-only\.yaml\n  ok    an admin at example\.com enters/);
+  assert.match(shipped.out, /policy\/tests\/admins-only\.yaml\n {2}ok {4}an admin at example\.com enters/);
   assert.match(shipped.out, /\d+ passed, 0 failed/);
 
   const dir = workspace();
@@ -70,8 +70,8 @@ cases:
   );
   const failing = vallum(['policy', 'test', fixture]);
   assert.equal(failing.code, 1, failing.out);
-  assert.match(failing.out, /ok    bob reads/);
-  assert.match(failing.out, /FAIL  bob reaches admin: expected allow, got deny\n        - deny-matched: denied: path under \/admin is not allowed\n        - deny-matched: denied: not member of group admins\n/);
+  assert.match(failing.out, /ok {4}bob reads/);
+  assert.match(failing.out, /FAIL {2}bob reaches admin: expected allow, got deny\n {8}- deny-matched: denied: path under \/admin is not allowed\n {8}- deny-matched: denied: not member of group admins\n/);
   assert.match(failing.out, /1 passed, 1 failed/);
 
   writeFileSync(fixture, 'config: vallum.yaml\nusers:\n  bob: { email: bob@example.com }\ncases:\n  - { user: bbo, expect: allow }\n');
@@ -87,10 +87,10 @@ test('policy explain: decision, reasons, and the global and route verdicts; exit
   const file = config(dir, 'vallum.yaml', '{ use: no-admin-path }');
   const denied = vallum(['policy', 'explain', '--config', file, '--route', 'app', '--email', 'bob@example.com', '--path', '/admin', '--method', 'GET']);
   assert.equal(denied.code, 1, denied.out);
-  assert.match(denied.out, /^route app \(http:\/\/app\.localhost:8000\), bob@example\.com GET \/admin, policy version \S+\ndecision: DENY\n  - deny-matched: /);
+  assert.match(denied.out, /^route app \(http:\/\/app\.localhost:8000\), bob@example\.com GET \/admin, policy version \S+\ndecision: DENY\n {2}- deny-matched: /);
   const allowed = vallum(['policy', 'explain', '--config', file, '--route', 'app', '--email', 'ada@example.com', '--groups', 'admins', '--path', '/admin']);
   assert.equal(allowed.code, 0, allowed.out);
-  assert.match(allowed.out, /decision: ALLOW\n  - domain-ok: allowed: email domain example\.com/);
+  assert.match(allowed.out, /decision: ALLOW\n {2}- domain-ok: allowed: email domain example\.com/);
   const unknown = vallum(['policy', 'explain', '--config', file, '--route', 'ap', '--email', 'bob@example.com']);
   assert.equal(unknown.code, 2);
   assert.match(unknown.out, /no route 'ap'.*routes: wiki, app/);

@@ -36,8 +36,8 @@ before(async () => {
     mode: 'all-in-one',
     editConfig: (text) =>
       text
-        .replace(/(  - name: app\n.*\n.*\n)    policy:\n(?:      .*\n)+/, `$1${APP_POLICY.slice(1)}`)
-        .replace(/(  - name: admin\n.*\n.*\n)    policy:\n(?:      .*\n)+/, `$1${ADMIN_POLICY.slice(1)}`),
+        .replace(/( {2}- name: app\n.*\n.*\n) {4}policy:\n(?: {6}.*\n)+/, `$1${APP_POLICY.slice(1)}`)
+        .replace(/( {2}- name: admin\n.*\n.*\n) {4}policy:\n(?: {6}.*\n)+/, `$1${ADMIN_POLICY.slice(1)}`),
   });
   browser = await launchBrowser();
   for (const email of ['alice@example.com', 'bob@example.com']) {

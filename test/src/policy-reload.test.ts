@@ -26,7 +26,7 @@ for (const mode of ['all-in-one', 'split'] as const) {
         editConfig: (text) =>
           text
             .replace('routes:\n', 'policy_dir: policies\nroutes:\n')
-            .replace(/(  - name: app\n.*\n.*\n)    policy:\n(        .*\n|      .*\n)*/, '$1    policy: { use: app-access }\n'),
+            .replace(/( {2}- name: app\n.*\n.*\n) {4}policy:\n( {8}.*\n| {6}.*\n)*/, '$1    policy: { use: app-access }\n'),
         files: { 'policies/app-access.yaml': ADMINS },
       });
       browser = await launchBrowser();
@@ -59,7 +59,7 @@ for (const mode of ['all-in-one', 'split'] as const) {
     }
 
     test('the config really uses the named policy', () => {
-      assert.match(stack.configText, /policy: \{ use: app-access \}\n  - name: admin/);
+      assert.match(stack.configText, /policy: \{ use: app-access \}\n {2}- name: admin/);
     });
 
     test(`${mode}: a changed named policy applies within a second; a broken one keeps the policy in force`, async () => {

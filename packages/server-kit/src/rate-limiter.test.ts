@@ -25,7 +25,7 @@ test('the budget refills to at most `requests`, however long a key was idle', ()
 });
 
 test('memory is bounded: past maxKeys the least recently used key is forgotten and counted', () => {
-  let t = 0;
+  const t = 0;
   const limiter = createRateLimiter({ requests: 1, perMs: 60_000, maxKeys: 2, now: () => t });
   limiter.take('a');
   limiter.take('b');
