@@ -19,7 +19,10 @@ before(async () => {
   echo = await startEchoUpstream();
   special = await startUpstream((req, res) => {
     if (req.url === '/slow') return; // never answers
-    if (req.url === '/reset') return req.socket.destroy();
+    if (req.url === '/reset') {
+      req.socket.destroy();
+      return;
+    }
     res.writeHead(200, [
       ['Set-Cookie', 'a=1; Path=/'],
       ['Set-Cookie', 'b=2; Path=/'],

@@ -1,7 +1,6 @@
 // Turns a schema-valid raw config into the typed, frozen view services read: URLs parsed, secrets resolved,
 // durations in milliseconds, defaults applied.
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import type { RawConfig, RawRoute, ServiceName } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './config-issues.js';
 import { hostOf, parseAddressRange, parseDuration } from './parse-values.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfigText, ConfigError, parseSize } from './index.js';
+import { loadConfigText, parseSize } from './index.js';
 
 const BASE = `authenticate_service_url: http://authenticate.localhost:8000
 idp:
