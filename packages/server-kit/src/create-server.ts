@@ -1,9 +1,9 @@
-// The fastify instance every service starts from: JSON logs with secrets redacted, a request id, one error
-// handler that shows a VallumError's code and safe message, and a health endpoint.
+// The fastify instance every service starts from: JSON logs with secrets redacted, a request id, an error handler
+// that answers JSON through the one error renderer (error-response.ts), and a health endpoint.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { isVallumError } from '@vallum/errors';
 import { lazyChildLogger, loggerOptions } from '@vallum/telemetry';
+import { renderError, replyRenderedError } from './error-response.js';
 
 export interface ServerOptions {
   service: string;
@@ -13,7 +13,7 @@ export interface ServerOptions {
   fastify?: Omit<FastifyServerOptions, 'logger'>;
   /** Where the health check answers; the proxy moves it under /.vallum/ so route hosts keep their own /healthz. */
   healthPath?: string;
-  /** The service renders its own error pages and sets its handler itself (fastify warns when one is replaced). */
+  /** The service sets its own error handler, e.g. for pages rather than JSON (fastify warns when one is replaced). */
   ownErrorHandler?: boolean;
 }
 
@@ -34,17 +34,11 @@ export function createServer(options: ServerOptions): FastifyInstance {
     ...options.fastify,
   });
 
-  if (!options.ownErrorHandler) app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const known = isVallumError(err);
-    const status = known ? err.status : (err.statusCode ?? 500);
-    const expose = known ? err.expose : status < 500;
-    const code = known ? err.code : (err.code ?? 'VALLUM_INTERNAL');
-    if (status >= 500) req.log.error({ err, code }, 'request failed');
-    else req.log.info({ code, msg: err.message }, 'request refused');
-    void reply
-      .status(status)
-      .header('x-request-id', req.id)
-      .send({ code, message: expose ? err.message : 'internal error', request_id: req.id });
+  if (!options.ownErrorHandler) app.setErrorHandler((err: Error, req, reply) => {
+    const rendered = renderError(err, { requestId: req.id, format: 'json' });
+    if (rendered.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: (err as { code?: unknown }).code, msg: err.message }, 'request refused');
+    void replyRenderedError(reply, rendered);
   });
 
   app.get(options.healthPath ?? '/healthz', async () => ({ status: 'ok', service: options.service }));

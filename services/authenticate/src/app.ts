@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
 import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
 import type { VallumConfig } from '@vallum/config';
-import { createServer, isCrossSiteRequest, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
+import { createServer, isCrossSiteRequest, renderError, replyError, replyRenderedError, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import {
   createHandoffCodec,
@@ -20,7 +20,7 @@ import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerAbuseLimits } from './abuse-limits.js';
 import { assertSingleCallbackParams } from './callback-params.js';
 import { claimsOf, identityFields } from '@vallum/idp';
-import { errorPage, signedOutPage } from './pages.js';
+import { SIGN_IN_FAILED_PAGE, signedOutPage } from './pages.js';
 
 export interface AuthenticateDeps {
   cache: CacheApi;
@@ -60,12 +60,10 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   registerAbuseLimits(app, config, IDP_CALLBACK_PATH);
 
   app.setErrorHandler((err: Error, req, reply) => {
-    const known = isVallumError(err);
-    const status = known ? err.status : 500;
-    if (status >= 500) req.log.error({ err }, 'authenticate failed');
-    else req.log.info({ code: known ? err.code : undefined, msg: err.message }, 'sign-in refused');
-    const message = known && err.expose ? err.message : 'Something went wrong while signing you in.';
-    return sendPage(reply, status, errorPage('Sign-in failed', message, { status, requestId: req.id }));
+    const rendered = renderError(err, { requestId: req.id, accept: req.headers.accept, ...SIGN_IN_FAILED_PAGE });
+    if (rendered.status >= 500) req.log.error({ err }, 'authenticate failed');
+    else req.log.info({ code: isVallumError(err) ? err.code : undefined, msg: err.message }, 'sign-in refused');
+    return replyRenderedError(reply, rendered);
   });
 
   const currentSession = async (req: FastifyRequest): Promise<Session | null> => {
@@ -125,15 +123,8 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     const retryUrl = saved.redirect;
     if (req.query.error) {
       const description = req.query.error_description ? `: ${req.query.error_description}` : '';
-      return sendPage(
-        reply,
-        400,
-        errorPage('Sign-in failed', `The identity provider refused the sign-in (${req.query.error}${description}).`, {
-          status: 400,
-          requestId: req.id,
-          retryUrl,
-        }),
-      );
+      const refused = new VallumError(ErrorCodes.SIGN_IN_FAILED, `The identity provider refused the sign-in (${req.query.error}${description}).`, { status: 400 });
+      return replyError(reply, refused, { ...SIGN_IN_FAILED_PAGE, retryUrl });
     }
     const configuration = await idp.configuration();
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
@@ -146,11 +137,8 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       });
     } catch (cause) {
       req.log.warn({ err: cause }, 'code exchange failed');
-      return sendPage(
-        reply,
-        400,
-        errorPage('Sign-in failed', 'The sign-in response could not be verified. Please try again.', { status: 400, requestId: req.id, retryUrl }),
-      );
+      const unverified = new VallumError(ErrorCodes.SIGN_IN_FAILED, 'The sign-in response could not be verified. Please try again.', { status: 400 });
+      return replyError(reply, unverified, { ...SIGN_IN_FAILED_PAGE, retryUrl });
     }
     const claims = await claimsOf(configuration, tokens, undefined, (err) => req.log.warn({ err }, 'userinfo unavailable; using ID token claims only'));
     const idpSid = tokens.claims()?.sid;

@@ -2,6 +2,7 @@
 // one, or revoke all of a user's sessions. Revocations reach every proxy through the cache's change events.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConfigCheck, ConfigIssue, VallumConfig } from '@vallum/config';
+import { ErrorCodes } from '@vallum/errors';
 import { compilePolicy, routeDecision, validatePolicy, type CompiledPolicy } from '@vallum/policy';
 import type { CacheViewApi } from '@vallum/service-client';
 import type { SessionView } from '@vallum/session';
@@ -28,7 +29,7 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
     reply.header('cache-control', 'no-store');
     const session = await access.identify(requestCookie(req.headers.cookie, config.cookieName), req.headers.authorization);
     if (!session || session === 'invalid-token') {
-      void reply.status(401).send({ code: 'VALLUM_UNAUTHORIZED', message: 'Sign in or send a bearer token.' });
+      void reply.status(401).send({ code: ErrorCodes.UNAUTHORIZED, message: 'Sign in or send a bearer token.' });
       return undefined;
     }
     const host = (req.headers.host ?? '').toLowerCase();
@@ -36,7 +37,7 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
       ? routeDecision({ allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, policy }, identityOfSession(session), { method: req.method, host, path: req.url.split('?')[0] ?? '' })
       : { allow: false, reasons: [] };
     if (!decision.allow) {
-      void reply.status(403).send({ code: 'VALLUM_ACCESS_DENIED', message: policy ? 'admin_policy does not allow you.' : 'The admin API is closed: set admin_policy.', reasons: decision.reasons });
+      void reply.status(403).send({ code: ErrorCodes.ACCESS_DENIED, message: policy ? 'admin_policy does not allow you.' : 'The admin API is closed: set admin_policy.', reasons: decision.reasons });
       return undefined;
     }
     return session;

@@ -3,9 +3,10 @@
 // is sent to that listener with a Vallum token naming the session. Only loopback listeners ever get a token.
 import type { FastifyInstance } from 'fastify';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import { sendPage } from '@vallum/server-kit';
+import { ErrorCodes, VallumError } from '@vallum/errors';
+import { replyError } from '@vallum/server-kit';
 import { createApiTokenCodec } from '@vallum/session';
-import { messagePage } from './pages.js';
+import { noRouteError } from './refusal-errors.js';
 import type { SessionResolver } from './session-resolver.js';
 import { requestCookie } from './request-cookie.js';
 
@@ -29,10 +30,10 @@ export function registerCliLogin(
     reply.header('cache-control', 'no-store');
     const host = (req.headers.host ?? '').toLowerCase();
     const route = deps.routeForHost(host);
-    if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host}.`, 404, req.id));
+    if (!route) return replyError(reply, noRouteError(host));
     const target = loopbackTarget(req.query.redirect_uri);
     if (!target) {
-      return sendPage(reply, 400, messagePage('Bad request', 'The command-line login only hands tokens to http://127.0.0.1:PORT/ on this computer.', 400, req.id));
+      return replyError(reply, new VallumError(ErrorCodes.BAD_REQUEST, 'The command-line login only hands tokens to http://127.0.0.1:PORT/ on this computer.', { status: 400 }));
     }
     const session = await sessions.fromCookie(requestCookie(req.headers.cookie, config.cookieName));
     if (!session) {
