@@ -118,3 +118,17 @@ test('the same answer goes out on a raw node:http response and through fastify',
   assert.doesNotMatch(crash.body, /hunter2/);
   await app.close();
 });
+
+test("an exposed error's reasons are listed in the page and the JSON; an unexposed error's are not", () => {
+  const reasons = [{ code: 'email-unauthorized', message: 'requires one of <admins>' }];
+  const denied = new VallumError(ErrorCodes.ACCESS_DENIED, 'admin_policy does not allow you.', { status: 403, details: { reasons } });
+  assert.deepEqual(JSON.parse(renderError(denied, { requestId: 'r', format: 'json' }).body), {
+    code: 'VALLUM_ACCESS_DENIED',
+    message: 'admin_policy does not allow you.',
+    reasons,
+    request_id: 'r',
+  });
+  assert.match(renderError(denied, { requestId: 'r' }).body, /<ul id="reasons"><li data-code="email-unauthorized">requires one of &lt;admins&gt;<\/li><\/ul>/);
+  const internal = new VallumError(ErrorCodes.INTERNAL, 'x', { status: 500, details: { reasons } });
+  assert.doesNotMatch(renderError(internal, { requestId: 'r', format: 'json' }).body, /reasons|admins/);
+});

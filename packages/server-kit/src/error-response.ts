@@ -35,6 +35,13 @@ export interface ErrorView {
   message: string;
   /** Extra response headers the error asks for (e.g. Retry-After on a 429, Connection: close on a 413). */
   headers?: Record<string, string>;
+  /** Why a request was refused (a policy's reasons), shown with an exposed error's message. */
+  reasons?: readonly Reason[];
+}
+
+export interface Reason {
+  code: string;
+  message: string;
 }
 
 const TITLES: Record<number, string> = {
@@ -56,14 +63,16 @@ export function wantsJson(accept: string | undefined): boolean {
 }
 
 /**
- * The client's view of an error. A VallumError shows its code, status and (when `expose`) message; anything else
+ * The client's view of an error. A VallumError shows its code, status and (when `expose`) message and the reasons
+ * in `details.reasons`; anything else
  * is a 500 with a generic message, except an error carrying a 4xx `statusCode` (fastify's own, e.g. a body that
  * fails its schema), whose message describes the client's request.
  */
 export function errorView(err: unknown, genericMessage = GENERIC_MESSAGE): ErrorView {
   if (isVallumError(err)) {
     const headers = err.details?.headers as Record<string, string> | undefined;
-    return { status: err.status, code: err.code, message: err.expose ? err.message : genericMessage, ...(headers ? { headers } : {}) };
+    const reasons = err.expose ? (err.details?.reasons as readonly Reason[] | undefined) : undefined;
+    return { status: err.status, code: err.code, message: err.expose ? err.message : genericMessage, ...(headers ? { headers } : {}), ...(reasons ? { reasons } : {}) };
   }
   const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
@@ -74,31 +83,37 @@ export function errorView(err: unknown, genericMessage = GENERIC_MESSAGE): Error
 
 export function renderError(err: unknown, options: ErrorRenderOptions): RenderedError {
   const view = errorView(err, options.genericMessage);
+  const reasons = view.reasons ? `<ul id="reasons">${reasonItems(view.reasons)}</ul>` : '';
   const retry = options.retryUrl ? `<p><a class="button" href="${escapeHtml(options.retryUrl)}">Try again</a></p>` : '';
-  return renderErrorView(view, options, `<p>${escapeHtml(view.message)}</p>${retry}`);
+  return renderErrorView(view, options, `<p>${escapeHtml(view.message)}</p>${reasons}${retry}`);
 }
 
 export interface DenialInput {
   email: string;
   host: string;
-  reasons: readonly { code: string; message: string }[];
+  reasons: readonly Reason[];
 }
 
 /** The 403 a signed-in user gets when the policy says no: who they are, where, and why. */
 export function renderDenial(input: DenialInput, options: ErrorRenderOptions): RenderedError {
-  const reasons = input.reasons.map((r) => `<li data-code="${escapeHtml(r.code)}">${escapeHtml(r.message)}</li>`).join('');
+  const reasons = reasonItems(input.reasons);
   const html = `<p>You are signed in as <strong id="user">${escapeHtml(input.email || 'an unknown user')}</strong>, but you may not open
 <strong>${escapeHtml(input.host)}</strong>.</p>
 <p>Why:</p><ul id="reasons">${reasons}</ul>
 <form method="post" action="/.vallum/sign_out"><button type="submit">Sign out and use another account</button></form>`;
-  const view: ErrorView = { status: 403, code: ErrorCodes.ACCESS_DENIED, message: `You may not open ${input.host}.` };
-  return renderErrorView(view, options, html, { reasons: input.reasons.map((r) => ({ code: r.code, message: r.message })) });
+  const view: ErrorView = { status: 403, code: ErrorCodes.ACCESS_DENIED, message: `You may not open ${input.host}.`, reasons: input.reasons };
+  return renderErrorView(view, options, html);
 }
 
-function renderErrorView(view: ErrorView, options: ErrorRenderOptions, html: string, extra?: Record<string, unknown>): RenderedError {
+function reasonItems(reasons: readonly Reason[]): string {
+  return reasons.map((r) => `<li data-code="${escapeHtml(r.code)}">${escapeHtml(r.message)}</li>`).join('');
+}
+
+function renderErrorView(view: ErrorView, options: ErrorRenderOptions, html: string): RenderedError {
   const json = options.format === 'json' || wantsJson(options.accept);
+  const reasons = view.reasons?.map((r) => ({ code: r.code, message: r.message }));
   const body = json
-    ? JSON.stringify({ code: view.code, message: view.message, ...extra, request_id: options.requestId })
+    ? JSON.stringify({ code: view.code, message: view.message, ...(reasons ? { reasons } : {}), request_id: options.requestId })
     : renderPage({ title: options.title ?? TITLES[view.status] ?? 'Request failed', status: view.status, requestId: options.requestId, body: html });
   return {
     status: view.status,

@@ -17,5 +17,6 @@ export {
   type DenialInput,
   type ErrorRenderOptions,
   type ErrorView,
+  type Reason,
   type RenderedError,
 } from './error-response.js';

@@ -2,7 +2,8 @@
 // one, or revoke all of a user's sessions. Revocations reach every proxy through the cache's change events.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConfigCheck, ConfigIssue, VallumConfig } from '@vallum/config';
-import { ErrorCodes } from '@vallum/errors';
+import { ErrorCodes, VallumError } from '@vallum/errors';
+import { replyError } from '@vallum/server-kit';
 import { compilePolicy, routeDecision, validatePolicy, type CompiledPolicy } from '@vallum/policy';
 import type { CacheViewApi } from '@vallum/service-client';
 import type { SessionView } from '@vallum/session';
@@ -29,7 +30,7 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
     reply.header('cache-control', 'no-store');
     const session = await access.identify(requestCookie(req.headers.cookie, config.cookieName), req.headers.authorization);
     if (!session || session === 'invalid-token') {
-      void reply.status(401).send({ code: ErrorCodes.UNAUTHORIZED, message: 'Sign in or send a bearer token.' });
+      void replyError(reply, new VallumError(ErrorCodes.UNAUTHORIZED, 'Sign in or send a bearer token.', { status: 401 }), { format: 'json' });
       return undefined;
     }
     const host = (req.headers.host ?? '').toLowerCase();
@@ -37,7 +38,8 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
       ? routeDecision({ allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, policy }, identityOfSession(session), { method: req.method, host, path: req.url.split('?')[0] ?? '' })
       : { allow: false, reasons: [] };
     if (!decision.allow) {
-      void reply.status(403).send({ code: ErrorCodes.ACCESS_DENIED, message: policy ? 'admin_policy does not allow you.' : 'The admin API is closed: set admin_policy.', reasons: decision.reasons });
+      const message = policy ? 'admin_policy does not allow you.' : 'The admin API is closed: set admin_policy.';
+      void replyError(reply, new VallumError(ErrorCodes.ACCESS_DENIED, message, { status: 403, details: { reasons: decision.reasons } }), { format: 'json' });
       return undefined;
     }
     return session;
