@@ -132,3 +132,27 @@ test("an exposed error's reasons are listed in the page and the JSON; an unexpos
   const internal = new VallumError(ErrorCodes.INTERNAL, 'x', { status: 500, details: { reasons } });
   assert.doesNotMatch(renderError(internal, { requestId: 'r', format: 'json' }).body, /reasons|admins/);
 });
+
+test("createServer: an unknown path is a coded 404, and a service for browsers negotiates with its own page's title", async () => {
+  const api = createServer({ service: 'api', logger: false });
+  const missing = await api.inject({ url: '/nope', headers: { 'x-request-id': 'nf-1' } });
+  assert.equal(missing.statusCode, 404);
+  assert.deepEqual(missing.json(), { code: 'VALLUM_ROUTE_NOT_FOUND', message: 'There is no such page.', request_id: 'nf-1' });
+  await api.close();
+
+  const pages = createServer({ service: 'pages', logger: false, errors: { format: 'negotiate', title: 'Sign-in failed', genericMessage: 'Something went wrong while signing you in.' } });
+  pages.get('/boom', async () => {
+    throw hidden;
+  });
+  const page = await pages.inject({ url: '/boom', headers: { accept: 'text/html' } });
+  assert.equal(page.statusCode, 503);
+  assert.match(page.headers['content-type'] as string, /^text\/html/);
+  assert.match(page.body, /<h1>Sign-in failed<\/h1>/);
+  assert.match(page.body, /Something went wrong while signing you in\./);
+  const json = await pages.inject({ url: '/boom', headers: { accept: 'application/json' } });
+  assert.equal(json.json<{ code: string }>().code, 'VALLUM_CACHE_UNAVAILABLE');
+  const notFound = await pages.inject({ url: '/nope', headers: { accept: 'text/html' } });
+  assert.equal(notFound.statusCode, 404);
+  assert.match(notFound.body, /<title>Not found · Vallum<\/title>/);
+  await pages.close();
+});

@@ -3,9 +3,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
-import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
+import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { VallumConfig } from '@vallum/config';
-import { createServer, isCrossSiteRequest, renderError, replyError, replyRenderedError, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
+import { createServer, isCrossSiteRequest, replyError, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import {
   createHandoffCodec,
@@ -42,7 +42,7 @@ export const IDP_CALLBACK_PATH = '/oauth2/callback';
 
 export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyInstance {
   // Nothing authenticate accepts comes near 64 KiB; fastify's default is 1 MiB.
-  const app = createServer({ service: 'authenticate', logger: deps.logger, logLevel: config.logLevel, ownErrorHandler: true, fastify: { bodyLimit: 65_536 } });
+  const app = createServer({ service: 'authenticate', logger: deps.logger, logLevel: config.logLevel, errors: { format: 'negotiate', ...SIGN_IN_FAILED_PAGE }, fastify: { bodyLimit: 65_536 } });
   const { cache } = deps;
   const idp = deps.oidc ?? createOidcClient(config.idp);
   const base = config.authenticateServiceUrl;
@@ -58,13 +58,6 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
 
   void app.register(cookie);
   registerAbuseLimits(app, config, IDP_CALLBACK_PATH);
-
-  app.setErrorHandler((err: Error, req, reply) => {
-    const rendered = renderError(err, { requestId: req.id, accept: req.headers.accept, ...SIGN_IN_FAILED_PAGE });
-    if (rendered.status >= 500) req.log.error({ err }, 'authenticate failed');
-    else req.log.info({ code: isVallumError(err) ? err.code : undefined, msg: err.message }, 'sign-in refused');
-    return replyRenderedError(reply, rendered);
-  });
 
   const currentSession = async (req: FastifyRequest): Promise<Session | null> => {
     const value = req.cookies[cookieName];
