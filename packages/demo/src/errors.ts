@@ -1,7 +1,7 @@
-import { VallumError } from '@vallum/errors';
+import { ErrorCodes, VallumError } from '@vallum/errors';
 
 export const DemoErrorCodes = {
-  OPTIONS_INVALID: 'VALLUM_DEMO_OPTIONS_INVALID',
+  OPTIONS_INVALID: ErrorCodes.DEMO_OPTIONS_INVALID,
 } as const;
 
 export class DemoOptionsError extends VallumError {

@@ -1,9 +1,10 @@
-// The fastify instance every service starts from: JSON logs with secrets redacted, a request id, one error
-// handler that shows a VallumError's code and safe message, and a health endpoint.
+// The fastify instance every service starts from: JSON logs with secrets redacted, a request id, error and not-found
+// handlers that answer through the one error renderer (error-response.ts), and a health endpoint.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { isVallumError } from '@vallum/errors';
 import { lazyChildLogger, loggerOptions } from '@vallum/telemetry';
+import { ErrorCodes, VallumError } from '@vallum/errors';
+import { renderError, replyError, replyRenderedError, type ErrorRenderOptions } from './error-response.js';
 
 export interface ServerOptions {
   service: string;
@@ -13,7 +14,12 @@ export interface ServerOptions {
   fastify?: Omit<FastifyServerOptions, 'logger'>;
   /** Where the health check answers; the proxy moves it under /.vallum/ so route hosts keep their own /healthz. */
   healthPath?: string;
-  /** The service renders its own error pages and sets its handler itself (fastify warns when one is replaced). */
+  /**
+   * How the service's errors read. APIs answer JSON (the default); a service people open in a browser negotiates
+   * a page or JSON, and may name its error page and its generic message.
+   */
+  errors?: Pick<ErrorRenderOptions, 'format' | 'title' | 'genericMessage'>;
+  /** The service sets its own error handler, through the same renderer (fastify warns when one is replaced). */
   ownErrorHandler?: boolean;
 }
 
@@ -34,18 +40,14 @@ export function createServer(options: ServerOptions): FastifyInstance {
     ...options.fastify,
   });
 
-  if (!options.ownErrorHandler) app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const known = isVallumError(err);
-    const status = known ? err.status : (err.statusCode ?? 500);
-    const expose = known ? err.expose : status < 500;
-    const code = known ? err.code : (err.code ?? 'VALLUM_INTERNAL');
-    if (status >= 500) req.log.error({ err, code }, 'request failed');
-    else req.log.info({ code, msg: err.message }, 'request refused');
-    void reply
-      .status(status)
-      .header('x-request-id', req.id)
-      .send({ code, message: expose ? err.message : 'internal error', request_id: req.id });
+  const errors: NonNullable<ServerOptions['errors']> = { format: 'json', ...options.errors };
+  if (!options.ownErrorHandler) app.setErrorHandler((err: Error, req, reply) => {
+    const rendered = renderError(err, { ...errors, requestId: req.id, accept: req.headers.accept });
+    if (rendered.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: (err as { code?: unknown }).code, msg: err.message }, 'request refused');
+    void replyRenderedError(reply, rendered);
   });
+  app.setNotFoundHandler((_req, reply) => replyError(reply, new VallumError(ErrorCodes.ROUTE_NOT_FOUND, 'There is no such page.', { status: 404 }), { format: errors.format }));
 
   app.get(options.healthPath ?? '/healthz', async () => ({ status: 'ok', service: options.service }));
   return app;

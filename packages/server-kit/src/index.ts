@@ -5,3 +5,18 @@ export { escapeHtml, renderPage, sendPage, type PageOptions } from './html.js';
 export { isCrossSiteRequest, sendSignOutConfirmation } from './sign-out-intent.js';
 export { clientAddress, createTrustCheck, type TrustCheck } from './trusted-proxies.js';
 export { addressKey, createRateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimiterStats } from './rate-limiter.js';
+export {
+  errorView,
+  renderDenial,
+  renderError,
+  replyError,
+  replyRenderedError,
+  sendError,
+  wantsJson,
+  writeRenderedError,
+  type DenialInput,
+  type ErrorRenderOptions,
+  type ErrorView,
+  type Reason,
+  type RenderedError,
+} from './error-response.js';

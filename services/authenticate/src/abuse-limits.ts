@@ -3,10 +3,9 @@
 // inflated: a Content-Encoding other than identity gets 415 before anything reads the body (GHSA-ggw3-5987-rx77).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
-import { ErrorCodes } from '@vallum/errors';
-import { addressKey, clientAddress, createRateLimiter, createTrustCheck, sendPage, type RateLimiter, type RateLimiterStats } from '@vallum/server-kit';
+import { ErrorCodes, VallumError, type ErrorCode } from '@vallum/errors';
+import { addressKey, clientAddress, createRateLimiter, createTrustCheck, replyError, type RateLimiter, type RateLimiterStats } from '@vallum/server-kit';
 import { BACKCHANNEL_LOGOUT_PATH } from './backchannel-logout.js';
-import { errorPage } from './pages.js';
 
 export const SIGN_IN_PATH = '/.vallum/sign_in';
 
@@ -42,12 +41,8 @@ export function registerAbuseLimits(app: FastifyInstance, config: Pick<VallumCon
   return { stats: () => Object.fromEntries([...limiters].map(([path, l]) => [path, l.stats()])) };
 }
 
-function refuse(req: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string, headers: Record<string, string>): FastifyReply {
-  reply.headers({ ...headers, 'cache-control': 'no-store' });
-  const accept = req.headers.accept ?? '';
+function refuse(req: FastifyRequest, reply: FastifyReply, status: number, code: ErrorCode, message: string, headers: Record<string, string>): FastifyReply {
+  const refused = new VallumError(code, message, { status, details: { headers } });
   // The IdP posts back-channel logouts and reads JSON; browsers get a page.
-  if (req.routeOptions.url === BACKCHANNEL_LOGOUT_PATH || (accept.includes('application/json') && !accept.includes('text/html'))) {
-    return reply.status(status).send({ code, message, request_id: req.id });
-  }
-  return sendPage(reply, status, errorPage(status === 429 ? 'Too many requests' : 'Request refused', message, { status, requestId: req.id }));
+  return replyError(reply, refused, { format: req.routeOptions.url === BACKCHANNEL_LOGOUT_PATH ? 'json' : 'negotiate' });
 }

@@ -3,9 +3,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
-import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
+import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { VallumConfig } from '@vallum/config';
-import { createServer, isCrossSiteRequest, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
+import { createServer, isCrossSiteRequest, replyError, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import {
   createHandoffCodec,
@@ -20,7 +20,7 @@ import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerAbuseLimits } from './abuse-limits.js';
 import { assertSingleCallbackParams } from './callback-params.js';
 import { claimsOf, identityFields } from '@vallum/idp';
-import { errorPage, signedOutPage } from './pages.js';
+import { SIGN_IN_FAILED_PAGE, signedOutPage } from './pages.js';
 
 export interface AuthenticateDeps {
   cache: CacheApi;
@@ -42,7 +42,7 @@ export const IDP_CALLBACK_PATH = '/oauth2/callback';
 
 export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyInstance {
   // Nothing authenticate accepts comes near 64 KiB; fastify's default is 1 MiB.
-  const app = createServer({ service: 'authenticate', logger: deps.logger, logLevel: config.logLevel, ownErrorHandler: true, fastify: { bodyLimit: 65_536 } });
+  const app = createServer({ service: 'authenticate', logger: deps.logger, logLevel: config.logLevel, errors: { format: 'negotiate', ...SIGN_IN_FAILED_PAGE }, fastify: { bodyLimit: 65_536 } });
   const { cache } = deps;
   const idp = deps.oidc ?? createOidcClient(config.idp);
   const base = config.authenticateServiceUrl;
@@ -58,15 +58,6 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
 
   void app.register(cookie);
   registerAbuseLimits(app, config, IDP_CALLBACK_PATH);
-
-  app.setErrorHandler((err: Error, req, reply) => {
-    const known = isVallumError(err);
-    const status = known ? err.status : 500;
-    if (status >= 500) req.log.error({ err }, 'authenticate failed');
-    else req.log.info({ code: known ? err.code : undefined, msg: err.message }, 'sign-in refused');
-    const message = known && err.expose ? err.message : 'Something went wrong while signing you in.';
-    return sendPage(reply, status, errorPage('Sign-in failed', message, { status, requestId: req.id }));
-  });
 
   const currentSession = async (req: FastifyRequest): Promise<Session | null> => {
     const value = req.cookies[cookieName];
@@ -125,15 +116,8 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     const retryUrl = saved.redirect;
     if (req.query.error) {
       const description = req.query.error_description ? `: ${req.query.error_description}` : '';
-      return sendPage(
-        reply,
-        400,
-        errorPage('Sign-in failed', `The identity provider refused the sign-in (${req.query.error}${description}).`, {
-          status: 400,
-          requestId: req.id,
-          retryUrl,
-        }),
-      );
+      const refused = new VallumError(ErrorCodes.SIGN_IN_FAILED, `The identity provider refused the sign-in (${req.query.error}${description}).`, { status: 400 });
+      return replyError(reply, refused, { ...SIGN_IN_FAILED_PAGE, retryUrl });
     }
     const configuration = await idp.configuration();
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
@@ -146,11 +130,8 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       });
     } catch (cause) {
       req.log.warn({ err: cause }, 'code exchange failed');
-      return sendPage(
-        reply,
-        400,
-        errorPage('Sign-in failed', 'The sign-in response could not be verified. Please try again.', { status: 400, requestId: req.id, retryUrl }),
-      );
+      const unverified = new VallumError(ErrorCodes.SIGN_IN_FAILED, 'The sign-in response could not be verified. Please try again.', { status: 400 });
+      return replyError(reply, unverified, { ...SIGN_IN_FAILED_PAGE, retryUrl });
     }
     const claims = await claimsOf(configuration, tokens, undefined, (err) => req.log.warn({ err }, 'userinfo unavailable; using ID token claims only'));
     const idpSid = tokens.claims()?.sid;

@@ -1,14 +1,7 @@
 import { escapeHtml, renderPage } from '@vallum/server-kit';
 
-export function errorPage(title: string, message: string, options: { status: number; requestId: string; retryUrl?: string }): string {
-  const retry = options.retryUrl ? `<p><a class="button" href="${escapeHtml(options.retryUrl)}">Try again</a></p>` : '';
-  return renderPage({
-    title,
-    status: options.status,
-    requestId: options.requestId,
-    body: `<p>${escapeHtml(message)}</p>${retry}`,
-  });
-}
+/** How a failed sign-in's error page reads (rendered by @vallum/server-kit's renderError). */
+export const SIGN_IN_FAILED_PAGE = { title: 'Sign-in failed', genericMessage: 'Something went wrong while signing you in.' } as const;
 
 /**
  * Says only what is known: Vallum's session has ended. Whether the IdP's ended too depends on the user's answer to

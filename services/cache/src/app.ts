@@ -1,6 +1,7 @@
 // The cache service over HTTP (split mode): every route requires a service token minted with shared_secret.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
+import { ErrorCodes, VallumError } from '@vallum/errors';
 import { createServer, requireServiceAuth } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { sessionView, type ApiTokenRecord, type Session, type SessionView } from '@vallum/session';
@@ -59,9 +60,9 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
     const callerOf = requireServiceAuth(scope, { sharedSecret: config.sharedSecret, audience: 'cache' });
     const shown = (req: FastifyRequest): ((s: Session) => Session | SessionView) => (TOKEN_READERS.has(callerOf(req)) ? (s) => s : sessionView);
 
-    scope.get<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req, reply) => {
+    scope.get<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req) => {
       const session = await store.getSession(req.params.id);
-      if (!session) return reply.status(404).send({ code: 'VALLUM_SESSION_NOT_FOUND', message: 'no such session' });
+      if (!session) throw new VallumError(ErrorCodes.SESSION_NOT_FOUND, 'no such session', { status: 404 });
       return shown(req)(session);
     });
 
@@ -69,7 +70,7 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
       '/v1/sessions/:id',
       { schema: { params: idParams, body: sessionBody } },
       async (req, reply) => {
-        if (req.body.id !== req.params.id) return reply.status(400).send({ code: 'VALLUM_BAD_REQUEST', message: 'id mismatch' });
+        if (req.body.id !== req.params.id) throw new VallumError(ErrorCodes.BAD_REQUEST, 'id mismatch', { status: 400 });
         await store.putSession(req.body);
         return reply.status(204).send();
       },
@@ -78,8 +79,8 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
     scope.post<{ Params: { id: string }; Body: Session }>(
       '/v1/sessions/:id/update',
       { schema: { params: idParams, body: sessionBody } },
-      async (req, reply) => {
-        if (req.body.id !== req.params.id) return reply.status(400).send({ code: 'VALLUM_BAD_REQUEST', message: 'id mismatch' });
+      async (req) => {
+        if (req.body.id !== req.params.id) throw new VallumError(ErrorCodes.BAD_REQUEST, 'id mismatch', { status: 400 });
         return { updated: await store.updateSession(req.body) };
       },
     );
@@ -120,14 +121,14 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
       },
     );
 
-    scope.post<{ Params: { id: string } }>('/v1/ended-sessions/:id/take', { schema: { params: idParams } }, async (req, reply) => {
-      if (!TOKEN_READERS.has(callerOf(req))) return reply.status(403).send({ code: 'VALLUM_FORBIDDEN', message: 'only authenticate reads ID tokens' });
+    scope.post<{ Params: { id: string } }>('/v1/ended-sessions/:id/take', { schema: { params: idParams } }, async (req) => {
+      if (!TOKEN_READERS.has(callerOf(req))) throw new VallumError(ErrorCodes.FORBIDDEN, 'only authenticate reads ID tokens', { status: 403 });
       const idToken = await store.takeEndedIdToken(req.params.id);
-      if (idToken === null) return reply.status(404).send({ code: 'VALLUM_SESSION_NOT_FOUND', message: 'no such ended session' });
+      if (idToken === null) throw new VallumError(ErrorCodes.SESSION_NOT_FOUND, 'no such ended session', { status: 404 });
       return { idToken };
     });
     scope.put<{ Params: { id: string }; Body: ApiTokenRecord }>('/v1/api-tokens/:id', { schema: { params: idParams, body: apiTokenBody } }, async (req, reply) => {
-      if (req.body.jti !== req.params.id) return reply.status(400).send({ code: 'VALLUM_BAD_REQUEST', message: 'jti mismatch' });
+      if (req.body.jti !== req.params.id) throw new VallumError(ErrorCodes.BAD_REQUEST, 'jti mismatch', { status: 400 });
       await store.recordApiToken(req.body);
       return reply.status(204).send();
     });

@@ -2,6 +2,7 @@
 // which identity headers the upstream gets. Everything per request here is served from in-process caches when warm.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
+import { ErrorCodes } from '@vallum/errors';
 import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
 import type { SessionView } from '@vallum/session';
@@ -83,7 +84,7 @@ const UNAUTHORIZED: AccessResult = {
   kind: 'respond',
   status: 401,
   headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'www-authenticate': 'Bearer realm="vallum", error="invalid_token"' },
-  body: JSON.stringify({ code: 'VALLUM_UNAUTHORIZED', message: 'The bearer token is not valid, or has expired.' }),
+  body: JSON.stringify({ code: ErrorCodes.UNAUTHORIZED, message: 'The bearer token is not valid, or has expired.' }),
 };
 
 export function createAccessCheck(deps: {

@@ -3,6 +3,8 @@
 // every proxy through the cache's change events. Every call is logged at info with the admin who made it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ConfigCheck, ConfigIssue, VallumConfig } from '@vallum/config';
+import { ErrorCodes, VallumError } from '@vallum/errors';
+import { replyError } from '@vallum/server-kit';
 import { compilePolicy, compileSharedPolicies, routeDecision, validatePolicy, type CompiledPolicy, type RouteAccess } from '@vallum/policy';
 import type { CacheViewApi } from '@vallum/service-client';
 import type { SessionView } from '@vallum/session';
@@ -33,7 +35,7 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
     reply.header('cache-control', 'no-store');
     const session = await access.identify(requestCookie(req.headers.cookie, config.cookieName), req.headers.authorization);
     if (!session || session === 'invalid-token') {
-      void reply.status(401).send({ code: 'VALLUM_UNAUTHORIZED', message: 'Sign in or send a bearer token.' });
+      void replyError(reply, new VallumError(ErrorCodes.UNAUTHORIZED, 'Sign in or send a bearer token.', { status: 401 }), { format: 'json' });
       return undefined;
     }
     const host = (req.headers.host ?? '').toLowerCase();
@@ -42,7 +44,8 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
       : { allow: false, reasons: [] };
     if (!decision.allow || decision.shadow) {
       logAdminAction(req, session, action, 'denied');
-      void reply.status(403).send({ code: 'VALLUM_ACCESS_DENIED', message: policy ? 'global_policy or admin_policy does not allow you.' : 'The admin API is closed: set admin_policy.', reasons: decision.reasons });
+      const message = policy ? 'global_policy or admin_policy does not allow you.' : 'The admin API is closed: set admin_policy.';
+      void replyError(reply, new VallumError(ErrorCodes.ACCESS_DENIED, message, { status: 403, details: { reasons: decision.reasons } }), { format: 'json' });
       return undefined;
     }
     return session;

@@ -6,19 +6,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError, isVallumError } from '@vallum/errors';
-import { createServer, requestIdOf, sendPage } from '@vallum/server-kit';
+import { createServer, renderDenial, replyError, replyRenderedError, requestIdOf, sendError } from '@vallum/server-kit';
 import type { AuthorizeApi, CacheViewApi } from '@vallum/service-client';
 import { createHandoffCodec, createSessionCookieCodec, sessionCookieOptions } from '@vallum/session';
 import { createAccessCheck, type AccessRequest, type AccessResult } from './access.js';
 import type { ConnectionWatch } from './connection-watch.js';
 import { createAssertionSigner } from './assertion.js';
 import { upstreamHeaderList, upstreamRequestHeaders } from './director.js';
-import { sendError } from './error-response.js';
 import { forwardWithCache } from './cached-forward.js';
 import { createForwarder, type ForwardInput } from './forward.js';
 import { createResponseCache, type ResponseCache } from './response-cache.js';
 import { matchTarget, type TargetMatch, type TargetRefusal } from './match-target.js';
-import { forbiddenPage, messagePage } from './pages.js';
+import { noSuchPageError, refusalError } from './refusal-errors.js';
 import { createRouteTable } from './route-table.js';
 import { createSessionResolver } from './session-resolver.js';
 import { cookieSecure, registerSessionRoutes } from './session-routes.js';
@@ -108,7 +107,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   app.setErrorHandler((err: Error, req, reply) => {
     if (!isVallumError(err) || err.status >= 500) req.log.error({ err }, 'proxy error');
     reply.hijack();
-    sendError(reply.raw, err, req.id, req.headers.accept);
+    sendError(reply.raw, err, { requestId: req.id, accept: req.headers.accept });
   });
 
   registerSessionRoutes(app, { config, cache, routes, cookies, handoffs, sessions, assertions, access });
@@ -175,7 +174,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       return;
     }
     if (result.kind === 'deny') {
-      sendPage(reply, 403, forbiddenPage({ email: result.email, host, reasons: result.reasons, requestId: req.id }));
+      replyRenderedError(reply, renderDenial({ email: result.email, host, reasons: result.reasons }, { requestId: req.id, accept: req.headers.accept }));
       return;
     }
     reply.hijack();
@@ -186,7 +185,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     const { route } = m;
     if (route.rateLimit !== undefined || route.maxRequestBodyBytes !== undefined) {
       const refused = limits.refusal(route, req, result.user, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted));
-      if (refused) return sendError(res, refused, requestId, req.headers.accept);
+      if (refused) return sendError(res, refused, { requestId, accept: req.headers.accept });
     }
     result.watch?.(res);
     const fields = headerInput(req, requestId, m, result);
@@ -213,7 +212,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   const upstreamFailed = (err: unknown, input: ForwardInput) => {
     if (isVallumError(err) && err.status < 500) app.log.info({ reqId: input.requestId, code: err.code, route: input.route.id }, 'request refused');
     else app.log.warn({ reqId: input.requestId, err, route: input.route.id }, 'upstream failed');
-    sendError(input.res, err, input.requestId, input.req.headers.accept);
+    sendError(input.res, err, { requestId: input.requestId, accept: input.req.headers.accept });
   };
 
   /**
@@ -239,7 +238,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       } catch (err) {
         // fastify would have caught it: the process must not die of one request.
         app.log.error({ reqId: requestId, err }, 'proxy error');
-        sendError(res, err, requestId, req.headers.accept);
+        sendError(res, err, { requestId, accept: req.headers.accept });
       }
     };
     let result: AccessResult | Promise<AccessResult>;
@@ -254,7 +253,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   const refuseFraming = (req: IncomingMessage, res: ServerResponse, problem: string) => {
     // What else the client sent on this connection cannot be trusted to be framed as we would read it.
     res.setHeader('connection', 'close');
-    sendError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestIdOf(req), req.headers.accept);
+    sendError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), { requestId: requestIdOf(req), accept: req.headers.accept });
   };
   /** What fastify's request logging would say, for requests forwarded without it. */
   const logCompletion = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
@@ -276,7 +275,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
     const m = matchRoute(req.raw);
     if (m.kind === 'refuse' || ownsPath(m.path)) {
       const refusal = m.kind === 'refuse' ? m : { status: 404, title: 'Not found', message: 'There is no such Vallum page.' };
-      sendPage(reply, refusal.status, messagePage(refusal.title, refusal.message, refusal.status, req.id));
+      replyError(reply, refusalError(refusal));
       return;
     }
     const result = checkAccess(req.raw, m, req.id);
@@ -325,8 +324,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
   });
 
   // /.vallum/ belongs to Vallum on every route host: an unknown page there is a 404, never forwarded to the app.
-  app.all('/.vallum/*', async (req, reply) =>
-    sendPage(reply, 404, messagePage('Not found', 'There is no such Vallum page.', 404, req.id)),
+  app.all('/.vallum/*', async (_req, reply) =>
+    replyError(reply, noSuchPageError()),
   );
   app.all('/', proxy);
   app.all('/*', proxy);

@@ -5,9 +5,10 @@
 // that opens the login URL (or frames it) cannot make the browser hand a token to whatever listens on that port.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import { escapeHtml, renderPage, sendPage } from '@vallum/server-kit';
+import { ErrorCodes, VallumError } from '@vallum/errors';
+import { escapeHtml, renderPage, replyError, sendPage } from '@vallum/server-kit';
 import { createApiTokenCodec } from '@vallum/session';
-import { messagePage } from './pages.js';
+import { noRouteError } from './refusal-errors.js';
 import type { SessionResolver } from './session-resolver.js';
 import { requestCookie } from './request-cookie.js';
 
@@ -54,14 +55,14 @@ export function registerCliLogin(
     reply.header('content-security-policy', "frame-ancestors 'none'").header('x-frame-options', 'DENY');
     const host = (req.headers.host ?? '').toLowerCase();
     const route = deps.routeForHost(host);
-    if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host}.`, 404, req.id));
+    if (!route) return replyError(reply, noRouteError(host));
     const target = loopbackTarget(req.query.redirect_uri);
     if (!target) {
-      return sendPage(reply, 400, messagePage('Bad request', 'The command-line login only hands tokens to http://127.0.0.1:PORT/ on this computer.', 400, req.id));
+      return replyError(reply, new VallumError(ErrorCodes.BAD_REQUEST, 'The command-line login only hands tokens to http://127.0.0.1:PORT/ on this computer.', { status: 400 }));
     }
     const session = await sessions.fromCookie(requestCookie(req.headers.cookie, config.cookieName));
     if (!session) {
-      if (req.method !== 'GET') return sendPage(reply, 401, messagePage('Not signed in', 'Sign in first, then start the command-line login again.', 401, req.id));
+      if (req.method !== 'GET') return replyError(reply, new VallumError(ErrorCodes.UNAUTHORIZED, 'Sign in first, then start the command-line login again.', { status: 401 }));
       const signIn = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
       signIn.searchParams.set('redirect_uri', `${route.from}${req.url}`);
       return reply.redirect(signIn.href, 302);
@@ -69,11 +70,12 @@ export function registerCliLogin(
     const action = `${CLI_LOGIN_PATH}?redirect_uri=${encodeURIComponent(target.href)}`;
     if (req.method === 'GET') return sendPage(reply, 200, confirmPage({ email: session.email || session.sub, target, action, requestId: req.id }));
     if (!sameOrigin(req.headers, route.from)) {
-      return sendPage(reply, 403, messagePage('Forbidden', 'This confirmation did not come from this site: no token was handed out.', 403, req.id));
+      return replyError(reply, new VallumError(ErrorCodes.FORBIDDEN, 'This confirmation did not come from this site: no token was handed out.', { status: 403 }));
     }
     const listener = `${target.hostname}:${target.port}`;
     if (req.query.decline !== undefined) {
-      return sendPage(reply, 200, messagePage('No token handed out', `Nothing was sent to the program listening on ${listener}. You can close this window.`, 200, req.id));
+      const body = `<h1>No token handed out</h1><p>Nothing was sent to the program listening on ${escapeHtml(listener)}. You can close this window.</p>`;
+      return sendPage(reply, 200, renderPage({ title: 'No token handed out', body, requestId: req.id }));
     }
     target.searchParams.set('vallum_token', await tokens.sign({ kind: 'session', sid: session.id, expiresAt: session.expiresAt }));
     return reply.redirect(target.href, 303);

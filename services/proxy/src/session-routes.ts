@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import { isCrossSiteRequest, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
+import { isCrossSiteRequest, replyError, sendSignOutConfirmation } from '@vallum/server-kit';
 import type { CacheViewApi } from '@vallum/service-client';
 import { HANDOFF_TTL_SECONDS, sessionCookieOptions, type HandoffCodec, type SessionCookieCodec } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
@@ -11,7 +11,7 @@ import { registerCliLogin } from './cli-login.js';
 import { registerAdminApi } from './admin-api.js';
 import { registerForwardAuth } from './forward-auth.js';
 import { registerUserPage } from './user-page.js';
-import { messagePage } from './pages.js';
+import { noRouteError } from './refusal-errors.js';
 import type { RouteTable } from './route-table.js';
 import type { SessionResolver } from './session-resolver.js';
 import { requestCookie } from './request-cookie.js';
@@ -56,7 +56,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
   app.get<{ Querystring: { vallum_handoff?: string } }>('/.vallum/callback', async (req, reply) => {
     const host = hostOf(req);
     const route = routeForHost(host);
-    if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host}.`, 404, req.id));
+    if (!route) return replyError(reply, noRouteError(host));
     const handoff = await handoffs.verify(req.query.vallum_handoff ?? '', route.from);
     if (!(await cache.claimOnce(`handoff:${handoff.jti}`, HANDOFF_TTL_SECONDS * 2))) {
       throw new VallumError(ErrorCodes.HANDOFF_INVALID, 'This sign-in link was already used. Please open the application again.', { status: 400 });

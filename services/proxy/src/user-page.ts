@@ -2,10 +2,10 @@
 // and a sign-out button. Without a session it sends you to sign in and back here.
 import type { FastifyInstance } from 'fastify';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import { escapeHtml, renderPage, sendPage } from '@vallum/server-kit';
+import { escapeHtml, renderPage, replyError, sendPage } from '@vallum/server-kit';
 import type { SessionView } from '@vallum/session';
 import type { AccessCheck } from './access.js';
-import { messagePage } from './pages.js';
+import { noRouteError } from './refusal-errors.js';
 import type { SessionResolver } from './session-resolver.js';
 import { requestCookie } from './request-cookie.js';
 
@@ -19,7 +19,7 @@ export function registerUserPage(
   app.get(USER_PAGE_PATH, async (req, reply) => {
     const host = (req.headers.host ?? '').toLowerCase();
     const route = deps.routeForHost(host);
-    if (!route) return sendPage(reply, 404, messagePage('Not found', `No route is configured for ${host}.`, 404, req.id));
+    if (!route) return replyError(reply, noRouteError(host));
     const session = await sessions.fromCookie(requestCookie(req.headers.cookie, config.cookieName));
     if (!session) {
       const signIn = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
