@@ -7,6 +7,7 @@ import { VallumError, ErrorCodes } from '@vallum/errors';
 import { ConfigSchema, type RawConfig } from './schema.js';
 import { ENV_OVERRIDES } from './env.js';
 import { buildConfig, type VallumConfig } from './build-config.js';
+import { readConfigFiles } from './config-files.js';
 import { suggest } from '@vallum/errors';
 import type { ConfigIssue, ConfigPath, LocatedIssue } from './config-issues.js';
 import { nodeFor, parseLocatedYaml } from './yaml-positions.js';
@@ -71,7 +72,7 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
   }
   let config: VallumConfig | undefined;
   if (issues.length === 0) {
-    const built = buildConfig(raw as RawConfig, { file, locate });
+    const built = buildConfig(raw as RawConfig, { file, locate, files: readConfigFiles(raw as RawConfig, file) });
     issues.push(...built.issues);
     config = built.config;
   }

@@ -20,7 +20,14 @@ export interface NamedPolicy {
 const NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 const isYaml = (file: string) => file.endsWith('.yaml') || file.endsWith('.yml');
 
-export function loadPolicyFiles(raw: RawConfig, configFile: string): { named: NamedPolicy[]; sources: string[]; issues: ConfigIssue[] } {
+export interface PolicyFiles {
+  named: NamedPolicy[];
+  /** The directory and files read, which a reload watches. */
+  sources: string[];
+  issues: ConfigIssue[];
+}
+
+export function loadPolicyFiles(raw: RawConfig, configFile: string): PolicyFiles {
   const issues: ConfigIssue[] = [];
   const base = dirname(resolve(configFile));
   const files: Array<{ file: string; path: ConfigPath }> = [];

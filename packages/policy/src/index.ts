@@ -7,3 +7,4 @@ export { ReasonCodes, type ReasonCode } from './reasons.js';
 export { CRITERION_NAMES, emailDomain, clientAddress, WITHHELD_HEADERS } from './criteria/index.js';
 export { OPERATORS, POLICY_KEYS } from './parse.js';
 export { policySchema, policySchemaText } from './json-schema.js';
+export { parseIp, parseRange, inRange, inAnyRange, type IpAddress, type IpRange } from './criteria/ip-range.js';
