@@ -3,7 +3,6 @@ export {
   loadConfigFile,
   loadConfigText,
   ConfigError,
-  type ConfigCheck,
   type ConfigIssue,
   type ConfigPath,
   type LoadOptions,
@@ -14,5 +13,7 @@ export { buildConfig, type VallumConfig, type RouteConfig, type IdpConfig } from
 export { ENV_OVERRIDES } from './env.js';
 export { LB_POLICIES } from './proxy-schema.js';
 export type { RouteProxyConfig, SharedRouteProxyConfig, ListenerConfig, LbPolicy, HealthCheckConfig, UpstreamTlsConfig } from './build-proxy.js';
-export { policyVersion, type NamedPolicy } from './policy-files.js';
+export type { NamedPolicy } from './policy-files.js';
+export { policyVersion } from './policy-version.js';
+export { compilePolicies, type CompiledPolicies } from './compile-policies.js';
 export { type LimitsConfig, type RateLimitConfig, type RouteLimitConfig } from './build-limits.js';

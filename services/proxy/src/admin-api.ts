@@ -1,8 +1,8 @@
 // The admin API on every route host, behind `admin_policy` (closed when absent): list a user's sessions, revoke
 // one, or revoke all of a user's sessions. Revocations reach every proxy through the cache's change events.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ConfigCheck, ConfigIssue, VallumConfig } from '@vallum/config';
-import { compilePolicy, routeDecision, validatePolicy, type CompiledPolicy } from '@vallum/policy';
+import { compilePolicies, ConfigError, type VallumConfig } from '@vallum/config';
+import { routeDecision, type CompiledPolicy } from '@vallum/policy';
 import type { CacheViewApi } from '@vallum/service-client';
 import type { SessionView } from '@vallum/session';
 import { identityOfSession, type AccessCheck } from './access.js';
@@ -10,18 +10,11 @@ import { requestCookie } from './request-cookie.js';
 
 export const ADMIN_PREFIX = '/.vallum/admin/v1';
 
-/** Config check: `admin_policy` is a valid policy, reported at its file:line:col like route policies. */
-export const adminPolicyCheck: ConfigCheck = (raw) => {
-  const policy = (raw as { admin_policy?: unknown }).admin_policy;
-  if (policy === undefined) return [];
-  return validatePolicy(policy).map((issue): ConfigIssue => ({ path: ['admin_policy', ...issue.path], message: issue.message }));
-};
-
 const publicView = (s: SessionView) => ({ id: s.id, sub: s.sub, email: s.email, groups: s.groups, created_at: s.createdAt, expires_at: s.expiresAt, idp_sid: s.idpSid });
 
 export function registerAdminApi(app: FastifyInstance, deps: { config: VallumConfig; cache: CacheViewApi; access: AccessCheck }): void {
   const { config, cache, access } = deps;
-  const policy: CompiledPolicy | undefined = config.adminPolicy === undefined ? undefined : compilePolicy(config.adminPolicy);
+  const policy: CompiledPolicy | undefined = config.adminPolicy === undefined ? undefined : compiledAdminPolicy(config);
 
   /** The admin making the call, or a reply already sent. */
   const admin = async (req: FastifyRequest, reply: FastifyReply): Promise<SessionView | undefined> => {
@@ -67,4 +60,11 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
       return { revoked: existed ? 1 : 0 };
     },
   );
+}
+
+/** `admin_policy` compiled with the named policies it may `use`; loading the config has checked it compiles. */
+function compiledAdminPolicy(config: VallumConfig): CompiledPolicy | undefined {
+  const { compiled, problems } = compilePolicies(config);
+  if (!compiled) throw new ConfigError(config.file, problems);
+  return compiled.admin;
 }
