@@ -148,6 +148,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     routes.push({ ...route, ...shared });
   });
 
+  const sharedSecret = secret('shared_secret', true);
   const policies = ctx.files.policies;
   issues.push(...policies.issues);
 
@@ -165,9 +166,9 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
       scopes: Object.freeze(raw.idp.scopes ?? ['openid', 'email', 'profile', 'groups', 'offline_access']),
       allowInsecureHttp: raw.idp.allow_insecure_http ?? false,
     },
-    sharedSecret: secret('shared_secret', true),
+    sharedSecret,
     cookieSecret: secret('cookie_secret', true),
-    tokenEncryptionSecret: secret('token_encryption_key', false) || secret('shared_secret', true),
+    tokenEncryptionSecret: secret('token_encryption_key', false) || sharedSecret,
     cookieName: raw.cookie_name ?? '_vallum',
     cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
     cookieSecure: raw.cookie_secure,
