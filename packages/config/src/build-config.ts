@@ -148,9 +148,9 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     routes.push({ ...route, ...shared });
   });
 
-  const sharedSecret = secret('shared_secret', true);
   const policies = ctx.files.policies;
   issues.push(...policies.issues);
+  const sharedSecret = secret('shared_secret', true);
 
   const config: VallumConfig = {
     file: ctx.file,
