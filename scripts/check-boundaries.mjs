@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Import boundaries, checked on the TypeScript sources by `npm test`: no import cycles between modules (type-only
 // imports aside: they vanish at run time), services never import services, packages never import services,
-// `packages/testing` only from tests, and `packages/policy` does no I/O. Exits 1 with one line per violation.
+// `packages/testing` only from tests, `packages/policy` does no I/O, and building the config view is pure (the
+// config package's build-*.ts reach no I/O module, directly or through their imports: its loader reads the files).
+// Exits 1 with one line per violation.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
+const PURE_BUILD = /^packages\/config\/src\/build-[^/]*(?<!\.test)\.ts$/;
 const IO_MODULES = /^(node:)?(fs|fs\/promises|net|http|https|http2|tls|dgram|dns|child_process|cluster|worker_threads)$|^(ioredis|undici|openid-client)$/;
 
 /** Workspace name → its folder, for every workspace with sources. */
@@ -51,6 +54,7 @@ export function checkBoundaries() {
   const workspaceOf = (file) => byDir.find((w) => file.startsWith(`${join(root, w.dir)}/`));
   const problems = [];
   const graph = new Map();
+  const io = new Map();
   for (const { dir } of byDir) {
     for (const file of sourceFiles(join(root, dir, 'src'))) {
       const from = workspaceOf(file);
@@ -73,12 +77,30 @@ export function checkBoundaries() {
           if (name === '@vallum/testing' && !isTest) problems.push(`${where}: @vallum/testing outside tests`);
         }
         if (from.dir === 'packages/policy' && !isTest && IO_MODULES.test(specifier)) problems.push(`${where}: packages/policy does I/O (${specifier})`);
+        if (!typeOnly && IO_MODULES.test(specifier)) io.set(file, specifier);
       }
       graph.set(file, edges);
     }
   }
+  for (const file of graph.keys()) {
+    if (!PURE_BUILD.test(relative(root, file))) continue;
+    const chain = ioChain(file, graph, io);
+    if (chain) problems.push(`${relative(root, file)}: building the config must not do I/O; it reaches ${chain.map((f) => relative(root, f)).join(' → ')} (${io.get(chain.at(-1))}); read files in the loader and pass them in`);
+  }
   for (const cycle of cyclesOf(graph)) problems.push(`import cycle: ${cycle.map((f) => relative(root, f)).join(' → ')}`);
   return problems;
+}
+
+/** The import path from `file` to a module that imports an I/O module (by non-type imports), or undefined. */
+function ioChain(file, graph, io, seen = new Set()) {
+  if (io.has(file)) return [file];
+  seen.add(file);
+  for (const next of graph.get(file) ?? []) {
+    if (seen.has(next)) continue;
+    const rest = ioChain(next, graph, io, seen);
+    if (rest) return [file, ...rest];
+  }
+  return undefined;
 }
 
 /** Strongly connected components of more than one module (or a module importing itself), by Tarjan. */

@@ -3,11 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadVallumConfig } from '@vallum/cmd';
+import { ConfigError, loadConfigText } from '@vallum/config';
 import { VALLUM_BIN } from './harness.js';
 
 const example = fileURLToPath(new URL('../../vallum.example.yaml', import.meta.url));
@@ -36,6 +37,46 @@ test('a broken config file is refused with file:line:column, for a typo in a key
   assert.equal(res.status, 1);
   assert.match(res.stderr, new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineOf('pass_identity_header:')}:5: unknown key 'pass_identity_header' \\(did you mean 'pass_identity_headers'\\?\\)`));
   assert.match(res.stderr, new RegExp(`:${lineOf('domian')}:\\d+: .*did you mean 'domain'`));
+});
+
+/** `location: message` of each problem loadConfigText finds in the file, in order. */
+function loadProblems(file: string): string[] {
+  try {
+    loadConfigText(readFileSync(file, 'utf8'), file, { env: {} });
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.issues.map((i) => `${i.location}: ${i.message}`);
+  }
+  assert.fail(`${file} loaded`);
+}
+
+test('loadConfigText refuses a config with a bad policy exactly as `vallum validate` does, with file:line:column', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vallum-config-'));
+  mkdirSync(join(dir, 'policies'));
+  writeFileSync(join(dir, 'policies', 'staff.yaml'), 'allow:\n  or:\n    - groups: { has: staff }\n');
+  writeFileSync(join(dir, 'policies', 'broken.yaml'), 'allow:\n  or:\n    - grops: { has: staff }\n');
+  const head = `authenticate_service_url: http://authenticate.localhost:8000
+idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: s }
+shared_secret: ${'s'.repeat(32)}
+cookie_secret: ${'c'.repeat(32)}
+policy_dir: policies
+`;
+  const route = (policy: string) => `routes:\n  - from: http://app.localhost:8000\n    to: http://127.0.0.1:9001\n    policy: ${policy}\n`;
+  // Problems in the config's own policies (found with the schema's), then ones found only once the named policy
+  // files are read: `use` of an unknown name (the admin policy's too) and a typo inside a named policy file.
+  const cases = [
+    { text: `${head}admin_policy: { allow: { or: [{ emial: { is: a@example.com } }] } }\n${route('{ allow: { or: [{ domain: { iss: example.com } }] } }')}`, expect: [/vallum\.yaml:10:39: unknown operator 'iss' for domain/, /vallum\.yaml:6:31: unknown criterion 'emial'/] },
+    { text: `${head}admin_policy: { use: admins }\n${route('{ use: staf }')}`, expect: [/vallum\.yaml:6:22: unknown named policy 'admins'/, /vallum\.yaml:10:20: unknown named policy 'staf' \(did you mean 'staff'\?\)/, /policies\/broken\.yaml:3:7: unknown criterion 'grops'/] },
+  ];
+  for (const { text, expect } of cases) {
+    const file = join(dir, 'vallum.yaml');
+    writeFileSync(file, text);
+    const loaded = loadProblems(file);
+    for (const pattern of expect) assert.ok(loaded.some((line) => pattern.test(line)), `${pattern} in\n${loaded.join('\n')}`);
+    const res = vallum('validate', '--config', file);
+    assert.equal(res.status, 1, res.stdout);
+    assert.deepEqual(res.stderr.trim().split('\n').slice(1), loaded, 'vallum validate lists the same problems');
+  }
 });
 
 test('a YAML syntax error stops the start with its position, and a missing file is named', () => {

@@ -1,9 +1,9 @@
 // Turns a schema-valid raw config into the typed, frozen view services read: URLs parsed, secrets resolved,
-// durations in milliseconds, defaults applied.
-import { readFileSync } from 'node:fs';
+// durations in milliseconds, defaults applied. Pure: the files the config names arrive already read (config-files.ts).
 import type { RawConfig, RawRoute, ServiceName } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './config-issues.js';
-import { hostOf, parseAddressRange, parseDuration } from './parse-values.js';
+import { parseRange } from '@vallum/policy';
+import { hostOf, parseDuration } from './parse-values.js';
 import {
   buildListener,
   buildRouteProxy,
@@ -13,7 +13,9 @@ import {
   type RouteProxyConfig,
   type SharedRouteProxyConfig,
 } from './build-proxy.js';
-import { loadPolicyFiles, type NamedPolicy } from './policy-files.js';
+import type { NamedPolicy } from './policy-files.js';
+import type { ConfigFiles } from './config-files.js';
+import { fileText, type FileContents } from './file-contents.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
 
 export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
@@ -89,6 +91,8 @@ export interface VallumConfig extends ListenerConfig {
 export interface BuildContext {
   file: string;
   locate(path: ConfigPath, atKey?: boolean): string;
+  /** What `readConfigFiles` read for this config. */
+  files: ConfigFiles;
 }
 
 /** Headers a claim header may not replace. */
@@ -109,7 +113,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   const secret = (key: 'shared_secret' | 'cookie_secret' | 'token_encryption_key', required: boolean): string => {
     const fileKey = `${key}_file` as const;
     if (raw[key]) return raw[key]!;
-    if (raw[fileKey]) return readSecretFile(raw[fileKey]!, [fileKey], 32, issues);
+    if (raw[fileKey]) return readSecretFile(ctx.files.contents, raw[fileKey]!, [fileKey], 32, issues);
     if (required) issues.push({ path: [], message: `'${key}' (or '${fileKey}') is required` });
     return '';
   };
@@ -120,33 +124,34 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   url(raw.idp.issuer, ['idp', 'issuer'], 'idp.issuer');
 
   let clientSecret = raw.idp.client_secret ?? '';
-  if (!clientSecret && raw.idp.client_secret_file) clientSecret = readSecretFile(raw.idp.client_secret_file, ['idp', 'client_secret_file'], 1, issues);
+  if (!clientSecret && raw.idp.client_secret_file) clientSecret = readSecretFile(ctx.files.contents, raw.idp.client_secret_file, ['idp', 'client_secret_file'], 1, issues);
   if (!clientSecret && !raw.idp.client_secret_file) issues.push({ path: ['idp'], message: "'idp.client_secret' (or 'idp.client_secret_file') is required" });
 
   let signingKeyPem = raw.signing_key;
-  if (!signingKeyPem && raw.signing_key_file) signingKeyPem = readSecretFile(raw.signing_key_file, ['signing_key_file'], 1, issues);
+  if (!signingKeyPem && raw.signing_key_file) signingKeyPem = readSecretFile(ctx.files.contents, raw.signing_key_file, ['signing_key_file'], 1, issues);
 
   for (const name of Object.keys(raw.jwt_claims_headers ?? {})) {
     if (RESERVED_HEADER.test(name)) issues.push({ path: ['jwt_claims_headers', name], atKey: true, message: `'${name}' cannot carry a claim: Vallum or HTTP itself sets it` });
   }
 
   (raw.forward_auth?.trusted_proxies ?? []).forEach((entry, i) => {
-    if (!parseAddressRange(entry)) issues.push({ path: ['forward_auth', 'trusted_proxies', i], message: `expected an IP address or CIDR like 10.0.0.0/8, got '${entry}'` });
+    if (!parseRange(entry)) issues.push({ path: ['forward_auth', 'trusted_proxies', i], message: `expected an IP address or CIDR like 10.0.0.0/8, got '${entry}'` });
   });
 
   const shared = buildSharedRouteProxy(raw, issues);
   const routes: RouteConfig[] = [];
   const ids = new Set<string>();
   raw.routes.forEach((r, index) => {
-    const route = buildRoute(r, index, url, issues);
+    const route = buildRoute(r, index, url, ctx.files.contents, issues);
     if (!route) return;
     if (ids.has(route.id)) issues.push({ path: ['routes', index, 'name'], message: `duplicate route name '${route.id}'` });
     ids.add(route.id);
     routes.push({ ...route, ...shared });
   });
 
-  const policies = loadPolicyFiles(raw, ctx.file);
+  const policies = ctx.files.policies;
   issues.push(...policies.issues);
+  const sharedSecret = secret('shared_secret', true);
 
   const config: VallumConfig = {
     file: ctx.file,
@@ -162,9 +167,9 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
       scopes: Object.freeze(raw.idp.scopes ?? ['openid', 'email', 'profile', 'groups', 'offline_access']),
       allowInsecureHttp: raw.idp.allow_insecure_http ?? false,
     },
-    sharedSecret: secret('shared_secret', true),
+    sharedSecret,
     cookieSecret: secret('cookie_secret', true),
-    tokenEncryptionSecret: secret('token_encryption_key', false) || secret('shared_secret', true),
+    tokenEncryptionSecret: secret('token_encryption_key', false) || sharedSecret,
     cookieName: raw.cookie_name ?? '_vallum',
     cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
     cookieSecure: raw.cookie_secure,
@@ -181,7 +186,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     memoryMaxSessions: raw.cache?.memory_max_sessions,
     logLevel: raw.log_level ?? 'info',
     routes: Object.freeze(routes),
-    ...buildListener(raw, issues),
+    ...buildListener(raw, ctx.files.contents, issues),
     namedPolicies: policies.named,
     reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file].filter((f) => f !== undefined)],
     globalPolicy: raw.global_policy,
@@ -195,6 +200,7 @@ function buildRoute(
   r: RawRoute,
   index: number,
   url: (value: string, path: ConfigPath, what: string) => URL | undefined,
+  files: FileContents,
   issues: ConfigIssue[],
 ): Omit<RouteConfig, keyof SharedRouteProxyConfig> | undefined {
   const from = url(r.from, ['routes', index, 'from'], 'from');
@@ -240,20 +246,20 @@ function buildRoute(
     allowAnyAuthenticatedUser: r.allow_any_authenticated_user ?? false,
     enforce: r.enforce ?? true,
     passIdentityHeaders: r.pass_identity_headers ?? true,
-    ...buildRouteProxy(r, index, weights, issues),
+    ...buildRouteProxy(r, index, weights, files, issues),
     ...buildRouteLimits(r, index, issues),
   };
 }
 
-function readSecretFile(file: string, path: ConfigPath, minLength: number, issues: ConfigIssue[]): string {
-  try {
-    const value = readFileSync(file, 'utf8').trim();
-    if (value.length < minLength) issues.push({ path, message: `${file}: secret must be at least ${minLength} characters` });
-    return value;
-  } catch (err) {
-    issues.push({ path, message: `cannot read ${file}: ${(err as Error).message}` });
+function readSecretFile(files: FileContents, file: string, path: ConfigPath, minLength: number, issues: ConfigIssue[]): string {
+  const text = fileText(files, file);
+  if (text instanceof Error) {
+    issues.push({ path, message: `cannot read ${file}: ${text.message}` });
     return '';
   }
+  const value = text.trim();
+  if (value.length < minLength) issues.push({ path, message: `${file}: secret must be at least ${minLength} characters` });
+  return value;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -2,7 +2,7 @@
 // with defaults applied.
 import type { RawConfig, RawRoute } from './schema.js';
 import type { ConfigIssue } from './config-issues.js';
-import { parseDuration } from './parse-values.js';
+import { parseDuration, parseSize } from './parse-values.js';
 
 export interface RateLimitConfig {
   requests: number;
@@ -24,16 +24,6 @@ export interface LimitsConfig {
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxConnections: number;
-}
-
-const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
-
-/** `10MiB`, `512KB`, `1000` (bytes) → bytes. */
-export function parseSize(value: string | number): number {
-  if (typeof value === 'number') return value;
-  const m = /^(\d+)(B|KB|MB|GB|KiB|MiB|GiB)?$/.exec(value);
-  if (!m) throw new Error(`invalid size ${value}`);
-  return Number(m[1]) * SIZE_UNITS[m[2] ?? 'B']!;
 }
 
 export function buildRouteLimits(r: RawRoute, index: number, issues: ConfigIssue[]): RouteLimitConfig {

@@ -1,11 +1,11 @@
 // The proxy part of the frozen config view: route matching/rewriting/headers/timeouts/balancing/health/cache/TLS
-// and the listener's trusted proxies and certificate, with defaults applied and files read.
-import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
+// and the listener's trusted proxies and certificate, with defaults applied; certificate and key files arrive read.
+import { parseRange } from '@vallum/policy';
 import type { RawConfig, RawRoute } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './config-issues.js';
 import { parseDuration } from './parse-values.js';
 import type { LB_POLICIES } from './proxy-schema.js';
+import { fileText, type FileContents } from './file-contents.js';
 
 export type LbPolicy = (typeof LB_POLICIES)[number];
 
@@ -73,7 +73,7 @@ export function splitWeight(value: string): { url: string; weight: number } | { 
   return { url: m[1]!, weight };
 }
 
-export function buildRouteProxy(r: RawRoute, index: number, weights: number[], issues: ConfigIssue[]): RouteProxyConfig {
+export function buildRouteProxy(r: RawRoute, index: number, weights: number[], files: FileContents, issues: ConfigIssue[]): RouteProxyConfig {
   const at = (...rest: Array<string | number>): ConfigPath => ['routes', index, ...rest];
   const matchers = [r.prefix !== undefined, r.path !== undefined, r.regex !== undefined].filter(Boolean).length;
   if (matchers > 1) issues.push({ path: at(), message: 'use only one of prefix, path and regex' });
@@ -89,12 +89,10 @@ export function buildRouteProxy(r: RawRoute, index: number, weights: number[], i
   const file = (key: 'tls_custom_ca_file' | 'tls_client_cert_file' | 'tls_client_key_file') => {
     const name = r[key];
     if (name === undefined) return undefined;
-    try {
-      return readFileSync(name, 'utf8');
-    } catch (err) {
-      issues.push({ path: at(key), message: `cannot read ${name}: ${(err as Error).message}` });
-      return undefined;
-    }
+    const text = fileText(files, name);
+    if (!(text instanceof Error)) return text;
+    issues.push({ path: at(key), message: `cannot read ${name}: ${text.message}` });
+    return undefined;
   };
   if ((r.tls_client_cert_file === undefined) !== (r.tls_client_key_file === undefined)) {
     issues.push({ path: at(r.tls_client_cert_file ? 'tls_client_cert_file' : 'tls_client_key_file'), message: 'tls_client_cert_file and tls_client_key_file go together' });
@@ -139,13 +137,10 @@ export function buildSharedRouteProxy(raw: RawConfig, issues: ConfigIssue[]): Sh
   return { upstreamDnsTtlMs };
 }
 
-export function buildListener(raw: RawConfig, issues: ConfigIssue[]): ListenerConfig {
+export function buildListener(raw: RawConfig, files: FileContents, issues: ConfigIssue[]): ListenerConfig {
   const trustedProxies = raw.trusted_proxies ?? [];
   trustedProxies.forEach((cidr, i) => {
-    const [addr, bits, extra] = cidr.split('/');
-    const family = isIP(addr ?? '');
-    const max = family === 6 ? 128 : 32;
-    if (!family || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+    if (!parseRange(cidr)) {
       issues.push({ path: ['trusted_proxies', i], message: `expected an IP address or CIDR like 10.0.0.0/8, got '${cidr}'` });
     }
   });
@@ -153,11 +148,11 @@ export function buildListener(raw: RawConfig, issues: ConfigIssue[]): ListenerCo
   if ((raw.certificate_file === undefined) !== (raw.key_file === undefined)) {
     issues.push({ path: [raw.certificate_file ? 'certificate_file' : 'key_file'], message: 'certificate_file and key_file go together' });
   } else if (raw.certificate_file && raw.key_file) {
-    try {
-      tls = { cert: readFileSync(raw.certificate_file, 'utf8'), key: readFileSync(raw.key_file, 'utf8') };
-    } catch (err) {
-      issues.push({ path: ['certificate_file'], message: `cannot read the listener certificate: ${(err as Error).message}` });
-    }
+    const cert = fileText(files, raw.certificate_file);
+    const key = fileText(files, raw.key_file);
+    if (cert instanceof Error || key instanceof Error) {
+      issues.push({ path: ['certificate_file'], message: `cannot read the listener certificate: ${(cert instanceof Error ? cert : (key as Error)).message}` });
+    } else tls = { cert, key };
   }
   return { trustedProxies, tls };
 }

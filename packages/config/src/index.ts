@@ -3,16 +3,17 @@ export {
   loadConfigFile,
   loadConfigText,
   ConfigError,
-  type ConfigCheck,
   type ConfigIssue,
   type ConfigPath,
   type LoadOptions,
   type LocatedIssue,
 } from './load-config.js';
-export { parseDuration, parseAddressRange, hostOf } from './parse-values.js';
+export { parseDuration, parseSize, hostOf, DURATION_PATTERN, SIZE_PATTERN } from './parse-values.js';
 export { buildConfig, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
 export { ENV_OVERRIDES } from './env.js';
 export { LB_POLICIES } from './proxy-schema.js';
 export type { RouteProxyConfig, SharedRouteProxyConfig, ListenerConfig, LbPolicy, HealthCheckConfig, UpstreamTlsConfig } from './build-proxy.js';
-export { policyVersion, type NamedPolicy } from './policy-files.js';
-export { parseSize, type LimitsConfig, type RateLimitConfig, type RouteLimitConfig } from './build-limits.js';
+export type { NamedPolicy } from './policy-files.js';
+export { policyVersion } from './policy-version.js';
+export { compilePolicies, type CompiledPolicies } from './compile-policies.js';
+export { type LimitsConfig, type RateLimitConfig, type RouteLimitConfig } from './build-limits.js';

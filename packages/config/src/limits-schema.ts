@@ -2,9 +2,9 @@
 // (sign-in and back-channel logout rates per client address, listener timeouts, the connection cap). Spread into
 // RouteSchema / ConfigSchema so the one schema stays the source of truth.
 import { Type } from '@sinclair/typebox';
+import { DURATION_PATTERN, SIZE_PATTERN } from './parse-values.js';
 
-const Duration = (description: string) => Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: `${description}, e.g. 1s, 1m` });
-export const SIZE_PATTERN = '^\\d+(B|KB|MB|GB|KiB|MiB|GiB)?$';
+const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description: `${description}, e.g. 1s, 1m` });
 
 const Rate = (description: string) =>
   Type.Object(

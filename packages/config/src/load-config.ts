@@ -1,5 +1,7 @@
-// Reads vallum.yaml (or a YAML string), applies environment overrides and *_file secrets, validates against the
-// one schema and returns a frozen VallumConfig. Every problem is reported at once, each with file:line:column.
+// Reads vallum.yaml (or a YAML string), applies environment overrides, validates against the one schema and the
+// policy language, reads the files it names (*_file secrets, certificates, policy files), builds the frozen
+// VallumConfig from them and compiles its policies. `vallum validate`, start and reload all load through here, so
+// they accept the same configs. Every problem is reported at once, each with file:line:column.
 import { readFileSync } from 'node:fs';
 import type { Document } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
@@ -7,6 +9,8 @@ import { VallumError, ErrorCodes } from '@vallum/errors';
 import { ConfigSchema, type RawConfig } from './schema.js';
 import { ENV_OVERRIDES } from './env.js';
 import { buildConfig, type VallumConfig } from './build-config.js';
+import { readConfigFiles } from './config-files.js';
+import { compilePolicies, policyShapeIssues } from './compile-policies.js';
 import { suggest } from '@vallum/errors';
 import type { ConfigIssue, ConfigPath, LocatedIssue } from './config-issues.js';
 import { nodeFor, parseLocatedYaml } from './yaml-positions.js';
@@ -14,12 +18,8 @@ import { nodeFor, parseLocatedYaml } from './yaml-positions.js';
 export type { ConfigIssue, ConfigPath, LocatedIssue } from './config-issues.js';
 export { nodeFor, parseLocatedYaml } from './yaml-positions.js';
 
-/** Extra validation a caller adds (e.g. the policy language checks each route's `policy`). */
-export type ConfigCheck = (raw: RawConfig) => ConfigIssue[];
-
 export interface LoadOptions {
   env?: Record<string, string | undefined>;
-  checks?: ConfigCheck[];
 }
 
 export class ConfigError extends VallumError {
@@ -61,20 +61,19 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
     issues.push(...schemaIssues(raw));
   }
   if (typeof raw === 'object' && raw !== null) {
-    for (const check of options.checks ?? []) {
-      try {
-        issues.push(...check(raw as RawConfig));
-      } catch {
-        // A check that trips over a malformed shape adds nothing: the schema has reported that shape already.
-      }
+    try {
+      issues.push(...policyShapeIssues(raw as RawConfig));
+    } catch {
+      // A malformed shape (routes not a list, say) adds nothing here: the schema has reported it already.
     }
   }
   let config: VallumConfig | undefined;
   if (issues.length === 0) {
-    const built = buildConfig(raw as RawConfig, { file, locate });
+    const built = buildConfig(raw as RawConfig, { file, locate, files: readConfigFiles(raw as RawConfig, file) });
     issues.push(...built.issues);
     config = built.config;
   }
+  if (config) issues.push(...compilePolicies(config).problems);
   if (issues.length > 0 || !config) {
     throw new ConfigError(file, issues.map((i) => ({ ...i, location: i.location ?? locate(i.path, i.atKey) })));
   }

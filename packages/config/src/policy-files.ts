@@ -1,7 +1,6 @@
 // Named policies: each NAME.yaml in policy_dir (and each file in policy_files) is one policy, parsed here with its
 // own locations so a problem in it is reported as policy-file:line:column. What a policy means is left to the
 // policy language.
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, resolve } from 'node:path';
 import type { RawConfig } from './schema.js';
@@ -20,7 +19,14 @@ export interface NamedPolicy {
 const NAME = /^[a-z0-9][a-z0-9_-]*$/i;
 const isYaml = (file: string) => file.endsWith('.yaml') || file.endsWith('.yml');
 
-export function loadPolicyFiles(raw: RawConfig, configFile: string): { named: NamedPolicy[]; sources: string[]; issues: ConfigIssue[] } {
+export interface PolicyFiles {
+  named: NamedPolicy[];
+  /** The directory and files read, which a reload watches. */
+  sources: string[];
+  issues: ConfigIssue[];
+}
+
+export function loadPolicyFiles(raw: RawConfig, configFile: string): PolicyFiles {
   const issues: ConfigIssue[] = [];
   const base = dirname(resolve(configFile));
   const files: Array<{ file: string; path: ConfigPath }> = [];
@@ -69,22 +75,4 @@ function readPolicyFile(file: string): { value: unknown; locate(path: ConfigPath
   const { doc, at, syntaxErrors } = parseLocatedYaml(text, file);
   if (syntaxErrors.length > 0) return { issues: syntaxErrors };
   return { value: doc.toJS(), locate: (path) => at(nodeFor(doc, path, false)?.range?.[0]) };
-}
-
-/**
- * Identifies everything that decides access (route rules, named policies, the global policy). The authorize service
- * stamps it on decisions; a split proxy computes it from its own config and caches only decisions stamped with it,
- * so neither side's reload can leave a decision of the other policy in a cache.
- */
-export function policyVersion(config: {
-  routes: ReadonlyArray<{ id: string; policy: unknown; enforce: boolean; allowAnyAuthenticatedUser: boolean; allowPublicUnauthenticatedAccess: boolean }>;
-  namedPolicies: ReadonlyArray<{ name: string; value: unknown }>;
-  globalPolicy: unknown;
-}): string {
-  const state = {
-    routes: config.routes.map((r) => [r.id, r.policy, r.enforce, r.allowAnyAuthenticatedUser, r.allowPublicUnauthenticatedAccess]),
-    named: config.namedPolicies.map((n) => [n.name, n.value]),
-    global: config.globalPolicy,
-  };
-  return createHash('sha256').update(JSON.stringify(state)).digest('base64url').slice(0, 16);
 }

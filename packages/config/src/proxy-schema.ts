@@ -2,8 +2,9 @@
 // caching, upstream TLS and DNS, the listener). Spread into RouteSchema / ConfigSchema so the one schema stays the
 // source of truth.
 import { Type } from '@sinclair/typebox';
+import { DURATION_PATTERN } from './parse-values.js';
 
-const Duration = (description: string) => Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: `${description}, e.g. 500ms, 30s, 5m` });
+const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description: `${description}, e.g. 500ms, 30s, 5m` });
 const HeaderMap = (description: string) => Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), Type.String(), { description });
 
 export const LB_POLICIES = ['round_robin', 'least_request', 'random', 'ring_hash'] as const;

@@ -1,11 +1,12 @@
 // The one schema of vallum.yaml. Types, validation and the editor JSON Schema (config.schema.json) all come from it.
 import { Type, type Static } from '@sinclair/typebox';
+import { DURATION_PATTERN } from './parse-values.js';
 import { ProxyGlobalKeys, ProxyRouteKeys } from './proxy-schema.js';
 import { LimitGlobalKeys, LimitRouteKeys } from './limits-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
-const Duration = (description: string) => Type.String({ pattern: '^\\d+(ms|s|m|h|d)$', description: `${description}, e.g. 90s, 30m, 14h` });
+const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description: `${description}, e.g. 90s, 30m, 14h` });
 
 export const SERVICE_NAMES = ['proxy', 'authenticate', 'authorize', 'cache'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];

@@ -44,5 +44,6 @@ test('rate-limit keys: IPv4 as is, IPv4-mapped as IPv4, IPv6 by /64', () => {
   assert.equal(addressKey('2001:db8:0:1::5'), '2001:db8:0:1::/64');
   assert.equal(addressKey('2001:DB8:0000:0001:aaaa:bbbb:cccc:dddd'), '2001:db8:0:1::/64');
   assert.equal(addressKey('::1'), '0:0:0:0::/64');
+  assert.equal(addressKey('::ffff:a01:203'), '10.1.2.3', 'an IPv4-mapped address written in hex is its IPv4 address too');
   assert.equal(addressKey(undefined), '');
 });

@@ -1,6 +1,6 @@
 // A token bucket per key (client address, user): `requests` may come at once, then one more each `perMs / requests`.
 // Memory is bounded: past `maxKeys`, the least recently used key is forgotten (its next request starts full).
-import { isIPv6 } from 'node:net';
+import { parseIp } from '@vallum/policy';
 
 export interface RateLimiterOptions {
   requests: number;
@@ -73,11 +73,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
  */
 export function addressKey(address: string | undefined): string {
   if (!address) return '';
-  if (address.startsWith('::ffff:') && address.includes('.')) return address.slice(7);
-  if (!isIPv6(address)) return address;
-  const [head = '', tail = ''] = address.split('::');
-  const left = head ? head.split(':') : [];
-  const right = address.includes('::') ? (tail ? tail.split(':') : []) : [];
-  const groups = address.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return `${groups.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  const ip = parseIp(address);
+  if (!ip) return address;
+  if (ip.family === 4) return [ip.value >>> 24, (ip.value >>> 16) & 255, (ip.value >>> 8) & 255, ip.value & 255].join('.');
+  return `${[...ip.value.subarray(0, 4)].map((g) => g.toString(16)).join(':')}::/64`;
 }

@@ -1,22 +1,17 @@
-// Which peers may tell us who the client is (X-Forwarded-For), and so who the client really is.
-import { BlockList, isIPv4 } from 'node:net';
-import { parseAddressRange } from '@vallum/config';
+// Which peers may tell us who the client is (X-Forwarded-For), and so who the client really is. Ranges are matched
+// by the policy language's matcher, the one `source_ip` uses.
+import { inAnyRange, parseIp, parseRange, type IpRange } from '@vallum/policy';
 
 export type TrustCheck = (peer: string | undefined) => boolean;
 
 /** Addresses and CIDRs (validated at config load) → a check of one peer address. */
 export function createTrustCheck(entries: readonly string[]): TrustCheck {
-  if (entries.length === 0) return () => false;
-  const list = new BlockList();
-  for (const entry of entries) {
-    const range = parseAddressRange(entry);
-    if (range) list.addSubnet(...range);
-  }
+  const ranges = entries.map(parseRange).filter((r): r is IpRange => r !== undefined);
+  if (ranges.length === 0) return () => false;
   return (peer) => {
-    if (!peer) return false;
-    // An IPv4 peer on a dual-stack socket shows up as ::ffff:a.b.c.d.
-    const v4 = peer.startsWith('::ffff:') && isIPv4(peer.slice(7)) ? peer.slice(7) : undefined;
-    return v4 ? list.check(v4, 'ipv4') : list.check(peer, isIPv4(peer) ? 'ipv4' : 'ipv6');
+    // An IPv4 peer on a dual-stack socket shows up as ::ffff:a.b.c.d; parseIp reads it as the IPv4 address.
+    const address = peer ? parseIp(peer) : undefined;
+    return address !== undefined && inAnyRange(address, ranges);
   };
 }
 

@@ -5,10 +5,10 @@ import { loadConfigText } from '@vallum/config';
 import type { Decision, Identity } from '@vallum/policy';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import { createHttpAuthorizeClient, type AuthorizeRequest } from '@vallum/service-client';
-import { buildApp, createAuthorizer, policyConfigCheck } from './index.js';
+import { buildApp, createAuthorizer } from './index.js';
 import { CONFIG } from './test-fixtures.js';
 
-const config = loadConfigText(CONFIG, 'vallum.yaml', { checks: [policyConfigCheck], env: {} });
+const config = loadConfigText(CONFIG, 'vallum.yaml', { env: {} });
 const request = { method: 'GET', host: 'wiki.localhost:8000', path: '/docs' };
 const eve: Identity = { sub: 'e', email: 'eve@example.com', groups: ['engineering'], claims: { department: 'engineering' } };
 const mallory: Identity = { sub: 'm', email: 'mallory@example.com', groups: ['engineering', 'contractors'], claims: {} };

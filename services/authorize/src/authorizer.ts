@@ -1,9 +1,8 @@
 // The authorize service's core, usable in-process (all-in-one mode) or behind POST /v1/evaluate: every route's
 // policy compiled once at construction, then one pure decision per request, logged once.
 import { VallumError, ErrorCodes } from '@vallum/errors';
-import type { ConfigCheck, ConfigIssue, VallumConfig } from '@vallum/config';
-import { ReasonCodes, routeDecision, validatePolicy, type Decision, type RouteAccess } from '@vallum/policy';
-import { compilePolicies } from './compile-policies.js';
+import { compilePolicies, type VallumConfig } from '@vallum/config';
+import { ReasonCodes, routeDecision, type Decision, type RouteAccess } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
 
 /** The one decision log line; field names follow @vallum/telemetry's LogFields. */
@@ -123,16 +122,3 @@ function cacheableUntil(route: RouteAccess, now: number): number | undefined {
   if (route.policy?.readsHeaders || route.global?.readsHeaders) return undefined;
   return Math.min(now + DECISION_TTL_MS, route.policy?.nextChange(now) ?? Infinity, route.global?.nextChange(now) ?? Infinity);
 }
-
-/** For `loadConfigFile(file, { checks: [policyConfigCheck] })`: bad policies fail the load with file:line:col. */
-export const policyConfigCheck: ConfigCheck = (raw) => {
-  const issues: ConfigIssue[] = [];
-  raw.routes.forEach((route, i) => {
-    if (route.policy === undefined) return;
-    for (const issue of validatePolicy(route.policy)) issues.push({ path: ['routes', i, 'policy', ...issue.path], message: issue.message });
-  });
-  if (raw.global_policy !== undefined) {
-    for (const issue of validatePolicy(raw.global_policy)) issues.push({ path: ['global_policy', ...issue.path], message: issue.message });
-  }
-  return issues;
-};

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigFile } from '@vallum/config';
+import { ConfigError, loadConfigFile, type LocatedIssue } from '@vallum/config';
 import type { Identity } from '@vallum/policy';
-import { compilePolicies, createAuthorizer, DECISION_TTL_MS, policyConfigCheck, type DecisionLogLine } from './index.js';
+import { createAuthorizer, DECISION_TTL_MS, type DecisionLogLine } from './index.js';
 import { CONFIG } from './test-fixtures.js';
 
 const request = { method: 'GET', host: 'wiki.localhost:8000', path: '/' };
@@ -25,7 +25,18 @@ function setup(extra: string, policies: Record<string, string>, routePolicy?: st
   return join(dir, 'vallum.yaml');
 }
 
-const load = (file: string) => loadConfigFile(file, { checks: [policyConfigCheck], env: {} });
+const load = (file: string) => loadConfigFile(file, { env: {} });
+
+/** The problems that make loading the config fail (policy problems included, since loading compiles every policy). */
+function problemsOf(file: string): LocatedIssue[] {
+  try {
+    load(file);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    return err.issues;
+  }
+  assert.fail('expected the config to be refused');
+}
 const ENGINEERING = 'allow:\n  or:\n    - groups: { has: engineering }\n';
 
 test('a route uses a named policy from policy_dir', async () => {
@@ -37,14 +48,14 @@ test('a route uses a named policy from policy_dir', async () => {
 
 test('a problem in a named policy file is located in that file, with a did-you-mean', () => {
   const file = setup('', { 'engineering-only.yaml': 'allow:\n  or:\n    - grops: { has: engineering }\n' });
-  const { problems } = compilePolicies(load(file));
+  const problems = problemsOf(file);
   assert.match(problems[0]?.location ?? '', /policy\/engineering-only\.yaml:3:7$/);
   assert.match(problems[0]?.message ?? '', /did you mean 'groups'/);
 });
 
 test('an unknown named policy is located at use: with a did-you-mean', () => {
   const file = setup('', { 'engineering-only.yaml': ENGINEERING }, '    policy: { use: engineering-onyl }\n');
-  const { problems } = compilePolicies(load(file));
+  const problems = problemsOf(file);
   assert.match(problems[0]?.location ?? '', /vallum\.yaml:\d+:\d+$/);
   assert.match(problems[0]?.message ?? '', /unknown named policy 'engineering-onyl' \(did you mean 'engineering-only'\?\)/);
 });

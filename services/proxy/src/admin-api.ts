@@ -2,10 +2,10 @@
 // as on routes (deny wins): list a user's sessions, revoke one, or revoke all of a user's sessions. Revocations reach
 // every proxy through the cache's change events. Every call is logged at info with the admin who made it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ConfigCheck, ConfigIssue, VallumConfig } from '@vallum/config';
+import { compilePolicies, ConfigError, type VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { replyError } from '@vallum/server-kit';
-import { compilePolicy, compileSharedPolicies, routeDecision, validatePolicy, type CompiledPolicy, type RouteAccess } from '@vallum/policy';
+import { routeDecision, type RouteAccess } from '@vallum/policy';
 import type { CacheViewApi } from '@vallum/service-client';
 import type { SessionView } from '@vallum/session';
 import { identityOfSession, type AccessCheck } from './access.js';
@@ -15,19 +15,11 @@ import { ADMIN_PREFIX, logAdminAction, type AdminAction } from './admin-action.j
 
 export { ADMIN_PREFIX } from './admin-action.js';
 
-/** Config check: `admin_policy` is a valid policy, reported at its file:line:col like route policies. */
-export const adminPolicyCheck: ConfigCheck = (raw) => {
-  const policy = (raw as { admin_policy?: unknown }).admin_policy;
-  if (policy === undefined) return [];
-  return validatePolicy(policy).map((issue): ConfigIssue => ({ path: ['admin_policy', ...issue.path], message: issue.message }));
-};
-
 const publicView = (s: SessionView) => ({ id: s.id, sub: s.sub, email: s.email, groups: s.groups, created_at: s.createdAt, expires_at: s.expiresAt, idp_sid: s.idpSid });
 
 export function registerAdminApi(app: FastifyInstance, deps: { config: VallumConfig; cache: CacheViewApi; access: AccessCheck }): void {
   const { config, cache, access } = deps;
-  const { named, global } = compileSharedPolicies(config);
-  const policy: CompiledPolicy | undefined = config.adminPolicy === undefined ? undefined : compilePolicy(config.adminPolicy, { named });
+  const { admin: policy, global } = compiledPolicies(config);
   const rule: RouteAccess = { allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, policy, global };
 
   /** The admin making the call, or a reply already sent. */
@@ -83,4 +75,11 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
     },
   );
   registerServiceAccountAdmin(app, { cache, admin, maxLifetimeMs: config.serviceAccountMaxLifetimeMs });
+}
+
+/** `global_policy` and `admin_policy`, compiled with the named policies they may `use`; loading the config has checked they compile. */
+function compiledPolicies(config: VallumConfig) {
+  const { compiled, problems } = compilePolicies(config);
+  if (!compiled) throw new ConfigError(config.file, problems);
+  return compiled;
 }

@@ -7,5 +7,4 @@ export { upstreamPath } from './upstream-path.js';
 export { createAccessCheck, type AccessCheck, type AccessRequest, type AccessResult } from './access.js';
 export { createSessionResolver, type SessionResolver } from './session-resolver.js';
 export { createCachingAuthorizeClient, decisionCacheKey, type CachingOptions } from './caching-authorize-client.js';
-export { adminPolicyCheck } from './admin-api.js';
 export { createConnectionWatch, type ConnectionWatch, type WatchedRequest } from './connection-watch.js';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlockList } from 'node:net';
-import { inRange, parseIp, parseRange } from './ip-range.js';
+import { inAnyRange, inRange, parseIp, parseRange } from './ip-range.js';
 
 test('parses IPv4, IPv6 (compressed, embedded IPv4) and IPv4-mapped; refuses junk', () => {
   assert.deepEqual(parseIp('10.1.2.3'), { family: 4, value: 0x0a010203 });
@@ -13,6 +13,9 @@ test('parses IPv4, IPv6 (compressed, embedded IPv4) and IPv4-mapped; refuses jun
     assert.equal(parseIp(bad), undefined, bad);
   }
   assert.equal(parseRange('10.0.0.0/33'), undefined);
+  assert.equal(parseRange('10.0.0.0/-1'), undefined);
+  assert.equal(parseRange('10.0.0.0/'), undefined);
+  assert.equal(parseRange('10.0.0.0/8/8'), undefined);
   assert.equal(parseRange('2001:db8::/129'), undefined);
 });
 
@@ -30,4 +33,14 @@ test('range membership agrees with node:net BlockList', () => {
       assert.equal(inRange(address, range), expected, `${a} in ${r}`);
     }
   }
+});
+
+test('an IPv4-mapped range is the IPv4 range its clients are seen as; one wider than the mapped block is refused', () => {
+  assert.deepEqual(parseRange('::ffff:10.0.0.0/104'), parseRange('10.0.0.0/8'));
+  assert.deepEqual(parseRange('::ffff:10.1.2.3'), parseRange('10.1.2.3/32'));
+  assert.deepEqual(parseRange('::ffff:0:0/96'), parseRange('0.0.0.0/0'));
+  assert.equal(parseRange('::ffff:0:0/95'), undefined);
+  assert.equal(parseRange('::ffff:10.0.0.0/129'), undefined);
+  assert.equal(inAnyRange(parseIp('::ffff:10.9.9.9')!, [parseRange('::ffff:10.0.0.0/104')!]), true);
+  assert.equal(inAnyRange(parseIp('11.0.0.1')!, [parseRange('::ffff:10.0.0.0/104')!, parseRange('2001:db8::/32')!]), false);
 });

@@ -1,5 +1,5 @@
-// CIDR matching in plain arithmetic: node's BlockList re-parses the address on every check (~5 µs), which would
-// dominate a decision.
+// The one CIDR parser and matcher (policies' `source_ip`, the config's `trusted_proxies`), in plain arithmetic:
+// node's BlockList re-parses the address on every check (~5 µs), which would dominate a decision.
 
 export type IpAddress = { family: 4; value: number } | { family: 6; value: Uint16Array };
 
@@ -68,15 +68,27 @@ export function parseIp(text: string): IpAddress | undefined {
   return { family: 6, value: v6 };
 }
 
+/**
+ * An address (a range of one) or a CIDR. An IPv4-mapped range (`::ffff:10.0.0.0/104`) is its IPv4 range, as its
+ * addresses are IPv4 clients; one wider than the mapped block (prefix under 96) is refused.
+ */
 export function parseRange(text: string): IpRange | undefined {
   const slash = text.indexOf('/');
-  const base = parseIp(slash < 0 ? text : text.slice(0, slash));
+  const addressText = slash < 0 ? text : text.slice(0, slash);
+  const base = parseIp(addressText);
   if (!base) return undefined;
-  const max = base.family === 4 ? 32 : 128;
+  const mapped = base.family === 4 && addressText.includes(':');
+  const max = base.family === 4 && !mapped ? 32 : 128;
   const prefixText = slash < 0 ? String(max) : text.slice(slash + 1);
   if (!/^\d{1,3}$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  return prefix <= max ? { family: base.family, base, prefix } : undefined;
+  const prefix = Number(prefixText) - (mapped ? 96 : 0);
+  return prefix >= 0 && prefix <= max - (mapped ? 96 : 0) ? { family: base.family, base, prefix } : undefined;
+}
+
+/** Whether the address is in one of the ranges. */
+export function inAnyRange(address: IpAddress, ranges: readonly IpRange[]): boolean {
+  for (const range of ranges) if (inRange(address, range)) return true;
+  return false;
 }
 
 export function inRange(address: IpAddress, range: IpRange): boolean {

@@ -2,7 +2,7 @@
 // ranges, so a refused user does not learn the network layout.
 import { ReasonCodes } from '../reasons.js';
 import type { PolicyIssue, PolicyPath } from '../issues.js';
-import { inRange, parseIp, parseRange, type IpAddress, type IpRange } from './ip-range.js';
+import { inAnyRange, parseIp, parseRange, type IpAddress, type IpRange } from './ip-range.js';
 import { compileOperator, defineCriterion, readList, readString, type CriterionDefinition } from './criterion.js';
 
 const CODES = { ok: ReasonCodes.SOURCE_IP_OK, unauthorized: ReasonCodes.SOURCE_IP_UNAUTHORIZED };
@@ -46,9 +46,7 @@ export const sourceIpCriterion: CriterionDefinition = {
             const ranges = list as IpRange[];
             return defineCriterion(CODES, TEXT, (_i, request) => {
               const client = clientAddress(request.sourceIp);
-              if (client === undefined) return false;
-              for (const range of ranges) if (inRange(client, range)) return true;
-              return false;
+              return client !== undefined && inAnyRange(client, ranges);
             });
           },
         },

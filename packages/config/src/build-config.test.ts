@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'yaml';
+import { buildConfig, type RawConfig } from './index.js';
+
+const RAW = parse(`authenticate_service_url: http://authenticate.localhost:8000
+idp: { issuer: "http://127.0.0.1:8010", client_id: vallum, client_secret_file: /nonexistent/vallum/client-secret }
+shared_secret_file: /nonexistent/vallum/shared-secret
+cookie_secret: ${'b'.repeat(32)}
+certificate_file: /nonexistent/vallum/cert.pem
+key_file: /nonexistent/vallum/key.pem
+routes:
+  - from: http://app.localhost:8000
+    to: http://127.0.0.1:8020
+    allow_any_authenticated_user: true
+    tls_custom_ca_file: /nonexistent/vallum/ca.pem
+`) as RawConfig;
+
+const context = (contents: Map<string, string | Error>) => ({
+  file: 'vallum.yaml',
+  locate: (path: ReadonlyArray<string | number>) => `vallum.yaml#${path.join('.')}`,
+  files: { contents, policies: { named: [], sources: [], issues: [] } },
+});
+
+test('building the config reads no file: secrets, certificates and keys come from what the loader read', () => {
+  const contents = new Map<string, string | Error>([
+    ['/nonexistent/vallum/client-secret', 'client-secret\n'],
+    ['/nonexistent/vallum/shared-secret', `${'s'.repeat(32)}\n`],
+    ['/nonexistent/vallum/cert.pem', 'CERT'],
+    ['/nonexistent/vallum/key.pem', 'KEY'],
+    ['/nonexistent/vallum/ca.pem', 'CA'],
+  ]);
+  const { config, issues } = buildConfig(RAW, context(contents));
+  assert.deepEqual(issues, []);
+  assert.equal(config?.idp.clientSecret, 'client-secret');
+  assert.equal(config?.sharedSecret, 's'.repeat(32));
+  assert.deepEqual(config?.tls, { cert: 'CERT', key: 'KEY' });
+  assert.equal(config?.routes[0]?.upstreamTls.ca, 'CA');
+});
+
+test('a file the loader could not read is reported where the config names it', () => {
+  const contents = new Map<string, string | Error>([
+    ['/nonexistent/vallum/client-secret', 'client-secret'],
+    ['/nonexistent/vallum/shared-secret', new Error('ENOENT')],
+    ['/nonexistent/vallum/cert.pem', 'CERT'],
+    ['/nonexistent/vallum/key.pem', new Error('EACCES')],
+    ['/nonexistent/vallum/ca.pem', 'CA'],
+  ]);
+  const { config, issues } = buildConfig(RAW, context(contents));
+  assert.equal(config, undefined);
+  assert.deepEqual(
+    issues.map((i) => `${i.path.join('.')}: ${i.message}`).sort(),
+    [
+      'certificate_file: cannot read the listener certificate: EACCES',
+      'shared_secret_file: cannot read /nonexistent/vallum/shared-secret: ENOENT',
+    ],
+  );
+});
