@@ -1,5 +1,6 @@
 // `vallum demo`, `vallum demo-idp` and `vallum demo-app`: the newcomer's demo and the compose demo containers.
 import { demoBanner, startDemo } from './demo.js';
+import { UsageError } from './cli-usage.js';
 import { DemoUsageError, listeningLine, parsePort, startDemoAppPart, startDemoIdpPart } from './demo-parts.js';
 
 export interface DemoValues {
@@ -17,13 +18,12 @@ export interface DemoValues {
 }
 
 export interface DemoCommandContext {
-  usage: string;
   onSignal(close: () => Promise<void>): void;
 }
 
 /** Returns an exit code, or -1 while the demo keeps running. */
 export async function runDemoCommand(command: string, values: DemoValues, ctx: DemoCommandContext): Promise<number> {
-  const { usage: USAGE, onSignal } = ctx;
+  const { onSignal } = ctx;
   try {
     if (command === 'demo') {
       const demo = await startDemo({
@@ -58,8 +58,7 @@ export async function runDemoCommand(command: string, values: DemoValues, ctx: D
     }
     if (command === 'demo-app') {
       if (!values['jwks-url']) {
-        console.error(`vallum demo-app: --jwks-url URL is required\n${USAGE}`);
-        return 2;
+        throw new UsageError('demo-app', '--jwks-url URL is required');
       }
       const app = await startDemoAppPart({
         port: parsePort('port', values.port, 8020),
@@ -73,8 +72,7 @@ export async function runDemoCommand(command: string, values: DemoValues, ctx: D
     }
   } catch (err) {
     if (!(err instanceof DemoUsageError)) throw err;
-    console.error(`vallum ${command}: ${err.message}\n${USAGE}`);
-    return 2;
+    throw new UsageError(command, err.message);
   }
   return 2;
 }

@@ -1,5 +1,5 @@
 // The `vallum` command: the only file that touches the process (argv, env, signals, exit codes).
-import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { SERVICE_NAMES, ConfigError, type ServiceName } from '@vallum/config';
 import { isVallumError } from '@vallum/errors';
 import { loadVallumConfig } from './load.js';
@@ -7,74 +7,188 @@ import { startVallum } from './start-vallum.js';
 import { watchConfigFile } from './watch-config.js';
 import { createGarbagePacer, restoreHeapGrowth } from './process-memory.js';
 import { createLogger } from '@vallum/telemetry';
+import { UsageError, formatHelp, parseCommandArgs, usageLine, type CommandHelp } from './cli-usage.js';
+import { environmentHelp } from './env-variables.js';
+import type { DemoValues } from './demo-command.js';
 
-const USAGE = `usage:
-  vallum --config FILE [--service all|proxy|authenticate|authorize|cache] [--address HOST:PORT]
-  vallum validate --config FILE
-  vallum policy explain|test|diff ...   (vallum policy --help)
-  vallum demo [--port 8000] [--idp-port 8010] [--app-port 8020]
-  vallum demo-idp [--port 8010] [--host 127.0.0.1] [--issuer URL] [--client-id vallum]
-                  [--client-secret-env DEMO_CLIENT_SECRET] --redirect-uri URL... [--post-logout-redirect-uri URL...]
-  vallum demo-app [--port 8020] [--host 127.0.0.1] --jwks-url URL [--audience HOST]`;
+const COMMANDS: ReadonlyArray<readonly [string, string]> = [
+  ['(none)', 'run Vallum: all services in one process, or the one named by --service'],
+  ['validate', 'check a configuration file and report every problem with file:line:col'],
+  ['policy', 'explain a decision, run policy fixtures, or diff two policies (explain|test|diff)'],
+  ['service-account', 'bearer tokens for scripts and services (create|list|revoke)'],
+  ['gen-secret', 'print a random secret for shared_secret / cookie_secret'],
+  ['demo', 'the all-in-one demo: Vallum, a demo IdP and a demo app on loopback'],
+  ['demo-idp', 'the demo identity provider alone (compose uses it)'],
+  ['demo-app', 'the demo upstream app alone (compose uses it)'],
+];
 
-/** Commands that parse their own options, loaded only when used: `vallum NAME ...argv`. */
-const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[]): Promise<number> }>> = {
-  policy: () => import('./policy-command.js'),
-  'service-account': () => import('./service-account-command.js'),
+const TOP_HELP: CommandHelp = {
+  usage: 'vallum [--config FILE] [--service all|proxy|authenticate|authorize|cache] [--address HOST:PORT]\nvallum COMMAND [options]     (vallum COMMAND --help)',
+  summary: 'Vallum, an identity-aware access proxy.',
+  options: [
+    ['-c, --config FILE', 'the configuration file (or VALLUM_CONFIG)'],
+    ['--service NAME', `which service this process runs: all, ${SERVICE_NAMES.join(', ')} (default: the file's services, else all)`],
+    ['--address HOST:PORT', 'listen here instead of the configured address'],
+    ['-V, --version', 'print the version'],
+    ['-h, --help', 'show this help'],
+  ],
+  notes: [
+    'commands:',
+    ...COMMANDS.map(([name, text]) => `  ${name.padEnd(16)}  ${text}`),
+    '',
+    environmentHelp(),
+    '',
+    'exit codes: 0 ok; 1 the configuration or a runtime step failed; 2 bad usage',
+  ].join('\n'),
+  examples: [
+    'vallum --config vallum.yaml',
+    'vallum --config vallum.yaml --service proxy --address 0.0.0.0:8443',
+    'vallum validate --config vallum.yaml',
+    'vallum demo',
+  ],
 };
 
-async function main(argv: string[]): Promise<number> {
-  const subcommand = argv[0] ? SUBCOMMANDS[argv[0]] : undefined;
-  if (subcommand) return (await subcommand()).run(argv.slice(1));
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      service: { type: 'string' },
-      address: { type: 'string' },
-      port: { type: 'string' },
-      'idp-port': { type: 'string' },
-      'app-port': { type: 'string' },
-      host: { type: 'string' },
-      issuer: { type: 'string' },
-      'client-id': { type: 'string' },
-      'client-secret-env': { type: 'string' },
-      'redirect-uri': { type: 'string', multiple: true },
-      'post-logout-redirect-uri': { type: 'string', multiple: true },
-      'jwks-url': { type: 'string' },
-      audience: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  const command = positionals[0] ?? 'run';
+const RUN_OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  service: { type: 'string' },
+  address: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const VALIDATE_OPTIONS = { config: RUN_OPTIONS.config, help: RUN_OPTIONS.help } as const;
+
+const VALIDATE_HELP: CommandHelp = {
+  usage: 'vallum validate --config FILE',
+  summary: 'Load and check a configuration file (schema, secrets, routes, policies) without starting anything.\nEvery problem is reported at once, each with file:line:col; the exit code is 0 when the file is valid, 1 when not.',
+  options: [
+    ['-c, --config FILE', 'the configuration file (or VALLUM_CONFIG)'],
+    ['-h, --help', 'show this help'],
+  ],
+  examples: ['vallum validate --config vallum.yaml', 'VALLUM_SHARED_SECRET="$(vallum gen-secret)" vallum validate --config deploy/compose/vallum.yaml'],
+};
+
+const DEMO_HELP: Record<'demo' | 'demo-idp' | 'demo-app', CommandHelp> = {
+  demo: {
+    usage: 'vallum demo [--port 8000] [--idp-port 8010] [--app-port 8020]',
+    summary: 'Start Vallum, a demo identity provider and a demo app on loopback, and print where to sign in.',
+    options: [
+      ['--port N', 'Vallum (default 8000)'],
+      ['--idp-port N', 'the demo IdP (default 8010)'],
+      ['--app-port N', 'the demo app (default 8020)'],
+      ['-h, --help', 'show this help'],
+    ],
+    examples: ['vallum demo', 'vallum demo --port 9000 --idp-port 9010 --app-port 9020'],
+  },
+  'demo-idp': {
+    usage: 'vallum demo-idp --redirect-uri URL... [--port 8010] [--host 127.0.0.1] [--issuer URL] [--client-id vallum]\n                [--client-secret-env DEMO_CLIENT_SECRET] [--post-logout-redirect-uri URL...]',
+    summary: 'Start the demo identity provider alone. The client secret is read from the environment, never from argv.',
+    options: [
+      ['--port N', 'listen port (default 8010)'],
+      ['--host HOST', 'listen host (default 127.0.0.1)'],
+      ['--issuer URL', 'the issuer URL clients see (default http://HOST:PORT)'],
+      ['--client-id ID', 'the client id (default vallum)'],
+      ['--client-secret-env NAME', 'the environment variable holding the client secret (default DEMO_CLIENT_SECRET)'],
+      ['--redirect-uri URL', 'an allowed redirect URI (repeatable)'],
+      ['--post-logout-redirect-uri URL', 'an allowed post-logout redirect URI (repeatable)'],
+      ['-h, --help', 'show this help'],
+    ],
+    examples: ['DEMO_CLIENT_SECRET="$(vallum gen-secret)" vallum demo-idp --redirect-uri http://authenticate.localhost:8000/oauth2/callback'],
+  },
+  'demo-app': {
+    usage: 'vallum demo-app --jwks-url URL [--port 8020] [--host 127.0.0.1] [--audience HOST]',
+    summary: "Start the demo upstream app alone: it shows the identity Vallum passes and checks Vallum's signed assertion.",
+    options: [
+      ['--jwks-url URL', "Vallum's JWKS, to verify X-Vallum-Jwt-Assertion"],
+      ['--port N', 'listen port (default 8020)'],
+      ['--host HOST', 'listen host (default 127.0.0.1)'],
+      ['--audience HOST', 'the expected audience of the assertion'],
+      ['-h, --help', 'show this help'],
+    ],
+    examples: ['vallum demo-app --jwks-url http://authenticate.localhost:8000/.well-known/vallum/jwks.json'],
+  },
+};
+
+const DEMO_OPTIONS = {
+  demo: { port: { type: 'string' }, 'idp-port': { type: 'string' }, 'app-port': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  'demo-idp': {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    issuer: { type: 'string' },
+    'client-id': { type: 'string' },
+    'client-secret-env': { type: 'string' },
+    'redirect-uri': { type: 'string', multiple: true },
+    'post-logout-redirect-uri': { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  },
+  'demo-app': { port: { type: 'string' }, host: { type: 'string' }, 'jwks-url': { type: 'string' }, audience: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+} as const;
+
+/** Commands that parse their own options, loaded only when used: `vallum NAME ...argv`. */
+const SUBCOMMANDS: Record<string, () => Promise<{ run(argv: string[]): number | Promise<number> }>> = {
+  policy: () => import('./policy-command.js'),
+  'service-account': () => import('./service-account-command.js'),
+  'gen-secret': () => import('./gen-secret-command.js'),
+};
+
+function validate(argv: string[]): number {
+  const { values } = parseCommandArgs('validate', argv, VALIDATE_OPTIONS);
   if (values.help) {
-    console.log(USAGE);
+    console.log(formatHelp(VALIDATE_HELP));
     return 0;
-  }
-  if (command === 'demo' || command === 'demo-idp' || command === 'demo-app') {
-    // Loaded only for the demo, so a production start never loads oidc-provider.
-    const { runDemoCommand } = await import('./demo-command.js');
-    return runDemoCommand(command, values, { usage: USAGE, onSignal });
   }
   const file = values.config ?? process.env.VALLUM_CONFIG;
-  if (!file) {
-    console.error(`vallum: --config FILE is required\n${USAGE}`);
-    return 2;
-  }
+  if (!file) throw new UsageError('validate', '--config FILE is required (or set VALLUM_CONFIG)');
   const config = loadVallumConfig(file);
-  if (command === 'validate') {
-    console.log(`${file}: ok (${config.routes.length} routes)`);
+  console.log(`${file}: ok (${config.routes.length} routes)`);
+  return 0;
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const first = argv[0];
+  if (first === '--version' || first === '-V') {
+    console.log(`vallum ${version()}`);
     return 0;
   }
-  if (command !== 'run') {
-    console.error(`vallum: unknown command '${command}'\n${USAGE}`);
-    return 2;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    console.log(formatHelp(TOP_HELP));
+    return 0;
   }
+  const subcommand = first ? SUBCOMMANDS[first] : undefined;
+  if (subcommand) return (await subcommand()).run(argv.slice(1));
+  if (first === 'demo' || first === 'demo-idp' || first === 'demo-app') {
+    const { values } = parseCommandArgs(first, argv.slice(1), DEMO_OPTIONS[first]);
+    if (values.help) {
+      console.log(formatHelp(DEMO_HELP[first]));
+      return 0;
+    }
+    // Loaded only for the demo, so a production start never loads oidc-provider.
+    const { runDemoCommand } = await import('./demo-command.js');
+    return runDemoCommand(first, values as DemoValues, { onSignal });
+  }
+  if (first === 'validate') return validate(argv.slice(1));
+  if (first !== undefined && !first.startsWith('-')) throw new UsageError('', `unknown command '${first}'`);
+  const { values, positionals } = parseCommandArgs('', argv, RUN_OPTIONS, true);
+  if (values.help) {
+    console.log(formatHelp(TOP_HELP));
+    return 0;
+  }
+  // `vallum --config FILE validate` worked before commands had their own options; it still does.
+  if (positionals.length > 0) {
+    if (positionals.length === 1 && positionals[0] === 'validate' && values.service === undefined && values.address === undefined) {
+      return validate(values.config === undefined ? [] : ['--config', values.config]);
+    }
+    throw new UsageError('', `unknown command '${positionals.join(' ')}'`);
+  }
+  const file = values.config ?? process.env.VALLUM_CONFIG;
+  if (!file) throw new UsageError('', '--config FILE is required (or set VALLUM_CONFIG)');
+  const config = loadVallumConfig(file);
   const service = (values.service ?? process.env.VALLUM_SERVICES ?? config.services) as ServiceName | 'all';
   if (service !== 'all' && !SERVICE_NAMES.includes(service)) {
-    console.error(`vallum: --service must be one of all, ${SERVICE_NAMES.join(', ')}; got '${service}'`);
-    return 2;
+    throw new UsageError('', `--service must be one of all, ${SERVICE_NAMES.join(', ')}; got '${service}'`);
   }
   const running = await startVallum(config, { service, address: values.address, garbagePacer: createGarbagePacer() });
   const log = createLogger({ service: running.service === 'all' ? 'vallum' : running.service, level: config.logLevel });
@@ -115,6 +229,10 @@ main(process.argv.slice(2)).then(
     restoreHeapGrowth();
   },
   (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(usageLine(err));
+      process.exit(2);
+    }
     if (err instanceof ConfigError) console.error(`vallum: ${err.message}`);
     else if (isVallumError(err)) console.error(`vallum: ${err.code}: ${err.message}`);
     else console.error('vallum: fatal:', err);
