@@ -3,4 +3,5 @@ export { startDemo, demoConfigYaml, demoBanner, type DemoOptions, type DemoConfi
 export { loadVallumConfig, loadVallumConfigText } from './load.js';
 export { parseListenAddress } from './listen-address.js';
 export { watchConfigFile, type ConfigWatcher, type WatchOptions } from './watch-config.js';
+export { ENV_VARIABLES, environmentTable, type EnvVariable } from './env-variables.js';
 export { createGarbagePacer, restoreHeapGrowth, tuneStartupHeap, type GarbagePacer } from './process-memory.js';

@@ -1,5 +1,4 @@
 // `vallum policy explain|test|diff`: look at a policy decision, run table-driven fixtures, or review a change.
-import { parseArgs } from 'node:util';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { ConfigError } from '@vallum/config';
@@ -9,16 +8,68 @@ import { createAuthorizer } from '@vallum/authorize';
 import { loadVallumConfig } from './load.js';
 import { readIdentity, readUsers, runFixture } from './policy-fixtures.js';
 import { diffAccess, readUsersFile } from './policy-diff.js';
+import { UsageError, formatHelp, parseCommandArgs, type CommandHelp } from './cli-usage.js';
 
-const USAGE = `usage:
-  vallum policy explain --config FILE --route ID (--email ADDRESS | --anonymous) [--groups a,b] [--claim name=value]...
-                        [--sub ID] [--path /] [--method GET] [--header name:value]... [--ip ADDRESS] [--at ISO-TIME]
-  vallum policy test [FIXTURE.yaml | DIR]...     (default: policy/tests)
-  vallum policy diff OLD.yaml NEW.yaml --users users.yaml [--at ISO-TIME]
-exit codes: explain 0 allow / 1 deny; test 0 all pass / 1 a case failed; diff 0; 2 bad usage or input`;
+const HELP: CommandHelp = {
+  usage: 'vallum policy explain|test|diff [options]     (vallum policy COMMAND --help)',
+  summary: 'Look at a policy decision, run table-driven fixtures, or review a policy change.',
+  notes: [
+    'commands:',
+    '  explain  the decision for one user and request on one route, with its reasons',
+    '  test     run fixture files of users, requests and expected decisions',
+    '  diff     who gains or loses access between two configurations',
+    '',
+    'exit codes: explain 0 allow / 1 deny; test 0 all pass / 1 a case failed; diff 0; 2 bad usage or input',
+  ].join('\n'),
+  examples: ['vallum policy explain --config vallum.yaml --route wiki --email bob@example.com --groups engineering', 'vallum policy test policy/tests', 'vallum policy diff old.yaml vallum.yaml --users users.yaml'],
+};
+
+const EXPLAIN_HELP: CommandHelp = {
+  usage:
+    'vallum policy explain --config FILE --route ID (--email ADDRESS | --anonymous) [--groups a,b] [--claim name=value]...\n                      [--sub ID] [--path /] [--method GET] [--header name:value]... [--ip ADDRESS] [--at ISO-TIME]',
+  summary: 'Print the decision of a route\'s policy (and the global policy) for one identity and request, with every reason.',
+  options: [
+    ['-c, --config FILE', 'the configuration file (or VALLUM_CONFIG)'],
+    ['--route ID', "the route's name"],
+    ['--email ADDRESS', 'the signed-in user (or --anonymous)'],
+    ['--groups a,b', "the user's groups"],
+    ['--claim name=value', 'an IdP claim (repeatable)'],
+    ['--sub ID', "the user's subject"],
+    ['--path, --method', 'the request (default / and GET)'],
+    ['--header name:value', 'a request header (repeatable)'],
+    ['--ip ADDRESS', 'the client address'],
+    ['--at ISO-TIME', 'evaluate at this time (default now)'],
+    ['-h, --help', 'show this help'],
+  ],
+  notes: 'exit codes: 0 allow; 1 deny; 2 bad usage or input',
+  examples: ['vallum policy explain --config vallum.yaml --route app --email bob@example.com --path /admin', 'vallum policy explain --config vallum.yaml --route wiki --anonymous --at 2027-01-31T09:00:00Z'],
+};
+
+const TEST_HELP: CommandHelp = {
+  usage: 'vallum policy test [FIXTURE.yaml | DIR]...',
+  summary: 'Run policy fixtures: each names a config, its users, and cases of request and expected decision (default: policy/tests).',
+  options: [['-h, --help', 'show this help']],
+  notes: 'exit codes: 0 every case passed; 1 a case failed; 2 bad usage or input',
+  examples: ['vallum policy test', 'vallum policy test policy/tests/wiki.yaml'],
+};
+
+const DIFF_HELP: CommandHelp = {
+  usage: 'vallum policy diff OLD.yaml NEW.yaml --users users.yaml [--at ISO-TIME]',
+  summary: 'List which user gains or loses access to which route, path and method between two configurations.',
+  options: [
+    ['--users FILE', 'the users to probe (a map of name to email, groups, claims)'],
+    ['--at ISO-TIME', 'evaluate at this time (default now)'],
+    ['-h, --help', 'show this help'],
+  ],
+  examples: ['vallum policy diff vallum.yaml vallum.new.yaml --users users.yaml'],
+};
+
+const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
 
 export async function run(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--help' || command === '-h') return printHelp(HELP);
+  if (command === undefined) throw new UsageError('policy', 'a command is required: explain, test or diff');
   try {
     switch (command) {
       case 'explain':
@@ -28,15 +79,20 @@ export async function run(argv: string[]): Promise<number> {
       case 'diff':
         return diff(rest);
       default:
-        console.error(command === undefined || command === '--help' || command === '-h' ? USAGE : `vallum policy: unknown command '${command}'\n${USAGE}`);
-        return command === '--help' || command === '-h' ? 0 : 2;
+        throw new UsageError('policy', `unknown command '${command}'`);
     }
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     if (err instanceof ConfigError) console.error(`vallum policy: ${err.message}`);
     else if (isVallumError(err) || (err instanceof Error && err.name === 'TypeError')) console.error(`vallum policy: ${err.message}`);
     else throw err;
     return 2;
   }
+}
+
+function printHelp(help: CommandHelp): number {
+  console.log(formatHelp(help));
+  return 0;
 }
 
 function at(value: string | undefined): number {
@@ -53,27 +109,25 @@ function printDecision(label: string, decision: Decision): void {
 }
 
 function explain(argv: string[]): number {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string', short: 'c' },
-      route: { type: 'string' },
-      email: { type: 'string' },
-      sub: { type: 'string' },
-      groups: { type: 'string' },
-      claim: { type: 'string', multiple: true },
-      path: { type: 'string' },
-      method: { type: 'string' },
-      header: { type: 'string', multiple: true },
-      ip: { type: 'string' },
-      at: { type: 'string' },
-      anonymous: { type: 'boolean' },
-    },
+  const { values } = parseCommandArgs('policy explain', argv, {
+    ...HELP_OPTION,
+    config: { type: 'string', short: 'c' },
+    route: { type: 'string' },
+    email: { type: 'string' },
+    sub: { type: 'string' },
+    groups: { type: 'string' },
+    claim: { type: 'string', multiple: true },
+    path: { type: 'string' },
+    method: { type: 'string' },
+    header: { type: 'string', multiple: true },
+    ip: { type: 'string' },
+    at: { type: 'string' },
+    anonymous: { type: 'boolean' },
   });
+  if (values.help) return printHelp(EXPLAIN_HELP);
   const file = values.config ?? process.env.VALLUM_CONFIG;
   if (!file || !values.route || (!values.email && !values.anonymous)) {
-    console.error(`vallum policy explain: --config, --route and --email (or --anonymous) are required\n${USAGE}`);
-    return 2;
+    throw new UsageError('policy explain', '--config, --route and --email (or --anonymous) are required');
   }
   const config = loadVallumConfig(file);
   const route = config.routes.find((r) => r.id === values.route);
@@ -118,7 +172,8 @@ function fixtureFiles(args: string[]): string[] {
 }
 
 function test(argv: string[]): number {
-  const { positionals } = parseArgs({ args: argv, allowPositionals: true, options: {} });
+  const { values, positionals } = parseCommandArgs('policy test', argv, HELP_OPTION, true);
+  if (values.help) return printHelp(TEST_HELP);
   let passed = 0;
   let failed = 0;
   for (const file of fixtureFiles(positionals)) {
@@ -142,11 +197,11 @@ function test(argv: string[]): number {
 }
 
 function diff(argv: string[]): number {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { users: { type: 'string' }, at: { type: 'string' } } });
+  const { values, positionals } = parseCommandArgs('policy diff', argv, { ...HELP_OPTION, users: { type: 'string' }, at: { type: 'string' } }, true);
+  if (values.help) return printHelp(DIFF_HELP);
   const [oldFile, newFile] = positionals;
   if (!oldFile || !newFile || positionals.length !== 2 || !values.users) {
-    console.error(`vallum policy diff: OLD, NEW and --users are required\n${USAGE}`);
-    return 2;
+    throw new UsageError('policy diff', 'OLD, NEW and --users are required');
   }
   const users = readUsers(readUsersFile(values.users), values.users);
   const changes = diffAccess(oldFile, newFile, users, at(values.at));

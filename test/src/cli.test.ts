@@ -1,0 +1,141 @@
+// The `vallum` command as a user meets it: the real bin, spawned. Usage errors are one line and exit 2; every
+// command has --help with examples; the VALLUM_* variables are listed in --help and in the README.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ENV_VARIABLES, environmentTable } from '@vallum/cmd';
+import { VALLUM_BIN } from './harness.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+function vallum(...args: string[]) {
+  const run = spawnSync(process.execPath, [VALLUM_BIN, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, VALLUM_CONFIG: '' } });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+test('vallum --version and -V print the version of the package', () => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'cmd/vallum/package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const res = vallum(flag);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout.trim(), `vallum ${version}`);
+  }
+});
+
+test('vallum --help lists every command, service-account included, and every VALLUM_* variable with its setting', () => {
+  const res = vallum('--help');
+  assert.equal(res.code, 0, res.stderr);
+  for (const command of ['validate', 'policy', 'service-account', 'gen-secret', 'demo', 'demo-idp', 'demo-app']) {
+    assert.match(res.stdout, new RegExp(`^  ${command} `, 'm'), `${command} is listed`);
+  }
+  assert.match(res.stdout, /service-account .*create\|list\|revoke/);
+  for (const v of ENV_VARIABLES) assert.match(res.stdout, new RegExp(`^  ${v.name} +${v.overrides.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+  assert.match(res.stdout, /^ {2}VALLUM_REDIS_URL +cache\.redis_url$/m);
+  assert.match(res.stdout, /^examples:/m);
+});
+
+test('each command has its own --help with examples', () => {
+  const validate = vallum('validate', '--help');
+  assert.equal(validate.code, 0, validate.stderr);
+  assert.match(validate.stdout, /^usage: vallum validate --config FILE/);
+  assert.match(validate.stdout, /^examples:\n {2}vallum validate --config vallum\.yaml/m);
+  for (const args of [['policy', '--help'], ['policy', 'explain', '--help'], ['policy', 'test', '--help'], ['policy', 'diff', '--help'], ['service-account', '--help'], ['service-account', 'create', '--help'], ['service-account', 'list', '--help'], ['service-account', 'revoke', '--help'], ['gen-secret', '--help'], ['demo', '--help'], ['demo-idp', '--help'], ['demo-app', '--help']]) {
+    const res = vallum(...args);
+    assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stdout, new RegExp(`^usage: vallum ${args.slice(0, -1).join(' ')}`), args.join(' '));
+    assert.match(res.stdout, /^examples:\n {2}\S/m, `${args.join(' ')} shows examples`);
+  }
+});
+
+test('usage errors exit 2 with one line on stderr and no stack trace', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--bogus'], /^vallum: unknown option '--bogus' \(see 'vallum --help'\)$/],
+    [['frobnicate'], /^vallum: unknown command 'frobnicate'/],
+    [['validate', '--bogus'], /^vallum validate: unknown option '--bogus'/],
+    [['validate', '--config'], /^vallum validate: option '-c, --config' needs a value/],
+    [['validate'], /^vallum validate: --config FILE is required/],
+    [[], /^vallum: --config FILE is required/],
+    [['--config'], /^vallum: option '-c, --config' needs a value/],
+    [['gen-secret', 'extra'], /^vallum gen-secret: unexpected argument 'extra'/],
+    [['policy', 'explain', '--nope'], /^vallum policy explain: unknown option '--nope'/],
+    [['policy', 'frobnicate'], /^vallum policy: unknown command 'frobnicate'/],
+    [['service-account', 'list', '--nope'], /^vallum service-account list: unknown option '--nope'/],
+    [['service-account', 'frobnicate'], /^vallum service-account: unknown command 'frobnicate'/],
+    [['demo', '--nope'], /^vallum demo: unknown option '--nope'/],
+  ];
+  for (const [args, message] of cases) {
+    const res = vallum(...args);
+    assert.equal(res.code, 2, `vallum ${args.join(' ')}: ${res.stderr}`);
+    assert.equal(res.stderr.trimEnd().split('\n').length, 1, `one line for vallum ${args.join(' ')}: ${res.stderr}`);
+    assert.match(res.stderr.trimEnd(), message);
+    assert.doesNotMatch(res.stderr, /^\s*at /m, 'no stack frames');
+    assert.equal(res.stdout, '');
+  }
+});
+
+test('a configuration error keeps its file:line:col report and exit code 1', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vallum-cli-'));
+  const file = join(dir, 'vallum.yaml');
+  writeFileSync(file, 'adress: 127.0.0.1:8000\n');
+  const res = vallum('validate', '--config', file);
+  assert.equal(res.code, 1, res.stderr);
+  assert.match(res.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1:1: unknown key 'adress'`));
+});
+
+test('gen-secret prints a fresh 32-byte base64 secret that the config loader accepts as shared_secret and cookie_secret', () => {
+  const secrets = [vallum('gen-secret'), vallum('gen-secret'), vallum('gen-secret')].map((res) => {
+    assert.equal(res.code, 0, res.stderr);
+    return res.stdout.trim();
+  });
+  for (const s of secrets) {
+    assert.match(s, /^[A-Za-z0-9+/]{43}=$/);
+    assert.equal(Buffer.from(s, 'base64').length, 32);
+  }
+  assert.equal(new Set(secrets).size, 3, 'every run prints a different secret');
+  const [shared, cookie, client] = secrets as [string, string, string];
+  const dir = mkdtempSync(join(tmpdir(), 'vallum-cli-'));
+  const file = join(dir, 'vallum.yaml');
+  const example = readFileSync(join(ROOT, 'vallum.example.yaml'), 'utf8');
+  writeFileSync(
+    file,
+    example
+      .replace(/^shared_secret: .*$/m, `shared_secret: "${shared}"`)
+      .replace(/^cookie_secret: .*$/m, `cookie_secret: "${cookie}"`)
+      .replace(/^(\s+client_secret:) \S+/m, `$1 "${client}"`)
+      .replace(/^policy_dir: (.*)$/m, (_, dir: string) => `policy_dir: ${join(ROOT, dir)}`),
+  );
+  const res = vallum('validate', '--config', file);
+  assert.equal(res.code, 0, res.stderr);
+  assert.match(res.stdout, /: ok \(/);
+});
+
+test("the README's environment-variable table is the generated one (regenerate: node scripts/write-readme-env.mjs)", () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  assert.match(readme, /^### Environment variables$/m);
+  assert.ok(readme.includes(`\n${environmentTable()}\n`), 'README.md table differs from environmentTable(): run node scripts/write-readme-env.mjs');
+});
+
+test('every VALLUM_* variable the shipped code reads from the environment is in the documented list', () => {
+  const documented = new Set(ENV_VARIABLES.map((v) => v.name));
+  const read = new Set<string>();
+  const sourceDirs = ['packages', 'services', 'cmd'].flatMap((top) => readdirSync(join(ROOT, top)).map((name) => join(ROOT, top, name, 'src')));
+  const walk = (dir: string): string[] => {
+    try {
+      return readdirSync(dir).flatMap((name) => {
+        const path = join(dir, name);
+        return statSync(path).isDirectory() ? walk(path) : path.endsWith('.ts') && !path.endsWith('.test.ts') ? [path] : [];
+      });
+    } catch {
+      return [];
+    }
+  };
+  for (const file of sourceDirs.flatMap(walk)) {
+    for (const m of readFileSync(file, 'utf8').matchAll(/process\.env(?:\.|\[['"])(VALLUM_[A-Z0-9_]+)/g)) read.add(m[1]!);
+  }
+  assert.ok(read.size > 0);
+  for (const name of read) assert.ok(documented.has(name), `${name} is read from process.env but missing from ENV_VARIABLES (cmd/vallum/src/env-variables.ts)`);
+});
