@@ -53,6 +53,7 @@ const RUN_OPTIONS = {
   service: { type: 'string' },
   address: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
 } as const;
 
 const VALIDATE_OPTIONS = { config: RUN_OPTIONS.config, help: RUN_OPTIONS.help } as const;
@@ -149,10 +150,6 @@ function version(): string {
 
 async function main(argv: string[]): Promise<number> {
   const first = argv[0];
-  if (first === '--version' || first === '-V') {
-    console.log(`vallum ${version()}`);
-    return 0;
-  }
   if (first === '--help' || first === '-h' || first === 'help') {
     console.log(formatHelp(TOP_HELP));
     return 0;
@@ -172,6 +169,10 @@ async function main(argv: string[]): Promise<number> {
   if (first === 'validate') return validate(argv.slice(1));
   if (first !== undefined && !first.startsWith('-')) throw new UsageError('', `unknown command '${first}'`);
   const { values, positionals } = parseCommandArgs('', argv, RUN_OPTIONS, true);
+  if (values.version) {
+    console.log(`vallum ${version()}`);
+    return 0;
+  }
   if (values.help) {
     console.log(formatHelp(TOP_HELP));
     return 0;
