@@ -131,7 +131,7 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<F
       trustedPeer: trusted(raw.socket.remoteAddress),
       requestId,
     };
-    return access.check(request);
+    return access.tryCheck(request) ?? access.check(request);
   };
 
   const headerInput = (raw: IncomingMessage, requestId: string, m: RouteMatch, result: AccessResult, upgrade?: string) => ({
