@@ -6,6 +6,6 @@ export { createSealedValueCodec, type SealedValueCodec } from './sealed-value.js
 export { createHandoffCodec, HANDOFF_TTL_SECONDS, type Handoff, type HandoffCodec } from './handoff.js';
 export { sessionCookieOptions, type SessionCookieOptions } from './cookie-options.js';
 export { newSessionId } from './new-session-id.js';
-export { hotPathCounters } from './hot-path-counters.js';
+export { createHotPathCounters, type HotPathCounters } from './hot-path-counters.js';
 export { createApiTokenCodec, API_TOKEN_TYPE, type ApiToken, type ApiTokenCodec } from './api-token.js';
 export { cleanEmail, isUnacceptableEmail } from './clean-email.js';

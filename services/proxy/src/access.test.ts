@@ -7,7 +7,7 @@ import type { Decision } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheApi } from '@vallum/service-client';
 import { createSessionCookieCodec, type Session } from '@vallum/session';
 import { createAccessCheck, type AccessRequest } from './access.js';
-import { createAssertionSigner } from './assertion.js';
+import { createAssertionSigner, createKeyRing } from './assertion.js';
 import { createSessionResolver } from './session-resolver.js';
 
 const config = loadConfigText(
@@ -58,7 +58,7 @@ async function setUp(options: { peek?: boolean; readsHeaders?: boolean } = {}) {
   };
   const cookies = createSessionCookieCodec(config.cookieSecret);
   const sessions = createSessionResolver({ cache, cookies, config });
-  const assertions = await createAssertionSigner({ sharedSecret: config.sharedSecret });
+  const assertions = await createAssertionSigner({ sharedSecret: config.sharedSecret, keyRing: createKeyRing() });
   const access = createAccessCheck({ config, authorize, sessions, assertions });
   const cookieOf = (s: Session) => cookies.seal({ sid: s.id, expiresAt: s.expiresAt });
   const request = (cookie: string | undefined, headers: Record<string, string> = {}): AccessRequest => ({

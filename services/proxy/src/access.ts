@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
-import type { SessionView } from '@vallum/session';
+import type { HotPathCounters, SessionView } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
 import { createConnectionWatch, type Closable, type ConnectionWatch } from './connection-watch.js';
@@ -65,17 +65,12 @@ export interface AccessCheck {
   identify(cookie: string | undefined, authorization: string | undefined): Promise<SessionView | null | 'invalid-token'>;
   /** Whether this session may open the route's start page (for the user page). */
   mayOpen(session: SessionView, route: RouteConfig): Promise<boolean>;
+  /** The policy's view of a session (one object per session copy). */
+  identityOf(session: SessionView): Identity;
   /** Header names clients may never send (the `jwt_claims_headers`), removed like X-Vallum-*. */
   readonly stripHeaders: ReadonlySet<string>;
 }
 
-const identities = new WeakMap<SessionView, Identity>();
-/** The policy's view of a session, one object per session copy. */
-export function identityOfSession(session: SessionView): Identity {
-  let identity = identities.get(session);
-  if (!identity) identities.set(session, (identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims }));
-  return identity;
-}
 
 const PUBLIC: AccessResult = Object.freeze({ kind: 'forward' });
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -95,10 +90,11 @@ export function createAccessCheck(deps: {
   assertions: AssertionSigner;
   /** Shared across reloads by the process; the access check makes one of its own when none is given. */
   connections?: ConnectionWatch;
+  counters?: HotPathCounters;
 }): AccessCheck {
   const { config, authorize, sessions, assertions } = deps;
   const identityHeaders = createIdentityHeaderBuilder(config, assertions);
-  const bearer = createBearerAuth({ config, sessions });
+  const bearer = createBearerAuth({ config, sessions, counters: deps.counters });
   const signInUrl = (route: RouteConfig, rawUrl: string) => {
     const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
@@ -110,7 +106,13 @@ export function createAccessCheck(deps: {
     if (session || !token) return session;
     return (await bearer.identify(token)) ?? 'invalid-token';
   };
-  const identityOf = identityOfSession;
+  const identities = new WeakMap<SessionView, Identity>();
+  /** The policy's view of a session, one object per session copy. */
+  const identityOf = (session: SessionView): Identity => {
+    let identity = identities.get(session);
+    if (!identity) identities.set(session, (identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims }));
+    return identity;
+  };
   // Headers go to the policy only when it reads them (header/<name> criteria): building the set costs per request.
   const decisionInput = (r: AccessRequest, session: SessionView): AuthorizeRequest => {
     const request: RequestInfo = {
@@ -176,6 +178,7 @@ export function createAccessCheck(deps: {
   return {
     stripHeaders: identityHeaders.names,
     identify,
+    identityOf,
     close: () => {
       if (!deps.connections) connections.close();
     },

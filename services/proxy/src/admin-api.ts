@@ -5,7 +5,7 @@ import type { ConfigCheck, ConfigIssue, VallumConfig } from '@vallum/config';
 import { compilePolicy, routeDecision, validatePolicy, type CompiledPolicy } from '@vallum/policy';
 import type { CacheViewApi } from '@vallum/service-client';
 import type { SessionView } from '@vallum/session';
-import { identityOfSession, type AccessCheck } from './access.js';
+import type { AccessCheck } from './access.js';
 import { requestCookie } from './request-cookie.js';
 
 export const ADMIN_PREFIX = '/.vallum/admin/v1';
@@ -33,7 +33,7 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
     }
     const host = (req.headers.host ?? '').toLowerCase();
     const decision = policy
-      ? routeDecision({ allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, policy }, identityOfSession(session), { method: req.method, host, path: req.url.split('?')[0] ?? '' })
+      ? routeDecision({ allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, policy }, deps.access.identityOf(session), { method: req.method, host, path: req.url.split('?')[0] ?? '' })
       : { allow: false, reasons: [] };
     if (!decision.allow) {
       void reply.status(403).send({ code: 'VALLUM_ACCESS_DENIED', message: policy ? 'admin_policy does not allow you.' : 'The admin API is closed: set admin_policy.', reasons: decision.reasons });

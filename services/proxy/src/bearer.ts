@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { VallumConfig } from '@vallum/config';
-import { API_TOKEN_TYPE, BoundedCache, cleanEmail, createApiTokenCodec, hotPathCounters, isUnacceptableEmail, type SessionView } from '@vallum/session';
+import { API_TOKEN_TYPE, BoundedCache, cleanEmail, createApiTokenCodec, createHotPathCounters, isUnacceptableEmail, type HotPathCounters, type SessionView } from '@vallum/session';
 import type { SessionResolver } from './session-resolver.js';
 
 /** Never `none`, never an HMAC (which a public key could be fed to as a secret). */
@@ -24,8 +24,10 @@ export function bearerToken(authorization: string | undefined): string | undefin
 export function createBearerAuth(deps: {
   config: Pick<VallumConfig, 'idp' | 'sharedSecret'>;
   sessions: SessionResolver;
+  counters?: HotPathCounters;
 }): BearerAuth {
   const { config, sessions } = deps;
+  const counters = deps.counters ?? createHotPathCounters();
   const apiTokens = createApiTokenCodec(config.sharedSecret);
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   const idpKeys = async () => {
@@ -64,7 +66,7 @@ export function createBearerAuth(deps: {
     async identify(token) {
       let hit = verified.get(token);
       if (!hit) {
-        hotPathCounters.bearerVerifies++;
+        counters.bearerVerifies++;
         const fresh = await verify(token).catch(() => null);
         if (!fresh) return null;
         hit = fresh;

@@ -1,9 +1,10 @@
 // Forwards one request to one of a route's upstreams through undici's `dispatch` with a raw handler: response bytes
 // go straight into the client response, with backpressure both ways (a full socket pauses the upstream, a slow
 // upstream pauses the client's upload). Bodies are never buffered. An idempotent request without a body is
-// retried once on another endpoint when connecting failed.
+// retried once on another endpoint when connecting failed. This is the one way to open an exchange with an upstream:
+// a request announcing trailers goes through trailer-request.ts, an upgrade through upgrade.ts, both as options of it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RouteConfig } from '@vallum/config';
 import { VallumError, ErrorCodes } from '@vallum/errors';
@@ -11,12 +12,15 @@ import type { Endpoint } from './balancer.js';
 import { downstreamRawHeaders, type TrailerFilterInput } from './director.js';
 import { announcesTrailers, dispatchWithTrailers } from './trailer-request.js';
 import { createRouteUpstreams, type RouteUpstreams } from './upstreams.js';
+import { forwardUpgrade } from './upgrade.js';
 
 export interface Forwarder {
   /** Settles when the response is complete (or cut); rejects only when no response was started. */
   forward(input: ForwardInput): Promise<void>;
   /** `forward` without a promise: `failed` is called instead of rejecting (the hot path). */
   send(input: ForwardInput, failed: (err: unknown, input: ForwardInput) => void): void;
+  /** Forwards an upgrade (WebSocket) to one of the route's upstreams: its status, or undefined when none is healthy. */
+  upgrade(input: UpgradeInput): Promise<number | undefined>;
   upstreams(route: RouteConfig): RouteUpstreams;
   close(): Promise<void>;
 }
@@ -40,6 +44,20 @@ export interface ForwardInput {
   requestId: string;
   /** Sees the response as it streams (the response cache); may take over answering the client. */
   tap?: ResponseTap;
+}
+
+export interface UpgradeInput {
+  route: RouteConfig;
+  hashKey: string | undefined;
+  /** Path (prefix_rewrite applied) and raw query, appended to the chosen upstream's base path. */
+  path: string;
+  /** The Host header to send; undefined sends the chosen upstream's own host. */
+  host: string | undefined;
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  /** Request headers for the upstream, without Host. */
+  headers: Record<string, string | string[]>;
 }
 
 export interface ResponseTap {
@@ -71,6 +89,14 @@ export function createForwarder(): Forwarder {
     },
     send(input, failed) {
       new Exchange(input, upstreams(input.route), failed).start();
+    },
+    async upgrade(input) {
+      const u = upstreams(input.route);
+      const endpoint = u.balancer.pick(input.hashKey);
+      if (!endpoint) return undefined;
+      const headers = { ...input.headers, host: input.host ?? endpoint.host };
+      const target = { route: input.route, endpoint: endpoint.url, path: endpoint.basePath + input.path, headers, lookup: u.lookup };
+      return forwardUpgrade(input.req, input.socket, input.head, target);
     },
     async close() {
       await Promise.all([...byRoute.values()].map((u) => u.close()));
