@@ -4,7 +4,7 @@ export { deriveKey } from './keys.js';
 export { createSessionCookieCodec, type SessionCookieCodec, type SessionTicket, type CookieCodecOptions } from './session-cookie.js';
 export { createSealedValueCodec, type SealedValueCodec } from './sealed-value.js';
 export { createHandoffCodec, HANDOFF_TTL_SECONDS, type Handoff, type HandoffCodec } from './handoff.js';
-export { sessionCookieOptions, type SessionCookieOptions } from './cookie-options.js';
+export { clearedSessionCookie, sessionCookieOptions, type SessionCookieOptions } from './cookie-options.js';
 export { newSessionId } from './new-session-id.js';
 export { createHotPathCounters, type HotPathCounters } from './hot-path-counters.js';
 export { createApiTokenCodec, API_TOKEN_TYPE, type ApiToken, type ApiTokenCodec } from './api-token.js';

@@ -1,4 +1,4 @@
-// The access check's warm path: once the cookie, session, decision and assertion are known, `checkNow` answers
+// The access check's warm path: once the cookie, session, decision and assertion are known, `tryCheck` answers
 // without a promise and with what `check` would say; anything it does not know sends the caller to `check`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -95,6 +95,7 @@ function headerInput(state: ProxyState, req: IncomingMessage, requestId: string,
     upgrade,
     stripHeaders: state.access.stripHeaders,
     dropAuthorization: result.dropAuthorization === true,
+    memo: state.headerMemo,
   };
 }
 

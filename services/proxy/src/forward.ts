@@ -81,14 +81,25 @@ export function createForwarder(): Forwarder {
     }
     return u;
   };
+  /** Set-response-header names of a route, lower-cased once. */
+  const replacedNames = new WeakMap<RouteConfig, ReadonlySet<string> | undefined>();
+  const replacedOf = (route: RouteConfig): ReadonlySet<string> | undefined => {
+    if (!replacedNames.has(route)) {
+      const names = Object.keys(route.setResponseHeaders);
+      replacedNames.set(route, names.length > 0 ? new Set(names.map((n) => n.toLowerCase())) : undefined);
+    }
+    return replacedNames.get(route);
+  };
+  const exchange = (input: ForwardInput, failed: (err: unknown, input: ForwardInput) => void, done?: () => void) =>
+    new Exchange(input, upstreams(input.route), replacedOf(input.route), failed, done);
 
   return {
     upstreams,
     forward(input) {
-      return new Promise<void>((resolve, reject) => new Exchange(input, upstreams(input.route), reject, resolve).start());
+      return new Promise<void>((resolve, reject) => exchange(input, reject, resolve).start());
     },
     send(input, failed) {
-      new Exchange(input, upstreams(input.route), failed).start();
+      exchange(input, failed).start();
     },
     async upgrade(input) {
       const u = upstreams(input.route);
@@ -102,16 +113,6 @@ export function createForwarder(): Forwarder {
       await Promise.all([...byRoute.values()].map((u) => u.close()));
     },
   };
-}
-
-/** Set-response-header names of a route, lower-cased once. */
-const replacedNames = new WeakMap<RouteConfig, ReadonlySet<string> | undefined>();
-function replacedOf(route: RouteConfig): ReadonlySet<string> | undefined {
-  if (!replacedNames.has(route)) {
-    const names = Object.keys(route.setResponseHeaders);
-    replacedNames.set(route, names.length > 0 ? new Set(names.map((n) => n.toLowerCase())) : undefined);
-  }
-  return replacedNames.get(route);
 }
 
 /**
@@ -131,6 +132,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   constructor(
     private readonly input: ForwardInput,
     private readonly upstreams: RouteUpstreams,
+    /** The route's set_response_headers names, lower-cased. */
+    private readonly replaced: ReadonlySet<string> | undefined,
     private readonly failed: (err: unknown, input: ForwardInput) => void,
     private readonly done?: () => void,
   ) {
@@ -196,7 +199,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const { res, route } = input;
     this.status = statusCode;
     res.on('drain', resume);
-    const headers = downstreamRawHeaders(rawHeaders, route.setResponseHeaders, replacedOf(route));
+    const headers = downstreamRawHeaders(rawHeaders, route.setResponseHeaders, this.replaced);
     if (input.tap?.start(statusCode, headers) === 'handled') {
       this.handled = true;
       return true;

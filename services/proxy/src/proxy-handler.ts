@@ -65,8 +65,8 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
 
   /** Forward, or Vallum's own answer. */
   const answer = (req: IncomingMessage, res: ServerResponse, m: TargetMatch, result: AccessResult, requestId: string): void => {
-    if (result.kind !== 'forward') return respondToCheck(state, res, m, result, requestId);
     try {
+      if (result.kind !== 'forward') return respondToCheck(state, res, m, result, requestId);
       const refused = forwardAllowed(state, req, res, m, result, requestId, upstreamFailed);
       if (refused) respondError(res, refused, requestId, req.headers.accept);
     } catch (err) {

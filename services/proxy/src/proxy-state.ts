@@ -8,6 +8,7 @@ import { createHandoffCodec, createSessionCookieCodec, type HandoffCodec, type H
 import { createAccessCheck, type AccessCheck } from './access.js';
 import { createAssertionSigner, type AssertionSigner, type KeyRing } from './assertion.js';
 import type { ConnectionWatch } from './connection-watch.js';
+import { createHeaderMemo, type HeaderMemo } from './director.js';
 import { createForwarder, type Forwarder } from './forward.js';
 import { createRequestLimits, type RequestLimits } from './request-limits.js';
 import { createResponseCache, type ResponseCache } from './response-cache.js';
@@ -41,6 +42,8 @@ export interface ProxyState {
   readonly limits: RequestLimits;
   /** Response caches by route id, for routes with `cache_max_bytes`. */
   readonly caches: ReadonlyMap<string, ResponseCache>;
+  /** The director's work kept between requests (header plans of routes, header lines of identities). */
+  readonly headerMemo: HeaderMemo;
 }
 
 export async function createProxyState(config: VallumConfig, deps: ProxyStateDeps): Promise<ProxyState> {
@@ -68,6 +71,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     trusted: createTrustCheck(config.trustedProxies),
     limits: createRequestLimits(config.routes),
     caches,
+    headerMemo: createHeaderMemo(),
   });
 }
 

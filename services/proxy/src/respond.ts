@@ -1,8 +1,7 @@
 // The pipeline's own answers, written straight to the client: a refused target, the access check's sign-in
 // redirect, denial page or ready-made answer, and errors (error-response.ts renders those).
 import type { ServerResponse } from 'node:http';
-import fastifyCookie from '@fastify/cookie';
-import { sessionCookieOptions } from '@vallum/session';
+import { clearedSessionCookie } from '@vallum/session';
 import type { AccessResult } from './access.js';
 import type { TargetMatch, TargetRefusal } from './match-target.js';
 import { forbiddenPage, messagePage } from './pages.js';
@@ -34,10 +33,7 @@ export function respondToCheck(state: ProxyState, res: ServerResponse, m: Target
     case 'sign-in': {
       const { config } = state;
       const headers: Record<string, string> = { location: result.location, 'cache-control': 'no-store', 'content-length': '0' };
-      if (result.clearCookie) {
-        const options = sessionCookieOptions(cookieSecure(config, m.route));
-        headers['set-cookie'] = fastifyCookie.fastifyCookie.serialize(config.cookieName, '', { ...options, expires: new Date(0), maxAge: 0 });
-      }
+      if (result.clearCookie) headers['set-cookie'] = clearedSessionCookie(config.cookieName, cookieSecure(config, m.route));
       res.writeHead(302, headers);
       res.end();
       return;
