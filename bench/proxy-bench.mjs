@@ -3,11 +3,12 @@
 // upstream, every proxy pinned to one core, interleaved rounds, all in one run. Prints req/s and p50/p99 as ratios
 // to the direct upstream and to @fastify/http-proxy. Options: --duration 5 --rounds 3 --connections 50;
 // --profile DIR writes a V8 CPU profile of the Vallum process (run with --rounds 1 to keep it short); --only vallum
-// runs only the targets whose names contain the word, besides the baselines.
+// runs only the targets whose names contain the word, besides the baselines; --compare DIR runs the Vallum of another
+// checkout (built) beside this one, in the same interleaved rounds.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getFreePort, startRedis } from '@vallum/testing';
 
@@ -42,7 +43,7 @@ function start(name, cmd, argv, readyText, env = {}) {
   children.push(child);
   let out = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 60_000);
     const onData = (d) => {
       out += d;
       const line = out.split('\n').find((l) => l.includes(readyText));
@@ -112,12 +113,13 @@ const bytesPort = await getFreePort();
 const bytesPeer = await start('undici dispatch + identity bytes', 'taskset', node('./peers/undici-dispatch.mjs', String(bytesPort), upstream), 'ready', { IDENTITY_BYTES: '1' });
 
 const redis = await startRedis();
-const vallumPort = await getFreePort();
 const secret = (c) => c.repeat(32);
-const vallumConfig = join(dir, 'vallum.yaml');
-writeFileSync(
-  vallumConfig,
-  `address: 127.0.0.1:${vallumPort}
+/** A Vallum config on its own port (the compared build, --compare, gets one too). */
+const writeVallumConfig = (vallumPort, name) => {
+  const vallumConfig = join(dir, name);
+  writeFileSync(
+    vallumConfig,
+    `address: 127.0.0.1:${vallumPort}
 authenticate_service_url: http://authenticate.localhost:${vallumPort}
 idp: { issuer: "http://127.0.0.1:9", client_id: bench, client_secret: bench, allow_insecure_http: true }
 shared_secret: ${secret('s')}
@@ -132,10 +134,29 @@ routes:
     to: ${upstream}
     policy: { allow: { or: [ { groups: { has: admins } } ] } }
 `,
-);
+  );
+  return vallumConfig;
+};
+const vallumPort = await getFreePort();
+const vallumConfig = writeVallumConfig(vallumPort, 'vallum.yaml');
 const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
 const vallum = await start('Vallum', 'taskset', ['-c', PROXY_CORE, process.execPath, ...profile, here('./peers/vallum-with-session.mjs'), vallumConfig], 'ready ');
 const cookie = vallum.line.slice('ready '.length).trim();
+// --compare DIR also runs the Vallum built in another checkout (e.g. a copy of main), in the same interleaved rounds:
+// on a busy machine, two builds measured in separate runs differ by more than any change between them.
+const compared = [];
+if (args.compare) {
+  const otherDir = resolve(String(args.compare));
+  const port = await getFreePort();
+  const peer = join(otherDir, 'bench/peers/vallum-with-session.mjs');
+  const other = await start('Vallum (compared)', 'taskset', ['-c', PROXY_CORE, process.execPath, peer, writeVallumConfig(port, 'vallum-compared.yaml')], 'ready ');
+  const otherCookie = other.line.slice('ready '.length).trim();
+  const label = basename(otherDir);
+  compared.push(
+    { name: `Vallum public (${label})`, port, headers: [`Host: public.localhost:${port}`], pid: other.child.pid },
+    { name: `Vallum authenticated (${label})`, port, headers: [`Host: app.localhost:${port}`, `Cookie: ${otherCookie}`], pid: other.child.pid },
+  );
+}
 
 const targets = [
   { name: 'direct (nginx upstream)', port: upstreamPort, headers: [] },
@@ -151,6 +172,7 @@ const targets = [
   },
   { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`], pid: vallum.child.pid },
   { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`], pid: vallum.child.pid },
+  ...compared,
 ];
 
 // --only a,b keeps the targets whose names contain one of the words (the baselines always run): for quick comparisons.
@@ -254,8 +276,14 @@ lines.push('', 'Targets:');
 for (const [s, want] of [['/1k', 1.5], ['/100k', 1.8]]) {
   const ratio = get('Vallum authenticated', s).rps / get('@fastify/http-proxy', s).rps;
   lines.push(`- ${s}: Vallum authenticated ${ratio.toFixed(2)}× @fastify/http-proxy (target ≥ ${want}×) ${ratio >= want ? 'met' : 'MISSED'}`);
-  const vs = get('Vallum authenticated', s).rps / get('Vallum public', s).rps;
-  lines.push(`- ${s}: Vallum authenticated ${vs.toFixed(2)}× Vallum public (target ≥ 0.9×) ${vs >= 0.9 ? 'met' : 'MISSED'}`);
+  if (get('Vallum public', s)) {
+    const vs = get('Vallum authenticated', s).rps / get('Vallum public', s).rps;
+    lines.push(`- ${s}: Vallum authenticated ${vs.toFixed(2)}× Vallum public (target ≥ 0.9×) ${vs >= 0.9 ? 'met' : 'MISSED'}`);
+  }
+  for (const t of compared.filter((c) => c.name.startsWith('Vallum authenticated') && get(c.name, s))) {
+    const cpu = get('Vallum authenticated', s).cpuUs / get(t.name, s).cpuUs;
+    lines.push(`- ${s}: Vallum authenticated CPU per request ${cpu.toFixed(2)}× ${t.name}'s`);
+  }
   const p99 = get('Vallum authenticated', s).p99 / get('@fastify/http-proxy', s).p99;
   lines.push(`- ${s}: Vallum authenticated p99 ${p99.toFixed(2)}× @fastify/http-proxy's (target ≤ 1×) ${p99 <= 1 ? 'met' : 'MISSED'}`);
 }

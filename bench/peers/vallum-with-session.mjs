@@ -10,7 +10,7 @@ const { createRedisStore } = await import('@vallum/cache');
 const { createSessionCookieCodec } = await import('@vallum/session');
 
 const config = loadVallumConfig(process.argv[2]);
-const store = createRedisStore(config.redisUrl);
+const store = createRedisStore(config.redisUrl, { tokenSecret: config.tokenEncryptionSecret });
 const now = Date.now();
 const session = { id: randomUUID(), sub: 'alice', email: 'alice@example.com', groups: ['admins'], claims: {}, createdAt: now, expiresAt: now + 3_600_000 };
 await store.putSession(session);

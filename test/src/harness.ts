@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoConfigYaml, loadVallumConfigText, startVallum, watchConfigFile } from '@vallum/cmd';
+import type { HotPathCounters } from '@vallum/session';
 import { getFreePort, startDemoApp, startDemoIdp, startRedis, type DemoIdp, type DemoIdpOptions } from '@vallum/testing';
 
 /** A loaded machine (a parallel test file building a stack, a browser) can take a process many seconds to start. */
@@ -51,6 +52,8 @@ export interface Stack {
   tokenSecret: string;
   /** Split mode: the cache service's own URL (its HTTP API, behind service tokens). */
   cacheUrl: string | undefined;
+  /** All-in-one: the running process's hot-path counters. */
+  counters: HotPathCounters | undefined;
   /** Split mode: everything the processes wrote to stdout and stderr so far. */
   logs(): string;
   close(): Promise<void>;
@@ -117,8 +120,10 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     const loaded = loadVallumConfigText(configText, file);
     let output = '';
     let cacheUrl: string | undefined;
+    let counters: HotPathCounters | undefined;
     if (options.mode === 'all-in-one') {
       const vallum = await startVallum(loaded, { address: `127.0.0.1:${port}`, logger: false });
+      counters = vallum.counters;
       closers.push(() => vallum.close());
       if (options.watch) {
         const watcher = watchConfigFile(file, { onConfig: (c) => vallum.reload(c), onError: () => {} });
@@ -157,6 +162,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       redisUrl,
       tokenSecret: loaded.tokenEncryptionSecret,
       cacheUrl,
+      counters,
       logs: () => output,
       close,
     };

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { Browser } from 'playwright-core';
-import { hotPathCounters } from '@vallum/session';
 import { launchBrowser } from '@vallum/testing';
 import { startStack, type Stack } from './harness.js';
 import { appHost, hostGet, signInWithBrowser, type SignedIn } from './identity-helpers.js';
@@ -76,6 +75,7 @@ test('the assertion names its key, and that key is in the JWKS of every route ho
 test('a warm session costs no cookie decryption, no cache read and no signature per request', async () => {
   const cookie = `_vallum=${await alice.cookie()}`;
   await seenHeaders(appHost(stack), { cookie });
+  const hotPathCounters = stack.counters!;
   const before = { ...hotPathCounters };
   for (let i = 0; i < 50; i++) await seenHeaders(appHost(stack), { cookie });
   assert.deepEqual(hotPathCounters, before);

@@ -11,6 +11,7 @@ import { createLogger } from '@vallum/telemetry';
 import { policyVersion, type ServiceName, type VallumConfig } from '@vallum/config';
 import { cacheView, createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
+import { createHotPathCounters, type HotPathCounters } from '@vallum/session';
 import type * as CacheService from '@vallum/cache';
 import type * as ProxyService from '@vallum/proxy';
 import { parseListenAddress } from './listen-address.js';
@@ -32,6 +33,8 @@ export interface RunningVallum {
   /** The bound address, e.g. http://127.0.0.1:8000 */
   url: string;
   port: number;
+  /** Counts of the costly steps on this process's request path (tests and benchmarks read them). */
+  counters: HotPathCounters;
   /**
    * Swaps in services built from a new config, and the listener's certificate when it changed; throws (and keeps
    * what runs) when they cannot be built or the certificate and key do not load.
@@ -61,8 +64,12 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const store = service === 'all' || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog }) : undefined;
   // So do open long-lived connections: after a reload they are re-checked against the new policy.
   const connections = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createConnectionWatch() : undefined;
+  // And the proxy's assertion keys: a rotated key stays in the JWKS until what it signed has expired.
+  const keyRing = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createKeyRing() : undefined;
+  const counters = createHotPathCounters();
+  const lasting: ProcessState = { store, connections, keyRing, counters };
 
-  let current = await buildServices(initial, { service, logger, store, connections });
+  let current = await buildServices(initial, { service, logger, lasting });
   const pacer = options.garbagePacer;
   const release = () => pacer?.release();
   const handler = pacer
@@ -105,6 +112,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     service,
     url: `${initial.tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
     port: bound.port,
+    counters,
     async reload(config) {
       const notApplied: string[] = [];
       const tls = config.tls;
@@ -117,7 +125,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
             : 'certificate_file/key_file were removed: the listener stays https, with its certificate, until a restart',
         );
       }
-      const next = await buildServices(config, { service, logger, store, connections });
+      const next = await buildServices(config, { service, logger, lasting });
       if (tlsChanged) {
         // Handshakes from now on get the new certificate; open connections keep the one they agreed on.
         (server as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key });
@@ -160,6 +168,14 @@ function checkCertificate(tls: { cert: string; key: string }): void {
 /** How long replaced services keep running for requests they had already accepted. */
 const RETIRE_AFTER_MS = 5_000;
 
+/** What the process keeps across reloads, made here once and handed to the services each config builds. */
+interface ProcessState {
+  store: CacheService.SessionStore | undefined;
+  connections: ProxyService.ConnectionWatch | undefined;
+  keyRing: ProxyService.KeyRing | undefined;
+  counters: HotPathCounters;
+}
+
 interface BuiltServices {
   route(req: IncomingMessage, res: ServerResponse): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
@@ -171,11 +187,12 @@ async function buildServices(
   ctx: {
     service: ServiceName | 'all';
     logger: boolean | undefined;
-    store: CacheService.SessionStore | undefined;
-    connections: ProxyService.ConnectionWatch | undefined;
+    lasting: ProcessState;
   },
 ): Promise<BuiltServices> {
-  const { service, logger, store, connections } = ctx;
+  const { service, logger } = ctx;
+  const { store, connections, keyRing, counters } = ctx.lasting;
+  const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, counters });
   const signer = createServiceTokenSigner(config.sharedSecret, service);
   const remote = (name: 'authorize' | 'cache', url: URL | undefined) => {
     if (!url) {
@@ -186,6 +203,7 @@ async function buildServices(
   const remoteCache = (): CacheApi => createHttpCacheClient(remote('cache', config.cacheServiceUrl));
 
   let apps: FastifyInstance[];
+  let closeProxy = async () => {};
   let route: BuiltServices['route'];
   let upgrade: BuiltServices['upgrade'] = (_req, socket) => socket.destroy();
   // Each process loads only the services it runs: a proxy on its own never loads ioredis or openid-client, and
@@ -196,13 +214,12 @@ async function buildServices(
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
     });
     const authenticate = authenticateService.buildApp(config, { cache: store!, logger });
-    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(store!), logger, connections });
-    apps = [authenticate, proxy];
+    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(store!), ...proxyDeps() });
+    apps = [authenticate, proxy.pages];
+    closeProxy = () => proxy.close();
     const authenticateHost = config.authenticateServiceUrl.host.toLowerCase();
-    const proxyRequest = proxyService.requestHandlerOf(proxy);
-    route = (req, res) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? authenticate.routing(req, res) : proxyRequest(req, res));
-    const proxyUpgrade = proxyService.upgradeHandlerOf(proxy);
-    if (proxyUpgrade) upgrade = (req, socket, head) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? socket.destroy() : proxyUpgrade(req, socket, head));
+    route = (req, res) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? authenticate.routing(req, res) : proxy.request(req, res));
+    upgrade = (req, socket, head) => ((req.headers.host ?? '').toLowerCase() === authenticateHost ? socket.destroy() : proxy.upgrade(req, socket, head));
   } else {
     let app: FastifyInstance;
     let proxyRequest: BuiltServices['route'] | undefined;
@@ -218,16 +235,17 @@ async function buildServices(
         break;
       case 'proxy': {
         const proxyService = await import('@vallum/proxy');
-        app = await proxyService.buildApp(config, {
+        const proxy = await proxyService.buildApp(config, {
           authorize: proxyService.createCachingAuthorizeClient(createHttpAuthorizeClient(remote('authorize', config.authorizeServiceUrl)), {
             policyVersion: policyVersion(config),
           }),
           cache: cacheView(remoteCache()),
-          logger,
-          connections,
+          ...proxyDeps(),
         });
-        upgrade = proxyService.upgradeHandlerOf(app) ?? upgrade;
-        proxyRequest = proxyService.requestHandlerOf(app);
+        app = proxy.pages;
+        closeProxy = () => proxy.close();
+        upgrade = proxy.upgrade;
+        proxyRequest = proxy.request;
         break;
       }
     }
@@ -242,7 +260,7 @@ async function buildServices(
     upgrade,
     async close() {
       refresher?.close();
-      await Promise.all(apps.map((a) => a.close()));
+      await Promise.all([...apps.map((a) => a.close()), closeProxy()]);
     },
   };
 }

@@ -12,3 +12,8 @@ export function sessionCookieOptions(secure: boolean, maxAgeSeconds?: number): S
   if (maxAgeSeconds !== undefined) options.maxAge = Math.max(0, Math.floor(maxAgeSeconds));
   return options;
 }
+
+/** The Set-Cookie value that removes a session cookie set with `sessionCookieOptions(secure)`. */
+export function clearedSessionCookie(name: string, secure: boolean): string {
+  return `${name}=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; ${secure ? 'Secure; ' : ''}SameSite=Lax`;
+}

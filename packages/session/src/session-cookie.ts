@@ -2,7 +2,7 @@
 // expiry; the session itself lives server-side. Opened cookies are memoised so a warm request costs a Map lookup.
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import { BoundedCache } from './bounded-cache.js';
-import { hotPathCounters } from './hot-path-counters.js';
+import { createHotPathCounters, type HotPathCounters } from './hot-path-counters.js';
 import { deriveKey } from './keys.js';
 
 export interface SessionTicket {
@@ -26,11 +26,14 @@ export interface CookieCodecOptions {
   purpose?: string;
   memoEntries?: number;
   now?: () => number;
+  /** Where decryptions are counted (the process's counters). */
+  counters?: HotPathCounters;
 }
 
 export function createSessionCookieCodec(cookieSecret: string, options: CookieCodecOptions = {}): SessionCookieCodec {
   const key = deriveKey(cookieSecret, options.purpose ?? 'session-cookie');
   const now = options.now ?? Date.now;
+  const counters = options.counters ?? createHotPathCounters();
   const memo = new BoundedCache<string, SessionTicket>({ maxEntries: options.memoEntries ?? 10_000, groupOf: (_, t) => t.sid, now });
   const peek = (value: string) => {
     const hit = memo.get(value);
@@ -49,7 +52,7 @@ export function createSessionCookieCodec(cookieSecret: string, options: CookieCo
     async open(value) {
       const known = peek(value);
       if (known !== undefined) return known;
-      hotPathCounters.cookieDecrypts++;
+      counters.cookieDecrypts++;
       try {
         const { payload } = await jwtDecrypt(value, key, {
           keyManagementAlgorithms: ['dir'],

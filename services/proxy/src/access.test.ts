@@ -1,4 +1,4 @@
-// The access check's warm path: once the cookie, session, decision and assertion are known, `checkNow` answers
+// The access check's warm path: once the cookie, session, decision and assertion are known, `tryCheck` answers
 // without a promise and with what `check` would say; anything it does not know sends the caller to `check`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -6,8 +6,8 @@ import { loadConfigText } from '@vallum/config';
 import type { Decision } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
 import { createSessionCookieCodec, type Session } from '@vallum/session';
-import { createAccessCheck, type AccessRequest, type AccessResult } from './access.js';
-import { createAssertionSigner } from './assertion.js';
+import { createAccessCheck, type AccessRequest } from './access.js';
+import { createAssertionSigner, createKeyRing } from './assertion.js';
 import { createSessionResolver } from './session-resolver.js';
 
 const config = loadConfigText(
@@ -58,7 +58,7 @@ async function setUp(options: { peek?: boolean; readsHeaders?: boolean } = {}) {
   };
   const cookies = createSessionCookieCodec(config.cookieSecret);
   const sessions = createSessionResolver({ cache, cookies, config });
-  const assertions = await createAssertionSigner({ sharedSecret: config.sharedSecret });
+  const assertions = await createAssertionSigner({ sharedSecret: config.sharedSecret, keyRing: createKeyRing() });
   const access = createAccessCheck({ config, authorize, sessions, cache, assertions });
   const cookieOf = (s: Session) => cookies.seal({ sid: s.id, expiresAt: s.expiresAt });
   const request = (cookie: string | undefined, headers: Record<string, string> = {}): AccessRequest => ({
@@ -74,21 +74,14 @@ async function setUp(options: { peek?: boolean; readsHeaders?: boolean } = {}) {
   return { access, calls, cookieOf, request, changed, stored };
 }
 
-/** The answer when `check` gave it without a promise; undefined when it had to wait (the promise is awaited). */
-async function answeredAtOnce(result: AccessResult | Promise<AccessResult>): Promise<AccessResult | undefined> {
-  if (!(result instanceof Promise)) return result;
-  await result;
-  return undefined;
-}
 
 test('a cold request waits; once warm, the same answer comes without a promise or a store read', async () => {
   const { access, calls, cookieOf, request } = await setUp();
   const req = request(await cookieOf(alice));
-  const cold = access.check(req);
-  assert.ok(cold instanceof Promise);
-  const first = await cold;
+  assert.equal(access.tryCheck(req), undefined);
+  const first = await access.check(req);
   assert.equal(first.kind, 'forward');
-  const warm = await answeredAtOnce(access.check(req));
+  const warm = access.tryCheck(req);
   assert.ok(warm && warm.kind === 'forward' && first.kind === 'forward');
   assert.equal(warm.identity, first.identity, 'the same identity-header object, so its header lines are built once');
   assert.equal(warm.identity?.email, 'alice@example.com');
@@ -101,7 +94,7 @@ test('a warm denial is answered at once too', async () => {
   const { access, cookieOf, request } = await setUp();
   const req = request(await cookieOf(bob));
   assert.equal((await access.check(req)).kind, 'deny');
-  assert.equal((await answeredAtOnce(access.check(req)))?.kind, 'deny');
+  assert.equal(access.tryCheck(req)?.kind, 'deny');
   access.close();
 });
 
@@ -109,12 +102,11 @@ test('a session the store reports changed is read again', async () => {
   const { access, calls, cookieOf, request, changed, stored } = await setUp();
   const req = request(await cookieOf(alice));
   await access.check(req);
-  assert.ok(await answeredAtOnce(access.check(req)));
+  assert.ok(access.tryCheck(req));
   stored.delete(alice.id);
   changed(alice.id);
-  const after = access.check(req);
-  assert.ok(after instanceof Promise);
-  assert.equal((await after).kind, 'sign-in');
+  assert.equal(access.tryCheck(req), undefined);
+  assert.equal((await access.check(req)).kind, 'sign-in');
   assert.equal(calls.getSession, 2);
   access.close();
 });
@@ -122,9 +114,8 @@ test('a session the store reports changed is read again', async () => {
 test('no cookie, or a forged one, is never answered from in-process copies', async () => {
   const { access, request } = await setUp();
   for (const cookie of [undefined, 'forged.cookie.value', 'forged.cookie.value']) {
-    const result = access.check(request(cookie));
-    assert.ok(result instanceof Promise);
-    assert.equal((await result).kind, 'sign-in');
+    assert.equal(access.tryCheck(request(cookie)), undefined);
+    assert.equal((await access.check(request(cookie))).kind, 'sign-in');
   }
   access.close();
 });
@@ -133,9 +124,8 @@ test('an authorize service without a synchronous answer is asked every time', as
   const { access, calls, cookieOf, request } = await setUp({ peek: false });
   const req = request(await cookieOf(alice));
   await access.check(req);
-  const again = access.check(req);
-  assert.ok(again instanceof Promise);
-  assert.equal((await again).kind, 'forward');
+  assert.equal(access.tryCheck(req), undefined);
+  assert.equal((await access.check(req)).kind, 'forward');
   assert.equal(calls.evaluate, 2);
   access.close();
 });

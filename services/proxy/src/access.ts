@@ -5,7 +5,7 @@ import type { RouteConfig, VallumConfig } from '@vallum/config';
 import { ErrorCodes } from '@vallum/errors';
 import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
-import type { SessionView } from '@vallum/session';
+import type { HotPathCounters, SessionView } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
 import { createConnectionWatch, type Closable, type ConnectionWatch } from './connection-watch.js';
@@ -13,7 +13,7 @@ import type { IdentityHeaders } from './director.js';
 import { createIdentityHeaderBuilder, type IdentityHeaderConfig } from './identity-headers.js';
 import type { SessionResolver } from './session-resolver.js';
 import { policyHeaders } from './policy-request.js';
-import { decideEveryPath } from './decide-every-path.js';
+import { decideEveryPath, peekEveryPath } from './decide-every-path.js';
 
 export interface AccessRequest {
   route: RouteConfig;
@@ -55,26 +55,23 @@ export type AccessResult =
 
 export interface AccessCheck {
   /**
-   * The answer, without a promise when in-process copies (memoised cookie, session, decision and assertion) give it;
-   * a promise when something must be fetched, decrypted or signed.
+   * The answer from in-process copies alone (memoised cookie, session, decision and assertion); undefined when
+   * something must be fetched, decrypted or signed, which `check` then does. Starts no work of its own.
    */
-  check(request: AccessRequest): AccessResult | Promise<AccessResult>;
+  tryCheck(request: AccessRequest): AccessResult | undefined;
+  /** The answer, fetching, decrypting and signing what the in-process copies do not hold. */
+  check(request: AccessRequest): Promise<AccessResult>;
   close(): void;
   /** The caller's session from the cookie, else from a bearer token ('invalid-token' when one is sent but refused). */
   identify(cookie: string | undefined, authorization: string | undefined): Promise<SessionView | null | 'invalid-token'>;
   /** Whether this session may open the route's start page (for the user page). */
   mayOpen(session: SessionView, route: RouteConfig): Promise<boolean>;
+  /** The policy's view of a session (one object per session copy). */
+  identityOf(session: SessionView): Identity;
   /** Header names clients may never send (the `jwt_claims_headers`), removed like X-Vallum-*. */
   readonly stripHeaders: ReadonlySet<string>;
 }
 
-const identities = new WeakMap<SessionView, Identity>();
-/** The policy's view of a session, one object per session copy. */
-export function identityOfSession(session: SessionView): Identity {
-  let identity = identities.get(session);
-  if (!identity) identities.set(session, (identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims }));
-  return identity;
-}
 
 const PUBLIC: AccessResult = Object.freeze({ kind: 'forward' });
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -96,10 +93,11 @@ export function createAccessCheck(deps: {
   assertions: AssertionSigner;
   /** Shared across reloads by the process; the access check makes one of its own when none is given. */
   connections?: ConnectionWatch;
+  counters?: HotPathCounters;
 }): AccessCheck {
   const { config, authorize, sessions, assertions } = deps;
   const identityHeaders = createIdentityHeaderBuilder(config, assertions);
-  const bearer = createBearerAuth({ config, sessions, cache: deps.cache });
+  const bearer = createBearerAuth({ config, sessions, cache: deps.cache, counters: deps.counters });
   const signInUrl = (route: RouteConfig, rawUrl: string) => {
     const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
@@ -111,7 +109,13 @@ export function createAccessCheck(deps: {
     if (session || !token) return session;
     return (await bearer.identify(token)) ?? 'invalid-token';
   };
-  const identityOf = identityOfSession;
+  const identities = new WeakMap<SessionView, Identity>();
+  /** The policy's view of a session, one object per session copy. */
+  const identityOf = (session: SessionView): Identity => {
+    let identity = identities.get(session);
+    if (!identity) identities.set(session, (identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims }));
+    return identity;
+  };
   // Headers go to the policy only when it reads them (header/<name> criteria): building the set costs per request.
   const decisionInput = (r: AccessRequest, session: SessionView): AuthorizeRequest => {
     const request: RequestInfo = {
@@ -125,21 +129,25 @@ export function createAccessCheck(deps: {
     if (r.requestId) input.requestId = r.requestId;
     return input;
   };
-  // Each step answers from in-process copies when it can and returns a promise only when it must wait (a store
-  // read, a decryption, a remote decision, a signature): a warm request is checked without a single promise.
-  const afterSession = (r: AccessRequest, session: SessionView, dropAuthorization: boolean): AccessResult | Promise<AccessResult> => {
+  /** The answer once the session is known, from in-process copies alone; undefined when something must wait. */
+  const peekAfterSession = (r: AccessRequest, session: SessionView): AccessResult | undefined => {
     const input = decisionInput(r, session);
-    const decision = decideEveryPath(authorize, input, r.otherPaths ?? NO_PATHS);
-    if (!(decision instanceof Promise)) return afterDecision(r, session, input, decision, dropAuthorization);
-    return decision.then((d) => afterDecision(r, session, input, d, dropAuthorization));
-  };
-  const afterDecision = (r: AccessRequest, session: SessionView, input: AuthorizeRequest, decision: Decision, dropAuthorization: boolean) => {
-    if (!decision.allow) return { kind: 'deny', email: session.email, reasons: decision.reasons } satisfies AccessResult;
-    if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, dropAuthorization);
+    const decision = peekEveryPath(authorize, input, r.otherPaths ?? NO_PATHS);
+    if (decision === undefined) return undefined;
+    if (!decision.allow) return denied(session, decision);
+    if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, false);
     const identity = identityHeaders.peek(session, r.route, r.host);
-    if (identity) return allowed(r, session, input, identity, dropAuthorization);
-    return identityHeaders.build(session, r.route, r.host).then((built) => allowed(r, session, input, built, dropAuthorization));
+    return identity && allowed(r, session, input, identity, false);
   };
+  const afterSession = async (r: AccessRequest, session: SessionView, dropAuthorization: boolean): Promise<AccessResult> => {
+    const input = decisionInput(r, session);
+    const decision = await decideEveryPath(authorize, input, r.otherPaths ?? NO_PATHS);
+    if (!decision.allow) return denied(session, decision);
+    if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, dropAuthorization);
+    const identity = identityHeaders.peek(session, r.route, r.host) ?? (await identityHeaders.build(session, r.route, r.host));
+    return allowed(r, session, input, identity, dropAuthorization);
+  };
+  const denied = (session: SessionView, decision: Decision): AccessResult => ({ kind: 'deny', email: session.email, reasons: decision.reasons });
   const allowed = (r: AccessRequest, session: SessionView, input: AuthorizeRequest, identity: IdentityHeaders | undefined, dropAuthorization: boolean): AccessResult => {
     const { route, cookie, authorization, method, host, path, otherPaths, clientIp } = r;
     const forPolicy = input.request.headers ?? NO_HEADERS;
@@ -147,9 +155,10 @@ export function createAccessCheck(deps: {
       connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, otherPaths, headers: forPolicy, sourceIp: clientIp });
     return { kind: 'forward', identity, watch, dropAuthorization, user: session.sub || session.email };
   };
-  /** No session known in-process for the cookie: read it, else try a bearer token, else sign in. */
-  const coldCheck = async (r: AccessRequest): Promise<AccessResult> => {
-    const fromCookie = await sessions.fromCookie(r.cookie);
+  /** The session from the cookie (in-process or read), else a bearer token, else sign in. */
+  const check = async (r: AccessRequest): Promise<AccessResult> => {
+    if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
+    const fromCookie = sessions.peek(r.cookie) || (await sessions.fromCookie(r.cookie));
     if (fromCookie) return afterSession(r, fromCookie, false);
     const token = bearerToken(r.authorization);
     if (!token) return { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: r.cookie !== undefined };
@@ -172,6 +181,7 @@ export function createAccessCheck(deps: {
   return {
     stripHeaders: identityHeaders.names,
     identify,
+    identityOf,
     close: () => {
       if (!deps.connections) connections.close();
     },
@@ -180,10 +190,11 @@ export function createAccessCheck(deps: {
       const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method: 'GET', host: route.host, path: route.prefix } });
       return decision.allow;
     },
-    check(r) {
+    tryCheck(r) {
       if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
       const session = sessions.peek(r.cookie);
-      return session ? afterSession(r, session, false) : coldCheck(r);
+      return session ? peekAfterSession(r, session) : undefined;
     },
+    check,
   };
 }

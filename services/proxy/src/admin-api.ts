@@ -8,7 +8,7 @@ import { replyError } from '@vallum/server-kit';
 import { routeDecision, type RouteAccess } from '@vallum/policy';
 import type { CacheViewApi } from '@vallum/service-client';
 import type { SessionView } from '@vallum/session';
-import { identityOfSession, type AccessCheck } from './access.js';
+import type { AccessCheck } from './access.js';
 import { requestCookie } from './request-cookie.js';
 import { registerServiceAccountAdmin } from './service-account-admin.js';
 import { ADMIN_PREFIX, logAdminAction, type AdminAction } from './admin-action.js';
@@ -32,7 +32,7 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
     }
     const host = (req.headers.host ?? '').toLowerCase();
     const decision = policy
-      ? routeDecision(rule, identityOfSession(session), { method: req.method, host, path: req.url.split('?')[0] ?? '' })
+      ? routeDecision(rule, deps.access.identityOf(session), { method: req.method, host, path: req.url.split('?')[0] ?? '' })
       : { allow: false, reasons: [] };
     if (!decision.allow || decision.shadow) {
       logAdminAction(req, session, action, 'denied');

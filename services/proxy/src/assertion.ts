@@ -3,10 +3,10 @@
 // shared_secret, so every proxy instance of one deployment signs with the same key without extra setup.
 //
 // Rotation: when a reload brings a new key, the previous one stays in the JWKS until every assertion it signed has
-// expired. The key ring lives in this module, not in the app, because a reload rebuilds the app.
+// expired. The key ring outlives the signer, which a reload rebuilds: the composition root makes it once.
 import { createECDH, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
-import { BoundedCache, deriveKey, hotPathCounters, type SessionView } from '@vallum/session';
+import { BoundedCache, createHotPathCounters, deriveKey, type HotPathCounters, type SessionView } from '@vallum/session';
 
 export const ASSERTION_LIFETIME_SECONDS = 300;
 const RENEW_BEFORE_MS = 60_000;
@@ -28,10 +28,28 @@ export interface AssertionOverride {
 type PublicJwk = JWK & { kid: string };
 
 /** The key this process signs with now, and retired keys with the time their last assertion expires. */
-const keyRing = { current: undefined as PublicJwk | undefined, retired: new Map<string, { jwk: PublicJwk; until: number }>() };
+export interface KeyRing {
+  current: PublicJwk | undefined;
+  readonly retired: Map<string, { jwk: PublicJwk; until: number }>;
+}
 
-export async function createAssertionSigner(options: { signingKeyPem?: string; sharedSecret: string; now?: () => number }): Promise<AssertionSigner> {
+export function createKeyRing(): KeyRing {
+  return { current: undefined, retired: new Map() };
+}
+
+export interface AssertionSignerOptions {
+  signingKeyPem?: string | undefined;
+  sharedSecret: string;
+  /** The process's key ring, shared by the signers of successive configs. */
+  keyRing: KeyRing;
+  counters?: HotPathCounters;
+  now?: () => number;
+}
+
+export async function createAssertionSigner(options: AssertionSignerOptions): Promise<AssertionSigner> {
   const now = options.now ?? Date.now;
+  const { keyRing } = options;
+  const counters = options.counters ?? createHotPathCounters();
   const privateKey = options.signingKeyPem ? createPrivateKey(options.signingKeyPem) : derivedP256Key(options.sharedSecret);
   const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
   if (publicJwk.crv !== 'P-256') throw new Error('signing_key must be a P-256 (ES256) private key');
@@ -52,7 +70,7 @@ export async function createAssertionSigner(options: { signingKeyPem?: string; s
       const key = keyOf(session, audience, override);
       const hit = cache.get(key);
       if (hit) return hit;
-      hotPathCounters.assertionSigns++;
+      counters.assertionSigns++;
       const iat = Math.floor(now() / 1000);
       const exp = Math.min(iat + ASSERTION_LIFETIME_SECONDS, Math.floor(session.expiresAt / 1000));
       const jwt = await new SignJWT({ email: session.email, groups: override?.groups ?? session.groups })

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { VallumConfig } from '@vallum/config';
-import { API_TOKEN_TYPE, BoundedCache, cleanEmail, createApiTokenCodec, hotPathCounters, isUnacceptableEmail, type SessionView } from '@vallum/session';
+import { API_TOKEN_TYPE, BoundedCache, cleanEmail, createApiTokenCodec, createHotPathCounters, isUnacceptableEmail, type HotPathCounters, type SessionView } from '@vallum/session';
 import { apiTokenEvent, type CacheViewApi } from '@vallum/service-client';
 import type { SessionResolver } from './session-resolver.js';
 
@@ -30,8 +30,10 @@ export function createBearerAuth(deps: {
   config: Pick<VallumConfig, 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'>;
   sessions: SessionResolver;
   cache: Pick<CacheViewApi, 'isApiTokenRevoked'>;
+  counters?: HotPathCounters;
 }): BearerAuth {
   const { config, sessions, cache } = deps;
+  const counters = deps.counters ?? createHotPathCounters();
   const apiTokens = createApiTokenCodec(config.sharedSecret);
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   const idpKeys = async () => {
@@ -83,7 +85,7 @@ export function createBearerAuth(deps: {
     async identify(token) {
       let hit = verified.get(token);
       if (!hit) {
-        hotPathCounters.bearerVerifies++;
+        counters.bearerVerifies++;
         const fresh = await verify(token).catch(() => null);
         if (!fresh) return null;
         hit = fresh;

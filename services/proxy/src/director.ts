@@ -52,6 +52,18 @@ export interface UpstreamHeadersInput {
   stripHeaders?: ReadonlySet<string>;
   /** The Authorization header carried a Vallum credential, which the app must never see. */
   dropAuthorization?: boolean;
+  /** What was worked out for earlier requests (the proxy state's); without it, nothing is kept. */
+  memo?: HeaderMemo;
+}
+
+/** Header work kept between requests: a route's header plan, an identity's header lines. Keyed by frozen objects. */
+export interface HeaderMemo {
+  readonly plans: WeakMap<RouteHeaderRules, HeaderPlan>;
+  readonly identityLists: WeakMap<IdentityHeaders, string[]>;
+}
+
+export function createHeaderMemo(): HeaderMemo {
+  return { plans: new WeakMap(), identityLists: new WeakMap() };
 }
 
 /** Tokens named by a Connection header; undefined when it names only hop-by-hop headers anyway (the usual case). */
@@ -125,24 +137,23 @@ function fieldFilter(input: TrailerFilterInput, trustedPeer: boolean): FieldFilt
   return {
     named: h?.connection === undefined ? undefined : connectionTokens(h.connection),
     strip,
-    plan: planOf(input.rules, strip),
+    plan: planOf(input.rules, strip, input.memo),
     trustedPeer,
     dropAuthorization: input.dropAuthorization === true,
   };
 }
 
 /** What a route's header rules remove or replace, lower-cased, worked out once per rules object. */
-interface HeaderPlan {
+export interface HeaderPlan {
   /** Client headers not passed on: removed by the route, or replaced by its `set_request_headers`. */
   removed: Set<string>;
   /** The route's `set_request_headers`, as a name/value list. */
   set: string[];
   setNames: Set<string>;
 }
-const plans = new WeakMap<RouteHeaderRules, HeaderPlan>();
-function planOf(rules: RouteHeaderRules | undefined, identityNames: ReadonlySet<string> | undefined): HeaderPlan | undefined {
+function planOf(rules: RouteHeaderRules | undefined, identityNames: ReadonlySet<string> | undefined, memo: HeaderMemo | undefined): HeaderPlan | undefined {
   if (!rules) return undefined;
-  let plan = plans.get(rules);
+  let plan = memo?.plans.get(rules);
   if (!plan) {
     const set: string[] = [];
     for (const name in rules.setRequestHeaders) {
@@ -152,19 +163,19 @@ function planOf(rules: RouteHeaderRules | undefined, identityNames: ReadonlySet<
     }
     const setNames = new Set(set.filter((_, i) => i % 2 === 0));
     const removed = new Set([...rules.removeRequestHeaders.map((n) => n.toLowerCase()), ...setNames]);
-    plans.set(rules, (plan = { removed, set, setNames }));
+    plan = { removed, set, setNames };
+    memo?.plans.set(rules, plan);
   }
   return plan;
 }
 
 /** The identity headers as a name/value list, built once per identity object. */
-const identityLists = new WeakMap<IdentityHeaders, string[]>();
-function identityList(identity: IdentityHeaders): string[] {
-  let list = identityLists.get(identity);
+function identityList(identity: IdentityHeaders, memo: HeaderMemo | undefined): string[] {
+  let list = memo?.identityLists.get(identity);
   if (!list) {
     list = ['x-vallum-jwt-assertion', identity.assertion, 'x-vallum-claim-email', identity.email, 'x-vallum-claim-groups', identity.groups.join(',')];
     for (const name in identity.extra) list.push(name.toLowerCase(), identity.extra[name]!);
-    identityLists.set(identity, list);
+    memo?.identityLists.set(identity, list);
   }
   return list;
 }
@@ -197,12 +208,12 @@ export function upstreamHeaderList(input: UpstreamHeadersInput): string[] {
   if (ours(plan, 'x-request-id')) out.push('x-request-id', input.requestId);
   if (input.upgrade) out.push('connection', 'Upgrade', 'upgrade', input.upgrade);
   if (plan !== undefined) for (let i = 0; i < plan.set.length; i++) out.push(plan.set[i]!);
-  if (input.identity) for (const v of identityList(input.identity)) out.push(v);
+  if (input.identity) for (const v of identityList(input.identity, input.memo)) out.push(v);
   return out;
 }
 
 /** What the trailer filter needs of the request: its headers (Connection), the route's rules, the claim headers. */
-export type TrailerFilterInput = Partial<Pick<UpstreamHeadersInput, 'headers' | 'rules' | 'stripHeaders' | 'dropAuthorization'>>;
+export type TrailerFilterInput = Partial<Pick<UpstreamHeadersInput, 'headers' | 'rules' | 'stripHeaders' | 'dropAuthorization' | 'memo'>>;
 
 /** Fields RFC 9110 §6.5.1 keeps out of trailers (framing, routing, authentication, request modifiers, content). */
 const NOT_IN_TRAILERS = new Set([

@@ -1,9 +1,10 @@
 // Forwards one request to one of a route's upstreams through undici's `dispatch` with a raw handler: response bytes
 // go straight into the client response, with backpressure both ways (a full socket pauses the upstream, a slow
 // upstream pauses the client's upload). Bodies are never buffered. An idempotent request without a body is
-// retried once on another endpoint when connecting failed.
+// retried once on another endpoint when connecting failed. This is the one way to open an exchange with an upstream:
+// a request announcing trailers goes through trailer-request.ts, an upgrade through upgrade.ts, both as options of it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RouteConfig } from '@vallum/config';
 import { VallumError, ErrorCodes } from '@vallum/errors';
@@ -11,12 +12,15 @@ import type { Endpoint } from './balancer.js';
 import { downstreamRawHeaders, type TrailerFilterInput } from './director.js';
 import { announcesTrailers, dispatchWithTrailers } from './trailer-request.js';
 import { createRouteUpstreams, type RouteUpstreams } from './upstreams.js';
+import { forwardUpgrade } from './upgrade.js';
 
 export interface Forwarder {
   /** Settles when the response is complete (or cut); rejects only when no response was started. */
   forward(input: ForwardInput): Promise<void>;
   /** `forward` without a promise: `failed` is called instead of rejecting (the hot path). */
   send(input: ForwardInput, failed: (err: unknown, input: ForwardInput) => void): void;
+  /** Forwards an upgrade (WebSocket) to one of the route's upstreams: its status, or undefined when none is healthy. */
+  upgrade(input: UpgradeInput): Promise<number | undefined>;
   upstreams(route: RouteConfig): RouteUpstreams;
   close(): Promise<void>;
 }
@@ -42,6 +46,20 @@ export interface ForwardInput {
   tap?: ResponseTap;
 }
 
+export interface UpgradeInput {
+  route: RouteConfig;
+  hashKey: string | undefined;
+  /** Path (prefix_rewrite applied) and raw query, appended to the chosen upstream's base path. */
+  path: string;
+  /** The Host header to send; undefined sends the chosen upstream's own host. */
+  host: string | undefined;
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  /** Request headers for the upstream, without Host. */
+  headers: Record<string, string | string[]>;
+}
+
 export interface ResponseTap {
   /** Client-bound headers of the upstream response; 'handled' means the tap answers the client at `end`. */
   start(status: number, headers: string[]): 'pass' | 'handled';
@@ -63,29 +81,38 @@ export function createForwarder(): Forwarder {
     }
     return u;
   };
+  /** Set-response-header names of a route, lower-cased once. */
+  const replacedNames = new WeakMap<RouteConfig, ReadonlySet<string> | undefined>();
+  const replacedOf = (route: RouteConfig): ReadonlySet<string> | undefined => {
+    if (!replacedNames.has(route)) {
+      const names = Object.keys(route.setResponseHeaders);
+      replacedNames.set(route, names.length > 0 ? new Set(names.map((n) => n.toLowerCase())) : undefined);
+    }
+    return replacedNames.get(route);
+  };
+  const exchange = (input: ForwardInput, failed: (err: unknown, input: ForwardInput) => void, done?: () => void) =>
+    new Exchange(input, upstreams(input.route), replacedOf(input.route), failed, done);
 
   return {
     upstreams,
     forward(input) {
-      return new Promise<void>((resolve, reject) => new Exchange(input, upstreams(input.route), reject, resolve).start());
+      return new Promise<void>((resolve, reject) => exchange(input, reject, resolve).start());
     },
     send(input, failed) {
-      new Exchange(input, upstreams(input.route), failed).start();
+      exchange(input, failed).start();
+    },
+    async upgrade(input) {
+      const u = upstreams(input.route);
+      const endpoint = u.balancer.pick(input.hashKey);
+      if (!endpoint) return undefined;
+      const headers = { ...input.headers, host: input.host ?? endpoint.host };
+      const target = { route: input.route, endpoint: endpoint.url, path: endpoint.basePath + input.path, headers, lookup: u.lookup };
+      return forwardUpgrade(input.req, input.socket, input.head, target);
     },
     async close() {
       await Promise.all([...byRoute.values()].map((u) => u.close()));
     },
   };
-}
-
-/** Set-response-header names of a route, lower-cased once. */
-const replacedNames = new WeakMap<RouteConfig, ReadonlySet<string> | undefined>();
-function replacedOf(route: RouteConfig): ReadonlySet<string> | undefined {
-  if (!replacedNames.has(route)) {
-    const names = Object.keys(route.setResponseHeaders);
-    replacedNames.set(route, names.length > 0 ? new Set(names.map((n) => n.toLowerCase())) : undefined);
-  }
-  return replacedNames.get(route);
 }
 
 /**
@@ -105,6 +132,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   constructor(
     private readonly input: ForwardInput,
     private readonly upstreams: RouteUpstreams,
+    /** The route's set_response_headers names, lower-cased. */
+    private readonly replaced: ReadonlySet<string> | undefined,
     private readonly failed: (err: unknown, input: ForwardInput) => void,
     private readonly done?: () => void,
   ) {
@@ -170,7 +199,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const { res, route } = input;
     this.status = statusCode;
     res.on('drain', resume);
-    const headers = downstreamRawHeaders(rawHeaders, route.setResponseHeaders, replacedOf(route));
+    const headers = downstreamRawHeaders(rawHeaders, route.setResponseHeaders, this.replaced);
     if (input.tap?.start(statusCode, headers) === 'handled') {
       this.handled = true;
       return true;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
 import type { RouteConfig } from '@vallum/config';
 import type { Session } from '@vallum/session';
-import { createAssertionSigner } from './assertion.js';
+import { createAssertionSigner, createKeyRing } from './assertion.js';
 import { upstreamRequestHeaders } from './director.js';
 import { createIdentityHeaderBuilder, groupsIn, headerValue } from './identity-headers.js';
 
@@ -18,7 +18,7 @@ const session = (groups: string[], claims: Record<string, unknown> = {}): Sessio
   createdAt: now,
   expiresAt: now + 3600_000,
 });
-const signer = await createAssertionSigner({ sharedSecret: 'x'.repeat(32) });
+const signer = await createAssertionSigner({ sharedSecret: 'x'.repeat(32), keyRing: createKeyRing() });
 
 test('groupsIn finds every group name a policy mentions, and nothing else', () => {
   assert.deepEqual([...groupsIn(route.policy)].sort(), ['admins', 'ops', 'sre']);

@@ -1,8 +1,10 @@
-export { buildApp, requestHandlerOf, upgradeHandlerOf, type ProxyDeps, type RequestHandler, type UpgradeHandler } from './app.js';
+export { buildApp, type ProxyDeps, type ProxyService } from './app.js';
+export { createProxyHandler, type ProxyHandler, type ProxyHandlerOptions, type RequestHandler, type UpgradeHandler } from './proxy-handler.js';
+export { createProxyState, closeProxyState, type ProxyState, type ProxyStateDeps } from './proxy-state.js';
 export { normalizePath, splitPathAndQuery } from './normalize-path.js';
 export { createRouteTable, type RouteTable } from './route-table.js';
 export { upstreamRequestHeaders, downstreamResponseHeaders } from './director.js';
-export { createAssertionSigner, type AssertionSigner } from './assertion.js';
+export { createAssertionSigner, createKeyRing, type AssertionSigner, type KeyRing } from './assertion.js';
 export { upstreamPath } from './upstream-path.js';
 export { createAccessCheck, type AccessCheck, type AccessRequest, type AccessResult } from './access.js';
 export { createSessionResolver, type SessionResolver } from './session-resolver.js';

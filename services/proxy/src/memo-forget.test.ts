@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createSessionCookieCodec, type Session } from '@vallum/session';
 import type { CacheViewApi } from '@vallum/service-client';
 import { countIterations } from '@vallum/testing';
-import { createAssertionSigner } from './assertion.js';
+import { createAssertionSigner, createKeyRing } from './assertion.js';
 import { createSessionResolver } from './session-resolver.js';
 
 const sessionOf = (id: string): Session => ({ id, sub: id, email: `${id}@example.com`, groups: [], claims: {}, createdAt: Date.now(), expiresAt: Date.now() + 3600_000 });
@@ -33,7 +33,7 @@ test("regression: the session resolver's change event touches only that session'
 });
 
 test("regression: the assertion signer's forget(sid) touches only that session's assertions", async () => {
-  const signer = await createAssertionSigner({ sharedSecret: 'z'.repeat(32) });
+  const signer = await createAssertionSigner({ sharedSecret: 'z'.repeat(32), keyRing: createKeyRing() });
   for (let i = 0; i < 500; i++) for (const aud of ['a.example', 'b.example']) await signer.assertionFor(sessionOf(`s${i}`), aud);
   const steps = countIterations(() => signer.forget('s7'));
   assert.ok(steps <= 4, `${steps} iteration steps for one session among 500`);

@@ -3,7 +3,7 @@
 // once (sign-out, back-channel logout, refresh, admin revocation), on every proxy sharing the store.
 import type { VallumConfig } from '@vallum/config';
 import type { CacheViewApi } from '@vallum/service-client';
-import { BoundedCache, hotPathCounters, type SessionView, type SessionCookieCodec } from '@vallum/session';
+import { BoundedCache, createHotPathCounters, type HotPathCounters, type SessionView, type SessionCookieCodec } from '@vallum/session';
 
 /** How long a session read from the cache is trusted before it is read again (a safety net behind the events). */
 const SESSION_CACHE_TTL_MS = 10_000;
@@ -24,7 +24,10 @@ export function createSessionResolver(deps: {
   cookies: SessionCookieCodec;
   config: Pick<VallumConfig, 'cookieName'>;
   onTouchError?: (err: unknown) => void;
+  /** Where store reads are counted (the process's counters). */
+  counters?: HotPathCounters;
 }): SessionResolver {
+  const counters = deps.counters ?? createHotPathCounters();
   const sessions = new BoundedCache<string, SessionView>(50_000);
   /** When this process last extended a session's idle deadline. */
   const touched = new BoundedCache<string, number>(50_000);
@@ -68,7 +71,7 @@ export function createSessionResolver(deps: {
   const fromSid = async (sid: string): Promise<SessionView | null> => {
     const copy = copyOf(sid);
     if (copy) return admit(copy, Date.now());
-    hotPathCounters.sessionReads++;
+    counters.sessionReads++;
     const fetched = await deps.cache.getSession(sid);
     if (!fetched) return null;
     const now = Date.now();

@@ -38,11 +38,6 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
   const { config, cache, routes, cookies, handoffs, sessions, assertions } = deps;
   const hostOf = (req: FastifyRequest) => (req.headers.host ?? '').toLowerCase();
   const routeForHost = (host: string) => routes.match(host, '/') ?? config.routes.find((r) => r.host === host);
-  sessions.onChange((sid) => assertions.forget(sid));
-  app.addHook('onClose', async () => {
-    sessions.close();
-    deps.access.close();
-  });
   registerCliLogin(app, { config, sessions, routeForHost });
   registerForwardAuth(app, { config, routes, access: deps.access });
   registerUserPage(app, { config, sessions, access: deps.access, routeForHost });

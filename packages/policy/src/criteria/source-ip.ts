@@ -16,17 +16,22 @@ function readCidr(operand: unknown, path: PolicyPath, issues: PolicyIssue[]): Ip
   return range;
 }
 
-/** The last client address seen, parsed: most decisions in a row come from few addresses. */
-let lastText = '';
-let lastParsed: IpAddress | undefined;
-
 export function clientAddress(ip: string | undefined): IpAddress | undefined {
-  if (!ip) return undefined;
-  if (ip !== lastText) {
-    lastText = ip;
-    lastParsed = parseIp(ip);
-  }
-  return lastParsed;
+  return ip ? parseIp(ip) : undefined;
+}
+
+/** `clientAddress` remembering the last address it parsed: most decisions in a row come from few addresses. */
+function lastAddressReader(): (ip: string | undefined) => IpAddress | undefined {
+  let lastText = '';
+  let lastParsed: IpAddress | undefined;
+  return (ip) => {
+    if (!ip) return undefined;
+    if (ip !== lastText) {
+      lastText = ip;
+      lastParsed = parseIp(ip);
+    }
+    return lastParsed;
+  };
 }
 
 export const sourceIpCriterion: CriterionDefinition = {
@@ -44,8 +49,9 @@ export const sourceIpCriterion: CriterionDefinition = {
             const list = typeof operand === 'string' ? [readCidr(operand, path, issues)] : readList(operand, path, issues, 'CIDR ranges', readCidr);
             if (!list || list.some((c) => c === undefined)) return undefined;
             const ranges = list as IpRange[];
+            const addressOf = lastAddressReader();
             return defineCriterion(CODES, TEXT, (_i, request) => {
-              const client = clientAddress(request.sourceIp);
+              const client = addressOf(request.sourceIp);
               return client !== undefined && inAnyRange(client, ranges);
             });
           },

@@ -1,0 +1,213 @@
+// The data plane as production runs it: a node:http server whose handler is createProxyHandler's, over a ProxyState
+// built from a config, forwarding to a real upstream on loopback. Only the authorize and cache services are fakes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import type { FastifyBaseLogger } from 'fastify';
+import { loadConfigText } from '@vallum/config';
+import type { Decision } from '@vallum/policy';
+import type { AuthorizeApi, AuthorizeRequest, CacheApi } from '@vallum/service-client';
+import { createHotPathCounters, type Session } from '@vallum/session';
+import { createKeyRing } from './assertion.js';
+import { createConnectionWatch } from './connection-watch.js';
+import { createProxyHandler, type RequestHandler } from './proxy-handler.js';
+import { closeProxyState, createProxyState, type ProxyState } from './proxy-state.js';
+
+const now = Date.now();
+const alice: Session = { id: 'sid-a', sub: 'alice', email: 'alice@example.com', groups: ['admins'], claims: {}, createdAt: now, expiresAt: now + 3_600_000 };
+const bob: Session = { ...alice, id: 'sid-b', sub: 'bob', email: 'bob@example.com', groups: ['staff'] };
+
+let upstream: Server;
+let proxy: Server;
+let state: ProxyState;
+let port: number;
+const calls = { getSession: 0, check: 0, ownPages: 0 };
+const logged: Array<{ level: string; msg: string }> = [];
+
+/** A logger that keeps what it is told, for the assertions below. */
+function capturingLogger(): FastifyBaseLogger {
+  const at = (level: string) => (_obj: unknown, msg?: string) => void logged.push({ level, msg: msg ?? '' });
+  const log = { level: 'info', isLevelEnabled: () => false, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug'), fatal: at('fatal'), trace: at('trace'), silent: () => {} };
+  return { ...log, child: () => log } as unknown as FastifyBaseLogger;
+}
+
+before(async () => {
+  upstream = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ method: req.method, url: req.url, headers: req.headers }));
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  const config = loadConfigText(
+    `authenticate_service_url: https://auth.example.com
+idp: { issuer: "https://idp.example.com", client_id: c, client_secret: s }
+shared_secret: ${'s'.repeat(32)}
+cookie_secret: ${'c'.repeat(32)}
+routes:
+  - from: http://app.example.com
+    to: ${upstreamUrl}
+    pass_identity_headers: true
+    policy: { allow: { or: [ { groups: { has: admins } } ] } }
+  - from: http://public.example.com
+    to: ${upstreamUrl}
+    allow_public_unauthenticated_access: true
+  - from: http://down.example.com
+    to: http://127.0.0.1:1
+    allow_public_unauthenticated_access: true
+`,
+    'proxy-handler.test.yaml',
+    { env: {} },
+  );
+  const stored = new Map([alice, bob].map((s) => [s.id, s]));
+  const cache = {
+    getSession: async (id: string) => {
+      calls.getSession++;
+      return stored.get(id) ?? null;
+    },
+    touchSession: async () => true,
+    subscribe: () => () => {},
+  } as unknown as CacheApi;
+  const decide = (input: AuthorizeRequest): Decision => {
+    const allow = input.identity?.groups.includes('admins') === true;
+    return { allow, reasons: [{ code: allow ? 'ALLOW' : 'DENY', message: allow ? 'in admins' : 'not in admins' }] } as Decision;
+  };
+  const authorize: AuthorizeApi = { evaluate: async (input) => decide(input), peek: decide, readsHeaders: () => false };
+  const built = await createProxyState(config, { authorize, cache, connections: createConnectionWatch(), keyRing: createKeyRing(), counters: createHotPathCounters() });
+  // The asynchronous check, counted: a warm request must not reach it.
+  state = { ...built, access: { ...built.access, check: (r) => (calls.check++, built.access.check(r)) } };
+  const ownPages: RequestHandler = (_req, res) => {
+    calls.ownPages++;
+    res.end('own page');
+  };
+  const handler = createProxyHandler(state, { ownPages, log: capturingLogger() });
+  proxy = createServer(handler.request);
+  proxy.on('upgrade', handler.upgrade);
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  port = (proxy.address() as AddressInfo).port;
+});
+
+after(async () => {
+  proxy.closeAllConnections();
+  await new Promise((resolve) => proxy.close(resolve));
+  await new Promise((resolve) => upstream.close(resolve));
+  await closeProxyState(state);
+});
+
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+function send(path: string, headers: Record<string, string>, method = 'GET'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const cookieFor = async (s: Session) => `${state.config.cookieName}=${await state.cookies.seal({ sid: s.id, expiresAt: s.expiresAt })}`;
+
+test('match → forward: a public route reaches the upstream with the normalised path and a request id', async () => {
+  const res = await send('/a/./b/../c?x=1', { host: 'public.example.com', 'x-request-id': 'req-1' });
+  assert.equal(res.status, 200);
+  const seen = JSON.parse(res.text) as { url: string; headers: IncomingHttpHeaders };
+  assert.equal(seen.url, '/a/c?x=1');
+  assert.equal(seen.headers['x-request-id'], 'req-1');
+  assert.equal(res.headers['x-request-id'], 'req-1');
+});
+
+test('check → respond: no session on a private route is a redirect to sign in, and a stale cookie is cleared', async () => {
+  const res = await send('/page?q=1', { host: 'app.example.com', cookie: `${state.config.cookieName}=forged` });
+  assert.equal(res.status, 302);
+  const location = new URL(res.headers.location!);
+  assert.equal(location.origin + location.pathname, 'https://auth.example.com/.vallum/sign_in');
+  assert.equal(location.searchParams.get('redirect_uri'), 'http://app.example.com/page?q=1');
+  assert.equal(res.headers['cache-control'], 'no-store');
+  assert.match(String(res.headers['set-cookie']), new RegExp(`^${state.config.cookieName}=; Max-Age=0; .*HttpOnly`));
+});
+
+test('check → forward: a session the policy allows gets identity headers; warm, it never waits on the async check', async () => {
+  const cookie = await cookieFor(alice);
+  const first = await send('/', { host: 'app.example.com', cookie, 'x-vallum-claim-email': 'mallory@example.com' });
+  assert.equal(first.status, 200);
+  const seen = (JSON.parse(first.text) as { headers: IncomingHttpHeaders }).headers;
+  assert.equal(seen['x-vallum-claim-email'], 'alice@example.com');
+  assert.ok(seen['x-vallum-jwt-assertion']);
+  assert.equal(seen.cookie, undefined, "Vallum's cookie is kept from the app");
+  const before = { ...calls };
+  for (let i = 0; i < 5; i++) assert.equal((await send('/', { host: 'app.example.com', cookie })).status, 200);
+  assert.equal(calls.check, before.check);
+  assert.equal(calls.getSession, before.getSession);
+});
+
+test('check → respond: a session the policy denies gets the 403 page with the reasons', async () => {
+  const res = await send('/', { host: 'app.example.com', cookie: await cookieFor(bob), 'x-request-id': 'req-403' });
+  assert.equal(res.status, 403);
+  assert.match(res.headers['content-type']!, /^text\/html/);
+  assert.match(res.text, /bob@example\.com/);
+  assert.match(res.text, /not in admins/);
+  assert.match(res.text, /req-403/);
+});
+
+test("Vallum's own paths go to the own pages, on route hosts and unknown hosts alike, and are never forwarded", async () => {
+  const before = calls.ownPages;
+  for (const [host, path] of [
+    ['app.example.com', '/.vallum/sign_out'],
+    ['public.example.com', '/x/../.vallum/anything'],
+    ['unknown.example.com', '/.vallum/healthz'],
+    ['public.example.com', '/.well-known/vallum/jwks.json'],
+  ] as const) {
+    const res = await send(path, { host });
+    assert.equal(res.text, 'own page', `${host}${path}`);
+  }
+  assert.equal(calls.ownPages, before + 4);
+});
+
+test('match → respond: an unknown host, or a path that reads as another route, is refused with a page', async () => {
+  const unknown = await send('/', { host: 'unknown.example.com' });
+  assert.equal(unknown.status, 404);
+  assert.match(unknown.text, /No route is configured/);
+  const fragment = await send('/a#b', { host: 'public.example.com' });
+  assert.equal(fragment.status, 400);
+});
+
+test('framing → respond: two Host headers are refused and the connection closed', async () => {
+  const answer = await new Promise<string>((resolve, reject) => {
+    let text = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: public.example.com\r\nHost: app.example.com\r\n\r\n'));
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (text += c));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+  assert.match(answer, /^HTTP\/1\.1 400 /);
+  assert.match(answer, /\r\nconnection: close\r\n/i);
+});
+
+test('forward → respond: an upstream that is down gets the error page, JSON when asked for', async () => {
+  const res = await send('/', { host: 'down.example.com', accept: 'application/json' });
+  assert.equal(res.status, 502);
+  assert.equal((JSON.parse(res.text) as { code: string }).code, 'VALLUM_UPSTREAM_UNAVAILABLE');
+  assert.ok(logged.some((l) => l.level === 'warn' && l.msg === 'upstream failed'));
+});
+
+test('upgrade: refused on a route without allow_websockets, before any access check', async () => {
+  const before = calls.check;
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host: 'public.example.com', connection: 'Upgrade', upgrade: 'websocket' }, agent: false });
+    req.on('response', (res) => resolve(res.statusCode ?? 0));
+    req.on('upgrade', () => reject(new Error('upgraded')));
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(status, 400);
+  assert.equal(calls.check, before);
+});

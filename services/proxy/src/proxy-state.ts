@@ -1,0 +1,83 @@
+// Everything the proxy reads to answer a request, built from one config: the route table, the upstream pools, the
+// access check, the response caches, the limits. A reload builds a new state and the composition root swaps one
+// reference; a request in flight keeps the state it started with. What must outlive a reload (the session store,
+// the connection watch, the key ring, the counters) is made by the composition root and passed in.
+import type { VallumConfig } from '@vallum/config';
+import type { AuthorizeApi, CacheViewApi } from '@vallum/service-client';
+import { createHandoffCodec, createSessionCookieCodec, type HandoffCodec, type HotPathCounters, type SessionCookieCodec } from '@vallum/session';
+import { createAccessCheck, type AccessCheck } from './access.js';
+import { createAssertionSigner, type AssertionSigner, type KeyRing } from './assertion.js';
+import type { ConnectionWatch } from './connection-watch.js';
+import { createHeaderMemo, type HeaderMemo } from './director.js';
+import { createForwarder, type Forwarder } from './forward.js';
+import { createRequestLimits, type RequestLimits } from './request-limits.js';
+import { createResponseCache, type ResponseCache } from './response-cache.js';
+import { createRouteTable, type RouteTable } from './route-table.js';
+import { createSessionResolver, type SessionResolver } from './session-resolver.js';
+import { createTrustCheck, type TrustCheck } from './trusted-proxies.js';
+
+export interface ProxyStateDeps {
+  authorize: AuthorizeApi;
+  cache: CacheViewApi;
+  /** Open long-lived connections, kept by the process across reloads (see connection-watch.ts). */
+  connections: ConnectionWatch;
+  /** The assertion signing keys, kept by the process across reloads so a rotated key stays in the JWKS. */
+  keyRing: KeyRing;
+  /** Counts of the costly steps on the request path, kept by the process. */
+  counters: HotPathCounters;
+}
+
+export interface ProxyState {
+  readonly config: VallumConfig;
+  readonly routes: RouteTable;
+  readonly cache: CacheViewApi;
+  readonly cookies: SessionCookieCodec;
+  readonly handoffs: HandoffCodec;
+  readonly assertions: AssertionSigner;
+  readonly sessions: SessionResolver;
+  readonly access: AccessCheck;
+  /** The upstream pools of every route, and the one way to open an exchange with them. */
+  readonly forwarder: Forwarder;
+  readonly trusted: TrustCheck;
+  readonly limits: RequestLimits;
+  /** Response caches by route id, for routes with `cache_max_bytes`. */
+  readonly caches: ReadonlyMap<string, ResponseCache>;
+  /** The director's work kept between requests (header plans of routes, header lines of identities). */
+  readonly headerMemo: HeaderMemo;
+}
+
+export async function createProxyState(config: VallumConfig, deps: ProxyStateDeps): Promise<ProxyState> {
+  const { authorize, cache, connections, counters } = deps;
+  const cookies = createSessionCookieCodec(config.cookieSecret, { counters });
+  const assertions = await createAssertionSigner({ signingKeyPem: config.signingKeyPem, sharedSecret: config.sharedSecret, keyRing: deps.keyRing, counters });
+  const sessions = createSessionResolver({ cache, cookies, config, counters });
+  sessions.onChange((sid) => assertions.forget(sid));
+  const forwarder = createForwarder();
+  const caches = new Map<string, ResponseCache>();
+  for (const route of config.routes) {
+    forwarder.upstreams(route);
+    if (route.cacheMaxBytes !== undefined) caches.set(route.id, createResponseCache(route.cacheMaxBytes));
+  }
+  return Object.freeze({
+    config,
+    routes: createRouteTable(config.routes),
+    cache,
+    cookies,
+    handoffs: createHandoffCodec(config.sharedSecret),
+    assertions,
+    sessions,
+    access: createAccessCheck({ config, authorize, sessions, cache, assertions, connections, counters }),
+    forwarder,
+    trusted: createTrustCheck(config.trustedProxies),
+    limits: createRequestLimits(config.routes),
+    caches,
+    headerMemo: createHeaderMemo(),
+  });
+}
+
+/** Stops what the state runs (upstream pools, session change listeners); the process-lifetime parts stay. */
+export async function closeProxyState(state: ProxyState): Promise<void> {
+  state.sessions.close();
+  state.access.close();
+  await state.forwarder.close();
+}

@@ -1,0 +1,44 @@
+// The pipeline's own answers, written straight to the client: a refused target, the access check's sign-in
+// redirect, denial page or ready-made answer, and errors (the one renderer in @vallum/server-kit renders those).
+import type { ServerResponse } from 'node:http';
+import { renderDenial, sendError, writeRenderedError } from '@vallum/server-kit';
+import { clearedSessionCookie } from '@vallum/session';
+import type { AccessResult } from './access.js';
+import type { TargetMatch, TargetRefusal } from './match-target.js';
+import type { ProxyState } from './proxy-state.js';
+import { refusalError } from './refusal-errors.js';
+import { cookieSecure } from './session-routes.js';
+
+/** An error as a page or JSON (by the client's Accept), with the request id. */
+export function respondError(res: ServerResponse, err: unknown, requestId: string, accept: string | undefined): void {
+  sendError(res, err, { requestId, accept });
+}
+
+/** Everything the access check answers but `forward`. */
+export type OwnAnswer = Exclude<AccessResult, { kind: 'forward' }>;
+
+/** The request target matches no route, or matches one in a way that is refused. */
+export function respondRefusal(res: ServerResponse, refusal: TargetRefusal, requestId: string, accept: string | undefined): void {
+  respondError(res, refusalError(refusal), requestId, accept);
+}
+
+/** The access check's answer when it is not to forward: sign in, denied, or an answer of Vallum's own. */
+export function respondToCheck(state: ProxyState, res: ServerResponse, m: TargetMatch, result: OwnAnswer, requestId: string, accept: string | undefined): void {
+  switch (result.kind) {
+    case 'respond':
+      res.writeHead(result.status, { ...result.headers, 'content-length': Buffer.byteLength(result.body) });
+      res.end(result.body);
+      return;
+    case 'sign-in': {
+      const { config } = state;
+      const headers: Record<string, string> = { location: result.location, 'cache-control': 'no-store', 'content-length': '0' };
+      if (result.clearCookie) headers['set-cookie'] = clearedSessionCookie(config.cookieName, cookieSecure(config, m.route));
+      res.writeHead(302, headers);
+      res.end();
+      return;
+    }
+    case 'deny':
+      writeRenderedError(res, renderDenial({ email: result.email, host: m.host, reasons: result.reasons }, { requestId, accept }));
+      return;
+  }
+}
