@@ -110,7 +110,7 @@ function decodePointer(segment: string): string | number {
   return /^\d+$/.test(s) ? Number(s) : s;
 }
 
-function describe(error: { message: string; schema: { description?: string; type?: unknown } }, path: ConfigPath, raw: object): string {
+function describe(error: { message: string; schema: { description?: string; type?: unknown; anyOf?: unknown[] } }, path: ConfigPath, raw: object): string {
   const name = path.length ? path.join('.') : 'config';
   if (error.message === 'Unexpected property') {
     const key = String(path[path.length - 1]);
@@ -119,8 +119,22 @@ function describe(error: { message: string; schema: { description?: string; type
     return `unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`;
   }
   if (error.message.startsWith('Expected required property')) return `'${path[path.length - 1]}' is required`;
+  const allowed = enumValues(error.schema);
+  if (allowed) return `${name}: expected one of ${allowed.join(', ')}; got ${JSON.stringify(valueAt(raw, path))}`;
   const expected = error.schema.description ? ` (${error.schema.description})` : '';
   return `${name}: ${error.message.toLowerCase()}${expected}`;
+}
+
+/** The allowed values of an enum setting (a union of literals), or undefined for any other schema. */
+function enumValues(schema: { anyOf?: unknown[] }): unknown[] | undefined {
+  const values = schema.anyOf?.map((branch) => (branch as { const?: unknown }).const);
+  return values && values.length > 0 && values.every((v) => v !== undefined) ? values : undefined;
+}
+
+function valueAt(raw: object, path: ConfigPath): unknown {
+  let value: unknown = raw;
+  for (const key of path) value = (value as Record<string | number, unknown> | undefined)?.[key];
+  return value;
 }
 
 function parentSchemaKeys(path: ConfigPath, _raw: object): string[] {
