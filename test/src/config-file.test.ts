@@ -33,7 +33,7 @@ test('the shipped example config loads with every route, once its placeholder se
 });
 
 const lineOfIn = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 test("vallum validate refuses the example's placeholder secrets (CHANGE-ME), each at its line", () => {
   const text = readFileSync(example, 'utf8');
@@ -41,7 +41,7 @@ test("vallum validate refuses the example's placeholder secrets (CHANGE-ME), eac
   assert.equal(res.status, 1, res.stdout);
   for (const [key, needle] of [['shared_secret', 'shared_secret: CHANGE-ME'], ['cookie_secret', 'cookie_secret: CHANGE-ME'], ['idp.client_secret', 'client_secret: CHANGE-ME']] as const) {
     const col = text.split('\n')[lineOfIn(text, needle) - 1]!.indexOf('CHANGE-ME') + 1;
-    assert.match(res.stderr, new RegExp(`${escape(example)}:${lineOfIn(text, needle)}:${col}: ${escape(key)} is a placeholder from the example \\(it contains 'CHANGE-ME'\\)`));
+    assert.match(res.stderr, new RegExp(`${escapeRegExp(example)}:${lineOfIn(text, needle)}:${col}: ${escapeRegExp(key)} is a placeholder from the example \\(it contains 'CHANGE-ME'\\)`));
   }
   const fromEnv = vallumWith({ ...SECRETS, VALLUM_COOKIE_SECRET: 'demo-only-cookie-secret-CHANGE-ME-0123456789' }, 'validate', '--config', example);
   assert.equal(fromEnv.status, 1);
@@ -74,7 +74,7 @@ test('vallum validate refuses a route on the authenticate host, naming the route
   assert.match(
     res.stderr,
     new RegExp(
-      `${escape(file)}:12:11: from: 'http://Authenticate.localhost:8000' is the host of authenticate_service_url \\(${escape(file)}:1:27\\); ` +
+      `${escapeRegExp(file)}:12:11: from: 'http://Authenticate.localhost:8000' is the host of authenticate_service_url \\(${escapeRegExp(file)}:1:27\\); ` +
         'the authenticate service answers every request there, so this route would never be reached',
     ),
   );
@@ -86,7 +86,7 @@ test('vallum validate refuses a plain-http issuer without idp.allow_insecure_htt
   assert.equal(res.status, 1, res.stdout);
   assert.match(
     res.stderr,
-    new RegExp(`${escape(file)}:3:11: idp\\.issuer 'http://127\\.0\\.0\\.1:8010' is plain http, which the sign-in refuses: use https, or set idp\\.allow_insecure_http: true`),
+    new RegExp(`${escapeRegExp(file)}:3:11: idp\\.issuer 'http://127\\.0\\.0\\.1:8010' is plain http, which the sign-in refuses: use https, or set idp\\.allow_insecure_http: true`),
   );
   const allowed = writeConfig(MINIMAL.replace('https://idp.example.com', 'http://127.0.0.1:8010\n  allow_insecure_http: true'));
   assert.equal(vallum('validate', '--config', allowed).status, 0);
@@ -96,7 +96,7 @@ test('vallum validate checks the listen address that start would fail on', () =>
   const file = writeConfig(`address: 127.0.0.1:80000\n${MINIMAL}`);
   const res = vallum('validate', '--config', file);
   assert.equal(res.status, 1, res.stdout);
-  assert.match(res.stderr, new RegExp(`${escape(file)}:1:10: address: port out of range in '127\\.0\\.0\\.1:80000'`));
+  assert.match(res.stderr, new RegExp(`${escapeRegExp(file)}:1:10: address: port out of range in '127\\.0\\.0\\.1:80000'`));
 });
 
 test('a broken config file is refused with file:line:column, for a typo in a key and in a policy', () => {

@@ -101,3 +101,12 @@ test('durations take Go-style compounds: cookie_expire: 1h30m, timeout: 1m30s', 
   assert.equal(config.routes[0]?.timeoutMs, 90_000);
   assert.match(issuesOf(VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\ncookie_expire: 1h 30m\n'))[0]!, /^vallum\.yaml:2:16: cookie_expire: /);
 });
+
+test('VALLUM_ALLOW_PLACEHOLDER_SECRETS=true (docker-compose.yml without a .env) accepts them; false, as .env.example sets it, does not', () => {
+  const env = { VALLUM_SHARED_SECRET: 'demo-only-shared-secret-CHANGE-ME-0123456789' };
+  assert.doesNotThrow(() => loadConfigText(VALID, 'vallum.yaml', { env: { ...env, VALLUM_ALLOW_PLACEHOLDER_SECRETS: 'true' } }));
+  assert.deepEqual(issuesOf(VALID, { ...env, VALLUM_ALLOW_PLACEHOLDER_SECRETS: 'false' }), [
+    "environment variable VALLUM_SHARED_SECRET: shared_secret is a placeholder from the example (it contains 'CHANGE-ME'): generate one with `head -c 32 /dev/urandom | base64`",
+  ]);
+  assert.match(issuesOf(VALID, { VALLUM_ALLOW_PLACEHOLDER_SECRETS: 'yes' })[0]!, /^environment variable VALLUM_ALLOW_PLACEHOLDER_SECRETS: allow_placeholder_secrets: expected boolean/);
+});

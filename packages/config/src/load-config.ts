@@ -86,10 +86,17 @@ function applyEnvOverrides(doc: Document, env: Record<string, string | undefined
     const value = env[name];
     if (value === undefined || value === '') continue;
     if (doc.contents === null) doc.contents = doc.createNode({}) as never;
-    doc.setIn(path, value);
+    doc.setIn(path, isBooleanSetting(path) && (value === 'true' || value === 'false') ? value === 'true' : value);
     applied.push([name, path]);
   }
   return applied;
+}
+
+/** Whether the schema types this setting as a boolean, so `VALLUM_…=true` from the environment means true. */
+function isBooleanSetting(path: readonly string[]): boolean {
+  let schema: { properties?: Record<string, unknown>; type?: unknown } = ConfigSchema as never;
+  for (const key of path) schema = (schema.properties?.[key] ?? {}) as never;
+  return schema.type === 'boolean';
 }
 
 function schemaIssues(raw: object): ConfigIssue[] {

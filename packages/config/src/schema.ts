@@ -49,7 +49,7 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     allow_placeholder_secrets: Type.Optional(
-      Type.Boolean({ description: "Accept the example's CHANGE-ME secrets: only for docker-compose.yml's local demo, never anywhere else (default false)" }),
+      Type.Boolean({ description: "Accept the example's CHANGE-ME secrets: only for the local demo of docker-compose.yml (VALLUM_ALLOW_PLACEHOLDER_SECRETS), never anywhere else (default false)" }),
     ),
     shared_secret: Type.Optional(Secret('Secret the services use to authenticate calls to each other')),
     shared_secret_file: Type.Optional(Type.String({ minLength: 1 })),
