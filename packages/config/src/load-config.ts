@@ -1,7 +1,8 @@
 // Reads vallum.yaml (or a YAML string), applies environment overrides, validates against the one schema and the
 // policy language, reads the files it names (*_file secrets, certificates, policy files), builds the frozen
-// VallumConfig from them and compiles its policies. `vallum validate`, start and reload all load through here, so
-// they accept the same configs. Every problem is reported at once, each with file:line:column.
+// VallumConfig from them, loads its certificates as start does and compiles its policies. `vallum validate`, start
+// and reload all load through here, so they accept the same configs. Every problem is reported at once, each with
+// file:line:column.
 import { readFileSync } from 'node:fs';
 import type { Document } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
@@ -10,6 +11,7 @@ import { ConfigSchema, type RawConfig } from './schema.js';
 import { ENV_OVERRIDES } from './env.js';
 import { buildConfig, type VallumConfig } from './build-config.js';
 import { readConfigFiles } from './config-files.js';
+import { certificateIssues } from './check-certificates.js';
 import { compilePolicies, policyShapeIssues } from './compile-policies.js';
 import { suggest } from '@vallum/errors';
 import type { ConfigIssue, ConfigPath, LocatedIssue } from './config-issues.js';
@@ -73,7 +75,7 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
     issues.push(...built.issues);
     config = built.config;
   }
-  if (config) issues.push(...compilePolicies(config).problems);
+  if (config) issues.push(...certificateIssues(config), ...compilePolicies(config).problems);
   if (issues.length > 0 || !config) {
     throw new ConfigError(file, issues.map((i) => ({ ...i, location: i.location ?? locate(i.path, i.atKey) })));
   }
