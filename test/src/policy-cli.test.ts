@@ -20,7 +20,7 @@ function config(dir: string, name: string, wikiPolicy: string): string {
   writeFileSync(
     file,
     `authenticate_service_url: http://authenticate.localhost:8000
-idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: s }
+idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: s, allow_insecure_http: true }
 shared_secret: ${'s'.repeat(32)}
 cookie_secret: ${'c'.repeat(32)}
 policy_dir: policies

@@ -181,6 +181,14 @@ test('a reload keeps the running https listener when the new config turns TLS of
   assert.equal(await servedFingerprint(port), served);
 
   const mismatched = withTls.replace(`key_file: ${file('listener.key')}`, `key_file: ${file('listener-d.key')}`);
-  await assert.rejects(vallum.reload(loadVallumConfigText(mismatched, 'vallum.yaml', { env: {} })), { code: 'VALLUM_CONFIG_INVALID' });
+  // Loading refuses it already (so `vallum validate` does), at certificate_file...
+  assert.throws(() => loadVallumConfigText(mismatched, 'vallum.yaml', { env: {} }), {
+    code: 'VALLUM_CONFIG_INVALID',
+    message: /vallum\.yaml:\d+:\d+: certificate_file\/key_file: .*key values mismatch/,
+  });
+  // ...and the reload checks again, for a config loaded before its files changed.
+  const loaded = loadVallumConfigText(withTls, 'vallum.yaml', { env: {} });
+  const stale = { ...loaded, tls: { cert: loaded.tls!.cert, key: readFileSync(file('listener-d.key'), 'utf8') } };
+  await assert.rejects(vallum.reload(stale), { code: 'VALLUM_CONFIG_INVALID' });
   assert.equal(await servedFingerprint(port), served);
 });

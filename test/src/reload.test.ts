@@ -33,7 +33,7 @@ function configText(port: number, to: string): string {
   return `authenticate_service_url: http://authenticate.localhost:${port}
 authorize_service_url: http://127.0.0.1:9
 cache_service_url: http://127.0.0.1:9
-idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: s }
+idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: s, allow_insecure_http: true }
 shared_secret: ${'s'.repeat(32)}
 cookie_secret: ${'c'.repeat(32)}
 routes:

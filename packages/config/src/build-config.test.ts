@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { buildConfig, type RawConfig } from './index.js';
 
 const RAW = parse(`authenticate_service_url: http://authenticate.localhost:8000
-idp: { issuer: "http://127.0.0.1:8010", client_id: vallum, client_secret_file: /nonexistent/vallum/client-secret }
+idp: { issuer: "http://127.0.0.1:8010", client_id: vallum, client_secret_file: /nonexistent/vallum/client-secret, allow_insecure_http: true }
 shared_secret_file: /nonexistent/vallum/shared-secret
 cookie_secret: ${'b'.repeat(32)}
 certificate_file: /nonexistent/vallum/cert.pem

@@ -16,6 +16,7 @@ import {
 import type { NamedPolicy } from './policy-files.js';
 import type { ConfigFiles } from './config-files.js';
 import { fileText, type FileContents } from './file-contents.js';
+import { configMistakes } from './config-mistakes.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
 
 export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
@@ -140,10 +141,12 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
 
   const shared = buildSharedRouteProxy(raw, issues);
   const routes: RouteConfig[] = [];
+  const routeHosts: Array<{ index: number; host: string }> = [];
   const ids = new Set<string>();
   raw.routes.forEach((r, index) => {
     const route = buildRoute(r, index, url, ctx.files.contents, issues);
     if (!route) return;
+    routeHosts.push({ index, host: route.host });
     if (ids.has(route.id)) issues.push({ path: ['routes', index, 'name'], message: `duplicate route name '${route.id}'` });
     ids.add(route.id);
     routes.push({ ...route, ...shared });
@@ -193,6 +196,22 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     limits: buildLimits(raw, issues),
     locate: ctx.locate,
   };
+  issues.push(
+    ...configMistakes(
+      raw,
+      {
+        authenticateHost: authenticateServiceUrl && hostOf(authenticateServiceUrl),
+        routes: routeHosts,
+        secrets: [
+          { key: 'shared_secret', value: config.sharedSecret },
+          { key: 'cookie_secret', value: config.cookieSecret },
+          { key: 'token_encryption_key', value: raw.token_encryption_key || raw.token_encryption_key_file ? config.tokenEncryptionSecret : '' },
+          { key: 'idp.client_secret', value: clientSecret },
+        ],
+      },
+      ctx.locate,
+    ),
+  );
   return issues.length ? { issues } : { config: deepFreeze(config), issues };
 }
 

@@ -4,7 +4,7 @@ import { loadConfigText, parseSize } from './index.js';
 
 const BASE = `authenticate_service_url: http://authenticate.localhost:8000
 idp:
-  issuer: http://127.0.0.1:8010
+  issuer: https://127.0.0.1:8010
   client_id: vallum
   client_secret: secret
 shared_secret: ${'a'.repeat(32)}

@@ -8,7 +8,7 @@ export {
   type LoadOptions,
   type LocatedIssue,
 } from './load-config.js';
-export { parseDuration, parseSize, hostOf, DURATION_PATTERN, SIZE_PATTERN } from './parse-values.js';
+export { parseDuration, parseSize, parseListenAddress, hostOf, DURATION_PATTERN, SIZE_PATTERN } from './parse-values.js';
 export { buildConfig, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
 export { ENV_OVERRIDES } from './env.js';
 export { LB_POLICIES } from './proxy-schema.js';
@@ -17,3 +17,4 @@ export type { NamedPolicy } from './policy-files.js';
 export { policyVersion } from './policy-version.js';
 export { compilePolicies, type CompiledPolicies } from './compile-policies.js';
 export { type LimitsConfig, type RateLimitConfig, type RouteLimitConfig } from './build-limits.js';
+export { configSchema, configSchemaText } from './json-schema.js';

@@ -5,7 +5,7 @@ import { loadConfigText, ConfigError } from './index.js';
 const VALID = `address: 127.0.0.1:8000
 authenticate_service_url: http://authenticate.localhost:8000
 idp:
-  issuer: http://127.0.0.1:8010
+  issuer: https://127.0.0.1:8010
   client_id: vallum
   client_secret: secret
 shared_secret: ${'a'.repeat(32)}

@@ -1,7 +1,8 @@
 // Reads vallum.yaml (or a YAML string), applies environment overrides, validates against the one schema and the
 // policy language, reads the files it names (*_file secrets, certificates, policy files), builds the frozen
-// VallumConfig from them and compiles its policies. `vallum validate`, start and reload all load through here, so
-// they accept the same configs. Every problem is reported at once, each with file:line:column.
+// VallumConfig from them, loads its certificates as start does and compiles its policies. `vallum validate`, start
+// and reload all load through here, so they accept the same configs. Every problem is reported at once, each with
+// file:line:column.
 import { readFileSync } from 'node:fs';
 import type { Document } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
@@ -10,6 +11,7 @@ import { ConfigSchema, type RawConfig } from './schema.js';
 import { ENV_OVERRIDES } from './env.js';
 import { buildConfig, type VallumConfig } from './build-config.js';
 import { readConfigFiles } from './config-files.js';
+import { certificateIssues } from './check-certificates.js';
 import { compilePolicies, policyShapeIssues } from './compile-policies.js';
 import { suggest } from '@vallum/errors';
 import type { ConfigIssue, ConfigPath, LocatedIssue } from './config-issues.js';
@@ -73,7 +75,7 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
     issues.push(...built.issues);
     config = built.config;
   }
-  if (config) issues.push(...compilePolicies(config).problems);
+  if (config) issues.push(...certificateIssues(config), ...compilePolicies(config).problems);
   if (issues.length > 0 || !config) {
     throw new ConfigError(file, issues.map((i) => ({ ...i, location: i.location ?? locate(i.path, i.atKey) })));
   }
@@ -86,10 +88,17 @@ function applyEnvOverrides(doc: Document, env: Record<string, string | undefined
     const value = env[name];
     if (value === undefined || value === '') continue;
     if (doc.contents === null) doc.contents = doc.createNode({}) as never;
-    doc.setIn(path, value);
+    doc.setIn(path, isBooleanSetting(path) && (value === 'true' || value === 'false') ? value === 'true' : value);
     applied.push([name, path]);
   }
   return applied;
+}
+
+/** Whether the schema types this setting as a boolean, so `VALLUM_…=true` from the environment means true. */
+function isBooleanSetting(path: readonly string[]): boolean {
+  let schema: { properties?: Record<string, unknown>; type?: unknown } = ConfigSchema as never;
+  for (const key of path) schema = (schema.properties?.[key] ?? {}) as never;
+  return schema.type === 'boolean';
 }
 
 function schemaIssues(raw: object): ConfigIssue[] {
@@ -110,7 +119,7 @@ function decodePointer(segment: string): string | number {
   return /^\d+$/.test(s) ? Number(s) : s;
 }
 
-function describe(error: { message: string; schema: { description?: string; type?: unknown } }, path: ConfigPath, raw: object): string {
+function describe(error: { message: string; schema: { description?: string; type?: unknown; anyOf?: unknown[] } }, path: ConfigPath, raw: object): string {
   const name = path.length ? path.join('.') : 'config';
   if (error.message === 'Unexpected property') {
     const key = String(path[path.length - 1]);
@@ -119,8 +128,22 @@ function describe(error: { message: string; schema: { description?: string; type
     return `unknown key '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}`;
   }
   if (error.message.startsWith('Expected required property')) return `'${path[path.length - 1]}' is required`;
+  const allowed = enumValues(error.schema);
+  if (allowed) return `${name}: expected one of ${allowed.join(', ')}; got ${JSON.stringify(valueAt(raw, path))}`;
   const expected = error.schema.description ? ` (${error.schema.description})` : '';
   return `${name}: ${error.message.toLowerCase()}${expected}`;
+}
+
+/** The allowed values of an enum setting (a union of literals), or undefined for any other schema. */
+function enumValues(schema: { anyOf?: unknown[] }): unknown[] | undefined {
+  const values = schema.anyOf?.map((branch) => (branch as { const?: unknown }).const);
+  return values && values.length > 0 && values.every((v) => v !== undefined) ? values : undefined;
+}
+
+function valueAt(raw: object, path: ConfigPath): unknown {
+  let value: unknown = raw;
+  for (const key of path) value = (value as Record<string | number, unknown> | undefined)?.[key];
+  return value;
 }
 
 function parentSchemaKeys(path: ConfigPath, _raw: object): string[] {

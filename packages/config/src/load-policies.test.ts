@@ -8,7 +8,7 @@ import { compilePolicies, ConfigError, loadConfigText } from './index.js';
 
 const HEAD = `authenticate_service_url: http://authenticate.localhost:8000
 idp:
-  issuer: http://127.0.0.1:8010
+  issuer: https://127.0.0.1:8010
   client_id: vallum
   client_secret: secret
 shared_secret: ${'a'.repeat(32)}

@@ -1,4 +1,4 @@
-// The one schema of vallum.yaml. Types, validation and the editor JSON Schema (config.schema.json) all come from it.
+// The one schema of vallum.yaml. Types, validation and the editor JSON Schema (vallum.schema.json, json-schema.ts) all come from it.
 import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN } from './parse-values.js';
 import { ProxyGlobalKeys, ProxyRouteKeys } from './proxy-schema.js';
@@ -6,7 +6,7 @@ import { LimitGlobalKeys, LimitRouteKeys } from './limits-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
-const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description: `${description}, e.g. 90s, 30m, 14h` });
+const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description: `${description}, e.g. 90s, 30m, 14h, 1h30m` });
 
 export const SERVICE_NAMES = ['proxy', 'authenticate', 'authorize', 'cache'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -47,6 +47,9 @@ export const ConfigSchema = Type.Object(
         allow_insecure_http: Type.Optional(Type.Boolean({ description: 'Allow a plain-http issuer (loopback development only)' })),
       },
       { additionalProperties: false },
+    ),
+    allow_placeholder_secrets: Type.Optional(
+      Type.Boolean({ description: "Accept the example's CHANGE-ME secrets: only for the local demo of docker-compose.yml (VALLUM_ALLOW_PLACEHOLDER_SECRETS), never anywhere else (default false)" }),
     ),
     shared_secret: Type.Optional(Secret('Secret the services use to authenticate calls to each other')),
     shared_secret_file: Type.Optional(Type.String({ minLength: 1 })),

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { loadConfigText, ConfigError } from './index.js';
 
 const BASE = `authenticate_service_url: http://authenticate.localhost:8000
-idp: { issuer: "http://127.0.0.1:8010", client_id: vallum, client_secret: secret }
+idp: { issuer: "http://127.0.0.1:8010", client_id: vallum, client_secret: secret, allow_insecure_http: true }
 shared_secret: ${'a'.repeat(32)}
 cookie_secret: ${'b'.repeat(32)}
 routes: []

@@ -1,7 +1,7 @@
 // vallum.yaml texts shared by this service's tests. Line numbers matter: tests assert file:line:col.
 const BASE = `authenticate_service_url: http://authenticate.localhost:8000
 idp:
-  issuer: http://127.0.0.1:9000
+  issuer: https://127.0.0.1:9000
   client_id: vallum
   client_secret: vallum-secret
 shared_secret: ${'s'.repeat(32)}

@@ -51,7 +51,7 @@ async function twoUpstreams(t: { after(fn: () => Promise<void>): void }): Promis
 function routeTo(to: string, top: string, extra = '') {
   const config = loadConfigText(
     `authenticate_service_url: http://authenticate.localhost:8000
-idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: s }
+idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: s, allow_insecure_http: true }
 shared_secret: ${'s'.repeat(32)}
 cookie_secret: ${'c'.repeat(32)}
 ${top}

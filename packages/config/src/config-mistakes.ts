@@ -1,0 +1,60 @@
+// Settings that load but would fail at start or at the first request: the listen address, a route on the
+// authenticate host, a plain-http issuer without its flag, the example's placeholder secrets.
+import type { RawConfig } from './schema.js';
+import type { ConfigIssue, ConfigPath } from './config-issues.js';
+import { parseListenAddress } from './parse-values.js';
+
+/** What the built config resolved, for the checks that need more than the raw settings. */
+export interface ResolvedSettings {
+  authenticateHost: string | undefined;
+  routes: ReadonlyArray<{ index: number; host: string }>;
+  secrets: ReadonlyArray<{ key: string; value: string }>;
+}
+
+/** The placeholders of vallum.example.yaml, README.md and docker-compose.yml: `CHANGE-ME…`, `demo-only-…-CHANGE-ME`. */
+const PLACEHOLDER = /change[-_]?me/i;
+
+export function configMistakes(raw: RawConfig, resolved: ResolvedSettings, locate: (path: ConfigPath) => string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  try {
+    parseListenAddress(raw.address ?? '127.0.0.1:8000');
+  } catch (error) {
+    issues.push({ path: ['address'], message: (error as Error).message });
+  }
+
+  if (resolved.authenticateHost !== undefined) {
+    for (const route of resolved.routes) {
+      if (route.host !== resolved.authenticateHost) continue;
+      issues.push({
+        path: ['routes', route.index, 'from'],
+        message:
+          `from: '${raw.routes[route.index]!.from}' is the host of authenticate_service_url (${locate(['authenticate_service_url'])}); ` +
+          'the authenticate service answers every request there, so this route would never be reached: give the route or the authenticate service its own host',
+      });
+    }
+  }
+
+  if (raw.idp.issuer.toLowerCase().startsWith('http://') && raw.idp.allow_insecure_http !== true) {
+    issues.push({
+      path: ['idp', 'issuer'],
+      message: `idp.issuer '${raw.idp.issuer}' is plain http, which the sign-in refuses: use https, or set idp.allow_insecure_http: true (a loopback development IdP only)`,
+    });
+  }
+
+  if (raw.allow_placeholder_secrets !== true) {
+    for (const { key, value } of resolved.secrets) {
+      if (!PLACEHOLDER.test(value)) continue;
+      const settings = raw as Record<string, unknown>;
+      const fromFile = key.startsWith('idp.') ? !raw.idp.client_secret : !settings[key];
+      const path = key.split('.');
+      if (fromFile) path[path.length - 1] += '_file';
+      issues.push({
+        path,
+        message: key.startsWith('idp.')
+          ? `${key} is a placeholder from the example (it contains 'CHANGE-ME'): use the client secret your identity provider issued`
+          : `${key} is a placeholder from the example (it contains 'CHANGE-ME'): generate one with \`head -c 32 /dev/urandom | base64\``,
+      });
+    }
+  }
+  return issues;
+}
