@@ -167,5 +167,5 @@ test('a YAML syntax error stops the start with its position, and a missing file 
 
 test('the README shows the shipped example config, unchanged', () => {
   const readme = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
-  assert.ok(readme.includes('```yaml\n' + readFileSync(example, 'utf8') + '```'), 'README.md and vallum.example.yaml differ: copy the file into the README');
+  assert.ok(readme.includes(`\`\`\`yaml\n${readFileSync(example, 'utf8')}\`\`\``), 'README.md and vallum.example.yaml differ: copy the file into the README');
 });

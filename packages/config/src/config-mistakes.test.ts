@@ -63,16 +63,16 @@ test('a plain-http issuer is refused without idp.allow_insecure_http, naming the
 test("the example's placeholder secrets are refused wherever they come from: the file, the environment, a *_file", () => {
   const text = VALID.replace(`shared_secret: ${'a'.repeat(32)}`, 'shared_secret: CHANGE-ME-use-head-c-32-dev-urandom-base64').replace('client_secret: secret', 'client_secret: CHANGE-ME');
   assert.deepEqual(issuesOf(text), [
-    "vallum.yaml:7:16: shared_secret is a placeholder from the example (it contains 'CHANGE-ME'): generate one with `head -c 32 /dev/urandom | base64`",
+    "vallum.yaml:7:16: shared_secret is a placeholder from the example (it contains 'CHANGE-ME'): generate one with `vallum gen-secret`",
     "vallum.yaml:6:18: idp.client_secret is a placeholder from the example (it contains 'CHANGE-ME'): use the client secret your identity provider issued",
   ]);
   assert.deepEqual(issuesOf(VALID, { VALLUM_COOKIE_SECRET: 'demo-only-cookie-secret-CHANGE-ME-0123456789' }), [
-    "environment variable VALLUM_COOKIE_SECRET: cookie_secret is a placeholder from the example (it contains 'CHANGE-ME'): generate one with `head -c 32 /dev/urandom | base64`",
+    "environment variable VALLUM_COOKIE_SECRET: cookie_secret is a placeholder from the example (it contains 'CHANGE-ME'): generate one with `vallum gen-secret`",
   ]);
   const secretFile = join(mkdtempSync(join(tmpdir(), 'vallum-secret-')), 'token-key');
   writeFileSync(secretFile, 'change-me-change-me-change-me-change-me\n');
   assert.deepEqual(issuesOf(`${VALID}token_encryption_key_file: ${secretFile}\n`), [
-    `vallum.yaml:13:28: token_encryption_key is a placeholder from the example (it contains 'CHANGE-ME'): generate one with \`head -c 32 /dev/urandom | base64\``,
+    `vallum.yaml:13:28: token_encryption_key is a placeholder from the example (it contains 'CHANGE-ME'): generate one with \`vallum gen-secret\``,
   ]);
   // docker-compose.yml's local demo says so explicitly.
   assert.doesNotThrow(() => loadConfigText(`allow_placeholder_secrets: true\n${text}`, 'vallum.yaml', { env: {} }));
@@ -106,7 +106,7 @@ test('VALLUM_ALLOW_PLACEHOLDER_SECRETS=true (docker-compose.yml without a .env) 
   const env = { VALLUM_SHARED_SECRET: 'demo-only-shared-secret-CHANGE-ME-0123456789' };
   assert.doesNotThrow(() => loadConfigText(VALID, 'vallum.yaml', { env: { ...env, VALLUM_ALLOW_PLACEHOLDER_SECRETS: 'true' } }));
   assert.deepEqual(issuesOf(VALID, { ...env, VALLUM_ALLOW_PLACEHOLDER_SECRETS: 'false' }), [
-    "environment variable VALLUM_SHARED_SECRET: shared_secret is a placeholder from the example (it contains 'CHANGE-ME'): generate one with `head -c 32 /dev/urandom | base64`",
+    "environment variable VALLUM_SHARED_SECRET: shared_secret is a placeholder from the example (it contains 'CHANGE-ME'): generate one with `vallum gen-secret`",
   ]);
   assert.match(issuesOf(VALID, { VALLUM_ALLOW_PLACEHOLDER_SECRETS: 'yes' })[0]!, /^environment variable VALLUM_ALLOW_PLACEHOLDER_SECRETS: allow_placeholder_secrets: expected boolean/);
 });

@@ -52,7 +52,7 @@ export function configMistakes(raw: RawConfig, resolved: ResolvedSettings, locat
         path,
         message: key.startsWith('idp.')
           ? `${key} is a placeholder from the example (it contains 'CHANGE-ME'): use the client secret your identity provider issued`
-          : `${key} is a placeholder from the example (it contains 'CHANGE-ME'): generate one with \`head -c 32 /dev/urandom | base64\``,
+          : `${key} is a placeholder from the example (it contains 'CHANGE-ME'): generate one with \`vallum gen-secret\``,
       });
     }
   }

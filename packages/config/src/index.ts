@@ -16,5 +16,5 @@ export type { RouteProxyConfig, SharedRouteProxyConfig, ListenerConfig, LbPolicy
 export type { NamedPolicy } from './policy-files.js';
 export { policyVersion } from './policy-version.js';
 export { compilePolicies, type CompiledPolicies } from './compile-policies.js';
-export { type LimitsConfig, type RateLimitConfig, type RouteLimitConfig } from './build-limits.js';
+export type { LimitsConfig, RateLimitConfig, RouteLimitConfig } from './build-limits.js';
 export { configSchema, configSchemaText } from './json-schema.js';

@@ -48,7 +48,7 @@ test('an unknown key is reported where it stands, with a did-you-mean', () => {
 });
 
 test('every problem is reported at once, each with its line', () => {
-  const text = VALID.replace('shared_secret: ' + 'a'.repeat(32), 'shared_secret: short').replace('to: http://127.0.0.1:8020/base', 'to: 42');
+  const text = VALID.replace(`shared_secret: ${'a'.repeat(32)}`, 'shared_secret: short').replace('to: http://127.0.0.1:8020/base', 'to: 42');
   const issues = issuesOf(text);
   assert.ok(issues.some((i) => i.startsWith('vallum.yaml:7:')), issues.join('\n'));
   assert.ok(issues.some((i) => i.startsWith('vallum.yaml:11:')), issues.join('\n'));

@@ -34,7 +34,7 @@ export function normalizePath(rawPath: string): string | null {
     }
     out.push(segment);
   }
-  return '/' + out.join('/');
+  return `/${out.join('/')}`;
 }
 
 export function splitPathAndQuery(url: string): { path: string; query: string } {
