@@ -12,7 +12,14 @@ import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getFreePort, startRedis } from '@vallum/testing';
 
-const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean).map((a) => a.trim().split(/\s+/)));
+const args = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .join(' ')
+    .split('--')
+    .filter(Boolean)
+    .map((a) => a.trim().split(/\s+/)),
+);
 const DURATION = Number(args.duration ?? 5);
 const ROUNDS = Number(args.rounds ?? 3);
 const CONNECTIONS = Number(args.connections ?? 50);
@@ -110,7 +117,9 @@ const dispatchPort = await getFreePort();
 const dispatchPeer = await start('undici dispatch', 'taskset', node('./peers/undici-dispatch.mjs', String(dispatchPort), upstream), 'ready');
 
 const bytesPort = await getFreePort();
-const bytesPeer = await start('undici dispatch + identity bytes', 'taskset', node('./peers/undici-dispatch.mjs', String(bytesPort), upstream), 'ready', { IDENTITY_BYTES: '1' });
+const bytesPeer = await start('undici dispatch + identity bytes', 'taskset', node('./peers/undici-dispatch.mjs', String(bytesPort), upstream), 'ready', {
+  IDENTITY_BYTES: '1',
+});
 
 const redis = await startRedis();
 const secret = (c) => c.repeat(32);
@@ -140,7 +149,12 @@ routes:
 const vallumPort = await getFreePort();
 const vallumConfig = writeVallumConfig(vallumPort, 'vallum.yaml');
 const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
-const vallum = await start('Vallum', 'taskset', ['-c', PROXY_CORE, process.execPath, ...profile, here('./peers/vallum-with-session.mjs'), vallumConfig], 'ready ');
+const vallum = await start(
+  'Vallum',
+  'taskset',
+  ['-c', PROXY_CORE, process.execPath, ...profile, here('./peers/vallum-with-session.mjs'), vallumConfig],
+  'ready ',
+);
 const cookie = vallum.line.slice('ready '.length).trim();
 // --compare DIR also runs the Vallum built in another checkout (e.g. a copy of main), in the same interleaved rounds:
 // on a busy machine, two builds measured in separate runs differ by more than any change between them.
@@ -149,7 +163,12 @@ if (args.compare) {
   const otherDir = resolve(String(args.compare));
   const port = await getFreePort();
   const peer = join(otherDir, 'bench/peers/vallum-with-session.mjs');
-  const other = await start('Vallum (compared)', 'taskset', ['-c', PROXY_CORE, process.execPath, peer, writeVallumConfig(port, 'vallum-compared.yaml')], 'ready ');
+  const other = await start(
+    'Vallum (compared)',
+    'taskset',
+    ['-c', PROXY_CORE, process.execPath, peer, writeVallumConfig(port, 'vallum-compared.yaml')],
+    'ready ',
+  );
   const otherCookie = other.line.slice('ready '.length).trim();
   const label = basename(otherDir);
   compared.push(
@@ -177,8 +196,12 @@ const targets = [
 
 // --only a,b keeps the targets whose names contain one of the words (the baselines always run): for quick comparisons.
 if (args.only) {
-  const words = String(args.only).split(',').map((w) => w.trim().toLowerCase());
-  const keep = (t) => ['direct (nginx upstream)', '@fastify/http-proxy', 'bare node:http + undici dispatch (the spike)'].includes(t.name) || words.some((w) => t.name.toLowerCase().includes(w));
+  const words = String(args.only)
+    .split(',')
+    .map((w) => w.trim().toLowerCase());
+  const keep = (t) =>
+    ['direct (nginx upstream)', '@fastify/http-proxy', 'bare node:http + undici dispatch (the spike)'].includes(t.name) ||
+    words.some((w) => t.name.toLowerCase().includes(w));
   targets.splice(0, targets.length, ...targets.filter(keep));
 }
 
@@ -268,12 +291,17 @@ for (const s of sizes) {
   for (const t of targets) {
     const a = agg(t.name);
     summary[`${t.name}|${s}`] = a;
-    lines.push(`| ${s.slice(1).replace('k', ' KiB')} | ${t.name} | ${fmt(a.rps)} | ${fmt(a.rps / direct.rps, 2)} | ${fmt(a.rps / fastify.rps, 2)} | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} | ${fmt(a.p99 / fastify.p99, 2)} | ${fmt(a.cpuUs)} | ${fmt(a.cpuUs / spike.cpuUs, 2)} | ${Number.isFinite(a.busy) ? `${Math.round(a.busy * 100)} %` : '-'} |`);
+    lines.push(
+      `| ${s.slice(1).replace('k', ' KiB')} | ${t.name} | ${fmt(a.rps)} | ${fmt(a.rps / direct.rps, 2)} | ${fmt(a.rps / fastify.rps, 2)} | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} | ${fmt(a.p99 / fastify.p99, 2)} | ${fmt(a.cpuUs)} | ${fmt(a.cpuUs / spike.cpuUs, 2)} | ${Number.isFinite(a.busy) ? `${Math.round(a.busy * 100)} %` : '-'} |`,
+    );
   }
 }
 const get = (n, s) => summary[`${n}|${s}`];
 lines.push('', 'Targets:');
-for (const [s, want] of [['/1k', 1.5], ['/100k', 1.8]]) {
+for (const [s, want] of [
+  ['/1k', 1.5],
+  ['/100k', 1.8],
+]) {
   const ratio = get('Vallum authenticated', s).rps / get('@fastify/http-proxy', s).rps;
   lines.push(`- ${s}: Vallum authenticated ${ratio.toFixed(2)}× @fastify/http-proxy (target ≥ ${want}×) ${ratio >= want ? 'met' : 'MISSED'}`);
   if (get('Vallum public', s)) {

@@ -3,8 +3,7 @@
 // the same run (the ratio is the figure; a linear scan would be ~1000×). Run: npx tsc -b && node bench/route-lookup.mjs.
 import { createRouteTable } from '../services/proxy/dist/route-table.js';
 
-const routesOf = (n, hosts) =>
-  Array.from({ length: n }, (_, i) => ({ id: `r${i}`, host: `h${i % hosts}.localhost:8000`, prefix: `/p${i}/` }));
+const routesOf = (n, hosts) => Array.from({ length: n }, (_, i) => ({ id: `r${i}`, host: `h${i % hosts}.localhost:8000`, prefix: `/p${i}/` }));
 
 function measure(table, hosts) {
   const run = () => {

@@ -38,7 +38,14 @@ function importsOf(text) {
   const found = [];
   const statement = /(?:^|;|\n)\s*(import|export)\s+(type\s+)?([^;]*?)\s*from\s*['"]([^'"]+)['"]/g;
   for (const m of code.matchAll(statement)) {
-    const typeOnly = Boolean(m[2]) || /^\{[^}]*\}$/.test(m[3].trim()) && m[3].replace(/[{}\s]/g, '').split(',').filter(Boolean).every((n) => n.startsWith('type '));
+    const typeOnly =
+      Boolean(m[2]) ||
+      (/^\{[^}]*\}$/.test(m[3].trim()) &&
+        m[3]
+          .replace(/[{}\s]/g, '')
+          .split(',')
+          .filter(Boolean)
+          .every((n) => n.startsWith('type ')));
     found.push({ specifier: m[4], typeOnly });
   }
   for (const m of code.matchAll(/(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g)) found.push({ specifier: m[1], typeOnly: false });
@@ -85,7 +92,10 @@ export function checkBoundaries() {
   for (const file of graph.keys()) {
     if (!PURE_BUILD.test(relative(root, file))) continue;
     const chain = ioChain(file, graph, io);
-    if (chain) problems.push(`${relative(root, file)}: building the config must not do I/O; it reaches ${chain.map((f) => relative(root, f)).join(' → ')} (${io.get(chain.at(-1))}); read files in the loader and pass them in`);
+    if (chain)
+      problems.push(
+        `${relative(root, file)}: building the config must not do I/O; it reaches ${chain.map((f) => relative(root, f)).join(' → ')} (${io.get(chain.at(-1))}); read files in the loader and pass them in`,
+      );
   }
   for (const cycle of cyclesOf(graph)) problems.push(`import cycle: ${cycle.map((f) => relative(root, f)).join(' → ')}`);
   return problems;

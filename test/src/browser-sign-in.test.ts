@@ -61,7 +61,10 @@ for (const mode of ['all-in-one', 'split'] as const) {
       const confirm = page.locator('button[name="logout"], button:has-text("Yes, sign me out")');
       await Promise.race([
         page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 15_000 }),
-        confirm.first().waitFor({ timeout: 15_000 }).then(() => confirm.first().click()),
+        confirm
+          .first()
+          .waitFor({ timeout: 15_000 })
+          .then(() => confirm.first().click()),
       ]);
       await page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 15_000 });
       assert.match((await page.textContent('h1')) ?? '', /signed out/i);

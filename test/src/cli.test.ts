@@ -43,7 +43,20 @@ test('each command has its own --help with examples', () => {
   assert.equal(validate.code, 0, validate.stderr);
   assert.match(validate.stdout, /^usage: vallum validate --config FILE/);
   assert.match(validate.stdout, /^examples:\n {2}vallum validate --config vallum\.yaml/m);
-  for (const args of [['policy', '--help'], ['policy', 'explain', '--help'], ['policy', 'test', '--help'], ['policy', 'diff', '--help'], ['service-account', '--help'], ['service-account', 'create', '--help'], ['service-account', 'list', '--help'], ['service-account', 'revoke', '--help'], ['gen-secret', '--help'], ['demo', '--help'], ['demo-idp', '--help'], ['demo-app', '--help']]) {
+  for (const args of [
+    ['policy', '--help'],
+    ['policy', 'explain', '--help'],
+    ['policy', 'test', '--help'],
+    ['policy', 'diff', '--help'],
+    ['service-account', '--help'],
+    ['service-account', 'create', '--help'],
+    ['service-account', 'list', '--help'],
+    ['service-account', 'revoke', '--help'],
+    ['gen-secret', '--help'],
+    ['demo', '--help'],
+    ['demo-idp', '--help'],
+    ['demo-app', '--help'],
+  ]) {
     const res = vallum(...args);
     assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
     assert.match(res.stdout, new RegExp(`^usage: vallum ${args.slice(0, -1).join(' ')}`), args.join(' '));

@@ -16,7 +16,8 @@ import { stopChild } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
-const DOCKER_COMPOSE_HINT = 'docker-compose is not installed: apt-get install -y --no-install-recommends docker-compose (npm test installs it when run as root)';
+const DOCKER_COMPOSE_HINT =
+  'docker-compose is not installed: apt-get install -y --no-install-recommends docker-compose (npm test installs it when run as root)';
 /** The services of docker-compose.yml this test starts as processes; redis becomes a real local redis-server. */
 const VALLUM_SERVICES = ['cache', 'authorize', 'authenticate', 'proxy'] as const;
 const HEALTH_TIMEOUT_MS = 20_000;
@@ -75,16 +76,19 @@ interface ComposeService {
 
 /** Compose's `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `$VAR` and `$$`. */
 function interpolate(value: string, env: Record<string, string | undefined>): string {
-  return value.replace(/\$\$|\$\{([A-Za-z_]\w*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_]\w*)/g, (match, braced?: string, op?: string, arg?: string, bare?: string) => {
-    if (match === '$$') return '$';
-    const name = (braced ?? bare)!;
-    const current = env[name];
-    if (!op) return current ?? '';
-    const unset = op.startsWith(':') ? !current : current === undefined;
-    if (!unset) return current!;
-    if (op.endsWith('-')) return arg ?? '';
-    throw new Error(`docker-compose.yml requires ${name}: ${arg}`);
-  });
+  return value.replace(
+    /\$\$|\$\{([A-Za-z_]\w*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_]\w*)/g,
+    (match, braced?: string, op?: string, arg?: string, bare?: string) => {
+      if (match === '$$') return '$';
+      const name = (braced ?? bare)!;
+      const current = env[name];
+      if (!op) return current ?? '';
+      const unset = op.startsWith(':') ? !current : current === undefined;
+      if (!unset) return current!;
+      if (op.endsWith('-')) return arg ?? '';
+      throw new Error(`docker-compose.yml requires ${name}: ${arg}`);
+    },
+  );
 }
 
 function interpolateAll<T>(value: T, env: Record<string, string | undefined>): T {
@@ -135,7 +139,9 @@ function containerPortOf(name: string, service: ComposeService): number {
 /** `[ip:]host:container[/proto]` → the host port, for the container port given. */
 function publishedPortsOf(service: ComposeService, containerPort: number): number[] {
   return (service.ports ?? []).flatMap((entry) => {
-    const parts = String(entry).replace(/\/\w+$/, '').split(':');
+    const parts = String(entry)
+      .replace(/\/\w+$/, '')
+      .split(':');
     return Number(parts.at(-1)) === containerPort && parts.length >= 2 ? [Number(parts.at(-2))] : [];
   });
 }
@@ -326,7 +332,12 @@ describe('the compose services, run as local processes with their compose comman
     for (const [name, service] of Object.entries(services)) {
       const containerPort = containerPortOf(name, service);
       const port = name === 'redis' ? (redis = await startRedis()).port : await getFreePort();
-      placements.set(name, { names: [name, ...aliasesOf(service)].map((n) => n.toLowerCase()), containerPort, publishedPorts: publishedPortsOf(service, containerPort), port });
+      placements.set(name, {
+        names: [name, ...aliasesOf(service)].map((n) => n.toLowerCase()),
+        containerPort,
+        publishedPorts: publishedPortsOf(service, containerPort),
+        port,
+      });
     }
     const containerPorts = [...placements.values()].map((p) => p.containerPort);
     assert.equal(new Set(containerPorts).size, containerPorts.length, `container ports must differ for this mapping: ${containerPorts.join(', ')}`);
@@ -347,7 +358,10 @@ describe('the compose services, run as local processes with their compose comman
         files.set(target, copy);
       }
       const [entry, ...entryArgs] = image.entrypoint;
-      const args = [...entryArgs.map((a) => resolve(ROOT, a.replace(new RegExp(`^${image.workdir}/?`), ''))), ...rewriteArgs(service.command ?? [], rewrite, placement, files)];
+      const args = [
+        ...entryArgs.map((a) => resolve(ROOT, a.replace(new RegExp(`^${image.workdir}/?`), ''))),
+        ...rewriteArgs(service.command ?? [], rewrite, placement, files),
+      ];
       const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...image.env };
       for (const [key, value] of Object.entries(environmentOf(service))) env[key] = rewrite(value);
       const started = spawnCommand(entry === 'node' ? process.execPath : entry!, args, env, ROOT);
@@ -408,7 +422,10 @@ describe('the compose services, run as local processes with their compose comman
     const res = await request(`${internalUrl('proxy')}/.well-known/vallum/jwks.json`, { headers: { host: `app.localhost:${placements.get('proxy')!.port}` } });
     assert.equal(res.statusCode, 200);
     const { keys } = (await res.body.json()) as { keys: Array<Record<string, string>> };
-    assert.ok(keys.some((k) => k['kty'] === 'EC' && k['crv'] === 'P-256'), JSON.stringify(keys));
+    assert.ok(
+      keys.some((k) => k['kty'] === 'EC' && k['crv'] === 'P-256'),
+      JSON.stringify(keys),
+    );
   });
 
   async function signIn(email: string): Promise<{ browser: HeadlessBrowser; page: Page; hops: string[] }> {

@@ -26,7 +26,10 @@ const SECRETS = { VALLUM_SHARED_SECRET: 's'.repeat(32), VALLUM_COOKIE_SECRET: 'c
 
 test('the shipped example config loads with every route, once its placeholder secrets are replaced', () => {
   const config = loadVallumConfig(example, { env: SECRETS });
-  assert.deepEqual(config.routes.map((r) => r.id), ['grafana', 'wiki-admin', 'wiki', 'status']);
+  assert.deepEqual(
+    config.routes.map((r) => r.id),
+    ['grafana', 'wiki-admin', 'wiki', 'status'],
+  );
   const res = vallumWith(SECRETS, 'validate', '--config', example);
   assert.equal(res.status, 0, res.stderr);
   assert.match(res.stdout, /ok \(4 routes\)/);
@@ -39,9 +42,18 @@ test("vallum validate refuses the example's placeholder secrets (CHANGE-ME), eac
   const text = readFileSync(example, 'utf8');
   const res = vallum('validate', '--config', example);
   assert.equal(res.status, 1, res.stdout);
-  for (const [key, needle] of [['shared_secret', 'shared_secret: CHANGE-ME'], ['cookie_secret', 'cookie_secret: CHANGE-ME'], ['idp.client_secret', 'client_secret: CHANGE-ME']] as const) {
+  for (const [key, needle] of [
+    ['shared_secret', 'shared_secret: CHANGE-ME'],
+    ['cookie_secret', 'cookie_secret: CHANGE-ME'],
+    ['idp.client_secret', 'client_secret: CHANGE-ME'],
+  ] as const) {
     const col = text.split('\n')[lineOfIn(text, needle) - 1]!.indexOf('CHANGE-ME') + 1;
-    assert.match(res.stderr, new RegExp(`${escapeRegExp(example)}:${lineOfIn(text, needle)}:${col}: ${escapeRegExp(key)} is a placeholder from the example \\(it contains 'CHANGE-ME'\\)`));
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `${escapeRegExp(example)}:${lineOfIn(text, needle)}:${col}: ${escapeRegExp(key)} is a placeholder from the example \\(it contains 'CHANGE-ME'\\)`,
+      ),
+    );
   }
   const fromEnv = vallumWith({ ...SECRETS, VALLUM_COOKIE_SECRET: 'demo-only-cookie-secret-CHANGE-ME-0123456789' }, 'validate', '--config', example);
   assert.equal(fromEnv.status, 1);
@@ -86,7 +98,9 @@ test('vallum validate refuses a plain-http issuer without idp.allow_insecure_htt
   assert.equal(res.status, 1, res.stdout);
   assert.match(
     res.stderr,
-    new RegExp(`${escapeRegExp(file)}:3:11: idp\\.issuer 'http://127\\.0\\.0\\.1:8010' is plain http, which the sign-in refuses: use https, or set idp\\.allow_insecure_http: true`),
+    new RegExp(
+      `${escapeRegExp(file)}:3:11: idp\\.issuer 'http://127\\.0\\.0\\.1:8010' is plain http, which the sign-in refuses: use https, or set idp\\.allow_insecure_http: true`,
+    ),
   );
   const allowed = writeConfig(MINIMAL.replace('https://idp.example.com', 'http://127.0.0.1:8010\n  allow_insecure_http: true'));
   assert.equal(vallum('validate', '--config', allowed).status, 0);
@@ -109,7 +123,12 @@ test('a broken config file is refused with file:line:column, for a typo in a key
   const lineOf = (needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
   const res = vallum('validate', '--config', broken);
   assert.equal(res.status, 1);
-  assert.match(res.stderr, new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineOf('pass_identity_header:')}:5: unknown key 'pass_identity_header' \\(did you mean 'pass_identity_headers'\\?\\)`));
+  assert.match(
+    res.stderr,
+    new RegExp(
+      `${broken.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${lineOf('pass_identity_header:')}:5: unknown key 'pass_identity_header' \\(did you mean 'pass_identity_headers'\\?\\)`,
+    ),
+  );
   assert.match(res.stderr, new RegExp(`:${lineOf('domian')}:\\d+: .*did you mean 'domain'`));
 });
 
@@ -139,14 +158,28 @@ policy_dir: policies
   // Problems in the config's own policies (found with the schema's), then ones found only once the named policy
   // files are read: `use` of an unknown name (the admin policy's too) and a typo inside a named policy file.
   const cases = [
-    { text: `${head}admin_policy: { allow: { or: [{ emial: { is: a@example.com } }] } }\n${route('{ allow: { or: [{ domain: { iss: example.com } }] } }')}`, expect: [/vallum\.yaml:10:39: unknown operator 'iss' for domain/, /vallum\.yaml:6:31: unknown criterion 'emial'/] },
-    { text: `${head}admin_policy: { use: admins }\n${route('{ use: staf }')}`, expect: [/vallum\.yaml:6:22: unknown named policy 'admins'/, /vallum\.yaml:10:20: unknown named policy 'staf' \(did you mean 'staff'\?\)/, /policies\/broken\.yaml:3:7: unknown criterion 'grops'/] },
+    {
+      text: `${head}admin_policy: { allow: { or: [{ emial: { is: a@example.com } }] } }\n${route('{ allow: { or: [{ domain: { iss: example.com } }] } }')}`,
+      expect: [/vallum\.yaml:10:39: unknown operator 'iss' for domain/, /vallum\.yaml:6:31: unknown criterion 'emial'/],
+    },
+    {
+      text: `${head}admin_policy: { use: admins }\n${route('{ use: staf }')}`,
+      expect: [
+        /vallum\.yaml:6:22: unknown named policy 'admins'/,
+        /vallum\.yaml:10:20: unknown named policy 'staf' \(did you mean 'staff'\?\)/,
+        /policies\/broken\.yaml:3:7: unknown criterion 'grops'/,
+      ],
+    },
   ];
   for (const { text, expect } of cases) {
     const file = join(dir, 'vallum.yaml');
     writeFileSync(file, text);
     const loaded = loadProblems(file);
-    for (const pattern of expect) assert.ok(loaded.some((line) => pattern.test(line)), `${pattern} in\n${loaded.join('\n')}`);
+    for (const pattern of expect)
+      assert.ok(
+        loaded.some((line) => pattern.test(line)),
+        `${pattern} in\n${loaded.join('\n')}`,
+      );
     const res = vallum('validate', '--config', file);
     assert.equal(res.status, 1, res.stdout);
     assert.deepEqual(res.stderr.trim().split('\n').slice(1), loaded, 'vallum validate lists the same problems');

@@ -21,7 +21,10 @@ async function startVallumCommand(args: string[], ready: RegExp, env: Record<str
   let output = '';
   const running = { child, output: () => output };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`vallum ${args[0]} printed nothing matching ${ready} within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => fail(new Error(`vallum ${args[0]} printed nothing matching ${ready} within ${START_TIMEOUT_MS} ms:\n${output}`)),
+      START_TIMEOUT_MS,
+    );
     const onData = (d: Buffer) => {
       output += d.toString();
       if (ready.test(output)) {
@@ -135,8 +138,21 @@ describe('vallum demo-idp and demo-app (the compose idp and app containers)', ()
     const port = await getFreePort();
     const issuer = `http://idp.localhost:${port}`;
     const idp = await startVallumCommand(
-      ['demo-idp', '--port', String(port), '--issuer', issuer, '--client-id', 'vallum', '--client-secret-env', 'TEST_DEMO_SECRET',
-        '--redirect-uri', 'http://authenticate.localhost:8001/oauth2/callback', '--post-logout-redirect-uri', 'http://authenticate.localhost:8001/.vallum/signed_out'],
+      [
+        'demo-idp',
+        '--port',
+        String(port),
+        '--issuer',
+        issuer,
+        '--client-id',
+        'vallum',
+        '--client-secret-env',
+        'TEST_DEMO_SECRET',
+        '--redirect-uri',
+        'http://authenticate.localhost:8001/oauth2/callback',
+        '--post-logout-redirect-uri',
+        'http://authenticate.localhost:8001/.vallum/signed_out',
+      ],
       /listening/,
       { TEST_DEMO_SECRET: 'a-client-secret-from-the-environment' },
     );
@@ -153,8 +169,14 @@ describe('vallum demo-idp and demo-app (the compose idp and app containers)', ()
       // The client from the flags is registered: an authorization request for it reaches the login interaction.
       const auth = new URL(doc.authorization_endpoint.replace(issuer, `http://127.0.0.1:${port}`));
       auth.search = new URLSearchParams({
-        client_id: 'vallum', redirect_uri: 'http://authenticate.localhost:8001/oauth2/callback', response_type: 'code', scope: 'openid',
-        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', state: 's', nonce: 'n',
+        client_id: 'vallum',
+        redirect_uri: 'http://authenticate.localhost:8001/oauth2/callback',
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+        state: 's',
+        nonce: 'n',
       }).toString();
       const authRes = await request(auth, { headers: { host } });
       await authRes.body.dump();
@@ -166,7 +188,10 @@ describe('vallum demo-idp and demo-app (the compose idp and app containers)', ()
   });
 
   test('demo-idp refuses to start without the client secret in the environment', async () => {
-    const { code, output } = await exitCodeOf(['demo-idp', '--port', '0', '--client-secret-env', 'TEST_DEMO_SECRET_UNSET', '--redirect-uri', 'http://a.localhost/cb'], {});
+    const { code, output } = await exitCodeOf(
+      ['demo-idp', '--port', '0', '--client-secret-env', 'TEST_DEMO_SECRET_UNSET', '--redirect-uri', 'http://a.localhost/cb'],
+      {},
+    );
     assert.equal(code, 2, output);
     assert.match(output, /TEST_DEMO_SECRET_UNSET/);
   });

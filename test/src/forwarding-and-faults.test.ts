@@ -64,7 +64,7 @@ test('an IdP that is down gives a clear 503 sign-in page, not a crash or a hang'
   assert.equal(again.statusCode, 200);
 });
 
-test('/.vallum/ paths on a route host are Vallum\'s own and never reach the app', async () => {
+test("/.vallum/ paths on a route host are Vallum's own and never reach the app", async () => {
   const before = upstream.requests.length;
   const res = await call('public.localhost', '/.vallum/anything');
   await res.body.dump();

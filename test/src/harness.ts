@@ -195,7 +195,9 @@ export async function spawnService(
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${service} exited with ${child.exitCode}:\n${output}`);
     try {
-      const res = await fetch(`http://127.0.0.1:${port}${service === 'proxy' || service === 'all' ? '/.vallum/healthz' : '/healthz'}`, { signal: AbortSignal.timeout(1000) });
+      const res = await fetch(`http://127.0.0.1:${port}${service === 'proxy' || service === 'all' ? '/.vallum/healthz' : '/healthz'}`, {
+        signal: AbortSignal.timeout(1000),
+      });
       if (res.ok) {
         await res.body?.cancel();
         return child;

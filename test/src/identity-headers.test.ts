@@ -48,7 +48,7 @@ const seenHeaders = async (host: string, headers: Record<string, string>) => {
 };
 
 test('claim headers reach the upstream; client copies never do, in any casing or with _ for -', async () => {
-  const forged = { 'X-EMAIL': 'mallory@evil.example', 'x_email': 'mallory@evil.example', 'X_User_Groups': 'admins', 'x_vallum_claim_email': 'm@e' };
+  const forged = { 'X-EMAIL': 'mallory@evil.example', x_email: 'mallory@evil.example', X_User_Groups: 'admins', x_vallum_claim_email: 'm@e' };
   const seen = await seenHeaders(appHost(stack), { cookie: `_vallum=${await alice.cookie()}`, ...forged });
   assert.equal(seen['x-email'], 'alice@example.com');
   assert.equal(seen['x-user-groups'], 'admins,engineering');
@@ -66,7 +66,10 @@ test('the assertion names its key, and that key is in the JWKS of every route ho
   assert.ok(kid);
   for (const host of ['app', 'admin', 'public']) {
     const res = await hostGet(stack, `${host}.localhost:${stack.port}`, '/.well-known/vallum/jwks.json');
-    assert.ok((JSON.parse(res.text) as { keys: Array<{ kid: string }> }).keys.some((k) => k.kid === kid), host);
+    assert.ok(
+      (JSON.parse(res.text) as { keys: Array<{ kid: string }> }).keys.some((k) => k.kid === kid),
+      host,
+    );
   }
   const jwks = createRemoteJWKSet(new URL(`${stack.proxyUrl}/.well-known/vallum/jwks.json`));
   await jwtVerify(jwt, jwks, { audience: appHost(stack), algorithms: ['ES256'] });

@@ -51,7 +51,9 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
 export const appHost = (stack: Stack) => `app.localhost:${stack.port}`;
 
 /** A stack with Redis, a browser and a direct handle on the session store; `close` ends all three. */
-export async function startIdentityStack(options: Omit<StackOptions, 'redis'>): Promise<{ stack: Stack; browser: Browser; store: SessionStore; close(): Promise<void> }> {
+export async function startIdentityStack(
+  options: Omit<StackOptions, 'redis'>,
+): Promise<{ stack: Stack; browser: Browser; store: SessionStore; close(): Promise<void> }> {
   const stack = await startStack({ ...options, redis: true });
   const browser = await launchBrowser().catch(async (err: unknown) => {
     await stack.close();

@@ -55,14 +55,36 @@ test("the IdP's ID token works as a bearer token; a tampered one gets 401, not a
 });
 
 test('vallum service-account create prints a token that gets its groups through the policy', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, [VALLUM_BIN, 'service-account', 'create', '--name', 'ci', '--expires', '30d', '--groups', 'engineering', '--config', configFile]);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    VALLUM_BIN,
+    'service-account',
+    'create',
+    '--name',
+    'ci',
+    '--expires',
+    '30d',
+    '--groups',
+    'engineering',
+    '--config',
+    configFile,
+  ]);
   const token = stdout.trim();
   const app = await asBearer(token);
   assert.equal(app.status, 200);
   assert.equal(app.headers['x-vallum-claim-groups'], 'engineering');
   assert.equal(app.headers.authorization, undefined, 'a Vallum token is a Vallum credential: the app never sees it');
   assert.equal((await asBearer(token, `admin.localhost:${stack.port}`)).status, 403, 'admin needs the admins group');
-  const bad = await promisify(execFile)(process.execPath, [VALLUM_BIN, 'service-account', 'create', '--name', 'CI!', '--expires', 'soon', '--config', configFile]).catch((e: { code: number; stderr: string }) => e);
+  const bad = await promisify(execFile)(process.execPath, [
+    VALLUM_BIN,
+    'service-account',
+    'create',
+    '--name',
+    'CI!',
+    '--expires',
+    'soon',
+    '--config',
+    configFile,
+  ]).catch((e: { code: number; stderr: string }) => e);
   assert.equal((bad as { code: number }).code, 2);
   assert.match((bad as { stderr: string }).stderr, /--name must be.*--expires must be a duration/s);
 });
@@ -87,7 +109,9 @@ test('the command-line login hands a session token to a loopback listener only, 
     assert.equal(whoami.headers.authorization, undefined, 'the command-line token is not passed to the app');
 
     for (const target of ['http://evil.example:80/', 'https://127.0.0.1:443/', 'http://127.0.0.1/', 'http://127.0.0.1.evil.example:8000/']) {
-      const res = await hostGet(stack, appHost(stack), `/.vallum/api/v1/login?redirect_uri=${encodeURIComponent(target)}`, { cookie: `_vallum=${await alice.cookie()}` });
+      const res = await hostGet(stack, appHost(stack), `/.vallum/api/v1/login?redirect_uri=${encodeURIComponent(target)}`, {
+        cookie: `_vallum=${await alice.cookie()}`,
+      });
       assert.equal(res.status, 400, target);
     }
     const sid = (await store.findSessions({ sub: 'alice' }))[0]!.id;

@@ -34,11 +34,16 @@ test('tokens are refreshed before they expire, and changed groups reach the upst
   assert.ok(first?.refreshToken && first.tokenExpiresAt, 'the session keeps a refresh token and the token expiry');
   stack.idp.setGroups('bob', ['engineering', 'qa']);
   let seenAt = 0;
-  await waitUntil('a refreshed access token', async () => {
-    const s = await sessionOf('bob');
-    seenAt = Date.now();
-    return s !== undefined && s.accessToken !== first.accessToken;
-  }, TOKEN_TTL_S * 1000 + 2 * INTERVAL_MS, 100);
+  await waitUntil(
+    'a refreshed access token',
+    async () => {
+      const s = await sessionOf('bob');
+      seenAt = Date.now();
+      return s !== undefined && s.accessToken !== first.accessToken;
+    },
+    TOKEN_TTL_S * 1000 + 2 * INTERVAL_MS,
+    100,
+  );
   assert.ok(seenAt < first.tokenExpiresAt, 'the refresh happened before the old token expired');
   const refreshed = (await sessionOf('bob'))!;
   assert.ok(refreshed.tokenExpiresAt! > first.tokenExpiresAt);
@@ -56,7 +61,11 @@ test('a user deleted at the IdP loses access within one refresh, without signing
   assert.equal((await whoami(cookie)).status, 200);
   stack.idp.removeUser('bob');
   // A request in flight at the moment the session ends may be cut off by the revocation watch: poll again.
-  const status = () => whoami(cookie).then((r) => r.status, () => 0);
+  const status = () =>
+    whoami(cookie).then(
+      (r) => r.status,
+      () => 0,
+    );
   const took = await waitUntil('access ends', async () => (await status()) === 302, TOKEN_TTL_S * 1000 + 3 * INTERVAL_MS, 100);
   assert.ok(took <= TOKEN_TTL_S * 1000 + 3 * INTERVAL_MS);
   // Every session of the deleted user ends at its next refresh (the first test's one included).

@@ -37,7 +37,11 @@ after(async () => {
 /** Both processes' answers for the app with this cookie; 0 for a response cut off as its session ended. */
 const statuses = async (cookie: string) => {
   const headers = { cookie: `_vallum=${cookie}` };
-  const status = (port: number) => hostGet(stack, appHost(stack), '/api/whoami', headers, port).then((r) => r.status, () => 0);
+  const status = (port: number) =>
+    hostGet(stack, appHost(stack), '/api/whoami', headers, port).then(
+      (r) => r.status,
+      () => 0,
+    );
   return [await status(stack.port), await status(secondPort)];
 };
 
@@ -91,11 +95,14 @@ test('an unsigned (alg none) or missing logout token is refused and revokes noth
   await alice.context.close();
 });
 
-test('the admin API, behind admin_policy, lists a user\'s sessions and revokes them on both processes within 1 s', async () => {
+test("the admin API, behind admin_policy, lists a user's sessions and revokes them on both processes within 1 s", async () => {
   const alice = await signInWithBrowser(browser, stack, 'alice@example.com');
   const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
   const admin = async (method: 'GET' | 'DELETE', path: string, who: string) => {
-    const res = await request(`http://127.0.0.1:${stack.port}/.vallum/admin/v1${path}`, { method, headers: { host: appHost(stack), cookie: `_vallum=${who}` } });
+    const res = await request(`http://127.0.0.1:${stack.port}/.vallum/admin/v1${path}`, {
+      method,
+      headers: { host: appHost(stack), cookie: `_vallum=${who}` },
+    });
     return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
   };
   const aliceCookie = await alice.cookie();
@@ -106,7 +113,10 @@ test('the admin API, behind admin_policy, lists a user\'s sessions and revokes t
   assert.equal(listed.status, 200);
   const sessions = listed.body.sessions as Array<Record<string, unknown>>;
   assert.ok(sessions.length >= 1 && sessions.every((s) => s.sub === 'bob' && s.email === 'bob@example.com'));
-  assert.ok(sessions.every((s) => !('refreshToken' in s) && !('idToken' in s) && !('accessToken' in s)), 'no tokens leave the cache');
+  assert.ok(
+    sessions.every((s) => !('refreshToken' in s) && !('idToken' in s) && !('accessToken' in s)),
+    'no tokens leave the cache',
+  );
   assert.deepEqual(await statuses(bobCookie), [200, 200]);
   const revoked = await admin('DELETE', '/users/bob/sessions', aliceCookie);
   assert.equal(revoked.body.revoked, sessions.length);
@@ -131,7 +141,9 @@ test('an open server-sent-events stream on one process is closed within seconds 
     res.body.on('close', () => resolve(Date.now()));
   });
   await waitUntil('the stream flows', async () => ticks >= 2, 5000);
-  const adminAnswer = (await (await request(`http://127.0.0.1:${stack.port}/.vallum/admin/v1/users/bob/sessions`, { headers: { host: appHost(stack), cookie: `_vallum=${cookie}` } })).body.text());
+  const adminAnswer = await (
+    await request(`http://127.0.0.1:${stack.port}/.vallum/admin/v1/users/bob/sessions`, { headers: { host: appHost(stack), cookie: `_vallum=${cookie}` } })
+  ).body.text();
   assert.match(adminAnswer, /ACCESS_DENIED/, 'bob may not use the admin API');
   // Bob signs out on the first process; the stream he opened on the second must end.
   const signOut = await hostGet(stack, appHost(stack), '/.vallum/sign_out', { cookie: `_vallum=${cookie}` });
@@ -145,8 +157,10 @@ test('an open server-sent-events stream on one process is closed within seconds 
 
 test('an invalid admin_policy is refused at load with its file:line:col', () => {
   const bad = stack.configText.replace(/admin_policy:[\s\S]*$/, 'admin_policy:\n  allow:\n    or:\n      - groupz: admins\n');
-  assert.throws(() => loadVallumConfigText(bad, 'vallum.yaml'), (err: Error & { issues?: Array<{ location: string; message: string }> }) =>
-    (err.issues ?? []).some((i) => /^vallum\.yaml:\d+:\d+$/.test(i.location) && /groupz/.test(i.message)),
+  assert.throws(
+    () => loadVallumConfigText(bad, 'vallum.yaml'),
+    (err: Error & { issues?: Array<{ location: string; message: string }> }) =>
+      (err.issues ?? []).some((i) => /^vallum\.yaml:\d+:\d+$/.test(i.location) && /groupz/.test(i.message)),
   );
 });
 

@@ -103,7 +103,9 @@ test('a user with 600 groups gets a cookie far under 4 KiB; the groups live serv
   assert.equal(seen.status, 200);
   const headers = (JSON.parse(seen.text) as { headers: Record<string, string> }).headers;
   assert.equal(headers['x-vallum-claim-groups'], 'engineering');
-  const size = Object.entries(headers).filter(([k]) => k.startsWith('x-vallum-')).reduce((n, [k, v]) => n + k.length + v.length + 4, 0);
+  const size = Object.entries(headers)
+    .filter(([k]) => k.startsWith('x-vallum-'))
+    .reduce((n, [k, v]) => n + k.length + v.length + 4, 0);
   assert.ok(size <= 8192, `identity headers are ${size} bytes`);
   await grace.context.close();
 });

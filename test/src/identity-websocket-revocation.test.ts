@@ -78,7 +78,14 @@ function openSocket(cookie: string): Promise<Socket> {
       port: stack.port,
       path: '/socket',
       agent: false,
-      headers: { host: `ws.localhost:${stack.port}`, connection: 'Upgrade', upgrade: 'websocket', cookie, 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+      headers: {
+        host: `ws.localhost:${stack.port}`,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        cookie,
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      },
     });
     req.on('upgrade', (_res, socket) => resolve(socket));
     req.on('response', (res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
@@ -87,7 +94,7 @@ function openSocket(cookie: string): Promise<Socket> {
   });
 }
 
-test('signing out closes the session\'s open WebSocket within a few seconds; another session\'s stays open', async () => {
+test("signing out closes the session's open WebSocket within a few seconds; another session's stays open", async () => {
   const [alice, other] = [await sessionCookie(), await sessionCookie()];
   const socket = await openSocket(alice);
   const untouched = await openSocket(other);

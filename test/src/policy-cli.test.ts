@@ -45,7 +45,10 @@ function workspace(): string {
     join(dir, 'policies', 'no-admin-path.yaml'),
     'allow:\n  or:\n    - domain: example.com\ndeny:\n  and:\n    - http_path: { starts_with: /admin }\n    - nor: [{ groups: { has: admins } }]\n',
   );
-  writeFileSync(join(dir, 'users.yaml'), 'users:\n  ada: { email: ada@example.com, groups: [admins] }\n  bob: { email: bob@example.com, groups: [engineering] }\n  sam: { email: sam@example.com, groups: [sales] }\n');
+  writeFileSync(
+    join(dir, 'users.yaml'),
+    'users:\n  ada: { email: ada@example.com, groups: [admins] }\n  bob: { email: bob@example.com, groups: [engineering] }\n  sam: { email: sam@example.com, groups: [sales] }\n',
+  );
   return dir;
 }
 
@@ -71,7 +74,10 @@ cases:
   const failing = vallum(['policy', 'test', fixture]);
   assert.equal(failing.code, 1, failing.out);
   assert.match(failing.out, /ok {4}bob reads/);
-  assert.match(failing.out, /FAIL {2}bob reaches admin: expected allow, got deny\n {8}- deny-matched: denied: path under \/admin is not allowed\n {8}- deny-matched: denied: not member of group admins\n/);
+  assert.match(
+    failing.out,
+    /FAIL {2}bob reaches admin: expected allow, got deny\n {8}- deny-matched: denied: path under \/admin is not allowed\n {8}- deny-matched: denied: not member of group admins\n/,
+  );
   assert.match(failing.out, /1 passed, 1 failed/);
 
   writeFileSync(fixture, 'config: vallum.yaml\nusers:\n  bob: { email: bob@example.com }\ncases:\n  - { user: bbo, expect: allow }\n');
@@ -87,7 +93,10 @@ test('policy explain: decision, reasons, and the global and route verdicts; exit
   const file = config(dir, 'vallum.yaml', '{ use: no-admin-path }');
   const denied = vallum(['policy', 'explain', '--config', file, '--route', 'app', '--email', 'bob@example.com', '--path', '/admin', '--method', 'GET']);
   assert.equal(denied.code, 1, denied.out);
-  assert.match(denied.out, /^route app \(http:\/\/app\.localhost:8000\), bob@example\.com GET \/admin, policy version \S+\ndecision: DENY\n {2}- deny-matched: /);
+  assert.match(
+    denied.out,
+    /^route app \(http:\/\/app\.localhost:8000\), bob@example\.com GET \/admin, policy version \S+\ndecision: DENY\n {2}- deny-matched: /,
+  );
   const allowed = vallum(['policy', 'explain', '--config', file, '--route', 'app', '--email', 'ada@example.com', '--groups', 'admins', '--path', '/admin']);
   assert.equal(allowed.code, 0, allowed.out);
   assert.match(allowed.out, /decision: ALLOW\n {2}- domain-ok: allowed: email domain example\.com/);

@@ -22,7 +22,7 @@ for (const mode of ['all-in-one', 'split'] as const) {
     before(async () => {
       stack = await startStack({
         mode,
-          watch: true,
+        watch: true,
         editConfig: (text) =>
           text
             .replace('routes:\n', 'policy_dir: policies\nroutes:\n')

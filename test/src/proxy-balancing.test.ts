@@ -35,7 +35,12 @@ before(async () => {
       publicRoute('sticky.localhost', port, [a, b, c], `lb_policy: ring_hash\nlb_hash: { cookie: sticky }`) +
       publicRoute('retry.localhost', port, [`http://127.0.0.1:${closedPort}`, b]) +
       publicRoute('passive.localhost', port, [a, b], `outlier_detection: { consecutive_errors: 2, ejection_time: 700ms }`) +
-      publicRoute('active.localhost', port, [b, c], `health_check: { path: /health, interval: 100ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 1 }`) +
+      publicRoute(
+        'active.localhost',
+        port,
+        [b, c],
+        `health_check: { path: /health, interval: 100ms, timeout: 500ms, healthy_threshold: 1, unhealthy_threshold: 1 }`,
+      ) +
       publicRoute('none.localhost', port, [c], `health_check: { path: /health, interval: 100ms, unhealthy_threshold: 1, healthy_threshold: 1 }`),
   );
 });

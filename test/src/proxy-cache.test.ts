@@ -40,7 +40,9 @@ before(async () => {
         return send({});
     }
   });
-  proxy = await startProxy((port) => publicRoute('c.localhost', port, upstream.url, 'cache: { max_bytes: 1000000 }') + publicRoute('nc.localhost', port, upstream.url));
+  proxy = await startProxy(
+    (port) => publicRoute('c.localhost', port, upstream.url, 'cache: { max_bytes: 1000000 }') + publicRoute('nc.localhost', port, upstream.url),
+  );
 });
 
 after(async () => {

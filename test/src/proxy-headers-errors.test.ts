@@ -23,23 +23,36 @@ before(async () => {
       req.socket.destroy();
       return;
     }
-    res.writeHead(200, [
-      ['Set-Cookie', 'a=1; Path=/'],
-      ['Set-Cookie', 'b=2; Path=/'],
-      ['X-Multi', 'one'],
-      ['X-Multi', 'two'],
-      ['Connection', 'x-internal'],
-      ['X-Internal', 'secret'],
-      ['Keep-Alive', 'timeout=5'],
-      ['X-Powered-By', 'upstream'],
-      ['Content-Type', 'text/plain'],
-    ].flat());
+    res.writeHead(
+      200,
+      [
+        ['Set-Cookie', 'a=1; Path=/'],
+        ['Set-Cookie', 'b=2; Path=/'],
+        ['X-Multi', 'one'],
+        ['X-Multi', 'two'],
+        ['Connection', 'x-internal'],
+        ['X-Internal', 'secret'],
+        ['Keep-Alive', 'timeout=5'],
+        ['X-Powered-By', 'upstream'],
+        ['Content-Type', 'text/plain'],
+      ].flat(),
+    );
     res.end('ok');
   });
   const closed = await getFreePort();
   const routes = (port: number) =>
-    publicRoute('h.localhost', port, echo.url, 'set_request_headers:\n  X-Env: prod\n  X-Vallum-Claim-Email: forged@example.com\nremove_request_headers: [X-Drop-Me]') +
-    publicRoute('resp.localhost', port, special.url, 'set_response_headers:\n  X-Powered-By: vallum\n  Strict-Transport-Security: max-age=600\ntimeout: 300ms') +
+    publicRoute(
+      'h.localhost',
+      port,
+      echo.url,
+      'set_request_headers:\n  X-Env: prod\n  X-Vallum-Claim-Email: forged@example.com\nremove_request_headers: [X-Drop-Me]',
+    ) +
+    publicRoute(
+      'resp.localhost',
+      port,
+      special.url,
+      'set_response_headers:\n  X-Powered-By: vallum\n  Strict-Transport-Security: max-age=600\ntimeout: 300ms',
+    ) +
     publicRoute('down.localhost', port, `http://127.0.0.1:${closed}`);
   proxy = await startProxy(routes, 'trusted_proxies: [127.0.0.0/8]');
   untrusted = await startProxy(routes, 'trusted_proxies: [10.0.0.0/8, "::1"]');
@@ -56,14 +69,14 @@ test('hop-by-hop and Connection-named headers are dropped; route rules set and r
   // node:http rather than undici: undici refuses to send hop-by-hop headers at all.
   const body = await rawGet(proxy.port, {
     host: `h.localhost:${proxy.port}`,
-      connection: 'keep-alive, x-hop',
-      'x-hop': '1',
-      'keep-alive': '5',
-      'proxy-authorization': 'Basic eA==',
-      te: 'trailers',
-      'x-drop-me': '1',
-      'x-keep': 'yes',
-      'X_Vallum_Claim_Groups': 'admins',
+    connection: 'keep-alive, x-hop',
+    'x-hop': '1',
+    'keep-alive': '5',
+    'proxy-authorization': 'Basic eA==',
+    te: 'trailers',
+    'x-drop-me': '1',
+    'x-keep': 'yes',
+    X_Vallum_Claim_Groups: 'admins',
   });
   const { headers } = JSON.parse(body) as { headers: Record<string, string> };
   for (const h of ['x-hop', 'keep-alive', 'proxy-authorization', 'te', 'x-drop-me', 'x_vallum_claim_groups', 'x-vallum-claim-email']) {
@@ -108,7 +121,7 @@ test('refused → 502, reset → 502, no answer within timeout → 504; HTML wit
 
   const reset = await proxy.call('resp.localhost', '/reset', { headers: { accept: 'application/json' } });
   assert.equal(reset.statusCode, 502);
-  assert.equal((await reset.body.json() as { code: string }).code, 'VALLUM_UPSTREAM_UNAVAILABLE');
+  assert.equal(((await reset.body.json()) as { code: string }).code, 'VALLUM_UPSTREAM_UNAVAILABLE');
 
   const started = Date.now();
   const slow = await proxy.call('resp.localhost', '/slow', { headers: { accept: 'application/json', 'x-request-id': 'rid-504' } });
@@ -164,7 +177,11 @@ ${publicRoute('logged.localhost', port, echo.url)}`,
         .end(),
     );
     assert.equal(res.status, 200);
-    const lines = () => out.split('\n').filter((l) => l.includes('"log-me-42"')).map((l) => JSON.parse(l) as LogLine);
+    const lines = () =>
+      out
+        .split('\n')
+        .filter((l) => l.includes('"log-me-42"'))
+        .map((l) => JSON.parse(l) as LogLine);
     for (let i = 0; i < 50 && !lines().some((l) => l.msg === 'request completed'); i++) await new Promise((r) => setTimeout(r, 100));
     const done = lines().filter((l) => l.msg === 'request completed');
     assert.equal(done.length, 1, out);

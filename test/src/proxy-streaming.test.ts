@@ -102,7 +102,14 @@ after(async () => {
 
 function raw(path: string, init: { method?: string; headers?: Record<string, string>; port?: number; host?: string } = {}) {
   const port = init.port ?? proxy.port;
-  return httpRequest({ host: '127.0.0.1', port, path, method: init.method ?? 'GET', headers: { host: `${init.host ?? 's.localhost'}:${port}`, ...init.headers }, agent: false });
+  return httpRequest({
+    host: '127.0.0.1',
+    port,
+    path,
+    method: init.method ?? 'GET',
+    headers: { host: `${init.host ?? 's.localhost'}:${port}`, ...init.headers },
+    agent: false,
+  });
 }
 
 const responseOf = (req: ReturnType<typeof raw>) =>
@@ -162,7 +169,10 @@ test('trailers pass through both ways; 204, 304 and HEAD come without a body', a
   assert.equal(await readAll(echoed), 'chunked:x-checksum:part one, part two');
   assert.equal(echoed.trailers['x-echo'], 'sum-42');
 
-  for (const [path, status] of [['/no-content', 204], ['/not-modified', 304]] as const) {
+  for (const [path, status] of [
+    ['/no-content', 204],
+    ['/not-modified', 304],
+  ] as const) {
     const res = await proxy.call('s.localhost', path);
     assert.equal(res.statusCode, status);
     assert.equal(await res.body.text(), '');

@@ -30,8 +30,37 @@ function openssl(...args: string[]) {
 }
 
 function issue(name: string, cn: string) {
-  openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', file(`${name}.key`), '-out', file(`${name}.csr`), '-subj', `/CN=${cn}`);
-  openssl('x509', '-req', '-in', file(`${name}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file(`${name}.crt`), '-days', '1', '-extfile', file('san.ext'));
+  openssl(
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    file(`${name}.key`),
+    '-out',
+    file(`${name}.csr`),
+    '-subj',
+    `/CN=${cn}`,
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file(`${name}.csr`),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file(`${name}.crt`),
+    '-days',
+    '1',
+    '-extfile',
+    file('san.ext'),
+  );
 }
 
 async function listen(server: Server): Promise<number> {
@@ -41,7 +70,23 @@ async function listen(server: Server): Promise<number> {
 
 before(async () => {
   writeFileSync(file('san.ext'), 'subjectAltName=DNS:localhost,DNS:secure.localhost,IP:127.0.0.1\n');
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.crt'), '-subj', '/CN=vallum-test-ca', '-days', '1');
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.crt'),
+    '-subj',
+    '/CN=vallum-test-ca',
+    '-days',
+    '1',
+  );
   issue('server', 'localhost');
   issue('client', 'vallum-proxy');
   const tls = { key: readFileSync(file('server.key')), cert: readFileSync(file('server.crt')) };
@@ -64,10 +109,9 @@ before(async () => {
   const port = await getFreePort();
   httpsVallum = await startVallum(
     loadVallumConfigText(
-      proxy.configText(publicRoute('secure.localhost', port, `https://127.0.0.1:${plainPort}`, ca)).replace(
-        'routes:',
-        `certificate_file: ${file('server.crt')}\nkey_file: ${file('server.key')}\nroutes:`,
-      ),
+      proxy
+        .configText(publicRoute('secure.localhost', port, `https://127.0.0.1:${plainPort}`, ca))
+        .replace('routes:', `certificate_file: ${file('server.crt')}\nkey_file: ${file('server.key')}\nroutes:`),
       'vallum.yaml',
       { env: {} },
     ),

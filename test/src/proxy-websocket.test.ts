@@ -65,7 +65,14 @@ function upgrade(port: number, host: string, path = '/socket', headers: Record<s
       port,
       path,
       agent: false,
-      headers: { host: `${host}:${port}`, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers },
+      headers: {
+        host: `${host}:${port}`,
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
     });
     req.on('upgrade', (res, socket) => resolve({ kind: 'upgraded', socket, res }));
     req.on('response', (res) => {
@@ -110,7 +117,10 @@ test('an upgrade on a protected route is refused with 401 without a session and 
 });
 
 test('an authorised upgrade carries the identity headers (never client-sent ones) and bytes flow both ways', async () => {
-  const alice = await upgrade(stack.port, 'ws.localhost', '/socket?x=1', { cookie: await sessionCookie('alice@example.com'), 'x-vallum-claim-email': 'forged@example.com' });
+  const alice = await upgrade(stack.port, 'ws.localhost', '/socket?x=1', {
+    cookie: await sessionCookie('alice@example.com'),
+    'x-vallum-claim-email': 'forged@example.com',
+  });
   assert.equal(alice.kind, 'upgraded');
   if (alice.kind !== 'upgraded') return;
   assert.equal(alice.res.headers['x-upstream'], 'yes');
@@ -154,7 +164,9 @@ test('closes propagate both ways, and an open socket survives a config reload', 
   assert.equal(second.kind, 'upgraded');
   if (second.kind !== 'upgraded') return;
   await proxy.vallum.reload(
-    loadVallumConfigText(proxy.configText(publicRoute('pub.localhost', proxy.port, upstream.url, 'allow_websockets: true\nname: renamed')), 'vallum.yaml', { env: {} }),
+    loadVallumConfigText(proxy.configText(publicRoute('pub.localhost', proxy.port, upstream.url, 'allow_websockets: true\nname: renamed')), 'vallum.yaml', {
+      env: {},
+    }),
   );
   // The replaced app is closed after its grace period; the socket must outlive that.
   await new Promise((r) => setTimeout(r, 5_500));

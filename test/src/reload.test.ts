@@ -25,7 +25,13 @@ async function named(name: string): Promise<string> {
     else reply();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+  closers.push(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 

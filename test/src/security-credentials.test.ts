@@ -62,12 +62,19 @@ const createToken = async (name: string, groups: string, description = `${name} 
 
 /** What each proxy (the split proxy, the second process) answers the app with this bearer token. */
 const statuses = async (token: string) => {
-  const status = (port: number) => hostGet(stack, appHost(stack), '/api/whoami', { authorization: `Bearer ${token}`, accept: 'application/json' }, port).then((r) => r.status, () => 0);
+  const status = (port: number) =>
+    hostGet(stack, appHost(stack), '/api/whoami', { authorization: `Bearer ${token}`, accept: 'application/json' }, port).then(
+      (r) => r.status,
+      () => 0,
+    );
   return [await status(stack.port), await status(secondPort)];
 };
 
 const adminCall = async (method: 'GET' | 'DELETE', path: string, token: string, port = stack.port) => {
-  const res = await request(`http://127.0.0.1:${port}/.vallum/admin/v1${path}`, { method, headers: { host: appHost(stack), authorization: `Bearer ${token}` } });
+  const res = await request(`http://127.0.0.1:${port}/.vallum/admin/v1${path}`, {
+    method,
+    headers: { host: appHost(stack), authorization: `Bearer ${token}` },
+  });
   return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
 };
 
@@ -125,7 +132,13 @@ test('service_account_max_lifetime: a longer token is refused when issued, and a
   const day = 86_400_000;
   const old = await codec.sign({ kind: 'service-account', name: 'old', groups: ['engineering'], issuedAt: Date.now() - 31 * day, expiresAt: Date.now() + day });
   assert.deepEqual(await statuses(old), [401, 401]);
-  const young = await codec.sign({ kind: 'service-account', name: 'young', groups: ['engineering'], issuedAt: Date.now() - 29 * day, expiresAt: Date.now() + day });
+  const young = await codec.sign({
+    kind: 'service-account',
+    name: 'young',
+    groups: ['engineering'],
+    issuedAt: Date.now() - 29 * day,
+    expiresAt: Date.now() + day,
+  });
   assert.deepEqual(await statuses(young), [200, 200]);
 });
 

@@ -113,7 +113,9 @@ function dechunk(body: string): string {
 }
 
 test('a request with two Host headers is refused with 400, not routed by the first', async () => {
-  const res = await rawExchange(`GET /api/whoami HTTP/1.1\r\nHost: public.localhost:${stack.port}\r\nHost: app.localhost:${stack.port}\r\nConnection: close\r\n\r\n`);
+  const res = await rawExchange(
+    `GET /api/whoami HTTP/1.1\r\nHost: public.localhost:${stack.port}\r\nHost: app.localhost:${stack.port}\r\nConnection: close\r\n\r\n`,
+  );
   assert.equal(res.status, 400, res.head);
   assert.match(res.body, /more than one Host/);
   const upgrade = await rawExchange(
@@ -188,7 +190,13 @@ test('forward-auth: X-Forwarded-* a client slips past nginx next to X-Original-*
   const hostSwap = await verify(app, ['X-Original-URI: /api/whoami', 'X-Original-Method: GET', `X-Forwarded-Host: ${pub}`]);
   assert.equal(hostSwap.status, 400, hostSwap.head + hostSwap.body);
   assert.match(hostSwap.body, /X-Forwarded-Host/);
-  const uriSwap = await verify(app, ['X-Original-URI: /api/whoami', 'X-Original-Method: DELETE', `X-Forwarded-Host: ${app}`, 'X-Forwarded-Uri: /', 'X-Forwarded-Method: GET']);
+  const uriSwap = await verify(app, [
+    'X-Original-URI: /api/whoami',
+    'X-Original-Method: DELETE',
+    `X-Forwarded-Host: ${app}`,
+    'X-Forwarded-Uri: /',
+    'X-Forwarded-Method: GET',
+  ]);
   assert.equal(uriSwap.status, 400, uriSwap.head + uriSwap.body);
   const twice = await verify(pub, ['X-Forwarded-Uri: /', 'X-Forwarded-Uri: /api/whoami', `X-Forwarded-Host: ${pub}`]);
   assert.equal(twice.status, 400, twice.head + twice.body);

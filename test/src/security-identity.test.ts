@@ -74,7 +74,11 @@ after(async () => {
 });
 
 const sessionsOf = (sub: string) => store.findSessions({ sub });
-const whoami = (cookie: string) => hostGet(stack, appHost(stack), '/api/whoami', { cookie: `_vallum=${cookie}` }).then((r) => r.status, () => 0);
+const whoami = (cookie: string) =>
+  hostGet(stack, appHost(stack), '/api/whoami', { cookie: `_vallum=${cookie}` }).then(
+    (r) => r.status,
+    () => 0,
+  );
 
 /** Starts a sign-in at `url` and stops at the IdP's login form, with Chromium's email-field check turned off. */
 async function openLogin(url: string): Promise<{ page: Page; close(): Promise<void> }> {

@@ -143,7 +143,9 @@ test("a route's rate_limit keyed by user: each user has a budget of their own, f
   const configFile = join(mkdtempSync(join(tmpdir(), 'vallum-limits-')), 'vallum.yaml');
   writeFileSync(configFile, stack.configText);
   const token = async (name: string) =>
-    (await promisify(execFile)(process.execPath, [VALLUM_BIN, 'service-account', 'create', '--name', name, '--expires', '1h', '--config', configFile])).stdout.trim();
+    (
+      await promisify(execFile)(process.execPath, [VALLUM_BIN, 'service-account', 'create', '--name', name, '--expires', '1h', '--config', configFile])
+    ).stdout.trim();
   const [ci, deploy] = await Promise.all([token('ci'), token('deploy')]);
   const host = `by-user.localhost:${stack.port}`;
   const as = (t: string) => () => hostGet(stack, host, '/', { authorization: `Bearer ${t}` });

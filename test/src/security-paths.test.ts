@@ -95,7 +95,15 @@ const isSignIn = (res: { status: number; location: string | undefined }) => res.
 test('regression: a dot segment behind %2F, %5C, a backslash or ";" no longer leaves a public prefix without sign-in', async () => {
   const ok = await raw('/public/page');
   assert.equal(ok.status, 200);
-  for (const path of ['/public/..%2fprivate', '/public%2f..%2fprivate', '/public/..%2Fprivate', '/public/..%5cprivate', '/public/..;/private', '/public/..\\private', '/public/x/..%2f..%2fadmin']) {
+  for (const path of [
+    '/public/..%2fprivate',
+    '/public%2f..%2fprivate',
+    '/public/..%2Fprivate',
+    '/public/..%5cprivate',
+    '/public/..;/private',
+    '/public/..\\private',
+    '/public/x/..%2f..%2fadmin',
+  ]) {
     const res = await refusedBeforeUpstream(path);
     assert.equal(res.status, 400, path);
     assert.match(res.body, /reads as a different path once decoded/, path);
@@ -106,7 +114,9 @@ test('regression: the same paths are refused for a signed-in user too, and for a
   assert.equal((await refusedBeforeUpstream('/public/..%2fprivate', { cookie })).status, 400);
   const answer = await new Promise<string>((resolve, reject) => {
     const socket = connect(stack.port, '127.0.0.1', () =>
-      socket.write(`GET /public/..%2fprivate HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`),
+      socket.write(
+        `GET /public/..%2fprivate HTTP/1.1\r\nHost: ${host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      ),
     );
     let data = '';
     socket.setEncoding('utf8');

@@ -61,12 +61,17 @@ test('the user page shows who you are but none of the IdP tokens (CVE-2024-39315
 test('a Redis dump holds no IdP token in clear, and the session still works from it', async () => {
   const cli = (...args: string[]) => run('redis-cli', ['-u', stack.redisUrl!, ...args]).then((r) => r.stdout);
   const keys = (await cli('--scan')).split('\n').filter(Boolean);
-  assert.ok(keys.some((k) => k.startsWith('vallum:session:')), keys.join(' '));
+  assert.ok(
+    keys.some((k) => k.startsWith('vallum:session:')),
+    keys.join(' '),
+  );
   let dump = '';
   for (const key of keys) dump += (await cli('type', key)).trim() === 'string' ? await cli('get', key) : await cli('smembers', key);
   assert.ok(dump.includes('alice@example.com'), 'the session record was read');
   for (const token of idpTokens()) assert.ok(!dump.includes(token), `an IdP token is in clear in Redis: ${dump.slice(0, 300)}`);
-  const res = await hostGet(stack, appHost(stack), '/', { cookie: `_vallum=${(await context.cookies(stack.appUrl)).find((c) => c.name === '_vallum')!.value}` });
+  const res = await hostGet(stack, appHost(stack), '/', {
+    cookie: `_vallum=${(await context.cookies(stack.appUrl)).find((c) => c.name === '_vallum')!.value}`,
+  });
   assert.equal(res.status, 200);
 });
 
@@ -84,20 +89,28 @@ test('the cache API answers the proxy with sessions without IdP tokens', async (
 test('no log line of any process carries a hand-off token, sign-out token, OAuth code or state, IdP token or bearer credential', async () => {
   const cookie = (await context.cookies(stack.appUrl)).find((c) => c.name === '_vallum')!.value;
   // A forwarded request and a refused bearer token, both with credential-named query parameters.
-  assert.equal((await hostGet(stack, appHost(stack), '/?code=fwd-code-0123456789&access_token=fwd-at-0123456789', { cookie: `_vallum=${cookie}` })).status, 200);
+  assert.equal(
+    (await hostGet(stack, appHost(stack), '/?code=fwd-code-0123456789&access_token=fwd-at-0123456789', { cookie: `_vallum=${cookie}` })).status,
+    200,
+  );
   await hostGet(stack, appHost(stack), '/?refresh_token=qs-rt-0123456789', { authorization: 'Bearer bearer-0123456789' });
   // A replayed IdP callback is refused, and its URL and error are logged.
   const callback = seenUrls.find((u) => new URL(u).pathname === '/oauth2/callback')!;
   assert.ok(callback, seenUrls.join('\n'));
   const authPort = new URL(stack.authenticateUrl).port;
-  const replay = await request(`http://127.0.0.1:${authPort}${new URL(callback).pathname}${new URL(callback).search}`, { headers: { host: new URL(stack.authenticateUrl).host } });
+  const replay = await request(`http://127.0.0.1:${authPort}${new URL(callback).pathname}${new URL(callback).search}`, {
+    headers: { host: new URL(stack.authenticateUrl).host },
+  });
   await replay.body.dump();
   assert.ok(replay.statusCode >= 400);
 
   await page.goto(`${stack.appUrl}.vallum/`);
   await page.locator('#sign-out').click();
   const confirm = page.getByRole('button', { name: 'Yes, sign me out' });
-  await Promise.race([page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 15_000 }), confirm.waitFor({ timeout: 15_000 }).then(() => confirm.click())]);
+  await Promise.race([
+    page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 15_000 }),
+    confirm.waitFor({ timeout: 15_000 }).then(() => confirm.click()),
+  ]);
   await page.waitForURL((u) => u.pathname === '/.vallum/signed_out', { timeout: 15_000 });
 
   const secrets = new Map<string, string>();
@@ -109,7 +122,10 @@ test('no log line of any process carries a hand-off token, sign-out token, OAuth
     }
   }
   for (const name of ['vallum_handoff', 'code', 'state', 'sign_out_token']) {
-    assert.ok([...secrets.values()].some((v) => v.startsWith(name)), `the flow had no ${name}: ${seenUrls.join('\n')}`);
+    assert.ok(
+      [...secrets.values()].some((v) => v.startsWith(name)),
+      `the flow had no ${name}: ${seenUrls.join('\n')}`,
+    );
   }
   for (const token of idpTokens()) secrets.set(token, 'an IdP token');
   secrets.set(cookie, 'the session cookie');

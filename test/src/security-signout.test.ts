@@ -107,7 +107,7 @@ describe('sign-out cannot be started by another site; the signed-out page says w
     assert.equal(await whoami(stack, await user.cookie()), 200, `${what}: still signed in`);
   }
 
-  test('a cross-site link (GET) to the route host\'s sign-out gets a confirmation page and signs nothing out; its button does', async () => {
+  test("a cross-site link (GET) to the route host's sign-out gets a confirmation page and signs nothing out; its button does", async () => {
     const alice = await signInWithBrowser(browser, stack, 'alice@example.com');
     attackerPage = `<a id="go" href="${appSignOut()}">win a prize</a>`;
     await alice.page.goto(attackerUrl);
@@ -120,7 +120,7 @@ describe('sign-out cannot be started by another site; the signed-out page says w
     await alice.context.close();
   });
 
-  test('a cross-site auto-submitted form (POST) to the route host\'s sign-out gets the confirmation page', async () => {
+  test("a cross-site auto-submitted form (POST) to the route host's sign-out gets the confirmation page", async () => {
     const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
     attackerPage = `<form id="f" method="post" action="${appSignOut()}"></form><script>document.getElementById('f').submit()</script>`;
     await bob.page.goto(attackerUrl);
@@ -151,7 +151,7 @@ describe('sign-out cannot be started by another site; the signed-out page says w
     await alice.context.close();
   });
 
-  test('a cross-site link to authenticate\'s sign-out gets a confirmation page and ends nothing', async () => {
+  test("a cross-site link to authenticate's sign-out gets a confirmation page and ends nothing", async () => {
     const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
     attackerPage = `<a id="go" href="${authSignOut()}?redirect_uri=${encodeURIComponent(stack.appUrl)}">win a prize</a>`;
     await bob.page.goto(attackerUrl);
@@ -173,7 +173,7 @@ describe('sign-out cannot be started by another site; the signed-out page says w
     await bob.context.close();
   });
 
-  test('the app\'s own sign-out link (same-origin GET) signs out through authenticate and the IdP', async () => {
+  test("the app's own sign-out link (same-origin GET) signs out through authenticate and the IdP", async () => {
     const alice = await signInWithBrowser(browser, stack, 'alice@example.com');
     const cookie = await alice.cookie();
     await alice.page.click('#sign-out');

@@ -74,9 +74,7 @@ for (const [name, bytes] of attempts) {
 
 test('a well-framed chunked request reaches the upstream as exactly one request with its body', async () => {
   const before = echo.requests.length;
-  const answer = await raw(
-    `POST /one HTTP/1.1\r\nHost: ${host()}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`,
-  );
+  const answer = await raw(`POST /one HTTP/1.1\r\nHost: ${host()}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
   assert.match(answer, /^HTTP\/1\.1 200 /);
   const got = echo.requests.slice(before);
   assert.equal(got.length, 1);

@@ -45,7 +45,7 @@ async function cookieFor(host: string): Promise<string> {
 test('the upstream never sees client-supplied identity headers, in any casing or with underscores', async () => {
   const whoami = (await page.evaluate(async () => {
     const res = await fetch('/api/whoami', {
-      headers: { 'X-Vallum-Claim-Email': 'mallory@evil.example', 'x_vallum_claim_email': 'mallory@evil.example', 'X-VALLUM-CLAIM-GROUPS': 'admins' },
+      headers: { 'X-Vallum-Claim-Email': 'mallory@evil.example', x_vallum_claim_email: 'mallory@evil.example', 'X-VALLUM-CLAIM-GROUPS': 'admins' },
     });
     return res.json();
   })) as { headers: Record<string, string> };
@@ -91,7 +91,10 @@ test('a valid session cookie gets access; a tampered one is redirected to sign-i
   // admin.localhost needs its own hand-off.
   const domains = (await context.cookies()).filter((c) => c.name === '_vallum').map((c) => c.domain);
   assert.ok(domains.includes('app.localhost'));
-  assert.ok(domains.every((d) => !d.startsWith('.') && d.endsWith('.localhost')), `host-only cookies only: ${domains.join(', ')}`);
+  assert.ok(
+    domains.every((d) => !d.startsWith('.') && d.endsWith('.localhost')),
+    `host-only cookies only: ${domains.join(', ')}`,
+  );
   assert.equal((await context.cookies(`http://admin.localhost:${stack.port}/`)).filter((c) => c.name === '_vallum').length, 0);
 });
 

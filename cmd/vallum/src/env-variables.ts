@@ -20,5 +20,9 @@ export function environmentHelp(): string {
 
 /** The README's "Environment variables" table. */
 export function environmentTable(): string {
-  return ['| variable | overrides |', '|---|---|', ...ENV_VARIABLES.map((v) => `| \`${v.name}\` | \`${v.overrides.replace(/ \(.*\)$/, '')}\`${/ \(.*\)$/.exec(v.overrides)?.[0] ?? ''} |`)].join('\n');
+  return [
+    '| variable | overrides |',
+    '|---|---|',
+    ...ENV_VARIABLES.map((v) => `| \`${v.name}\` | \`${v.overrides.replace(/ \(.*\)$/, '')}\`${/ \(.*\)$/.exec(v.overrides)?.[0] ?? ''} |`),
+  ].join('\n');
 }

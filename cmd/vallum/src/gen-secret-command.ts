@@ -9,7 +9,11 @@ export const GEN_SECRET_HELP: CommandHelp = {
   usage: 'vallum gen-secret',
   summary: `Print a new random secret (${SECRET_BYTES} bytes, base64) for shared_secret, cookie_secret or token_encryption_key.`,
   options: [['-h, --help', 'show this help']],
-  examples: ['vallum gen-secret', 'export VALLUM_SHARED_SECRET="$(vallum gen-secret)"', 'vallum gen-secret > /run/secrets/cookie_secret   # then cookie_secret_file: /run/secrets/cookie_secret'],
+  examples: [
+    'vallum gen-secret',
+    'export VALLUM_SHARED_SECRET="$(vallum gen-secret)"',
+    'vallum gen-secret > /run/secrets/cookie_secret   # then cookie_secret_file: /run/secrets/cookie_secret',
+  ],
 };
 
 export function generateSecret(): string {

@@ -23,7 +23,8 @@ const COMMANDS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 const TOP_HELP: CommandHelp = {
-  usage: 'vallum [--config FILE] [--service all|proxy|authenticate|authorize|cache] [--address HOST:PORT]\nvallum COMMAND [options]     (vallum COMMAND --help)',
+  usage:
+    'vallum [--config FILE] [--service all|proxy|authenticate|authorize|cache] [--address HOST:PORT]\nvallum COMMAND [options]     (vallum COMMAND --help)',
   summary: 'Vallum, an identity-aware access proxy.',
   options: [
     ['-c, --config FILE', 'the configuration file (or VALLUM_CONFIG)'],
@@ -60,7 +61,8 @@ const VALIDATE_OPTIONS = { config: RUN_OPTIONS.config, help: RUN_OPTIONS.help } 
 
 const VALIDATE_HELP: CommandHelp = {
   usage: 'vallum validate --config FILE',
-  summary: 'Load and check a configuration file (schema, secrets, routes, policies) without starting anything.\nEvery problem is reported at once, each with file:line:col; the exit code is 0 when the file is valid, 1 when not.',
+  summary:
+    'Load and check a configuration file (schema, secrets, routes, policies) without starting anything.\nEvery problem is reported at once, each with file:line:col; the exit code is 0 when the file is valid, 1 when not.',
   options: [
     ['-c, --config FILE', 'the configuration file (or VALLUM_CONFIG)'],
     ['-h, --help', 'show this help'],
@@ -81,7 +83,8 @@ const DEMO_HELP: Record<'demo' | 'demo-idp' | 'demo-app', CommandHelp> = {
     examples: ['vallum demo', 'vallum demo --port 9000 --idp-port 9010 --app-port 9020'],
   },
   'demo-idp': {
-    usage: 'vallum demo-idp --redirect-uri URL... [--port 8010] [--host 127.0.0.1] [--issuer URL] [--client-id vallum]\n                [--client-secret-env DEMO_CLIENT_SECRET] [--post-logout-redirect-uri URL...]',
+    usage:
+      'vallum demo-idp --redirect-uri URL... [--port 8010] [--host 127.0.0.1] [--issuer URL] [--client-id vallum]\n                [--client-secret-env DEMO_CLIENT_SECRET] [--post-logout-redirect-uri URL...]',
     summary: 'Start the demo identity provider alone. The client secret is read from the environment, never from argv.',
     options: [
       ['--port N', 'listen port (default 8010)'],
@@ -121,7 +124,13 @@ const DEMO_OPTIONS = {
     'post-logout-redirect-uri': { type: 'string', multiple: true },
     help: { type: 'boolean', short: 'h' },
   },
-  'demo-app': { port: { type: 'string' }, host: { type: 'string' }, 'jwks-url': { type: 'string' }, audience: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  'demo-app': {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'jwks-url': { type: 'string' },
+    audience: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
 } as const;
 
 /** Commands that parse their own options, loaded only when used: `vallum NAME ...argv`. */
@@ -200,7 +209,8 @@ async function main(argv: string[]): Promise<number> {
       for (const change of notApplied) log.warn({ file }, `configuration change not applied: ${change}`);
       log.info({ file, routes: next.routes.length }, 'configuration reloaded');
     },
-    onError: (err) => log.error({ file, error: err instanceof Error ? err.message : String(err) }, 'configuration not reloaded; the running one stays in force'),
+    onError: (err) =>
+      log.error({ file, error: err instanceof Error ? err.message : String(err) }, 'configuration not reloaded; the running one stays in force'),
   });
   onSignal(async () => {
     watcher.close();

@@ -21,13 +21,17 @@ const HELP: CommandHelp = {
     '',
     'exit codes: explain 0 allow / 1 deny; test 0 all pass / 1 a case failed; diff 0; 2 bad usage or input',
   ].join('\n'),
-  examples: ['vallum policy explain --config vallum.yaml --route wiki --email bob@example.com --groups engineering', 'vallum policy test policy/tests', 'vallum policy diff old.yaml vallum.yaml --users users.yaml'],
+  examples: [
+    'vallum policy explain --config vallum.yaml --route wiki --email bob@example.com --groups engineering',
+    'vallum policy test policy/tests',
+    'vallum policy diff old.yaml vallum.yaml --users users.yaml',
+  ],
 };
 
 const EXPLAIN_HELP: CommandHelp = {
   usage:
     'vallum policy explain --config FILE --route ID (--email ADDRESS | --anonymous) [--groups a,b] [--claim name=value]...\n                      [--sub ID] [--path /] [--method GET] [--header name:value]... [--ip ADDRESS] [--at ISO-TIME]',
-  summary: 'Print the decision of a route\'s policy (and the global policy) for one identity and request, with every reason.',
+  summary: "Print the decision of a route's policy (and the global policy) for one identity and request, with every reason.",
   options: [
     ['-c, --config FILE', 'the configuration file (or VALLUM_CONFIG)'],
     ['--route ID', "the route's name"],
@@ -42,7 +46,10 @@ const EXPLAIN_HELP: CommandHelp = {
     ['-h, --help', 'show this help'],
   ],
   notes: 'exit codes: 0 allow; 1 deny; 2 bad usage or input',
-  examples: ['vallum policy explain --config vallum.yaml --route app --email bob@example.com --path /admin', 'vallum policy explain --config vallum.yaml --route wiki --anonymous --at 2027-01-31T09:00:00Z'],
+  examples: [
+    'vallum policy explain --config vallum.yaml --route app --email bob@example.com --path /admin',
+    'vallum policy explain --config vallum.yaml --route wiki --anonymous --at 2027-01-31T09:00:00Z',
+  ],
 };
 
 const TEST_HELP: CommandHelp = {
@@ -143,16 +150,28 @@ function explain(argv: string[]): number {
   }
   const identity: Identity | null = values.anonymous
     ? null
-    : readIdentity({ email: values.email, sub: values.sub, groups: values.groups ? values.groups.split(',').filter(Boolean) : [], claims }, '--email', 'identity');
+    : readIdentity(
+        { email: values.email, sub: values.sub, groups: values.groups ? values.groups.split(',').filter(Boolean) : [], claims },
+        '--email',
+        'identity',
+      );
   const headers: Record<string, string> = {};
   for (const h of values.header ?? []) {
     const colon = h.indexOf(':');
     if (colon <= 0) throw new TypeError(`--header: expected name:value, got '${h}'`);
     headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
   }
-  const request = { method: (values.method ?? 'GET').toUpperCase(), host: route.host, path: values.path ?? '/', headers, ...(values.ip ? { sourceIp: values.ip } : {}) };
+  const request = {
+    method: (values.method ?? 'GET').toUpperCase(),
+    host: route.host,
+    path: values.path ?? '/',
+    headers,
+    ...(values.ip ? { sourceIp: values.ip } : {}),
+  };
   const explanation = createAuthorizer(config).explain({ routeId: route.id, identity, request }, at(values.at));
-  console.log(`route ${route.id} (${route.from}), ${identity?.email ?? 'anonymous'} ${request.method} ${request.path}, policy version ${explanation.policyVersion}`);
+  console.log(
+    `route ${route.id} (${route.from}), ${identity?.email ?? 'anonymous'} ${request.method} ${request.path}, policy version ${explanation.policyVersion}`,
+  );
   printDecision('decision: ', explanation.decision);
   if (explanation.global) printDecision('  global policy: ', explanation.global);
   if (explanation.route) printDecision('  route rule: ', explanation.route);

@@ -34,7 +34,8 @@ export function namedProbes(value: unknown, paths: Set<string>, methods: Set<str
   if (typeof value !== 'object' || value === null) return;
   for (const [key, inner] of Object.entries(value)) {
     if (key === 'http_path') {
-      const operand = typeof inner === 'object' && inner !== null ? ((inner as Record<string, unknown>).is ?? (inner as Record<string, unknown>).starts_with) : inner;
+      const operand =
+        typeof inner === 'object' && inner !== null ? ((inner as Record<string, unknown>).is ?? (inner as Record<string, unknown>).starts_with) : inner;
       if (typeof operand === 'string' && operand.startsWith('/')) paths.add(operand);
     } else if (key === 'http_method') {
       const operand = typeof inner === 'object' && inner !== null && !Array.isArray(inner) ? Object.values(inner)[0] : inner;

@@ -11,7 +11,10 @@ const fixtures = readdirSync(join(POLICY, 'tests')).filter((f) => f.endsWith('.y
 
 test('every example policy ships with a fixture of the same name', () => {
   assert.ok(examples.length >= 5);
-  assert.deepEqual(examples.filter((e) => !fixtures.includes(e)), []);
+  assert.deepEqual(
+    examples.filter((e) => !fixtures.includes(e)),
+    [],
+  );
 });
 
 for (const fixture of fixtures) {

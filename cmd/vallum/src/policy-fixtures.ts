@@ -40,7 +40,12 @@ export function readIdentity(raw: unknown, file: string, where: string): Identit
   const groups = raw.groups ?? [];
   if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) fail(file, `${where}.groups: expected a list of group names`);
   if (raw.claims !== undefined && !isRecord(raw.claims)) fail(file, `${where}.claims: expected a mapping`);
-  return { sub: typeof raw.sub === 'string' ? raw.sub : raw.email, email: raw.email, groups: groups as string[], claims: (raw.claims as Record<string, unknown>) ?? {} };
+  return {
+    sub: typeof raw.sub === 'string' ? raw.sub : raw.email,
+    email: raw.email,
+    groups: groups as string[],
+    claims: (raw.claims as Record<string, unknown>) ?? {},
+  };
 }
 
 export function readFixtureFile(file: string): Record<string, unknown> {
@@ -91,7 +96,11 @@ function runCase(raw: unknown, where: string, ctx: { file: string; users: Map<st
   if (raw.identity !== undefined) identity = readIdentity(raw.identity, file, `${where}.identity`);
   else if (raw.user === null || raw.user === 'anonymous') identity = null;
   else if (typeof raw.user === 'string' && users.has(raw.user)) identity = users.get(raw.user)!;
-  else return fail(file, `${where}.user: unknown user${typeof raw.user === 'string' ? ` '${raw.user}'${didYouMean(raw.user, [...users.keys()])}` : ''}; expected one of ${[...users.keys(), 'anonymous'].join(', ')}`);
+  else
+    return fail(
+      file,
+      `${where}.user: unknown user${typeof raw.user === 'string' ? ` '${raw.user}'${didYouMean(raw.user, [...users.keys()])}` : ''}; expected one of ${[...users.keys(), 'anonymous'].join(', ')}`,
+    );
   const req = raw.request ?? {};
   if (!isRecord(req)) return fail(file, `${where}.request: expected a mapping`);
   const badKey = Object.keys(req).find((k) => !REQUEST_KEYS.includes(k));

@@ -18,7 +18,7 @@ test('the garbage pacer gets gc from V8 at run time without exposing it to other
 async function minorCollectionsWhile(ms: number, during: () => void): Promise<number> {
   let minors = 0;
   const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) if (((entry as { detail?: { kind?: number } }).detail)?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minors++;
+    for (const entry of list.getEntries()) if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) minors++;
   });
   observer.observe({ entryTypes: ['gc'] });
   during();

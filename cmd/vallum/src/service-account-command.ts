@@ -23,7 +23,14 @@ const HELP_OPTION = ['-h, --help', 'show this help'] as const;
 const HELP: CommandHelp = {
   usage: 'vallum service-account create|list|revoke [options]     (vallum service-account COMMAND --help)',
   summary: 'Bearer tokens for scripts and services, accepted by every proxy of the deployment.',
-  notes: ['commands:', '  create  issue a token for a named account', '  list    the tokens issued, with their status', '  revoke  deny a token by its jti', '', STORE_NOTE].join('\n'),
+  notes: [
+    'commands:',
+    '  create  issue a token for a named account',
+    '  list    the tokens issued, with their status',
+    '  revoke  deny a token by its jti',
+    '',
+    STORE_NOTE,
+  ].join('\n'),
   examples: [
     'vallum service-account create --name ci --expires 30d --groups engineering --config vallum.yaml',
     'vallum service-account list --config vallum.yaml',
@@ -33,7 +40,14 @@ const HELP: CommandHelp = {
 
 const ACTIONS = {
   create: {
-    options: { name: { type: 'string' }, expires: { type: 'string' }, groups: { type: 'string' }, description: { type: 'string' }, config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      name: { type: 'string' },
+      expires: { type: 'string' },
+      groups: { type: 'string' },
+      description: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      help: { type: 'boolean', short: 'h' },
+    },
     help: {
       usage: 'vallum service-account create --name NAME --expires DURATION [--groups a,b] [--description TEXT] --config FILE',
       summary: 'Issue a service-account token: the token on stdout, its jti and expiry on stderr.',
@@ -45,7 +59,10 @@ const ACTIONS = {
         CONFIG_OPTION,
         HELP_OPTION,
       ],
-      examples: ['vallum service-account create --name ci --expires 30d --groups engineering --config vallum.yaml', 'TOKEN="$(vallum service-account create --name backup --expires 12h --config vallum.yaml)"'],
+      examples: [
+        'vallum service-account create --name ci --expires 30d --groups engineering --config vallum.yaml',
+        'TOKEN="$(vallum service-account create --name backup --expires 12h --config vallum.yaml)"',
+      ],
     },
   },
   list: {
@@ -79,9 +96,14 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (action !== 'create' && action !== 'list' && action !== 'revoke') {
-    return usageError(action === undefined ? 'a command is required: create, list or revoke JTI' : `unknown command '${action}'; expected create, list or revoke JTI`);
+    return usageError(
+      action === undefined ? 'a command is required: create, list or revoke JTI' : `unknown command '${action}'; expected create, list or revoke JTI`,
+    );
   }
-  const { values, positionals: rest } = parseCommandArgs(`service-account ${action}`, args, ACTIONS[action].options, action === 'revoke') as { values: Values; positionals: string[] };
+  const { values, positionals: rest } = parseCommandArgs(`service-account ${action}`, args, ACTIONS[action].options, action === 'revoke') as {
+    values: Values;
+    positionals: string[];
+  };
   if (values.help) {
     console.log(formatHelp(ACTIONS[action].help));
     return 0;
@@ -126,13 +148,19 @@ function usageError(message: string, action?: string): number {
 async function create(config: VallumConfig, values: Values): Promise<number> {
   const lifetime = parseDuration(values.expires!);
   if (lifetime > config.serviceAccountMaxLifetimeMs) {
-    return usageError(`--expires may be at most service_account_max_lifetime (${Math.floor(config.serviceAccountMaxLifetimeMs / 3_600_000)}h): rotate service-account tokens`, 'create');
+    return usageError(
+      `--expires may be at most service_account_max_lifetime (${Math.floor(config.serviceAccountMaxLifetimeMs / 3_600_000)}h): rotate service-account tokens`,
+      'create',
+    );
   }
   const now = Date.now();
   const record: ApiTokenRecord = {
     jti: randomUUID(),
     subject: values.name!,
-    groups: (values.groups ?? '').split(',').map((g) => g.trim()).filter(Boolean),
+    groups: (values.groups ?? '')
+      .split(',')
+      .map((g) => g.trim())
+      .filter(Boolean),
     issuedAt: now,
     expiresAt: now + lifetime,
     ...(values.description ? { description: values.description } : {}),
@@ -148,7 +176,14 @@ async function create(config: VallumConfig, values: Values): Promise<number> {
       await store.close();
     }
   }
-  const token = await createApiTokenCodec(config.sharedSecret).sign({ kind: 'service-account', name: record.subject, groups: record.groups, expiresAt: record.expiresAt, jti: record.jti, issuedAt: record.issuedAt });
+  const token = await createApiTokenCodec(config.sharedSecret).sign({
+    kind: 'service-account',
+    name: record.subject,
+    groups: record.groups,
+    expiresAt: record.expiresAt,
+    jti: record.jti,
+    issuedAt: record.issuedAt,
+  });
   console.log(token);
   console.error(`jti ${record.jti}, expires ${new Date(record.expiresAt).toISOString()}${store ? '' : ` (not recorded: ${NO_STORE})`}`);
   return 0;
@@ -167,12 +202,24 @@ async function list(config: VallumConfig, json: boolean): Promise<number> {
     await store.close();
   }
   if (json) {
-    console.log(JSON.stringify(tokens.map((t) => ({ ...t, issuedAt: iso(t.issuedAt), expiresAt: iso(t.expiresAt), revokedAt: t.revokedAt === undefined ? undefined : iso(t.revokedAt) })), null, 2));
+    console.log(
+      JSON.stringify(
+        tokens.map((t) => ({
+          ...t,
+          issuedAt: iso(t.issuedAt),
+          expiresAt: iso(t.expiresAt),
+          revokedAt: t.revokedAt === undefined ? undefined : iso(t.revokedAt),
+        })),
+        null,
+        2,
+      ),
+    );
     return 0;
   }
   console.log(['JTI', 'NAME', 'GROUPS', 'ISSUED', 'EXPIRES', 'STATUS', 'DESCRIPTION'].join('\t'));
   for (const t of tokens) {
-    const status = t.revokedAt !== undefined ? `revoked ${iso(t.revokedAt)}` : t.issuedAt + config.serviceAccountMaxLifetimeMs <= Date.now() ? 'too old' : 'active';
+    const status =
+      t.revokedAt !== undefined ? `revoked ${iso(t.revokedAt)}` : t.issuedAt + config.serviceAccountMaxLifetimeMs <= Date.now() ? 'too old' : 'active';
     console.log([t.jti, t.subject, t.groups.join(',') || '-', iso(t.issuedAt), iso(t.expiresAt), status, t.description ?? ''].join('\t'));
   }
   return 0;

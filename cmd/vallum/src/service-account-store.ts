@@ -7,14 +7,20 @@ import { createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 
 export type TokenStore = Pick<CacheApi, 'recordApiToken' | 'listApiTokens' | 'revokeApiToken'> & { where: string; close(): Promise<void> };
 
-export async function openTokenStore(config: Pick<VallumConfig, 'redisUrl' | 'cacheServiceUrl' | 'sharedSecret' | 'tokenEncryptionSecret'>): Promise<TokenStore | undefined> {
+export async function openTokenStore(
+  config: Pick<VallumConfig, 'redisUrl' | 'cacheServiceUrl' | 'sharedSecret' | 'tokenEncryptionSecret'>,
+): Promise<TokenStore | undefined> {
   if (config.redisUrl) {
     const { createRedisStore } = await import('@vallum/cache');
     const store = createRedisStore(config.redisUrl, { tokenSecret: config.tokenEncryptionSecret });
     return Object.assign(store, { where: 'cache.redis_url' });
   }
   if (config.cacheServiceUrl) {
-    const client = createHttpCacheClient({ url: config.cacheServiceUrl.href, service: 'cache', signer: createServiceTokenSigner(config.sharedSecret, 'proxy') });
+    const client = createHttpCacheClient({
+      url: config.cacheServiceUrl.href,
+      service: 'cache',
+      signer: createServiceTokenSigner(config.sharedSecret, 'proxy'),
+    });
     return Object.assign(client, { where: 'cache_service_url', close: async () => {} });
   }
   return undefined;

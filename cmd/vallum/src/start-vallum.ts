@@ -135,9 +135,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       const previous = current;
       current = next;
       // In-flight requests finish on the services that accepted them; new ones already go to `next`.
-      const retired = new Promise<void>((resolve) => setTimeout(resolve, RETIRE_AFTER_MS).unref())
-        .then(() => previous.close())
-        .catch(() => {});
+      const retired = new Promise<void>((resolve) => setTimeout(resolve, RETIRE_AFTER_MS).unref()).then(() => previous.close()).catch(() => {});
       retiring.add(retired);
       void retired.finally(() => retiring.delete(retired));
       return { notApplied };
@@ -209,7 +207,11 @@ async function buildServices(
   // Each process loads only the services it runs: a proxy on its own never loads ioredis or openid-client, and
   // what is not loaded costs no memory (the proxy's RSS is bounded, see test/src/proxy-streaming.test.ts).
   if (service === 'all') {
-    const [authorizeService, authenticateService, proxyService] = await Promise.all([import('@vallum/authorize'), import('@vallum/authenticate'), import('@vallum/proxy')]);
+    const [authorizeService, authenticateService, proxyService] = await Promise.all([
+      import('@vallum/authorize'),
+      import('@vallum/authenticate'),
+      import('@vallum/proxy'),
+    ]);
     const authorizer = authorizeService.createAuthorizer(config, {
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
     });
@@ -254,7 +256,11 @@ async function buildServices(
   }
   await Promise.all(apps.map((a) => a.ready()));
   // Token refresh runs where the sessions are stored, rebuilt with each config like the services.
-  const refresher = store && (await import('@vallum/cache')).startTokenRefresher(config, store, { log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel }) });
+  const refresher =
+    store &&
+    (await import('@vallum/cache')).startTokenRefresher(config, store, {
+      log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel }),
+    });
   return {
     route,
     upgrade,

@@ -46,7 +46,10 @@ test('the watcher reloads on a changed, added or broken named policy file, not o
 
   writeFileSync(join(dir, 'policies', 'c.yaml'), 'deny:\n  or:\n    - groups: { has: c }\n');
   await until(() => configs.length === 2);
-  assert.deepEqual(configs[1]!.namedPolicies.map((n) => n.name), ['a', 'c']);
+  assert.deepEqual(
+    configs[1]!.namedPolicies.map((n) => n.name),
+    ['a', 'c'],
+  );
 
   writeFileSync(join(dir, 'policies', 'c.yaml'), 'deny:\n  or:\n    - groups: { hass: c }\n');
   await until(() => errors.length === 1);

@@ -48,11 +48,8 @@ test('a file the loader could not read is reported where the config names it', (
   ]);
   const { config, issues } = buildConfig(RAW, context(contents));
   assert.equal(config, undefined);
-  assert.deepEqual(
-    issues.map((i) => `${i.path.join('.')}: ${i.message}`).sort(),
-    [
-      'certificate_file: cannot read the listener certificate: EACCES',
-      'shared_secret_file: cannot read /nonexistent/vallum/shared-secret: ENOENT',
-    ],
-  );
+  assert.deepEqual(issues.map((i) => `${i.path.join('.')}: ${i.message}`).sort(), [
+    'certificate_file: cannot read the listener certificate: EACCES',
+    'shared_secret_file: cannot read /nonexistent/vallum/shared-secret: ENOENT',
+  ]);
 });

@@ -97,7 +97,8 @@ export interface BuildContext {
 }
 
 /** Headers a claim header may not replace. */
-const RESERVED_HEADER = /^(host|cookie|authorization|proxy-authorization|connection|content-length|content-type|transfer-encoding|upgrade|te|trailer|keep-alive|forwarded|x-forwarded-.*|x-real-ip|x-request-id|x-vallum-.*)$/i;
+const RESERVED_HEADER =
+  /^(host|cookie|authorization|proxy-authorization|connection|content-length|content-type|transfer-encoding|upgrade|te|trailer|keep-alive|forwarded|x-forwarded-.*|x-real-ip|x-request-id|x-vallum-.*)$/i;
 
 export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: VallumConfig; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
@@ -125,18 +126,21 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   url(raw.idp.issuer, ['idp', 'issuer'], 'idp.issuer');
 
   let clientSecret = raw.idp.client_secret ?? '';
-  if (!clientSecret && raw.idp.client_secret_file) clientSecret = readSecretFile(ctx.files.contents, raw.idp.client_secret_file, ['idp', 'client_secret_file'], 1, issues);
+  if (!clientSecret && raw.idp.client_secret_file)
+    clientSecret = readSecretFile(ctx.files.contents, raw.idp.client_secret_file, ['idp', 'client_secret_file'], 1, issues);
   if (!clientSecret && !raw.idp.client_secret_file) issues.push({ path: ['idp'], message: "'idp.client_secret' (or 'idp.client_secret_file') is required" });
 
   let signingKeyPem = raw.signing_key;
   if (!signingKeyPem && raw.signing_key_file) signingKeyPem = readSecretFile(ctx.files.contents, raw.signing_key_file, ['signing_key_file'], 1, issues);
 
   for (const name of Object.keys(raw.jwt_claims_headers ?? {})) {
-    if (RESERVED_HEADER.test(name)) issues.push({ path: ['jwt_claims_headers', name], atKey: true, message: `'${name}' cannot carry a claim: Vallum or HTTP itself sets it` });
+    if (RESERVED_HEADER.test(name))
+      issues.push({ path: ['jwt_claims_headers', name], atKey: true, message: `'${name}' cannot carry a claim: Vallum or HTTP itself sets it` });
   }
 
   (raw.forward_auth?.trusted_proxies ?? []).forEach((entry, i) => {
-    if (!parseRange(entry)) issues.push({ path: ['forward_auth', 'trusted_proxies', i], message: `expected an IP address or CIDR like 10.0.0.0/8, got '${entry}'` });
+    if (!parseRange(entry))
+      issues.push({ path: ['forward_auth', 'trusted_proxies', i], message: `expected an IP address or CIDR like 10.0.0.0/8, got '${entry}'` });
   });
 
   const shared = buildSharedRouteProxy(raw, issues);

@@ -95,7 +95,10 @@ export function buildRouteProxy(r: RawRoute, index: number, weights: number[], f
     return undefined;
   };
   if ((r.tls_client_cert_file === undefined) !== (r.tls_client_key_file === undefined)) {
-    issues.push({ path: at(r.tls_client_cert_file ? 'tls_client_cert_file' : 'tls_client_key_file'), message: 'tls_client_cert_file and tls_client_key_file go together' });
+    issues.push({
+      path: at(r.tls_client_cert_file ? 'tls_client_cert_file' : 'tls_client_key_file'),
+      message: 'tls_client_cert_file and tls_client_key_file go together',
+    });
   }
   const hc = r.health_check;
   return {
@@ -127,7 +130,12 @@ export function buildRouteProxy(r: RawRoute, index: number, weights: number[], f
       ejectionMs: parseDuration(r.outlier_detection?.ejection_time ?? '30s'),
     },
     cacheMaxBytes: r.cache?.max_bytes,
-    upstreamTls: { ca: file('tls_custom_ca_file'), skipVerify: r.tls_skip_verify ?? false, cert: file('tls_client_cert_file'), key: file('tls_client_key_file') },
+    upstreamTls: {
+      ca: file('tls_custom_ca_file'),
+      skipVerify: r.tls_skip_verify ?? false,
+      cert: file('tls_client_cert_file'),
+      key: file('tls_client_key_file'),
+    },
   };
 }
 

@@ -10,7 +10,11 @@ import { loadConfigText, ConfigError } from './index.js';
 function selfSigned(dir: string, name: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-subj', `/CN=${name}`, '-days', '1'], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-subj', `/CN=${name}`, '-days', '1'],
+    { stdio: 'pipe' },
+  );
   return { cert, key };
 }
 
@@ -41,13 +45,18 @@ test('a certificate and key start could not load are refused when loading: the l
   const b = selfSigned(dir, 'b');
   const garbage = join(dir, 'garbage.pem');
   writeFileSync(garbage, 'not a certificate\n');
-  assert.deepEqual(issuesOf(config(`certificate_file: ${a.cert}\nkey_file: ${a.key}`, `    tls_client_cert_file: ${b.cert}\n    tls_client_key_file: ${b.key}\n`)), []);
+  assert.deepEqual(
+    issuesOf(config(`certificate_file: ${a.cert}\nkey_file: ${a.key}`, `    tls_client_cert_file: ${b.cert}\n    tls_client_key_file: ${b.key}\n`)),
+    [],
+  );
 
   const mismatched = issuesOf(config(`certificate_file: ${a.cert}\nkey_file: ${b.key}`));
   assert.equal(mismatched.length, 1);
   assert.match(mismatched[0]!, /^vallum\.yaml:5:19: certificate_file\/key_file: .*key values mismatch/);
 
-  const unreadable = issuesOf(config(`certificate_file: ${garbage}\nkey_file: ${a.key}`, `    tls_client_cert_file: ${b.cert}\n    tls_client_key_file: ${garbage}\n`));
+  const unreadable = issuesOf(
+    config(`certificate_file: ${garbage}\nkey_file: ${a.key}`, `    tls_client_cert_file: ${b.cert}\n    tls_client_key_file: ${garbage}\n`),
+  );
   assert.equal(unreadable.length, 2, unreadable.join('\n'));
   assert.match(unreadable[0]!, /^vallum\.yaml:5:19: certificate_file\/key_file: /);
   assert.match(unreadable[1]!, /^vallum\.yaml:11:27: tls_client_cert_file\/tls_client_key_file: /);

@@ -13,7 +13,8 @@ export function certificateIssues(config: VallumConfig): ConfigIssue[] {
   for (const route of config.routes) {
     const { cert, key } = route.upstreamTls;
     const problem = cert !== undefined && key !== undefined && tlsProblem({ cert, key });
-    if (problem) issues.push({ path: [...route.policyPath.slice(0, 2), 'tls_client_cert_file'], message: `tls_client_cert_file/tls_client_key_file: ${problem}` });
+    if (problem)
+      issues.push({ path: [...route.policyPath.slice(0, 2), 'tls_client_cert_file'], message: `tls_client_cert_file/tls_client_key_file: ${problem}` });
   }
   return issues;
 }

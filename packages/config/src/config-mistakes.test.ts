@@ -35,9 +35,13 @@ test('the valid base config loads', () => {
 });
 
 test('a listen address start could not listen on is refused when loading, from the file or VALLUM_ADDRESS', () => {
-  assert.deepEqual(issuesOf(VALID.replace('127.0.0.1:8000\n', '127.0.0.1\n')), ["vallum.yaml:1:10: address: expected host:port, :port or [v6]:port, got '127.0.0.1'"]);
+  assert.deepEqual(issuesOf(VALID.replace('127.0.0.1:8000\n', '127.0.0.1\n')), [
+    "vallum.yaml:1:10: address: expected host:port, :port or [v6]:port, got '127.0.0.1'",
+  ]);
   assert.deepEqual(issuesOf(VALID.replace('127.0.0.1:8000\n', '"[::1]:70000"\n')), ["vallum.yaml:1:10: address: port out of range in '[::1]:70000'"]);
-  assert.deepEqual(issuesOf(VALID, { VALLUM_ADDRESS: 'localhost' }), ["environment variable VALLUM_ADDRESS: address: expected host:port, :port or [v6]:port, got 'localhost'"]);
+  assert.deepEqual(issuesOf(VALID, { VALLUM_ADDRESS: 'localhost' }), [
+    "environment variable VALLUM_ADDRESS: address: expected host:port, :port or [v6]:port, got 'localhost'",
+  ]);
 });
 
 test('a route on the authenticate host is refused at its from, naming the line of authenticate_service_url', () => {
@@ -61,7 +65,10 @@ test('a plain-http issuer is refused without idp.allow_insecure_http, naming the
 });
 
 test("the example's placeholder secrets are refused wherever they come from: the file, the environment, a *_file", () => {
-  const text = VALID.replace(`shared_secret: ${'a'.repeat(32)}`, 'shared_secret: CHANGE-ME-use-head-c-32-dev-urandom-base64').replace('client_secret: secret', 'client_secret: CHANGE-ME');
+  const text = VALID.replace(`shared_secret: ${'a'.repeat(32)}`, 'shared_secret: CHANGE-ME-use-head-c-32-dev-urandom-base64').replace(
+    'client_secret: secret',
+    'client_secret: CHANGE-ME',
+  );
   assert.deepEqual(issuesOf(text), [
     "vallum.yaml:7:16: shared_secret is a placeholder from the example (it contains 'CHANGE-ME'): generate one with `vallum gen-secret`",
     "vallum.yaml:6:18: idp.client_secret is a placeholder from the example (it contains 'CHANGE-ME'): use the client secret your identity provider issued",
@@ -93,13 +100,19 @@ test('an enum setting lists its allowed values', () => {
 
 test('durations take Go-style compounds: cookie_expire: 1h30m, timeout: 1m30s', () => {
   const config = loadConfigText(
-    VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\ncookie_expire: 1h30m\n').replace('    allow_any_authenticated_user: true\n', '    allow_any_authenticated_user: true\n    timeout: 1m30s\n'),
+    VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\ncookie_expire: 1h30m\n').replace(
+      '    allow_any_authenticated_user: true\n',
+      '    allow_any_authenticated_user: true\n    timeout: 1m30s\n',
+    ),
     'vallum.yaml',
     { env: {} },
   );
   assert.equal(config.cookieExpireMs, 90 * 60_000);
   assert.equal(config.routes[0]?.timeoutMs, 90_000);
-  assert.match(issuesOf(VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\ncookie_expire: 1h 30m\n'))[0]!, /^vallum\.yaml:2:16: cookie_expire: /);
+  assert.match(
+    issuesOf(VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\ncookie_expire: 1h 30m\n'))[0]!,
+    /^vallum\.yaml:2:16: cookie_expire: /,
+  );
 });
 
 test('VALLUM_ALLOW_PLACEHOLDER_SECRETS=true (docker-compose.yml without a .env) accepts them; false, as .env.example sets it, does not', () => {
@@ -108,5 +121,8 @@ test('VALLUM_ALLOW_PLACEHOLDER_SECRETS=true (docker-compose.yml without a .env) 
   assert.deepEqual(issuesOf(VALID, { ...env, VALLUM_ALLOW_PLACEHOLDER_SECRETS: 'false' }), [
     "environment variable VALLUM_SHARED_SECRET: shared_secret is a placeholder from the example (it contains 'CHANGE-ME'): generate one with `vallum gen-secret`",
   ]);
-  assert.match(issuesOf(VALID, { VALLUM_ALLOW_PLACEHOLDER_SECRETS: 'yes' })[0]!, /^environment variable VALLUM_ALLOW_PLACEHOLDER_SECRETS: allow_placeholder_secrets: expected boolean/);
+  assert.match(
+    issuesOf(VALID, { VALLUM_ALLOW_PLACEHOLDER_SECRETS: 'yes' })[0]!,
+    /^environment variable VALLUM_ALLOW_PLACEHOLDER_SECRETS: allow_placeholder_secrets: expected boolean/,
+  );
 });

@@ -42,7 +42,9 @@ export const LimitGlobalKeys = {
         headers_timeout: Type.Optional(Duration('Time a client has to send a request head (default 30s)')),
         request_timeout: Type.Optional(Duration('Time a client has to send a whole request, body included; 0s = no limit (default 0s: long uploads work)')),
         keep_alive_timeout: Type.Optional(Duration('How long an idle keep-alive connection stays open (default 65s)')),
-        max_connections: Type.Optional(Type.Integer({ minimum: 1, description: 'Open client connections one process accepts; more are closed at once (default 10000)' })),
+        max_connections: Type.Optional(
+          Type.Integer({ minimum: 1, description: 'Open client connections one process accepts; more are closed at once (default 10000)' }),
+        ),
       },
       { additionalProperties: false, description: 'Limits against abuse' },
     ),

@@ -44,19 +44,33 @@ test('a YAML syntax error names file:line:column', () => {
 
 test('an unknown key is reported where it stands, with a did-you-mean', () => {
   const issues = issuesOf(VALID.replace('    allow_any_authenticated_user: true', '    allow_any_authenticated_users: true'));
-  assert.ok(issues.some((i) => /^vallum\.yaml:12:5: unknown key 'allow_any_authenticated_users' \(did you mean 'allow_any_authenticated_user'\?\)/.test(i)), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => /^vallum\.yaml:12:5: unknown key 'allow_any_authenticated_users' \(did you mean 'allow_any_authenticated_user'\?\)/.test(i)),
+    issues.join('\n'),
+  );
 });
 
 test('every problem is reported at once, each with its line', () => {
   const text = VALID.replace(`shared_secret: ${'a'.repeat(32)}`, 'shared_secret: short').replace('to: http://127.0.0.1:8020/base', 'to: 42');
   const issues = issuesOf(text);
-  assert.ok(issues.some((i) => i.startsWith('vallum.yaml:7:')), issues.join('\n'));
-  assert.ok(issues.some((i) => i.startsWith('vallum.yaml:11:')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('vallum.yaml:7:')),
+    issues.join('\n'),
+  );
+  assert.ok(
+    issues.some((i) => i.startsWith('vallum.yaml:11:')),
+    issues.join('\n'),
+  );
 });
 
 test('a route without an access rule, or a from URL with a path, is refused', () => {
-  const issues = issuesOf(VALID.replace('    allow_any_authenticated_user: true\n', '').replace('from: http://app.localhost:8000', 'from: http://app.localhost:8000/x'));
-  assert.ok(issues.some((i) => /without a path/.test(i)), issues.join('\n'));
+  const issues = issuesOf(
+    VALID.replace('    allow_any_authenticated_user: true\n', '').replace('from: http://app.localhost:8000', 'from: http://app.localhost:8000/x'),
+  );
+  assert.ok(
+    issues.some((i) => /without a path/.test(i)),
+    issues.join('\n'),
+  );
 });
 
 test('environment variables override the file and are named in errors', () => {
@@ -64,7 +78,10 @@ test('environment variables override the file and are named in errors', () => {
   assert.equal(config.address, '0.0.0.0:9000');
   assert.equal(config.redisUrl, 'redis://r:6379');
   const issues = issuesOf(VALID, { VALLUM_COOKIE_SECRET: 'short' });
-  assert.ok(issues.some((i) => i.startsWith('environment variable VALLUM_COOKIE_SECRET')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('environment variable VALLUM_COOKIE_SECRET')),
+    issues.join('\n'),
+  );
 });
 
 test('identity settings load with defaults, and a claim header may not replace a header Vallum or HTTP sets', () => {
@@ -74,12 +91,18 @@ test('identity settings load with defaults, and a claim header may not replace a
   assert.equal(config.identityHeadersMaxBytes, 8192);
   assert.deepEqual(config.jwtClaimsHeaders, { 'X-Email': 'email' });
   const issues = issuesOf(`${VALID}jwt_claims_headers:\n  X-Email: email\n  X-Forwarded-User: email\n`);
-  assert.ok(issues.some((i) => /^vallum\.yaml:15:3: 'X-Forwarded-User' cannot carry a claim/.test(i)), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => /^vallum\.yaml:15:3: 'X-Forwarded-User' cannot carry a claim/.test(i)),
+    issues.join('\n'),
+  );
 });
 
 test('upstream_dns_ttl is set once for all routes (default 30s), and 0 is refused', () => {
   assert.equal(loadConfigText(VALID, 'vallum.yaml', { env: {} }).routes[0]?.upstreamDnsTtlMs, 30_000);
   assert.equal(loadConfigText(`${VALID}upstream_dns_ttl: 5s\n`, 'vallum.yaml', { env: {} }).routes[0]?.upstreamDnsTtlMs, 5_000);
   const issues = issuesOf(`${VALID}upstream_dns_ttl: 0s\n`);
-  assert.ok(issues.some((i) => /^vallum\.yaml:13:19: must be longer than 0/.test(i)), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => /^vallum\.yaml:13:19: must be longer than 0/.test(i)),
+    issues.join('\n'),
+  );
 });

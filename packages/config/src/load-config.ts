@@ -77,7 +77,10 @@ export function loadConfigText(text: string, file: string, options: LoadOptions 
   }
   if (config) issues.push(...certificateIssues(config), ...compilePolicies(config).problems);
   if (issues.length > 0 || !config) {
-    throw new ConfigError(file, issues.map((i) => ({ ...i, location: i.location ?? locate(i.path, i.atKey) })));
+    throw new ConfigError(
+      file,
+      issues.map((i) => ({ ...i, location: i.location ?? locate(i.path, i.atKey) })),
+    );
   }
   return config;
 }

@@ -31,10 +31,21 @@ function issuesOf(text: string, file = 'vallum.yaml'): string[] {
 }
 
 test('a misspelt route, global or admin policy fails the load itself, at its file:line:column', () => {
-  const issues = issuesOf(`${HEAD}global_policy: { deny: { or: [{ grops: { has: x } }] } }\nadmin_policy: { allow: { or: [{ emial: { is: a@example.com } }] } }\n${ROUTES.replace('groups: { has:', 'groups: { hass:')}`);
-  assert.ok(issues.some((i) => /^vallum\.yaml:8:31: unknown criterion 'grops'/.test(i)), issues.join('\n'));
-  assert.ok(issues.some((i) => /^vallum\.yaml:9:31: unknown criterion 'emial'/.test(i)), issues.join('\n'));
-  assert.ok(issues.some((i) => /^vallum\.yaml:13:39: unknown operator 'hass' for groups/.test(i)), issues.join('\n'));
+  const issues = issuesOf(
+    `${HEAD}global_policy: { deny: { or: [{ grops: { has: x } }] } }\nadmin_policy: { allow: { or: [{ emial: { is: a@example.com } }] } }\n${ROUTES.replace('groups: { has:', 'groups: { hass:')}`,
+  );
+  assert.ok(
+    issues.some((i) => /^vallum\.yaml:8:31: unknown criterion 'grops'/.test(i)),
+    issues.join('\n'),
+  );
+  assert.ok(
+    issues.some((i) => /^vallum\.yaml:9:31: unknown criterion 'emial'/.test(i)),
+    issues.join('\n'),
+  );
+  assert.ok(
+    issues.some((i) => /^vallum\.yaml:13:39: unknown operator 'hass' for groups/.test(i)),
+    issues.join('\n'),
+  );
 });
 
 test('a `use` of an unknown named policy fails the load at the use, with a did-you-mean', () => {
@@ -51,15 +62,29 @@ test('admin_policy may use a named policy, and compiles with it', () => {
   const admin = compilePolicies(config).compiled?.admin;
   assert.ok(admin);
   const allows = (groups: string[]) =>
-    routeDecision({ allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, policy: admin }, { sub: 's', email: 's@example.com', groups, claims: {} }, { method: 'GET', host: 'app.localhost:8000', path: '/' }, 0).allow;
+    routeDecision(
+      { allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, policy: admin },
+      { sub: 's', email: 's@example.com', groups, claims: {} },
+      { method: 'GET', host: 'app.localhost:8000', path: '/' },
+      0,
+    ).allow;
   assert.equal(allows(['admins']), true);
   assert.equal(allows(['staff']), false);
 });
 
 test('trusted_proxies and forward_auth.trusted_proxies take what the policy matcher takes, IPv4-mapped ranges included', () => {
-  const config = loadConfigText(`${HEAD}trusted_proxies: [10.0.0.0/8, "::1", "::ffff:192.168.0.0/112"]\nforward_auth:\n  trusted_proxies: [127.0.0.1]\n${ROUTES}`, 'vallum.yaml', { env: {} });
+  const config = loadConfigText(
+    `${HEAD}trusted_proxies: [10.0.0.0/8, "::1", "::ffff:192.168.0.0/112"]\nforward_auth:\n  trusted_proxies: [127.0.0.1]\n${ROUTES}`,
+    'vallum.yaml',
+    { env: {} },
+  );
   assert.deepEqual(config.trustedProxies, ['10.0.0.0/8', '::1', '::ffff:192.168.0.0/112']);
-  const issues = issuesOf(`${HEAD}trusted_proxies: [10.0.0.0/33, 01.2.3.4, "fe80::1%eth0", "::ffff:0:0/95"]\nforward_auth:\n  trusted_proxies: [10.0.0.0/8/8]\n${ROUTES}`);
+  const issues = issuesOf(
+    `${HEAD}trusted_proxies: [10.0.0.0/33, 01.2.3.4, "fe80::1%eth0", "::ffff:0:0/95"]\nforward_auth:\n  trusted_proxies: [10.0.0.0/8/8]\n${ROUTES}`,
+  );
   assert.equal(issues.filter((i) => /expected an IP address or CIDR like 10\.0\.0\.0\/8/.test(i)).length, 5, issues.join('\n'));
-  assert.ok(issues.some((i) => i.startsWith('vallum.yaml:10:21: ')), issues.join('\n'));
+  assert.ok(
+    issues.some((i) => i.startsWith('vallum.yaml:10:21: ')),
+    issues.join('\n'),
+  );
 });

@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { DURATION_PATTERN } from './parse-values.js';
 
 const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description: `${description}, e.g. 500ms, 30s, 5m` });
-const HeaderMap = (description: string) => Type.Record(Type.String({ pattern: '^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$' }), Type.String(), { description });
+const HeaderMap = (description: string) => Type.Record(Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), Type.String(), { description });
 
 export const LB_POLICIES = ['round_robin', 'least_request', 'random', 'ring_hash'] as const;
 
@@ -25,12 +25,20 @@ export const ProxyRouteKeys = {
     Type.Boolean({ description: 'Answer 400 to any path with an encoded slash or backslash (%2F, %5C), a backslash or a ";" parameter' }),
   ),
   allow_websockets: Type.Optional(Type.Boolean({ description: 'Allow WebSocket (and other HTTP/1.1) upgrades' })),
-  lb_policy: Type.Optional(Type.Union(LB_POLICIES.map((p) => Type.Literal(p)), { description: 'How a request picks one of several `to` (default round_robin)' })),
+  lb_policy: Type.Optional(
+    Type.Union(
+      LB_POLICIES.map((p) => Type.Literal(p)),
+      { description: 'How a request picks one of several `to` (default round_robin)' },
+    ),
+  ),
   lb_hash: Type.Optional(
-    Type.Union([
-      Type.Object({ header: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-      Type.Object({ cookie: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-    ], { description: 'ring_hash key: a request header or a cookie' }),
+    Type.Union(
+      [
+        Type.Object({ header: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+        Type.Object({ cookie: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      ],
+      { description: 'ring_hash key: a request header or a cookie' },
+    ),
   ),
   health_check: Type.Optional(
     Type.Object(

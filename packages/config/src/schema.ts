@@ -33,7 +33,9 @@ export const RouteSchema = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     address: Type.Optional(Type.String({ description: 'host:port this service listens on (default 127.0.0.1:8000)' })),
-    services: Type.Optional(Type.Union([Type.Literal('all'), ...SERVICE_NAMES.map((s) => Type.Literal(s))], { description: 'Which service this process runs (default all)' })),
+    services: Type.Optional(
+      Type.Union([Type.Literal('all'), ...SERVICE_NAMES.map((s) => Type.Literal(s))], { description: 'Which service this process runs (default all)' }),
+    ),
     authenticate_service_url: Url('Public URL of the authenticate service, e.g. https://authenticate.corp.example.com'),
     authorize_service_url: Type.Optional(Url('Internal URL of the authorize service (split mode)')),
     cache_service_url: Type.Optional(Url('Internal URL of the cache service (split mode)')),
@@ -49,7 +51,10 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     allow_placeholder_secrets: Type.Optional(
-      Type.Boolean({ description: "Accept the example's CHANGE-ME secrets: only for the local demo of docker-compose.yml (VALLUM_ALLOW_PLACEHOLDER_SECRETS), never anywhere else (default false)" }),
+      Type.Boolean({
+        description:
+          "Accept the example's CHANGE-ME secrets: only for the local demo of docker-compose.yml (VALLUM_ALLOW_PLACEHOLDER_SECRETS), never anywhere else (default false)",
+      }),
     ),
     shared_secret: Type.Optional(Secret('Secret the services use to authenticate calls to each other')),
     shared_secret_file: Type.Optional(Type.String({ minLength: 1 })),
@@ -60,14 +65,20 @@ export const ConfigSchema = Type.Object(
     cookie_name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$' })),
     cookie_expire: Type.Optional(Duration('Session lifetime')),
     session_idle_timeout: Type.Optional(Duration('Sign a session out after this long without a request (default: no idle limit)')),
-    token_refresh_interval: Type.Optional(Duration('How often the cache service checks every session at the IdP: userinfo, or a token refresh when the access token expires soon (default 30s)')),
+    token_refresh_interval: Type.Optional(
+      Duration('How often the cache service checks every session at the IdP: userinfo, or a token refresh when the access token expires soon (default 30s)'),
+    ),
     jwt_claims_headers: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.String({ minLength: 1 }), {
         description: 'Extra upstream headers from session claims, e.g. {X-Email: email, X-Groups: groups}',
       }),
     ),
     identity_headers_max_bytes: Type.Optional(
-      Type.Integer({ minimum: 1024, maximum: 65536, description: 'Size budget of the identity headers (default 8192); groups the policy does not mention are dropped first' }),
+      Type.Integer({
+        minimum: 1024,
+        maximum: 65536,
+        description: 'Size budget of the identity headers (default 8192); groups the policy does not mention are dropped first',
+      }),
     ),
     forward_auth: Type.Optional(
       Type.Object(
@@ -84,7 +95,9 @@ export const ConfigSchema = Type.Object(
       Duration('Longest a service-account token may live (default 90d): longer ones are refused when issued, older ones when used'),
     ),
     cookie_secure: Type.Optional(Type.Boolean({ description: 'Force the Secure cookie flag (default: on for https URLs)' })),
-    signing_key: Type.Optional(Type.String({ description: 'PEM (PKCS#8) P-256 private key for X-Vallum-Jwt-Assertion; derived from shared_secret when absent' })),
+    signing_key: Type.Optional(
+      Type.String({ description: 'PEM (PKCS#8) P-256 private key for X-Vallum-Jwt-Assertion; derived from shared_secret when absent' }),
+    ),
     signing_key_file: Type.Optional(Type.String({ minLength: 1 })),
     cache: Type.Optional(
       Type.Object(
@@ -98,9 +111,14 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     log_level: Type.Optional(Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)))),
-    policy_dir: Type.Optional(Type.String({ minLength: 1, description: 'Directory of named policies (NAME.yaml), relative to this file; routes refer to them with policy: {use: NAME}' })),
+    policy_dir: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'Directory of named policies (NAME.yaml), relative to this file; routes refer to them with policy: {use: NAME}',
+      }),
+    ),
     policy_files: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Named policy files (NAME.yaml), relative to this file' })),
-    global_policy: Type.Optional(Type.Unknown({ description: 'Policy applied before every non-public route\'s own (allow/deny blocks or use: NAME)' })),
+    global_policy: Type.Optional(Type.Unknown({ description: "Policy applied before every non-public route's own (allow/deny blocks or use: NAME)" })),
     routes: Type.Array(RouteSchema),
     ...ProxyGlobalKeys,
     ...LimitGlobalKeys,

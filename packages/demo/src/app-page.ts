@@ -14,10 +14,11 @@ export interface WhoAmI {
 }
 
 export function renderAppPage(whoami: WhoAmI, method: string, path: string): string {
-  const claims = whoami.jwt.status === 'verified' ? whoami.jwt.claims
-    : 'unverifiedClaims' in whoami.jwt ? whoami.jwt.unverifiedClaims : null;
+  const claims = whoami.jwt.status === 'verified' ? whoami.jwt.claims : 'unverifiedClaims' in whoami.jwt ? whoami.jwt.unverifiedClaims : null;
   const claimsLabel = whoami.jwt.status === 'verified' ? 'Claims' : 'Claims (NOT verified)';
-  return renderPage('Vallum demo app', `<h1>Vallum demo app</h1>
+  return renderPage(
+    'Vallum demo app',
+    `<h1>Vallum demo app</h1>
 <p>This upstream sits behind Vallum. It shows the identity Vallum forwarded with the request.</p>
 <table>
 <tr><th>Email</th><td id="email">${escapeHtml(whoami.email ?? '')}</td></tr>
@@ -27,5 +28,6 @@ export function renderAppPage(whoami: WhoAmI, method: string, path: string): str
 </table>
 <h2>${claimsLabel}</h2>
 <pre id="jwt-claims">${escapeHtml(JSON.stringify(claims, null, 2))}</pre>
-<p><a id="sign-out" href="/.vallum/sign_out">Sign out</a></p>`);
+<p><a id="sign-out" href="/.vallum/sign_out">Sign out</a></p>`,
+  );
 }

@@ -58,7 +58,7 @@ describe('startDemoApp', () => {
     });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /application\/json/);
-    return await res.json() as WhoAmI;
+    return (await res.json()) as WhoAmI;
   }
 
   it('reports a valid assertion for this host as verified, with its claims and the headers received', async () => {
@@ -74,7 +74,9 @@ describe('startDemoApp', () => {
 
   it('reports a tampered assertion as invalid', async () => {
     const [header, payload, signature] = (await sign(hostOf())).split('.');
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()), email: 'mallory@example.com' })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()), email: 'mallory@example.com' })).toString(
+      'base64url',
+    );
     const body = await whoami(`${header}.${forged}.${signature}`);
     assert.match(body.jwt.status, /^invalid: ERR_JWS_SIGNATURE_VERIFICATION_FAILED/);
     assert.equal(body.jwt.claims, null);
@@ -93,7 +95,7 @@ describe('startDemoApp', () => {
 
   it('reports a request without an assertion as missing', async () => {
     const res = await fetch(`${app.url}/api/whoami`);
-    const body = await res.json() as WhoAmI;
+    const body = (await res.json()) as WhoAmI;
     assert.deepEqual({ status: body.jwt.status, email: body.email, groups: body.groups }, { status: 'missing', email: null, groups: null });
   });
 
@@ -119,7 +121,12 @@ describe('startDemoApp', () => {
     const raw = await new Promise<string>((resolve, reject) => {
       get({ host: '127.0.0.1', port: app.port, path: '/p?q=<i>"' }, (response) => {
         let text = '';
-        response.setEncoding('utf8').on('data', (chunk: string) => { text += chunk; }).on('end', () => resolve(text));
+        response
+          .setEncoding('utf8')
+          .on('data', (chunk: string) => {
+            text += chunk;
+          })
+          .on('end', () => resolve(text));
       }).on('error', reject);
     });
     assert.match(raw, /id="path">\/p\?q=&lt;i&gt;&quot;</);
@@ -131,7 +138,7 @@ describe('startDemoApp', () => {
     try {
       const ask = async (assertion: string): Promise<string> => {
         const res = await fetch(`${fixed.url}/api/whoami`, { headers: { 'x-vallum-jwt-assertion': assertion } });
-        return (await res.json() as WhoAmI).jwt.status;
+        return ((await res.json()) as WhoAmI).jwt.status;
       };
       assert.equal(await ask(await sign('app.example.com')), 'verified');
       assert.match(await ask(await sign(new URL(fixed.url).host)), /^invalid: ERR_JWT_CLAIM_VALIDATION_FAILED/);

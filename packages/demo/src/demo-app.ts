@@ -30,17 +30,21 @@ export async function startDemoApp(options: DemoAppOptions): Promise<DemoApp> {
     headers: req.headers,
   });
 
-  const { server, port } = await listen((req, res) => {
-    const path = req.url ?? '/';
-    if (new URL(path, 'http://app.invalid').pathname === '/api/events') return streamEvents(req, res);
-    whoami(req)
-      .then((identity) => {
-        if (new URL(path, 'http://app.invalid').pathname === '/api/whoami') sendJson(res, 200, identity);
-        else sendHtml(res, 200, renderAppPage(identity, req.method ?? 'GET', path));
-      })
-      .catch(() => sendHtml(res, 500, 'demo app failed'));
-    req.resume();
-  }, host, options.port ?? 0);
+  const { server, port } = await listen(
+    (req, res) => {
+      const path = req.url ?? '/';
+      if (new URL(path, 'http://app.invalid').pathname === '/api/events') return streamEvents(req, res);
+      whoami(req)
+        .then((identity) => {
+          if (new URL(path, 'http://app.invalid').pathname === '/api/whoami') sendJson(res, 200, identity);
+          else sendHtml(res, 200, renderAppPage(identity, req.method ?? 'GET', path));
+        })
+        .catch(() => sendHtml(res, 500, 'demo app failed'));
+      req.resume();
+    },
+    host,
+    options.port ?? 0,
+  );
 
   return { url: originOf(host, port), port, close: () => closeServer(server) };
 }

@@ -36,7 +36,7 @@ class CookieJar {
 }
 
 async function get(jar: CookieJar, url: string, init: RequestInit = {}): Promise<Response> {
-  const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers as Record<string, string>, cookie: jar.header() } });
+  const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: jar.header() } });
   jar.store(res);
   return res;
 }
@@ -56,10 +56,12 @@ function pkce(): { verifier: string; challenge: string } {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
-async function discover(idp: DemoIdp): Promise<Record<string, unknown> & Record<'authorization_endpoint' | 'token_endpoint' | 'userinfo_endpoint' | 'jwks_uri' | 'revocation_endpoint', string>> {
+async function discover(
+  idp: DemoIdp,
+): Promise<Record<string, unknown> & Record<'authorization_endpoint' | 'token_endpoint' | 'userinfo_endpoint' | 'jwks_uri' | 'revocation_endpoint', string>> {
   const res = await fetch(`${idp.issuer}/.well-known/openid-configuration`);
   assert.equal(res.status, 200);
-  return await res.json() as never;
+  return (await res.json()) as never;
 }
 
 function authorizationUrl(endpoint: string, challenge: string, extra: Record<string, string> = {}): string {
@@ -116,7 +118,10 @@ describe('startDemoIdp', () => {
     assert.ok(doc['revocation_endpoint']);
     assert.ok((doc['scopes_supported'] as string[]).includes('groups'));
     assert.ok((doc['claims_supported'] as string[]).includes('groups'));
-    assert.deepEqual(idp.users.map((u) => u.email), DEMO_USERS.map((u) => u.email));
+    assert.deepEqual(
+      idp.users.map((u) => u.email),
+      DEMO_USERS.map((u) => u.email),
+    );
   });
 
   it('renders the login form listing the demo users and password', async () => {
@@ -130,13 +135,19 @@ describe('startDemoIdp', () => {
     assert.match(html, />Sign in<\/button>/);
     for (const user of DEMO_USERS) assert.ok(html.includes(user.email), user.email);
     assert.ok(html.includes(DEMO_PASSWORD));
-    assert.ok(jar.names().every((name) => !name.startsWith('_vallum')), jar.names().join());
+    assert.ok(
+      jar.names().every((name) => !name.startsWith('_vallum')),
+      jar.names().join(),
+    );
   });
 
   it('rejects an unknown user and a wrong password on the login form', async () => {
     const jar = new CookieJar();
     const { url } = await openLoginPage(idp, jar, pkce().challenge);
-    for (const [email, password] of [['mallory@example.com', DEMO_PASSWORD], ['alice@example.com', 'wrong-password']] as const) {
+    for (const [email, password] of [
+      ['mallory@example.com', DEMO_PASSWORD],
+      ['alice@example.com', 'wrong-password'],
+    ] as const) {
       const res = await postLogin(jar, url, email, password);
       assert.equal(res.status, 200);
       const html = await res.text();
@@ -176,7 +187,7 @@ describe('startDemoIdp', () => {
       headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier }),
     });
-    const tokens = await tokenRes.json() as Record<string, string>;
+    const tokens = (await tokenRes.json()) as Record<string, string>;
     assert.equal(tokenRes.status, 200, JSON.stringify(tokens));
     assert.ok(tokens['refresh_token'], 'offline_access + prompt=consent yields a refresh token');
 
@@ -193,7 +204,11 @@ describe('startDemoIdp', () => {
 
     const userinfo = await fetch(doc.userinfo_endpoint, { headers: { authorization: `Bearer ${tokens['access_token']}` } });
     assert.deepEqual(await userinfo.json(), {
-      sub: 'alice', email: 'alice@example.com', email_verified: true, name: 'Alice Admin', groups: ['admins', 'engineering'],
+      sub: 'alice',
+      email: 'alice@example.com',
+      email_verified: true,
+      name: 'Alice Admin',
+      groups: ['admins', 'engineering'],
     });
 
     const refreshed = await fetch(doc.token_endpoint, {
@@ -201,7 +216,7 @@ describe('startDemoIdp', () => {
       headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens['refresh_token'] ?? '' }),
     });
-    const refreshedTokens = await refreshed.json() as Record<string, string>;
+    const refreshedTokens = (await refreshed.json()) as Record<string, string>;
     assert.equal(refreshed.status, 200, JSON.stringify(refreshedTokens));
     assert.ok(refreshedTokens['access_token']);
 
@@ -223,7 +238,7 @@ describe('startDemoIdp', () => {
       headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshedTokens['refresh_token'] ?? '' }),
     });
-    assert.equal((await afterRevoke.json() as { error: string }).error, 'invalid_grant');
+    assert.equal(((await afterRevoke.json()) as { error: string }).error, 'invalid_grant');
   });
 
   it('signs out through end_session: a confirmation form, then back to the post_logout_redirect_uri', async () => {
@@ -260,7 +275,7 @@ describe('startDemoIdp', () => {
       body: new URLSearchParams({ grant_type: 'authorization_code', code: 'x', redirect_uri: REDIRECT_URI, code_verifier: 'y'.repeat(43) }),
     });
     assert.equal(res.status, 401);
-    assert.equal((await res.json() as { error: string }).error, 'invalid_client');
+    assert.equal(((await res.json()) as { error: string }).error, 'invalid_client');
   });
 
   it('rejects options without clients', async () => {

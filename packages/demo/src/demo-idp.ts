@@ -59,10 +59,14 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
 
   // The issuer must contain the port, so listen first and attach the provider once it exists.
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const { server, port } = await listen((req, res) => {
-    if (handler === undefined) sendHtml(res, 503, 'starting');
-    else handler(req, res);
-  }, host, options.port ?? 0);
+  const { server, port } = await listen(
+    (req, res) => {
+      if (handler === undefined) sendHtml(res, 503, 'starting');
+      else handler(req, res);
+    },
+    host,
+    options.port ?? 0,
+  );
 
   try {
     const issuer = options.issuer ?? originOf(host, port);

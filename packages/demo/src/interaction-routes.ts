@@ -9,12 +9,7 @@ import { findUserByCredentials, type DemoUser } from './users.js';
 const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]+)(\/login|\/abort)?$/;
 
 /** Handles `/interaction/*`; returns false for every other path so the provider can serve it. */
-export async function handleInteraction(
-  provider: Provider,
-  users: readonly DemoUser[],
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<boolean> {
+export async function handleInteraction(provider: Provider, users: readonly DemoUser[], req: IncomingMessage, res: ServerResponse): Promise<boolean> {
   const { pathname } = new URL(req.url ?? '/', 'http://idp.invalid');
   const match = INTERACTION_PATH.exec(pathname);
   if (match === null) return false;
@@ -51,7 +46,12 @@ export async function handleInteraction(
 
   if (isAbort) {
     // The user declined: the client gets `error=access_denied`, as from a real IdP's "cancel".
-    await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The user declined to sign in.' }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      req,
+      res,
+      { error: 'access_denied', error_description: 'The user declined to sign in.' },
+      { mergeWithLastSubmission: false },
+    );
     return true;
   }
   const clientId = details.params.client_id;

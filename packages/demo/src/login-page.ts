@@ -15,12 +15,17 @@ export interface LoginPageOptions {
 export function renderLoginPage(options: LoginPageOptions): string {
   const { uid, users } = options;
   const rows = users
-    .map((user) => `<tr><td>${escapeHtml(user.email)}</td><td>${escapeHtml(user.name)}</td>`
-      + `<td>${escapeHtml(user.groups.join(', '))}</td><td><code>${escapeHtml(user.password)}</code></td></tr>`)
+    .map(
+      (user) =>
+        `<tr><td>${escapeHtml(user.email)}</td><td>${escapeHtml(user.name)}</td>` +
+        `<td>${escapeHtml(user.groups.join(', '))}</td><td><code>${escapeHtml(user.password)}</code></td></tr>`,
+    )
     .join('\n');
   const error = options.error === undefined ? '' : `<p id="error" class="error" role="alert">${escapeHtml(options.error)}</p>`;
   const client = options.clientId === undefined ? '' : ` to continue to <code>${escapeHtml(options.clientId)}</code>`;
-  return renderPage('Vallum demo IdP — sign in', `<h1>Vallum demo IdP</h1>
+  return renderPage(
+    'Vallum demo IdP — sign in',
+    `<h1>Vallum demo IdP</h1>
 <p>Sign in${client}.</p>
 ${error}
 <form id="login" method="post" action="/interaction/${encodeURIComponent(uid)}/login" autocomplete="off">
@@ -37,5 +42,6 @@ ${error}
 <tbody>
 ${rows}
 </tbody>
-</table>`);
+</table>`,
+  );
 }

@@ -11,11 +11,13 @@ export interface DemoUser {
 
 export const DEMO_PASSWORD = 'vallum-demo';
 
-export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
-  { sub: 'alice', email: 'alice@example.com', name: 'Alice Admin', password: DEMO_PASSWORD, groups: ['admins', 'engineering'] },
-  { sub: 'bob', email: 'bob@example.com', name: 'Bob Builder', password: DEMO_PASSWORD, groups: ['engineering'] },
-  { sub: 'carol', email: 'carol@example.com', name: 'Carol Contractor', password: DEMO_PASSWORD, groups: ['contractors'] },
-].map((user) => Object.freeze({ ...user, groups: Object.freeze([...user.groups]) as string[] })));
+export const DEMO_USERS: readonly DemoUser[] = Object.freeze(
+  [
+    { sub: 'alice', email: 'alice@example.com', name: 'Alice Admin', password: DEMO_PASSWORD, groups: ['admins', 'engineering'] },
+    { sub: 'bob', email: 'bob@example.com', name: 'Bob Builder', password: DEMO_PASSWORD, groups: ['engineering'] },
+    { sub: 'carol', email: 'carol@example.com', name: 'Carol Contractor', password: DEMO_PASSWORD, groups: ['contractors'] },
+  ].map((user) => Object.freeze({ ...user, groups: Object.freeze([...user.groups]) as string[] })),
+);
 
 function equalSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);
@@ -24,11 +26,7 @@ function equalSecret(a: string, b: string): boolean {
 }
 
 /** The user with this email (case-insensitive) and password, or undefined. */
-export function findUserByCredentials(
-  users: readonly DemoUser[],
-  email: string,
-  password: string,
-): DemoUser | undefined {
+export function findUserByCredentials(users: readonly DemoUser[], email: string, password: string): DemoUser | undefined {
   const wanted = email.trim().toLowerCase();
   const user = users.find((candidate) => candidate.email.toLowerCase() === wanted);
   return user !== undefined && equalSecret(user.password, password) ? user : undefined;

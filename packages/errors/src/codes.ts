@@ -44,30 +44,64 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Object.freeze({
   VALLUM_INTERNAL: { status: 500, meaning: 'Something failed that was not expected; the log line with the same request id has the detail.' },
   VALLUM_BAD_REQUEST: { status: 400, meaning: 'The request is malformed (e.g. a body that does not fit the API, or an id that does not match the path).' },
-  VALLUM_CONFIG_INVALID: { status: 500, meaning: 'The configuration does not validate; the message lists every problem with file:line:col. Vallum does not start, and a reload keeps the running config.' },
+  VALLUM_CONFIG_INVALID: {
+    status: 500,
+    meaning:
+      'The configuration does not validate; the message lists every problem with file:line:col. Vallum does not start, and a reload keeps the running config.',
+  },
   VALLUM_CONFIG_READ: { status: 500, meaning: 'The configuration file (or a `*_file` secret) cannot be read.' },
   VALLUM_POLICY_INVALID: { status: 500, meaning: 'A policy does not validate; the message lists every problem. The running policy is kept.' },
   VALLUM_DEMO_OPTIONS_INVALID: { status: 500, meaning: 'The demo IdP or demo app was started with options it cannot use (`vallum demo`).' },
-  VALLUM_SESSION_INVALID: { status: 401, meaning: 'The session cookie cannot be opened (tampered, or sealed with another cookie_secret); the user signs in again.' },
+  VALLUM_SESSION_INVALID: {
+    status: 401,
+    meaning: 'The session cookie cannot be opened (tampered, or sealed with another cookie_secret); the user signs in again.',
+  },
   VALLUM_SESSION_NOT_FOUND: { status: 404, meaning: 'The session has ended or expired, or never existed; the user signs in again.' },
-  VALLUM_UNAUTHORIZED: { status: 401, meaning: 'A bearer token is missing, invalid or expired, on a request that cannot be sent to sign in (APIs, the admin API).' },
-  VALLUM_FORBIDDEN: { status: 403, meaning: 'The calling Vallum service may not use this internal endpoint (e.g. only authenticate reads ID tokens from the cache).' },
-  VALLUM_ACCESS_DENIED: { status: 403, meaning: 'The user is signed in but the route\'s policy (or admin_policy) does not allow the request; the answer lists the reasons.' },
-  VALLUM_SERVICE_AUTH_REQUIRED: { status: 401, meaning: 'A call between Vallum services lacks a valid service token: check that both sides share the same shared_secret.' },
+  VALLUM_UNAUTHORIZED: {
+    status: 401,
+    meaning: 'A bearer token is missing, invalid or expired, on a request that cannot be sent to sign in (APIs, the admin API).',
+  },
+  VALLUM_FORBIDDEN: {
+    status: 403,
+    meaning: 'The calling Vallum service may not use this internal endpoint (e.g. only authenticate reads ID tokens from the cache).',
+  },
+  VALLUM_ACCESS_DENIED: {
+    status: 403,
+    meaning: "The user is signed in but the route's policy (or admin_policy) does not allow the request; the answer lists the reasons.",
+  },
+  VALLUM_SERVICE_AUTH_REQUIRED: {
+    status: 401,
+    meaning: 'A call between Vallum services lacks a valid service token: check that both sides share the same shared_secret.',
+  },
   VALLUM_SERVICE_UNAVAILABLE: { status: 503, meaning: 'Another Vallum service (authorize, cache, authenticate) cannot be reached.' },
   VALLUM_SERVICE_BAD_RESPONSE: { status: 502, meaning: 'Another Vallum service answered with an error or an answer that does not fit its API.' },
   VALLUM_REDIRECT_NOT_ALLOWED: { status: 400, meaning: 'A redirect target is not a site Vallum protects, so Vallum will not send the user there.' },
-  VALLUM_HANDOFF_INVALID: { status: 400, meaning: 'The sign-in hand-off from authenticate to the route is invalid, expired or already used; the user opens the application again.' },
-  VALLUM_SIGN_IN_FAILED: { status: 400, meaning: 'The sign-in could not be completed (the IdP refused it, the state expired, or the callback was malformed); the user starts again.' },
+  VALLUM_HANDOFF_INVALID: {
+    status: 400,
+    meaning: 'The sign-in hand-off from authenticate to the route is invalid, expired or already used; the user opens the application again.',
+  },
+  VALLUM_SIGN_IN_FAILED: {
+    status: 400,
+    meaning: 'The sign-in could not be completed (the IdP refused it, the state expired, or the callback was malformed); the user starts again.',
+  },
   VALLUM_IDP_UNAVAILABLE: { status: 503, meaning: 'The identity provider cannot be reached.' },
-  VALLUM_IDENTITY_INVALID: { status: 403, meaning: 'The identity provider sent an identity Vallum cannot accept (e.g. an email address with more than one @).' },
+  VALLUM_IDENTITY_INVALID: {
+    status: 403,
+    meaning: 'The identity provider sent an identity Vallum cannot accept (e.g. an email address with more than one @).',
+  },
   VALLUM_CACHE_UNAVAILABLE: { status: 503, meaning: 'The session store (Redis) cannot be reached.' },
   VALLUM_ROUTE_NOT_FOUND: { status: 404, meaning: 'No route is configured for the host and path, or there is no such Vallum page.' },
-  VALLUM_REQUEST_FRAMING_INVALID: { status: 400, meaning: 'The request is framed ambiguously (e.g. both Content-Length and Transfer-Encoding); the connection is closed.' },
-  VALLUM_UPSTREAM_UNAVAILABLE: { status: 502, meaning: 'The application behind the route cannot be reached, reset the connection, or has no healthy upstream (503).' },
+  VALLUM_REQUEST_FRAMING_INVALID: {
+    status: 400,
+    meaning: 'The request is framed ambiguously (e.g. both Content-Length and Transfer-Encoding); the connection is closed.',
+  },
+  VALLUM_UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    meaning: 'The application behind the route cannot be reached, reset the connection, or has no healthy upstream (503).',
+  },
   VALLUM_UPSTREAM_TIMEOUT: { status: 504, meaning: 'The application behind the route did not answer in time.' },
   VALLUM_RATE_LIMITED: { status: 429, meaning: 'Too many requests from this user or address; Retry-After says when to try again.' },
-  VALLUM_REQUEST_BODY_TOO_LARGE: { status: 413, meaning: 'The request body is larger than the route\'s max_request_body_bytes.' },
+  VALLUM_REQUEST_BODY_TOO_LARGE: { status: 413, meaning: "The request body is larger than the route's max_request_body_bytes." },
   VALLUM_UNSUPPORTED_CONTENT_ENCODING: { status: 415, meaning: 'A compressed request body was sent where Vallum does not accept one.' },
 });
 

@@ -33,10 +33,14 @@ export type IdentityClaims = Pick<Session, 'sub' | 'email' | 'groups' | 'claims'
 /** The identity a session is made of; throws for an email that is not one plain address (see isUnacceptableEmail). */
 export function identityOfClaims(claims: Record<string, unknown>, previous?: Session): IdentityClaims {
   if (isUnacceptableEmail(claims.email)) {
-    throw new VallumError(ErrorCodes.IDENTITY_INVALID, 'Your identity provider sent an email address Vallum cannot accept (it must contain exactly one @). Ask your administrator to correct your account.', {
-      status: 403,
-      expose: true,
-    });
+    throw new VallumError(
+      ErrorCodes.IDENTITY_INVALID,
+      'Your identity provider sent an email address Vallum cannot accept (it must contain exactly one @). Ask your administrator to correct your account.',
+      {
+        status: 403,
+        expose: true,
+      },
+    );
   }
   const email = cleanEmail(claims.email);
   const kept = Object.fromEntries(Object.entries(claims).filter(([k]) => !TOKEN_FIELDS.has(k)));

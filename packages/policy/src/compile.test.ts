@@ -30,7 +30,10 @@ test('an unknown criterion is reported at its list item with a did-you-mean', ()
   assert.match(messageAt({ allow: { or: [{ grops: 'x' }] } }, ['allow', 'or', 0]) ?? '', /did you mean 'groups'/);
   assert.match(messageAt({ allow: { or: [{ 'claims/department': 'x' }] } }, ['allow', 'or', 0]) ?? '', /did you mean 'claim\/department'/);
   assert.match(messageAt({ allow: { or: [{ claims: 'x' }] } }, ['allow', 'or', 0]) ?? '', /did you mean 'claim\/<name>'/);
-  assert.match(messageAt({ allow: { or: [{ hostname: 'x' }] } }, ['allow', 'or', 0]) ?? '', /expected one of email, domain, groups, claim\/<name>, authenticated_user, user, .*, time_of_day or a nested and, or, not, nor$/);
+  assert.match(
+    messageAt({ allow: { or: [{ hostname: 'x' }] } }, ['allow', 'or', 0]) ?? '',
+    /expected one of email, domain, groups, claim\/<name>, authenticated_user, user, .*, time_of_day or a nested and, or, not, nor$/,
+  );
 });
 
 test('an unknown operator is reported at the criterion value with a did-you-mean', () => {
@@ -56,7 +59,7 @@ test('operands are checked: types, lists, addresses, domains, claim names, authe
   assert.match(messageAt({ allow: { or: [{ email: { in: ['a@b.com', 7] } }] } }, ['allow', 'or', 0, 'email', 'in', 1]) ?? '', /email address/);
   assert.match(messageAt({ allow: { or: [{ domain: '@example.com' }] } }, ['allow', 'or', 0, 'domain']) ?? '', /no '@'/);
   assert.match(messageAt({ allow: { or: [{ groups: { has_all: [] } }] } }, ['allow', 'or', 0, 'groups', 'has_all']) ?? '', /non-empty list/);
-  assert.match(messageAt({ allow: { or: [{ groups: ['a'] } ] } }, ['allow', 'or', 0, 'groups']) ?? '', /expected a value or/);
+  assert.match(messageAt({ allow: { or: [{ groups: ['a'] }] } }, ['allow', 'or', 0, 'groups']) ?? '', /expected a value or/);
   assert.match(messageAt({ allow: { or: [{ 'claim/': 'x' }] } }, ['allow', 'or', 0, 'claim/']) ?? '', /claim\/<name>/);
   assert.match(messageAt({ allow: { or: [{ claim: 'x' }] } }, ['allow', 'or', 0, 'claim']) ?? '', /claim\/<name>/);
   assert.match(messageAt({ allow: { or: [{ 'claim/a': { is: { x: 1 } } }] } }, ['allow', 'or', 0, 'claim/a', 'is']) ?? '', /string, number or boolean/);
@@ -69,7 +72,10 @@ test('shape errors: not a mapping, block without and/or, criteria not a list, tw
   assert.match(messageAt({ allow: {} }, ['allow']) ?? '', /needs and, or, not or nor/);
   assert.match(messageAt({ allow: 'everyone' }, ['allow']) ?? '', /expected a block/);
   assert.match(messageAt({ allow: { or: { email: 'a@b.c' } } }, ['allow', 'or']) ?? '', /list of criteria/);
-  assert.match(messageAt({ allow: { or: [{ email: 'a@b.c', domain: 'b.c' }] } }, ['allow', 'or', 0]) ?? '', /one criterion \(or one nested operator\) per list item/);
+  assert.match(
+    messageAt({ allow: { or: [{ email: 'a@b.c', domain: 'b.c' }] } }, ['allow', 'or', 0]) ?? '',
+    /one criterion \(or one nested operator\) per list item/,
+  );
   assert.match(messageAt({ allow: { or: [{ or: { email: 'a@b.c' } }] } }, ['allow', 'or', 0, 'or']) ?? '', /list of criteria/);
 });
 

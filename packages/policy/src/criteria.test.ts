@@ -243,7 +243,11 @@ test('date: before, after, both; next change is the boundary', () => {
 test('day_of_week: names, ranges, lists, timezone', () => {
   assert.equal(allows({ day_of_week: 'mon-fri' }, user(), request, MON_0930_UTC).allow, true);
   assert.equal(allows({ day_of_week: 'mon-fri' }, user(), request, SAT_2300_UTC).allow, false);
-  assert.equal(allows({ day_of_week: { is: 'sunday', timezone: 'Asia/Tokyo' } }, user(), request, SAT_2300_UTC).allow, true, 'Sat 23:00 UTC is Sunday in Tokyo');
+  assert.equal(
+    allows({ day_of_week: { is: 'sunday', timezone: 'Asia/Tokyo' } }, user(), request, SAT_2300_UTC).allow,
+    true,
+    'Sat 23:00 UTC is Sunday in Tokyo',
+  );
   assert.equal(allows({ day_of_week: ['sat', 'sun'] }, user(), request, SAT_2300_UTC).allow, true);
   assert.equal(denies({ day_of_week: ['sat', 'sun'] }, user(), request, SAT_2300_UTC), true);
   assert.equal(denies({ day_of_week: 'fri-sun' }, user(), request, MON_0930_UTC), false);

@@ -45,9 +45,15 @@ test('and needs every criterion; its reasons name each one that allowed', () => 
   const policy = compilePolicy({ allow: { and: [{ domain: 'example.com' }, { groups: { has: 'admins' } }] } });
   const decision = evaluatePolicy(policy, alice, request, 0);
   assert.equal(decision.allow, true);
-  assert.deepEqual(decision.reasons.map((r) => r.code), ['domain-ok', 'groups-ok']);
+  assert.deepEqual(
+    decision.reasons.map((r) => r.code),
+    ['domain-ok', 'groups-ok'],
+  );
   const refused = evaluatePolicy(policy, bob, request, 0);
-  assert.deepEqual(refused.reasons.map((r) => r.message), ['requires group admins', 'no allow rule matched']);
+  assert.deepEqual(
+    refused.reasons.map((r) => r.message),
+    ['requires group admins', 'no allow rule matched'],
+  );
 });
 
 test('and of an empty list never matches', () => {
@@ -65,11 +71,10 @@ test('a block holding both and and or needs both', () => {
     allow: { and: [{ domain: 'example.com' }], or: [{ groups: { has: 'admins' } }, { groups: { has: 'finance' } }] },
   });
   assert.equal(evaluatePolicy(policy, alice, request, 0).allow, true);
-  assert.deepEqual(evaluatePolicy(policy, bob, request, 0).reasons.map((r) => r.message), [
-    'requires group admins',
-    'requires group finance',
-    'no allow rule matched',
-  ]);
+  assert.deepEqual(
+    evaluatePolicy(policy, bob, request, 0).reasons.map((r) => r.message),
+    ['requires group admins', 'requires group finance', 'no allow rule matched'],
+  );
 });
 
 test('allow and deny may be lists of blocks; any allow block allows, any deny block denies', () => {
@@ -83,7 +88,10 @@ test('allow and deny may be lists of blocks; any allow block allows, any deny bl
 
 test('repeated requirements across blocks are reported once', () => {
   const policy = compilePolicy({ allow: [{ or: [{ groups: 'finance' }] }, { or: [{ groups: 'finance' }] }] });
-  assert.deepEqual(evaluatePolicy(policy, bob, request, 0).reasons.map((r) => r.code), ['groups-unauthorized', 'no-rule-matched']);
+  assert.deepEqual(
+    evaluatePolicy(policy, bob, request, 0).reasons.map((r) => r.code),
+    ['groups-unauthorized', 'no-rule-matched'],
+  );
 });
 
 test('a null identity matches no criterion: denied as user-unauthenticated, deny blocks cannot allow it', () => {

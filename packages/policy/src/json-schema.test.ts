@@ -16,7 +16,10 @@ test('policy/schema.json is the one generated from the criterion registry (regen
 test("each criterion's declared syntax is what its compiler accepts", () => {
   for (const c of CRITERIA) {
     const key = c.takesArgument ? `${c.name}/x` : c.name;
-    const message = (value: unknown) => validatePolicy({ allow: { or: [{ [key]: value }] } }).map((i) => i.message).join('\n');
+    const message = (value: unknown) =>
+      validatePolicy({ allow: { or: [{ [key]: value }] } })
+        .map((i) => i.message)
+        .join('\n');
     const { operators, modifiers, keys, constant } = c.syntax;
     if (constant) {
       assert.equal(message(true), '', c.name);

@@ -27,10 +27,13 @@ function valueSchema(syntax: CriterionSyntax): Json {
   });
   if (syntax.keys) return { description, ...mapping(syntax.keys) };
   const operators = syntax.operators ?? {};
-  const object = mapping({ ...operators, ...(syntax.modifiers ?? {}) }, {
-    // exactly one operator, modifiers beside it
-    oneOf: Object.keys(operators).map((op) => ({ required: [op] })),
-  });
+  const object = mapping(
+    { ...operators, ...(syntax.modifiers ?? {}) },
+    {
+      // exactly one operator, modifiers beside it
+      oneOf: Object.keys(operators).map((op) => ({ required: [op] })),
+    },
+  );
   return { description, anyOf: [...(syntax.shorthand ?? []).map((k) => OPERAND[k]), object] };
 }
 

@@ -11,7 +11,10 @@ const decide = (policy: unknown, who: Identity) => evaluatePolicy(compilePolicy(
 test('not (NAND): allows unless every criterion matches; deny with not', () => {
   const policy = { allow: { not: [{ groups: 'contractors' }, { groups: 'engineering' }] } };
   assert.equal(decide(policy, eve).allow, true);
-  assert.deepEqual(decide(policy, eve).reasons.map((r) => r.code), ['negation-ok']);
+  assert.deepEqual(
+    decide(policy, eve).reasons.map((r) => r.code),
+    ['negation-ok'],
+  );
   assert.equal(decide(policy, carl).allow, false);
   assert.equal(decide(policy, carl).reasons[0]?.message, 'requires not (member of group contractors and member of group engineering)');
   const deny = { allow: { or: [{ accept: true }] }, deny: { not: [{ domain: 'example.com' }] } };
@@ -31,8 +34,14 @@ test('nor: allows only when no criterion matches; deny with nor', () => {
 
 test('and / or: allow and deny, reasons', () => {
   const policy = { allow: { and: [{ domain: 'example.com' }, { groups: 'engineering' }] }, deny: { or: [{ groups: 'contractors' }, { email: 'x@y.z' }] } };
-  assert.deepEqual(decide(policy, eve).reasons.map((r) => r.code), ['domain-ok', 'groups-ok']);
-  assert.deepEqual(decide(policy, sam).reasons.map((r) => r.code), ['groups-unauthorized', 'no-rule-matched']);
+  assert.deepEqual(
+    decide(policy, eve).reasons.map((r) => r.code),
+    ['domain-ok', 'groups-ok'],
+  );
+  assert.deepEqual(
+    decide(policy, sam).reasons.map((r) => r.code),
+    ['groups-unauthorized', 'no-rule-matched'],
+  );
   assert.deepEqual(decide(policy, carl).reasons, [{ code: 'deny-matched', message: 'denied: member of group contractors' }]);
 });
 
@@ -65,7 +74,10 @@ test('named policies: use resolves by name, unknown names get a did-you-mean', (
   const policy = compilePolicy({ use: 'engineering-only' }, { named });
   assert.equal(evaluatePolicy(policy, eve, request, 0).allow, true);
   assert.equal(evaluatePolicy(policy, sam, request, 0).allow, false);
-  assert.match(validatePolicy({ use: 'engineering-onyl' }, { named })[0]?.message ?? '', /unknown named policy 'engineering-onyl' \(did you mean 'engineering-only'\?\)/);
+  assert.match(
+    validatePolicy({ use: 'engineering-onyl' }, { named })[0]?.message ?? '',
+    /unknown named policy 'engineering-onyl' \(did you mean 'engineering-only'\?\)/,
+  );
   assert.deepEqual(validatePolicy({ use: 'anything' }), [], 'without the names only the shape is checked');
   assert.throws(() => compilePolicy({ use: 'anything' }), /no named policies here/);
   assert.match(validatePolicy({ use: 'x', allow: { or: [{ accept: true }] } })[0]?.message ?? '', /cannot be combined/);
@@ -76,9 +88,17 @@ test('global policy: its deny applies to every route, its allow must pass too; p
   const anyone = { allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: true, global };
   assert.equal(routeDecision(anyone, eve, request, 0).allow, true);
   assert.equal(routeDecision(anyone, carl, request, 0).reasons[0]?.code, 'deny-matched');
-  assert.deepEqual(routeDecision(anyone, { ...eve, email: 'eve@other.org' }, request, 0).reasons.map((r) => r.code), ['domain-unauthorized', 'no-rule-matched']);
+  assert.deepEqual(
+    routeDecision(anyone, { ...eve, email: 'eve@other.org' }, request, 0).reasons.map((r) => r.code),
+    ['domain-unauthorized', 'no-rule-matched'],
+  );
   const denyOnly = compilePolicy({ deny: { or: [{ groups: 'contractors' }] } });
-  const policyRoute = { allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, global: denyOnly, policy: compilePolicy({ allow: { or: [{ groups: 'sales' }] } }) };
+  const policyRoute = {
+    allowPublicUnauthenticatedAccess: false,
+    allowAnyAuthenticatedUser: false,
+    global: denyOnly,
+    policy: compilePolicy({ allow: { or: [{ groups: 'sales' }] } }),
+  };
   assert.equal(routeDecision(policyRoute, sam, request, 0).allow, true, 'a deny-only global lets the route decide');
   assert.equal(routeDecision(policyRoute, eve, request, 0).allow, false);
   assert.equal(routeDecision({ allowPublicUnauthenticatedAccess: true, allowAnyAuthenticatedUser: false, global }, null, request, 0).allow, true);
@@ -89,10 +109,18 @@ test('shadow mode: enforce: false allows a would-deny, marks it, and keeps the r
   const decision = evaluatePolicy(policy, sam, request, 0);
   assert.equal(decision.allow, true);
   assert.equal(decision.shadow, true);
-  assert.deepEqual(decision.reasons.map((r) => r.code), ['shadow-allow', 'groups-unauthorized', 'no-rule-matched']);
+  assert.deepEqual(
+    decision.reasons.map((r) => r.code),
+    ['shadow-allow', 'groups-unauthorized', 'no-rule-matched'],
+  );
   assert.equal(evaluatePolicy(policy, eve, request, 0).shadow, undefined, 'an allow is not a shadow allow');
   assert.equal(evaluatePolicy(policy, null, request, 0).allow, false, 'shadow mode never lets an anonymous request in');
-  const route = { allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, enforce: false, policy: compilePolicy({ allow: { or: [{ groups: 'engineering' }] } }) };
+  const route = {
+    allowPublicUnauthenticatedAccess: false,
+    allowAnyAuthenticatedUser: false,
+    enforce: false,
+    policy: compilePolicy({ allow: { or: [{ groups: 'engineering' }] } }),
+  };
   assert.equal(routeDecision(route, sam, request, 0).shadow, true);
   assert.equal(routeDecision({ ...route, enforce: true }, sam, request, 0).allow, false);
   const global = compilePolicy({ enforce: false, deny: { or: [{ groups: 'sales' }] } });

@@ -29,7 +29,10 @@ export function routeDecision(route: RouteAccess, identity: Identity | null, req
   if (route.allowAnyAuthenticatedUser) {
     own = shadowed((route.policy && matchDeny(route.policy, identity, request, now)) ?? { allow: true, reasons: [USER_OK] }, enforce, identity);
   } else if (route.policy) {
-    own = route.enforce === false ? shadowed(evaluatePolicy(route.policy, identity, request, now), false, identity) : evaluatePolicy(route.policy, identity, request, now);
+    own =
+      route.enforce === false
+        ? shadowed(evaluatePolicy(route.policy, identity, request, now), false, identity)
+        : evaluatePolicy(route.policy, identity, request, now);
   } else {
     // Config validation refuses a route without a rule; should one get here anyway, it stays closed.
     own = { allow: false, reasons: [NO_RULE_MATCHED] };

@@ -36,18 +36,23 @@ export function createServer(options: ServerOptions): FastifyInstance {
     logger: options.logger === false ? false : loggerOptions({ service: options.service, level: options.logLevel }),
     requestIdHeader: false,
     genReqId: requestIdOf,
-    ...(options.logger === false ? {} : { childLoggerFactory: (logger, bindings, opts) => lazyChildLogger(logger as Parameters<typeof lazyChildLogger>[0], bindings, opts) }),
+    ...(options.logger === false
+      ? {}
+      : { childLoggerFactory: (logger, bindings, opts) => lazyChildLogger(logger as Parameters<typeof lazyChildLogger>[0], bindings, opts) }),
     ...options.fastify,
   });
 
   const errors: NonNullable<ServerOptions['errors']> = { format: 'json', ...options.errors };
-  if (!options.ownErrorHandler) app.setErrorHandler((err: Error, req, reply) => {
-    const rendered = renderError(err, { ...errors, requestId: req.id, accept: req.headers.accept });
-    if (rendered.status >= 500) req.log.error({ err }, 'request failed');
-    else req.log.info({ code: (err as { code?: unknown }).code, msg: err.message }, 'request refused');
-    void replyRenderedError(reply, rendered);
-  });
-  app.setNotFoundHandler((_req, reply) => replyError(reply, new VallumError(ErrorCodes.ROUTE_NOT_FOUND, 'There is no such page.', { status: 404 }), { format: errors.format }));
+  if (!options.ownErrorHandler)
+    app.setErrorHandler((err: Error, req, reply) => {
+      const rendered = renderError(err, { ...errors, requestId: req.id, accept: req.headers.accept });
+      if (rendered.status >= 500) req.log.error({ err }, 'request failed');
+      else req.log.info({ code: (err as { code?: unknown }).code, msg: err.message }, 'request refused');
+      void replyRenderedError(reply, rendered);
+    });
+  app.setNotFoundHandler((_req, reply) =>
+    replyError(reply, new VallumError(ErrorCodes.ROUTE_NOT_FOUND, 'There is no such page.', { status: 404 }), { format: errors.format }),
+  );
 
   app.get(options.healthPath ?? '/healthz', async () => ({ status: 'ok', service: options.service }));
   return app;

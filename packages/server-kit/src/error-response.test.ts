@@ -58,7 +58,10 @@ test('anything that is not a VallumError is a 500 VALLUM_INTERNAL with nothing o
 });
 
 test("the error's headers (Retry-After, Connection: close) go with it; titles, request id and retry link are escaped", () => {
-  const limited = new VallumError(ErrorCodes.RATE_LIMITED, 'Too many requests. Try again in 3 seconds.', { status: 429, details: { headers: { 'retry-after': '3' } } });
+  const limited = new VallumError(ErrorCodes.RATE_LIMITED, 'Too many requests. Try again in 3 seconds.', {
+    status: 429,
+    details: { headers: { 'retry-after': '3' } },
+  });
   const r = renderError(limited, { requestId: 'r', accept: 'text/html' });
   assert.equal(r.headers['retry-after'], '3');
   assert.match(r.body, /<title>Too many requests · Vallum<\/title>/);
@@ -140,7 +143,11 @@ test("createServer: an unknown path is a coded 404, and a service for browsers n
   assert.deepEqual(missing.json(), { code: 'VALLUM_ROUTE_NOT_FOUND', message: 'There is no such page.', request_id: 'nf-1' });
   await api.close();
 
-  const pages = createServer({ service: 'pages', logger: false, errors: { format: 'negotiate', title: 'Sign-in failed', genericMessage: 'Something went wrong while signing you in.' } });
+  const pages = createServer({
+    service: 'pages',
+    logger: false,
+    errors: { format: 'negotiate', title: 'Sign-in failed', genericMessage: 'Something went wrong while signing you in.' },
+  });
   pages.get('/boom', async () => {
     throw hidden;
   });

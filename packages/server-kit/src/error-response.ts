@@ -72,7 +72,13 @@ export function errorView(err: unknown, genericMessage = GENERIC_MESSAGE): Error
   if (isVallumError(err)) {
     const headers = err.details?.headers as Record<string, string> | undefined;
     const reasons = err.expose ? (err.details?.reasons as readonly Reason[] | undefined) : undefined;
-    return { status: err.status, code: err.code, message: err.expose ? err.message : genericMessage, ...(headers ? { headers } : {}), ...(reasons ? { reasons } : {}) };
+    return {
+      status: err.status,
+      code: err.code,
+      message: err.expose ? err.message : genericMessage,
+      ...(headers ? { headers } : {}),
+      ...(reasons ? { reasons } : {}),
+    };
   }
   const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {

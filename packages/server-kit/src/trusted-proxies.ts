@@ -22,7 +22,10 @@ export function createTrustCheck(entries: readonly string[]): TrustCheck {
  */
 export function clientAddress(peer: string | undefined, forwardedFor: string | string[] | undefined, trusted: TrustCheck): string | undefined {
   if (!trusted(peer) || forwardedFor === undefined) return peer;
-  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',').map((h) => h.trim()).filter(Boolean);
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) if (!trusted(hops[i])) return hops[i];
   return hops[0] ?? peer;
 }

@@ -4,7 +4,19 @@ import type { Session } from '@vallum/session';
 import { cacheView, type CacheApi } from './index.js';
 
 const now = Date.now();
-const stored: Session = { id: 's1', sub: 'u', email: 'u@example.com', groups: [], claims: {}, idToken: 'it', accessToken: 'at', refreshToken: 'rt', idpSid: 'x', createdAt: now, expiresAt: now + 60_000 };
+const stored: Session = {
+  id: 's1',
+  sub: 'u',
+  email: 'u@example.com',
+  groups: [],
+  claims: {},
+  idToken: 'it',
+  accessToken: 'at',
+  refreshToken: 'rt',
+  idpSid: 'x',
+  createdAt: now,
+  expiresAt: now + 60_000,
+};
 
 test('the in-process cache handed to the proxy gives sessions without IdP tokens and leaves the store untouched', async () => {
   const full: CacheApi = {
@@ -29,5 +41,5 @@ test('the in-process cache handed to the proxy gives sessions without IdP tokens
   assert.doesNotMatch(seen, /Token|"it"|"at"|"rt"/);
   assert.equal(stored.refreshToken, 'rt');
   assert.ok(!('putSession' in view) && !('updateSession' in view), 'the proxy cannot write sessions');
-  assert.ok(!('takeEndedIdToken' in view), 'the proxy cannot read a signed-out session\'s ID token');
+  assert.ok(!('takeEndedIdToken' in view), "the proxy cannot read a signed-out session's ID token");
 });

@@ -48,7 +48,12 @@ export function createApiTokenCodec(sharedSecret: string): ApiTokenCodec {
     },
     async verify(value) {
       try {
-        const { payload } = await jwtVerify(value, key, { algorithms: ['HS256'], typ: API_TOKEN_TYPE, issuer: 'vallum', requiredClaims: ['exp', 'sub', 'jti', 'iat'] });
+        const { payload } = await jwtVerify(value, key, {
+          algorithms: ['HS256'],
+          typ: API_TOKEN_TYPE,
+          issuer: 'vallum',
+          requiredClaims: ['exp', 'sub', 'jti', 'iat'],
+        });
         const expiresAt = payload.exp! * 1000;
         const stamp = { jti: payload.jti!, issuedAt: payload.iat! * 1000 };
         if (payload.kind === 'session') return { kind: 'session', sid: payload.sub!, expiresAt, ...stamp };

@@ -46,7 +46,12 @@ function countIterations(run: () => void): number {
         writable: true,
         value: function (this: unknown) {
           const it = original.call(this);
-          return { next: () => (steps++, it.next()), [Symbol.iterator]() { return this; } };
+          return {
+            next: () => (steps++, it.next()),
+            [Symbol.iterator]() {
+              return this;
+            },
+          };
         },
       });
     }
@@ -77,7 +82,10 @@ test("regression: forgetting a session's memoised cookies does not scan every co
     cookies.push(cookie);
     await codec.open(cookie);
   }
-  assert.ok(cookies.every((c) => codec.peek(c) !== undefined), 'all memoised');
+  assert.ok(
+    cookies.every((c) => codec.peek(c) !== undefined),
+    'all memoised',
+  );
   const steps = countIterations(() => codec.forget('s7'));
   assert.ok(steps <= 4, `${steps} iteration steps for a session with 2 cookies among 2000`);
   assert.equal(codec.peek(cookies[7]!), undefined, 'its cookies must be decrypted again');

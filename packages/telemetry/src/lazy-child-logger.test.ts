@@ -46,5 +46,8 @@ test('a child with its own level is made at once and obeys that level', async ()
   const log = lazyChildLogger(logger, { reqId: 'r2' }, { level: 'debug' });
   log.debug('debug line');
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(lines.map((l) => l.msg), ['debug line']);
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    ['debug line'],
+  );
 });

@@ -16,10 +16,7 @@ test('credential parameters are redacted by name in a URL, other parameters kept
 });
 
 test('a credential inside another URL (percent-encoded) and Bearer credentials are redacted', () => {
-  assert.equal(
-    redactSecrets('redirect_uri=https%3A%2F%2Fa%2Fcb%3Fcode%3Dsecret1%26x%3D1'),
-    'redirect_uri=https%3A%2F%2Fa%2Fcb%3Fcode%3D[redacted]%26x%3D1',
-  );
+  assert.equal(redactSecrets('redirect_uri=https%3A%2F%2Fa%2Fcb%3Fcode%3Dsecret1%26x%3D1'), 'redirect_uri=https%3A%2F%2Fa%2Fcb%3Fcode%3D[redacted]%26x%3D1');
   assert.equal(redactSecrets('authorization: Bearer eyJ.abc.def, next'), 'authorization: Bearer [redacted], next');
 });
 

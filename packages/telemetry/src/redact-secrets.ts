@@ -22,13 +22,11 @@ export const REDACTED = '[redacted]';
 
 // A parameter starts after ? & ; # (or their percent-encoded forms inside another parameter's value) and its value
 // ends at the next separator, whitespace, or a quote or backslash of the JSON line around it.
-const PARAM = new RegExp(
-  `((?:[?&;#]|%3[Ff]|%26|%23)(?:${SECRET_PARAMS.join('|')})(?:=|%3[Dd]))(?:(?!%26|%23)[^&#;\\s"'\\\\<>])+`,
-  'gi',
-);
+const PARAM = new RegExp(`((?:[?&;#]|%3[Ff]|%26|%23)(?:${SECRET_PARAMS.join('|')})(?:=|%3[Dd]))(?:(?!%26|%23)[^&#;\\s"'\\\\<>])+`, 'gi');
 const CREDENTIAL = /\b(Bearer|Basic)\s+[^\s"'\\,;]+/gi;
 // A token response (or a session) quoted in an error message: `"access_token":"…"`, also JSON-escaped in a string.
-const TOKEN_FIELD = /(\\?"(?:access_token|refresh_token|id_token|logout_token|client_secret|accessToken|refreshToken|idToken)\\?"\s*:\s*\\?")(?:[^"\\]|\\(?!"))+/g;
+const TOKEN_FIELD =
+  /(\\?"(?:access_token|refresh_token|id_token|logout_token|client_secret|accessToken|refreshToken|idToken)\\?"\s*:\s*\\?")(?:[^"\\]|\\(?!"))+/g;
 
 export function redactSecrets(text: string): string {
   // Most lines carry neither: one scan for '=' and one for a scheme word before any regex replace.

@@ -15,14 +15,17 @@ export async function signInAtDemoIdp(page: Page, email: string, password: strin
   await form.locator('input[name="email"]').fill(email);
   await form.locator('input[name="password"]').fill(password);
   const [response] = await Promise.all([
-    page.waitForResponse(
-      (candidate) => candidate.request().method() === 'POST' && /\/interaction\/[^/]+\/login$/.test(new URL(candidate.url()).pathname),
-      { timeout: FORM_TIMEOUT_MS },
-    ),
+    page.waitForResponse((candidate) => candidate.request().method() === 'POST' && /\/interaction\/[^/]+\/login$/.test(new URL(candidate.url()).pathname), {
+      timeout: FORM_TIMEOUT_MS,
+    }),
     form.getByRole('button', { name: 'Sign in' }).click(),
   ]);
   if (response.status() !== 303) {
-    const message = (await page.locator('#error').textContent({ timeout: FORM_TIMEOUT_MS }).catch(() => null)) ?? `HTTP ${response.status()}`;
+    const message =
+      (await page
+        .locator('#error')
+        .textContent({ timeout: FORM_TIMEOUT_MS })
+        .catch(() => null)) ?? `HTTP ${response.status()}`;
     throw new Error(`demo IdP refused sign-in for ${email}: ${message.trim()}`);
   }
 }

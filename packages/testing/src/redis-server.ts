@@ -23,7 +23,13 @@ const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 export function findRedisServer(): string {
-  const candidates = [...(process.env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, 'redis-server')), '/usr/bin/redis-server'];
+  const candidates = [
+    ...(process.env['PATH'] ?? '')
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'redis-server')),
+    '/usr/bin/redis-server',
+  ];
   for (const candidate of candidates) {
     try {
       accessSync(candidate, constants.X_OK);
@@ -64,16 +70,28 @@ interface Running {
 
 async function spawnRedis(executable: string, port: number): Promise<Running> {
   const dir = await mkdtemp(join(tmpdir(), 'vallum-redis-'));
-  const child = spawn(executable, [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--save', '',
-    '--appendonly', 'no',
-    '--protected-mode', 'yes',
-    '--dir', dir,
-    '--daemonize', 'no',
-    '--logfile', '',
-  ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    executable,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'yes',
+      '--dir',
+      dir,
+      '--daemonize',
+      'no',
+      '--logfile',
+      '',
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-4000);
@@ -91,7 +109,9 @@ async function spawnRedis(executable: string, port: number): Promise<Running> {
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   let hasExited = false;
-  void exited.then(() => { hasExited = true; });
+  void exited.then(() => {
+    hasExited = true;
+  });
   while (!hasExited && Date.now() < deadline) {
     if (await pingRedis(port)) return running;
     await new Promise((resolve) => setTimeout(resolve, 50));

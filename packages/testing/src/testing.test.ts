@@ -2,17 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import {
-  DEMO_USERS,
-  getFreePort,
-  launchBrowser,
-  pingRedis,
-  signInAtDemoIdp,
-  startDemoIdp,
-  startEchoUpstream,
-  startRedis,
-  type EchoUpstream,
-} from './index.js';
+import { DEMO_USERS, getFreePort, launchBrowser, pingRedis, signInAtDemoIdp, startDemoIdp, startEchoUpstream, startRedis, type EchoUpstream } from './index.js';
 
 describe('getFreePort', () => {
   it('returns a bindable loopback port', async () => {

@@ -34,9 +34,16 @@ export function registerAbuseLimits(app: FastifyInstance, config: Pick<VallumCon
     const wait = limiter.take(addressKey(clientAddress(req.raw.socket.remoteAddress, req.headers['x-forwarded-for'], trusted)));
     if (wait === 0) return;
     req.log.info({ path: req.routeOptions.url, retryAfter: wait }, 'rate limited');
-    return refuse(req, reply, 429, ErrorCodes.RATE_LIMITED, `Too many sign-in requests from your address. Try again in ${wait} second${wait === 1 ? '' : 's'}.`, {
-      'retry-after': String(wait),
-    });
+    return refuse(
+      req,
+      reply,
+      429,
+      ErrorCodes.RATE_LIMITED,
+      `Too many sign-in requests from your address. Try again in ${wait} second${wait === 1 ? '' : 's'}.`,
+      {
+        'retry-after': String(wait),
+      },
+    );
   });
   return { stats: () => Object.fromEntries([...limiters].map(([path, l]) => [path, l.stats()])) };
 }

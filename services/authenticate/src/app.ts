@@ -7,14 +7,7 @@ import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { VallumConfig } from '@vallum/config';
 import { createServer, isCrossSiteRequest, replyError, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
-import {
-  createHandoffCodec,
-  createSealedValueCodec,
-  createSessionCookieCodec,
-  newSessionId,
-  sessionCookieOptions,
-  type Session,
-} from '@vallum/session';
+import { createHandoffCodec, createSealedValueCodec, createSessionCookieCodec, newSessionId, sessionCookieOptions, type Session } from '@vallum/session';
 import { createOidcClient, type OidcClient } from '@vallum/idp';
 import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerAbuseLimits } from './abuse-limits.js';
@@ -42,7 +35,13 @@ export const IDP_CALLBACK_PATH = '/oauth2/callback';
 
 export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyInstance {
   // Nothing authenticate accepts comes near 64 KiB; fastify's default is 1 MiB.
-  const app = createServer({ service: 'authenticate', logger: deps.logger, logLevel: config.logLevel, errors: { format: 'negotiate', ...SIGN_IN_FAILED_PAGE }, fastify: { bodyLimit: 65_536 } });
+  const app = createServer({
+    service: 'authenticate',
+    logger: deps.logger,
+    logLevel: config.logLevel,
+    errors: { format: 'negotiate', ...SIGN_IN_FAILED_PAGE },
+    fastify: { bodyLimit: 65_536 },
+  });
   const { cache } = deps;
   const idp = deps.oidc ?? createOidcClient(config.idp);
   const base = config.authenticateServiceUrl;
@@ -116,7 +115,9 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     const retryUrl = saved.redirect;
     if (req.query.error) {
       const description = req.query.error_description ? `: ${req.query.error_description}` : '';
-      const refused = new VallumError(ErrorCodes.SIGN_IN_FAILED, `The identity provider refused the sign-in (${req.query.error}${description}).`, { status: 400 });
+      const refused = new VallumError(ErrorCodes.SIGN_IN_FAILED, `The identity provider refused the sign-in (${req.query.error}${description}).`, {
+        status: 400,
+      });
       return replyError(reply, refused, { ...SIGN_IN_FAILED_PAGE, retryUrl });
     }
     const configuration = await idp.configuration();

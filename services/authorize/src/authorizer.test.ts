@@ -26,17 +26,21 @@ test('evaluate allows and denies by the route policy, with reasons', async () =>
   });
   const refused = verdict(await authorizer.evaluate({ routeId: 'wiki', identity: bob, request }));
   assert.equal(refused.allow, false);
-  assert.deepEqual(refused.reasons.map((r) => r.code), ['groups-unauthorized', 'email-unauthorized', 'no-rule-matched']);
-  assert.deepEqual((verdict(await authorizer.evaluate({ routeId: 'wiki', identity: null, request }))).reasons.map((r) => r.code), [
-    'user-unauthenticated',
-  ]);
+  assert.deepEqual(
+    refused.reasons.map((r) => r.code),
+    ['groups-unauthorized', 'email-unauthorized', 'no-rule-matched'],
+  );
+  assert.deepEqual(
+    verdict(await authorizer.evaluate({ routeId: 'wiki', identity: null, request })).reasons.map((r) => r.code),
+    ['user-unauthenticated'],
+  );
 });
 
 test('public and any-authenticated-user routes; a policy deny still wins over allow_any_authenticated_user', async () => {
   const authorizer = createAuthorizer(load(CONFIG));
-  assert.deepEqual((verdict(await authorizer.evaluate({ routeId: 'status', identity: null, request }))).reasons[0]?.code, 'public-route');
-  assert.equal((verdict(await authorizer.evaluate({ routeId: 'chat', identity: eve, request }))).allow, true);
-  assert.equal((verdict(await authorizer.evaluate({ routeId: 'chat', identity: null, request }))).allow, false);
+  assert.deepEqual(verdict(await authorizer.evaluate({ routeId: 'status', identity: null, request })).reasons[0]?.code, 'public-route');
+  assert.equal(verdict(await authorizer.evaluate({ routeId: 'chat', identity: eve, request })).allow, true);
+  assert.equal(verdict(await authorizer.evaluate({ routeId: 'chat', identity: null, request })).allow, false);
   assert.deepEqual(verdict(await authorizer.evaluate({ routeId: 'chat', identity: bob, request })), {
     allow: false,
     reasons: [{ code: 'deny-matched', message: 'denied: email domain partner.example' }],
@@ -78,21 +82,30 @@ test('a misspelt criterion fails the config load at its file:line:col with a did
 
 test('an operator typo is located at the operator; every problem is listed', () => {
   const text = MISSPELT.replace('emial: { is:', 'email: { iss:').replace('groups: { has: engineering }', 'groups: { has_any: engineering }');
-  assert.throws(() => load(text), (err: unknown) => {
-    assert.ok(err instanceof ConfigError);
-    assert.match(err.message, /vallum\.yaml:15:32: expected a non-empty list of group names/);
-    assert.match(err.message, /vallum\.yaml:16:20: unknown operator 'iss' for email \(did you mean 'is'\?\)/);
-    return true;
-  });
+  assert.throws(
+    () => load(text),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /vallum\.yaml:15:32: expected a non-empty list of group names/);
+      assert.match(err.message, /vallum\.yaml:16:20: unknown operator 'iss' for email \(did you mean 'is'\?\)/);
+      return true;
+    },
+  );
 });
 
 test('createAuthorizer refuses a config whose policy does not compile, locating the problem', () => {
   // Loading refuses such a config (above); a config object built by hand still cannot get a broken policy past.
   const config = load(CONFIG);
-  const misspelt = { ...config, routes: config.routes.map((r) => (r.id === 'wiki' ? { ...r, policy: { allow: { or: [{ emial: { is: 'a@example.com' } }] } } } : r)) };
-  assert.throws(() => createAuthorizer(misspelt), (err: unknown) => {
-    assert.equal((err as { code?: string }).code, 'VALLUM_POLICY_INVALID');
-    assert.match((err as Error).message, /vallum\.yaml:\d+:\d+: unknown criterion 'emial' \(did you mean 'email'\?\)/);
-    return true;
-  });
+  const misspelt = {
+    ...config,
+    routes: config.routes.map((r) => (r.id === 'wiki' ? { ...r, policy: { allow: { or: [{ emial: { is: 'a@example.com' } }] } } } : r)),
+  };
+  assert.throws(
+    () => createAuthorizer(misspelt),
+    (err: unknown) => {
+      assert.equal((err as { code?: string }).code, 'VALLUM_POLICY_INVALID');
+      assert.match((err as Error).message, /vallum\.yaml:\d+:\d+: unknown criterion 'emial' \(did you mean 'email'\?\)/);
+      return true;
+    },
+  );
 });

@@ -76,17 +76,18 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
     const until = route && !decision.shadow ? cacheableUntil(route, at) : undefined;
     if (until !== undefined) decision.cacheableUntil = until;
     if (decision.shadow) shadowDenials.set(input.routeId, (shadowDenials.get(input.routeId) ?? 0) + 1);
-    if (logger && logger.isLevelEnabled?.('info') !== false) logger.info(
-      {
-        route: input.routeId,
-        user: input.identity?.email ?? null,
-        decision: decision.shadow ? 'would-deny' : decision.allow ? 'allow' : 'deny',
-        reasons: decision.reasons.map((r) => r.code),
-        ...(requestId ? { request_id: requestId } : {}),
-        ...(decision.shadow ? { shadow_denials: shadowDenials.get(input.routeId) } : {}),
-      },
-      decision.shadow ? 'authorize decision (shadow mode: would deny)' : 'authorize decision',
-    );
+    if (logger && logger.isLevelEnabled?.('info') !== false)
+      logger.info(
+        {
+          route: input.routeId,
+          user: input.identity?.email ?? null,
+          decision: decision.shadow ? 'would-deny' : decision.allow ? 'allow' : 'deny',
+          reasons: decision.reasons.map((r) => r.code),
+          ...(requestId ? { request_id: requestId } : {}),
+          ...(decision.shadow ? { shadow_denials: shadowDenials.get(input.routeId) } : {}),
+        },
+        decision.shadow ? 'authorize decision (shadow mode: would deny)' : 'authorize decision',
+      );
     return decision;
   };
 
@@ -102,8 +103,10 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
       const route = routes.get(input.routeId);
       if (!route) return { routeId: input.routeId, policyVersion: version, decision: { allow: false, reasons: [ROUTE_UNKNOWN] } };
       const explanation: Explanation = { routeId: input.routeId, policyVersion: version, decision: routeDecision(route, input.identity, input.request, at) };
-      if (route.global) explanation.global = routeDecision({ ...route, policy: undefined, allowAnyAuthenticatedUser: true, enforce: true }, input.identity, input.request, at);
-      if (route.global || route.allowAnyAuthenticatedUser) explanation.route = routeDecision({ ...route, global: undefined }, input.identity, input.request, at);
+      if (route.global)
+        explanation.global = routeDecision({ ...route, policy: undefined, allowAnyAuthenticatedUser: true, enforce: true }, input.identity, input.request, at);
+      if (route.global || route.allowAnyAuthenticatedUser)
+        explanation.route = routeDecision({ ...route, global: undefined }, input.identity, input.request, at);
       return explanation;
     },
     shadowDenials: (routeId) => shadowDenials.get(routeId) ?? 0,

@@ -19,7 +19,11 @@ function setup(extra: string, policies: Record<string, string>, routePolicy?: st
   for (const [name, text] of Object.entries(policies)) writeFileSync(join(dir, 'policy', name), text);
   let text = CONFIG.replace('routes:\n', `policy_dir: policy\n${extra}routes:\n`);
   const before = text;
-  if (routePolicy) text = text.replace(/ {4}policy:\n {6}allow:\n {8}or:\n {10}- groups: \{ has: engineering \}\n {10}- email: \{ is: alice@example.com \}\n {6}deny:\n {8}or:\n {10}- groups: \{ has: contractors \}\n/, routePolicy);
+  if (routePolicy)
+    text = text.replace(
+      / {4}policy:\n {6}allow:\n {8}or:\n {10}- groups: \{ has: engineering \}\n {10}- email: \{ is: alice@example.com \}\n {6}deny:\n {8}or:\n {10}- groups: \{ has: contractors \}\n/,
+      routePolicy,
+    );
   if (routePolicy && text === before) throw new Error('the wiki route policy was not replaced');
   writeFileSync(join(dir, 'vallum.yaml'), text);
   return join(dir, 'vallum.yaml');

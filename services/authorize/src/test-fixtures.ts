@@ -44,4 +44,3 @@ export const MISSPELT = `${BASE}routes:
           - groups: { has: engineering }
           - emial: { is: alice@example.com }
 `;
-

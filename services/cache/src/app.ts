@@ -66,24 +66,16 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
       return shown(req)(session);
     });
 
-    scope.put<{ Params: { id: string }; Body: Session }>(
-      '/v1/sessions/:id',
-      { schema: { params: idParams, body: sessionBody } },
-      async (req, reply) => {
-        if (req.body.id !== req.params.id) throw new VallumError(ErrorCodes.BAD_REQUEST, 'id mismatch', { status: 400 });
-        await store.putSession(req.body);
-        return reply.status(204).send();
-      },
-    );
+    scope.put<{ Params: { id: string }; Body: Session }>('/v1/sessions/:id', { schema: { params: idParams, body: sessionBody } }, async (req, reply) => {
+      if (req.body.id !== req.params.id) throw new VallumError(ErrorCodes.BAD_REQUEST, 'id mismatch', { status: 400 });
+      await store.putSession(req.body);
+      return reply.status(204).send();
+    });
 
-    scope.post<{ Params: { id: string }; Body: Session }>(
-      '/v1/sessions/:id/update',
-      { schema: { params: idParams, body: sessionBody } },
-      async (req) => {
-        if (req.body.id !== req.params.id) throw new VallumError(ErrorCodes.BAD_REQUEST, 'id mismatch', { status: 400 });
-        return { updated: await store.updateSession(req.body) };
-      },
-    );
+    scope.post<{ Params: { id: string }; Body: Session }>('/v1/sessions/:id/update', { schema: { params: idParams, body: sessionBody } }, async (req) => {
+      if (req.body.id !== req.params.id) throw new VallumError(ErrorCodes.BAD_REQUEST, 'id mismatch', { status: 400 });
+      return { updated: await store.updateSession(req.body) };
+    });
 
     scope.post<{ Params: { id: string } }>('/v1/sessions/:id/touch', { schema: { params: idParams } }, async (req) => ({
       touched: await store.touchSession(req.params.id),
@@ -127,11 +119,15 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
       if (idToken === null) throw new VallumError(ErrorCodes.SESSION_NOT_FOUND, 'no such ended session', { status: 404 });
       return { idToken };
     });
-    scope.put<{ Params: { id: string }; Body: ApiTokenRecord }>('/v1/api-tokens/:id', { schema: { params: idParams, body: apiTokenBody } }, async (req, reply) => {
-      if (req.body.jti !== req.params.id) throw new VallumError(ErrorCodes.BAD_REQUEST, 'jti mismatch', { status: 400 });
-      await store.recordApiToken(req.body);
-      return reply.status(204).send();
-    });
+    scope.put<{ Params: { id: string }; Body: ApiTokenRecord }>(
+      '/v1/api-tokens/:id',
+      { schema: { params: idParams, body: apiTokenBody } },
+      async (req, reply) => {
+        if (req.body.jti !== req.params.id) throw new VallumError(ErrorCodes.BAD_REQUEST, 'jti mismatch', { status: 400 });
+        await store.recordApiToken(req.body);
+        return reply.status(204).send();
+      },
+    );
     scope.get('/v1/api-tokens', async () => ({ tokens: await store.listApiTokens() }));
     scope.post<{ Params: { id: string }; Body: { until: number } }>(
       '/v1/api-tokens/:id/revoke',

@@ -7,7 +7,18 @@ import { createMemoryStore } from './memory-store.js';
 
 function session(id: string, extra: Partial<Session> = {}): Session {
   const now = Date.now();
-  return { id, sub: `sub-${id}`, email: `${id}@example.com`, groups: [], claims: {}, refreshToken: `rt-secret-${id}`, accessToken: `at-secret-${id}`, createdAt: now, expiresAt: now + 60_000, ...extra };
+  return {
+    id,
+    sub: `sub-${id}`,
+    email: `${id}@example.com`,
+    groups: [],
+    claims: {},
+    refreshToken: `rt-secret-${id}`,
+    accessToken: `at-secret-${id}`,
+    createdAt: now,
+    expiresAt: now + 60_000,
+    ...extra,
+  };
 }
 
 function recordingLog() {

@@ -96,7 +96,10 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
       if (ttl <= 0) return;
       const multi = redis.multi().set(SESSION_PREFIX + session.id, serialize(session), 'PX', ttl);
       if (session.idleTimeoutMs !== undefined) multi.set(IDLE_PREFIX + session.id, '1', 'PX', Math.min(ttl, session.idleTimeoutMs));
-      multi.sadd(USER_PREFIX + session.sub, session.id).pexpire(USER_PREFIX + session.sub, ttl, 'GT').pexpire(USER_PREFIX + session.sub, ttl, 'NX');
+      multi
+        .sadd(USER_PREFIX + session.sub, session.id)
+        .pexpire(USER_PREFIX + session.sub, ttl, 'GT')
+        .pexpire(USER_PREFIX + session.sub, ttl, 'NX');
       await run(() => multi.exec());
       await run(() => notify(session.id));
     },

@@ -16,7 +16,16 @@ after(async () => {
 
 function session(id: string, ttlMs = 60_000): Session {
   const now = Date.now();
-  return { id, sub: `sub-${id}`, email: `${id}@example.com`, groups: ['a', 'b'], claims: { dept: 'x' }, refreshToken: 'rt', createdAt: now, expiresAt: now + ttlMs };
+  return {
+    id,
+    sub: `sub-${id}`,
+    email: `${id}@example.com`,
+    groups: ['a', 'b'],
+    claims: { dept: 'x' },
+    refreshToken: 'rt',
+    createdAt: now,
+    expiresAt: now + ttlMs,
+  };
 }
 
 async function overHttp(store: CacheApi): Promise<CacheApi> {
@@ -29,7 +38,10 @@ async function overHttp(store: CacheApi): Promise<CacheApi> {
 
 const memory = createMemoryStore();
 const redisStore = createRedisStore(redis.url, { tokenSecret: SECRET });
-closers.push(() => memory.close(), () => redisStore.close());
+closers.push(
+  () => memory.close(),
+  () => redisStore.close(),
+);
 
 const stores: Array<[string, () => Promise<CacheApi>]> = [
   ['memory', async () => memory],
@@ -125,10 +137,20 @@ for (const [name, make] of stores) {
     const other = session(`${name}-c`);
     for (const s of [a, b, other]) await store.putSession(s);
     assert.deepEqual((await store.findSessions({ sub })).map((s) => s.id).sort(), [a.id, b.id]);
-    assert.deepEqual((await store.findSessions({ sub, idpSid: `idp-2-${name}` })).map((s) => s.id), [b.id]);
-    assert.deepEqual((await store.findSessions({ idpSid: `idp-2-${name}` })).map((s) => s.id), [b.id], 'an IdP session alone finds its sessions');
+    assert.deepEqual(
+      (await store.findSessions({ sub, idpSid: `idp-2-${name}` })).map((s) => s.id),
+      [b.id],
+    );
+    assert.deepEqual(
+      (await store.findSessions({ idpSid: `idp-2-${name}` })).map((s) => s.id),
+      [b.id],
+      'an IdP session alone finds its sessions',
+    );
     await store.deleteSession(a.id);
-    assert.deepEqual((await store.findSessions({ sub })).map((s) => s.id), [b.id]);
+    assert.deepEqual(
+      (await store.findSessions({ sub })).map((s) => s.id),
+      [b.id],
+    );
   });
 
   test(`${name}: subscribers hear of every changed or deleted session`, async () => {
@@ -143,7 +165,10 @@ for (const [name, make] of stores) {
       await store.deleteSession(s.id);
       const deadline = Date.now() + 2000;
       while (heard.filter((x) => x === s.id).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      assert.deepEqual(heard.filter((x) => x === s.id), [s.id, s.id, s.id]);
+      assert.deepEqual(
+        heard.filter((x) => x === s.id),
+        [s.id, s.id, s.id],
+      );
     } finally {
       unsubscribe();
     }
@@ -160,7 +185,11 @@ for (const [name, make] of stores) {
       await store.recordApiToken(record);
       await store.recordApiToken({ ...record, jti: `gone-${name}`, expiresAt: now + 100 });
       await new Promise((r) => setTimeout(r, 250));
-      assert.deepEqual((await store.listApiTokens()).filter((r) => r.jti.endsWith(name)), [record], 'expired records are not listed');
+      assert.deepEqual(
+        (await store.listApiTokens()).filter((r) => r.jti.endsWith(name)),
+        [record],
+        'expired records are not listed',
+      );
       assert.equal(await store.isApiTokenRevoked(record.jti), false);
       await store.revokeApiToken(record.jti, record.expiresAt);
       await store.revokeApiToken(`unrecorded-${name}`, now + 60_000);

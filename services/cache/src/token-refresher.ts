@@ -93,7 +93,6 @@ export function startTokenRefresher(
   };
 }
 
-
 /** JSON with object keys sorted, so the same claims in another order compare equal. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>

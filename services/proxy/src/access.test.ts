@@ -74,7 +74,6 @@ async function setUp(options: { peek?: boolean; readsHeaders?: boolean } = {}) {
   return { access, calls, cookieOf, request, changed, stored };
 }
 
-
 test('a cold request waits; once warm, the same answer comes without a promise or a store read', async () => {
   const { access, calls, cookieOf, request } = await setUp();
   const req = request(await cookieOf(alice));

@@ -72,7 +72,6 @@ export interface AccessCheck {
   readonly stripHeaders: ReadonlySet<string>;
 }
 
-
 const PUBLIC: AccessResult = Object.freeze({ kind: 'forward' });
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_PATHS: readonly string[] = Object.freeze([]);
@@ -148,7 +147,13 @@ export function createAccessCheck(deps: {
     return allowed(r, session, input, identity, dropAuthorization);
   };
   const denied = (session: SessionView, decision: Decision): AccessResult => ({ kind: 'deny', email: session.email, reasons: decision.reasons });
-  const allowed = (r: AccessRequest, session: SessionView, input: AuthorizeRequest, identity: IdentityHeaders | undefined, dropAuthorization: boolean): AccessResult => {
+  const allowed = (
+    r: AccessRequest,
+    session: SessionView,
+    input: AuthorizeRequest,
+    identity: IdentityHeaders | undefined,
+    dropAuthorization: boolean,
+  ): AccessResult => {
     const { route, cookie, authorization, method, host, path, otherPaths, clientIp } = r;
     const forPolicy = input.request.headers ?? NO_HEADERS;
     const watch = (res: Closable) =>
@@ -175,7 +180,9 @@ export function createAccessCheck(deps: {
     if (!now || now === 'invalid-token' || now.id !== w.session.id || now.expiresAt <= Date.now()) return false;
     const request = { method: w.method, host: w.host, headers: w.headers, ...(w.sourceIp ? { sourceIp: w.sourceIp } : {}) };
     const paths = [w.path, ...(w.otherPaths ?? NO_PATHS)];
-    const decisions = await Promise.all(paths.map((path) => authorize.evaluate({ routeId: w.routeId, identity: identityOf(now), request: { ...request, path } })));
+    const decisions = await Promise.all(
+      paths.map((path) => authorize.evaluate({ routeId: w.routeId, identity: identityOf(now), request: { ...request, path } })),
+    );
     return decisions.every((d) => d.allow);
   });
   return {
@@ -187,7 +194,11 @@ export function createAccessCheck(deps: {
     },
     async mayOpen(session, route) {
       if (route.allowPublicUnauthenticatedAccess) return true;
-      const decision = await authorize.evaluate({ routeId: route.id, identity: identityOf(session), request: { method: 'GET', host: route.host, path: route.prefix } });
+      const decision = await authorize.evaluate({
+        routeId: route.id,
+        identity: identityOf(session),
+        request: { method: 'GET', host: route.host, path: route.prefix },
+      });
       return decision.allow;
     },
     tryCheck(r) {

@@ -15,7 +15,15 @@ import { ADMIN_PREFIX, logAdminAction, type AdminAction } from './admin-action.j
 
 export { ADMIN_PREFIX } from './admin-action.js';
 
-const publicView = (s: SessionView) => ({ id: s.id, sub: s.sub, email: s.email, groups: s.groups, created_at: s.createdAt, expires_at: s.expiresAt, idp_sid: s.idpSid });
+const publicView = (s: SessionView) => ({
+  id: s.id,
+  sub: s.sub,
+  email: s.email,
+  groups: s.groups,
+  created_at: s.createdAt,
+  expires_at: s.expiresAt,
+  idp_sid: s.idpSid,
+});
 
 export function registerAdminApi(app: FastifyInstance, deps: { config: VallumConfig; cache: CacheViewApi; access: AccessCheck }): void {
   const { config, cache, access } = deps;

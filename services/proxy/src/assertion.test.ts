@@ -21,7 +21,10 @@ test('a rotated signing key stays in the JWKS until the assertions it signed hav
   assert.equal(after.jwks().keys.length, 2);
   for (const jwt of [old, fresh]) await jwtVerify(jwt, createLocalJWKSet(after.jwks()), { audience: 'app.example', algorithms: ['ES256'] });
   clock += ASSERTION_LIFETIME_SECONDS * 1000 + 1;
-  assert.deepEqual(after.jwks().keys.map((k) => k.kid), [decodeProtectedHeader(fresh).kid]);
+  assert.deepEqual(
+    after.jwks().keys.map((k) => k.kid),
+    [decodeProtectedHeader(fresh).kid],
+  );
 });
 
 test('one signature per (session, audience) until near expiry', async () => {

@@ -23,9 +23,20 @@ const issuer = `http://127.0.0.1:${(server.address() as { port: number }).port}`
 after(() => server.close());
 
 const SECRET = 'z'.repeat(32);
-const live: Session = { id: 'sid-1', sub: 'alice', email: 'alice@example.com', groups: ['admins'], claims: {}, createdAt: Date.now(), expiresAt: Date.now() + 60_000 };
+const live: Session = {
+  id: 'sid-1',
+  sub: 'alice',
+  email: 'alice@example.com',
+  groups: ['admins'],
+  claims: {},
+  createdAt: Date.now(),
+  expiresAt: Date.now() + 60_000,
+};
 const changeListeners: Array<(key: string) => void> = [];
-const sessions = { fromSid: async (sid: string) => (sid === live.id ? live : null), onChange: (l: (key: string) => void) => changeListeners.push(l) } as unknown as SessionResolver;
+const sessions = {
+  fromSid: async (sid: string) => (sid === live.id ? live : null),
+  onChange: (l: (key: string) => void) => changeListeners.push(l),
+} as unknown as SessionResolver;
 const revoked = new Set<string>();
 const MAX_LIFETIME_MS = 90 * 86_400_000;
 const auth = createBearerAuth({
@@ -63,7 +74,10 @@ test('alg none, HS256 keyed with the public key, wrong aud or iss, expired and n
     wrongAud: await idpToken({ aud: 'someone-else' }),
     wrongIss: await idpToken({ iss: 'http://evil.example' }),
     expired: await idpToken({ exp: now() - 120 }),
-    notYet: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'k1' }).setNotBefore(now() + 600).sign(privateKey),
+    notYet: await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setNotBefore(now() + 600)
+      .sign(privateKey),
     garbage: 'not-a-jwt',
   };
   for (const [name, token] of Object.entries(refused)) assert.equal(await auth.identify(token), null, name);
@@ -75,7 +89,11 @@ test('Vallum API tokens: a service account, and a session token that ends with i
   assert.equal(sa?.sub, 'service-account:ci');
   assert.deepEqual(sa?.groups, ['deployers']);
   assert.equal(await auth.identify(await codec.sign({ kind: 'service-account', name: 'ci', groups: [], expiresAt: Date.now() - 1000 })), null, 'expired');
-  assert.equal(await auth.identify(await createApiTokenCodec('o'.repeat(32)).sign({ kind: 'service-account', name: 'ci', groups: [], expiresAt: Date.now() + 60_000 })), null, 'other deployment');
+  assert.equal(
+    await auth.identify(await createApiTokenCodec('o'.repeat(32)).sign({ kind: 'service-account', name: 'ci', groups: [], expiresAt: Date.now() + 60_000 })),
+    null,
+    'other deployment',
+  );
   assert.equal((await auth.identify(await codec.sign({ kind: 'session', sid: live.id, expiresAt: live.expiresAt })))?.email, 'alice@example.com');
   assert.equal(await auth.identify(await codec.sign({ kind: 'session', sid: 'gone', expiresAt: live.expiresAt })), null);
 });
@@ -88,7 +106,13 @@ test('a revoked service-account token is refused at once, even while memoised; o
   assert.equal((await auth.identify(token))?.sub, 'service-account:ci', 'memoised until the revocation is announced');
   for (const l of changeListeners) l(apiTokenEvent('jti-revoked'));
   assert.equal(await auth.identify(token), null);
-  const old = await codec.sign({ kind: 'service-account', name: 'ci', groups: [], issuedAt: Date.now() - MAX_LIFETIME_MS - 1000, expiresAt: Date.now() + 60_000 });
+  const old = await codec.sign({
+    kind: 'service-account',
+    name: 'ci',
+    groups: [],
+    issuedAt: Date.now() - MAX_LIFETIME_MS - 1000,
+    expiresAt: Date.now() + 60_000,
+  });
   assert.equal(await auth.identify(old), null, 'older than service_account_max_lifetime');
   const revokedFirst = await codec.sign({ kind: 'service-account', name: 'ci', groups: [], expiresAt: Date.now() + 60_000, jti: 'jti-revoked' });
   assert.equal(await auth.identify(revokedFirst), null, 'already on the deny list when first seen');

@@ -6,7 +6,16 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { VallumConfig } from '@vallum/config';
-import { API_TOKEN_TYPE, BoundedCache, cleanEmail, createApiTokenCodec, createHotPathCounters, isUnacceptableEmail, type HotPathCounters, type SessionView } from '@vallum/session';
+import {
+  API_TOKEN_TYPE,
+  BoundedCache,
+  cleanEmail,
+  createApiTokenCodec,
+  createHotPathCounters,
+  isUnacceptableEmail,
+  type HotPathCounters,
+  type SessionView,
+} from '@vallum/session';
 import { apiTokenEvent, type CacheViewApi } from '@vallum/service-client';
 import type { SessionResolver } from './session-resolver.js';
 
@@ -66,7 +75,9 @@ export function createBearerAuth(deps: {
       const tooOldAt = parsed.issuedAt! + config.serviceAccountMaxLifetimeMs;
       if (tooOldAt <= Date.now() || (await cache.isApiTokenRevoked(parsed.jti!))) return null;
       byJti.set(parsed.jti!, token, SERVICE_ACCOUNT_RECHECK_MS);
-      const session = pseudoSession(token, `service-account:${parsed.name}`, '', parsed.groups, Math.min(parsed.expiresAt, tooOldAt), { service_account: parsed.name });
+      const session = pseudoSession(token, `service-account:${parsed.name}`, '', parsed.groups, Math.min(parsed.expiresAt, tooOldAt), {
+        service_account: parsed.name,
+      });
       return { session, until: Date.now() + SERVICE_ACCOUNT_RECHECK_MS };
     }
     const { payload } = await jwtVerify(token, await idpKeys(), {
@@ -78,7 +89,10 @@ export function createBearerAuth(deps: {
     });
     if (isUnacceptableEmail(payload.email)) return null;
     const groups = Array.isArray(payload.groups) ? payload.groups.map(String) : [];
-    return { session: pseudoSession(token, payload.sub!, cleanEmail(payload.email), groups, payload.exp! * 1000, { via: 'idp-token' }), until: payload.exp! * 1000 };
+    return {
+      session: pseudoSession(token, payload.sub!, cleanEmail(payload.email), groups, payload.exp! * 1000, { via: 'idp-token' }),
+      until: payload.exp! * 1000,
+    };
   };
 
   return {

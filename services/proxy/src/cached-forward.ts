@@ -51,17 +51,47 @@ export async function forwardWithCache(forwarder: Forwarder, input: CachedForwar
         for (let i = 0; i < upstreamHeaders.length; i += 2) {
           if (REFRESHED_ON_304.has(upstreamHeaders[i]!.toLowerCase())) kept.push(upstreamHeaders[i]!, upstreamHeaders[i + 1]!);
         }
-        const lifetimeMs = storableLifetime({ status: entry.status, headers: kept, sent, userIdentified: input.userIdentified, identityNames: input.identityNames, now });
-        refreshed = { ...entry, headers: kept, storedAt: now, initialAge: ageOf(upstreamHeaders), lifetimeMs: lifetimeMs ?? 0, etag: headerOf(kept, 'etag'), lastModified: headerOf(kept, 'last-modified'), vary: varyOf(kept, sent) };
+        const lifetimeMs = storableLifetime({
+          status: entry.status,
+          headers: kept,
+          sent,
+          userIdentified: input.userIdentified,
+          identityNames: input.identityNames,
+          now,
+        });
+        refreshed = {
+          ...entry,
+          headers: kept,
+          storedAt: now,
+          initialAge: ageOf(upstreamHeaders),
+          lifetimeMs: lifetimeMs ?? 0,
+          etag: headerOf(kept, 'etag'),
+          lastModified: headerOf(kept, 'last-modified'),
+          vary: varyOf(kept, sent),
+        };
         // The copy answers this request either way; only a response still storable stays for the next one.
         if (lifetimeMs === undefined) cache.remove(key, entry);
         else cache.store(key, refreshed);
         return 'handled';
       }
-      const lifetimeMs = storableLifetime({ status, headers: upstreamHeaders, sent, userIdentified: input.userIdentified, identityNames: input.identityNames, now });
+      const lifetimeMs = storableLifetime({
+        status,
+        headers: upstreamHeaders,
+        sent,
+        userIdentified: input.userIdentified,
+        identityNames: input.identityNames,
+        now,
+      });
       const length = Number(headerOf(upstreamHeaders, 'content-length') ?? 0);
       if (lifetimeMs !== undefined && length <= maxEntryBytes) {
-        collected = { chunks: [], size: 0, status, headers: upstreamHeaders.filter((_, i, all) => (i % 2 === 0 ? all[i] : all[i - 1])!.toLowerCase() !== 'age'), lifetimeMs, initialAge: ageOf(upstreamHeaders) };
+        collected = {
+          chunks: [],
+          size: 0,
+          status,
+          headers: upstreamHeaders.filter((_, i, all) => (i % 2 === 0 ? all[i] : all[i - 1])!.toLowerCase() !== 'age'),
+          lifetimeMs,
+          initialAge: ageOf(upstreamHeaders),
+        };
       }
       upstreamHeaders.push('x-cache', entry ? 'EXPIRED' : 'MISS');
       return 'pass';
@@ -104,7 +134,15 @@ function etagMatches(condition: string, etag: string): boolean {
   return condition.trim() === '*' || condition.split(',').some((t) => weak(t) === weak(etag));
 }
 
-function serve(res: ServerResponse, cache: ResponseCache, entry: CacheEntry, method: string, requestHeaders: IncomingHttpHeaders, requestId: string, state: string): void {
+function serve(
+  res: ServerResponse,
+  cache: ResponseCache,
+  entry: CacheEntry,
+  method: string,
+  requestHeaders: IncomingHttpHeaders,
+  requestId: string,
+  state: string,
+): void {
   const age = String(cache.age(entry, Date.now()));
   const ifNoneMatch = requestHeaders['if-none-match'];
   if (entry.status === 200 && entry.etag && typeof ifNoneMatch === 'string' && etagMatches(ifNoneMatch, entry.etag)) {

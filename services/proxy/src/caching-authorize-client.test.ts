@@ -23,7 +23,8 @@ test('a cacheable decision is reused for the same session, route, method and pat
   await client.evaluate(input());
   await client.evaluate(input());
   assert.equal(inner.calls, 1);
-  for (const other of [input({ path: '/admin' }), input({ method: 'POST' }), input({ sourceIp: '10.0.0.2' }), input({}, ['sales'])]) await client.evaluate(other);
+  for (const other of [input({ path: '/admin' }), input({ method: 'POST' }), input({ sourceIp: '10.0.0.2' }), input({}, ['sales'])])
+    await client.evaluate(other);
   assert.equal(inner.calls, 5, 'path, method, client address and identity are all in the key');
   clock = 1500;
   await client.evaluate(input());
@@ -38,7 +39,7 @@ test('decisions without cacheable_until (header criteria, shadow mode) are never
   assert.equal(inner.calls, 2);
 });
 
-test('only decisions under the policy version of this proxy\'s own config are cached', async () => {
+test("only decisions under the policy version of this proxy's own config are cached", async () => {
   let version = 'old';
   const inner = counting(() => ({ allow: true, reasons: [], policyVersion: version, cacheableUntil: Date.now() + 60_000 }));
   const client = createCachingAuthorizeClient(inner, { policyVersion: 'new' });

@@ -16,5 +16,6 @@ test('the login confirmation counts only a POST from the route origin as a yes',
 
 test('only an http loopback listener with a port is a target', () => {
   assert.equal(loopbackTarget('http://127.0.0.1:8123/cb')?.port, '8123');
-  for (const bad of ['http://127.0.0.1/', 'https://127.0.0.1:1/', 'http://u:p@127.0.0.1:1/', 'http://127.0.0.1.evil.example:1/', undefined]) assert.equal(loopbackTarget(bad), null, String(bad));
+  for (const bad of ['http://127.0.0.1/', 'https://127.0.0.1:1/', 'http://u:p@127.0.0.1:1/', 'http://127.0.0.1.evil.example:1/', undefined])
+    assert.equal(loopbackTarget(bad), null, String(bad));
 });

@@ -58,11 +58,15 @@ export function registerCliLogin(
     if (!route) return replyError(reply, noRouteError(host));
     const target = loopbackTarget(req.query.redirect_uri);
     if (!target) {
-      return replyError(reply, new VallumError(ErrorCodes.BAD_REQUEST, 'The command-line login only hands tokens to http://127.0.0.1:PORT/ on this computer.', { status: 400 }));
+      return replyError(
+        reply,
+        new VallumError(ErrorCodes.BAD_REQUEST, 'The command-line login only hands tokens to http://127.0.0.1:PORT/ on this computer.', { status: 400 }),
+      );
     }
     const session = await sessions.fromCookie(requestCookie(req.headers.cookie, config.cookieName));
     if (!session) {
-      if (req.method !== 'GET') return replyError(reply, new VallumError(ErrorCodes.UNAUTHORIZED, 'Sign in first, then start the command-line login again.', { status: 401 }));
+      if (req.method !== 'GET')
+        return replyError(reply, new VallumError(ErrorCodes.UNAUTHORIZED, 'Sign in first, then start the command-line login again.', { status: 401 }));
       const signIn = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
       signIn.searchParams.set('redirect_uri', `${route.from}${req.url}`);
       return reply.redirect(signIn.href, 302);
@@ -70,7 +74,10 @@ export function registerCliLogin(
     const action = `${CLI_LOGIN_PATH}?redirect_uri=${encodeURIComponent(target.href)}`;
     if (req.method === 'GET') return sendPage(reply, 200, confirmPage({ email: session.email || session.sub, target, action, requestId: req.id }));
     if (!sameOrigin(req.headers, route.from)) {
-      return replyError(reply, new VallumError(ErrorCodes.FORBIDDEN, 'This confirmation did not come from this site: no token was handed out.', { status: 403 }));
+      return replyError(
+        reply,
+        new VallumError(ErrorCodes.FORBIDDEN, 'This confirmation did not come from this site: no token was handed out.', { status: 403 }),
+      );
     }
     const listener = `${target.hostname}:${target.port}`;
     if (req.query.decline !== undefined) {

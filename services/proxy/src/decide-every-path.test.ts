@@ -13,7 +13,11 @@ const denyAdmin = (withPeek: boolean) => {
   const api: AuthorizeApi = { evaluate: async (i) => decide(i), ...(withPeek ? { peek: decide } : {}) };
   return { api, asked };
 };
-const input = (path: string): AuthorizeRequest => ({ routeId: 'r', identity: null as unknown as AuthorizeRequest['identity'], request: { method: 'GET', host: 'h', path } });
+const input = (path: string): AuthorizeRequest => ({
+  routeId: 'r',
+  identity: null as unknown as AuthorizeRequest['identity'],
+  request: { method: 'GET', host: 'h', path },
+});
 
 test('denied when any reading of the path is denied, with that denial', async () => {
   for (const withPeek of [true, false]) {

@@ -8,7 +8,7 @@ const base = { cookieName: '_vallum', clientIp: '127.0.0.9', proto: 'http' as co
 test('client-supplied identity headers are removed in every spelling, and the verified ones added', () => {
   const out = upstreamRequestHeaders({
     ...base,
-    headers: { 'x-vallum-claim-email': 'evil', 'x_vallum_claim_email': 'evil', 'x-vallum-jwt-assertion': 'forged', accept: 'text/html' },
+    headers: { 'x-vallum-claim-email': 'evil', x_vallum_claim_email: 'evil', 'x-vallum-jwt-assertion': 'forged', accept: 'text/html' },
     identity: { email: 'alice@example.com', groups: ['admins', 'eng'], assertion: 'jwt' },
   });
   assert.equal(out['x-vallum-claim-email'], 'alice@example.com');
@@ -20,13 +20,23 @@ test('client-supplied identity headers are removed in every spelling, and the ve
 
 test('without an identity (public route) no identity header reaches the upstream', () => {
   const out = upstreamRequestHeaders({ ...base, headers: { 'x-vallum-claim-email': 'evil' } });
-  assert.deepEqual(Object.keys(out).filter((k) => /vallum/i.test(k)), []);
+  assert.deepEqual(
+    Object.keys(out).filter((k) => /vallum/i.test(k)),
+    [],
+  );
 });
 
 test('hop-by-hop headers and those named in Connection are dropped; the Vallum cookie is kept from the app', () => {
   const out = upstreamRequestHeaders({
     ...base,
-    headers: { connection: 'keep-alive, x-secret', 'x-secret': '1', 'keep-alive': '5', te: 'trailers', cookie: '_vallum=abc; app=1; _vallum_csrf=x', 'x-forwarded-for': '6.6.6.6' },
+    headers: {
+      connection: 'keep-alive, x-secret',
+      'x-secret': '1',
+      'keep-alive': '5',
+      te: 'trailers',
+      cookie: '_vallum=abc; app=1; _vallum_csrf=x',
+      'x-forwarded-for': '6.6.6.6',
+    },
   });
   assert.equal(out.connection, undefined);
   assert.equal(out['x-secret'], undefined);

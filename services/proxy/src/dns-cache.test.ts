@@ -4,7 +4,9 @@ import type { LookupAddress } from 'node:dns';
 import { createCachedLookup } from './dns-cache.js';
 
 const ask = (lookup: ReturnType<typeof createCachedLookup>, all: boolean) =>
-  new Promise<unknown[]>((resolve) => (lookup as unknown as (h: string, o: object, cb: (...a: unknown[]) => void) => void)('app.internal', { all }, (...args) => resolve(args)));
+  new Promise<unknown[]>((resolve) =>
+    (lookup as unknown as (h: string, o: object, cb: (...a: unknown[]) => void) => void)('app.internal', { all }, (...args) => resolve(args)),
+  );
 
 test('answers are kept for the TTL, in both callback shapes; failures are not kept', async () => {
   let t = 0;

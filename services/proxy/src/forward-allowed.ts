@@ -23,7 +23,15 @@ export type Allowed = Extract<AccessResult, { kind: 'forward' }>;
 /** Called when no response was started: the caller answers with an error page. */
 export type ForwardFailed = (err: unknown, input: ForwardInput) => void;
 
-export function forwardAllowed(state: ProxyState, req: IncomingMessage, res: ServerResponse, m: TargetMatch, result: Allowed, requestId: string, failed: ForwardFailed): VallumError | undefined {
+export function forwardAllowed(
+  state: ProxyState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  m: TargetMatch,
+  result: Allowed,
+  requestId: string,
+  failed: ForwardFailed,
+): VallumError | undefined {
   const { route } = m;
   const refused = limitRefusal(state, req, route, result);
   if (refused) return refused;
@@ -49,7 +57,9 @@ export function forwardAllowed(state: ProxyState, req: IncomingMessage, res: Ser
   const key = `${m.host}${m.path}${m.query}`;
   const maxEntry = Math.min(MAX_CACHED_BODY_BYTES, route.cacheMaxBytes ?? 0);
   const userIdentified = !route.allowPublicUnauthenticatedAccess || result.identity !== undefined;
-  void forwardWithCache(state.forwarder, { ...input, cache, key, userIdentified, identityNames: state.access.stripHeaders }, maxEntry).catch((err: unknown) => failed(err, input));
+  void forwardWithCache(state.forwarder, { ...input, cache, key, userIdentified, identityNames: state.access.stripHeaders }, maxEntry).catch((err: unknown) =>
+    failed(err, input),
+  );
   return undefined;
 }
 
@@ -71,7 +81,16 @@ export async function forwardAllowedUpgrade(
   // policy stops allowing it.
   result.watch?.(socket);
   const headers = upstreamRequestHeaders(headerInput(state, req, requestId, m, result, String(req.headers.upgrade ?? 'websocket')));
-  const status = await state.forwarder.upgrade({ route: m.route, hashKey: hashKeyOf(m.route, req), path: pathFor(m.route, m.path, m.query), host: hostFor(m.route, req), req, socket, head, headers });
+  const status = await state.forwarder.upgrade({
+    route: m.route,
+    hashKey: hashKeyOf(m.route, req),
+    path: pathFor(m.route, m.path, m.query),
+    host: hostFor(m.route, req),
+    req,
+    socket,
+    head,
+    headers,
+  });
   return status ?? { status: 503, message: 'No healthy upstream is available for this application.' };
 }
 

@@ -78,7 +78,15 @@ export function registerForwardAuth(app: FastifyInstance, deps: { config: Vallum
     switch (result.kind) {
       case 'forward': {
         if (!result.identity) return { status: 200, headers: {}, body: '' };
-        const all = upstreamRequestHeaders({ headers: {}, cookieName: config.cookieName, clientIp: undefined, proto: 'http', host, requestId: req.id, identity: result.identity });
+        const all = upstreamRequestHeaders({
+          headers: {},
+          cookieName: config.cookieName,
+          clientIp: undefined,
+          proto: 'http',
+          host,
+          requestId: req.id,
+          identity: result.identity,
+        });
         const identity = Object.fromEntries(Object.entries(all).filter(([name]) => !name.startsWith('x-forwarded-') && name !== 'x-request-id'));
         return { status: 200, headers: identity, body: '' };
       }
@@ -95,6 +103,9 @@ export function registerForwardAuth(app: FastifyInstance, deps: { config: Vallum
 
   app.all(VERIFY_PATH, async (req, reply) => {
     const { status, headers, body } = await verify(req);
-    return reply.status(status).headers({ 'cache-control': 'no-store', 'content-type': 'text/plain; charset=utf-8', ...headers }).send(body);
+    return reply
+      .status(status)
+      .headers({ 'cache-control': 'no-store', 'content-type': 'text/plain; charset=utf-8', ...headers })
+      .send(body);
   });
 }

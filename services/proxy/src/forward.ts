@@ -160,7 +160,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     const endpoint = this.upstreams.balancer.pick(input.hashKey, tried);
     if (!endpoint) {
       if (tried) return this.reject(upstreamError(new Error('no other healthy upstream')));
-      return this.reject(new VallumError(ErrorCodes.UPSTREAM_UNAVAILABLE, 'No healthy upstream is available for this application.', { status: 503, expose: true }));
+      return this.reject(
+        new VallumError(ErrorCodes.UPSTREAM_UNAVAILABLE, 'No healthy upstream is available for this application.', { status: 503, expose: true }),
+      );
     }
     this.endpoint = endpoint;
     this.attempts++;
@@ -171,7 +173,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     else headers[headers.length - 1] = host;
     const { route } = input;
     if (this.hasBody && input.body === undefined && announcesTrailers(input.req)) {
-      const r = { origin: endpoint.url, path: endpoint.basePath + input.path, method: input.req.method ?? 'POST', headers, body: input.req, fields: input.fields };
+      const r = {
+        origin: endpoint.url,
+        path: endpoint.basePath + input.path,
+        method: input.req.method ?? 'POST',
+        headers,
+        body: input.req,
+        fields: input.fields,
+      };
       const limits = { headersTimeout: route.timeoutMs, bodyTimeout: route.idleTimeoutMs, connectTimeout: route.connectTimeoutMs };
       return dispatchWithTrailers({ ...r, ...limits, tls: route.upstreamTls, lookup: this.upstreams.lookup }, this);
     }

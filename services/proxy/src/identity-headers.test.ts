@@ -7,7 +7,10 @@ import { createAssertionSigner, createKeyRing } from './assertion.js';
 import { upstreamRequestHeaders } from './director.js';
 import { createIdentityHeaderBuilder, groupsIn, headerValue } from './identity-headers.js';
 
-const route = { id: 'app', policy: { allow: { or: [{ groups: { has: 'admins' } }, { groups: { in: ['ops', 'sre'] } }, { email: 'x@y.z' }] } } } as unknown as RouteConfig;
+const route = {
+  id: 'app',
+  policy: { allow: { or: [{ groups: { has: 'admins' } }, { groups: { in: ['ops', 'sre'] } }, { email: 'x@y.z' }] } },
+} as unknown as RouteConfig;
 const now = Date.now();
 const session = (groups: string[], claims: Record<string, unknown> = {}): Session => ({
   id: 's1',
@@ -53,7 +56,9 @@ test('a policy naming more groups than fit still never overflows the budget', as
   const builder = createIdentityHeaderBuilder({ jwtClaimsHeaders: {}, identityHeadersMaxBytes: 4096 }, signer);
   const h = await builder.build(session(many), greedy, 'app.example');
   const out = upstreamRequestHeaders({ headers: {}, cookieName: '_v', clientIp: undefined, proto: 'http', host: 'h', requestId: 'r', identity: h });
-  const size = Object.entries(out).filter(([k]) => k.startsWith('x-vallum-')).reduce((n, [k, v]) => n + k.length + String(v).length + 4, 0);
+  const size = Object.entries(out)
+    .filter(([k]) => k.startsWith('x-vallum-'))
+    .reduce((n, [k, v]) => n + k.length + String(v).length + 4, 0);
   assert.ok(size <= 4096, `${size} bytes`);
   assert.ok(h.groups.length > 0);
 });

@@ -8,7 +8,15 @@ import { countIterations } from '@vallum/testing';
 import { createAssertionSigner, createKeyRing } from './assertion.js';
 import { createSessionResolver } from './session-resolver.js';
 
-const sessionOf = (id: string): Session => ({ id, sub: id, email: `${id}@example.com`, groups: [], claims: {}, createdAt: Date.now(), expiresAt: Date.now() + 3600_000 });
+const sessionOf = (id: string): Session => ({
+  id,
+  sub: id,
+  email: `${id}@example.com`,
+  groups: [],
+  claims: {},
+  createdAt: Date.now(),
+  expiresAt: Date.now() + 3600_000,
+});
 
 test("regression: the session resolver's change event touches only that session's cookie and session memos", async () => {
   let changed: ((sid: string) => void) | undefined;

@@ -9,7 +9,13 @@ import { noSuchPageError } from './refusal-errors.js';
 import { registerSessionRoutes } from './session-routes.js';
 
 export function buildOwnPages(state: ProxyState, options: { logger?: boolean | undefined }): FastifyInstance {
-  const app = createServer({ service: 'proxy', logger: options.logger, logLevel: state.config.logLevel, healthPath: '/.vallum/healthz', ownErrorHandler: true });
+  const app = createServer({
+    service: 'proxy',
+    logger: options.logger,
+    logLevel: state.config.logLevel,
+    healthPath: '/.vallum/healthz',
+    ownErrorHandler: true,
+  });
   app.setErrorHandler((err: Error, req, reply) => {
     if (!isVallumError(err) || err.status >= 500) req.log.error({ err }, 'proxy error');
     reply.hijack();

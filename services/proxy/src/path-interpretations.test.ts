@@ -10,7 +10,15 @@ const readings = (raw: string) => {
 };
 
 test('a dot segment behind an encoded slash, a backslash or a ";" is resolved in the other readings', () => {
-  for (const raw of ['/public/..%2fprivate', '/public/..%2Fprivate', '/public%2f..%2fprivate', '/public/..%5cprivate', '/public/..\\private', '/public/..;/private', '/public/..;x=1/private']) {
+  for (const raw of [
+    '/public/..%2fprivate',
+    '/public/..%2Fprivate',
+    '/public%2f..%2fprivate',
+    '/public/..%5cprivate',
+    '/public/..\\private',
+    '/public/..;/private',
+    '/public/..;x=1/private',
+  ]) {
     assert.ok(readings(raw).includes('/private'), raw);
   }
 });

@@ -28,7 +28,17 @@ const logged: Array<{ level: string; msg: string }> = [];
 /** A logger that keeps what it is told, for the assertions below. */
 function capturingLogger(): FastifyBaseLogger {
   const at = (level: string) => (_obj: unknown, msg?: string) => void logged.push({ level, msg: msg ?? '' });
-  const log = { level: 'info', isLevelEnabled: () => false, info: at('info'), warn: at('warn'), error: at('error'), debug: at('debug'), fatal: at('fatal'), trace: at('trace'), silent: () => {} };
+  const log = {
+    level: 'info',
+    isLevelEnabled: () => false,
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    debug: at('debug'),
+    fatal: at('fatal'),
+    trace: at('trace'),
+    silent: () => {},
+  };
   return { ...log, child: () => log } as unknown as FastifyBaseLogger;
 }
 
@@ -73,7 +83,13 @@ routes:
     return { allow, reasons: [{ code: allow ? 'ALLOW' : 'DENY', message: allow ? 'in admins' : 'not in admins' }] } as Decision;
   };
   const authorize: AuthorizeApi = { evaluate: async (input) => decide(input), peek: decide, readsHeaders: () => false };
-  const built = await createProxyState(config, { authorize, cache, connections: createConnectionWatch(), keyRing: createKeyRing(), counters: createHotPathCounters() });
+  const built = await createProxyState(config, {
+    authorize,
+    cache,
+    connections: createConnectionWatch(),
+    keyRing: createKeyRing(),
+    counters: createHotPathCounters(),
+  });
   // The asynchronous check, counted: a warm request must not reach it.
   state = { ...built, access: { ...built.access, check: (r) => (calls.check++, built.access.check(r)) } };
   const ownPages: RequestHandler = (_req, res) => {
@@ -202,7 +218,13 @@ test('forward → respond: an upstream that is down gets the error page, JSON wh
 test('upgrade: refused on a route without allow_websockets, before any access check', async () => {
   const before = calls.check;
   const status = await new Promise<number>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', headers: { host: 'public.example.com', connection: 'Upgrade', upgrade: 'websocket' }, agent: false });
+    const req = request({
+      host: '127.0.0.1',
+      port,
+      path: '/',
+      headers: { host: 'public.example.com', connection: 'Upgrade', upgrade: 'websocket' },
+      agent: false,
+    });
     req.on('response', (res) => resolve(res.statusCode ?? 0));
     req.on('upgrade', () => reject(new Error('upgraded')));
     req.on('error', reject);

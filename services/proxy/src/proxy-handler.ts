@@ -99,7 +99,17 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   };
 
   const refuseUpgrade = (socket: Duplex, status: number, message: string) =>
-    closeAfter(socket, rawResponse(status, [['content-type', 'text/plain; charset=utf-8'], ['connection', 'close']], `${message}\n`));
+    closeAfter(
+      socket,
+      rawResponse(
+        status,
+        [
+          ['content-type', 'text/plain; charset=utf-8'],
+          ['connection', 'close'],
+        ],
+        `${message}\n`,
+      ),
+    );
   const upgradeRequest = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const problem = framingProblem(req);
     if (problem !== undefined) return refuseUpgrade(socket, 400, problem);

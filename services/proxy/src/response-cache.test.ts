@@ -4,7 +4,14 @@ import { createResponseCache, storableLifetime, varyOf, type CacheEntry } from '
 
 const now = Date.parse('2026-11-24T12:00:00Z');
 const lifetime = (headers: string[], opts: { status?: number; userIdentified?: boolean; sent?: string[]; identityNames?: Set<string> } = {}) =>
-  storableLifetime({ status: opts.status ?? 200, headers, sent: opts.sent ?? [], userIdentified: opts.userIdentified ?? false, identityNames: opts.identityNames, now });
+  storableLifetime({
+    status: opts.status ?? 200,
+    headers,
+    sent: opts.sent ?? [],
+    userIdentified: opts.userIdentified ?? false,
+    identityNames: opts.identityNames,
+    now,
+  });
 
 test('what a shared cache may store, and for how long', () => {
   assert.equal(lifetime(['Cache-Control', 'max-age=60']), 60_000);
@@ -36,16 +43,31 @@ test('regression: a response to a request carrying identity headers is kept only
   assert.equal(lifetime(['Cache-Control', 'public, max-age=60'], { sent: alice }), 60_000);
   assert.equal(lifetime(['Cache-Control', 'public, max-age=60', 'Vary', 'Accept'], { sent: alice }), 60_000);
   for (const vary of ['X-Vallum-Claim-Email', 'accept, x-vallum-jwt-assertion', 'X_Vallum_Claim_Groups', 'Cookie', 'Authorization', 'X-User']) {
-    assert.equal(lifetime(['Cache-Control', 'public, max-age=60', 'Vary', vary], { sent: [...alice, 'x-user', 'alice'], identityNames: new Set(['x-user']) }), undefined, vary);
+    assert.equal(
+      lifetime(['Cache-Control', 'public, max-age=60', 'Vary', vary], { sent: [...alice, 'x-user', 'alice'], identityNames: new Set(['x-user']) }),
+      undefined,
+      vary,
+    );
   }
   assert.equal(lifetime(['Cache-Control', 'public, max-age=60', 'Vary', '*']), undefined);
 });
 
-test('regression: Vary is matched against the headers sent upstream, not the client\'s', () => {
+test("regression: Vary is matched against the headers sent upstream, not the client's", () => {
   const cache = createResponseCache(10_000);
   const bob = alice.map((v) => (v === 'alice@example.com' ? 'bob@example.com' : v));
   const headers = ['Cache-Control', 'public, max-age=60', 'Vary', 'X-Vallum-Claim-Email, Accept'];
-  cache.store('k', { status: 200, headers, body: Buffer.from('alice'), storedAt: now, initialAge: 0, lifetimeMs: 60_000, etag: undefined, lastModified: undefined, vary: varyOf(headers, alice), size: 100 });
+  cache.store('k', {
+    status: 200,
+    headers,
+    body: Buffer.from('alice'),
+    storedAt: now,
+    initialAge: 0,
+    lifetimeMs: 60_000,
+    etag: undefined,
+    lastModified: undefined,
+    vary: varyOf(headers, alice),
+    size: 100,
+  });
   assert.ok(cache.lookup('k', alice));
   assert.equal(cache.lookup('k', bob), undefined);
   assert.equal(cache.lookup('k', ['accept', '*/*']), undefined, 'a request without the header is another variant');
@@ -53,7 +75,18 @@ test('regression: Vary is matched against the headers sent upstream, not the cli
 
 test('memory is bounded: least recently used entries go first, oversize entries are never stored', () => {
   const cache = createResponseCache(3000);
-  const entry = (size: number): CacheEntry => ({ status: 200, headers: [], body: Buffer.alloc(size), storedAt: now, initialAge: 0, lifetimeMs: 1000, etag: undefined, lastModified: undefined, vary: [], size });
+  const entry = (size: number): CacheEntry => ({
+    status: 200,
+    headers: [],
+    body: Buffer.alloc(size),
+    storedAt: now,
+    initialAge: 0,
+    lifetimeMs: 1000,
+    etag: undefined,
+    lastModified: undefined,
+    vary: [],
+    size,
+  });
   cache.store('a', entry(1000));
   cache.store('b', entry(1000));
   cache.store('c', entry(1000));

@@ -76,7 +76,10 @@ function carriesIdentity(sent: SentHeaders, identityNames: ReadonlySet<string> |
 }
 
 export function varyNames(headers: readonly string[]): string[] {
-  return (headerOf(headers, 'vary') ?? '').split(',').map((n) => n.trim().toLowerCase()).filter(Boolean);
+  return (headerOf(headers, 'vary') ?? '')
+    .split(',')
+    .map((n) => n.trim().toLowerCase())
+    .filter(Boolean);
 }
 
 /** Freshness lifetime in ms for a shared cache, or undefined when the response must not be stored. */

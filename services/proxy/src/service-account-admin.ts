@@ -30,7 +30,15 @@ export function registerServiceAccountAdmin(app: FastifyInstance, deps: { cache:
   );
 }
 
-const publicRecord = (r: { jti: string; subject: string; groups: string[]; issuedAt: number; expiresAt: number; description?: string; revokedAt?: number }) => ({
+const publicRecord = (r: {
+  jti: string;
+  subject: string;
+  groups: string[];
+  issuedAt: number;
+  expiresAt: number;
+  description?: string;
+  revokedAt?: number;
+}) => ({
   jti: r.jti,
   subject: r.subject,
   groups: r.groups,

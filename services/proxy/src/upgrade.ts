@@ -28,7 +28,17 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
       lookup: target.lookup,
     });
     const fail = (status: number) => {
-      closeAfter(socket, rawResponse(status, [['content-type', 'text/plain'], ['connection', 'close']], `${status} upstream failed\n`));
+      closeAfter(
+        socket,
+        rawResponse(
+          status,
+          [
+            ['content-type', 'text/plain'],
+            ['connection', 'close'],
+          ],
+          `${status} upstream failed\n`,
+        ),
+      );
       resolve(status);
     };
     upstreamReq.on('timeout', () => upstreamReq.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })));
@@ -89,5 +99,16 @@ export function rawResponse(status: number, headers: Array<[string, string]>, bo
 }
 
 function defaultReason(status: number): string {
-  return { 101: 'Switching Protocols', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' }[status] ?? 'Status';
+  return (
+    {
+      101: 'Switching Protocols',
+      400: 'Bad Request',
+      401: 'Unauthorized',
+      403: 'Forbidden',
+      404: 'Not Found',
+      502: 'Bad Gateway',
+      503: 'Service Unavailable',
+      504: 'Gateway Timeout',
+    }[status] ?? 'Status'
+  );
 }

@@ -27,7 +27,15 @@ export function registerUserPage(
       return reply.header('cache-control', 'no-store').redirect(signIn.href, 302);
     }
     const open = await Promise.all(config.routes.map(async (r) => ((await access.mayOpen(session, r).catch(() => false)) ? r : undefined)));
-    return sendPage(reply, 200, userPage(session, open.filter((r): r is RouteConfig => r !== undefined), req.id));
+    return sendPage(
+      reply,
+      200,
+      userPage(
+        session,
+        open.filter((r): r is RouteConfig => r !== undefined),
+        req.id,
+      ),
+    );
   });
 }
 

@@ -33,7 +33,11 @@ const domainOf = (identity: Identity): string => emailDomain(identity.email) ?? 
 export const domainCriterion: CriterionDefinition = {
   name: 'domain',
   takesArgument: false,
-  syntax: { description: 'The domain of the email address, case-insensitive', operators: { is: 'string', in: 'strings', ends_with: 'string' }, shorthand: ['string'] },
+  syntax: {
+    description: 'The domain of the email address, case-insensitive',
+    operators: { is: 'string', in: 'strings', ends_with: 'string' },
+    shorthand: ['string'],
+  },
   compile: (input, issues) =>
     compileOperator(
       {
@@ -59,7 +63,11 @@ export const domainCriterion: CriterionDefinition = {
             if (suffix === undefined) return undefined;
             // Label boundary: `ends_with: example.com` matches example.com and eu.example.com, never evilexample.com.
             const dotted = `.${suffix}`;
-            const text = { ok: `email domain under ${suffix}`, requires: `requires an email address at ${suffix} or a subdomain`, denied: `email domain under ${suffix}` };
+            const text = {
+              ok: `email domain under ${suffix}`,
+              requires: `requires an email address at ${suffix} or a subdomain`,
+              denied: `email domain under ${suffix}`,
+            };
             return defineCriterion(CODES, text, (identity) => {
               const domain = domainOf(identity);
               return domain === suffix || domain.endsWith(dotted);

@@ -18,8 +18,7 @@ function readAddress(operand: unknown, path: PolicyPath, issues: PolicyIssue[]):
   return value.toLowerCase();
 }
 
-const email = (identity: { email: unknown }): string | undefined =>
-  typeof identity.email === 'string' ? identity.email.toLowerCase() : undefined;
+const email = (identity: { email: unknown }): string | undefined => (typeof identity.email === 'string' ? identity.email.toLowerCase() : undefined);
 
 export const emailCriterion: CriterionDefinition = {
   name: 'email',

@@ -20,7 +20,11 @@ function headerOf(request: RequestInfo, name: string): string | undefined {
 export const headerCriterion: CriterionDefinition = {
   name: 'header',
   takesArgument: true,
-  syntax: { description: 'A request header (never cookie or authorization)', operators: { is: 'string', in: 'strings', starts_with: 'string', present: 'true' }, shorthand: ['string'] },
+  syntax: {
+    description: 'A request header (never cookie or authorization)',
+    operators: { is: 'string', in: 'strings', starts_with: 'string', present: 'true' },
+    shorthand: ['string'],
+  },
   compile(input, issues) {
     const name = (input.argument ?? '').toLowerCase();
     if (!NAME.test(name)) {

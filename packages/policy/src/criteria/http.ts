@@ -35,7 +35,9 @@ export const httpMethodCriterion: CriterionDefinition = {
         operators: {
           is(operand, path, issues) {
             const wanted = readMethod(operand, path, issues);
-            return wanted === undefined ? undefined : defineCriterion(METHOD_CODES, methodText(wanted), (_i, request) => request.method.toUpperCase() === wanted);
+            return wanted === undefined
+              ? undefined
+              : defineCriterion(METHOD_CODES, methodText(wanted), (_i, request) => request.method.toUpperCase() === wanted);
           },
           in(operand, path, issues) {
             const list = readList(operand, path, issues, 'HTTP methods', readMethod);
@@ -71,7 +73,12 @@ const pathText = (what: string) => ({ ok: `path ${what}`, requires: `only paths 
 export const httpPathCriterion: CriterionDefinition = {
   name: 'http_path',
   takesArgument: false,
-  syntax: { description: 'The normalised request path', operators: { is: 'string', starts_with: 'string', matches: 'string' }, modifiers: { ignore_case: 'boolean' }, shorthand: ['string'] },
+  syntax: {
+    description: 'The normalised request path',
+    operators: { is: 'string', starts_with: 'string', matches: 'string' },
+    modifiers: { ignore_case: 'boolean' },
+    shorthand: ['string'],
+  },
   compile: (input, issues) =>
     compileOperator(
       {

@@ -57,7 +57,10 @@ export function suggestCriterion(key: string): string | undefined {
     const prefix = suggest(key.slice(0, slash), withArgument);
     return prefix === undefined ? undefined : `${prefix}${key.slice(slash)}`;
   }
-  const plain = suggest(key, CRITERIA.filter((d) => !d.takesArgument).map((d) => d.name));
+  const plain = suggest(
+    key,
+    CRITERIA.filter((d) => !d.takesArgument).map((d) => d.name),
+  );
   if (plain) return plain;
   const prefix = suggest(key, withArgument);
   return prefix === undefined ? undefined : `${prefix}/<name>`;

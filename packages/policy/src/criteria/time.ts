@@ -59,7 +59,10 @@ function readDays(operand: unknown, path: PolicyPath, issues: PolicyIssue[]): nu
   const end = to === undefined ? start : dayIndex(to);
   if (start < 0 || end < 0) {
     const bad = start < 0 ? from : (to ?? '');
-    issues.push({ path: [...path], message: `unknown day '${bad}'${didYouMean(bad.toLowerCase(), [...DAYS, ...DAY_NAMES])}; expected mon, tue, wed, thu, fri, sat, sun or a range like mon-fri` });
+    issues.push({
+      path: [...path],
+      message: `unknown day '${bad}'${didYouMean(bad.toLowerCase(), [...DAYS, ...DAY_NAMES])}; expected mon, tue, wed, thu, fri, sat, sun or a range like mon-fri`,
+    });
     return undefined;
   }
   const days: number[] = [];
@@ -81,7 +84,12 @@ function dayCriterion(days: readonly number[], spec: string, zone: string | unde
 export const dayOfWeekCriterion: CriterionDefinition = {
   name: 'day_of_week',
   takesArgument: false,
-  syntax: { description: 'The day of the week (mon…sun, ranges like mon-fri)', operators: { is: 'string', in: 'strings' }, modifiers: { timezone: 'string' }, shorthand: ['string', 'strings'] },
+  syntax: {
+    description: 'The day of the week (mon…sun, ranges like mon-fri)',
+    operators: { is: 'string', in: 'strings' },
+    modifiers: { timezone: 'string' },
+    shorthand: ['string', 'strings'],
+  },
   compile: (input, issues) =>
     compileOperator(
       {
@@ -160,7 +168,9 @@ export const dateCriterion: CriterionDefinition = {
     const after = read.after ?? -Infinity;
     const before = read.before ?? Infinity;
     const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-    const span = [read.after !== undefined ? `after ${iso(after)}` : '', read.before !== undefined ? `before ${iso(before)}` : ''].filter(Boolean).join(' and ');
+    const span = [read.after !== undefined ? `after ${iso(after)}` : '', read.before !== undefined ? `before ${iso(before)}` : '']
+      .filter(Boolean)
+      .join(' and ');
     return defineCriterion(
       CODES,
       { ok: `date ${span}`, requires: `only ${span}`, denied: `date ${span}` },
@@ -214,4 +224,3 @@ export const timeOfDayCriterion: CriterionDefinition = {
     );
   },
 };
-

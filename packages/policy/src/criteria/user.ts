@@ -12,7 +12,11 @@ const subOf = (identity: { sub: unknown }): string => (typeof identity.sub === '
 export const userCriterion: CriterionDefinition = {
   name: 'user',
   takesArgument: false,
-  syntax: { description: "The user's id (the IdP's sub), compared exactly", operators: { is: 'string', in: 'strings', ends_with: 'string' }, shorthand: ['string', 'strings'] },
+  syntax: {
+    description: "The user's id (the IdP's sub), compared exactly",
+    operators: { is: 'string', in: 'strings', ends_with: 'string' },
+    shorthand: ['string', 'strings'],
+  },
   compile: (input, issues) =>
     compileOperator(
       {
