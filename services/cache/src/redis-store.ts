@@ -212,9 +212,23 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
     },
     async close() {
       listeners.clear();
-      subscriber?.disconnect();
-      redis.disconnect();
+      await Promise.all([subscriber, redis].map((connection) => connection && closeConnection(connection)));
     },
   };
   return store;
+}
+
+/**
+ * QUIT when connected, so commands still in flight (a resubscribe after a reconnection) are answered rather than
+ * rejected with "Connection is closed" after their caller is gone; a connection that is down, or a QUIT that takes
+ * more than a second, is dropped.
+ */
+async function closeConnection(connection: Redis): Promise<void> {
+  if (connection.status !== 'ready') return connection.disconnect();
+  const quit = connection.quit().then(
+    () => {},
+    () => {},
+  );
+  const timer = new Promise<'late'>((resolve) => setTimeout(resolve, 1000, 'late').unref());
+  if ((await Promise.race([quit, timer])) === 'late') connection.disconnect();
 }
