@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { countIterations } from '@vallum/testing';
 import { BoundedCache } from './bounded-cache.js';
 import { createSessionCookieCodec } from './session-cookie.js';
 
@@ -32,37 +33,6 @@ test('expired entries give their bytes and group membership back when read', () 
   cache.deleteGroup('s1');
   assert.equal(cache.size, 0);
 });
-
-/** Counts the steps of every Map and Set iteration while `run` runs (as @vallum/testing's, which this package cannot import). */
-function countIterations(run: () => void): number {
-  let steps = 0;
-  const saved: Array<[object, PropertyKey, unknown]> = [];
-  for (const proto of [Map.prototype, Set.prototype]) {
-    for (const method of ['entries', 'keys', 'values', Symbol.iterator] as const) {
-      const original = (proto as unknown as Record<PropertyKey, (this: unknown) => Iterator<unknown>>)[method]!;
-      saved.push([proto, method, original]);
-      Object.defineProperty(proto, method, {
-        configurable: true,
-        writable: true,
-        value: function (this: unknown) {
-          const it = original.call(this);
-          return {
-            next: () => (steps++, it.next()),
-            [Symbol.iterator]() {
-              return this;
-            },
-          };
-        },
-      });
-    }
-  }
-  try {
-    run();
-  } finally {
-    for (const [proto, method, original] of saved) Object.defineProperty(proto, method, { configurable: true, writable: true, value: original });
-  }
-  return steps;
-}
 
 test("regression: dropping one group touches only that group's entries, not the whole cache", () => {
   const cache = new BoundedCache<string, string>({ maxEntries: 100_000, groupOf: (key) => key.split('\n')[0] });

@@ -2,6 +2,7 @@
 // store that every proxy hears of at once through the cache's change events).
 import type { FastifyInstance } from 'fastify';
 import { revokeApiTokenUntilExpiry, type CacheViewApi } from '@vallum/service-client';
+import type { ApiTokenRecord } from '@vallum/session';
 import { logAdminAction, type AdminAction, type AdminGate, ADMIN_PREFIX } from './admin-action.js';
 
 export const SERVICE_ACCOUNT_TOKENS_PATH = `${ADMIN_PREFIX}/service-accounts/tokens`;
@@ -30,15 +31,7 @@ export function registerServiceAccountAdmin(app: FastifyInstance, deps: { cache:
   );
 }
 
-const publicRecord = (r: {
-  jti: string;
-  subject: string;
-  groups: string[];
-  issuedAt: number;
-  expiresAt: number;
-  description?: string;
-  revokedAt?: number;
-}) => ({
+const publicRecord = (r: ApiTokenRecord) => ({
   jti: r.jti,
   subject: r.subject,
   groups: r.groups,
