@@ -163,12 +163,20 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
     },
     subscribe(listener) {
       if (!subscriber) {
-        subscriber = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
-        subscriber.on('error', () => {});
-        subscriber.on('message', (_channel: string, sid: string) => {
+        // ioredis's own resubscribe after a reconnection leaves its promise unhandled; a connection that drops again
+        // before the reply would raise an unhandled rejection, so every (re)subscribe is made here, on 'ready'.
+        const connection = redis.duplicate({
+          enableOfflineQueue: true,
+          maxRetriesPerRequest: null,
+          commandTimeout: undefined,
+          autoResubscribe: false,
+        });
+        connection.on('error', () => {});
+        connection.on('ready', () => void connection.subscribe(CHANNEL).catch(() => {}));
+        connection.on('message', (_channel: string, sid: string) => {
           for (const l of listeners) l(sid);
         });
-        void subscriber.subscribe(CHANNEL).catch(() => {});
+        subscriber = connection;
       }
       listeners.add(listener);
       return () => listeners.delete(listener);
