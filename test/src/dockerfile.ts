@@ -113,8 +113,10 @@ export function runtimeImage(text: string): RuntimeImage {
 
 /** Where a runtime-stage path (relative to WORKDIR or absolute under it) is in a copy of /app at `dir`. */
 export function inImageDir(path: string, workdir: string, dir: string): string {
-  const relativePath = path.startsWith('/') ? path.slice(workdir.replace(/\/$/, '').length + 1) : path;
-  return join(dir, relativePath);
+  if (!path.startsWith('/')) return join(dir, path);
+  const base = `${workdir.replace(/\/$/, '')}/`;
+  if (!path.startsWith(base)) throw new Error(`${path} is outside WORKDIR ${workdir}`);
+  return join(dir, path.slice(base.length));
 }
 
 /** The lowest Node major that is an LTS line still supported when this check was written (Dec 2026). */
@@ -154,7 +156,7 @@ export function imageProblems(text: string): string[] {
     problems.push('HEALTHCHECK does not read VALLUM_HEALTHCHECK_URL: a service on its own could not point it at its port');
   else if (!image.env['VALLUM_HEALTHCHECK_URL']) problems.push('no ENV VALLUM_HEALTHCHECK_URL default in the runtime stage');
 
-  if (image.init.length === 0) problems.push('ENTRYPOINT does not start an init (tini): node as PID 1 ignores default signal handling and reaps no zombies');
+  if (image.init.length === 0) problems.push('ENTRYPOINT does not start an init (tini): node as PID 1 gets no default signal actions and reaps no zombies');
   else if (!stage.instructions.some((i) => (i.keyword === 'COPY' || i.keyword === 'RUN') && i.args.includes(image.init[0]!.split('/').at(-1)!)))
     problems.push(`ENTRYPOINT runs ${image.init[0]}, which the runtime stage never copies or installs`);
   if (image.command[0] !== 'node') problems.push(`ENTRYPOINT runs ${image.command[0]} under the init, expected node`);
