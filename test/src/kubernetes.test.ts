@@ -4,7 +4,7 @@
 // timeline, disruption budgets and autoscaling, network isolation, and that every reference (Secret keys, the
 // ConfigMap, service URLs) resolves. The ConfigMap's vallum.yaml goes through Vallum's own loader with the environment
 // each container gets, and a real vallum answers the probes' paths as the kubelet asks them.
-import { test, describe } from 'node:test';
+import { test, describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,8 +12,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { parseDocument } from 'yaml';
 import { loadConfigFile, SERVICE_NAMES } from '@vallum/config';
-import { getFreePort, startRedis } from '@vallum/testing';
+import { getFreePort, startEchoUpstream, startRedis, writeConfigMapVolume } from '@vallum/testing';
 import { stopChild } from './harness.js';
 import {
   containerEnv,
@@ -95,6 +96,50 @@ function named(objects: KubeObject[], kind: string, name: string): KubeObject | 
 /** Secret values for the loader: long random-looking strings that are not the shipped placeholders. */
 function testSecret(_secret: string, key: string): string {
   return `test-${key}-${'x'.repeat(32)}`;
+}
+
+/** Polls until `probe` gives `expected` (20 s at most). */
+async function until<T>(probe: () => Promise<T>, expected: T, message: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while ((await probe()) !== expected) {
+    assert.ok(Date.now() < deadline, message);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * The real vallum with a container's args and environment (test secrets, a loopback address, a local Redis for
+ * VALLUM_REDIS_URL), reading `file` where the container reads `configFile`; stopped when the test ends.
+ */
+async function startVallumAs(t: TestContext, container: Container, configFile: string, file: string): Promise<{ url: string; output(): string }> {
+  const port = await getFreePort();
+  const env: Record<string, string> = { ...containerEnv(container, testSecret), VALLUM_ADDRESS: `127.0.0.1:${port}` };
+  if (env['VALLUM_REDIS_URL'] !== undefined) {
+    const redis = await startRedis();
+    t.after(() => redis.stop());
+    env['VALLUM_REDIS_URL'] = redis.url;
+  }
+  const args = (container.args ?? []).map((a) => (a === configFile ? file : a));
+  const child = spawn(process.execPath, [join(ROOT, 'cmd/vallum/bin/vallum.js'), ...args], {
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => stopChild(child));
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await until(
+    () =>
+      request(`${url}/.vallum/healthz`).then(
+        async (r) => (await r.body.text(), child.exitCode === null),
+        () => child.exitCode !== null,
+      ),
+    true,
+    `vallum did not start:\n${output}`,
+  );
+  assert.equal(child.exitCode, null, `vallum exited:\n${output}`);
+  return { url, output: () => output };
 }
 
 // ---- the tests ------------------------------------------------------------------------------------------------------
@@ -411,6 +456,34 @@ describe('deploy/kubernetes, the shipped Secret and a real vallum', RENDER, () =
     }
   });
 
+  test("overlays/all-in-one: a ConfigMap update reaches a running vallum through the kubelet's `..data` swap; a broken one leaves it serving", async (t) => {
+    const objects = render('overlays/all-in-one');
+    const w = workloads(objects).find(isVallum)!;
+    const { container, configFile } = vallumContainer(w);
+    const shipped = named(objects, 'ConfigMap', 'vallum-config')!.data![basename(configFile)]!;
+    const upstream = await startEchoUpstream();
+    t.after(() => upstream.close());
+    const withStatusRoute = parseDocument(shipped);
+    withStatusRoute.addIn(['routes'], { name: 'status', from: 'https://status.corp.example.com', to: upstream.url, allow_public_unauthenticated_access: true });
+    const mount = mkdtempSync(join(tmpdir(), 'vallum-k8s-configmap-'));
+    t.after(() => rmSync(mount, { recursive: true, force: true }));
+    const volume = writeConfigMapVolume(mount, { [basename(configFile)]: shipped });
+    const vallum = await startVallumAs(t, container, configFile, join(mount, basename(configFile)));
+    const statusPage = () =>
+      request(`${vallum.url}/`, { headers: { host: 'status.corp.example.com', 'x-forwarded-proto': 'https' } }).then(
+        async (r) => (await r.body.text(), r.statusCode),
+        () => 0,
+      );
+    assert.equal(await statusPage(), 404, 'no such route yet');
+
+    volume.update({ [basename(configFile)]: withStatusRoute.toString() });
+    await until(statusPage, 200, `the new route never answered:\n${vallum.output()}`);
+
+    volume.update({ [basename(configFile)]: `${withStatusRoute.toString()}\ncookie_expire: soon\n` });
+    await until(() => Promise.resolve(/configuration not reloaded/.test(vallum.output())), true, `the broken update was not reported:\n${vallum.output()}`);
+    assert.equal(await statusPage(), 200, 'the running config stays in force');
+  });
+
   for (const [dir, workload] of [
     ['overlays/all-in-one', 'vallum'],
     ['overlays/split', 'vallum-proxy'],
@@ -425,38 +498,18 @@ describe('deploy/kubernetes, the shipped Secret and a real vallum', RENDER, () =
       t.after(() => rmSync(tmp, { recursive: true, force: true }));
       const file = join(tmp, basename(configFile));
       writeFileSync(file, named(objects, 'ConfigMap', 'vallum-config')!.data![basename(configFile)]!);
-      const port = await getFreePort();
-      const env: Record<string, string> = { ...containerEnv(container, testSecret), VALLUM_ADDRESS: `127.0.0.1:${port}` };
-      if (env['VALLUM_REDIS_URL'] !== undefined) {
-        const redis = await startRedis();
-        t.after(() => redis.stop());
-        env['VALLUM_REDIS_URL'] = redis.url;
-      }
-      const args = (container.args ?? []).map((a) => (a === configFile ? file : a));
-      const child = spawn(process.execPath, [join(ROOT, 'cmd/vallum/bin/vallum.js'), ...args], {
-        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      t.after(() => stopChild(child));
-      let output = '';
-      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      const vallum = await startVallumAs(t, container, configFile, file);
 
       const declared = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
       for (const probe of ['startupProbe', 'livenessProbe'] as const) {
         const get = container[probe]!.httpGet!;
         const containerPort = typeof get.port === 'number' ? get.port : declared.get(get.port)!;
-        const deadline = Date.now() + 20_000;
-        for (;;) {
-          assert.equal(child.exitCode, null, `vallum exited:\n${output}`);
-          const answer = await request(`http://127.0.0.1:${port}${get.path}`, { headers: { host: `10.1.2.3:${containerPort}` } }).then(
+        const answer = () =>
+          request(`${vallum.url}${get.path}`, { headers: { host: `10.1.2.3:${containerPort}` } }).then(
             async (r) => (await r.body.text(), r.statusCode),
             () => 0,
           );
-          if (answer === 200) break;
-          assert.ok(Date.now() < deadline, `${probe} ${get.path} answered ${answer}, not 200, within 20 s:\n${output}`);
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        await until(answer, 200, `${probe} ${get.path} did not answer 200:\n${vallum.output()}`);
       }
     });
   }

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VallumConfig } from '@vallum/config';
+import { writeConfigMapVolume } from '@vallum/testing';
 import { watchConfigFile } from './watch-config.js';
 
 const CONFIG = `authenticate_service_url: http://authenticate.localhost:8000
@@ -57,30 +58,6 @@ test('the watcher reloads on a changed, added or broken named policy file, not o
   assert.equal(configs.length, 2, 'nothing was applied');
 });
 
-/**
- * A ConfigMap volume as the kubelet lays it out: every key is a symlink through `..data` to a timestamped
- * directory, and an update writes a new directory, points a temporary `..data_tmp` link at it, renames that over
- * `..data` (one atomic step) and removes the old directory.
- */
-function configMapVolume(dir: string, files: Record<string, string>): { update(files: Record<string, string>): void } {
-  let generation = 0;
-  let current: string | undefined;
-  const update = (next: Record<string, string>) => {
-    const stamp = `..2026_12_01_18_00_00.${String(++generation).padStart(9, '0')}`;
-    mkdirSync(join(dir, stamp));
-    for (const [key, text] of Object.entries(next)) writeFileSync(join(dir, stamp, key), text);
-    symlinkSync(stamp, join(dir, '..data_tmp'));
-    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-    for (const key of Object.keys(next)) {
-      if (!existsSync(join(dir, key))) symlinkSync(join('..data', key), join(dir, key));
-    }
-    if (current) rmSync(join(dir, current), { recursive: true });
-    current = stamp;
-  };
-  update(files);
-  return { update };
-}
-
 const CONFIGMAP_CONFIG = `authenticate_service_url: http://authenticate.localhost:8000
 idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: s, allow_insecure_http: true }
 shared_secret: ${'s'.repeat(32)}
@@ -96,7 +73,7 @@ routes:
 test('the watcher follows a Kubernetes ConfigMap update: the atomic `..data` symlink swap reloads, a broken update keeps the running config', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vallum-configmap-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const volume = configMapVolume(dir, { 'vallum.yaml': CONFIGMAP_CONFIG, 'team.yaml': 'allow:\n  or:\n    - groups: { has: a }\n' });
+  const volume = writeConfigMapVolume(dir, { 'vallum.yaml': CONFIGMAP_CONFIG, 'team.yaml': 'allow:\n  or:\n    - groups: { has: a }\n' });
   const configs: VallumConfig[] = [];
   const errors: string[] = [];
   const watcher = watchConfigFile(join(dir, 'vallum.yaml'), {
