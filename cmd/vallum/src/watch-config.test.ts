@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,20 +26,26 @@ async function until(check: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-test('the watcher reloads on a changed, added or broken named policy file, not only on vallum.yaml', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'vallum-watch-'));
-  mkdirSync(join(dir, 'policies'));
-  writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: a }\n');
-  writeFileSync(join(dir, 'vallum.yaml'), CONFIG);
+/** Watches `file` (polling every 50 ms) until the test ends; what it applied and the errors it reported. */
+function watchAndCollect(t: TestContext, file: string): { configs: VallumConfig[]; errors: string[] } {
   const configs: VallumConfig[] = [];
   const errors: string[] = [];
-  const watcher = watchConfigFile(join(dir, 'vallum.yaml'), {
+  const watcher = watchConfigFile(file, {
     env: {},
     intervalMs: 50,
     onConfig: async (c) => void configs.push(c),
     onError: (e) => void errors.push((e as Error).message),
   });
   t.after(() => watcher.close());
+  return { configs, errors };
+}
+
+test('the watcher reloads on a changed, added or broken named policy file, not only on vallum.yaml', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vallum-watch-'));
+  mkdirSync(join(dir, 'policies'));
+  writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: a }\n');
+  writeFileSync(join(dir, 'vallum.yaml'), CONFIG);
+  const { configs, errors } = watchAndCollect(t, join(dir, 'vallum.yaml'));
 
   writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: b }\n');
   await until(() => configs.length === 1);
@@ -74,15 +80,7 @@ test('the watcher follows a Kubernetes ConfigMap update: the atomic `..data` sym
   const dir = mkdtempSync(join(tmpdir(), 'vallum-configmap-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const volume = writeConfigMapVolume(dir, { 'vallum.yaml': CONFIGMAP_CONFIG, 'team.yaml': 'allow:\n  or:\n    - groups: { has: a }\n' });
-  const configs: VallumConfig[] = [];
-  const errors: string[] = [];
-  const watcher = watchConfigFile(join(dir, 'vallum.yaml'), {
-    env: {},
-    intervalMs: 50,
-    onConfig: async (c) => void configs.push(c),
-    onError: (e) => void errors.push((e as Error).message),
-  });
-  t.after(() => watcher.close());
+  const { configs, errors } = watchAndCollect(t, join(dir, 'vallum.yaml'));
 
   const twoRoutes = `${CONFIGMAP_CONFIG}  - name: status\n    from: http://status.localhost:8000\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`;
   volume.update({ 'vallum.yaml': twoRoutes, 'team.yaml': 'allow:\n  or:\n    - groups: { has: a }\n' });
