@@ -98,11 +98,11 @@ function testSecret(_secret: string, key: string): string {
   return `test-${key}-${'x'.repeat(32)}`;
 }
 
-/** Polls until `probe` gives `expected` (20 s at most). */
-async function until<T>(probe: () => Promise<T>, expected: T, message: string): Promise<void> {
+/** Polls until `probe` gives `expected` (20 s at most); `message` says what went wrong, with the output by then. */
+async function until<T>(probe: () => Promise<T>, expected: T, message: () => string): Promise<void> {
   const deadline = Date.now() + 20_000;
   while ((await probe()) !== expected) {
-    assert.ok(Date.now() < deadline, message);
+    if (Date.now() > deadline) assert.fail(message());
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -136,7 +136,7 @@ async function startVallumAs(t: TestContext, container: Container, configFile: s
         () => child.exitCode !== null,
       ),
     true,
-    `vallum did not start:\n${output}`,
+    () => `vallum did not start:\n${output}`,
   );
   assert.equal(child.exitCode, null, `vallum exited:\n${output}`);
   return { url, output: () => output };
@@ -477,10 +477,14 @@ describe('deploy/kubernetes, the shipped Secret and a real vallum', RENDER, () =
     assert.equal(await statusPage(), 404, 'no such route yet');
 
     volume.update({ [basename(configFile)]: withStatusRoute.toString() });
-    await until(statusPage, 200, `the new route never answered:\n${vallum.output()}`);
+    await until(statusPage, 200, () => `the new route never answered:\n${vallum.output()}`);
 
     volume.update({ [basename(configFile)]: `${withStatusRoute.toString()}\ncookie_expire: soon\n` });
-    await until(() => Promise.resolve(/configuration not reloaded/.test(vallum.output())), true, `the broken update was not reported:\n${vallum.output()}`);
+    await until(
+      () => Promise.resolve(/configuration not reloaded/.test(vallum.output())),
+      true,
+      () => `the broken update was not reported:\n${vallum.output()}`,
+    );
     assert.equal(await statusPage(), 200, 'the running config stays in force');
   });
 
@@ -509,7 +513,7 @@ describe('deploy/kubernetes, the shipped Secret and a real vallum', RENDER, () =
             async (r) => (await r.body.text(), r.statusCode),
             () => 0,
           );
-        await until(answer, 200, `${probe} ${get.path} did not answer 200:\n${vallum.output()}`);
+        await until(answer, 200, () => `${probe} ${get.path} did not answer 200:\n${vallum.output()}`);
       }
     });
   }
