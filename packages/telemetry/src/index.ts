@@ -54,6 +54,7 @@ export { redactSecrets, SECRET_PARAMS, REDACTED } from './redact-secrets.js';
 export {
   createRepeatedLog,
   errorFields,
+  errorKey,
   operationalCode,
   type RepeatedLog,
   type RepeatedLogLevel,

@@ -120,3 +120,10 @@ export function errorFields(err: unknown): object {
   const code = (err as { code?: unknown }).code;
   return { code: typeof code === 'string' ? code : cause, cause, error: err instanceof Error ? err.message : String(err) };
 }
+
+/** What makes two failures the same repeated line: the error's code and its operational cause, or a bug's message. */
+export function errorKey(err: unknown): string {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  const cause = operationalCode(err);
+  return `${String(code)}:${cause ?? (err instanceof Error ? err.message : String(err))}`;
+}

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { ErrorCodes, VallumError, isVallumError } from '@vallum/errors';
 import { requestIdOf } from '@vallum/server-kit';
-import { errorFields, operationalCode, type RepeatedLog } from '@vallum/telemetry';
+import { errorFields, errorKey, type RepeatedLog } from '@vallum/telemetry';
 import type { AccessResult } from './access.js';
 import { accessRequestOf } from './access-request.js';
 import { forwardAllowed, forwardAllowedUpgrade } from './forward-allowed.js';
@@ -79,19 +79,14 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     }
   };
   const checkFailed = (req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string) => {
-    if (!isVallumError(err) || err.status >= 500) errors.write('error', `check:${repeatKey(err)}`, { reqId: requestId, ...errorFields(err) }, 'proxy error');
+    if (!isVallumError(err) || err.status >= 500) errors.write('error', `check:${errorKey(err)}`, { reqId: requestId, ...errorFields(err) }, 'proxy error');
     respondError(res, err, requestId, req.headers.accept);
   };
   const upstreamFailed = (err: unknown, input: ForwardInput) => {
     const route = input.route.id;
     if (isVallumError(err) && err.status < 500) log.info({ reqId: input.requestId, code: err.code, route }, 'request refused');
     else
-      errors.write(
-        'warn',
-        `upstream:${route}:${repeatKey(err)}`,
-        { reqId: input.requestId, route, ...errorFields(err) },
-        `upstream of route '${route}' failed`,
-      );
+      errors.write('warn', `upstream:${route}:${errorKey(err)}`, { reqId: input.requestId, route, ...errorFields(err) }, `upstream of route '${route}' failed`);
     respondError(input.res, err, input.requestId, input.req.headers.accept);
   };
   const refuseFraming = (req: IncomingMessage, res: ServerResponse, problem: string) => {
@@ -145,11 +140,4 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   };
 
   return { request, upgrade };
-}
-
-/** What makes two failures the same line: their codes, and the message of one that is not operational. */
-function repeatKey(err: unknown): string {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  const cause = operationalCode(err);
-  return `${String(code)}:${cause ?? (err instanceof Error ? err.message : String(err))}`;
 }
