@@ -95,13 +95,21 @@ function assertRetryPage(r: Answer, message: RegExp) {
   assert.doesNotMatch(r.text, /could not be verified/);
 }
 
-/** "Try again": the whole sign-in from the app, to the app's page showing who signed in. */
+/** "Try again": the whole sign-in from the app, to the app's page showing who signed in; the signed-in client. */
 async function signInCompletely() {
   const send = browserLike();
   const page = await follow(send, await upToCallback(send));
   assert.equal(page.status, 200, page.text);
   assert.ok(page.url.startsWith(stack.appUrl), page.url);
   assert.match(page.text, /alice@example\.com/);
+  return send;
+}
+
+/** A 503 that says when to retry (the route host's own pages have no page to send the user back to). */
+function assertUnavailable(r: Answer) {
+  assert.equal(r.status, 503, r.text);
+  assert.equal(r.headers['retry-after'], '5');
+  assert.match(r.text, /id="retry-hint"/);
 }
 
 test('regression: the IdP down at the code exchange gives the 503 retry page, not 400 "could not be verified"; back, sign-in works', async () => {
@@ -126,6 +134,28 @@ test('Redis down when the session is stored gives the 503 retry page; back, sign
     await stack.redis!.restart();
   }
   await signInCompletely();
+});
+
+test('Redis down at the hand-off to the route host, and at sign-out: 503 with Retry-After, and both work once it is back', async () => {
+  const redis = stack.redis!;
+  const send = browserLike();
+  const handoff = (await send(await upToCallback(send))).location!;
+  assert.equal(new URL(handoff).pathname, '/.vallum/callback');
+  await redis.stop();
+  try {
+    assertUnavailable(await send(handoff));
+  } finally {
+    await redis.restart();
+  }
+  const signedIn = await signInCompletely();
+  await redis.stop();
+  try {
+    assertUnavailable(await signedIn(new URL('/.vallum/sign_out', stack.appUrl).href));
+  } finally {
+    await redis.restart();
+  }
+  const out = await signedIn(new URL('/.vallum/sign_out', stack.appUrl).href);
+  assert.equal(out.status, 302, out.text);
 });
 
 test('a sign-in response that does not verify (a forged code) stays a 400, without Retry-After', async () => {
