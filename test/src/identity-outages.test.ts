@@ -136,7 +136,7 @@ test('Redis down when the session is stored gives the 503 retry page; back, sign
   await signInCompletely();
 });
 
-test('Redis down at the hand-off to the route host, and at sign-out: 503 with Retry-After, and both work once it is back', async () => {
+test("Redis down at the hand-off to the route host, at a signed-in browser's sign-in and at sign-out: 503 with Retry-After; all work once it is back", async () => {
   const redis = stack.redis!;
   const send = browserLike();
   const handoff = (await send(await upToCallback(send))).location!;
@@ -150,6 +150,10 @@ test('Redis down at the hand-off to the route host, and at sign-out: 503 with Re
   const signedIn = await signInCompletely();
   await redis.stop();
   try {
+    // The first step of a sign-in looks up the session this browser already has at the authenticate host.
+    const signIn = new URL('/.vallum/sign_in', stack.authenticateUrl);
+    signIn.searchParams.set('redirect_uri', stack.appUrl);
+    assertRetryPage(await signedIn(signIn.href), /Something went wrong while signing you in/);
     assertUnavailable(await signedIn(new URL('/.vallum/sign_out', stack.appUrl).href));
   } finally {
     await redis.restart();
