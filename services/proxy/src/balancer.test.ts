@@ -110,3 +110,33 @@ test('close stops the probes', async (t) => {
   await advance(3000, (n) => t.mock.timers.tick(n));
   assert.equal(probes.length, 0);
 });
+
+test('a probe still out when a request re-admits the endpoint (and it is ejected again) does not start a second chain of probes', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  let answer: ((ok: boolean) => void) | undefined;
+  let probes = 0;
+  const balancer = createBalancer(urls, [1, 1], 'round_robin', { consecutiveErrors: 1, ejectionMs: 2000 }, () => {
+    probes++;
+    return new Promise((resolve) => (answer = resolve));
+  });
+  const [a] = balancer.endpoints as [Endpoint, Endpoint];
+  const step = async (ms: number) => {
+    t.mock.timers.tick(ms);
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  balancer.report(a, false);
+  await step(250);
+  assert.equal(probes, 1, 'first probe out');
+  balancer.report(a, true);
+  balancer.report(a, false);
+  assert.equal(a.ejected, true);
+  answer!(false);
+  await step(0);
+  await step(250);
+  assert.equal(probes, 2, "only the new ejection's probe");
+  answer!(false);
+  await step(0);
+  await step(500);
+  assert.equal(probes, 3);
+  balancer.close();
+});

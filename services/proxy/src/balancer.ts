@@ -163,13 +163,14 @@ function createEjections(maxDelayMs: number, probe: EndpointProbe) {
   const schedule = (endpoint: Endpoint) => {
     const delay = Math.min(delays.get(endpoint) ?? FIRST_PROBE_DELAY_MS, maxDelayMs);
     delays.set(endpoint, Math.min(delay * 2, maxDelayMs));
-    const timer = setTimeout(() => void run(endpoint), delay);
+    const timer: NodeJS.Timeout = setTimeout(() => void run(endpoint, timer), delay);
     timer.unref();
     timers.set(endpoint, timer);
   };
-  const run = async (endpoint: Endpoint) => {
+  const run = async (endpoint: Endpoint, timer: NodeJS.Timeout) => {
     const ok = await probe(endpoint);
-    if (closed || !endpoint.ejected) return;
+    // Re-admitted by a request while the probe was out (and maybe ejected again, with a probe of its own).
+    if (closed || timers.get(endpoint) !== timer) return;
     if (ok) readmit(endpoint);
     else schedule(endpoint);
   };
