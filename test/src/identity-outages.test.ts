@@ -162,6 +162,24 @@ test("Redis down at the hand-off to the route host, at a signed-in browser's sig
   assert.equal(out.status, 302, out.text);
 });
 
+test('an IdP that answers the sign-in with temporarily_unavailable gets the 503 retry page; access_denied stays a refusal', async () => {
+  const send = browserLike();
+  const callback = new URL(await upToCallback(send));
+  const state = callback.searchParams.get('state')!;
+  const busy = new URL(callback.pathname, callback);
+  busy.searchParams.set('error', 'temporarily_unavailable');
+  busy.searchParams.set('state', state);
+  assertRetryPage(await send(busy.href), /The identity provider cannot be reached right now/);
+  const again = browserLike();
+  const second = new URL(await upToCallback(again));
+  const denied = new URL(second.pathname, second);
+  denied.searchParams.set('error', 'access_denied');
+  denied.searchParams.set('state', second.searchParams.get('state')!);
+  const r = await again(denied.href);
+  assert.equal(r.status, 400);
+  assert.match(r.text, /refused the sign-in \(access_denied\)/);
+});
+
 test('a sign-in response that does not verify (a forged code) stays a 400, without Retry-After', async () => {
   const send = browserLike();
   const callback = new URL(await upToCallback(send));

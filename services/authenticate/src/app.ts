@@ -131,6 +131,10 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       throw new VallumError(ErrorCodes.SIGN_IN_FAILED, 'Your sign-in took too long or was started in another browser. Please start again.', { status: 400 });
     }
     const retryUrl = saved.redirect;
+    // RFC 6749 §4.1.2.1: the IdP's own trouble, not a refusal.
+    if (req.query.error === 'temporarily_unavailable' || req.query.error === 'server_error') {
+      return retryLater(req, reply, idpUnavailableError(new Error(`the IdP answered ${req.query.error}`)), retryUrl);
+    }
     if (req.query.error) {
       const description = req.query.error_description ? `: ${req.query.error_description}` : '';
       const refused = new VallumError(ErrorCodes.SIGN_IN_FAILED, `The identity provider refused the sign-in (${req.query.error}${description}).`, {
