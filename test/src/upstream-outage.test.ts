@@ -14,6 +14,8 @@ import { getFreePort } from '@vallum/testing';
 import { spawnService, stopChild } from './harness.js';
 import { publicRoute, startProxy } from './proxy-fixture.js';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** A node:http upstream on a fixed loopback port that can be taken down and brought back on the same port. */
 async function restartableUpstream(name: string) {
   const port = await getFreePort();
@@ -23,10 +25,20 @@ async function restartableUpstream(name: string) {
     seen.push(String(req.headers['user-agent']));
     res.end(name);
   };
+  // The port was free when picked; another test file may bind it while this upstream is down, so a few tries.
   const up = async () => {
-    server = createServer(handler);
-    server.listen(port, '127.0.0.1');
-    await once(server, 'listening');
+    for (let attempt = 1; ; attempt++) {
+      const s = createServer(handler);
+      try {
+        s.listen(port, '127.0.0.1');
+        await once(s, 'listening');
+        server = s;
+        return;
+      } catch (err) {
+        if (attempt >= 20 || (err as { code?: string }).code !== 'EADDRINUSE') throw err;
+        await sleep(100);
+      }
+    }
   };
   const down = async () => {
     const s = server!;
@@ -36,8 +48,6 @@ async function restartableUpstream(name: string) {
   };
   return { port, url: `http://127.0.0.1:${port}`, seen, up, down };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('regression: an upstream back after a 5 s outage is served again within 2 s, and the outage leaves fewer than 20 log lines', async (t) => {
   const app = await restartableUpstream('app');
