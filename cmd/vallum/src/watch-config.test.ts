@@ -56,3 +56,27 @@ test('the watcher reloads on a changed, added or broken named policy file, not o
   assert.match(errors[0]!, /policies\/c\.yaml:3:15: unknown operator 'hass' for groups \(did you mean 'has'\?\)/);
   assert.equal(configs.length, 2, 'nothing was applied');
 });
+
+test('reload() (SIGHUP) loads the file even when nothing changed, and reports a file that no longer loads', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vallum-watch-'));
+  mkdirSync(join(dir, 'policies'));
+  writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: a }\n');
+  writeFileSync(join(dir, 'vallum.yaml'), CONFIG);
+  const configs: VallumConfig[] = [];
+  const errors: string[] = [];
+  const watcher = watchConfigFile(join(dir, 'vallum.yaml'), {
+    env: {},
+    intervalMs: 60_000,
+    onConfig: async (c) => void configs.push(c),
+    onError: (e) => void errors.push((e as Error).message),
+  });
+  t.after(() => watcher.close());
+  await watcher.reload();
+  assert.equal(configs.length, 1);
+  await Promise.all([watcher.reload(), watcher.reload()]);
+  assert.equal(configs.length, 3, 'a reload asked for while one runs runs after it');
+  writeFileSync(join(dir, 'vallum.yaml'), `${CONFIG}bogus_key: 1\n`);
+  await watcher.reload();
+  assert.equal(configs.length, 3);
+  assert.match(errors.at(-1)!, /bogus_key/);
+});
