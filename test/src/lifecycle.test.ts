@@ -342,3 +342,52 @@ test('SIGHUP reloads the config file through the same path as a file change, and
   await eventually(body, (text) => text === 'B', 5000);
   assert.equal(vallum.child.exitCode, null, 'SIGHUP never stops the process');
 });
+
+test('split: the proxy is ready only while authorize and cache answer their /readyz; each service answers its own probes', async () => {
+  const upstream = await startUpstream('A');
+  const [proxyPort, authorizePort, cachePort] = [await getFreePort(), await getFreePort(), await getFreePort()];
+  const file = join(mkdtempSync(join(tmpdir(), 'vallum-lifecycle-')), 'vallum.yaml');
+  writeFileSync(
+    file,
+    configText(proxyPort, 'http://127.0.0.1:9', { to: upstream }).replace(
+      'shared_secret:',
+      `authorize_service_url: http://127.0.0.1:${authorizePort}\ncache_service_url: http://127.0.0.1:${cachePort}\nshared_secret:`,
+    ),
+  );
+  const spawnOne = async (service: string, port: number) => {
+    const child = await spawnService(file, service, { VALLUM_ADDRESS: `127.0.0.1:${port}` }, port);
+    closers.push(() => stopChild(child));
+    return child;
+  };
+  const cache = await spawnOne('cache', cachePort);
+  const proxy = await spawnOne('proxy', proxyPort);
+  const names = (r: { body: Record<string, unknown> }) => (r.body.checks as Array<{ name: string; ok: boolean }>).map((c) => `${c.name}:${c.ok}`);
+
+  const waiting = await readyz(proxyPort);
+  assert.equal(waiting.status, 503, 'authorize is not running yet');
+  assert.deepEqual(names(waiting), ['authorize:false', 'cache:true']);
+  const authorize = await spawnOne('authorize', authorizePort);
+  const ready = await eventually(
+    () => readyz(proxyPort),
+    (r) => r.status === 200,
+    10_000,
+  );
+  assert.deepEqual(names(ready), ['authorize:true', 'cache:true']);
+  for (const port of [authorizePort, cachePort]) {
+    assert.equal((await readyz(port, `127.0.0.1:${port}`, '/readyz')).status, 200);
+    assert.equal((await readyz(port, `127.0.0.1:${port}`, '/healthz')).status, 200);
+  }
+
+  await stopChild(cache);
+  assert.equal(cache.exitCode, 0);
+  const down = await eventually(
+    () => readyz(proxyPort),
+    (r) => r.status === 503,
+    5000,
+  );
+  assert.deepEqual(names(down), ['authorize:true', 'cache:false']);
+  for (const child of [proxy, authorize]) {
+    await stopChild(child);
+    assert.equal(child.exitCode, 0);
+  }
+});

@@ -80,7 +80,8 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const keyRing = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createKeyRing() : undefined;
   const counters = createHotPathCounters();
   const goingAway = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).sayGoingAway : undefined;
-  const lasting: ProcessState = { store, connections, keyRing, counters, goingAway };
+  const stopping = new AbortController();
+  const lasting: ProcessState = { store, connections, keyRing, counters, goingAway, stopping: stopping.signal };
 
   let current = await buildServices(initial, { service, logger, lasting });
   let runningConfig = initial;
@@ -146,7 +147,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     connections?.close();
     await store?.close();
   };
-  let stopping: Promise<void> | undefined;
+  let shuttingDown: Promise<void> | undefined;
   return {
     service,
     url: `${initial.tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
@@ -183,14 +184,15 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       return { notApplied };
     },
     shutdown() {
-      stopping ??= (async () => {
+      shuttingDown ??= (async () => {
         readiness.startDraining();
         const { drainDelayMs, shutdownGraceMs } = runningConfig;
         if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+        stopping.abort();
         await drainServer(server, { inFlight, upgraded, graceMs: shutdownGraceMs, goingAway: lasting.goingAway });
         await closeRest();
       })();
-      return stopping;
+      return shuttingDown;
     },
     async close() {
       readiness.startDraining();
@@ -269,6 +271,8 @@ interface ProcessState {
   counters: HotPathCounters;
   /** Sends a proxied WebSocket a 1001 close (the proxy's); false for other sockets. */
   goingAway: ((socket: Duplex) => boolean) | undefined;
+  /** Aborted when the listener closes for a shutdown: streams that never end by themselves end then. */
+  stopping: AbortSignal;
 }
 
 interface BuiltServices {
@@ -331,7 +335,7 @@ async function buildServices(
     let proxyRequest: BuiltServices['route'] | undefined;
     switch (service) {
       case 'cache':
-        app = (await import('@vallum/cache')).buildApp(config, { store: store!, logger });
+        app = (await import('@vallum/cache')).buildApp(config, { store: store!, logger, stopping: ctx.lasting.stopping });
         break;
       case 'authorize':
         app = (await import('@vallum/authorize')).buildApp(config, { logger });
