@@ -21,13 +21,20 @@ after(async () => {
 
 const SLOW_BODY = `${'a'.repeat(64 * 1024)}${'z'.repeat(64 * 1024)}`;
 
-/** The upstream app: `/` answers at once, `/slow` sends half its body, the rest 3 s later; `/ws` is a WebSocket. */
+/**
+ * The upstream app: `/` answers at once, `/slow` sends half its body, the rest 3 s later, `/late` answers after
+ * 1.5 s; `/ws` is a WebSocket.
+ */
 async function startUpstream(name: string): Promise<string> {
   const server: Server = createServer((req, res) => {
     if (req.url === '/slow') {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': SLOW_BODY.length });
       res.write(SLOW_BODY.slice(0, SLOW_BODY.length / 2));
       setTimeout(() => res.end(SLOW_BODY.slice(SLOW_BODY.length / 2)), 3000);
+      return;
+    }
+    if (req.url === '/late') {
+      setTimeout(() => res.end('late'), 1500);
       return;
     }
     res.end(req.url === '/healthz' ? `${name} healthz` : name);
@@ -185,6 +192,10 @@ test('SIGTERM under load: readiness fails at once, no request fails, a 3 s reque
     connection: res.headers.connection,
     body: await res.body.text(),
   }));
+  const late = request(`http://127.0.0.1:${port}/late`, { headers: { host: `public.localhost:${port}` } }).then(async (res) => ({
+    connection: res.headers.connection,
+    body: await res.body.text(),
+  }));
   await sleep(200);
   sigtermAt = Date.now();
   process.kill(vallum.child.pid!, 'SIGTERM');
@@ -195,6 +206,7 @@ test('SIGTERM under load: readiness fails at once, no request fails, a 3 s reque
   await assert.rejects(request(`http://127.0.0.1:${port}/`, { headers: { host: `public.localhost:${port}` } }), { code: 'ECONNREFUSED' });
   assert.equal(vallum.child.exitCode, null, 'still running: a request is in flight');
 
+  assert.deepEqual(await late, { connection: 'close', body: 'late' }, 'a response in flight is told Connection: close');
   const answer = await slow;
   assert.equal(answer.status, 200);
   assert.equal(answer.body.length, SLOW_BODY.length, 'the slow response arrived whole');

@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import { createLogger } from '@vallum/telemetry';
@@ -90,14 +90,14 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   // The checks are those of the services this process runs, fixed at start; each asks the services in force now.
   const readiness = createReadiness(Object.keys(current.checks).map((name) => ({ name, check: () => current.checks[name]!() })));
   const probes = probeResponder(service, readiness, () => runningConfig.authenticateServiceUrl.host.toLowerCase());
-  /** Responses not yet sent whole: told `Connection: close` when a shutdown starts. */
-  const inFlight = new Set<ServerResponse>();
-  function settled(this: ServerResponse) {
-    inFlight.delete(this);
-  }
+  // Open connections, so a shutdown can tell the responses in flight on them `Connection: close`. Tracked per
+  // connection, not per request: keep-alive makes this cost nothing on the request path.
+  const connected = new Set<Socket>();
+  const track = (socket: Socket) => {
+    connected.add(socket);
+    socket.once('close', () => connected.delete(socket));
+  };
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    inFlight.add(res);
-    res.on('close', settled);
     if (readiness.draining) res.setHeader('connection', 'close');
     if (!probes(req, res)) current.route(req, res);
   };
@@ -130,6 +130,8 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     });
     current.upgrade(req, socket, head);
   });
+  // A TLS socket, not the TCP one under it, carries the HTTP exchange.
+  server.on(initial.tls ? 'secureConnection' : 'connection', track);
   applyServerLimits(server, initial.limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -189,7 +191,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
         const { drainDelayMs, shutdownGraceMs } = runningConfig;
         if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
         stopping.abort();
-        await drainServer(server, { inFlight, upgraded, graceMs: shutdownGraceMs, goingAway: lasting.goingAway });
+        await drainServer(server, { connected, upgraded, graceMs: shutdownGraceMs, goingAway: lasting.goingAway });
         await closeRest();
       })();
       return shuttingDown;
@@ -220,7 +222,7 @@ function probeResponder(service: ServiceName | 'all', readiness: Readiness, auth
 }
 
 interface DrainOptions {
-  inFlight: ReadonlySet<ServerResponse>;
+  connected: ReadonlySet<Socket>;
   upgraded: ReadonlySet<Duplex>;
   graceMs: number;
   goingAway: ((socket: Duplex) => boolean) | undefined;
@@ -232,9 +234,13 @@ interface DrainOptions {
  * deadline (long streams, WebSockets whose peers do not close) is closed.
  */
 async function drainServer(server: HttpsServer | ReturnType<typeof createHttpServer>, options: DrainOptions): Promise<void> {
-  const { inFlight, upgraded, graceMs, goingAway } = options;
+  const { connected, upgraded, graceMs, goingAway } = options;
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+  for (const socket of connected) {
+    // Node's own link from a connection to the response it is writing (as http-terminator uses it).
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (res && !res.headersSent) res.setHeader('connection', 'close');
+  }
   for (const socket of upgraded) if (!goingAway?.(socket)) socket.end();
   // A response whose head had gone out before the shutdown leaves its connection open and idle once sent.
   const sweep = setInterval(() => server.closeIdleConnections(), 100);
