@@ -23,7 +23,7 @@ const SLOW_BODY = `${'a'.repeat(64 * 1024)}${'z'.repeat(64 * 1024)}`;
 
 /**
  * The upstream app: `/` answers at once, `/slow` sends half its body, the rest 3 s later, `/late` answers after
- * 1.5 s; `/ws` is a WebSocket.
+ * 1.5 s, `/events` never ends; `/ws` is a WebSocket.
  */
 async function startUpstream(name: string): Promise<string> {
   const server: Server = createServer((req, res) => {
@@ -31,6 +31,12 @@ async function startUpstream(name: string): Promise<string> {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': SLOW_BODY.length });
       res.write(SLOW_BODY.slice(0, SLOW_BODY.length / 2));
       setTimeout(() => res.end(SLOW_BODY.slice(SLOW_BODY.length / 2)), 3000);
+      return;
+    }
+    if (req.url === '/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const ticks = setInterval(() => res.write('data: tick\n\n'), 100);
+      res.on('close', () => clearInterval(ticks));
       return;
     }
     if (req.url === '/late') {
@@ -283,6 +289,33 @@ test('SIGTERM: an open WebSocket gets a 1001 close frame between the upstream fr
     Date.now() - signalled < 10_000,
     `it exited when the WebSocket closed, not at the 20 s deadline (${Date.now() - signalled} ms)\n${vallum.output()}`,
   );
+});
+
+test('SIGTERM: a stream that never ends is closed at shutdown_grace, then the process exits 0', async () => {
+  const upstream = await startUpstream('A');
+  const vallum = await startVallumProcess({ to: upstream, extra: 'shutdown_grace: 2s\n' });
+  const res = await request(`http://127.0.0.1:${vallum.port}/events`, { headers: { host: `public.localhost:${vallum.port}` } });
+  assert.equal(res.statusCode, 200);
+  let events = 0;
+  const ended = (async () => {
+    try {
+      for await (const chunk of res.body) events += String(chunk).split('data: tick').length - 1;
+    } catch {
+      // cut at the deadline: what matters is when
+    }
+  })();
+  await eventually(
+    async () => events,
+    (n) => n >= 2,
+    5000,
+  );
+  const signalled = Date.now();
+  process.kill(vallum.child.pid!, 'SIGTERM');
+  await ended;
+  const after = Date.now() - signalled;
+  assert.ok(after >= 1800, `the stream ran on until the deadline (${after} ms)`);
+  assert.ok(after < 6000, `and ended there (${after} ms)`);
+  assert.equal(await vallum.exited, 0);
 });
 
 test('readiness follows Redis: 200, 503 naming redis within seconds of it stopping, 200 again once it is back', async () => {

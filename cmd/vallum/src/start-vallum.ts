@@ -91,7 +91,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const readiness = createReadiness(Object.keys(current.checks).map((name) => ({ name, check: () => current.checks[name]!() })));
   const probes = probeResponder(service, readiness, () => runningConfig.authenticateServiceUrl.host.toLowerCase());
   // Open connections, so a shutdown can tell the responses in flight on them `Connection: close`. Tracked per
-  // connection, not per request: keep-alive makes this cost nothing on the request path.
+  // connection, not per request, so a keep-alive request costs nothing for it.
   const connected = new Set<Socket>();
   const track = (socket: Socket) => {
     connected.add(socket);
