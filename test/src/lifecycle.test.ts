@@ -145,7 +145,7 @@ async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean,
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test('SIGTERM under load: readiness fails at once, no request fails, a 3 s request in flight completes whole, exit 0', async () => {
+test('SIGTERM under load: readiness fails at once, no request fails, a 3 s request in flight completes whole, exit 0', async (t) => {
   const upstream = await startUpstream('A');
   const vallum = await startVallumProcess({ to: upstream, extra: 'drain_delay: 1s\nshutdown_grace: 10s\n' });
   const { port } = vallum;
@@ -220,6 +220,7 @@ test('SIGTERM under load: readiness fails at once, no request fails, a 3 s reque
   assert.ok(Date.now() - slowStarted >= 2900, 'it took its 3 s');
   assert.equal(await vallum.exited, 0);
 
+  t.diagnostic(`${served.before} requests before SIGTERM, ${served.after} during the drain delay, ${failures.length} failed`);
   assert.deepEqual(failures, []);
   assert.ok(sawNotReady, '/readyz answered 503 during the drain');
   assert.ok(served.before > 5, `under load before SIGTERM (${served.before} requests)`);
