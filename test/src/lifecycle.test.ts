@@ -319,6 +319,21 @@ test('SIGTERM: a stream that never ends is closed at shutdown_grace, then the pr
   assert.equal(await vallum.exited, 0);
 });
 
+test('a second SIGTERM during the drain exits at once, with code 1', async () => {
+  const upstream = await startUpstream('A');
+  const vallum = await startVallumProcess({ to: upstream, extra: 'shutdown_grace: 60s\n' });
+  const res = await request(`http://127.0.0.1:${vallum.port}/events`, { headers: { host: `public.localhost:${vallum.port}` } });
+  const drained = res.body.resume().on('error', () => {});
+  process.kill(vallum.child.pid!, 'SIGTERM');
+  await sleep(300);
+  assert.equal(vallum.child.exitCode, null, 'draining: the stream holds it');
+  const signalled = Date.now();
+  process.kill(vallum.child.pid!, 'SIGTERM');
+  assert.equal(await vallum.exited, 1);
+  assert.ok(Date.now() - signalled < 3000, 'at once, not at the 60 s deadline');
+  drained.destroy();
+});
+
 test('readiness follows Redis: 200, 503 naming redis within seconds of it stopping, 200 again once it is back', async () => {
   const redis = await startRedis();
   closers.push(() => redis.stop());
