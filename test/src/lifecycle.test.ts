@@ -5,13 +5,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, request } from 'undici';
-import { getFreePort, startDemoIdp, startRedis, type DemoIdp } from '@vallum/testing';
+import { getFreePort, startDemoIdp, startHttpUpstream, startRedis, type DemoIdp } from '@vallum/testing';
 import { spawnService, stopChild } from './harness.js';
 
 const closers: Array<() => Promise<unknown> | void> = [];
@@ -26,7 +25,7 @@ const SLOW_BODY = `${'a'.repeat(64 * 1024)}${'z'.repeat(64 * 1024)}`;
  * 1.5 s, `/events` never ends; `/ws` is a WebSocket.
  */
 async function startUpstream(name: string): Promise<string> {
-  const server: Server = createServer((req, res) => {
+  const upstream = await startHttpUpstream((req, res) => {
     if (req.url === '/slow') {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': SLOW_BODY.length });
       res.write(SLOW_BODY.slice(0, SLOW_BODY.length / 2));
@@ -45,7 +44,7 @@ async function startUpstream(name: string): Promise<string> {
     }
     res.end(req.url === '/healthz' ? `${name} healthz` : name);
   });
-  server.on('upgrade', (req, socket) => {
+  upstream.server.on('upgrade', (req, socket) => {
     const accept = createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
     // A text frame every 20 ms, so the shutdown's close frame has frames to fit between.
@@ -57,15 +56,8 @@ async function startUpstream(name: string): Promise<string> {
     socket.on('close', () => clearInterval(ticks));
     socket.on('error', () => {});
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(
-    () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  closers.push(() => upstream.close());
+  return upstream.url;
 }
 
 let idpPromise: Promise<DemoIdp> | undefined;

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,8 @@ async function until(check: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-test('the watcher reloads on a changed, added or broken named policy file, not only on vallum.yaml', async (t) => {
+/** A config with a named policy in a temp dir, watched; what the watcher reported is collected. */
+function watched(t: TestContext, intervalMs: number) {
   const dir = mkdtempSync(join(tmpdir(), 'vallum-watch-'));
   mkdirSync(join(dir, 'policies'));
   writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: a }\n');
@@ -34,11 +35,16 @@ test('the watcher reloads on a changed, added or broken named policy file, not o
   const errors: string[] = [];
   const watcher = watchConfigFile(join(dir, 'vallum.yaml'), {
     env: {},
-    intervalMs: 50,
+    intervalMs,
     onConfig: async (c) => void configs.push(c),
     onError: (e) => void errors.push((e as Error).message),
   });
   t.after(() => watcher.close());
+  return { dir, configs, errors, watcher };
+}
+
+test('the watcher reloads on a changed, added or broken named policy file, not only on vallum.yaml', async (t) => {
+  const { dir, configs, errors } = watched(t, 50);
 
   writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: b }\n');
   await until(() => configs.length === 1);
@@ -58,19 +64,7 @@ test('the watcher reloads on a changed, added or broken named policy file, not o
 });
 
 test('reload() (SIGHUP) loads the file even when nothing changed, and reports a file that no longer loads', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'vallum-watch-'));
-  mkdirSync(join(dir, 'policies'));
-  writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: a }\n');
-  writeFileSync(join(dir, 'vallum.yaml'), CONFIG);
-  const configs: VallumConfig[] = [];
-  const errors: string[] = [];
-  const watcher = watchConfigFile(join(dir, 'vallum.yaml'), {
-    env: {},
-    intervalMs: 60_000,
-    onConfig: async (c) => void configs.push(c),
-    onError: (e) => void errors.push((e as Error).message),
-  });
-  t.after(() => watcher.close());
+  const { dir, configs, errors, watcher } = watched(t, 60_000);
   await watcher.reload();
   assert.equal(configs.length, 1);
   await Promise.all([watcher.reload(), watcher.reload()]);
