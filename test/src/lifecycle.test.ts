@@ -326,7 +326,7 @@ test('a second SIGTERM during the drain exits at once, with code 1', async () =>
   drained.destroy();
 });
 
-test('readiness follows Redis: 200, 503 naming redis within seconds of it stopping, 200 again once it is back', async () => {
+test('readiness follows Redis: 200, 503 naming redis within seconds of it stopping, 200 again once it is back', async (t) => {
   const redis = await startRedis();
   closers.push(() => redis.stop());
   const upstream = await startUpstream('A');
@@ -363,12 +363,15 @@ test('readiness follows Redis: 200, 503 naming redis within seconds of it stoppi
   assert.deepEqual(redisCheck, { name: 'redis', ok: false, detail: 'session store unavailable' });
   assert.doesNotMatch(JSON.stringify(down.body), /redis:\/\/|secret/, 'no URL or secret in the report');
 
+  const notReadyAfter = Date.now() - stoppedAt;
   await redis.restart();
+  const restartedAt = Date.now();
   await eventually(
     () => readyz(port),
     (r) => r.status === 200,
     10_000,
   );
+  t.diagnostic(`503 ${notReadyAfter} ms after Redis stopped; 200 again ${Date.now() - restartedAt} ms after it restarted`);
   await stopChild(vallum.child);
   assert.equal(await vallum.exited, 0);
 });
