@@ -212,20 +212,29 @@ async function main(argv: string[]): Promise<number> {
     onError: (err) =>
       log.error({ file, error: err instanceof Error ? err.message : String(err) }, 'configuration not reloaded; the running one stays in force'),
   });
-  onSignal(async () => {
-    watcher.close();
-    await running.close();
+  // --- signals (lifecycle) ---
+  process.on('SIGHUP', () => {
+    log.info({ file }, 'SIGHUP: reloading the configuration');
+    void watcher.reload();
   });
+  onSignal(async (signal) => {
+    log.info({ signal }, 'shutting down: not ready from now on, requests in flight may finish');
+    watcher.close();
+    await running.shutdown();
+    log.info('stopped');
+  });
+  // --- end signals ---
   return -1;
 }
 
-function onSignal(close: () => Promise<void>): void {
+/** SIGTERM or SIGINT runs `close` and exits 0 (1 if it fails); a second one exits 1 at once. */
+function onSignal(close: (signal: NodeJS.Signals) => Promise<void>): void {
   let closing = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (closing) process.exit(1);
       closing = true;
-      close().then(
+      close(signal).then(
         () => process.exit(0),
         () => process.exit(1),
       );

@@ -78,6 +78,10 @@ export interface VallumConfig extends ListenerConfig {
   /** Bound of the in-memory session store (no Redis); undefined for its default. */
   memoryMaxSessions: number | undefined;
   logLevel: string;
+  /** How long in-flight requests may run after SIGTERM/SIGINT before what is left is closed. */
+  shutdownGraceMs: number;
+  /** How long readiness fails before the listener closes on SIGTERM/SIGINT (load balancers see it first). */
+  drainDelayMs: number;
   routes: readonly RouteConfig[];
   /** Named policies from policy_dir and policy_files, by file name without .yaml. */
   namedPolicies: readonly NamedPolicy[];
@@ -192,6 +196,8 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     redisUrl: raw.cache?.redis_url,
     memoryMaxSessions: raw.cache?.memory_max_sessions,
     logLevel: raw.log_level ?? 'info',
+    shutdownGraceMs: parseDuration(raw.shutdown_grace ?? '30s'),
+    drainDelayMs: parseDuration(raw.drain_delay ?? '0s'),
     routes: Object.freeze(routes),
     ...buildListener(raw, ctx.files.contents, issues),
     namedPolicies: policies.named,

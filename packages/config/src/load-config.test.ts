@@ -106,3 +106,15 @@ test('upstream_dns_ttl is set once for all routes (default 30s), and 0 is refuse
     issues.join('\n'),
   );
 });
+
+test('shutdown_grace (default 30s) and drain_delay (default 0s) take Go-style durations', () => {
+  const defaults = loadConfigText(VALID, 'vallum.yaml', { env: {} });
+  assert.deepEqual([defaults.shutdownGraceMs, defaults.drainDelayMs], [30_000, 0]);
+  const set = loadConfigText(`drain_delay: 5s\nshutdown_grace: 1m30s\n${VALID}`, 'vallum.yaml', { env: {} });
+  assert.deepEqual([set.shutdownGraceMs, set.drainDelayMs], [90_000, 5_000]);
+  const issues = issuesOf(`shutdown_grace: 30\n${VALID}`);
+  assert.ok(
+    issues.some((i) => /^vallum\.yaml:1:17: shutdown_grace: expected string .*e\.g\. 90s/.test(i)),
+    issues.join('\n'),
+  );
+});

@@ -111,6 +111,12 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     log_level: Type.Optional(Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)))),
+    shutdown_grace: Type.Optional(
+      Duration('On SIGTERM/SIGINT, how long requests in flight may take to finish before the process closes what is left and exits (default 30s)'),
+    ),
+    drain_delay: Type.Optional(
+      Duration('On SIGTERM/SIGINT, how long /readyz fails while the listener still accepts, so load balancers take this instance out first (default 0s)'),
+    ),
     policy_dir: Type.Optional(
       Type.String({
         minLength: 1,

@@ -51,3 +51,11 @@ export async function callService<T>(endpoint: ServiceEndpoint, call: CallOption
   }
   return text ? (JSON.parse(text) as T) : undefined;
 }
+
+/** How long a peer's readiness may take to answer a ping. */
+const PING_TIMEOUT_MS = 1000;
+
+/** Resolves when the peer service answers its /readyz with 200; throws SERVICE_UNAVAILABLE / SERVICE_BAD_RESPONSE. */
+export async function pingService(endpoint: ServiceEndpoint): Promise<void> {
+  await callService({ ...endpoint, timeoutMs: Math.min(endpoint.timeoutMs ?? PING_TIMEOUT_MS, PING_TIMEOUT_MS) }, { method: 'GET', path: '/readyz' });
+}

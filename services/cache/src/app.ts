@@ -10,6 +10,8 @@ import { registerEventStream } from './event-stream.js';
 export interface CacheDeps {
   store: CacheApi;
   logger?: boolean;
+  /** Aborted when the process starts shutting down: the event streams end then, not at the shutdown deadline. */
+  stopping?: AbortSignal;
 }
 
 /** The services that use IdP tokens (sign-in, and the ID token for sign-out at the IdP); every other caller, the proxy first, gets sessions without them. */
@@ -92,7 +94,7 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
       sessions: (await store.findSessions({ idpSid: req.params.id })).map(shown(req)),
     }));
 
-    registerEventStream(scope, store);
+    registerEventStream(scope, store, deps.stopping);
 
     scope.delete<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req, reply) => {
       await store.deleteSession(req.params.id);

@@ -109,6 +109,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   }, 60_000);
   sweep.unref();
   return {
+    // In this process's memory: it answers while the process does.
+    async ping() {},
     async getSession(id) {
       const s = live(id);
       return s ? structuredClone(s) : null;

@@ -90,6 +90,9 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
   const getSession = async (id: string) => (await read([id]))[0] ?? null;
 
   const store: RedisStore = {
+    async ping() {
+      await run(() => redis.ping());
+    },
     getSession,
     async putSession(session) {
       const ttl = session.expiresAt - Date.now();

@@ -226,8 +226,10 @@ test('redis down gives a clear 503 error at once, and the store recovers when re
   const store = createRedisStore(redis.url, { tokenSecret: SECRET });
   closers.push(() => store.close());
   await store.putSession(session('before-outage'));
+  await store.ping();
   await redis.stop();
   await assert.rejects(store.getSession('before-outage'), { code: 'VALLUM_CACHE_UNAVAILABLE', status: 503 });
+  await assert.rejects(store.ping(), { code: 'VALLUM_CACHE_UNAVAILABLE' }, 'readiness sees the outage');
   await redis.restart();
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -240,4 +242,5 @@ test('redis down gives a clear 503 error at once, and the store recovers when re
     }
   }
   assert.equal((await store.getSession('after-outage'))?.email, 'after-outage@example.com');
+  await store.ping();
 });
