@@ -18,6 +18,8 @@ export const VALLUM_BIN = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js'
 export interface StackOptions {
   mode: 'all-in-one' | 'split';
   redis?: boolean;
+  /** A Redis the test started itself (a Cluster, a Sentinel setup): `cache.redis_url`, instead of `redis`. */
+  redisUrl?: string;
   /** Changes the generated vallum.yaml (e.g. a route's policy). */
   editConfig?: (text: string) => string;
   /** Files written next to vallum.yaml (e.g. `policies/NAME.yaml`). */
@@ -98,8 +100,8 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     closers.push(() => idp.close());
     const app = await startDemoApp({ jwksUrl: `http://127.0.0.1:${port}/.well-known/vallum/jwks.json` });
     closers.push(() => app.close());
-    let redisUrl: string | undefined;
-    if (options.redis) {
+    let redisUrl = options.redisUrl;
+    if (options.redis && !redisUrl) {
       const redis = await startRedis();
       closers.push(() => redis.stop());
       redisUrl = redis.url;

@@ -1,6 +1,7 @@
 // The ioredis clients for a `cache.redis_url` target: one Redis, a master found through Sentinel, or a Cluster.
 // Commands fail fast while no master answers (no offline queue), so callers answer 503 at once instead of hanging;
 // ioredis keeps reconnecting (and, on Sentinel and Cluster, finding the new master) in the background.
+import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { RedisNode, RedisTarget } from '@vallum/config';
 
@@ -45,8 +46,8 @@ function build(target: RedisTarget): RedisClient {
         db: target.db,
         retryStrategy: backoff,
         sentinelRetryStrategy: backoff,
-        // Listens for +switch-master on the sentinels, so a failover is followed at once rather than on the next error.
-        failoverDetector: true,
+        // Not ioredis's failoverDetector: its +switch-master handler disconnects a client that is reconnecting at
+        // that moment for good ('end', seen in the failover test). Without it the reconnection asks the sentinels.
         // A master demoted in place (a manual failover) answers writes with READONLY: ask the sentinels again.
         reconnectOnError: (err) => err.message.startsWith('READONLY'),
       });
@@ -119,6 +120,20 @@ export function subscribeChannel(client: RedisClient, target: RedisTarget, chann
       if (connection) await closeConnection(connection);
     },
   };
+}
+
+/** Which master a key's commands go to: its slot's master on a Cluster, the one master otherwise. */
+export function masterOf(client: RedisClient, key: string): string {
+  return client instanceof Cluster ? (client.slots[calculateSlot(key)]?.[0] ?? 'unknown') : 'master';
+}
+
+/**
+ * A Cluster's slot map read again, after a pipeline was answered MOVED: ioredis follows MOVED for single commands but
+ * not for a pipeline that ends in WAIT, and would keep sending it to the old master after a failover.
+ */
+export function refreshClusterSlots(client: RedisClient): Promise<void> {
+  if (!(client instanceof Cluster)) return Promise.resolve();
+  return new Promise((resolve) => client.refreshSlotsCache(() => resolve()));
 }
 
 /** Every key matching the pattern, up to `limit`: SCAN on each master of a Cluster, on the one Redis otherwise. */

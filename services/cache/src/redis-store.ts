@@ -8,7 +8,16 @@ import { matchesQuery } from './session-query.js';
 import { createTokenCipher, type StoredSession } from './token-cipher.js';
 import type { ApiTokenRecord, Session } from '@vallum/session';
 import { apiTokenEvent } from '@vallum/service-client';
-import { closeConnection, createRedisClient, replicasToWaitFor, scanKeys, subscribeChannel, type Subscription } from './redis-client.js';
+import {
+  closeConnection,
+  createRedisClient,
+  masterOf,
+  refreshClusterSlots,
+  replicasToWaitFor,
+  scanKeys,
+  subscribeChannel,
+  type Subscription,
+} from './redis-client.js';
 
 // `{id}` is the hash tag: a session's record, idle deadline and ended ID token live in one slot.
 const sessionKey = (id: string) => `vallum:{${id}}:session`;
@@ -24,8 +33,13 @@ const DENIED_PREFIX = 'vallum:api-token-revoked:';
 const CHANNEL = 'vallum:session-changed';
 const READY_WAIT_MS = 1000;
 const SCAN_LIMIT = 1_000_000;
-/** Longest a write waits for a replica; a master left without replicas (after a failover) costs this per write. */
+/** Longest a write waits for a replica. */
 const WAIT_TIMEOUT_MS = 250;
+/**
+ * After a WAIT ran out (a master left without replicas, as after a failover until a new replica syncs), writes to
+ * that master skip waiting this long: one slow write per interval, not every write.
+ */
+const ALONE_RETRY_MS = 5000;
 /** Keys read per batch of concurrent commands. */
 const READ_BATCH = 500;
 
@@ -36,6 +50,8 @@ export type RedisStore = SessionStore;
 export interface RedisStoreOptions {
   /** The secret IdP tokens are sealed with in Redis (`token_encryption_key`, else `shared_secret`). */
   tokenSecret: string;
+  /** Replicas each write waits for (WAIT); default 1 on Sentinel and Cluster, 0 on one Redis. For measuring its cost. */
+  waitForReplicas?: number;
 }
 
 /** `url` is `cache.redis_url` as written, or as parsed by the config. */
@@ -43,20 +59,24 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
   const target = typeof url === 'string' ? targetOf(url) : url;
   const tokens = createTokenCipher(options.tokenSecret);
   const redis = createRedisClient(target);
-  const waitFor = replicasToWaitFor(target);
+  const waitFor = options.waitForReplicas ?? replicasToWaitFor(target);
 
-  // A store that is still connecting (at start, or just after Redis came back) waits briefly instead of failing.
-  const ready = async (): Promise<void> => {
+  // A store that is still connecting (at start, or just after Redis came back) waits briefly instead of failing;
+  // concurrent callers share one wait.
+  let connecting: Promise<void> | undefined;
+  const ready = (): Promise<void> | undefined => {
     if (redis.status === 'ready') return;
-    await new Promise<void>((resolve) => {
+    connecting ??= new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         redis.off('ready', done);
+        connecting = undefined;
         resolve();
       };
       const timer = setTimeout(done, READY_WAIT_MS);
       redis.once('ready', done);
     });
+    return connecting;
   };
 
   const run = async <T>(op: () => Promise<T>): Promise<T> => {
@@ -71,15 +91,25 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
   /**
    * The commands (keys of one slot; `atomic` wraps them in MULTI/EXEC), then WAIT for a replica, in one round trip
    * to the slot's master. Resolves to the commands' replies. A replica that does not answer in time does not fail
-   * the write: the master has it.
+   * the write: the master has it. Answered MOVED (the slot has a new master), nothing was written: the slot map is
+   * read again and the commands sent once more.
    */
+  const alone = new Map<string, number>();
   const replicated = (commands: Command[], atomic = false) =>
     run(async () => {
+      const master = masterOf(redis, String(commands[0]?.[1]));
+      const wait = waitFor > 0 && (alone.get(master) ?? 0) <= Date.now();
       const queue: Command[] = atomic ? [['multi'], ...commands, ['exec']] : [...commands];
-      if (waitFor > 0) queue.push(['wait', waitFor, WAIT_TIMEOUT_MS]);
-      const results = (await redis.pipeline(queue).exec()) ?? [];
+      if (wait) queue.push(['wait', waitFor, WAIT_TIMEOUT_MS]);
+      let results = (await redis.pipeline(queue).exec()) ?? [];
+      if (results.some(([err]) => err?.message.startsWith('MOVED '))) {
+        await refreshClusterSlots(redis);
+        results = (await redis.pipeline(queue).exec()) ?? [];
+      }
       for (const [err] of results) if (err) throw err;
       const replies = results.map(([, reply]) => reply);
+      if (wait && (replies.at(-1) as number) < waitFor) alone.set(master, Date.now() + ALONE_RETRY_MS);
+      else if (wait) alone.delete(master);
       const answers = atomic ? (replies[commands.length + 1] as unknown[]) : replies.slice(0, commands.length);
       for (const answer of answers) if (answer instanceof Error) throw answer;
       return answers;
