@@ -88,17 +88,18 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
     }
   };
 
+  /** Masters whose last WAIT ran out, and until when writes to them do not wait. */
+  const alone = new Map<string, number>();
   /**
    * The commands (keys of one slot; `atomic` wraps them in MULTI/EXEC), then WAIT for a replica, in one round trip
    * to the slot's master. Resolves to the commands' replies. A replica that does not answer in time does not fail
    * the write: the master has it. Answered MOVED (the slot has a new master), nothing was written: the slot map is
    * read again and the commands sent once more.
    */
-  const alone = new Map<string, number>();
   const replicated = (commands: Command[], atomic = false) =>
     run(async () => {
-      const master = masterOf(redis, String(commands[0]?.[1]));
-      const wait = waitFor > 0 && (alone.get(master) ?? 0) <= Date.now();
+      const key = String(commands[0]?.[1]);
+      const wait = waitFor > 0 && (alone.get(masterOf(redis, key)) ?? 0) <= Date.now();
       const queue: Command[] = atomic ? [['multi'], ...commands, ['exec']] : [...commands];
       if (wait) queue.push(['wait', waitFor, WAIT_TIMEOUT_MS]);
       let results = (await redis.pipeline(queue).exec()) ?? [];
@@ -108,8 +109,8 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
       }
       for (const [err] of results) if (err) throw err;
       const replies = results.map(([, reply]) => reply);
-      if (wait && (replies.at(-1) as number) < waitFor) alone.set(master, Date.now() + ALONE_RETRY_MS);
-      else if (wait) alone.delete(master);
+      if (wait && (replies.at(-1) as number) < waitFor) alone.set(masterOf(redis, key), Date.now() + ALONE_RETRY_MS);
+      else if (wait) alone.delete(masterOf(redis, key));
       const answers = atomic ? (replies[commands.length + 1] as unknown[]) : replies.slice(0, commands.length);
       for (const answer of answers) if (answer instanceof Error) throw answer;
       return answers;
