@@ -7,3 +7,4 @@ export { signInAtDemoIdp } from './demo-idp-sign-in.js';
 export { startDemoIdp, startDemoApp, DEMO_USERS, DEMO_PASSWORD, type DemoIdp, type DemoIdpOptions, type DemoUser } from '@vallum/demo';
 export { countIterations } from './count-iterations.js';
 export { startRedisCluster, startRedisSentinel, redisCli, SENTINEL_MASTER_NAME, type RedisTopology, type RedisProcess } from './redis-topologies.js';
+export { writeConfigMapVolume, type ConfigMapVolume } from './configmap-volume.js';
