@@ -11,6 +11,7 @@ const root = new URL('..', import.meta.url).pathname;
 const NEEDED = [
   { bin: 'redis-server', pkg: 'redis-server' },
   { bin: 'redis-sentinel', pkg: 'redis-sentinel' },
+  { bin: 'redis-cli', pkg: 'redis-tools' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'docker-compose', pkg: 'docker-compose' },
   { bin: 'nginx', pkg: 'nginx', path: '/usr/sbin/nginx' },

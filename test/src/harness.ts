@@ -18,6 +18,8 @@ export const VALLUM_BIN = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js'
 export interface StackOptions {
   mode: 'all-in-one' | 'split';
   redis?: boolean;
+  /** A Redis the test started itself (a Cluster, a Sentinel setup): `cache.redis_url`, instead of `redis`. */
+  redisUrl?: string;
   /** Changes the generated vallum.yaml (e.g. a route's policy). */
   editConfig?: (text: string) => string;
   /** Files written next to vallum.yaml (e.g. `policies/NAME.yaml`). */
@@ -103,9 +105,9 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     closers.push(() => idp.close());
     const app = await startDemoApp({ jwksUrl: `http://127.0.0.1:${port}/.well-known/vallum/jwks.json` });
     closers.push(() => app.close());
-    let redisUrl: string | undefined;
+    let redisUrl = options.redisUrl;
     let redis: RedisServer | undefined;
-    if (options.redis) {
+    if (options.redis && !redisUrl) {
       const server = await startRedis();
       closers.push(() => server.stop());
       redis = server;

@@ -17,6 +17,7 @@ import type { NamedPolicy } from './policy-files.js';
 import type { ConfigFiles } from './config-files.js';
 import { fileText, type FileContents } from './file-contents.js';
 import { configMistakes } from './config-mistakes.js';
+import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
 
 export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
@@ -75,6 +76,8 @@ export interface VallumConfig extends ListenerConfig {
   serviceAccountMaxLifetimeMs: number;
   signingKeyPem: string | undefined;
   redisUrl: string | undefined;
+  /** `cache.redis_url` parsed: one Redis, Sentinel or Cluster. */
+  redis: RedisTarget | undefined;
   /** Bound of the in-memory session store (no Redis); undefined for its default. */
   memoryMaxSessions: number | undefined;
   logLevel: string;
@@ -133,6 +136,13 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   if (!clientSecret && raw.idp.client_secret_file)
     clientSecret = readSecretFile(ctx.files.contents, raw.idp.client_secret_file, ['idp', 'client_secret_file'], 1, issues);
   if (!clientSecret && !raw.idp.client_secret_file) issues.push({ path: ['idp'], message: "'idp.client_secret' (or 'idp.client_secret_file') is required" });
+
+  let redis: RedisTarget | undefined;
+  if (raw.cache?.redis_url !== undefined) {
+    const parsed = parseRedisUrl(raw.cache.redis_url);
+    if ('error' in parsed) issues.push({ path: ['cache', 'redis_url'], message: `cache.redis_url: ${parsed.error}` });
+    else redis = parsed.target;
+  }
 
   let signingKeyPem = raw.signing_key;
   if (!signingKeyPem && raw.signing_key_file) signingKeyPem = readSecretFile(ctx.files.contents, raw.signing_key_file, ['signing_key_file'], 1, issues);
@@ -194,6 +204,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     serviceAccountMaxLifetimeMs: parseDuration(raw.service_account_max_lifetime ?? '90d'),
     signingKeyPem,
     redisUrl: raw.cache?.redis_url,
+    redis,
     memoryMaxSessions: raw.cache?.memory_max_sessions,
     logLevel: raw.log_level ?? 'info',
     shutdownGraceMs: parseDuration(raw.shutdown_grace ?? '30s'),

@@ -77,6 +77,13 @@ test('environment variables override the file and are named in errors', () => {
   const config = loadConfigText(VALID, 'vallum.yaml', { env: { VALLUM_ADDRESS: '0.0.0.0:9000', VALLUM_REDIS_URL: 'redis://r:6379' } });
   assert.equal(config.address, '0.0.0.0:9000');
   assert.equal(config.redisUrl, 'redis://r:6379');
+  assert.deepEqual(config.redis, { kind: 'standalone', url: 'redis://r:6379' });
+  const wrong = issuesOf(VALID, { VALLUM_REDIS_URL: 'redis+sentinel://:hunter2@s1:26379' });
+  assert.ok(
+    wrong.some((i) => /^environment variable VALLUM_REDIS_URL: cache\.redis_url: a redis\+sentinel:\/\/ URL names the master/.test(i)),
+    wrong.join('\n'),
+  );
+  assert.ok(!wrong.join('\n').includes('hunter2'), 'the password is not echoed');
   const issues = issuesOf(VALID, { VALLUM_COOKIE_SECRET: 'short' });
   assert.ok(
     issues.some((i) => i.startsWith('environment variable VALLUM_COOKIE_SECRET')),

@@ -102,7 +102,11 @@ export const ConfigSchema = Type.Object(
     cache: Type.Optional(
       Type.Object(
         {
-          redis_url: Type.Optional(Url('redis://host:port/db; in-memory when absent')),
+          redis_url: Type.Optional(
+            Url(
+              'Sessions in Redis: redis://[[user]:password@]host:port[/db] (rediss:// for TLS), redis+sentinel://[:password@]host:port[,host:port…]/MASTER_NAME[/DB] or redis+cluster://[:password@]host:port[,host:port…]; in-memory when absent',
+            ),
+          ),
           memory_max_sessions: Type.Optional(
             Type.Integer({ minimum: 1, description: 'Most sessions the in-memory store keeps; past it the oldest is ended (default 100000)' }),
           ),

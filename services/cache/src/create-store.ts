@@ -6,9 +6,9 @@ export type { SessionStore } from './memory-store.js';
 
 /** Redis when `cache.redis_url` is set, memory otherwise: same interface, same contract tests. */
 export function createSessionStore(
-  config: Pick<VallumConfig, 'redisUrl' | 'memoryMaxSessions' | 'tokenEncryptionSecret'>,
+  config: Pick<VallumConfig, 'redis' | 'memoryMaxSessions' | 'tokenEncryptionSecret'>,
   options: Pick<MemoryStoreOptions, 'log'> = {},
 ): SessionStore {
-  if (config.redisUrl) return createRedisStore(config.redisUrl, { tokenSecret: config.tokenEncryptionSecret });
+  if (config.redis) return createRedisStore(config.redis, { tokenSecret: config.tokenEncryptionSecret });
   return createMemoryStore({ ...options, ...(config.memoryMaxSessions === undefined ? {} : { maxSessions: config.memoryMaxSessions }) });
 }
