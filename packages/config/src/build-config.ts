@@ -59,6 +59,13 @@ export interface VallumConfig extends ListenerConfig {
   cookieSecret: string;
   /** Keys IdP tokens at rest: `token_encryption_key`, else `shared_secret`. */
   tokenEncryptionSecret: string;
+  /** Secrets each one replaced (rotation): never used for anything new, still accepted for what they made. */
+  previousSharedSecrets: readonly string[];
+  previousCookieSecrets: readonly string[];
+  /** `previous_token_encryption_keys`, and `previous_shared_secrets` while `shared_secret` keys the tokens. */
+  previousTokenEncryptionSecrets: readonly string[];
+  /** Published in the JWKS, never used to sign. */
+  previousSigningKeyPems: readonly string[];
   cookieName: string;
   cookieExpireMs: number;
   cookieSecure: boolean | undefined;
@@ -159,6 +166,11 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   const policies = ctx.files.policies;
   issues.push(...policies.issues);
   const sharedSecret = secret('shared_secret', true);
+  const cookieSecret = secret('cookie_secret', true);
+  const ownTokenSecret = secret('token_encryption_key', false);
+  const previous = (key: PreviousKey, current: string, minLength: number): string[] =>
+    previousSecrets(raw, key, { current, minLength, files: ctx.files.contents, issues });
+  const previousSharedSecrets = previous('previous_shared_secrets', sharedSecret, 32);
 
   const config: VallumConfig = {
     file: ctx.file,
@@ -175,8 +187,15 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
       allowInsecureHttp: raw.idp.allow_insecure_http ?? false,
     },
     sharedSecret,
-    cookieSecret: secret('cookie_secret', true),
-    tokenEncryptionSecret: secret('token_encryption_key', false) || sharedSecret,
+    cookieSecret,
+    tokenEncryptionSecret: ownTokenSecret || sharedSecret,
+    previousSharedSecrets,
+    previousCookieSecrets: previous('previous_cookie_secrets', cookieSecret, 32),
+    previousTokenEncryptionSecrets: [
+      ...previous('previous_token_encryption_keys', ownTokenSecret || sharedSecret, 32),
+      ...(ownTokenSecret ? [] : previousSharedSecrets),
+    ],
+    previousSigningKeyPems: previous('previous_signing_keys', signingKeyPem?.trim() ?? '', 1),
     cookieName: raw.cookie_name ?? '_vallum',
     cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
     cookieSecure: raw.cookie_secure,
@@ -272,6 +291,37 @@ function buildRoute(
     ...buildRouteProxy(r, index, weights, files, issues),
     ...buildRouteLimits(r, index, issues),
   };
+}
+
+/** Each `previous_*` list, the setting naming files of more, and the setting it keeps the predecessors of. */
+const PREVIOUS = {
+  previous_shared_secrets: { files: 'previous_shared_secret_files', of: 'shared_secret' },
+  previous_cookie_secrets: { files: 'previous_cookie_secret_files', of: 'cookie_secret' },
+  previous_token_encryption_keys: { files: 'previous_token_encryption_key_files', of: 'token_encryption_key' },
+  previous_signing_keys: { files: 'previous_signing_key_files', of: 'signing_key' },
+} as const;
+type PreviousKey = keyof typeof PREVIOUS;
+
+/** A `previous_*` list and its `*_files`, each as strong as the current secret must be and none equal to it. */
+function previousSecrets(
+  raw: RawConfig,
+  key: PreviousKey,
+  options: { current: string; minLength: number; files: FileContents; issues: ConfigIssue[] },
+): string[] {
+  const { files: fileKey, of: current } = PREVIOUS[key];
+  const found: Array<{ value: string; path: ConfigPath }> = [
+    ...(raw[key] ?? []).map((value, i) => ({ value: value.trim(), path: [key, i] as ConfigPath })),
+    ...(raw[fileKey] ?? []).map((file, i) => {
+      const path: ConfigPath = [fileKey, i];
+      return { value: readSecretFile(options.files, file, path, options.minLength, options.issues), path };
+    }),
+  ];
+  for (const { value, path } of found) {
+    if (value !== '' && value === options.current) {
+      options.issues.push({ path, message: `${String(path[0])} must not hold the current ${current}: list only the ones it replaced` });
+    }
+  }
+  return [...new Set(found.map((f) => f.value).filter((v) => v !== ''))];
 }
 
 function readSecretFile(files: FileContents, file: string, path: ConfigPath, minLength: number, issues: ConfigIssue[]): string {

@@ -5,7 +5,7 @@ import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { SessionStore } from './memory-store.js';
 import { matchesQuery } from './session-query.js';
 import { createTokenCipher, type StoredSession } from './token-cipher.js';
-import type { ApiTokenRecord, Session } from '@vallum/session';
+import type { ApiTokenRecord, Secrets, Session } from '@vallum/session';
 import { apiTokenEvent } from '@vallum/service-client';
 
 const SESSION_PREFIX = 'vallum:session:';
@@ -22,12 +22,12 @@ const SCAN_LIMIT = 1_000_000;
 export type RedisStore = SessionStore;
 
 export interface RedisStoreOptions {
-  /** The secret IdP tokens are sealed with in Redis (`token_encryption_key`, else `shared_secret`). */
-  tokenSecret: string;
+  /** The secret IdP tokens are sealed with in Redis (`token_encryption_key`, else `shared_secret`), then previous ones. */
+  tokenSecret: Secrets;
 }
 
 export function createRedisStore(url: string, options: RedisStoreOptions): RedisStore {
-  const tokens = createTokenCipher(options.tokenSecret);
+  let tokens = createTokenCipher(options.tokenSecret);
   const redis = new Redis(url, {
     lazyConnect: false,
     enableOfflineQueue: false,
@@ -217,6 +217,9 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
     },
     async isApiTokenRevoked(jti) {
       return (await run(() => redis.exists(DENIED_PREFIX + jti))) === 1;
+    },
+    useTokenSecrets(secrets) {
+      tokens = createTokenCipher(secrets);
     },
     async close() {
       listeners.clear();
