@@ -214,7 +214,8 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     routes: Object.freeze(routes),
     ...buildListener(raw, ctx.files.contents, issues),
     namedPolicies: policies.named,
-    reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file].filter((f) => f !== undefined)],
+    // Secret files too: a rotated secret (a Kubernetes Secret volume, say) applies without a restart.
+    reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file, ...secretFiles(raw)].filter((f) => f !== undefined)],
     globalPolicy: raw.global_policy,
     limits: buildLimits(raw, issues),
     locate: ctx.locate,
@@ -291,6 +292,16 @@ function buildRoute(
     ...buildRouteProxy(r, index, weights, files, issues),
     ...buildRouteLimits(r, index, issues),
   };
+}
+
+function secretFiles(raw: RawConfig): Array<string | undefined> {
+  return [
+    raw.shared_secret_file,
+    raw.cookie_secret_file,
+    raw.token_encryption_key_file,
+    raw.signing_key_file,
+    ...Object.values(PREVIOUS).flatMap(({ files }) => raw[files] ?? []),
+  ];
 }
 
 /** Each `previous_*` list, the setting naming files of more, and the setting it keeps the predecessors of. */
