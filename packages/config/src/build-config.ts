@@ -17,6 +17,7 @@ import type { NamedPolicy } from './policy-files.js';
 import type { ConfigFiles } from './config-files.js';
 import { fileText, type FileContents } from './file-contents.js';
 import { configMistakes } from './config-mistakes.js';
+import { signingKeyProblem } from './signing-key-problem.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
 
 export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
@@ -139,6 +140,11 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
 
   let signingKeyPem = raw.signing_key;
   if (!signingKeyPem && raw.signing_key_file) signingKeyPem = readSecretFile(ctx.files.contents, raw.signing_key_file, ['signing_key_file'], 1, issues);
+  const signingKeyIssue = signingKeyPem ? signingKeyProblem(signingKeyPem) : undefined;
+  if (signingKeyIssue) {
+    const setting = raw.signing_key ? 'signing_key' : 'signing_key_file';
+    issues.push({ path: [setting], message: `${setting}: ${signingKeyIssue}` });
+  }
 
   for (const name of Object.keys(raw.jwt_claims_headers ?? {})) {
     if (RESERVED_HEADER.test(name))
@@ -168,8 +174,8 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   const sharedSecret = secret('shared_secret', true);
   const cookieSecret = secret('cookie_secret', true);
   const ownTokenSecret = secret('token_encryption_key', false);
-  const previous = (key: PreviousKey, current: string, minLength: number): string[] =>
-    previousSecrets(raw, key, { current, minLength, files: ctx.files.contents, issues });
+  const previous = (key: PreviousKey, current: string, minLength: number, problem?: (value: string) => string | undefined): string[] =>
+    previousSecrets(raw, key, { current, minLength, files: ctx.files.contents, issues, problem });
   const previousSharedSecrets = previous('previous_shared_secrets', sharedSecret, 32);
 
   const config: VallumConfig = {
@@ -195,7 +201,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
       ...previous('previous_token_encryption_keys', ownTokenSecret || sharedSecret, 32),
       ...(ownTokenSecret ? [] : previousSharedSecrets),
     ],
-    previousSigningKeyPems: previous('previous_signing_keys', signingKeyPem?.trim() ?? '', 1),
+    previousSigningKeyPems: previous('previous_signing_keys', signingKeyPem?.trim() ?? '', 1, signingKeyProblem),
     cookieName: raw.cookie_name ?? '_vallum',
     cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
     cookieSecure: raw.cookie_secure,
@@ -317,7 +323,14 @@ type PreviousKey = keyof typeof PREVIOUS;
 function previousSecrets(
   raw: RawConfig,
   key: PreviousKey,
-  options: { current: string; minLength: number; files: FileContents; issues: ConfigIssue[] },
+  options: {
+    current: string;
+    minLength: number;
+    files: FileContents;
+    issues: ConfigIssue[];
+    /** What else makes a value unusable (a signing key that does not load). */
+    problem?: ((value: string) => string | undefined) | undefined;
+  },
 ): string[] {
   const { files: fileKey, of: current } = PREVIOUS[key];
   const found: Array<{ value: string; path: ConfigPath }> = [
@@ -331,6 +344,8 @@ function previousSecrets(
     if (value !== '' && value === options.current) {
       options.issues.push({ path, message: `${String(path[0])} must not hold the current ${current}: list only the ones it replaced` });
     }
+    const problem = value === '' ? undefined : options.problem?.(value);
+    if (problem) options.issues.push({ path, message: `${String(path[0])}: ${problem}` });
   }
   return [...new Set(found.map((f) => f.value).filter((v) => v !== ''))];
 }

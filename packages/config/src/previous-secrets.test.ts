@@ -74,3 +74,19 @@ test('previous signing keys must differ from signing_key', () => {
     issues.join('\n'),
   );
 });
+
+test('a signing key, current or previous, that cannot sign ES256 is refused with its setting', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const dir = mkdtempSync(join(tmpdir(), 'vallum-previous-'));
+  writeFileSync(join(dir, 'rsa.pem'), rsa);
+  writeFileSync(join(dir, 'junk.pem'), 'not a key at all');
+  const issues = issuesOf(`signing_key_file: ${join(dir, 'junk.pem')}\nprevious_signing_key_files: [${join(dir, 'rsa.pem')}]\n`);
+  assert.ok(
+    issues.some((i) => i.includes('signing_key_file') && i.includes('not a PEM private key')),
+    issues.join('\n'),
+  );
+  assert.ok(
+    issues.some((i) => i.includes('previous_signing_key_files: not a P-256')),
+    issues.join('\n'),
+  );
+});
