@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import { createLogger } from '@vallum/telemetry';
-import { policyVersion, type ServiceName, type VallumConfig } from '@vallum/config';
+import { policyVersion, secretList, type ServiceName, type VallumConfig } from '@vallum/config';
 import { cacheView, createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import { createHotPathCounters, type HotPathCounters } from '@vallum/session';
@@ -301,6 +301,8 @@ async function buildServices(
   const { store, connections, keyRing, counters } = ctx.lasting;
   const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, counters });
   const signer = createServiceTokenSigner(config.sharedSecret, service);
+  // The store outlives the config; its key for IdP tokens at rest follows the config (rotation, see docs/operations.md).
+  store?.useTokenSecrets?.(secretList(config.tokenEncryptionSecret, config.previousTokenEncryptionSecrets));
   const remote = (name: 'authorize' | 'cache', url: URL | undefined) => {
     if (!url) {
       throw new VallumError(ErrorCodes.CONFIG_INVALID, `${name}_service_url is required to run the ${service} service on its own`, { status: 500 });

@@ -91,17 +91,27 @@ function applyEnvOverrides(doc: Document, env: Record<string, string | undefined
     const value = env[name];
     if (value === undefined || value === '') continue;
     if (doc.contents === null) doc.contents = doc.createNode({}) as never;
-    doc.setIn(path, isBooleanSetting(path) && (value === 'true' || value === 'false') ? value === 'true' : value);
+    const type = settingType(path);
+    const typed =
+      type === 'array'
+        ? value
+            .split(',')
+            .map((v) => v.trim())
+            .filter((v) => v !== '')
+        : type === 'boolean' && (value === 'true' || value === 'false')
+          ? value === 'true'
+          : value;
+    doc.setIn(path, typed);
     applied.push([name, path]);
   }
   return applied;
 }
 
-/** Whether the schema types this setting as a boolean, so `VALLUM_…=true` from the environment means true. */
-function isBooleanSetting(path: readonly string[]): boolean {
+/** The schema's type of this setting: `VALLUM_…=true` means true for a boolean, and a list is comma-separated. */
+function settingType(path: readonly string[]): unknown {
   let schema: { properties?: Record<string, unknown>; type?: unknown } = ConfigSchema as never;
   for (const key of path) schema = (schema.properties?.[key] ?? {}) as never;
-  return schema.type === 'boolean';
+  return schema.type;
 }
 
 function schemaIssues(raw: object): ConfigIssue[] {

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
 import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
-import type { VallumConfig } from '@vallum/config';
+import { secretList, type VallumConfig } from '@vallum/config';
 import { createServer, isCrossSiteRequest, replyError, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { createHandoffCodec, createSealedValueCodec, createSessionCookieCodec, newSessionId, sessionCookieOptions, type Session } from '@vallum/session';
@@ -50,9 +50,10 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   const secure = config.cookieSecure ?? base.protocol === 'https:';
   const cookieName = config.cookieName;
   const stateCookieName = `${config.cookieName}_csrf`;
-  const sessionCookies = createSessionCookieCodec(config.cookieSecret);
-  const signInStates = createSealedValueCodec<SignInState>(config.cookieSecret, 'sign-in-state');
-  const handoffs = createHandoffCodec(config.sharedSecret);
+  const cookieSecrets = secretList(config.cookieSecret, config.previousCookieSecrets);
+  const sessionCookies = createSessionCookieCodec(cookieSecrets);
+  const signInStates = createSealedValueCodec<SignInState>(cookieSecrets, 'sign-in-state');
+  const handoffs = createHandoffCodec(secretList(config.sharedSecret, config.previousSharedSecrets));
   const routeOrigins = new Set(config.routes.map((r) => r.from));
   const signOutOrigins = new Set([...routeOrigins, base.origin]);
 

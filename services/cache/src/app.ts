@@ -1,6 +1,6 @@
 // The cache service over HTTP (split mode): every route requires a service token minted with shared_secret.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { VallumConfig } from '@vallum/config';
+import { secretList, type VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { createServer, requireServiceAuth } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
@@ -54,12 +54,15 @@ const apiTokenBody = {
   },
 } as const;
 
-export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pick<VallumConfig, 'logLevel'>>, deps: CacheDeps): FastifyInstance {
+export function buildApp(
+  config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pick<VallumConfig, 'logLevel' | 'previousSharedSecrets'>>,
+  deps: CacheDeps,
+): FastifyInstance {
   const app = createServer({ service: 'cache', logger: deps.logger, logLevel: config.logLevel });
   const { store } = deps;
 
   void app.register(async (scope) => {
-    const callerOf = requireServiceAuth(scope, { sharedSecret: config.sharedSecret, audience: 'cache' });
+    const callerOf = requireServiceAuth(scope, { sharedSecret: secretList(config.sharedSecret, config.previousSharedSecrets), audience: 'cache' });
     const shown = (req: FastifyRequest): ((s: Session) => Session | SessionView) => (TOKEN_READERS.has(callerOf(req)) ? (s) => s : sessionView);
 
     scope.get<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req) => {

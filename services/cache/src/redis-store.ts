@@ -6,7 +6,7 @@ import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { SessionStore } from './memory-store.js';
 import { matchesQuery } from './session-query.js';
 import { createTokenCipher, type StoredSession } from './token-cipher.js';
-import type { ApiTokenRecord, Session } from '@vallum/session';
+import type { ApiTokenRecord, Secrets, Session } from '@vallum/session';
 import { apiTokenEvent } from '@vallum/service-client';
 import {
   closeConnection,
@@ -48,8 +48,8 @@ type Command = [string, ...Array<string | number>];
 export type RedisStore = SessionStore;
 
 export interface RedisStoreOptions {
-  /** The secret IdP tokens are sealed with in Redis (`token_encryption_key`, else `shared_secret`). */
-  tokenSecret: string;
+  /** The secret IdP tokens are sealed with in Redis (`token_encryption_key`, else `shared_secret`), then previous ones. */
+  tokenSecret: Secrets;
   /** Replicas each write waits for (WAIT); default 1 on Sentinel and Cluster, 0 on one Redis. For measuring its cost. */
   waitForReplicas?: number;
 }
@@ -57,7 +57,7 @@ export interface RedisStoreOptions {
 /** `url` is `cache.redis_url` as written, or as parsed by the config. */
 export function createRedisStore(url: string | RedisTarget, options: RedisStoreOptions): RedisStore {
   const target = typeof url === 'string' ? targetOf(url) : url;
-  const tokens = createTokenCipher(options.tokenSecret);
+  let tokens = createTokenCipher(options.tokenSecret);
   const redis = createRedisClient(target);
   const waitFor = options.waitForReplicas ?? replicasToWaitFor(target);
 
@@ -266,6 +266,9 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
     },
     async isApiTokenRevoked(jti) {
       return (await run(() => redis.exists(DENIED_PREFIX + jti))) === 1;
+    },
+    useTokenSecrets(secrets) {
+      tokens = createTokenCipher(secrets);
     },
     async close() {
       listeners.clear();
