@@ -51,3 +51,15 @@ export function createLogger(settings: LoggerSettings): Logger {
 
 export { lazyChildLogger } from './lazy-child-logger.js';
 export { redactSecrets, SECRET_PARAMS, REDACTED } from './redact-secrets.js';
+export {
+  createMetrics,
+  methodLabel,
+  metricNames,
+  routeRequestRecorder,
+  statusClass,
+  type GaugeSource,
+  type MetricsOptions,
+  type RouteRequestRecorder,
+  type VallumMetrics,
+} from './metrics.js';
+export { TallyCounter, TallyHistogram, type CounterChild, type HistogramChild } from './tally-metrics.js';
