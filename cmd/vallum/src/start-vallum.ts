@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
-import { createLogger } from '@vallum/telemetry';
+import { createLogger, createMetrics, type VallumMetrics } from '@vallum/telemetry';
 import { policyVersion, type ServiceName, type VallumConfig } from '@vallum/config';
 import { cacheView, createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
@@ -15,6 +15,7 @@ import { createHotPathCounters, type HotPathCounters } from '@vallum/session';
 import type * as CacheService from '@vallum/cache';
 import type * as ProxyService from '@vallum/proxy';
 import { parseListenAddress } from './listen-address.js';
+import { startMetricsListener } from './metrics-listener.js';
 import { applyServerLimits, serverLimitOptions } from './server-limits.js';
 import type { GarbagePacer } from './process-memory.js';
 
@@ -23,6 +24,8 @@ export interface StartOptions {
   service?: ServiceName | 'all';
   /** Overrides `address` from the config (tests pass 127.0.0.1:0). */
   address?: string;
+  /** Overrides `metrics_address` from the config (tests pass 127.0.0.1:0). */
+  metricsAddress?: string;
   logger?: boolean;
   /** Paces young collections while few requests are in flight (the `vallum` command passes one; see process-memory.ts). */
   garbagePacer?: GarbagePacer;
@@ -35,6 +38,8 @@ export interface RunningVallum {
   port: number;
   /** Counts of the costly steps on this process's request path (tests and benchmarks read them). */
   counters: HotPathCounters;
+  /** The metrics listener's bound address when `metrics_address` is set, e.g. http://127.0.0.1:9090 */
+  metricsUrl: string | undefined;
   /**
    * Swaps in services built from a new config, and the listener's certificate when it changed; throws (and keeps
    * what runs) when they cannot be built or the certificate and key do not load.
@@ -59,15 +64,18 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const service = options.service ?? initial.services;
   const { host, port } = parseListenAddress(options.address ?? initial.address);
   const logger = options.logger;
+  // One registry for the process, kept across reloads; none at all (and nothing counted) without metrics_address.
+  const metricsAddress = options.metricsAddress ?? initial.metricsAddress;
+  const metrics = metricsAddress === undefined ? undefined : createMetrics({ service });
   // The session store outlives config reloads: a reload must not sign everybody out.
   const storeLog = logger === false ? undefined : createLogger({ service: 'cache', level: initial.logLevel });
-  const store = service === 'all' || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog }) : undefined;
+  const store = service === 'all' || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog, metrics }) : undefined;
   // So do open long-lived connections: after a reload they are re-checked against the new policy.
   const connections = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createConnectionWatch() : undefined;
   // And the proxy's assertion keys: a rotated key stays in the JWKS until what it signed has expired.
   const keyRing = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createKeyRing() : undefined;
   const counters = createHotPathCounters();
-  const lasting: ProcessState = { store, connections, keyRing, counters };
+  const lasting: ProcessState = { store, connections, keyRing, counters, metrics };
 
   let current = await buildServices(initial, { service, logger, lasting });
   const pacer = options.garbagePacer;
@@ -105,6 +113,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       resolve();
     });
   });
+  const metricsListener = metrics && (await startMetricsListener(metricsAddress!, metrics).catch((err: unknown) => closeServer(server, err)));
   const bound = server.address() as AddressInfo;
   const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   const retiring = new Set<Promise<void>>();
@@ -113,8 +122,10 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     url: `${initial.tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
     port: bound.port,
     counters,
+    metricsUrl: metricsListener?.url,
     async reload(config) {
       const notApplied: string[] = [];
+      if (config.metricsAddress !== initial.metricsAddress) notApplied.push('metrics_address changed: the metrics listener stays as it is until a restart');
       const tls = config.tls;
       const tlsChanged = tls !== undefined && listenerTls !== undefined && (tls.cert !== listenerTls.cert || tls.key !== listenerTls.key);
       if (tlsChanged) checkCertificate(tls);
@@ -146,12 +157,18 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
         server.closeAllConnections();
         for (const socket of upgraded) socket.destroy();
       });
+      await metricsListener?.close();
       await current.close();
       await Promise.all([...retiring]);
       connections?.close();
       await store?.close();
     },
   };
+}
+
+/** Closes the main listener when the metrics listener could not start, and throws why. */
+function closeServer(server: { close(cb: () => void): unknown }, err: unknown): Promise<never> {
+  return new Promise((_resolve, reject) => server.close(() => reject(err)));
 }
 
 /** Throws a config error when the listener's certificate and key do not load (or do not match). */
@@ -172,6 +189,7 @@ interface ProcessState {
   connections: ProxyService.ConnectionWatch | undefined;
   keyRing: ProxyService.KeyRing | undefined;
   counters: HotPathCounters;
+  metrics: VallumMetrics | undefined;
 }
 
 interface BuiltServices {
@@ -189,8 +207,8 @@ async function buildServices(
   },
 ): Promise<BuiltServices> {
   const { service, logger } = ctx;
-  const { store, connections, keyRing, counters } = ctx.lasting;
-  const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, counters });
+  const { store, connections, keyRing, counters, metrics } = ctx.lasting;
+  const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, counters, metrics });
   const signer = createServiceTokenSigner(config.sharedSecret, service);
   const remote = (name: 'authorize' | 'cache', url: URL | undefined) => {
     if (!url) {
@@ -214,8 +232,9 @@ async function buildServices(
     ]);
     const authorizer = authorizeService.createAuthorizer(config, {
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
+      metrics,
     });
-    const authenticate = authenticateService.buildApp(config, { cache: store!, logger });
+    const authenticate = authenticateService.buildApp(config, { cache: store!, logger, metrics });
     const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(store!), ...proxyDeps() });
     apps = [authenticate, proxy.pages];
     closeProxy = () => proxy.close();
@@ -230,10 +249,10 @@ async function buildServices(
         app = (await import('@vallum/cache')).buildApp(config, { store: store!, logger });
         break;
       case 'authorize':
-        app = (await import('@vallum/authorize')).buildApp(config, { logger });
+        app = (await import('@vallum/authorize')).buildApp(config, { logger, metrics });
         break;
       case 'authenticate':
-        app = (await import('@vallum/authenticate')).buildApp(config, { cache: remoteCache(), logger });
+        app = (await import('@vallum/authenticate')).buildApp(config, { cache: remoteCache(), logger, metrics });
         break;
       case 'proxy': {
         const proxyService = await import('@vallum/proxy');
@@ -260,6 +279,7 @@ async function buildServices(
     store &&
     (await import('@vallum/cache')).startTokenRefresher(config, store, {
       log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel }),
+      metrics,
     });
   return {
     route,

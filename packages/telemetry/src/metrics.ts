@@ -89,13 +89,13 @@ export function createMetrics(options: MetricsOptions): VallumMetrics {
     rateLimited: new TallyCounter('vallum_rate_limited_requests_total', 'Requests refused with 429 by a route rate limit', ['route']).registerIn(registry),
     signIns: new Counter({
       name: 'vallum_sign_ins_total',
-      help: 'Completed sign-ins at the IdP callback, by result (success, failure)',
+      help: 'Sign-ins at the IdP callback, by result: success, refused (by the IdP), failed (state lost or the response not verified)',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
     signOuts: new Counter({
       name: 'vallum_sign_outs_total',
-      help: 'Sessions ended by a sign-out, by kind (user, backchannel)',
+      help: "Sign-outs that ended a session, by kind: user (sign-out page), backchannel (the IdP's logout token)",
       labelNames: ['kind'] as const,
       registers: [registry],
     }),

@@ -24,6 +24,8 @@ export interface Balancer {
   readonly endpoints: readonly Endpoint[];
   /** An available endpoint other than `exclude`, or undefined when none is healthy. */
   pick(hashKey: string | undefined, exclude?: Endpoint): Endpoint | undefined;
+  /** Whether the endpoint takes traffic now: healthy by the active checks and not ejected. */
+  available(endpoint: Endpoint): boolean;
   /** Passive health: a connect error or 5xx (`ok` false), or a good answer. */
   report(endpoint: Endpoint, ok: boolean): void;
 }
@@ -95,6 +97,7 @@ export function createBalancer(
 
   return {
     endpoints,
+    available: (e) => available(e, undefined),
     pick(hashKey, exclude) {
       if (endpoints.length === 1) return available(endpoints[0]!, exclude) ? endpoints[0] : undefined;
       switch (policy) {
