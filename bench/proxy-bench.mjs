@@ -4,7 +4,8 @@
 // to the direct upstream and to @fastify/http-proxy. Options: --duration 5 --rounds 3 --connections 50;
 // --profile DIR writes a V8 CPU profile of the Vallum process (run with --rounds 1 to keep it short); --only vallum
 // runs only the targets whose names contain the word, besides the baselines; --compare DIR runs the Vallum of another
-// checkout (built) beside this one, in the same interleaved rounds.
+// checkout (built) beside this one, in the same interleaved rounds; --metrics also runs this Vallum with
+// `metrics_address` set (metrics on) beside the one without (off), and prints CPU per request on ÷ off.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,7 +125,7 @@ const bytesPeer = await start('undici dispatch + identity bytes', 'taskset', nod
 const redis = await startRedis();
 const secret = (c) => c.repeat(32);
 /** A Vallum config on its own port (the compared build, --compare, gets one too). */
-const writeVallumConfig = (vallumPort, name) => {
+const writeVallumConfig = (vallumPort, name, extra = '') => {
   const vallumConfig = join(dir, name);
   writeFileSync(
     vallumConfig,
@@ -135,7 +136,7 @@ shared_secret: ${secret('s')}
 cookie_secret: ${secret('c')}
 cache: { redis_url: "${redis.url}" }
 log_level: warn
-routes:
+${extra}routes:
   - from: http://public.localhost:${vallumPort}
     to: ${upstream}
     allow_public_unauthenticated_access: true
@@ -177,6 +178,32 @@ if (args.compare) {
   );
 }
 
+// --metrics: the same build with metrics on (a registry and a /metrics listener), in the same interleaved rounds.
+const withMetrics = [];
+let metricsUrl;
+if ('metrics' in args) {
+  const port = await getFreePort();
+  const metricsPort = await getFreePort();
+  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const on = await start(
+    'Vallum (metrics on)',
+    'taskset',
+    [
+      '-c',
+      PROXY_CORE,
+      process.execPath,
+      here('./peers/vallum-with-session.mjs'),
+      writeVallumConfig(port, 'vallum-metrics.yaml', `metrics_address: 127.0.0.1:${metricsPort}\n`),
+    ],
+    'ready ',
+  );
+  const onCookie = on.line.slice('ready '.length).trim();
+  withMetrics.push(
+    { name: 'Vallum public (metrics on)', port, headers: [`Host: public.localhost:${port}`], pid: on.child.pid },
+    { name: 'Vallum authenticated (metrics on)', port, headers: [`Host: app.localhost:${port}`, `Cookie: ${onCookie}`], pid: on.child.pid },
+  );
+}
+
 const targets = [
   { name: 'direct (nginx upstream)', port: upstreamPort, headers: [] },
   { name: 'nginx proxy', port: nginxProxyPort, headers: [], pid: nginxProxy.pid },
@@ -192,6 +219,7 @@ const targets = [
   { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`], pid: vallum.child.pid },
   { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`], pid: vallum.child.pid },
   ...compared,
+  ...withMetrics,
 ];
 
 // --only a,b keeps the targets whose names contain one of the words (the baselines always run): for quick comparisons.
@@ -308,12 +336,26 @@ for (const [s, want] of [
     const vs = get('Vallum authenticated', s).rps / get('Vallum public', s).rps;
     lines.push(`- ${s}: Vallum authenticated ${vs.toFixed(2)}× Vallum public (target ≥ 0.9×) ${vs >= 0.9 ? 'met' : 'MISSED'}`);
   }
+  for (const kind of ['public', 'authenticated']) {
+    const on = get(`Vallum ${kind} (metrics on)`, s);
+    const off = get(`Vallum ${kind}`, s);
+    if (on && off) lines.push(`- ${s}: Vallum ${kind} CPU per request with metrics on ${(on.cpuUs / off.cpuUs).toFixed(3)}× off (target ≤ 1.03×)`);
+  }
   for (const t of compared.filter((c) => c.name.startsWith('Vallum authenticated') && get(c.name, s))) {
     const cpu = get('Vallum authenticated', s).cpuUs / get(t.name, s).cpuUs;
     lines.push(`- ${s}: Vallum authenticated CPU per request ${cpu.toFixed(2)}× ${t.name}'s`);
   }
   const p99 = get('Vallum authenticated', s).p99 / get('@fastify/http-proxy', s).p99;
   lines.push(`- ${s}: Vallum authenticated p99 ${p99.toFixed(2)}× @fastify/http-proxy's (target ≤ 1×) ${p99 <= 1 ? 'met' : 'MISSED'}`);
+}
+if (metricsUrl) {
+  // The metrics-on Vallum must really have counted: one scrape, summed over its request histograms.
+  const text = await (await fetch(metricsUrl)).text();
+  const counted = text
+    .split('\n')
+    .filter((l) => l.startsWith('vallum_http_request_duration_seconds_count{'))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  lines.push(`- metrics on: ${counted} requests counted in vallum_http_request_duration_seconds (one scrape of ${text.length} bytes at the end)`);
 }
 console.log(lines.join('\n'));
 cleanup();

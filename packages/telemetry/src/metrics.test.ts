@@ -47,6 +47,10 @@ test('a child is made once per label set and kept: counting on it allocates no n
   const parsed = parseExposition((await metrics.scrape()).body);
   assert.equal(sampleValue(parsed, 'vallum_authorize_decisions_total', { result: 'deny', reason: 'email-unauthorized' }), 3);
   assert.equal(parsed.samples.filter((s) => s.name === 'vallum_authorize_decisions_total').length, 1);
+  // A reset zeroes the child its holder keeps, so counting on it goes on being exported.
+  metrics.registry.resetMetrics();
+  a.inc();
+  assert.equal(sampleValue(parseExposition((await metrics.scrape()).body), 'vallum_authorize_decisions_total', { result: 'deny' }), 1);
 });
 
 test('upstream health comes from the sources registered at scrape time, and leaves with them', async () => {

@@ -56,9 +56,12 @@ abstract class Tally<L extends string, C> {
     return this;
   }
 
+  /** Zeroes every child in place: holders keep counting on the children they have (Registry.resetMetrics calls it). */
   reset(): void {
-    this.children.clear();
+    for (const { child } of this.children.values()) this.zero(child);
   }
+
+  protected abstract zero(child: C): void;
 }
 
 class CounterCell implements CounterChild {
@@ -72,6 +75,9 @@ export class TallyCounter<L extends string> extends Tally<L, CounterChild> {
   readonly type = 'counter';
   protected create(): CounterChild {
     return new CounterCell();
+  }
+  protected zero(child: CounterChild): void {
+    (child as CounterCell).value = 0;
   }
   async get(): Promise<Exported> {
     const values: Exported['values'] = [];
@@ -109,6 +115,12 @@ export class TallyHistogram<L extends string> extends Tally<L, HistogramChild> {
   }
   protected create(): HistogramChild {
     return new HistogramCell(this.buckets);
+  }
+  protected zero(child: HistogramChild): void {
+    const cell = child as HistogramCell;
+    cell.counts.fill(0);
+    cell.sum = 0;
+    cell.count = 0;
   }
   async get(): Promise<Exported> {
     const values: Exported['values'] = [];
