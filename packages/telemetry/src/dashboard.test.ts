@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import { createMetrics, metricNames } from './metrics.js';
 
 const DASHBOARD = new URL('../../../deploy/grafana/vallum.json', import.meta.url);
+/** Grafana's reference to the dashboard's `datasource` variable (a Grafana placeholder, not a template string). */
+const GRAFANA_DATASOURCE_VARIABLE = '$' + '{datasource}';
 const PROMQL_WORDS = new Set([
   'sum',
   'min',
@@ -53,7 +55,7 @@ test('every metric the dashboard charts is one the registry exports, and the dat
   assert.ok(charts.length >= 10);
   const used = new Set<string>();
   for (const panel of charts) {
-    assert.deepEqual(panel.datasource, { type: 'prometheus', uid: '${datasource}' }, panel.title);
+    assert.deepEqual(panel.datasource, { type: 'prometheus', uid: GRAFANA_DATASOURCE_VARIABLE }, panel.title);
     assert.ok(panel.targets?.length, `${panel.title} has no query`);
     for (const { expr } of panel.targets ?? []) {
       const names = metricsOf(expr);
