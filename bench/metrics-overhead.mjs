@@ -6,7 +6,8 @@
 // ratio to a proxied request's CPU time (--request-us, default 200 µs: bench/README.md's authenticated 1 KiB figure).
 import { EventEmitter } from 'node:events';
 import { Counter, Histogram, Registry } from 'prom-client';
-import { createMetrics, routeRequestRecorder } from '@vallum/telemetry';
+import { routeRequestRecorder } from '@vallum/telemetry';
+import { createMetrics } from '@vallum/telemetry/metrics';
 
 const args = Object.fromEntries(
   process.argv

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createMetrics } from '@vallum/telemetry';
+import { createMetrics } from '@vallum/telemetry/metrics';
 import { startMetricsListener } from './metrics-listener.js';
 
 test('the metrics listener serves GET /metrics, 404 elsewhere, 405 for other methods, and lets probes answer first', async () => {

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
-import { createLogger, createMetrics, type VallumMetrics } from '@vallum/telemetry';
+import { createLogger, type VallumMetrics } from '@vallum/telemetry';
 import { policyVersion, type ServiceName, type VallumConfig } from '@vallum/config';
 import { cacheView, createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
@@ -64,9 +64,9 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const service = options.service ?? initial.services;
   const { host, port } = parseListenAddress(options.address ?? initial.address);
   const logger = options.logger;
-  // One registry for the process, kept across reloads; none at all (and nothing counted) without metrics_address.
+  // One registry for the process, kept across reloads; without metrics_address none, nothing counted, prom-client not loaded.
   const metricsAddress = options.metricsAddress ?? initial.metricsAddress;
-  const metrics = metricsAddress === undefined ? undefined : createMetrics({ service });
+  const metrics = metricsAddress === undefined ? undefined : (await import('@vallum/telemetry/metrics')).createMetrics({ service });
   // The session store outlives config reloads: a reload must not sign everybody out.
   const storeLog = logger === false ? undefined : createLogger({ service: 'cache', level: initial.logLevel });
   const store = service === 'all' || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog, metrics }) : undefined;

@@ -51,15 +51,6 @@ export function createLogger(settings: LoggerSettings): Logger {
 
 export { lazyChildLogger } from './lazy-child-logger.js';
 export { redactSecrets, SECRET_PARAMS, REDACTED } from './redact-secrets.js';
-export {
-  createMetrics,
-  methodLabel,
-  metricNames,
-  routeRequestRecorder,
-  statusClass,
-  type GaugeSource,
-  type MetricsOptions,
-  type RouteRequestRecorder,
-  type VallumMetrics,
-} from './metrics.js';
+export type { GaugeSource, MetricsOptions, VallumMetrics } from './metrics.js';
+export { methodLabel, routeRequestRecorder, statusClass, type RouteRequestRecorder } from './metric-labels.js';
 export { TallyCounter, TallyHistogram, type CounterChild, type HistogramChild } from './tally-metrics.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseExposition, sampleValue } from '@vallum/testing';
-import { createMetrics, methodLabel, metricNames, routeRequestRecorder, statusClass } from './metrics.js';
+import { methodLabel, routeRequestRecorder, statusClass } from './metric-labels.js';
+import { createMetrics, metricNames } from './metrics.js';
 
 test('a scrape parses, with the service label on every series and prom-client default metrics in this registry only', async () => {
   const metrics = createMetrics({ service: 'proxy' });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createMetrics } from '@vallum/telemetry';
+import { createMetrics } from '@vallum/telemetry/metrics';
 import { countStoreErrors } from './counted-store.js';
 import { createMemoryStore } from './memory-store.js';
 
