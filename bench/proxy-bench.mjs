@@ -192,6 +192,7 @@ if ('metrics' in args) {
       '-c',
       PROXY_CORE,
       process.execPath,
+      ...profile,
       here('./peers/vallum-with-session.mjs'),
       writeVallumConfig(port, 'vallum-metrics.yaml', `metrics_address: 127.0.0.1:${metricsPort}\n`),
     ],
@@ -218,8 +219,9 @@ const targets = [
   },
   { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`], pid: vallum.child.pid },
   { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`], pid: vallum.child.pid },
-  ...compared,
+  // Metrics on right after off, so the compared build (a noise floor when it is this build) comes last in a round.
   ...withMetrics,
+  ...compared,
 ];
 
 // --only a,b keeps the targets whose names contain one of the words (the baselines always run): for quick comparisons.
@@ -325,6 +327,13 @@ for (const s of sizes) {
   }
 }
 const get = (n, s) => summary[`${n}|${s}`];
+/** Median and range of a/b CPU per request, round by round. */
+const pairedRatios = (a, b, s) => {
+  const as = results.get(`${a}|${s}`);
+  const bs = results.get(`${b}|${s}`);
+  const ratios = as.map((r, i) => r.cpuUs / bs[i].cpuUs).sort((x, y) => x - y);
+  return `median ${median(ratios).toFixed(3)}× (${ratios[0].toFixed(2)}–${ratios.at(-1).toFixed(2)} over ${ratios.length} rounds)`;
+};
 lines.push('', 'Targets:');
 for (const [s, want] of [
   ['/1k', 1.5],
@@ -339,7 +348,15 @@ for (const [s, want] of [
   for (const kind of ['public', 'authenticated']) {
     const on = get(`Vallum ${kind} (metrics on)`, s);
     const off = get(`Vallum ${kind}`, s);
-    if (on && off) lines.push(`- ${s}: Vallum ${kind} CPU per request with metrics on ${(on.cpuUs / off.cpuUs).toFixed(3)}× off (target ≤ 1.03×)`);
+    if (!on || !off) continue;
+    lines.push(`- ${s}: Vallum ${kind} CPU per request with metrics on ${(on.cpuUs / off.cpuUs).toFixed(3)}× off (medians; target ≤ 1.03×)`);
+    // On a loaded machine the load drifts between rounds: the ratio of the two measured back to back in each round
+    // says more than the ratio of medians. A `--compare` of this same build is the noise floor (two identical
+    // processes, both off).
+    lines.push(`- ${s}: Vallum ${kind} CPU per request on ÷ off, paired per round: ${pairedRatios(`Vallum ${kind} (metrics on)`, `Vallum ${kind}`, s)}`);
+    for (const t of compared.filter((c) => c.name.startsWith(`Vallum ${kind} (`))) {
+      lines.push(`- ${s}: ${t.name} ÷ Vallum ${kind}, paired per round (noise floor when it is this build): ${pairedRatios(t.name, `Vallum ${kind}`, s)}`);
+    }
   }
   for (const t of compared.filter((c) => c.name.startsWith('Vallum authenticated') && get(c.name, s))) {
     const cpu = get('Vallum authenticated', s).cpuUs / get(t.name, s).cpuUs;
