@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoConfigYaml, loadVallumConfigText, startVallum, watchConfigFile } from '@vallum/cmd';
 import type { HotPathCounters } from '@vallum/session';
-import { getFreePort, startDemoApp, startDemoIdp, startRedis, type DemoIdp, type DemoIdpOptions } from '@vallum/testing';
+import { getFreePort, startDemoApp, startDemoIdp, startRedis, type DemoIdp, type DemoIdpOptions, type RedisServer } from '@vallum/testing';
 
 /** A loaded machine (a parallel test file building a stack, a browser) can take a process many seconds to start. */
 const START_TIMEOUT_MS = 45_000;
@@ -49,7 +49,11 @@ export interface Stack {
   /** The vallum.yaml every process loaded; named policy files sit beside it. */
   configFile: string;
   idp: DemoIdp;
+  /** Starts the IdP again on its port with the same clients (after `idp.close()`), as `idp` from then on. */
+  restartIdp(): Promise<DemoIdp>;
   redisUrl: string | undefined;
+  /** The stack's redis-server, to stop and restart it (`redis` option). */
+  redis: RedisServer | undefined;
   /** The secret IdP tokens are sealed with in Redis, to read the store as the cache service does. */
   tokenSecret: string;
   /** Split mode: the cache service's own URL (its HTTP API, behind service tokens). */
@@ -87,7 +91,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     const authPort = options.mode === 'split' ? await getFreePort() : port;
     const authenticateUrl = `http://authenticate.localhost:${authPort}`;
     const clientSecret = randomBytes(16).toString('hex');
-    const idp = await startDemoIdp({
+    const idpOptions: DemoIdpOptions = {
       ...options.idp,
       clients: [
         {
@@ -98,15 +102,18 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
           backchannel_logout_uri: `${authenticateUrl}/.vallum/backchannel_logout`,
         },
       ],
-    });
+    };
+    let idp = await startDemoIdp(idpOptions);
     closers.push(() => idp.close());
     const app = await startDemoApp({ jwksUrl: `http://127.0.0.1:${port}/.well-known/vallum/jwks.json` });
     closers.push(() => app.close());
     let redisUrl: string | undefined;
+    let redis: RedisServer | undefined;
     if (options.redis) {
-      const redis = await startRedis();
-      closers.push(() => redis.stop());
-      redisUrl = redis.url;
+      const server = await startRedis();
+      closers.push(() => server.stop());
+      redis = server;
+      redisUrl = server.url;
     }
     const generated =
       demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl }) +
@@ -160,7 +167,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
         closers.push(() => stopChild(child));
       }
     }
-    return {
+    const stack: Stack = {
       port,
       appUrl: `http://app.localhost:${port}/`,
       adminUrl: `http://admin.localhost:${port}/`,
@@ -171,7 +178,13 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       configText,
       configFile: file,
       idp,
+      async restartIdp() {
+        idp = await startDemoIdp({ ...idpOptions, port: stack.idp.port });
+        stack.idp = idp;
+        return idp;
+      },
       redisUrl,
+      redis,
       tokenSecret: loaded.tokenEncryptionSecret,
       cacheUrl,
       counters,
@@ -179,6 +192,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       logs: () => output,
       close,
     };
+    return stack;
   } catch (err) {
     await close();
     throw err;

@@ -38,6 +38,10 @@ export async function callService<T>(endpoint: ServiceEndpoint, call: CallOption
   }
   if (res.status === 204) return undefined;
   const text = await res.text();
+  // The service is up but what it needs (Redis, the IdP) is not: as temporary for the caller as the service down.
+  if (res.status === 503) {
+    throw new VallumError(ErrorCodes.SERVICE_UNAVAILABLE, `${endpoint.service} service unavailable`, { status: 503, details: { body: text.slice(0, 500) } });
+  }
   if (!res.ok) {
     throw new VallumError(ErrorCodes.SERVICE_BAD_RESPONSE, `${endpoint.service} service answered ${res.status}`, {
       status: res.status === 401 ? 500 : 502,

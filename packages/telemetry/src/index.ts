@@ -51,6 +51,16 @@ export function createLogger(settings: LoggerSettings): Logger {
 
 export { lazyChildLogger } from './lazy-child-logger.js';
 export { redactSecrets, SECRET_PARAMS, REDACTED } from './redact-secrets.js';
+export {
+  createRepeatedLog,
+  errorFields,
+  errorKey,
+  operationalCode,
+  type RepeatedLog,
+  type RepeatedLogLevel,
+  type RepeatedLogOptions,
+  type LogSink,
+} from './repeated-log.js';
 export type { GaugeSource, MetricsOptions, VallumMetrics } from './metrics.js';
 export { methodLabel, routeRequestRecorder, statusClass, type RouteRequestRecorder } from './metric-labels.js';
 export { TallyCounter, TallyHistogram, type CounterChild, type HistogramChild } from './tally-metrics.js';

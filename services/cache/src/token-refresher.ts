@@ -7,7 +7,7 @@
 import { checkSessionUserinfo, createOidcClient, endsSession, idpErrorCode, refreshSessionTokens, type OidcClient } from '@vallum/idp';
 import type { VallumConfig } from '@vallum/config';
 import type { Session } from '@vallum/session';
-import type { VallumMetrics } from '@vallum/telemetry';
+import { createRepeatedLog, errorFields, errorKey, type LogSink, type VallumMetrics } from '@vallum/telemetry';
 import type { SessionStore } from './memory-store.js';
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -19,10 +19,7 @@ export interface TokenRefresher {
   close(): void;
 }
 
-export interface RefreshLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+export type RefreshLog = LogSink;
 
 export function startTokenRefresher(
   config: Pick<VallumConfig, 'idp' | 'tokenRefreshIntervalMs'>,
@@ -30,7 +27,9 @@ export function startTokenRefresher(
   options: { idp?: OidcClient; log?: RefreshLog; metrics?: VallumMetrics | undefined } = {},
 ): TokenRefresher {
   const idp = options.idp ?? createOidcClient(config.idp);
-  const log = options.log ?? { info() {}, warn() {} };
+  const log = options.log ?? { info() {}, warn() {}, error() {} };
+  // An IdP that is down fails every session's refresh alike: one line per interval with a count, not one each.
+  const repeated = createRepeatedLog(log);
   const interval = config.tokenRefreshIntervalMs;
   const outcome = (name: 'refreshed' | 'checked' | 'ended' | 'failed') => options.metrics?.tokenRefreshes.inc({ outcome: name });
   const failures = new Map<string, { count: number; retryAt: number }>();
@@ -71,7 +70,12 @@ export function startTokenRefresher(
       outcome('failed');
       const count = (failures.get(session.id)?.count ?? 0) + 1;
       failures.set(session.id, { count, retryAt: Date.now() + Math.min(interval * 2 ** (count - 1), MAX_BACKOFF_MS) });
-      log.warn({ err, sid_prefix: session.id.slice(0, 6), attempt: count }, 'token refresh or userinfo check failed; the session keeps working and is retried');
+      repeated.write(
+        'warn',
+        `refresh:${errorKey(err)}`,
+        { sid_prefix: session.id.slice(0, 6), attempt: count, ...errorFields(err) },
+        'token refresh or userinfo check failed; the session keeps working and is retried',
+      );
     }
   };
 
@@ -97,7 +101,10 @@ export function startTokenRefresher(
   timer.unref();
   return {
     runOnce,
-    close: () => clearInterval(timer),
+    close() {
+      clearInterval(timer);
+      repeated.close();
+    },
   };
 }
 

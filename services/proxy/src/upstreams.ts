@@ -1,5 +1,6 @@
-// A route's upstreams: the balancer, one dispatcher per endpoint (with the route's connect timeout and TLS
-// settings) and the active health checker. Built with the proxy app and closed with it, so a reload starts fresh.
+// A route's upstreams: the balancer (with its probes of ejected endpoints), one dispatcher per endpoint (with the
+// route's connect timeout and TLS settings) and the active health checker. Built with the proxy app and closed with
+// it, so a reload starts fresh.
 import { createRequire } from 'node:module';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Dispatcher, interceptors as Interceptors, Agent as UndiciAgent, Pool as UndiciPool } from 'undici';
@@ -8,7 +9,7 @@ import type { RouteConfig } from '@vallum/config';
 import type { VallumMetrics } from '@vallum/telemetry';
 import { createBalancer, type Balancer, type Endpoint } from './balancer.js';
 import { createCachedLookup } from './dns-cache.js';
-import { startHealthChecks } from './health-check.js';
+import { createEndpointProbe, startHealthChecks } from './health-check.js';
 import { upstreamCounts, type UpstreamCounts } from './route-metrics.js';
 import { hostnameOf, upstreamTlsOptions } from './upstream-connection.js';
 
@@ -37,16 +38,17 @@ export interface RouteUpstreamsOptions {
 const KEEP_ALIVE_MAX_MS = 30_000;
 
 export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreamsOptions = {}): RouteUpstreams {
-  const balancer = createBalancer(route.to, route.weights, route.lbPolicy, route.outlier);
   const dispatchers = new Map<Endpoint, Dispatcher>();
-  for (const endpoint of balancer.endpoints) dispatchers.set(endpoint, endpointDispatcher(route, endpoint.url, options.lookup));
   const dispatcher = (endpoint: Endpoint) => dispatchers.get(endpoint)!;
-  const stopChecks = route.healthCheck ? startHealthChecks(route.healthCheck, balancer.endpoints, dispatcher) : () => {};
+  const probe = createEndpointProbe(route, dispatcher);
+  const balancer = createBalancer(route.to, route.weights, route.lbPolicy, route.outlier, probe);
+  for (const endpoint of balancer.endpoints) dispatchers.set(endpoint, endpointDispatcher(route, endpoint.url, options.lookup));
+  const stopChecks = route.healthCheck ? startHealthChecks(route.healthCheck, balancer.endpoints, probe) : () => {};
   const { metrics } = options;
   const counts = new Map<Endpoint, UpstreamCounts>();
   if (metrics) for (const endpoint of balancer.endpoints) counts.set(endpoint, upstreamCounts(metrics, endpoint.url.origin));
   const stopHealthReports = metrics?.watchUpstreamHealth((set) => {
-    for (const endpoint of balancer.endpoints) set({ route: route.id, upstream: endpoint.url.origin }, balancer.available(endpoint) ? 1 : 0);
+    for (const endpoint of balancer.endpoints) set({ route: route.id, upstream: endpoint.url.origin }, endpoint.healthy && !endpoint.ejected ? 1 : 0);
   });
   return {
     balancer,
@@ -56,6 +58,7 @@ export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreams
     async close() {
       stopChecks();
       stopHealthReports?.();
+      balancer.close();
       await Promise.all([...dispatchers.values()].map((d) => d.close()));
     },
   };
