@@ -34,6 +34,8 @@ export interface StackOptions {
   extraRoutes?: (port: number) => string;
   /** Split mode: the processes' log level (default warn); their output is kept for `logs()`. */
   logLevel?: string;
+  /** Every Vallum process gets a metrics listener on a free loopback port (see `metricsUrls`). */
+  metrics?: boolean;
 }
 
 export interface Stack {
@@ -60,6 +62,8 @@ export interface Stack {
   cacheUrl: string | undefined;
   /** All-in-one: the running process's hot-path counters. */
   counters: HotPathCounters | undefined;
+  /** With `metrics`: each process's metrics listener (`all` in all-in-one mode), e.g. http://127.0.0.1:9090 */
+  metricsUrls: Partial<Record<'all' | 'proxy' | 'authenticate' | 'authorize' | 'cache', string>>;
   /** Split mode: everything the processes wrote to stdout and stderr so far. */
   logs(): string;
   close(): Promise<void>;
@@ -130,9 +134,11 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     let output = '';
     let cacheUrl: string | undefined;
     let counters: HotPathCounters | undefined;
+    const metricsUrls: Stack['metricsUrls'] = {};
     if (options.mode === 'all-in-one') {
-      const vallum = await startVallum(loaded, { address: `127.0.0.1:${port}`, logger: false });
+      const vallum = await startVallum(loaded, { address: `127.0.0.1:${port}`, logger: false, ...(options.metrics ? { metricsAddress: '127.0.0.1:0' } : {}) });
       counters = vallum.counters;
+      if (vallum.metricsUrl) metricsUrls.all = vallum.metricsUrl;
       closers.push(() => vallum.close());
       if (options.watch) {
         const watcher = watchConfigFile(file, { onConfig: (c) => vallum.reload(c), onError: () => {} });
@@ -153,7 +159,13 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
         ['authenticate', authPort],
         ['proxy', port],
       ] as const) {
-        const child = await spawnService(file, service, { ...env, VALLUM_ADDRESS: `127.0.0.1:${p}` }, p, (text) => (output += text));
+        const metricsEnv: Record<string, string> = {};
+        if (options.metrics) {
+          const metricsPort = await getFreePort();
+          metricsEnv.VALLUM_METRICS_ADDRESS = `127.0.0.1:${metricsPort}`;
+          metricsUrls[service] = `http://127.0.0.1:${metricsPort}`;
+        }
+        const child = await spawnService(file, service, { ...env, ...metricsEnv, VALLUM_ADDRESS: `127.0.0.1:${p}` }, p, (text) => (output += text));
         closers.push(() => stopChild(child));
       }
     }
@@ -178,6 +190,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       tokenSecret: loaded.tokenEncryptionSecret,
       cacheUrl,
       counters,
+      metricsUrls,
       logs: () => output,
       close,
     };

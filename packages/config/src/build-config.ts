@@ -52,6 +52,8 @@ export interface IdpConfig {
 export interface VallumConfig extends ListenerConfig {
   file: string;
   address: string;
+  /** host:port of the Prometheus metrics listener; undefined = no metrics listener. */
+  metricsAddress: string | undefined;
   services: ServiceName | 'all';
   authenticateServiceUrl: URL;
   authorizeServiceUrl: URL | undefined;
@@ -195,6 +197,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   const config: VallumConfig = {
     file: ctx.file,
     address: raw.address ?? '127.0.0.1:8000',
+    metricsAddress: raw.metrics_address,
     services: raw.services ?? 'all',
     authenticateServiceUrl: authenticateServiceUrl ?? new URL('http://invalid'),
     authorizeServiceUrl,
