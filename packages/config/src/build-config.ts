@@ -78,6 +78,8 @@ export interface VallumConfig extends ListenerConfig {
   /** Bound of the in-memory session store (no Redis); undefined for its default. */
   memoryMaxSessions: number | undefined;
   logLevel: string;
+  logFormat: 'json' | 'pretty';
+  tracing: TracingConfig;
   routes: readonly RouteConfig[];
   /** Named policies from policy_dir and policy_files, by file name without .yaml. */
   namedPolicies: readonly NamedPolicy[];
@@ -87,6 +89,13 @@ export interface VallumConfig extends ListenerConfig {
   limits: LimitsConfig;
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
+}
+
+export interface TracingConfig {
+  /** OTLP/HTTP base URL; spans are exported only when set. */
+  otlpEndpoint: string | undefined;
+  /** Share of new traces sampled, 0–1. */
+  sampleRatio: number;
 }
 
 export interface BuildContext {
@@ -192,6 +201,12 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     redisUrl: raw.cache?.redis_url,
     memoryMaxSessions: raw.cache?.memory_max_sessions,
     logLevel: raw.log_level ?? 'info',
+    logFormat: raw.log_format ?? 'json',
+    tracing: Object.freeze({
+      otlpEndpoint:
+        raw.tracing?.otlp_endpoint && url(raw.tracing.otlp_endpoint, ['tracing', 'otlp_endpoint'], 'tracing.otlp_endpoint')?.href.replace(/\/$/, ''),
+      sampleRatio: raw.tracing?.sample_ratio ?? 1,
+    }),
     routes: Object.freeze(routes),
     ...buildListener(raw, ctx.files.contents, issues),
     namedPolicies: policies.named,

@@ -111,6 +111,22 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     log_level: Type.Optional(Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)))),
+    log_format: Type.Optional(
+      Type.Union([Type.Literal('json'), Type.Literal('pretty')], {
+        description: 'json (default): one JSON object per line; pretty: one readable line per entry, for a terminal',
+      }),
+    ),
+    tracing: Type.Optional(
+      Type.Object(
+        {
+          otlp_endpoint: Type.Optional(Url('OTLP/HTTP collector base URL (spans are POSTed to ENDPOINT/v1/traces as JSON); no spans are exported when absent')),
+          sample_ratio: Type.Optional(
+            Type.Number({ minimum: 0, maximum: 1, description: "Share of new traces exported (default 1); a trusted caller's sampled flag is kept" }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     policy_dir: Type.Optional(
       Type.String({
         minLength: 1,

@@ -5,7 +5,7 @@ import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { VallumConfig } from '@vallum/config';
-import { createServer, isCrossSiteRequest, replyError, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
+import { createServer, isCrossSiteRequest, replyError, safeRedirectTarget, sendPage, sendSignOutConfirmation, trustedPeer } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { createHandoffCodec, createSealedValueCodec, createSessionCookieCodec, newSessionId, sessionCookieOptions, type Session } from '@vallum/session';
 import { createOidcClient, type OidcClient } from '@vallum/idp';
@@ -39,6 +39,8 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     service: 'authenticate',
     logger: deps.logger,
     logLevel: config.logLevel,
+    logFormat: config.logFormat,
+    trustTrace: trustedPeer(config.trustedProxies),
     errors: { format: 'negotiate', ...SIGN_IN_FAILED_PAGE },
     fastify: { bodyLimit: 65_536 },
   });

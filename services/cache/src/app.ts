@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
-import { createServer, requireServiceAuth } from '@vallum/server-kit';
+import { createServer, isServiceCall, requireServiceAuth } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { sessionView, type ApiTokenRecord, type Session, type SessionView } from '@vallum/session';
 import { registerEventStream } from './event-stream.js';
@@ -52,8 +52,8 @@ const apiTokenBody = {
   },
 } as const;
 
-export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pick<VallumConfig, 'logLevel'>>, deps: CacheDeps): FastifyInstance {
-  const app = createServer({ service: 'cache', logger: deps.logger, logLevel: config.logLevel });
+export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pick<VallumConfig, 'logLevel' | 'logFormat'>>, deps: CacheDeps): FastifyInstance {
+  const app = createServer({ service: 'cache', logger: deps.logger, logLevel: config.logLevel, logFormat: config.logFormat, trustTrace: isServiceCall });
   const { store } = deps;
 
   void app.register(async (scope) => {

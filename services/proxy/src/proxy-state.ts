@@ -4,6 +4,7 @@
 // the connection watch, the key ring, the counters) is made by the composition root and passed in.
 import type { VallumConfig } from '@vallum/config';
 import type { AuthorizeApi, CacheViewApi } from '@vallum/service-client';
+import { createOtlpSpanExporter, createTraceStarter, type SpanExporter, type TraceStarter } from '@vallum/telemetry';
 import { createHandoffCodec, createSessionCookieCodec, type HandoffCodec, type HotPathCounters, type SessionCookieCodec } from '@vallum/session';
 import { createAccessCheck, type AccessCheck } from './access.js';
 import { createAssertionSigner, type AssertionSigner, type KeyRing } from './assertion.js';
@@ -44,6 +45,10 @@ export interface ProxyState {
   readonly caches: ReadonlyMap<string, ResponseCache>;
   /** The director's work kept between requests (header plans of routes, header lines of identities). */
   readonly headerMemo: HeaderMemo;
+  /** Continues a trusted caller's trace or starts one, for each request. */
+  readonly traces: TraceStarter;
+  /** Where sampled requests' spans go (`tracing.otlp_endpoint`); undefined when tracing is off. */
+  readonly spans: SpanExporter | undefined;
 }
 
 export async function createProxyState(config: VallumConfig, deps: ProxyStateDeps): Promise<ProxyState> {
@@ -72,6 +77,9 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     limits: createRequestLimits(config.routes),
     caches,
     headerMemo: createHeaderMemo(),
+    // Without an exporter nothing records a span: new traces are not marked sampled.
+    traces: createTraceStarter({ sampleRatio: config.tracing.otlpEndpoint ? config.tracing.sampleRatio : 0 }),
+    spans: config.tracing.otlpEndpoint ? await createOtlpSpanExporter({ endpoint: config.tracing.otlpEndpoint, service: 'vallum-proxy' }) : undefined,
   });
 }
 
@@ -80,4 +88,5 @@ export async function closeProxyState(state: ProxyState): Promise<void> {
   state.sessions.close();
   state.access.close();
   await state.forwarder.close();
+  await state.spans?.close();
 }
