@@ -185,7 +185,9 @@ test('each request gets exactly one info line, and every line of it carries its 
   for (let i = 0; i < 3; i++) await get(`/n/${i}`, { headers: { 'x-request-id': `one-${i}` } });
   // An app of Vallum's own (authenticate) too: fastify's two lines per request are replaced by the one.
   await get('/.vallum/sign_in?redirect_uri=http://app.localhost/', { host: 'authenticate.localhost', headers: { 'x-request-id': 'one-auth' } });
-  for (const id of ['one-0', 'one-1', 'one-2', 'one-auth']) {
+  // A request no route takes is refused, and logged the same way.
+  assert.equal((await get('/', { host: 'nowhere.localhost', headers: { 'x-request-id': 'one-404' } })).status, 404);
+  for (const id of ['one-0', 'one-1', 'one-2', 'one-auth', 'one-404']) {
     const lines = await linesOf(id);
     const info = lines.filter((l) => l.level === 30);
     assert.deepEqual(

@@ -5,7 +5,16 @@ import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { VallumConfig } from '@vallum/config';
-import { createServer, isCrossSiteRequest, replyError, safeRedirectTarget, sendPage, sendSignOutConfirmation, trustedPeer } from '@vallum/server-kit';
+import {
+  createServer,
+  isCrossSiteRequest,
+  replyError,
+  safeRedirectTarget,
+  sendPage,
+  sendSignOutConfirmation,
+  noteAccess,
+  trustedPeer,
+} from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { createHandoffCodec, createSealedValueCodec, createSessionCookieCodec, newSessionId, sessionCookieOptions, type Session } from '@vallum/session';
 import { createOidcClient, type OidcClient } from '@vallum/idp';
@@ -154,7 +163,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       sessionCookies.forget(previous.sid);
     }
     await cache.putSession(session);
-    req.log.info({ user: session.email, sid_prefix: session.id.slice(0, 6) }, 'signed in');
+    noteAccess(req, { user: session.email, sid_prefix: session.id.slice(0, 6), event: 'signed-in' });
     const cookieValue = await sessionCookies.seal({ sid: session.id, expiresAt: session.expiresAt });
     reply.setCookie(cookieName, cookieValue, sessionCookieOptions(secure, config.cookieExpireMs / 1000));
     const target = safeRedirectTarget(saved.redirect, routeOrigins);

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { VallumConfig } from '@vallum/config';
 import type { CacheApi } from '@vallum/service-client';
+import { noteAccess } from '@vallum/server-kit';
 import type { OidcClient } from '@vallum/idp';
 
 export const BACKCHANNEL_LOGOUT_PATH = '/.vallum/backchannel_logout';
@@ -49,7 +50,7 @@ export function registerBackchannelLogout(app: FastifyInstance, deps: { config: 
       const idpSid = typeof payload.sid === 'string' && payload.sid ? payload.sid : undefined;
       const sessions = await cache.findSessions(sub === undefined ? { idpSid: idpSid! } : { sub, idpSid });
       for (const session of sessions) await cache.deleteSession(session.id);
-      req.log.info({ sessions: sessions.length }, 'back-channel logout');
+      noteAccess(req, { event: 'back-channel-logout', sessions_ended: sessions.length });
       return reply.status(200).send();
     });
   });

@@ -46,18 +46,25 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     onFinished: spans && ((r: AccessRecord) => spans.export(serverSpan(r))),
   });
 
+  /** The request's access record, watched from now on: its line is written when the response closes. */
+  const recordOf = (req: IncomingMessage, res: ServerResponse): AccessRecord => {
+    const record = new AccessRecord(req, requestIdOf(req), state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)));
+    watchAccess(record, res);
+    return record;
+  };
+
   const request: RequestHandler = (req, res) => {
     const problem = framingProblem(req);
     if (problem !== undefined) return refuseFraming(req, res, problem);
     const m = matchTarget(state.routes, (req.headers.host ?? '').toLowerCase(), req.url ?? '/');
     if (m.kind === 'refuse') {
       if (isOwnPath(rawPathOf(req.url ?? '/'))) return ownPages(req, res);
-      return respondRefusal(res, m, requestIdOf(req), req.headers.accept);
+      return respondRefusal(res, m, recordOf(req, res).requestId, req.headers.accept);
     }
+    // Vallum's own pages are a fastify app, which writes their access lines.
     if (isOwnPath(m.path)) return ownPages(req, res);
-    const record = new AccessRecord(req, requestIdOf(req), state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)));
+    const record = recordOf(req, res);
     record.route = m.route.id;
-    watchAccess(record, res);
     const check = accessRequestOf(state, req, m, record);
     let warm: AccessResult | undefined;
     try {
@@ -102,7 +109,8 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   const refuseFraming = (req: IncomingMessage, res: ServerResponse, problem: string) => {
     // What else the client sent on this connection cannot be trusted to be framed as we would read it.
     res.setHeader('connection', 'close');
-    respondError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestIdOf(req), req.headers.accept);
+    const { requestId } = recordOf(req, res);
+    respondError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestId, req.headers.accept);
   };
 
   const refuseUpgrade = (socket: Duplex, status: number, message: string) =>
