@@ -3,7 +3,7 @@
 // logger (so every line of the request carries the trace id) and kept on the raw request with what the line needs.
 import type { IncomingMessage } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ACCESS_LOG_MESSAGE, type TraceContext, type TraceStarter } from '@vallum/telemetry';
+import { ACCESS_LOG_MESSAGE, LogFields, type Logger, type TraceContext, type TraceStarter } from '@vallum/telemetry';
 
 const ACCESS = Symbol('vallum.access');
 
@@ -35,28 +35,32 @@ export function noteAccess(req: FastifyRequest, fields: Record<string, unknown>)
   if (state) state.fields = state.fields ? Object.assign(state.fields, fields) : fields;
 }
 
-/** fastify's onResponse hook: the line. */
-export async function logAccess(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if ((req.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === false) return;
-  const state = (req.raw as WithAccess)[ACCESS];
-  const socket = req.raw.socket;
-  const aborted = !reply.raw.writableFinished;
-  const length = req.headers['content-length'];
-  req.log.info(
-    {
-      method: req.method,
-      host: req.headers.host,
-      // Credentials in the query (OAuth codes, hand-off tokens) are redacted from the finished line by the logger.
-      url: req.url,
-      route: req.routeOptions.url,
-      ...state?.fields,
-      status: aborted && !reply.raw.headersSent ? 499 : reply.statusCode,
-      bytes: socket && state ? socket.bytesWritten - state.written : undefined,
-      ...(length === undefined ? {} : { bytes_in: Number(length) }),
-      duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
-      client_ip: req.ip,
-      ...(aborted ? { aborted: true } : {}),
-    },
-    ACCESS_LOG_MESSAGE,
-  );
+/** fastify's onResponse hook writing the line to `log` (an access logger: createAccessLogger). */
+export function accessLineHook(log: Logger): (req: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async (req, reply) => {
+    if (!log.isLevelEnabled('info')) return;
+    const state = (req.raw as WithAccess)[ACCESS];
+    const socket = req.raw.socket;
+    const aborted = !reply.raw.writableFinished;
+    const length = req.headers['content-length'];
+    log.info(
+      {
+        [LogFields.requestId]: req.id,
+        [LogFields.traceId]: state?.trace.traceId,
+        method: req.method,
+        host: req.headers.host,
+        // Credentials in the query (OAuth codes, hand-off tokens) are redacted from the finished line by the logger.
+        url: req.url,
+        route: req.routeOptions.url,
+        ...state?.fields,
+        status: aborted && !reply.raw.headersSent ? 499 : reply.statusCode,
+        bytes: socket && state ? socket.bytesWritten - state.written : undefined,
+        ...(length === undefined ? {} : { bytes_in: Number(length) }),
+        duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+        client_ip: req.ip,
+        ...(aborted ? { aborted: true } : {}),
+      },
+      ACCESS_LOG_MESSAGE,
+    );
+  };
 }

@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { createTraceStarter, lazyChildLogger, LogFields, loggerOptions, type LogFormat } from '@vallum/telemetry';
-import { logAccess, startAccess } from './access-line.js';
+import { createAccessLogger, createTraceStarter, lazyChildLogger, LogFields, loggerOptions, type LogFormat } from '@vallum/telemetry';
+import { accessLineHook, startAccess } from './access-line.js';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { renderError, replyError, replyRenderedError, type ErrorRenderOptions } from './error-response.js';
 
@@ -61,7 +61,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
       : {}),
     ...options.fastify,
   });
-  if (logs) app.addHook('onResponse', logAccess);
+  if (logs) app.addHook('onResponse', accessLineHook(createAccessLogger({ service: options.service, level: options.logLevel, format: options.logFormat })));
 
   const errors: NonNullable<ServerOptions['errors']> = { format: 'json', ...options.errors };
   if (!options.ownErrorHandler)

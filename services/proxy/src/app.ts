@@ -3,6 +3,7 @@
 // service on reload.
 import type { FastifyInstance } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
+import { createAccessLogger } from '@vallum/telemetry';
 import { buildOwnPages } from './own-pages.js';
 import { createProxyHandler, type RequestHandler, type UpgradeHandler } from './proxy-handler.js';
 import { closeProxyState, createProxyState, type ProxyState, type ProxyStateDeps } from './proxy-state.js';
@@ -24,7 +25,8 @@ export interface ProxyService {
 export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<ProxyService> {
   const state = await createProxyState(config, deps);
   const pages = buildOwnPages(state, { logger: deps.logger });
-  const handler = createProxyHandler(state, { ownPages: (req, res) => pages.routing(req, res), log: pages.log });
+  const accessLog = deps.logger === false ? undefined : createAccessLogger({ service: 'proxy', level: config.logLevel, format: config.logFormat });
+  const handler = createProxyHandler(state, { ownPages: (req, res) => pages.routing(req, res), log: pages.log, accessLog });
   return {
     ...handler,
     pages,

@@ -34,6 +34,8 @@ export interface ProxyHandlerOptions {
   /** Answers Vallum's own paths (/.vallum/*, /.well-known/vallum/*): the own-pages app. */
   ownPages: RequestHandler;
   log: FastifyBaseLogger;
+  /** Where access lines go (without field redaction, see createAccessLogger); `log` when absent. */
+  accessLog?: FastifyBaseLogger | undefined;
 }
 
 const SPAN_TIME_ORIGIN = performance.timeOrigin;
@@ -42,7 +44,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   const { ownPages, log } = options;
   const spans = state.spans;
   const watchAccess = createAccessLog({
-    log,
+    log: options.accessLog ?? log,
     onFinished: spans && ((r: AccessRecord) => spans.export(serverSpan(r))),
   });
 
