@@ -32,6 +32,8 @@ export class AccessRecord implements RequestIds {
   user: string | undefined = undefined;
   decision: AccessDecision = 'none';
   reasons: readonly Reason[] | undefined = undefined;
+  /** The client's address as policies see it (through trusted proxies); the peer's when unset. */
+  clientIp: string | undefined = undefined;
   status = 0;
   aborted = false;
   /** performance.now() at the start and at the close. */
@@ -94,7 +96,7 @@ export class AccessRecord implements RequestIds {
       status: this.status,
       bytes: this.socket.bytesWritten - this.written,
       duration_ms: Math.round((this.ended - this.started) * 1000) / 1000,
-      client_ip: this.socket.remoteAddress,
+      client_ip: this.clientIp ?? this.socket.remoteAddress,
     };
     const length = req.headers['content-length'];
     if (length !== undefined) line.bytes_in = Number(length);

@@ -68,6 +68,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const record = recordOf(req, res);
     record.route = m.route.id;
     const check = accessRequestOf(state, req, m, record);
+    record.clientIp = check.clientIp;
     let warm: AccessResult | undefined;
     try {
       warm = state.access.tryCheck(check);
@@ -100,12 +101,11 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     respondError(res, err, record.requestId, req.headers.accept);
   };
   const upstreamFailed = (err: unknown, input: ForwardInput) => {
-    // The access line tells of the client that went away (and of a refusal's status); the log says nothing more.
-    if (isVallumError(err) && (err.code === ErrorCodes.CLIENT_ABORTED || err.status < 500)) {
-      if (err.code !== ErrorCodes.CLIENT_ABORTED) respondError(input.res, err, input.requestId, input.req.headers.accept);
-      return;
-    }
-    log.warn({ request_id: input.requestId, trace_id: input.traceId, err, route: input.route.id }, 'upstream failed');
+    // A client that went away has its access line and debug line (access-log.ts), and no one to answer.
+    if (isVallumError(err) && err.code === ErrorCodes.CLIENT_ABORTED) return;
+    const ids = { request_id: input.requestId, trace_id: input.traceId, route: input.route.id };
+    if (isVallumError(err) && err.status < 500) log.debug({ ...ids, code: err.code }, 'request refused');
+    else log.warn({ ...ids, err }, 'upstream failed');
     respondError(input.res, err, input.requestId, input.req.headers.accept);
   };
   const refuseFraming = (req: IncomingMessage, res: ServerResponse, problem: string) => {
