@@ -4,14 +4,15 @@
 // format, and the OTLP exporter against a receiver on loopback.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { getFreePort } from '@vallum/testing';
-import { spawnService, stopChild } from './harness.js';
+import { VALLUM_BIN, spawnService, startStack, stopChild } from './harness.js';
 import { publicRoute, startUpstream, type TestUpstream } from './proxy-fixture.js';
 
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -288,5 +289,44 @@ test('log_format pretty writes each entry as one readable line', async () => {
     assert.equal(text.split('\n').filter((l) => l.startsWith('{')).length, 0, text);
   } finally {
     await stopChild(pretty);
+  }
+});
+
+test("split mode: the authorize service's line for the proxy's evaluate call carries the proxy's trace id", async () => {
+  const stack = await startStack({ mode: 'split', redis: true, logLevel: 'info' });
+  try {
+    const created = await promisify(execFile)(process.execPath, [
+      VALLUM_BIN,
+      'service-account',
+      'create',
+      '--name',
+      'tracer',
+      '--expires',
+      '1d',
+      '--groups',
+      'admins',
+      '--config',
+      stack.configFile,
+    ]);
+    const token = created.stdout.trim();
+    await get('/traced', { port: stack.port, headers: { 'x-request-id': 'split-1', authorization: `Bearer ${token}` } });
+    const lines = () => parsed(stack.logs()) as Array<LogLine & { service?: string; vallum_route?: string }>;
+    const proxyLine = () => lines().find((l) => l.service === 'proxy' && l.request_id === 'split-1' && l.msg === 'request');
+    for (let i = 0; i < 50 && !proxyLine(); i++) await new Promise((r) => setTimeout(r, 100));
+    const traceId = proxyLine()?.trace_id;
+    assert.match(String(traceId), /^[0-9a-f]{32}$/, stack.logs().slice(-2000));
+    const evaluated = lines().filter((l) => l.service === 'authorize' && l.msg === 'request' && l.url === '/v1/evaluate' && l.trace_id === traceId);
+    assert.equal(
+      evaluated.length,
+      1,
+      lines()
+        .filter((l) => l.service === 'authorize')
+        .map((l) => JSON.stringify(l))
+        .join('\n'),
+    );
+    assert.equal(evaluated[0]!.vallum_route !== undefined, true);
+    assert.equal(typeof evaluated[0]!.decision, 'string');
+  } finally {
+    await stack.close();
   }
 });
