@@ -51,13 +51,6 @@ export class AccessRecord implements RequestIds {
     this.written = req.socket.bytesWritten;
   }
 
-  get method(): string {
-    return this.req.method ?? 'GET';
-  }
-  get host(): string {
-    return this.req.headers.host ?? '';
-  }
-
   /** The access check's answer, folded into the line. */
   decided(result: AccessResult): void {
     switch (result.kind) {
@@ -80,8 +73,8 @@ export class AccessRecord implements RequestIds {
     }
   }
 
-  /** The line itself: one object, built once. */
-  line(res: ServerResponse): Record<string, unknown> {
+  /** The line itself: one object, built once, after the close. */
+  line(): Record<string, unknown> {
     const { req } = this;
     const line: Record<string, unknown> = {
       request_id: this.requestId,
@@ -102,7 +95,6 @@ export class AccessRecord implements RequestIds {
     if (length !== undefined) line.bytes_in = Number(length);
     if (this.reasons !== undefined) line.reasons = this.reasons.map((r) => r.code);
     if (this.aborted) line.aborted = true;
-    if (!res.headersSent && this.aborted) line.status = 499;
     return line;
   }
 }
@@ -111,7 +103,7 @@ interface Recorded {
   [RECORD]?: AccessRecord;
 }
 
-/** Starts watching `res` for its close; undefined listener options when nothing is logged or exported. */
+/** How a request's response is watched for its close (made once per handler): a no-op when nothing is logged or exported. */
 export function createAccessLog(options: AccessLogOptions): (record: AccessRecord, res: ServerResponse) => void {
   const { log, onFinished } = options;
   const levels = log as { isLevelEnabled?(level: string): boolean };
@@ -129,7 +121,7 @@ export function createAccessLog(options: AccessLogOptions): (record: AccessRecor
           'client aborted: the connection closed before the response was complete',
         );
       }
-      log.info(record.line(this), ACCESS_LOG_MESSAGE);
+      log.info(record.line(), ACCESS_LOG_MESSAGE);
     }
     if (onFinished !== undefined && record.trace.sampled) onFinished(record);
   }
