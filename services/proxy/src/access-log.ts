@@ -40,7 +40,8 @@ export class AccessRecord implements RequestIds {
   ended = 0;
   readonly started = performance.now();
   private readonly socket: Socket;
-  private readonly written: number;
+  /** The socket's bytesWritten when the request came (read only when the line will be written). */
+  written = 0;
 
   constructor(
     readonly req: IncomingMessage,
@@ -48,7 +49,6 @@ export class AccessRecord implements RequestIds {
     readonly trace: TraceContext,
   ) {
     this.socket = req.socket;
-    this.written = req.socket.bytesWritten;
   }
 
   /** The access check's answer, folded into the line. */
@@ -127,6 +127,7 @@ export function createAccessLog(options: AccessLogOptions): (record: AccessRecor
   }
   if (!logs && onFinished === undefined) return () => {};
   return (record, res) => {
+    if (logs) record.written = record.req.socket.bytesWritten;
     (res as ServerResponse & Recorded)[RECORD] = record;
     res.on('close', closed);
   };
