@@ -28,6 +28,19 @@ const response = () => {
 };
 const forward = { kind: 'forward', email: 'alice@example.com', user: 'alice' };
 
+/** What the proxy does per request for logs and traces, writing to `logger`: the response closes at once. */
+function proxiedRequest(logger) {
+  const watch = createAccessLog({ log: logger });
+  return () => {
+    const record = new AccessRecord(req, 'rid', traces.start(headers, false));
+    record.route = 'app';
+    const res = response();
+    watch(record, res);
+    record.decided(forward);
+    res.listener?.call(res);
+  };
+}
+
 const cases = {
   'before: request completed + authorize decision (info)': () => {
     const started = performance.now();
@@ -38,37 +51,9 @@ const cases = {
     log.info({ route: 'app', user: 'alice@example.com', decision: 'allow', reasons: ['groups-ok'], request_id: 'rid' }, 'authorize decision');
     log.info({ ...line, res: { statusCode: 200 }, responseTime: performance.now() - started }, 'request completed');
   },
-  'now: trace + access record + one access line (info)': (() => {
-    const watch = createAccessLog({ log: access });
-    return () => {
-      const record = new AccessRecord(req, 'rid', traces.start(headers, false));
-      record.route = 'app';
-      const res = response();
-      watch(record, res);
-      record.decided(forward);
-      res.listener.call(res);
-    };
-  })(),
-  'the same through the field-redacting logger': (() => {
-    const watch = createAccessLog({ log });
-    return () => {
-      const record = new AccessRecord(req, 'rid', traces.start(headers, false));
-      record.route = 'app';
-      const res = response();
-      watch(record, res);
-      record.decided(forward);
-      res.listener.call(res);
-    };
-  })(),
-  'now: trace + access record, nothing logged (warn)': (() => {
-    const watch = createAccessLog({ log: quiet });
-    return () => {
-      const record = new AccessRecord(req, 'rid', traces.start(headers, false));
-      record.route = 'app';
-      watch(record, response());
-      record.decided(forward);
-    };
-  })(),
+  'now: trace + access record + one access line (info)': proxiedRequest(access),
+  'the same through the field-redacting logger': proxiedRequest(log),
+  'now: trace + access record, nothing logged (warn)': proxiedRequest(quiet),
   'trace start alone': () => traces.start(headers, false),
 };
 

@@ -6,14 +6,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, type ChildProcess } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { getFreePort } from '@vallum/testing';
 import { VALLUM_BIN, spawnService, startStack, stopChild } from './harness.js';
-import { publicRoute, startUpstream, type TestUpstream } from './proxy-fixture.js';
+import { publicRoute, startUpstream, writeProxyConfig, type TestUpstream } from './proxy-fixture.js';
 
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CALLER_SPAN = '00f067aa0ba902b7';
@@ -52,22 +49,8 @@ let port: number;
 let child: ChildProcess;
 let out = '';
 
-function configFile(port: number, top: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'vallum-logs-')), 'vallum.yaml');
-  writeFileSync(
-    file,
-    `address: 127.0.0.1:${port}
-authenticate_service_url: http://authenticate.localhost:${port}
-idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
-shared_secret: ${'s'.repeat(32)}
-cookie_secret: ${'c'.repeat(32)}
-trusted_proxies: [${TRUSTED_PEER}/32]
-${top}
-routes:
-${publicRoute('app.localhost', port, upstream.url, 'name: app')}`,
-  );
-  return file;
-}
+const configFile = (port: number, top: string) =>
+  writeProxyConfig(port, `trusted_proxies: [${TRUSTED_PEER}/32]\n${top}`, publicRoute('app.localhost', port, upstream.url, 'name: app'));
 
 before(async () => {
   upstream = await startUpstream((req, res) => {

@@ -3,12 +3,9 @@
 import { test, before, after } from 'node:test';
 import { request as httpRequest } from 'node:http';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startEchoUpstream, getFreePort, type EchoUpstream } from '@vallum/testing';
 import { spawnService, stopChild } from './harness.js';
-import { publicRoute, startProxy, startUpstream, type TestProxy, type TestUpstream } from './proxy-fixture.js';
+import { publicRoute, startProxy, startUpstream, writeProxyConfig, type TestProxy, type TestUpstream } from './proxy-fixture.js';
 
 let proxy: TestProxy;
 let untrusted: TestProxy;
@@ -155,18 +152,7 @@ interface LogLine {
 
 test('a forwarded request is logged once with its request id, status and client address', async () => {
   const port = await getFreePort();
-  const file = join(mkdtempSync(join(tmpdir(), 'vallum-log-')), 'vallum.yaml');
-  writeFileSync(
-    file,
-    `address: 127.0.0.1:${port}
-authenticate_service_url: http://authenticate.localhost:${port}
-idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
-shared_secret: ${'s'.repeat(32)}
-cookie_secret: ${'c'.repeat(32)}
-log_level: info
-routes:
-${publicRoute('logged.localhost', port, echo.url)}`,
-  );
+  const file = writeProxyConfig(port, 'log_level: info', publicRoute('logged.localhost', port, echo.url));
   const child = await spawnService(file, 'all', {}, port);
   try {
     let out = '';
