@@ -15,6 +15,7 @@ import { createRequestLimits, type RequestLimits } from './request-limits.js';
 import { createResponseCache, type ResponseCache } from './response-cache.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import { createSessionResolver, type SessionResolver } from './session-resolver.js';
+import { tracedAuthorize } from './traced-authorize.js';
 import { createTrustCheck, type TrustCheck } from './trusted-proxies.js';
 
 export interface ProxyStateDeps {
@@ -52,7 +53,11 @@ export interface ProxyState {
 }
 
 export async function createProxyState(config: VallumConfig, deps: ProxyStateDeps): Promise<ProxyState> {
-  const { authorize, cache, connections, counters } = deps;
+  const { cache, connections, counters } = deps;
+  // Without an exporter nothing records a span: new traces are not marked sampled.
+  const traces = createTraceStarter({ sampleRatio: config.tracing.otlpEndpoint ? config.tracing.sampleRatio : 0 });
+  const spans = config.tracing.otlpEndpoint ? await createOtlpSpanExporter({ endpoint: config.tracing.otlpEndpoint, service: 'vallum-proxy' }) : undefined;
+  const authorize = spans ? tracedAuthorize(deps.authorize, traces, spans) : deps.authorize;
   const cookies = createSessionCookieCodec(config.cookieSecret, { counters });
   const assertions = await createAssertionSigner({ signingKeyPem: config.signingKeyPem, sharedSecret: config.sharedSecret, keyRing: deps.keyRing, counters });
   const sessions = createSessionResolver({ cache, cookies, config, counters });
@@ -77,9 +82,8 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     limits: createRequestLimits(config.routes),
     caches,
     headerMemo: createHeaderMemo(),
-    // Without an exporter nothing records a span: new traces are not marked sampled.
-    traces: createTraceStarter({ sampleRatio: config.tracing.otlpEndpoint ? config.tracing.sampleRatio : 0 }),
-    spans: config.tracing.otlpEndpoint ? await createOtlpSpanExporter({ endpoint: config.tracing.otlpEndpoint, service: 'vallum-proxy' }) : undefined,
+    traces,
+    spans,
   });
 }
 
