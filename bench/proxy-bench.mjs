@@ -5,7 +5,8 @@
 // --profile DIR writes a V8 CPU profile of the Vallum process (run with --rounds 1 to keep it short); --only vallum
 // runs only the targets whose names contain the word, besides the baselines; --compare DIR runs the Vallum of another
 // checkout (built) beside this one, in the same interleaved rounds; --metrics also runs this Vallum with
-// `metrics_address` set (metrics on) beside the one without (off), and prints CPU per request on ÷ off.
+// `metrics_address` set (metrics on) beside the one without (off), and prints CPU per request on ÷ off;
+// --log-level info runs every Vallum with its access log on (default warn: nothing per request).
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,7 @@ const args = Object.fromEntries(
 const DURATION = Number(args.duration ?? 5);
 const ROUNDS = Number(args.rounds ?? 3);
 const CONNECTIONS = Number(args.connections ?? 50);
+const LOG_LEVEL = String(args['log-level'] ?? 'warn');
 const PROXY_CORE = '0';
 const LOAD_CORE = '1';
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
@@ -52,10 +54,14 @@ function start(name, cmd, argv, readyText, env = {}) {
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${out}`)), 60_000);
+    let ready = false;
     const onData = (d) => {
+      // Once started, output (e.g. access lines) is read and dropped, as a log collector would.
+      if (ready) return;
       out += d;
       const line = out.split('\n').find((l) => l.includes(readyText));
       if (line !== undefined) {
+        ready = true;
         clearTimeout(timer);
         resolve({ child, line });
       }
@@ -135,7 +141,7 @@ idp: { issuer: "http://127.0.0.1:9", client_id: bench, client_secret: bench, all
 shared_secret: ${secret('s')}
 cookie_secret: ${secret('c')}
 cache: { redis_url: "${redis.url}" }
-log_level: warn
+log_level: ${LOG_LEVEL}
 ${extra}routes:
   - from: http://public.localhost:${vallumPort}
     to: ${upstream}

@@ -1,5 +1,8 @@
 // Shared pieces of the proxy tests: Vallum in this process with public routes (the IdP is never needed), and
 // plain node:http upstreams on loopback.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request, type Dispatcher } from 'undici';
 import { loadVallumConfigText, startVallum, type RunningVallum } from '@vallum/cmd';
 import { getFreePort, startHttpUpstream, type HttpUpstream } from '@vallum/testing';
@@ -59,3 +62,20 @@ export const publicRoute = (host: string, port: number, to: string | string[], e
     allow_public_unauthenticated_access: true
 ${extra.replace(/^/gm, '    ')}
 `;
+
+/** A vallum.yaml in a new temp directory for a `vallum` process on `port` with public routes (no IdP is needed). */
+export function writeProxyConfig(port: number, top: string, routes: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'vallum-proxy-')), 'vallum.yaml');
+  writeFileSync(
+    file,
+    `address: 127.0.0.1:${port}
+authenticate_service_url: http://authenticate.localhost:${port}
+idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
+shared_secret: ${'s'.repeat(32)}
+cookie_secret: ${'c'.repeat(32)}
+${top}
+routes:
+${routes}`,
+  );
+  return file;
+}

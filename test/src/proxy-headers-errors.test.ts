@@ -3,12 +3,9 @@
 import { test, before, after } from 'node:test';
 import { request as httpRequest } from 'node:http';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startEchoUpstream, getFreePort, type EchoUpstream } from '@vallum/testing';
 import { spawnService, stopChild } from './harness.js';
-import { publicRoute, startProxy, startUpstream, type TestProxy, type TestUpstream } from './proxy-fixture.js';
+import { publicRoute, startProxy, startUpstream, writeProxyConfig, type TestProxy, type TestUpstream } from './proxy-fixture.js';
 
 let proxy: TestProxy;
 let untrusted: TestProxy;
@@ -146,24 +143,16 @@ function rawGet(port: number, headers: Record<string, string>): Promise<string> 
 
 interface LogLine {
   msg?: string;
-  res?: { statusCode?: number };
-  req?: { url?: string; remoteAddress?: string };
+  level?: number;
+  status?: number;
+  url?: string;
+  client_ip?: string;
+  request_id?: string;
 }
 
 test('a forwarded request is logged once with its request id, status and client address', async () => {
   const port = await getFreePort();
-  const file = join(mkdtempSync(join(tmpdir(), 'vallum-log-')), 'vallum.yaml');
-  writeFileSync(
-    file,
-    `address: 127.0.0.1:${port}
-authenticate_service_url: http://authenticate.localhost:${port}
-idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
-shared_secret: ${'s'.repeat(32)}
-cookie_secret: ${'c'.repeat(32)}
-log_level: info
-routes:
-${publicRoute('logged.localhost', port, echo.url)}`,
-  );
+  const file = writeProxyConfig(port, 'log_level: info', publicRoute('logged.localhost', port, echo.url));
   const child = await spawnService(file, 'all', {}, port);
   try {
     let out = '';
@@ -182,12 +171,13 @@ ${publicRoute('logged.localhost', port, echo.url)}`,
         .split('\n')
         .filter((l) => l.includes('"log-me-42"'))
         .map((l) => JSON.parse(l) as LogLine);
-    for (let i = 0; i < 50 && !lines().some((l) => l.msg === 'request completed'); i++) await new Promise((r) => setTimeout(r, 100));
-    const done = lines().filter((l) => l.msg === 'request completed');
+    for (let i = 0; i < 50 && !lines().some((l) => l.msg === 'request'); i++) await new Promise((r) => setTimeout(r, 100));
+    const done = lines().filter((l) => l.msg === 'request');
     assert.equal(done.length, 1, out);
-    assert.equal(done[0]!.res?.statusCode, 200);
-    assert.equal(done[0]!.req?.url, '/hello?x=1');
-    assert.equal(done[0]!.req?.remoteAddress, '127.0.0.1');
+    assert.equal(done[0]!.status, 200);
+    assert.equal(done[0]!.url, '/hello?x=1');
+    assert.equal(done[0]!.client_ip, '127.0.0.1');
+    assert.equal(lines().length, 1, 'nothing else is logged for the request');
   } finally {
     await stopChild(child);
   }

@@ -201,7 +201,7 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError('', `--service must be one of all, ${SERVICE_NAMES.join(', ')}; got '${service}'`);
   }
   const running = await startVallum(config, { service, address: values.address, garbagePacer: createGarbagePacer() });
-  const log = createLogger({ service: running.service === 'all' ? 'vallum' : running.service, level: config.logLevel });
+  const log = createLogger({ service: running.service === 'all' ? 'vallum' : running.service, level: config.logLevel, format: config.logFormat });
   log.info(`vallum ${running.service} listening on ${running.url}`);
   const watcher = watchConfigFile(file, {
     onConfig: async (next) => {

@@ -80,7 +80,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const metricsAddress = options.metricsAddress ?? initial.metricsAddress;
   const metrics = metricsAddress === undefined ? undefined : (await import('@vallum/telemetry/metrics')).createMetrics({ service });
   // The session store outlives config reloads: a reload must not sign everybody out.
-  const storeLog = logger === false ? undefined : createLogger({ service: 'cache', level: initial.logLevel });
+  const storeLog = logger === false ? undefined : createLogger({ service: 'cache', level: initial.logLevel, format: initial.logFormat });
   const store = service === 'all' || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog, metrics }) : undefined;
   // So do open long-lived connections: after a reload they are re-checked against the new policy.
   const connections = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createConnectionWatch() : undefined;
@@ -352,7 +352,7 @@ async function buildServices(
       import('@vallum/proxy'),
     ]);
     const authorizer = authorizeService.createAuthorizer(config, {
-      logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
+      logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel, format: config.logFormat }),
       metrics,
     });
     const authenticate = authenticateService.buildApp(config, { cache: store!, oidc: idp, logger, metrics });
@@ -404,7 +404,7 @@ async function buildServices(
   const refresher =
     store &&
     (await import('@vallum/cache')).startTokenRefresher(config, store, {
-      log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel }),
+      log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel, format: config.logFormat }),
       idp,
       metrics,
     });

@@ -95,6 +95,8 @@ export interface VallumConfig extends ListenerConfig {
   shutdownGraceMs: number;
   /** How long readiness fails before the listener closes on SIGTERM/SIGINT (load balancers see it first). */
   drainDelayMs: number;
+  logFormat: 'json' | 'pretty';
+  tracing: TracingConfig;
   routes: readonly RouteConfig[];
   /** Named policies from policy_dir and policy_files, by file name without .yaml. */
   namedPolicies: readonly NamedPolicy[];
@@ -104,6 +106,13 @@ export interface VallumConfig extends ListenerConfig {
   limits: LimitsConfig;
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
+}
+
+export interface TracingConfig {
+  /** OTLP/HTTP base URL; spans are exported only when set. */
+  otlpEndpoint: string | undefined;
+  /** Share of new traces sampled, 0–1. */
+  sampleRatio: number;
 }
 
 export interface BuildContext {
@@ -237,6 +246,12 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     logLevel: raw.log_level ?? 'info',
     shutdownGraceMs: parseDuration(raw.shutdown_grace ?? '30s'),
     drainDelayMs: parseDuration(raw.drain_delay ?? '0s'),
+    logFormat: raw.log_format ?? 'json',
+    tracing: Object.freeze({
+      otlpEndpoint:
+        raw.tracing?.otlp_endpoint && url(raw.tracing.otlp_endpoint, ['tracing', 'otlp_endpoint'], 'tracing.otlp_endpoint')?.href.replace(/\/$/, ''),
+      sampleRatio: raw.tracing?.sample_ratio ?? 1,
+    }),
     routes: Object.freeze(routes),
     ...buildListener(raw, ctx.files.contents, issues),
     namedPolicies: policies.named,

@@ -25,5 +25,6 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[]]> 
   ['VALLUM_IDP_CLIENT_SECRET', ['idp', 'client_secret']],
   ['VALLUM_IDP_CLIENT_SECRET_FILE', ['idp', 'client_secret_file']],
   ['VALLUM_LOG_LEVEL', ['log_level']],
+  ['VALLUM_LOG_FORMAT', ['log_format']],
   ['VALLUM_ALLOW_PLACEHOLDER_SECRETS', ['allow_placeholder_secrets']],
 ];

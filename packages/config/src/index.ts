@@ -9,7 +9,7 @@ export {
   type LocatedIssue,
 } from './load-config.js';
 export { parseDuration, parseSize, parseListenAddress, hostOf, DURATION_PATTERN, SIZE_PATTERN } from './parse-values.js';
-export { buildConfig, type VallumConfig, type RouteConfig, type IdpConfig } from './build-config.js';
+export { buildConfig, type VallumConfig, type RouteConfig, type IdpConfig, type TracingConfig } from './build-config.js';
 export { ENV_OVERRIDES } from './env.js';
 export { LB_POLICIES } from './proxy-schema.js';
 export type { RouteProxyConfig, SharedRouteProxyConfig, ListenerConfig, LbPolicy, HealthCheckConfig, UpstreamTlsConfig } from './build-proxy.js';

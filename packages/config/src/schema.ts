@@ -147,6 +147,22 @@ export const ConfigSchema = Type.Object(
     drain_delay: Type.Optional(
       Duration('On SIGTERM/SIGINT, how long /readyz fails while the listener still accepts, so load balancers take this instance out first (default 0s)'),
     ),
+    log_format: Type.Optional(
+      Type.Union([Type.Literal('json'), Type.Literal('pretty')], {
+        description: 'json (default): one JSON object per line; pretty: one readable line per entry, for a terminal',
+      }),
+    ),
+    tracing: Type.Optional(
+      Type.Object(
+        {
+          otlp_endpoint: Type.Optional(Url('OTLP/HTTP collector base URL (spans are POSTed to ENDPOINT/v1/traces as JSON); no spans are exported when absent')),
+          sample_ratio: Type.Optional(
+            Type.Number({ minimum: 0, maximum: 1, description: "Share of new traces exported (default 1); a trusted caller's sampled flag is kept" }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     policy_dir: Type.Optional(
       Type.String({
         minLength: 1,

@@ -33,6 +33,7 @@ export const ErrorCodes = {
   REQUEST_FRAMING_INVALID: 'VALLUM_REQUEST_FRAMING_INVALID',
   UPSTREAM_UNAVAILABLE: 'VALLUM_UPSTREAM_UNAVAILABLE',
   UPSTREAM_TIMEOUT: 'VALLUM_UPSTREAM_TIMEOUT',
+  CLIENT_ABORTED: 'VALLUM_CLIENT_ABORTED',
   RATE_LIMITED: 'VALLUM_RATE_LIMITED',
   REQUEST_BODY_TOO_LARGE: 'VALLUM_REQUEST_BODY_TOO_LARGE',
   UNSUPPORTED_CONTENT_ENCODING: 'VALLUM_UNSUPPORTED_CONTENT_ENCODING',
@@ -100,6 +101,10 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Objec
     meaning: 'The application behind the route cannot be reached or reset the connection; every endpoint is tried first, ejected ones included.',
   },
   VALLUM_UPSTREAM_TIMEOUT: { status: 504, meaning: 'The application behind the route did not answer in time.' },
+  VALLUM_CLIENT_ABORTED: {
+    status: 499,
+    meaning: 'The client closed its connection before the response was complete; logged at debug, never answered (no one is left to read it).',
+  },
   VALLUM_RATE_LIMITED: { status: 429, meaning: 'Too many requests from this user or address; Retry-After says when to try again.' },
   VALLUM_REQUEST_BODY_TOO_LARGE: { status: 413, meaning: "The request body is larger than the route's max_request_body_bytes." },
   VALLUM_UNSUPPORTED_CONTENT_ENCODING: { status: 415, meaning: 'A compressed request body was sent where Vallum does not accept one.' },

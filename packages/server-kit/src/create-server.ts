@@ -1,8 +1,21 @@
-// The fastify instance every service starts from: JSON logs with secrets redacted, a request id, error and not-found
-// handlers that answer through the one error renderer (error-response.ts), and a health endpoint.
+// The fastify instance every service starts from: JSON logs with secrets redacted, a request id and a trace,
+// one access line per request (access-line.ts), error and not-found handlers that answer through the one error
+// renderer (error-response.ts), and a health endpoint.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { createRepeatedLog, errorFields, errorKey, lazyChildLogger, loggerOptions } from '@vallum/telemetry';
+import {
+  createAccessLogger,
+  createRepeatedLog,
+  createTraceStarter,
+  errorFields,
+  errorKey,
+  lazyChildLogger,
+  LogFields,
+  loggerOptions,
+  type LogFormat,
+} from '@vallum/telemetry';
+import { accessLineHook, startAccess } from './access-line.js';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { renderError, replyError, replyRenderedError, type ErrorRenderOptions } from './error-response.js';
 
@@ -11,6 +24,12 @@ export interface ServerOptions {
   /** false silences logs (tests); otherwise pino options built from telemetry. */
   logger?: boolean;
   logLevel?: string;
+  logFormat?: LogFormat;
+  /**
+   * Whether a request's traceparent is believed (its trace continued): a trusted proxy's, or a service call's.
+   * Otherwise every request starts a trace of its own.
+   */
+  trustTrace?: (raw: IncomingMessage) => boolean;
   fastify?: Omit<FastifyServerOptions, 'logger'>;
   /** Where the health check answers; the proxy moves it under /.vallum/ so route hosts keep their own /healthz. */
   healthPath?: string;
@@ -32,15 +51,27 @@ export function requestIdOf(req: { headers: Record<string, string | string[] | u
 }
 
 export function createServer(options: ServerOptions): FastifyInstance {
+  const traces = createTraceStarter({ sampleRatio: 0 });
+  const trustTrace = options.trustTrace ?? (() => false);
+  const logs = options.logger !== false;
   const app = Fastify({
-    logger: options.logger === false ? false : loggerOptions({ service: options.service, level: options.logLevel }),
+    logger: logs ? loggerOptions({ service: options.service, level: options.logLevel, format: options.logFormat }) : false,
     requestIdHeader: false,
+    requestIdLogLabel: LogFields.requestId,
     genReqId: requestIdOf,
-    ...(options.logger === false
-      ? {}
-      : { childLoggerFactory: (logger, bindings, opts) => lazyChildLogger(logger as Parameters<typeof lazyChildLogger>[0], bindings, opts) }),
+    // The access line (access-line.ts) replaces fastify's two lines per request.
+    disableRequestLogging: true,
+    ...(logs
+      ? {
+          childLoggerFactory: (logger, bindings, opts, raw) => {
+            const trace = startAccess(raw as IncomingMessage, traces, trustTrace(raw as IncomingMessage));
+            return lazyChildLogger(logger as Parameters<typeof lazyChildLogger>[0], { ...bindings, [LogFields.traceId]: trace.traceId }, opts);
+          },
+        }
+      : {}),
     ...options.fastify,
   });
+  if (logs) app.addHook('onResponse', accessLineHook(createAccessLogger({ service: options.service, level: options.logLevel, format: options.logFormat })));
 
   const errors: NonNullable<ServerOptions['errors']> = { format: 'json', ...options.errors };
   if (!options.ownErrorHandler) {
@@ -50,7 +81,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     app.setErrorHandler((err: Error, req, reply) => {
       const rendered = renderError(err, { ...errors, requestId: req.id, accept: req.headers.accept });
       if (rendered.status >= 500) failures.write('error', errorKey(err), { reqId: req.id, ...errorFields(err) }, 'request failed');
-      else req.log.info({ code: (err as { code?: unknown }).code, msg: err.message }, 'request refused');
+      else req.log.debug({ code: (err as { code?: unknown }).code, msg: err.message }, 'request refused');
       void replyRenderedError(reply, rendered);
     });
   }

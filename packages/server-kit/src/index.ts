@@ -1,9 +1,10 @@
 export { createServer, requestIdOf, type ServerOptions } from './create-server.js';
-export { requireServiceAuth, type ServiceAuthOptions } from './require-service-auth.js';
+export { noteAccess, traceOf } from './access-line.js';
+export { isServiceCall, requireServiceAuth, type ServiceAuthOptions } from './require-service-auth.js';
 export { safeRedirectTarget } from './safe-redirect.js';
 export { escapeHtml, renderPage, sendPage, type PageOptions } from './html.js';
 export { isCrossSiteRequest, sendSignOutConfirmation } from './sign-out-intent.js';
-export { clientAddress, createTrustCheck, type TrustCheck } from './trusted-proxies.js';
+export { clientAddress, createTrustCheck, trustedPeer, type TrustCheck } from './trusted-proxies.js';
 export { addressKey, createRateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimiterStats } from './rate-limiter.js';
 export {
   errorView,

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createServiceTokenVerifier, type Secrets } from '@vallum/service-auth';
 
@@ -19,4 +20,13 @@ export function requireServiceAuth(app: FastifyInstance, options: ServiceAuthOpt
     callers.set(req, await verifier.verify(req.headers.authorization));
   });
   return (req) => callers.get(req) ?? '';
+}
+
+/**
+ * A call that presents a service token: its traceparent is continued (for createServer's `trustTrace`). A request
+ * without a valid token is refused by `requireServiceAuth` before any work, so a forged one names only its own 401.
+ */
+export function isServiceCall(raw: IncomingMessage): boolean {
+  const auth = raw.headers.authorization;
+  return typeof auth === 'string' && auth.startsWith('Bearer ');
 }

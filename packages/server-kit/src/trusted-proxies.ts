@@ -1,5 +1,6 @@
 // Which peers may tell us who the client is (X-Forwarded-For), and so who the client really is. Ranges are matched
 // by the policy language's matcher, the one `source_ip` uses.
+import type { IncomingMessage } from 'node:http';
 import { inAnyRange, parseIp, parseRange, type IpRange } from '@vallum/policy';
 
 export type TrustCheck = (peer: string | undefined) => boolean;
@@ -28,4 +29,10 @@ export function clientAddress(peer: string | undefined, forwardedFor: string | s
     .filter(Boolean);
   for (let i = hops.length - 1; i >= 0; i--) if (!trusted(hops[i])) return hops[i];
   return hops[0] ?? peer;
+}
+
+/** For createServer's `trustTrace`: a request is believed about its trace when its peer is a trusted proxy. */
+export function trustedPeer(entries: readonly string[]): (raw: IncomingMessage) => boolean {
+  const trusted = createTrustCheck(entries);
+  return (raw) => trusted(raw.socket.remoteAddress);
 }

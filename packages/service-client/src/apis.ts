@@ -10,6 +10,8 @@ export interface AuthorizeRequest {
   request: RequestInfo;
   /** The proxy's request id, so the decision log line can be joined to the access log. */
   requestId?: string;
+  /** The proxy's traceparent: sent as a header by the HTTP client, so the authorize service's lines join the trace. */
+  traceparent?: string;
 }
 
 export interface AuthorizeApi {

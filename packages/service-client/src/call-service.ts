@@ -15,12 +15,15 @@ export interface CallOptions {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   body?: unknown;
+  /** W3C traceparent of the request this call is made for. */
+  traceparent?: string | undefined;
 }
 
 /** Returns the parsed JSON body, or undefined on 404; throws VallumError SERVICE_UNAVAILABLE / SERVICE_BAD_RESPONSE. */
 export async function callService<T>(endpoint: ServiceEndpoint, call: CallOptions): Promise<T | undefined> {
   const headers: Record<string, string> = { authorization: `Bearer ${await endpoint.signer.token(endpoint.service)}` };
   if (call.body !== undefined) headers['content-type'] = 'application/json';
+  if (call.traceparent !== undefined) headers.traceparent = call.traceparent;
   let res: Response;
   try {
     res = await fetch(new URL(call.path, endpoint.url), {

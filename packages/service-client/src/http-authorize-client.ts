@@ -7,7 +7,8 @@ export function createHttpAuthorizeClient(endpoint: ServiceEndpoint): AuthorizeA
   return {
     ping: () => pingService(endpoint),
     async evaluate(input) {
-      const decision = await callService<Decision>(endpoint, { method: 'POST', path: '/v1/evaluate', body: input });
+      const { traceparent, ...body } = input;
+      const decision = await callService<Decision>(endpoint, { method: 'POST', path: '/v1/evaluate', body, traceparent });
       if (!decision || typeof decision.allow !== 'boolean') {
         throw new VallumError(ErrorCodes.SERVICE_BAD_RESPONSE, 'authorize answered without a decision', { status: 502 });
       }

@@ -33,7 +33,7 @@ export function registerAbuseLimits(app: FastifyInstance, config: Pick<VallumCon
     if (!limiter) return;
     const wait = limiter.take(addressKey(clientAddress(req.raw.socket.remoteAddress, req.headers['x-forwarded-for'], trusted)));
     if (wait === 0) return;
-    req.log.info({ path: req.routeOptions.url, retryAfter: wait }, 'rate limited');
+    req.log.debug({ path: req.routeOptions.url, retryAfter: wait }, 'rate limited');
     return refuse(
       req,
       reply,

@@ -5,7 +5,16 @@ import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
 import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
 import { secretList, type VallumConfig } from '@vallum/config';
-import { createServer, isCrossSiteRequest, replyError, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
+import {
+  createServer,
+  isCrossSiteRequest,
+  replyError,
+  safeRedirectTarget,
+  sendPage,
+  sendSignOutConfirmation,
+  noteAccess,
+  trustedPeer,
+} from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { createHandoffCodec, createSealedValueCodec, createSessionCookieCodec, newSessionId, sessionCookieOptions, type Session } from '@vallum/session';
 import { createOidcClient, idpUnavailableError, isIdpUnreachable, type OidcClient } from '@vallum/idp';
@@ -42,6 +51,8 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     service: 'authenticate',
     logger: deps.logger,
     logLevel: config.logLevel,
+    logFormat: config.logFormat,
+    trustTrace: trustedPeer(config.trustedProxies),
     errors: { format: 'negotiate', ...SIGN_IN_FAILED_PAGE },
     fastify: { bodyLimit: 65_536 },
   });
@@ -191,7 +202,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       sessionCookies.forget(previous.sid);
     }
     await cache.putSession(session);
-    req.log.info({ user: session.email, sid_prefix: session.id.slice(0, 6) }, 'signed in');
+    noteAccess(req, { user: session.email, sid_prefix: session.id.slice(0, 6), event: 'signed-in' });
     deps.metrics?.signIns.inc({ result: 'success' });
     const cookieValue = await sessionCookies.seal({ sid: session.id, expiresAt: session.expiresAt });
     reply.setCookie(cookieName, cookieValue, sessionCookieOptions(secure, config.cookieExpireMs / 1000));

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { VallumConfig } from '@vallum/config';
 import type { CacheApi } from '@vallum/service-client';
+import { noteAccess } from '@vallum/server-kit';
 import type { OidcClient } from '@vallum/idp';
 import type { VallumMetrics } from '@vallum/telemetry';
 
@@ -53,7 +54,7 @@ export function registerBackchannelLogout(
       const idpSid = typeof payload.sid === 'string' && payload.sid ? payload.sid : undefined;
       const sessions = await cache.findSessions(sub === undefined ? { idpSid: idpSid! } : { sub, idpSid });
       for (const session of sessions) await cache.deleteSession(session.id);
-      req.log.info({ sessions: sessions.length }, 'back-channel logout');
+      noteAccess(req, { event: 'back-channel-logout', sessions_ended: sessions.length });
       if (sessions.length > 0) deps.metrics?.signOuts.inc({ kind: 'backchannel' });
       return reply.status(200).send();
     });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { secretList, type VallumConfig } from '@vallum/config';
 import type { VallumMetrics } from '@vallum/telemetry';
-import { createServer, requireServiceAuth } from '@vallum/server-kit';
+import { createServer, isServiceCall, requireServiceAuth } from '@vallum/server-kit';
 import { createAuthorizer, type Authorizer } from './authorizer.js';
 import { evaluateRoute } from './routes/evaluate.js';
 
@@ -15,7 +15,7 @@ export interface AppDeps {
 
 /** The authorize service: never listens, never reads process.env. Throws at build time on an invalid policy. */
 export function buildApp(config: VallumConfig, deps: AppDeps = {}): FastifyInstance {
-  const app = createServer({ service: 'authorize', logger: deps.logger, logLevel: config.logLevel });
+  const app = createServer({ service: 'authorize', logger: deps.logger, logLevel: config.logLevel, logFormat: config.logFormat, trustTrace: isServiceCall });
   // Decisions made over HTTP are logged through the request's logger by the route, so the authorizer needs none.
   const authorizer = deps.authorizer ?? createAuthorizer(config, { metrics: deps.metrics });
   // Encapsulated so the service-token hook covers the API but not /healthz.

@@ -59,7 +59,7 @@ test('an unknown route id is denied (fail closed) with route-unknown', async () 
 
 test('each decision is logged once with route, user, decision and reason codes', async () => {
   const lines: DecisionLogLine[] = [];
-  const authorizer = createAuthorizer(load(CONFIG), { logger: { info: (line) => lines.push(line) } });
+  const authorizer = createAuthorizer(load(CONFIG), { logger: { debug: (line) => lines.push(line) } });
   verdict(await authorizer.evaluate({ routeId: 'wiki', identity: mallory, request }));
   verdict(await authorizer.evaluate({ routeId: 'status', identity: null, request }));
   assert.deepEqual(lines, [

@@ -1,12 +1,12 @@
 // The authorize service's core, usable in-process (all-in-one mode) or behind POST /v1/evaluate: every route's
-// policy compiled once at construction, then one pure decision per request, logged once.
+// policy compiled once at construction, then one pure decision per request, logged once at debug.
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import { compilePolicies, type VallumConfig } from '@vallum/config';
 import { ReasonCodes, routeDecision, type Decision, type RouteAccess } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
 import type { CounterChild, VallumMetrics } from '@vallum/telemetry';
 
-/** The one decision log line; field names follow @vallum/telemetry's LogFields. */
+/** The decision's detail line, at debug (the access line carries the decision at info); names follow LogFields. */
 export interface DecisionLogLine {
   route: string;
   user: string | null;
@@ -19,8 +19,8 @@ export interface DecisionLogLine {
 
 /** Satisfied by a pino / fastify logger. */
 export interface DecisionLogger {
-  info(line: DecisionLogLine, message: string): void;
-  /** pino's: when info is off, the line is not even built. */
+  debug(line: DecisionLogLine, message: string): void;
+  /** pino's: when debug is off, the line is not even built. */
   isLevelEnabled?(level: string): boolean;
 }
 
@@ -81,8 +81,8 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
     if (until !== undefined) decision.cacheableUntil = until;
     if (decision.shadow) shadowDenials.set(input.routeId, (shadowDenials.get(input.routeId) ?? 0) + 1);
     countDecision?.(decision);
-    if (logger && logger.isLevelEnabled?.('info') !== false)
-      logger.info(
+    if (logger && logger.isLevelEnabled?.('debug') !== false)
+      logger.debug(
         {
           route: input.routeId,
           user: input.identity?.email ?? null,

@@ -83,7 +83,7 @@ test('the global policy applies before every route; it can use a named policy', 
 test('shadow mode: enforce: false allows, logs would-deny and counts it', async () => {
   const file = setup('', { 'engineering-only.yaml': `enforce: false\n${ENGINEERING}` }, '    policy: { use: engineering-only }\n');
   const lines: DecisionLogLine[] = [];
-  const authorizer = createAuthorizer(load(file), { logger: { info: (line) => lines.push(line) } });
+  const authorizer = createAuthorizer(load(file), { logger: { debug: (line) => lines.push(line) } });
   const decision = await authorizer.evaluate({ routeId: 'wiki', identity: sam, request, requestId: 'req-1' });
   await authorizer.evaluate({ routeId: 'wiki', identity: sam, request });
   assert.equal(decision.allow, true);

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { secretList, type VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
-import { createServer, requireServiceAuth } from '@vallum/server-kit';
+import { createServer, isServiceCall, requireServiceAuth } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { sessionView, type ApiTokenRecord, type Session, type SessionView } from '@vallum/session';
 import { registerEventStream } from './event-stream.js';
@@ -55,10 +55,10 @@ const apiTokenBody = {
 } as const;
 
 export function buildApp(
-  config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pick<VallumConfig, 'logLevel' | 'previousSharedSecrets'>>,
+  config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pick<VallumConfig, 'logLevel' | 'logFormat' | 'previousSharedSecrets'>>,
   deps: CacheDeps,
 ): FastifyInstance {
-  const app = createServer({ service: 'cache', logger: deps.logger, logLevel: config.logLevel });
+  const app = createServer({ service: 'cache', logger: deps.logger, logLevel: config.logLevel, logFormat: config.logFormat, trustTrace: isServiceCall });
   const { store } = deps;
 
   void app.register(async (scope) => {

@@ -1,12 +1,13 @@
 // The check step's input: what the access check needs to know of a matched request, read from the raw request.
 import type { IncomingMessage } from 'node:http';
 import type { AccessRequest } from './access.js';
+import type { RequestIds } from './access-log.js';
 import type { TargetMatch } from './match-target.js';
 import type { ProxyState } from './proxy-state.js';
 import { requestCookie } from './request-cookie.js';
 import { clientAddress } from './trusted-proxies.js';
 
-export function accessRequestOf(state: ProxyState, req: IncomingMessage, m: TargetMatch, requestId: string): AccessRequest {
+export function accessRequestOf(state: ProxyState, req: IncomingMessage, m: TargetMatch, ids: RequestIds): AccessRequest {
   const { trusted } = state;
   return {
     route: m.route,
@@ -20,6 +21,7 @@ export function accessRequestOf(state: ProxyState, req: IncomingMessage, m: Targ
     headers: req.headers,
     clientIp: clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted),
     trustedPeer: trusted(req.socket.remoteAddress),
-    requestId,
+    requestId: ids.requestId,
+    traceparent: ids.trace.traceparent,
   };
 }

@@ -33,6 +33,8 @@ export interface AccessRequest {
   /** The peer is a trusted proxy: the policy may read its forwarding headers. */
   trustedPeer?: boolean;
   requestId?: string;
+  /** Vallum's traceparent for this request, for the authorize service over HTTP. */
+  traceparent?: string;
   /** The Authorization header, for bearer tokens when there is no session cookie. */
   authorization?: string;
 }
@@ -47,6 +49,11 @@ export type AccessResult =
       watch?: (res: Closable) => void;
       /** Who was let in (the session's subject), for per-user rate limits; absent on public routes. */
       user?: string;
+      /** Who was let in, for the access log; absent on public routes. */
+      email?: string;
+      /** Let in only because the route's policy does not enforce (shadow mode): the policy would deny, for `reasons`. */
+      shadow?: boolean;
+      reasons?: readonly Reason[];
     }
   | { kind: 'sign-in'; location: string; clearCookie: boolean }
   | { kind: 'deny'; email: string; reasons: readonly Reason[] }
@@ -128,6 +135,7 @@ export function createAccessCheck(deps: {
     if (r.clientIp) request.sourceIp = r.clientIp;
     const input: AuthorizeRequest = { routeId: r.route.id, identity: identityOf(session), request };
     if (r.requestId) input.requestId = r.requestId;
+    if (r.traceparent) input.traceparent = r.traceparent;
     return input;
   };
   /** The answer once the session is known, from in-process copies alone; undefined when something must wait. */
@@ -136,17 +144,17 @@ export function createAccessCheck(deps: {
     const decision = peekEveryPath(authorize, input, r.otherPaths ?? NO_PATHS);
     if (decision === undefined) return undefined;
     if (!decision.allow) return denied(session, decision);
-    if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, false);
+    if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, false, decision);
     const identity = identityHeaders.peek(session, r.route, r.host);
-    return identity && allowed(r, session, input, identity, false);
+    return identity && allowed(r, session, input, identity, false, decision);
   };
   const afterSession = async (r: AccessRequest, session: SessionView, dropAuthorization: boolean): Promise<AccessResult> => {
     const input = decisionInput(r, session);
     const decision = await decideEveryPath(authorize, input, r.otherPaths ?? NO_PATHS);
     if (!decision.allow) return denied(session, decision);
-    if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, dropAuthorization);
+    if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, dropAuthorization, decision);
     const identity = identityHeaders.peek(session, r.route, r.host) ?? (await identityHeaders.build(session, r.route, r.host));
-    return allowed(r, session, input, identity, dropAuthorization);
+    return allowed(r, session, input, identity, dropAuthorization, decision);
   };
   const denied = (session: SessionView, decision: Decision): AccessResult => ({ kind: 'deny', email: session.email, reasons: decision.reasons });
   const allowed = (
@@ -155,12 +163,16 @@ export function createAccessCheck(deps: {
     input: AuthorizeRequest,
     identity: IdentityHeaders | undefined,
     dropAuthorization: boolean,
+    decision: Decision,
   ): AccessResult => {
     const { route, cookie, authorization, method, host, path, otherPaths, clientIp } = r;
     const forPolicy = input.request.headers ?? NO_HEADERS;
     const watch = (res: Closable) =>
       connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, otherPaths, headers: forPolicy, sourceIp: clientIp });
-    return { kind: 'forward', identity, watch, dropAuthorization, user: session.sub || session.email };
+    const user = session.sub || session.email;
+    if (decision.shadow)
+      return { kind: 'forward', identity, watch, dropAuthorization, user, email: session.email || session.sub, shadow: true, reasons: decision.reasons };
+    return { kind: 'forward', identity, watch, dropAuthorization, user, email: session.email || session.sub };
   };
   /** The session from the cookie (in-process or read), else a bearer token, else sign in. */
   const check = async (r: AccessRequest): Promise<AccessResult> => {

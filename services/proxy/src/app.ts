@@ -3,7 +3,7 @@
 // service on reload.
 import type { FastifyInstance } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
-import { createRepeatedLog } from '@vallum/telemetry';
+import { createAccessLogger, createRepeatedLog } from '@vallum/telemetry';
 import { buildOwnPages } from './own-pages.js';
 import { createProxyHandler, type RequestHandler, type UpgradeHandler } from './proxy-handler.js';
 import { closeProxyState, createProxyState, type ProxyState, type ProxyStateDeps } from './proxy-state.js';
@@ -26,7 +26,8 @@ export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<P
   const state = await createProxyState(config, deps);
   const pages = buildOwnPages(state, { logger: deps.logger });
   const errors = createRepeatedLog(pages.log);
-  const handler = createProxyHandler(state, { ownPages: (req, res) => pages.routing(req, res), log: pages.log, errors });
+  const accessLog = deps.logger === false ? undefined : createAccessLogger({ service: 'proxy', level: config.logLevel, format: config.logFormat });
+  const handler = createProxyHandler(state, { ownPages: (req, res) => pages.routing(req, res), log: pages.log, errors, accessLog });
   return {
     ...handler,
     pages,

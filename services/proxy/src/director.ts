@@ -4,6 +4,7 @@
 // and the verified identity is added last, so nothing configured or sent can override it. Request trailers go
 // through the same filter.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { TraceContext } from '@vallum/telemetry';
 
 const HOP_BY_HOP = new Set([
   'connection',
@@ -44,6 +45,8 @@ export interface UpstreamHeadersInput {
   proto: 'http' | 'https';
   host: string;
   requestId: string;
+  /** Vallum's hop of the trace: the upstream gets its traceparent (the client's is replaced) and a trusted tracestate. */
+  trace?: Pick<TraceContext, 'traceparent' | 'tracestate'>;
   identity?: IdentityHeaders;
   rules?: RouteHeaderRules;
   /** The protocol of an upgrade (WebSocket) being forwarded; Upgrade is hop-by-hop otherwise. */
@@ -107,6 +110,9 @@ export function isForwardingField(name: string): boolean {
   return n.startsWith('x-forwarded-') || FORWARDED_IDENTITY.has(n);
 }
 
+/** Vallum is a hop of the trace: it sends its own (carrying a trusted caller's trace id and tracestate). */
+const TRACE_FIELDS = new Set(['traceparent', 'tracestate']);
+
 /** What decides whether one client-sent field (header or trailer) reaches the upstream. */
 interface FieldFilter {
   named: Set<string> | undefined;
@@ -123,7 +129,7 @@ interface FieldFilter {
  * route's removals. Names are lower-case.
  */
 function passes(name: string, f: FieldFilter): boolean {
-  if (name === 'host' || hopByHop(name, f.named)) return false;
+  if (name === 'host' || hopByHop(name, f.named) || TRACE_FIELDS.has(name)) return false;
   if ((name.charCodeAt(0) | 32) === 120 && IDENTITY_HEADER.test(name)) return false;
   if (isForwardingField(name) && (!f.trustedPeer || FORWARDING.has(name) || name.includes('_'))) return false;
   if (f.plan !== undefined && f.plan.removed.has(name)) return false;
@@ -206,6 +212,10 @@ export function upstreamHeaderList(input: UpstreamHeadersInput): string[] {
   if (ours(plan, 'x-forwarded-proto')) out.push('x-forwarded-proto', (trusted && forwardedValue(h['x-forwarded-proto'])) || input.proto);
   if (ours(plan, 'x-forwarded-host')) out.push('x-forwarded-host', (trusted && forwardedValue(h['x-forwarded-host'])) || input.host);
   if (ours(plan, 'x-request-id')) out.push('x-request-id', input.requestId);
+  if (input.trace !== undefined) {
+    out.push('traceparent', input.trace.traceparent);
+    if (input.trace.tracestate !== undefined) out.push('tracestate', input.trace.tracestate);
+  }
   if (input.upgrade) out.push('connection', 'Upgrade', 'upgrade', input.upgrade);
   if (plan !== undefined) for (let i = 0; i < plan.set.length; i++) out.push(plan.set[i]!);
   if (input.identity) for (const v of identityList(input.identity, input.memo)) out.push(v);

@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import type { RouteConfig } from '@vallum/config';
 import type { VallumError } from '@vallum/errors';
 import type { AccessResult } from './access.js';
+import type { RequestIds } from './access-log.js';
 import { forwardWithCache } from './cached-forward.js';
 import { upstreamHeaderList, upstreamRequestHeaders, type UpstreamHeadersInput } from './director.js';
 import type { ForwardInput } from './forward.js';
@@ -29,14 +30,14 @@ export function forwardAllowed(
   res: ServerResponse,
   m: TargetMatch,
   result: Allowed,
-  requestId: string,
+  ids: RequestIds,
   failed: ForwardFailed,
 ): VallumError | undefined {
   const { route } = m;
   const refused = limitRefusal(state, req, route, result);
   if (refused) return refused;
   result.watch?.(res);
-  const fields = headerInput(state, req, requestId, m, result);
+  const fields = headerInput(state, req, ids, m, result);
   const input: ForwardInput = {
     route,
     hashKey: hashKeyOf(route, req),
@@ -47,7 +48,8 @@ export function forwardAllowed(
     res,
     headers: upstreamHeaderList(fields),
     fields,
-    requestId,
+    requestId: ids.requestId,
+    traceId: ids.trace.traceId,
   };
   const cache = state.caches.get(route.id);
   if (!cache) {
@@ -73,7 +75,7 @@ export async function forwardAllowedUpgrade(
   request: { req: IncomingMessage; socket: Duplex; head: Buffer },
   m: TargetMatch,
   result: Allowed,
-  requestId: string,
+  ids: RequestIds,
 ): Promise<number | { status: number; message: string }> {
   const { req, socket, head } = request;
   const refused = m.route.rateLimit && limitRefusal(state, req, m.route, result);
@@ -81,7 +83,7 @@ export async function forwardAllowedUpgrade(
   // An upgraded connection obeys revocation like a long response: it is closed when the session ends or the
   // policy stops allowing it.
   result.watch?.(socket);
-  const headers = upstreamRequestHeaders(headerInput(state, req, requestId, m, result, String(req.headers.upgrade ?? 'websocket')));
+  const headers = upstreamRequestHeaders(headerInput(state, req, ids, m, result, String(req.headers.upgrade ?? 'websocket')));
   const status = await state.forwarder.upgrade({
     route: m.route,
     hashKey: hashKeyOf(m.route, req),
@@ -102,7 +104,7 @@ function limitRefusal(state: ProxyState, req: IncomingMessage, route: RouteConfi
   return refused;
 }
 
-function headerInput(state: ProxyState, req: IncomingMessage, requestId: string, m: TargetMatch, result: Allowed, upgrade?: string): UpstreamHeadersInput {
+function headerInput(state: ProxyState, req: IncomingMessage, ids: RequestIds, m: TargetMatch, result: Allowed, upgrade?: string): UpstreamHeadersInput {
   const remote = req.socket.remoteAddress;
   return {
     headers: req.headers,
@@ -111,7 +113,8 @@ function headerInput(state: ProxyState, req: IncomingMessage, requestId: string,
     trustedPeer: state.trusted(remote),
     proto: (req.socket as TLSSocket).encrypted ? 'https' : 'http',
     host: m.host,
-    requestId,
+    requestId: ids.requestId,
+    trace: ids.trace,
     identity: result.identity,
     rules: m.route,
     upgrade,

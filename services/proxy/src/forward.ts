@@ -43,6 +43,8 @@ export interface ForwardInput {
   /** What `headers` were filtered with; request trailers go through the same filter. */
   fields?: TrailerFilterInput;
   requestId: string;
+  /** For the log lines of a failed exchange. */
+  traceId?: string;
   /** Sees the response as it streams (the response cache); may take over answering the client. */
   tap?: ResponseTap;
 }
@@ -259,10 +261,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     // A client that went away is no failure of the upstream.
     if (!res.destroyed) this.countError(err, started);
     if (!started) {
+      if (res.destroyed) {
+        // The client went away first: not the upstream's failure, and no one is left to answer.
+        this.endpoint!.inFlight--;
+        return this.reject(clientAborted(err));
+      }
+      this.settle(false);
       const connectFailed = CONNECT_ERRORS.has((err as { code?: string }).code ?? '');
-      if (!res.destroyed) this.settle(false);
-      else this.endpoint!.inFlight--;
-      if (this.retryable && connectFailed && this.attempts === 1 && !res.destroyed) return this.start(err);
+      if (this.retryable && connectFailed && this.attempts === 1) return this.start(err);
       return this.reject(upstreamError(err));
     }
     // A response cut after it started (client gone, upstream died mid-body) is judged by its status, as if complete.
@@ -302,6 +308,10 @@ function pairs(raw: ReadonlyArray<Buffer | string>): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (let i = 0; i + 1 < raw.length; i += 2) out.push([String(raw[i]), String(raw[i + 1])]);
   return out;
+}
+
+function clientAborted(cause: unknown): VallumError {
+  return new VallumError(ErrorCodes.CLIENT_ABORTED, 'The client closed the connection before the response.', { status: 499, cause });
 }
 
 export function upstreamError(cause: unknown): VallumError {

@@ -14,6 +14,8 @@ export function buildOwnPages(state: ProxyState, options: { logger?: boolean | u
     service: 'proxy',
     logger: options.logger,
     logLevel: state.config.logLevel,
+    logFormat: state.config.logFormat,
+    trustTrace: (raw) => state.trusted(raw.socket.remoteAddress),
     healthPath: '/.vallum/healthz',
     ownErrorHandler: true,
   });

@@ -7,10 +7,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
+import type { SpanRecord } from '@vallum/telemetry';
 import { ErrorCodes, VallumError, isVallumError } from '@vallum/errors';
 import { requestIdOf } from '@vallum/server-kit';
-import { errorFields, errorKey, type RepeatedLog, type RouteRequestRecorder } from '@vallum/telemetry';
+import { errorFields, errorKey, type RepeatedLog } from '@vallum/telemetry';
 import type { AccessResult } from './access.js';
+import { AccessRecord, createAccessLog } from './access-log.js';
 import { accessRequestOf } from './access-request.js';
 import { forwardAllowed, forwardAllowedUpgrade } from './forward-allowed.js';
 import type { ForwardInput } from './forward.js';
@@ -35,11 +37,27 @@ export interface ProxyHandlerOptions {
   log: FastifyBaseLogger;
   /** Where errors that repeat per request (an upstream or the session store down) are written, once per interval. */
   errors: RepeatedLog;
+  /** Where access lines go (without field redaction, see createAccessLogger); `log` when absent. */
+  accessLog?: FastifyBaseLogger | undefined;
 }
+
+const SPAN_TIME_ORIGIN = performance.timeOrigin;
 
 export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptions): ProxyHandler {
   const { ownPages, log, errors } = options;
-  const logRequests = (log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === true;
+  const spans = state.spans;
+  const watchAccess = createAccessLog({
+    log: options.accessLog ?? log,
+    onFinished: spans && ((r: AccessRecord) => spans.export(serverSpan(r))),
+    routeMetrics: state.routeMetrics,
+  });
+
+  /** The request's access record, watched from now on: its line is written when the response closes. */
+  const recordOf = (req: IncomingMessage, res: ServerResponse): AccessRecord => {
+    const record = new AccessRecord(req, requestIdOf(req), state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)));
+    watchAccess(record, res);
+    return record;
+  };
 
   const request: RequestHandler = (req, res) => {
     const problem = framingProblem(req);
@@ -47,68 +65,60 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const m = matchTarget(state.routes, (req.headers.host ?? '').toLowerCase(), req.url ?? '/');
     if (m.kind === 'refuse') {
       if (isOwnPath(rawPathOf(req.url ?? '/'))) return ownPages(req, res);
-      return respondRefusal(res, m, requestIdOf(req), req.headers.accept);
+      return respondRefusal(res, m, recordOf(req, res).requestId, req.headers.accept);
     }
+    // Vallum's own pages are a fastify app, which writes their access lines.
     if (isOwnPath(m.path)) return ownPages(req, res);
-    const requestId = requestIdOf(req);
-    if (logRequests) logCompletion(req, res, requestId);
-    const counted = state.routeMetrics.get(m.route.id);
-    if (counted !== undefined) countCompletion(req, res, counted.requests);
-    const check = accessRequestOf(state, req, m, requestId);
+    const record = recordOf(req, res);
+    record.route = m.route.id;
+    const check = accessRequestOf(state, req, m, record);
+    record.clientIp = check.clientIp;
     let warm: AccessResult | undefined;
     try {
       warm = state.access.tryCheck(check);
     } catch (err) {
-      return checkFailed(req, res, err, requestId);
+      return checkFailed(req, res, err, record);
     }
-    if (warm !== undefined) return answer(req, res, m, warm, requestId);
+    if (warm !== undefined) return answer(req, res, m, warm, record);
     state.access.check(check).then(
-      (result) => answer(req, res, m, result, requestId),
-      (err: unknown) => checkFailed(req, res, err, requestId),
+      (result) => answer(req, res, m, result, record),
+      (err: unknown) => checkFailed(req, res, err, record),
     );
   };
 
   /** Forward, or Vallum's own answer. */
-  const answer = (req: IncomingMessage, res: ServerResponse, m: TargetMatch, result: AccessResult, requestId: string): void => {
+  const answer = (req: IncomingMessage, res: ServerResponse, m: TargetMatch, result: AccessResult, record: AccessRecord): void => {
+    record.decided(result);
     try {
-      if (result.kind !== 'forward') return respondToCheck(state, res, m, result, requestId, req.headers.accept);
-      const refused = forwardAllowed(state, req, res, m, result, requestId, upstreamFailed);
-      if (refused) respondError(res, refused, requestId, req.headers.accept);
+      if (result.kind !== 'forward') return respondToCheck(state, res, m, result, record.requestId, req.headers.accept);
+      const refused = forwardAllowed(state, req, res, m, result, record, upstreamFailed);
+      if (refused) respondError(res, refused, record.requestId, req.headers.accept);
     } catch (err) {
       // The process must not die of one request.
-      log.error({ reqId: requestId, err }, 'proxy error');
-      respondError(res, err, requestId, req.headers.accept);
+      log.error({ request_id: record.requestId, trace_id: record.trace.traceId, err }, 'proxy error');
+      respondError(res, err, record.requestId, req.headers.accept);
     }
   };
-  const checkFailed = (req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string) => {
-    if (!isVallumError(err) || err.status >= 500) errors.write('error', `check:${errorKey(err)}`, { reqId: requestId, ...errorFields(err) }, 'proxy error');
-    respondError(res, err, requestId, req.headers.accept);
+  const checkFailed = (req: IncomingMessage, res: ServerResponse, err: unknown, record: AccessRecord) => {
+    record.decision = 'error';
+    if (!isVallumError(err) || err.status >= 500)
+      errors.write('error', `check:${errorKey(err)}`, { request_id: record.requestId, trace_id: record.trace.traceId, ...errorFields(err) }, 'proxy error');
+    respondError(res, err, record.requestId, req.headers.accept);
   };
   const upstreamFailed = (err: unknown, input: ForwardInput) => {
+    // A client that went away has its access line and debug line (access-log.ts), and no one to answer.
+    if (isVallumError(err) && err.code === ErrorCodes.CLIENT_ABORTED) return;
     const route = input.route.id;
-    if (isVallumError(err) && err.status < 500) log.info({ reqId: input.requestId, code: err.code, route }, 'request refused');
-    else
-      errors.write('warn', `upstream:${route}:${errorKey(err)}`, { reqId: input.requestId, route, ...errorFields(err) }, `upstream of route '${route}' failed`);
+    const ids = { request_id: input.requestId, trace_id: input.traceId, route };
+    if (isVallumError(err) && err.status < 500) log.debug({ ...ids, code: err.code }, 'request refused');
+    else errors.write('warn', `upstream:${route}:${errorKey(err)}`, { ...ids, ...errorFields(err) }, `upstream of route '${route}' failed`);
     respondError(input.res, err, input.requestId, input.req.headers.accept);
   };
   const refuseFraming = (req: IncomingMessage, res: ServerResponse, problem: string) => {
     // What else the client sent on this connection cannot be trusted to be framed as we would read it.
     res.setHeader('connection', 'close');
-    respondError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestIdOf(req), req.headers.accept);
-  };
-  /** What fastify's request logging would say, for the requests answered here. */
-  const logCompletion = (req: IncomingMessage, res: ServerResponse, requestId: string) => {
-    const started = performance.now();
-    // Shaped for fastify's `req` log serializer, and read now: once the client has gone, its socket forgets the address.
-    const { remoteAddress: ip, remotePort } = req.socket;
-    const line = { reqId: requestId, req: { method: req.method, url: req.url, host: req.headers.host, ip, socket: { remotePort } } };
-    res.once('close', () => log.info({ ...line, res: { statusCode: res.statusCode }, responseTime: performance.now() - started }, 'request completed'));
-  };
-
-  /** The request's duration by route, method and status class, once the response is closed. */
-  const countCompletion = (req: IncomingMessage, res: ServerResponse, requests: RouteRequestRecorder) => {
-    const started = performance.now();
-    res.on('close', () => requests.observe(req.method, res.statusCode, (performance.now() - started) / 1000));
+    const { requestId } = recordOf(req, res);
+    respondError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestId, req.headers.accept);
   };
 
   const refuseUpgrade = (socket: Duplex, status: number, message: string) =>
@@ -126,18 +136,21 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   const upgradeRequest = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const problem = framingProblem(req);
     if (problem !== undefined) return refuseUpgrade(socket, 400, problem);
-    const requestId = requestIdOf(req);
     const m = matchTarget(state.routes, (req.headers.host ?? '').toLowerCase(), req.url ?? '/');
     if (m.kind === 'refuse') return refuseUpgrade(socket, m.status, m.message);
     if (!m.route.allowWebsockets) return refuseUpgrade(socket, 400, 'Upgrades are not allowed on this route.');
-    const check = accessRequestOf(state, req, m, requestId);
+    const ids = { requestId: requestIdOf(req), trace: state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)) };
+    const check = accessRequestOf(state, req, m, ids);
     const result = state.access.tryCheck(check) ?? (await state.access.check(check));
     if (result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
     if (result.kind === 'deny') return refuseUpgrade(socket, 403, 'Access denied.');
     if (result.kind === 'respond') return refuseUpgrade(socket, result.status, 'Unauthorized.');
-    const forwarded = await forwardAllowedUpgrade(state, { req, socket, head }, m, result, requestId);
+    const forwarded = await forwardAllowedUpgrade(state, { req, socket, head }, m, result, ids);
     if (typeof forwarded !== 'number') return refuseUpgrade(socket, forwarded.status, forwarded.message);
-    log.info({ reqId: requestId, route: m.route.id, status: forwarded }, 'upgrade forwarded');
+    log.info(
+      { request_id: ids.requestId, trace_id: ids.trace.traceId, route: m.route.id, user: result.email, decision: 'allow', status: forwarded },
+      'upgrade forwarded',
+    );
   };
   const upgrade: UpgradeHandler = (req, socket, head) => {
     socket.on('error', () => socket.destroy());
@@ -148,4 +161,26 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   };
 
   return { request, upgrade };
+}
+
+/** The server span of one proxied request, for the OTLP exporter. */
+function serverSpan(r: AccessRecord): SpanRecord {
+  return {
+    name: `${r.req.method ?? 'GET'} ${r.route ?? ''}`,
+    kind: 'server',
+    trace: r.trace,
+    startMs: SPAN_TIME_ORIGIN + r.started,
+    endMs: SPAN_TIME_ORIGIN + r.ended,
+    attributes: {
+      'http.request.method': r.req.method ?? 'GET',
+      'http.response.status_code': r.status,
+      'http.route': r.route ?? '',
+      'server.address': r.req.headers.host ?? '',
+      'vallum.route': r.route ?? '',
+      'vallum.decision': r.decision,
+      'vallum.request_id': r.requestId,
+      'vallum.client_aborted': r.aborted,
+    },
+    error: r.status >= 500,
+  };
 }

@@ -5,6 +5,7 @@
 import { secretList, type VallumConfig } from '@vallum/config';
 import type { VallumMetrics } from '@vallum/telemetry';
 import type { AuthorizeApi, CacheViewApi } from '@vallum/service-client';
+import { createOtlpSpanExporter, createTraceStarter, type SpanExporter, type TraceStarter } from '@vallum/telemetry';
 import { createHandoffCodec, createSessionCookieCodec, type HandoffCodec, type HotPathCounters, type SessionCookieCodec } from '@vallum/session';
 import { createAccessCheck, type AccessCheck } from './access.js';
 import { createAssertionSigner, type AssertionSigner, type KeyRing } from './assertion.js';
@@ -16,6 +17,7 @@ import { createResponseCache, type ResponseCache } from './response-cache.js';
 import { createRouteMetrics, type RouteMetrics } from './route-metrics.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import { createSessionResolver, type SessionResolver } from './session-resolver.js';
+import { tracedAuthorize } from './traced-authorize.js';
 import { createTrustCheck, type TrustCheck } from './trusted-proxies.js';
 
 export interface ProxyStateDeps {
@@ -50,10 +52,18 @@ export interface ProxyState {
   readonly headerMemo: HeaderMemo;
   /** Metric children by route id, resolved once here; empty when metrics are off. */
   readonly routeMetrics: ReadonlyMap<string, RouteMetrics>;
+  /** Continues a trusted caller's trace or starts one, for each request. */
+  readonly traces: TraceStarter;
+  /** Where sampled requests' spans go (`tracing.otlp_endpoint`); undefined when tracing is off. */
+  readonly spans: SpanExporter | undefined;
 }
 
 export async function createProxyState(config: VallumConfig, deps: ProxyStateDeps): Promise<ProxyState> {
-  const { authorize, cache, connections, counters } = deps;
+  const { cache, connections, counters } = deps;
+  // Without an exporter nothing records a span: new traces are not marked sampled.
+  const traces = createTraceStarter({ sampleRatio: config.tracing.otlpEndpoint ? config.tracing.sampleRatio : 0 });
+  const spans = config.tracing.otlpEndpoint ? await createOtlpSpanExporter({ endpoint: config.tracing.otlpEndpoint, service: 'vallum-proxy' }) : undefined;
+  const authorize = spans ? tracedAuthorize(deps.authorize, traces, spans) : deps.authorize;
   const cookies = createSessionCookieCodec(secretList(config.cookieSecret, config.previousCookieSecrets), { counters });
   const assertions = await createAssertionSigner({
     signingKeyPem: config.signingKeyPem,
@@ -86,6 +96,8 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     caches,
     headerMemo: createHeaderMemo(),
     routeMetrics: createRouteMetrics(deps.metrics, config.routes),
+    traces,
+    spans,
   });
 }
 
@@ -94,4 +106,5 @@ export async function closeProxyState(state: ProxyState): Promise<void> {
   state.sessions.close();
   state.access.close();
   await state.forwarder.close();
+  await state.spans?.close();
 }

@@ -1,6 +1,7 @@
 // POST /v1/evaluate: the HTTP face of the authorizer, for a proxy running in another process.
 import type { FastifyInstance } from 'fastify';
 import type { AuthorizeRequest } from '@vallum/service-client';
+import { noteAccess } from '@vallum/server-kit';
 import type { Authorizer } from '../authorizer.js';
 
 const str = { type: 'string', maxLength: 8192 } as const;
@@ -61,7 +62,15 @@ export interface EvaluateRouteOptions {
 }
 
 export async function evaluateRoute(app: FastifyInstance, options: EvaluateRouteOptions): Promise<void> {
-  app.post<{ Body: AuthorizeRequest }>('/v1/evaluate', { schema: evaluateSchema }, async (req) => options.authorizer.decide(req.body, req.log));
+  app.post<{ Body: AuthorizeRequest }>('/v1/evaluate', { schema: evaluateSchema }, async (req) => {
+    const decision = options.authorizer.decide(req.body, req.log);
+    noteAccess(req, {
+      vallum_route: req.body.routeId,
+      user: req.body.identity?.email ?? null,
+      decision: decision.shadow ? 'would-deny' : decision.allow ? 'allow' : 'deny',
+    });
+    return decision;
+  });
   // Same input, answered with each stage's verdict and never logged as a decision: for operators, not for the proxy.
   app.post<{ Body: AuthorizeRequest }>('/v1/explain', { schema: { body: evaluateSchema.body } }, async (req) => options.authorizer.explain(req.body));
 }
