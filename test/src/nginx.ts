@@ -8,9 +8,11 @@ import { stopChild } from './harness.js';
 
 /**
  * Starts nginx with `http` (the inside of its `http { }` block: upstreams and servers listening on `port`) and waits
- * (10 s at most) until `readyPath` on `port` answers at all. Stop it with `stopChild`.
+ * (10 s at most) until `readyPath` on `port` answers at all. Its error log (level warn) goes to `onOutput`. Stop it
+ * with `stopChild`.
  */
-export async function startNginx(port: number, http: string, readyPath = '/.vallum/healthz'): Promise<ChildProcess> {
+export async function startNginx(port: number, http: string, options: { readyPath?: string; onOutput?: (text: string) => void } = {}): Promise<ChildProcess> {
+  const { readyPath = '/.vallum/healthz', onOutput } = options;
   const dir = mkdtempSync(join(tmpdir(), 'vallum-nginx-'));
   mkdirSync(join(dir, 'tmp'));
   const conf = join(dir, 'nginx.conf');
@@ -32,7 +34,10 @@ ${http}
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString();
+    onOutput?.(d.toString());
+  });
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${output}`);

@@ -39,6 +39,7 @@ let proxies: Proxy[];
 let browser: Browser;
 let cookie: string;
 let output = '';
+let nginxLog = '';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const appHost = () => `app.localhost:${nginxPort}`;
@@ -84,6 +85,13 @@ ${ports.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=1s;`).joi
   }`;
 }
 
+/** What nginx logged about its upstreams, counted by kind: `connect() failed (111: Connection refused) ×4, …`. */
+function upstreamErrors(log: string): string {
+  const kinds = new Map<string, number>();
+  for (const [, what] of log.matchAll(/\[(?:error|warn)\] \d+#\d+: \*\d+ (.*?), client:/g)) kinds.set(what!, (kinds.get(what!) ?? 0) + 1);
+  return [...kinds].map(([what, n]) => `${what} ×${n}`).join('; ');
+}
+
 before(async () => {
   const cluster = await startRedisCluster();
   closers.push(() => cluster.stop());
@@ -113,7 +121,7 @@ shutdown_grace: 10s
     for (const p of proxies) await stopChild(p.child);
   });
   for (const port of ports) proxies.push(await startProxy(port));
-  const nginx = await startNginx(nginxPort, nginxHttp(ports));
+  const nginx = await startNginx(nginxPort, nginxHttp(ports), { onOutput: (text) => (nginxLog += text) });
   closers.push(() => stopChild(nginx));
   browser = await launchBrowser();
   closers.push(() => browser.close());
@@ -165,6 +173,7 @@ test('rolling restart under load through nginx: SIGTERM one proxy at a time, exi
       await connection.close();
     }
   };
+  const logFrom = nginxLog.length;
   const load = Promise.all(Array.from({ length: LOAD_CLIENTS }, client));
   const started = Date.now();
   try {
@@ -193,6 +202,7 @@ test('rolling restart under load through nginx: SIGTERM one proxy at a time, exi
       .map(([upstream, n]) => `${upstream} ${n}`)
       .join(', ')}`,
   );
+  t.diagnostic(`nginx's error log during the restart: ${upstreamErrors(nginxLog.slice(logFrom)) || 'nothing'}`);
   assert.deepEqual(failures, [], 'every request answered 200');
   assert.ok(total > 50, `under load throughout (${total} requests)`);
   for (const { port } of proxies) assert.ok((byUpstream.get(`127.0.0.1:${port}`) ?? 0) > 0, `the proxy on ${port} served requests`);
@@ -202,7 +212,10 @@ test('a sign-out on one proxy is refused by all three within 1 s, restarted ones
   assert.ok(cookie, 'signed in by the first test');
   for (const { port } of proxies) assert.equal((await hostGet({ port }, appHost(), '/api/whoami', { cookie: `_vallum=${cookie}` })).status, 200);
   const signedOutAt = Date.now();
-  const out = await request(`http://127.0.0.1:${proxies[1]!.port}/.vallum/sign_out`, { method: 'POST', headers: { host: appHost(), cookie: `_vallum=${cookie}` } });
+  const out = await request(`http://127.0.0.1:${proxies[1]!.port}/.vallum/sign_out`, {
+    method: 'POST',
+    headers: { host: appHost(), cookie: `_vallum=${cookie}` },
+  });
   await out.body.text();
   assert.equal(out.statusCode, 302, 'signed out, on to the IdP');
   const refusedAfter = await Promise.all(
