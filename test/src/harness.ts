@@ -69,6 +69,17 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** The demo IdP's registration of Vallum (`client_id: vallum-demo`, as `demoConfigYaml` configures it). */
+export function demoIdpClient(authenticateUrl: string, clientSecret: string): DemoIdpOptions['clients'][number] {
+  return {
+    client_id: 'vallum-demo',
+    client_secret: clientSecret,
+    redirect_uris: [`${authenticateUrl}/oauth2/callback`],
+    post_logout_redirect_uris: [`${authenticateUrl}/.vallum/signed_out`],
+    backchannel_logout_uri: `${authenticateUrl}/.vallum/backchannel_logout`,
+  };
+}
+
 /**
  * Ports are picked free, then bound later by other processes; a parallel test file can take one in between. Such
  * a start is retried whole on new ports (bounded), rather than failing the test.
@@ -93,18 +104,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     const authPort = options.mode === 'split' ? await getFreePort() : port;
     const authenticateUrl = `http://authenticate.localhost:${authPort}`;
     const clientSecret = randomBytes(16).toString('hex');
-    const idpOptions: DemoIdpOptions = {
-      ...options.idp,
-      clients: [
-        {
-          client_id: 'vallum-demo',
-          client_secret: clientSecret,
-          redirect_uris: [`${authenticateUrl}/oauth2/callback`],
-          post_logout_redirect_uris: [`${authenticateUrl}/.vallum/signed_out`],
-          backchannel_logout_uri: `${authenticateUrl}/.vallum/backchannel_logout`,
-        },
-      ],
-    };
+    const idpOptions: DemoIdpOptions = { ...options.idp, clients: [demoIdpClient(authenticateUrl, clientSecret)] };
     let idp = await startDemoIdp(idpOptions);
     closers.push(() => idp.close());
     const app = await startDemoApp({ jwksUrl: `http://127.0.0.1:${port}/.well-known/vallum/jwks.json` });

@@ -2,16 +2,13 @@
 // semantics (X-Forwarded-*) from a trusted peer; and the same headers from anyone else are not honoured.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { get, type IncomingHttpHeaders } from 'node:http';
-import { request } from 'undici';
 import type { Browser } from 'playwright-core';
 import { getFreePort, launchBrowser, signInAtDemoIdp } from '@vallum/testing';
 import { startStack, stopChild, type Stack } from './harness.js';
 import { hostGet, signInWithBrowser } from './identity-helpers.js';
+import { startNginx } from './nginx.js';
 
 /** nginx reaches Vallum from this address, the only one in forward_auth.trusted_proxies. */
 const TRUSTED = '127.0.0.2';
@@ -41,7 +38,7 @@ forward_auth:
 `;
     },
   });
-  nginx = await startNginx(nginxPort, `http://127.0.0.1:${stack.port}`, appUrl);
+  nginx = await startNginx(nginxPort, forwardAuthServer(nginxPort, `http://127.0.0.1:${stack.port}`, appUrl));
   browser = await launchBrowser();
 });
 
@@ -51,21 +48,8 @@ after(async () => {
   await stack?.close();
 });
 
-async function startNginx(port: number, vallum: string, app: string): Promise<ChildProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'vallum-nginx-'));
-  mkdirSync(join(dir, 'tmp'));
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `master_process off;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/tmp; proxy_temp_path ${dir}/tmp; fastcgi_temp_path ${dir}/tmp; uwsgi_temp_path ${dir}/tmp; scgi_temp_path ${dir}/tmp;
-  server {
+function forwardAuthServer(port: number, vallum: string, app: string): string {
+  return `  server {
     listen 127.0.0.1:${port};
     location /.vallum/ { proxy_pass ${vallum}; proxy_set_header Host $http_host; }
     location = /_vallum_verify {
@@ -89,29 +73,7 @@ http {
       proxy_pass ${app};
     }
     location @sign_in { return 302 $vallum_sign_in; }
-  }
-}
-`,
-  );
-  const child = spawn(existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : 'nginx', ['-p', dir, '-c', conf, '-e', 'stderr'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}: ${output}`);
-    const up = await request(`http://127.0.0.1:${port}/.vallum/healthz`).then(
-      async (r) => (await r.body.text(), true),
-      () => false,
-    );
-    if (up) return child;
-    if (Date.now() > deadline) {
-      await stopChild(child);
-      throw new Error(`nginx did not start: ${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  }`;
 }
 
 test('nginx auth_request: a signed-in user reaches the app with identity headers; no session means sign-in', async () => {

@@ -14,7 +14,7 @@ export interface SignedIn {
   cookie(host?: string): Promise<string>;
 }
 
-export async function signInWithBrowser(browser: Browser, stack: Stack, email: string, url = stack.appUrl): Promise<SignedIn> {
+export async function signInWithBrowser(browser: Browser, stack: Pick<Stack, 'appUrl'>, email: string, url = stack.appUrl): Promise<SignedIn> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(url);
@@ -32,7 +32,7 @@ export async function signInWithBrowser(browser: Browser, stack: Stack, email: s
 }
 
 /** GET on a proxy port (default the stack's) as if for `host` (e.g. `app.localhost:PORT`). */
-export async function hostGet(stack: Stack, host: string, path: string, headers: Record<string, string> = {}, port = stack.port) {
+export async function hostGet(stack: Pick<Stack, 'port'>, host: string, path: string, headers: Record<string, string> = {}, port = stack.port) {
   const res = await request(`http://127.0.0.1:${port}${path}`, { headers: { host, ...headers } });
   const text = await res.body.text();
   return { status: res.statusCode, headers: res.headers, text };

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { parseDocument } from 'yaml';
 import { loadConfigFile, SERVICE_NAMES } from '@vallum/config';
-import { getFreePort, startEchoUpstream, startRedis, writeConfigMapVolume } from '@vallum/testing';
+import { getFreePort, startDemoIdp, startEchoUpstream, startRedis, writeConfigMapVolume } from '@vallum/testing';
 import { stopChild } from './harness.js';
 import {
   containerEnv,
@@ -488,32 +488,67 @@ describe('deploy/kubernetes, the shipped Secret and a real vallum', RENDER, () =
     assert.equal(await statusPage(), 200, 'the running config stays in force');
   });
 
+  // Readiness as each workload can be ready here: all-in-one with the config's IdP pointed at a real one on loopback
+  // (the shipped issuer is not reachable) and a local Redis; authorize needs nothing; the split proxy's peers
+  // (vallum-authorize, vallum-cache) do not exist here, so its /readyz answers the documented 503 naming both.
+  const readiness = { vallum: 'ready', 'vallum-proxy': 'peers missing', 'vallum-authorize': 'ready' } as const;
   for (const [dir, workload] of [
     ['overlays/all-in-one', 'vallum'],
     ['overlays/split', 'vallum-proxy'],
     ['overlays/split', 'vallum-authorize'],
   ] as const) {
-    // readinessProbe joins this list when /readyz exists on every service (issue 12, the readiness work).
-    test(`${dir} ${workload}: a real vallum with the ConfigMap and the container's args and environment answers its startup and liveness probes, asked as the kubelet asks (Host: pod IP)`, async (t) => {
+    test(`${dir} ${workload}: a real vallum with the ConfigMap and the container's args and environment answers its startup, liveness and readiness probes, asked as the kubelet asks (Host: pod IP)`, async (t) => {
       const objects = render(dir);
       const w = workloads(objects).find((x) => x.object.metadata.name === workload)!;
       const { container, configFile } = vallumContainer(w);
       const tmp = mkdtempSync(join(tmpdir(), 'vallum-k8s-probe-'));
       t.after(() => rmSync(tmp, { recursive: true, force: true }));
       const file = join(tmp, basename(configFile));
-      writeFileSync(file, named(objects, 'ConfigMap', 'vallum-config')!.data![basename(configFile)]!);
+      const config = parseDocument(named(objects, 'ConfigMap', 'vallum-config')!.data![basename(configFile)]!);
+      if (workload === 'vallum') {
+        const idp = await startDemoIdp({
+          clients: [{ client_id: 'vallum', client_secret: 'unused', redirect_uris: ['https://authenticate.corp.example.com/oauth2/callback'] }],
+        });
+        t.after(() => idp.close());
+        config.setIn(['idp', 'issuer'], idp.issuer);
+        config.setIn(['idp', 'allow_insecure_http'], true);
+      }
+      writeFileSync(file, config.toString());
       const vallum = await startVallumAs(t, container, configFile, file);
 
       const declared = new Map((container.ports ?? []).map((p) => [p.name, p.containerPort]));
-      for (const probe of ['startupProbe', 'livenessProbe'] as const) {
+      const ask = (
+        probe: 'startupProbe' | 'livenessProbe' | 'readinessProbe',
+      ): Promise<{ status: number; body: { checks?: Array<{ name: string; ok: boolean }> } }> => {
         const get = container[probe]!.httpGet!;
         const containerPort = typeof get.port === 'number' ? get.port : declared.get(get.port)!;
-        const answer = () =>
-          request(`${vallum.url}${get.path}`, { headers: { host: `10.1.2.3:${containerPort}` } }).then(
-            async (r) => (await r.body.text(), r.statusCode),
-            () => 0,
-          );
-        await until(answer, 200, () => `${probe} ${get.path} did not answer 200:\n${vallum.output()}`);
+        return request(`${vallum.url}${get.path}`, { headers: { host: `10.1.2.3:${containerPort}` } }).then(
+          async (r) => ({ status: r.statusCode, body: (await r.body.json()) as { checks?: Array<{ name: string; ok: boolean }> } }),
+          () => ({ status: 0, body: {} }),
+        );
+      };
+      for (const probe of ['startupProbe', 'livenessProbe'] as const) {
+        await until(
+          async () => (await ask(probe)).status,
+          200,
+          () => `${probe} ${container[probe]!.httpGet!.path} did not answer 200:\n${vallum.output()}`,
+        );
+      }
+      const path = container.readinessProbe!.httpGet!.path;
+      if (readiness[workload] === 'ready') {
+        await until(
+          async () => (await ask('readinessProbe')).status,
+          200,
+          () => `readinessProbe ${path} did not answer 200:\n${vallum.output()}`,
+        );
+      } else {
+        const answer = await ask('readinessProbe');
+        assert.equal(answer.status, 503, `readinessProbe ${path}`);
+        assert.deepEqual(
+          answer.body.checks?.map((c) => `${c.name}:${c.ok}`),
+          ['authorize:false', 'cache:false'],
+          'not ready, naming the peers it cannot reach',
+        );
       }
     });
   }

@@ -220,6 +220,65 @@ test('SIGTERM under load: readiness fails at once, no request fails, a 3 s reque
   assert.match(vallum.output(), /shutting down/);
 });
 
+/** A raw HTTP/1.1 keep-alive connection: `get` sends one GET and resolves with the response's text once it is whole. */
+async function keepAliveConnection(port: number): Promise<{ get(): Promise<string>; closed: Promise<void> }> {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  let data = '';
+  socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
+  return {
+    closed,
+    async get() {
+      data = '';
+      socket.write(`GET / HTTP/1.1\r\nHost: public.localhost:${port}\r\n\r\n`);
+      const whole = () => {
+        const head = data.indexOf('\r\n\r\n');
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(data)?.[1] ?? Number.NaN);
+        return head >= 0 && data.length >= head + 4 + length;
+      };
+      await Promise.race([
+        eventually(
+          async () => whole(),
+          (v) => v,
+          5000,
+        ),
+        closed.then(() => {
+          if (!whole()) throw new Error(`the connection was closed with the request unanswered (${JSON.stringify(data)})`);
+        }),
+      ]);
+      return data;
+    },
+  };
+}
+
+test('SIGTERM: a keep-alive connection idle at the signal is not cut under a request sent on it (as a load balancer reuses its pooled connections): it is answered with Connection: close; one left idle is closed after a second, not at shutdown_grace', async () => {
+  const upstream = await startUpstream('A');
+  const vallum = await startVallumProcess({ to: upstream, extra: 'shutdown_grace: 30s\n' });
+  const reused = await keepAliveConnection(vallum.port);
+  const idle = await keepAliveConnection(vallum.port);
+  assert.match(await reused.get(), /^HTTP\/1\.1 200[\s\S]*\r\n\r\nA$/);
+  assert.match(await idle.get(), /^HTTP\/1\.1 200/);
+  const signalled = Date.now();
+  process.kill(vallum.child.pid!, 'SIGTERM');
+  // Past the moment the listener closes: a new connection is refused, the pooled one still carries a request.
+  await eventually(
+    () => request(`http://127.0.0.1:${vallum.port}/`, { headers: { host: `public.localhost:${vallum.port}` } }).then(() => 'accepted'),
+    (v) => (v as unknown as { code?: string })?.code === 'ECONNREFUSED',
+    5000,
+  );
+  const answer = await reused.get();
+  assert.match(answer, /^HTTP\/1\.1 200/);
+  assert.match(answer, /\r\nconnection: close\r\n/i, 'told to close, so it is not used again');
+  assert.match(answer, /\r\n\r\nA$/);
+  await reused.closed;
+  await idle.closed;
+  assert.equal(await vallum.exited, 0);
+  const took = Date.now() - signalled;
+  assert.ok(took < 10_000, `the idle connection did not hold the exit until the 30 s deadline (${took} ms)`);
+});
+
 /** A raw WebSocket client: the upgrade, then every byte the server sends. */
 async function openWebSocket(port: number): Promise<{ socket: Socket; received: () => Buffer }> {
   const socket = connect(port, '127.0.0.1');

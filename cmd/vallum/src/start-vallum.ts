@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo, Socket } from 'node:net';
+import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import { createLogger, type VallumMetrics } from '@vallum/telemetry';
@@ -246,21 +246,39 @@ interface DrainOptions {
 }
 
 /**
- * Stops accepting connections and closes idle ones; responses in flight finish (with `Connection: close`, so their
- * clients do not send another request on the connection), WebSockets are told 1001; what is still open at the
- * deadline (long streams, WebSockets whose peers do not close) is closed.
+ * Stops accepting connections; responses in flight finish (with `Connection: close`, so their clients do not send
+ * another request on the connection), WebSockets are told 1001; what is still open at the deadline (long streams,
+ * WebSockets whose peers do not close) is closed.
+ *
+ * A keep-alive connection that is idle is not closed at once: a load balancer may be writing a request on its pooled
+ * connection at that very moment, and one that sent a non-idempotent request (a POST) cannot retry it elsewhere
+ * (nginx does not), so its client would get a 502. Instead the next request on it is answered with
+ * `Connection: close`, and only a connection idle for IDLE_CLOSE_MS is closed. A balancer under load takes every
+ * pooled connection to this instance again within milliseconds (it round-robins to it until one fails to connect),
+ * so those all close cleanly; one idle that long carries no traffic that could race the close.
  */
 async function drainServer(server: HttpsServer | ReturnType<typeof createHttpServer>, options: DrainOptions): Promise<void> {
   const { connected, upgraded, graceMs, goingAway } = options;
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // net's close, not http's: http's also closes the idle keep-alive connections at once (Node ≥ 19).
+  const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
+  const busy = (socket: Socket) => (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   for (const socket of connected) {
     // Node's own link from a connection to the response it is writing (as http-terminator uses it).
-    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    const res = busy(socket);
     if (res && !res.headersSent) res.setHeader('connection', 'close');
   }
   for (const socket of upgraded) if (!goingAway?.(socket)) socket.end();
-  // A response whose head had gone out before the shutdown leaves its connection open and idle once sent.
-  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  // A response whose head had gone out before the shutdown leaves its connection open and idle once sent: the sweep
+  // notes when each connection was first seen idle and closes it IDLE_CLOSE_MS later, unless it was busy meanwhile.
+  const idleSince = new Map<Socket, number>();
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const socket of connected) {
+      if (busy(socket)) idleSince.delete(socket);
+      else if (!idleSince.has(socket)) idleSince.set(socket, now);
+      else if (now - idleSince.get(socket)! >= IDLE_CLOSE_MS) socket.destroy();
+    }
+  }, 100);
   let deadline: NodeJS.Timeout | undefined;
   const late = new Promise<void>((resolve) => {
     deadline = setTimeout(resolve, graceMs);
@@ -272,6 +290,9 @@ async function drainServer(server: HttpsServer | ReturnType<typeof createHttpSer
   for (const socket of upgraded) socket.destroy();
   await closed;
 }
+
+/** How long a keep-alive connection stays idle during a shutdown before it is closed (see drainServer). */
+const IDLE_CLOSE_MS = 1000;
 // --- end readiness and graceful stop ---
 
 /** Closes the main listener when the metrics listener could not start, and throws why. */
