@@ -32,6 +32,8 @@ export interface StackOptions {
   extraRoutes?: (port: number) => string;
   /** Split mode: the processes' log level (default warn); their output is kept for `logs()`. */
   logLevel?: string;
+  /** All-in-one as `vallum --workers N` in its own process (VALLUM_WORKERS), its output kept for `logs()`. */
+  workers?: number;
 }
 
 export interface Stack {
@@ -54,7 +56,9 @@ export interface Stack {
   cacheUrl: string | undefined;
   /** All-in-one: the running process's hot-path counters. */
   counters: HotPathCounters | undefined;
-  /** Split mode: everything the processes wrote to stdout and stderr so far. */
+  /** With `workers`: the primary process. */
+  primary: ChildProcess | undefined;
+  /** Split mode and `workers`: everything the processes wrote to stdout and stderr so far. */
   logs(): string;
   close(): Promise<void>;
 }
@@ -121,7 +125,13 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     let output = '';
     let cacheUrl: string | undefined;
     let counters: HotPathCounters | undefined;
-    if (options.mode === 'all-in-one') {
+    let primary: ChildProcess | undefined;
+    if (options.mode === 'all-in-one' && options.workers !== undefined) {
+      const env = { VALLUM_ADDRESS: `127.0.0.1:${port}`, VALLUM_WORKERS: String(options.workers), VALLUM_LOG_LEVEL: options.logLevel ?? 'warn' };
+      const child = await spawnService(file, 'all', env, port, (text) => (output += text));
+      primary = child;
+      closers.push(() => stopChild(child));
+    } else if (options.mode === 'all-in-one') {
       const vallum = await startVallum(loaded, { address: `127.0.0.1:${port}`, logger: false });
       counters = vallum.counters;
       closers.push(() => vallum.close());
@@ -163,6 +173,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       tokenSecret: loaded.tokenEncryptionSecret,
       cacheUrl,
       counters,
+      primary,
       logs: () => output,
       close,
     };

@@ -26,6 +26,16 @@ export interface StartOptions {
   logger?: boolean;
   /** Paces young collections while few requests are in flight (the `vallum` command passes one; see process-memory.ts). */
   garbagePacer?: GarbagePacer;
+  /**
+   * All-in-one without Redis, as one of several workers: the sessions live in the primary's cache service at this
+   * loopback URL, called with service tokens of this secret (see workers.ts), instead of in this process.
+   */
+  sharedCache?: SharedCache;
+}
+
+export interface SharedCache {
+  url: string;
+  secret: string;
 }
 
 export interface RunningVallum {
@@ -61,13 +71,15 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const logger = options.logger;
   // The session store outlives config reloads: a reload must not sign everybody out.
   const storeLog = logger === false ? undefined : createLogger({ service: 'cache', level: initial.logLevel });
-  const store = service === 'all' || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog }) : undefined;
+  const sharedCache = service === 'all' && options.sharedCache ? sharedCacheClients(options.sharedCache) : undefined;
+  const store =
+    (service === 'all' && !sharedCache) || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog }) : undefined;
   // So do open long-lived connections: after a reload they are re-checked against the new policy.
   const connections = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createConnectionWatch() : undefined;
   // And the proxy's assertion keys: a rotated key stays in the JWKS until what it signed has expired.
   const keyRing = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createKeyRing() : undefined;
   const counters = createHotPathCounters();
-  const lasting: ProcessState = { store, connections, keyRing, counters };
+  const lasting: ProcessState = { store, sharedCache, connections, keyRing, counters };
 
   let current = await buildServices(initial, { service, logger, lasting });
   const pacer = options.garbagePacer;
@@ -154,6 +166,12 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   };
 }
 
+/** Clients of another process's cache service, one per caller so the proxy's reads never carry IdP tokens. */
+function sharedCacheClients({ url, secret }: SharedCache): ProcessState['sharedCache'] {
+  const client = (caller: 'authenticate' | 'proxy') => createHttpCacheClient({ url, service: 'cache', signer: createServiceTokenSigner(secret, caller) });
+  return { authenticate: client('authenticate'), proxy: client('proxy') };
+}
+
 /** Throws a config error when the listener's certificate and key do not load (or do not match). */
 function checkCertificate(tls: { cert: string; key: string }): void {
   try {
@@ -169,6 +187,8 @@ const RETIRE_AFTER_MS = 5_000;
 /** What the process keeps across reloads, made here once and handed to the services each config builds. */
 interface ProcessState {
   store: CacheService.SessionStore | undefined;
+  /** In place of `store`, the session store of another process (a worker's view of the primary's). */
+  sharedCache: { authenticate: CacheApi; proxy: CacheApi } | undefined;
   connections: ProxyService.ConnectionWatch | undefined;
   keyRing: ProxyService.KeyRing | undefined;
   counters: HotPathCounters;
@@ -189,7 +209,7 @@ async function buildServices(
   },
 ): Promise<BuiltServices> {
   const { service, logger } = ctx;
-  const { store, connections, keyRing, counters } = ctx.lasting;
+  const { store, sharedCache, connections, keyRing, counters } = ctx.lasting;
   const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, counters });
   const signer = createServiceTokenSigner(config.sharedSecret, service);
   const remote = (name: 'authorize' | 'cache', url: URL | undefined) => {
@@ -215,8 +235,8 @@ async function buildServices(
     const authorizer = authorizeService.createAuthorizer(config, {
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
     });
-    const authenticate = authenticateService.buildApp(config, { cache: store!, logger });
-    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(store!), ...proxyDeps() });
+    const authenticate = authenticateService.buildApp(config, { cache: sharedCache?.authenticate ?? store!, logger });
+    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(sharedCache?.proxy ?? store!), ...proxyDeps() });
     apps = [authenticate, proxy.pages];
     closeProxy = () => proxy.close();
     const authenticateHost = config.authenticateServiceUrl.host.toLowerCase();

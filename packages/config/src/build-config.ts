@@ -51,6 +51,8 @@ export interface VallumConfig extends ListenerConfig {
   file: string;
   address: string;
   services: ServiceName | 'all';
+  /** Processes serving requests; `auto` is one per available core (the command resolves it). */
+  workers: number | 'auto';
   authenticateServiceUrl: URL;
   authorizeServiceUrl: URL | undefined;
   cacheServiceUrl: URL | undefined;
@@ -164,6 +166,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     file: ctx.file,
     address: raw.address ?? '127.0.0.1:8000',
     services: raw.services ?? 'all',
+    workers: raw.workers ?? 1,
     authenticateServiceUrl: authenticateServiceUrl ?? new URL('http://invalid'),
     authorizeServiceUrl,
     cacheServiceUrl,

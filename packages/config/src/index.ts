@@ -18,3 +18,4 @@ export { policyVersion } from './policy-version.js';
 export { compilePolicies, type CompiledPolicies } from './compile-policies.js';
 export type { LimitsConfig, RateLimitConfig, RouteLimitConfig } from './build-limits.js';
 export { configSchema, configSchemaText } from './json-schema.js';
+export { shareRateLimits } from './share-limits.js';

@@ -91,17 +91,20 @@ function applyEnvOverrides(doc: Document, env: Record<string, string | undefined
     const value = env[name];
     if (value === undefined || value === '') continue;
     if (doc.contents === null) doc.contents = doc.createNode({}) as never;
-    doc.setIn(path, isBooleanSetting(path) && (value === 'true' || value === 'false') ? value === 'true' : value);
+    doc.setIn(path, typedEnvValue(path, value));
     applied.push([name, path]);
   }
   return applied;
 }
 
-/** Whether the schema types this setting as a boolean, so `VALLUM_…=true` from the environment means true. */
-function isBooleanSetting(path: readonly string[]): boolean {
-  let schema: { properties?: Record<string, unknown>; type?: unknown } = ConfigSchema as never;
+/** An environment value as the schema types the setting: `VALLUM_…=true` means true, `VALLUM_WORKERS=2` means 2. */
+function typedEnvValue(path: readonly string[], value: string): string | boolean | number {
+  let schema: { properties?: Record<string, unknown>; type?: unknown; anyOf?: Array<{ type?: unknown }> } = ConfigSchema as never;
   for (const key of path) schema = (schema.properties?.[key] ?? {}) as never;
-  return schema.type === 'boolean';
+  const types = [schema.type, ...(schema.anyOf ?? []).map((s) => s.type)];
+  if (types.includes('boolean') && (value === 'true' || value === 'false')) return value === 'true';
+  if (types.includes('integer') && /^\d{1,9}$/.test(value)) return Number(value);
+  return value;
 }
 
 function schemaIssues(raw: object): ConfigIssue[] {

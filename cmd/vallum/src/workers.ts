@@ -1,0 +1,190 @@
+// `vallum --workers N`: a primary process forks N workers (node:cluster) that share its listening socket, each running
+// what a single process would. The primary serves no requests. It restarts a worker that dies (backing off), tells
+// the workers to reload when the config changes, and on shutdown signals them and waits until they have drained.
+// Without Redis, the sessions of an all-in-one Vallum live in the primary: it runs the cache service on a loopback
+// port with a fresh random secret, and the workers reach it with the cache client split mode uses (see README,
+// "Workers", for why this rather than a new IPC protocol).
+import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { ServiceName, VallumConfig } from '@vallum/config';
+import { ErrorCodes, VallumError } from '@vallum/errors';
+import type { createLogger } from '@vallum/telemetry';
+import { UsageError } from './cli-usage.js';
+import { startVallum, type ReloadResult, type RunningVallum, type SharedCache } from './start-vallum.js';
+
+/** The services a worker may run; the others keep state (cache) or have not been checked with several processes. */
+const WORKER_SERVICES: ReadonlySet<ServiceName | 'all'> = new Set(['all', 'proxy']);
+
+/** How long a worker that dies is waited for before its replacement starts: doubled per quick death, at most this. */
+const RESTART_MIN_MS = 100;
+const RESTART_MAX_MS = 10_000;
+/** A worker that ran this long before dying resets the back-off: it was a crash, not a crash loop. */
+const STABLE_AFTER_MS = 30_000;
+/** After a shutdown signal, workers still running after this are killed (each drains within its own grace first). */
+const STOP_WORKERS_MS = 60_000;
+
+/** Messages between the primary and its workers (`vallum` tags them so cluster's own are never mistaken for them). */
+type ToWorker = { vallum: 'setup'; workers: number; sharedCache: SharedCache | undefined } | { vallum: 'reload' };
+type ToPrimary = { vallum: 'hello' } | { vallum: 'listening'; url: string };
+
+/** The worker count from --workers (else the `workers` setting, which VALLUM_WORKERS overrides); `auto` is one per core. */
+export function resolveWorkers(flag: string | undefined, configured: number | 'auto', service: ServiceName | 'all'): number {
+  let workers: number;
+  if (flag === undefined) workers = configured === 'auto' ? availableParallelism() : configured;
+  else if (flag === 'auto') workers = availableParallelism();
+  else if (/^[1-9]\d{0,3}$/.test(flag)) workers = Number(flag);
+  else throw new UsageError('', `--workers must be a number of processes (1 or more) or auto; got '${flag}'`);
+  if (workers > 1 && !WORKER_SERVICES.has(service)) {
+    throw new UsageError('', `--workers applies to the all-in-one and proxy services; the ${service} service runs as one process`);
+  }
+  return workers;
+}
+
+export const isWorker = (): boolean => cluster.isWorker;
+
+export interface RunningWorkers {
+  service: ServiceName | 'all';
+  url: string;
+  /** Reloads the primary's own part (the shared session store) and tells every worker to load the file again. */
+  reload(config: VallumConfig): Promise<ReloadResult>;
+  /** Sends SIGTERM to every worker, waits for them to exit, then closes the shared store. */
+  close(): Promise<void>;
+}
+
+export interface PrimaryOptions {
+  service: ServiceName | 'all';
+  workers: number;
+  log: ReturnType<typeof createLogger>;
+}
+
+export async function startWorkers(config: VallumConfig, options: PrimaryOptions): Promise<RunningWorkers> {
+  const { service, workers, log } = options;
+  const secret = randomBytes(32).toString('base64url');
+  const store = service === 'all' && !config.redisUrl ? await startSharedStore(config, secret) : undefined;
+  const setup: ToWorker = { vallum: 'setup', workers, sharedCache: store && { url: store.url, secret } };
+  let workersSetting = config.workers;
+  let stopping = false;
+  let url: string | undefined;
+  const restarts = new Set<NodeJS.Timeout>();
+  let quickDeaths = 0;
+
+  let started: { resolve(): void; reject(err: unknown): void } | undefined;
+  const allListening = new Promise<void>((resolve, reject) => (started = { resolve, reject }));
+  let listening = 0;
+
+  const fork = () => {
+    const worker = cluster.fork();
+    const bornAt = Date.now();
+    let listened = false;
+    worker.on('message', (message: ToPrimary) => {
+      if (message?.vallum === 'hello') worker.send(setup);
+      else if (message?.vallum === 'listening') {
+        listened = true;
+        url = message.url;
+        if (++listening === workers) started?.resolve();
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      if (stopping) return;
+      const how = signal ? `signal ${signal}` : `code ${code}`;
+      if (!listened && listening < workers) {
+        // Still starting: a worker that cannot listen (a port in use, a file it cannot read) fails the start.
+        started?.reject(new VallumError(ErrorCodes.WORKER_EXITED, `worker ${worker.process.pid} exited with ${how} before it listened`, { status: 500 }));
+        return;
+      }
+      if (Date.now() - bornAt >= STABLE_AFTER_MS) quickDeaths = 0;
+      const delay = Math.min(RESTART_MIN_MS * 2 ** quickDeaths, RESTART_MAX_MS);
+      quickDeaths++;
+      log.error({ worker: worker.process.pid, code, signal }, `worker exited with ${how}; a new one starts in ${delay} ms`);
+      const timer = setTimeout(() => {
+        restarts.delete(timer);
+        if (!stopping) fork();
+      }, delay);
+      restarts.add(timer);
+    });
+  };
+
+  const stopAll = async () => {
+    stopping = true;
+    for (const timer of restarts) clearTimeout(timer);
+    const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+    const exited = alive.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
+    for (const w of alive) w.process.kill('SIGTERM');
+    const kill = setTimeout(() => {
+      for (const w of alive) if (!w.isDead()) w.process.kill('SIGKILL');
+    }, STOP_WORKERS_MS);
+    await Promise.all(exited);
+    clearTimeout(kill);
+    await store?.running.close();
+  };
+
+  for (let i = 0; i < workers; i++) fork();
+  try {
+    await allListening;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return {
+    service,
+    url: url!,
+    async reload(next) {
+      const notApplied: string[] = [];
+      if (next.workers !== workersSetting) {
+        notApplied.push(`workers changed from ${workersSetting} to ${next.workers}: ${workers} workers run until a restart`);
+        workersSetting = next.workers;
+      }
+      if (store) notApplied.push(...(await store.running.reload(sharedStoreConfig(next, secret))).notApplied);
+      const reload: ToWorker = { vallum: 'reload' };
+      for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(reload);
+      return { notApplied };
+    },
+    close: stopAll,
+  };
+}
+
+/** The cache service over the in-memory store, on loopback only, called by workers with service tokens of `secret`. */
+async function startSharedStore(config: VallumConfig, secret: string): Promise<{ running: RunningVallum; url: string }> {
+  const running = await startVallum(sharedStoreConfig(config, secret), { service: 'cache', address: '127.0.0.1:0' });
+  return { running, url: running.url };
+}
+
+function sharedStoreConfig(config: VallumConfig, secret: string): VallumConfig {
+  return Object.freeze({
+    ...config,
+    sharedSecret: secret,
+    // Its listener is private: never the public certificate, and its calls are workers' internals, not requests to log.
+    tls: undefined,
+    logLevel: ['trace', 'debug', 'info'].includes(config.logLevel) ? 'warn' : config.logLevel,
+  });
+}
+
+export interface WorkerLink {
+  /** How many workers share the listener (rate limits are divided among them). */
+  workers: number;
+  sharedCache: SharedCache | undefined;
+  /** Tells the primary this worker serves requests at `url`. */
+  listening(url: string): void;
+  /** Called when the primary saw the config change (or got SIGHUP): the worker loads the file again. */
+  onReload(reload: () => void): void;
+}
+
+/** In a worker: asks the primary for what it shares (the session store's address, the worker count). */
+export function joinPrimary(): Promise<WorkerLink> {
+  const send = (message: ToPrimary) => process.send?.(message);
+  return new Promise((resolve) => {
+    const onSetup = (message: ToWorker) => {
+      if (message?.vallum !== 'setup') return;
+      process.off('message', onSetup);
+      resolve({
+        workers: message.workers,
+        sharedCache: message.sharedCache,
+        listening: (url) => send({ vallum: 'listening', url }),
+        onReload: (reload) => process.on('message', (m: ToWorker) => m?.vallum === 'reload' && reload()),
+      });
+    };
+    process.on('message', onSetup);
+    send({ vallum: 'hello' });
+  });
+}
