@@ -54,6 +54,8 @@ export interface Stack {
   tokenSecret: string;
   /** Split mode: the cache service's own URL (its HTTP API, behind service tokens). */
   cacheUrl: string | undefined;
+  /** Split mode: the authorize service's own URL. */
+  authorizeUrl: string | undefined;
   /** All-in-one: the running process's hot-path counters. */
   counters: HotPathCounters | undefined;
   /** With `workers`: the primary process. */
@@ -124,6 +126,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     const loaded = loadVallumConfigText(configText, file);
     let output = '';
     let cacheUrl: string | undefined;
+    let authorizeUrl: string | undefined;
     let counters: HotPathCounters | undefined;
     let primary: ChildProcess | undefined;
     if (options.mode === 'all-in-one' && options.workers !== undefined) {
@@ -143,6 +146,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       const authorizePort = await getFreePort();
       const cachePort = await getFreePort();
       cacheUrl = `http://127.0.0.1:${cachePort}`;
+      authorizeUrl = `http://127.0.0.1:${authorizePort}`;
       const env = {
         VALLUM_AUTHORIZE_SERVICE_URL: `http://127.0.0.1:${authorizePort}`,
         VALLUM_CACHE_SERVICE_URL: `http://127.0.0.1:${cachePort}`,
@@ -172,6 +176,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       redisUrl,
       tokenSecret: loaded.tokenEncryptionSecret,
       cacheUrl,
+      authorizeUrl,
       counters,
       primary,
       logs: () => output,
