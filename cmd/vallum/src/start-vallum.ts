@@ -26,16 +26,8 @@ export interface StartOptions {
   logger?: boolean;
   /** Paces young collections while few requests are in flight (the `vallum` command passes one; see process-memory.ts). */
   garbagePacer?: GarbagePacer;
-  /**
-   * All-in-one without Redis, as one of several workers: the sessions live in the primary's cache service at this
-   * loopback URL, called with service tokens of this secret (see workers.ts), instead of in this process.
-   */
-  sharedCache?: SharedCache;
-}
-
-export interface SharedCache {
-  url: string;
-  secret: string;
+  /** All-in-one without Redis, as one of several workers: the session store of the primary, in place of one here. */
+  sharedCache?: CacheApi;
 }
 
 export interface RunningVallum {
@@ -71,7 +63,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const logger = options.logger;
   // The session store outlives config reloads: a reload must not sign everybody out.
   const storeLog = logger === false ? undefined : createLogger({ service: 'cache', level: initial.logLevel });
-  const sharedCache = service === 'all' && options.sharedCache ? sharedCacheClients(options.sharedCache) : undefined;
+  const sharedCache = service === 'all' ? options.sharedCache : undefined;
   const store =
     (service === 'all' && !sharedCache) || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog }) : undefined;
   // So do open long-lived connections: after a reload they are re-checked against the new policy.
@@ -166,12 +158,6 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   };
 }
 
-/** Clients of another process's cache service, one per caller so the proxy's reads never carry IdP tokens. */
-function sharedCacheClients({ url, secret }: SharedCache): ProcessState['sharedCache'] {
-  const client = (caller: 'authenticate' | 'proxy') => createHttpCacheClient({ url, service: 'cache', signer: createServiceTokenSigner(secret, caller) });
-  return { authenticate: client('authenticate'), proxy: client('proxy') };
-}
-
 /** Throws a config error when the listener's certificate and key do not load (or do not match). */
 function checkCertificate(tls: { cert: string; key: string }): void {
   try {
@@ -188,7 +174,7 @@ const RETIRE_AFTER_MS = 5_000;
 interface ProcessState {
   store: CacheService.SessionStore | undefined;
   /** In place of `store`, the session store of another process (a worker's view of the primary's). */
-  sharedCache: { authenticate: CacheApi; proxy: CacheApi } | undefined;
+  sharedCache: CacheApi | undefined;
   connections: ProxyService.ConnectionWatch | undefined;
   keyRing: ProxyService.KeyRing | undefined;
   counters: HotPathCounters;
@@ -235,8 +221,9 @@ async function buildServices(
     const authorizer = authorizeService.createAuthorizer(config, {
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
     });
-    const authenticate = authenticateService.buildApp(config, { cache: sharedCache?.authenticate ?? store!, logger });
-    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(sharedCache?.proxy ?? store!), ...proxyDeps() });
+    const cache = sharedCache ?? store!;
+    const authenticate = authenticateService.buildApp(config, { cache, logger });
+    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(cache), ...proxyDeps() });
     apps = [authenticate, proxy.pages];
     closeProxy = () => proxy.close();
     const authenticateHost = config.authenticateServiceUrl.host.toLowerCase();

@@ -1,17 +1,17 @@
 // `vallum --workers N`: a primary process forks N workers (node:cluster) that share its listening socket, each running
 // what a single process would. The primary serves no requests. It restarts a worker that dies (backing off), tells
 // the workers to reload when the config changes, and on shutdown signals them and waits until they have drained.
-// Without Redis, the sessions of an all-in-one Vallum live in the primary: it runs the cache service on a loopback
-// port with a fresh random secret, and the workers reach it with the cache client split mode uses (see README,
-// "Workers", for why this rather than a new IPC protocol).
+// Without Redis, the sessions of an all-in-one Vallum live in the primary, and workers reach them over IPC
+// (shared-store.ts; the README's "Workers" section says why this and not the cache service over loopback HTTP).
 import cluster, { type Worker } from 'node:cluster';
-import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { ServiceName, VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
-import type { createLogger } from '@vallum/telemetry';
+import type { CacheApi } from '@vallum/service-client';
+import { createLogger } from '@vallum/telemetry';
 import { UsageError } from './cli-usage.js';
-import { startVallum, type ReloadResult, type RunningVallum, type SharedCache } from './start-vallum.js';
+import { createIpcCacheClient, serveStore } from './shared-store.js';
+import type { ReloadResult } from './start-vallum.js';
 
 /** The services a worker may run; the others keep state (cache) or have not been checked with several processes. */
 const WORKER_SERVICES: ReadonlySet<ServiceName | 'all'> = new Set(['all', 'proxy']);
@@ -25,7 +25,7 @@ const STABLE_AFTER_MS = 30_000;
 const STOP_WORKERS_MS = 60_000;
 
 /** Messages between the primary and its workers (`vallum` tags them so cluster's own are never mistaken for them). */
-type ToWorker = { vallum: 'setup'; workers: number; sharedCache: SharedCache | undefined } | { vallum: 'reload' };
+type ToWorker = { vallum: 'setup'; workers: number; sharedStore: boolean } | { vallum: 'reload' };
 type ToPrimary = { vallum: 'hello' } | { vallum: 'listening'; url: string };
 
 /** The worker count from --workers (else the `workers` setting, which VALLUM_WORKERS overrides); `auto` is one per core. */
@@ -60,9 +60,8 @@ export interface PrimaryOptions {
 
 export async function startWorkers(config: VallumConfig, options: PrimaryOptions): Promise<RunningWorkers> {
   const { service, workers, log } = options;
-  const secret = randomBytes(32).toString('base64url');
-  const store = service === 'all' && !config.redisUrl ? await startSharedStore(config, secret) : undefined;
-  const setup: ToWorker = { vallum: 'setup', workers, sharedCache: store && { url: store.url, secret } };
+  const store = service === 'all' && !config.redisUrl ? await startSharedStore(config) : undefined;
+  const setup: ToWorker = { vallum: 'setup', workers, sharedStore: store !== undefined };
   let workersSetting = config.workers;
   let stopping = false;
   let url: string | undefined;
@@ -75,6 +74,7 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
 
   const fork = () => {
     const worker = cluster.fork();
+    store?.serve.attach(worker);
     const bornAt = Date.now();
     let listened = false;
     worker.on('message', (message: ToPrimary) => {
@@ -116,7 +116,7 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
     }, STOP_WORKERS_MS);
     await Promise.all(exited);
     clearTimeout(kill);
-    await store?.running.close();
+    await store?.close();
   };
 
   for (let i = 0; i < workers; i++) fork();
@@ -135,7 +135,7 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
         notApplied.push(`workers changed from ${workersSetting} to ${next.workers}: ${workers} workers run until a restart`);
         workersSetting = next.workers;
       }
-      if (store) notApplied.push(...(await store.running.reload(sharedStoreConfig(next, secret))).notApplied);
+      store?.reload(next);
       const reload: ToWorker = { vallum: 'reload' };
       for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(reload);
       return { notApplied };
@@ -144,26 +144,32 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
   };
 }
 
-/** The cache service over the in-memory store, on loopback only, called by workers with service tokens of `secret`. */
-async function startSharedStore(config: VallumConfig, secret: string): Promise<{ running: RunningVallum; url: string }> {
-  const running = await startVallum(sharedStoreConfig(config, secret), { service: 'cache', address: '127.0.0.1:0' });
-  return { running, url: running.url };
-}
-
-function sharedStoreConfig(config: VallumConfig, secret: string): VallumConfig {
-  return Object.freeze({
-    ...config,
-    sharedSecret: secret,
-    // Its listener is private: never the public certificate, and its calls are workers' internals, not requests to log.
-    tls: undefined,
-    logLevel: ['trace', 'debug', 'info'].includes(config.logLevel) ? 'warn' : config.logLevel,
-  });
+/** The in-memory session store, served to the workers, and its token refresher (rebuilt with each config). */
+async function startSharedStore(config: VallumConfig) {
+  const cacheService = await import('@vallum/cache');
+  const log = createLogger({ service: 'cache', level: config.logLevel });
+  const store = cacheService.createSessionStore(config, { log });
+  const serve = serveStore(store, () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined));
+  let refresher = cacheService.startTokenRefresher(config, store, { log });
+  return {
+    serve,
+    reload(next: VallumConfig) {
+      refresher.close();
+      refresher = cacheService.startTokenRefresher(next, store, { log: createLogger({ service: 'cache', level: next.logLevel }) });
+    },
+    async close() {
+      refresher.close();
+      serve.close();
+      await store.close();
+    },
+  };
 }
 
 export interface WorkerLink {
   /** How many workers share the listener (rate limits are divided among them). */
   workers: number;
-  sharedCache: SharedCache | undefined;
+  /** The primary's session store (all-in-one without Redis). */
+  sharedCache: CacheApi | undefined;
   /** Tells the primary this worker serves requests at `url`. */
   listening(url: string): void;
   /** Called when the primary saw the config change (or got SIGHUP): the worker loads the file again. */
@@ -179,7 +185,7 @@ export function joinPrimary(): Promise<WorkerLink> {
       process.off('message', onSetup);
       resolve({
         workers: message.workers,
-        sharedCache: message.sharedCache,
+        sharedCache: message.sharedStore ? createIpcCacheClient() : undefined,
         listening: (url) => send({ vallum: 'listening', url }),
         onReload: (reload) => process.on('message', (m: ToWorker) => m?.vallum === 'reload' && reload()),
       });
