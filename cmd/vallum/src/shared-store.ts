@@ -6,22 +6,26 @@ import type { Worker } from 'node:cluster';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import type { CacheApi } from '@vallum/service-client';
 
-/** The store's calls a worker makes; `subscribe` is served by the broadcast of change events instead. */
-const CALLS = [
-  'getSession',
-  'findSessions',
-  'putSession',
-  'updateSession',
-  'touchSession',
-  'deleteSession',
-  'endSession',
-  'takeEndedIdToken',
-  'claimOnce',
-  'recordApiToken',
-  'listApiTokens',
-  'revokeApiToken',
-  'isApiTokenRevoked',
-] as const satisfies ReadonlyArray<Exclude<keyof CacheApi, 'subscribe'>>;
+/**
+ * The store's calls a worker makes; `subscribe` is served by the broadcast of change events instead. A Record, so a
+ * call added to CacheApi does not compile until it is listed here.
+ */
+const CALL_NAMES: Record<Exclude<keyof CacheApi, 'subscribe'>, true> = {
+  getSession: true,
+  findSessions: true,
+  putSession: true,
+  updateSession: true,
+  touchSession: true,
+  deleteSession: true,
+  endSession: true,
+  takeEndedIdToken: true,
+  claimOnce: true,
+  recordApiToken: true,
+  listApiTokens: true,
+  revokeApiToken: true,
+  isApiTokenRevoked: true,
+};
+const CALLS = Object.keys(CALL_NAMES) as Array<keyof typeof CALL_NAMES>;
 type Call = (typeof CALLS)[number];
 const IS_CALL: ReadonlySet<string> = new Set(CALLS);
 

@@ -48,7 +48,9 @@ export interface RunningWorkers {
   url: string;
   /** Reloads the primary's own part (the shared session store) and tells every worker to load the file again. */
   reload(config: VallumConfig): Promise<ReloadResult>;
-  /** Sends SIGTERM to every worker, waits for them to exit, then closes the shared store. */
+  /** Sends SIGTERM to every worker, waits for them to exit (each drains), then closes the shared store. */
+  shutdown(): Promise<void>;
+  /** The same: the workers are told to stop as on SIGTERM, and waited for. */
   close(): Promise<void>;
 }
 
@@ -105,19 +107,21 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
     });
   };
 
-  const stopAll = async () => {
-    stopping = true;
-    for (const timer of restarts) clearTimeout(timer);
-    const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
-    const exited = alive.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
-    for (const w of alive) w.process.kill('SIGTERM');
-    const kill = setTimeout(() => {
-      for (const w of alive) if (!w.isDead()) w.process.kill('SIGKILL');
-    }, STOP_WORKERS_MS);
-    await Promise.all(exited);
-    clearTimeout(kill);
-    await store?.close();
-  };
+  let stopped: Promise<void> | undefined;
+  const stopAll = (): Promise<void> =>
+    (stopped ??= (async () => {
+      stopping = true;
+      for (const timer of restarts) clearTimeout(timer);
+      const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
+      const exited = alive.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
+      for (const w of alive) w.process.kill('SIGTERM');
+      const kill = setTimeout(() => {
+        for (const w of alive) if (!w.isDead()) w.process.kill('SIGKILL');
+      }, STOP_WORKERS_MS);
+      await Promise.all(exited);
+      clearTimeout(kill);
+      await store?.close();
+    })());
 
   for (let i = 0; i < workers; i++) fork();
   try {
@@ -140,6 +144,7 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
       for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(reload);
       return { notApplied };
     },
+    shutdown: stopAll,
     close: stopAll,
   };
 }
