@@ -2,9 +2,12 @@
 // Import boundaries, checked on the TypeScript sources by `npm test`: no import cycles between modules (type-only
 // imports aside: they vanish at run time), services never import services, packages never import services,
 // `packages/testing` only from tests, `packages/policy` does no I/O, and building the config view is pure (the
-// config package's build-*.ts reach no I/O module, directly or through their imports: its loader reads the files).
+// config package's build-*.ts reach no I/O module, directly or through their imports: its loader reads the files),
+// and every package a workspace imports is declared in its own package.json (`dependencies` for the code it ships,
+// `devDependencies` too for its tests): the image installs each workspace's production dependencies and nothing else.
 // Exits 1 with one line per violation.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(new URL('..', import.meta.url).pathname);
@@ -21,6 +24,19 @@ function workspaces() {
   }
   return out;
 }
+
+/** Folder → the packages its package.json declares: { shipped: dependencies (+ peer, optional), all: + dev }. */
+function declaredDependencies(dirs) {
+  const out = new Map();
+  for (const dir of dirs) {
+    const pkg = JSON.parse(readFileSync(join(root, dir, 'package.json'), 'utf8'));
+    const shipped = new Set([pkg.name, ...['dependencies', 'peerDependencies', 'optionalDependencies'].flatMap((k) => Object.keys(pkg[k] ?? {}))]);
+    out.set(dir, { shipped, all: new Set([...shipped, ...Object.keys(pkg.devDependencies ?? {})]) });
+  }
+  return out;
+}
+
+const BUILTIN = new Set(builtinModules);
 
 function sourceFiles(dir, out = []) {
   if (!existsSync(dir)) return out;
@@ -58,6 +74,7 @@ const kindOf = (dir) => (dir.startsWith('services/') ? 'service' : dir.startsWit
 export function checkBoundaries() {
   const spaces = workspaces();
   const byDir = [...spaces.entries()].map(([name, dir]) => ({ name, dir }));
+  const declared = declaredDependencies(spaces.values());
   const workspaceOf = (file) => byDir.find((w) => file.startsWith(`${join(root, w.dir)}/`));
   const problems = [];
   const graph = new Map();
@@ -76,7 +93,18 @@ export function checkBoundaries() {
           if (!typeOnly && existsSync(target)) edges.push(target);
           continue;
         }
-        const name = specifier.split('/').slice(0, 2).join('/');
+        const name = specifier
+          .split('/')
+          .slice(0, specifier.startsWith('@') ? 2 : 1)
+          .join('/');
+        if (!typeOnly && !specifier.startsWith('node:') && !BUILTIN.has(name)) {
+          const { shipped, all } = declared.get(from.dir);
+          if (!(isTest ? all : shipped).has(name)) {
+            problems.push(
+              `${where}: imports ${name}, which ${from.dir}/package.json does not declare in ${isTest ? 'dependencies or devDependencies' : 'dependencies'}`,
+            );
+          }
+        }
         const to = spaces.get(name);
         if (to) {
           if (kindOf(to) === 'service' && kindOf(from.dir) === 'service' && to !== from.dir) problems.push(`${where}: service imports service ${name}`);

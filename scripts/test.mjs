@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: make sure the machine has what the tests use (redis-server, chromium, docker-compose from Debian;
+// `npm test`: make sure the machine has what the tests use (redis-server, redis-sentinel, chromium, docker-compose from Debian;
 // installed when run as root, otherwise the exact command is printed), build, then run every compiled test file
 // with Node's test runner.
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { join, relative } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const NEEDED = [
   { bin: 'redis-server', pkg: 'redis-server' },
+  { bin: 'redis-sentinel', pkg: 'redis-sentinel' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'docker-compose', pkg: 'docker-compose' },
   { bin: 'nginx', pkg: 'nginx', path: '/usr/sbin/nginx' },

@@ -13,6 +13,7 @@ import { request } from 'undici';
 import { parse, parseDocument } from 'yaml';
 import { getFreePort, startRedis, DEMO_PASSWORD, type RedisServer } from '@vallum/testing';
 import { stopChild } from './harness.js';
+import { readDockerfile, runtimeImage } from './dockerfile.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
@@ -162,16 +163,11 @@ function startOrder(services: Record<string, ComposeService>): string[] {
   return order;
 }
 
-/** ENTRYPOINT, WORKDIR and ENV of the Dockerfile's final stage. */
+/** ENTRYPOINT (under its init: tini is not installed here), WORKDIR and ENV of the Dockerfile's final stage. */
 function imageOf(): { entrypoint: string[]; workdir: string; env: Record<string, string> } {
-  const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const finalStage = text.slice(text.lastIndexOf('\nFROM '));
-  const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(finalStage);
-  assert.ok(entrypoint, 'the Dockerfile has an exec-form ENTRYPOINT');
-  const workdir = /^WORKDIR\s+(\S+)\s*$/m.exec(finalStage)?.[1] ?? '/';
-  const env: Record<string, string> = {};
-  for (const [, key, value] of finalStage.matchAll(/^ENV\s+(\w+)=(\S+)\s*$/gm)) env[key!] = value!;
-  return { entrypoint: JSON.parse(entrypoint[1]!) as string[], workdir, env };
+  const image = runtimeImage(readDockerfile());
+  assert.ok(image.command.length > 0, 'the Dockerfile has an exec-form ENTRYPOINT');
+  return { entrypoint: image.command, workdir: image.workdir, env: image.env };
 }
 
 // ---- the mapping from compose to loopback ----------------------------------------------------------------------------

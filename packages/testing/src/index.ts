@@ -6,3 +6,4 @@ export { startHttpUpstream, type HttpUpstream } from './http-upstream.js';
 export { signInAtDemoIdp } from './demo-idp-sign-in.js';
 export { startDemoIdp, startDemoApp, DEMO_USERS, DEMO_PASSWORD, type DemoIdp, type DemoIdpOptions, type DemoUser } from '@vallum/demo';
 export { countIterations } from './count-iterations.js';
+export { writeConfigMapVolume, type ConfigMapVolume } from './configmap-volume.js';

@@ -6,11 +6,13 @@ import { clearedSessionCookie } from '@vallum/session';
 import type { AccessResult } from './access.js';
 import type { TargetMatch, TargetRefusal } from './match-target.js';
 import type { ProxyState } from './proxy-state.js';
+import { closeLingering } from './lingering-close.js';
 import { refusalError } from './refusal-errors.js';
 import { cookieSecure } from './session-routes.js';
 
 /** An error as a page or JSON (by the client's Accept), with the request id. */
 export function respondError(res: ServerResponse, err: unknown, requestId: string, accept: string | undefined): void {
+  closeLingering(res);
   sendError(res, err, { requestId, accept });
 }
 
