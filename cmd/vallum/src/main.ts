@@ -243,6 +243,8 @@ async function main(argv: string[]): Promise<number> {
       }
     });
     worker.listening(running.url);
+    // The primary reloads every worker; a SIGHUP to the whole process group must not end this one (its default).
+    process.on('SIGHUP', () => {});
     onSignal(() => running.close());
     return -1;
   }
