@@ -70,8 +70,12 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
   const restarts = new Set<NodeJS.Timeout>();
   let quickDeaths = 0;
 
-  let started: { resolve(): void; reject(err: unknown): void } | undefined;
-  const allListening = new Promise<void>((resolve, reject) => (started = { resolve, reject }));
+  let allStarted!: () => void;
+  let startFailed!: (err: unknown) => void;
+  const allListening = new Promise<void>((resolve, reject) => {
+    allStarted = resolve;
+    startFailed = reject;
+  });
   let listening = 0;
 
   const fork = () => {
@@ -84,7 +88,7 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
       else if (message?.vallum === 'listening') {
         listened = true;
         url = message.url;
-        if (++listening === workers) started?.resolve();
+        if (++listening === workers) allStarted();
       }
     });
     worker.on('exit', (code, signal) => {
@@ -92,7 +96,7 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
       const how = signal ? `signal ${signal}` : `code ${code}`;
       if (!listened && listening < workers) {
         // Still starting: a worker that cannot listen (a port in use, a file it cannot read) fails the start.
-        started?.reject(new VallumError(ErrorCodes.WORKER_EXITED, `worker ${worker.process.pid} exited with ${how} before it listened`, { status: 500 }));
+        startFailed(new VallumError(ErrorCodes.WORKER_EXITED, `worker ${worker.process.pid} exited with ${how} before it listened`, { status: 500 }));
         return;
       }
       if (Date.now() - bornAt >= STABLE_AFTER_MS) quickDeaths = 0;
