@@ -1,15 +1,17 @@
 #!/usr/bin/env node
-// `npm test`: make sure the machine has what the tests use (redis-server, redis-sentinel, chromium, docker-compose from Debian;
-// installed when run as root, otherwise the exact command is printed), build, then run every compiled test file
-// with Node's test runner.
+// `npm test`: make sure the machine has what the tests use (redis-server, redis-sentinel, chromium, docker-compose
+// from Debian; installed when run as root, after any other apt job holding the dpkg/apt locks, otherwise the exact
+// command is printed), build, then run every compiled test file with Node's test runner.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { APT_LOCK_TIMEOUT_S, APT_LOCKS, aptInstallCommands, lockHolders, readProcLocks, waitForLocks } from './apt-lock.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const NEEDED = [
   { bin: 'redis-server', pkg: 'redis-server' },
   { bin: 'redis-sentinel', pkg: 'redis-sentinel' },
+  { bin: 'redis-cli', pkg: 'redis-tools' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'docker-compose', pkg: 'docker-compose' },
   { bin: 'nginx', pkg: 'nginx', path: '/usr/sbin/nginx' },
@@ -22,16 +24,30 @@ function onPath(bin) {
 function ensureDebianPackages() {
   const missing = NEEDED.filter((n) => !onPath(n.bin) && !(n.path && existsSync(n.path))).map((n) => n.pkg);
   if (missing.length === 0) return;
-  const command = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  const commands = aptInstallCommands(missing);
+  const command = commands.join(' && ');
   if (process.getuid?.() !== 0) {
     console.error(`The tests need Debian packages that are missing: ${missing.join(', ')}.\nInstall them with:\n  sudo sh -c '${command}'`);
     process.exit(1);
   }
   console.log(`Installing missing Debian packages: ${missing.join(', ')}`);
-  const run = spawnSync('sh', ['-c', command], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (run.status !== 0) {
-    console.error(`Could not install ${missing.join(', ')} (exit ${run.status}). Run as root:\n  ${command}`);
+  const failed = (status) => {
+    console.error(`Could not install ${missing.join(', ')} (exit ${status}). Run as root:\n  ${command}`);
     process.exit(1);
+  };
+  // Another apt job (unattended-upgrades on a fresh machine) is waited for, not failed on: see apt-lock.mjs.
+  const deadline = Date.now() + APT_LOCK_TIMEOUT_S * 1000;
+  for (const step of commands) {
+    for (;;) {
+      if (!waitForLocks({ timeoutMs: Math.max(0, deadline - Date.now()) })) {
+        console.error(`another apt/dpkg process still holds its lock after ${APT_LOCK_TIMEOUT_S} s`);
+        failed('lock');
+      }
+      const run = spawnSync('sh', ['-c', step], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      if (run.status === 0) break;
+      // Taken between the look and apt's own attempt: wait again, within the same bound.
+      if (lockHolders(readProcLocks(), APT_LOCKS).length === 0 || Date.now() >= deadline) failed(run.status);
+    }
   }
 }
 

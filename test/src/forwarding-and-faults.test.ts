@@ -58,6 +58,10 @@ test('an IdP that is down gives a clear 503 sign-in page, not a crash or a hang'
   const text = await res.body.text();
   assert.equal(res.statusCode, 503);
   assert.match(text, /identity provider cannot be reached/);
+  // Retryable, and says so: when, and where to start again (the page the user wanted).
+  assert.equal(res.headers['retry-after'], '5');
+  assert.match(text, /id="retry-hint"/);
+  assert.ok(text.includes(`href="${location.searchParams.get('redirect_uri')}">Try again`), text);
   // Vallum keeps serving.
   const again = await call('public.localhost', '/ok');
   await again.body.dump();

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoConfigYaml, loadVallumConfigText, startVallum, watchConfigFile } from '@vallum/cmd';
 import type { HotPathCounters } from '@vallum/session';
-import { getFreePort, startDemoApp, startDemoIdp, startRedis, type DemoIdp, type DemoIdpOptions } from '@vallum/testing';
+import { getFreePort, startDemoApp, startDemoIdp, startRedis, type DemoIdp, type DemoIdpOptions, type RedisServer } from '@vallum/testing';
 
 /** A loaded machine (a parallel test file building a stack, a browser) can take a process many seconds to start. */
 const START_TIMEOUT_MS = 45_000;
@@ -18,6 +18,8 @@ export const VALLUM_BIN = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js'
 export interface StackOptions {
   mode: 'all-in-one' | 'split';
   redis?: boolean;
+  /** A Redis the test started itself (a Cluster, a Sentinel setup): `cache.redis_url`, instead of `redis`. */
+  redisUrl?: string;
   /** Changes the generated vallum.yaml (e.g. a route's policy). */
   editConfig?: (text: string) => string;
   /** Files written next to vallum.yaml (e.g. `policies/NAME.yaml`). */
@@ -49,7 +51,11 @@ export interface Stack {
   /** The vallum.yaml every process loaded; named policy files sit beside it. */
   configFile: string;
   idp: DemoIdp;
+  /** Starts the IdP again on its port with the same clients (after `idp.close()`), as `idp` from then on. */
+  restartIdp(): Promise<DemoIdp>;
   redisUrl: string | undefined;
+  /** The stack's redis-server, to stop and restart it (`redis` option). */
+  redis: RedisServer | undefined;
   /** The secret IdP tokens are sealed with in Redis, to read the store as the cache service does. */
   tokenSecret: string;
   /** Split mode: the cache service's own URL (its HTTP API, behind service tokens). */
@@ -89,7 +95,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     const authPort = options.mode === 'split' ? await getFreePort() : port;
     const authenticateUrl = `http://authenticate.localhost:${authPort}`;
     const clientSecret = randomBytes(16).toString('hex');
-    const idp = await startDemoIdp({
+    const idpOptions: DemoIdpOptions = {
       ...options.idp,
       clients: [
         {
@@ -100,15 +106,18 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
           backchannel_logout_uri: `${authenticateUrl}/.vallum/backchannel_logout`,
         },
       ],
-    });
+    };
+    let idp = await startDemoIdp(idpOptions);
     closers.push(() => idp.close());
     const app = await startDemoApp({ jwksUrl: `http://127.0.0.1:${port}/.well-known/vallum/jwks.json` });
     closers.push(() => app.close());
-    let redisUrl: string | undefined;
-    if (options.redis) {
-      const redis = await startRedis();
-      closers.push(() => redis.stop());
-      redisUrl = redis.url;
+    let redisUrl = options.redisUrl;
+    let redis: RedisServer | undefined;
+    if (options.redis && !redisUrl) {
+      const server = await startRedis();
+      closers.push(() => server.stop());
+      redis = server;
+      redisUrl = server.url;
     }
     const generated =
       demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl }) +
@@ -162,7 +171,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
         closers.push(() => stopChild(child));
       }
     }
-    return {
+    const stack: Stack = {
       port,
       appUrl: `http://app.localhost:${port}/`,
       adminUrl: `http://admin.localhost:${port}/`,
@@ -173,7 +182,13 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       configText,
       configFile: file,
       idp,
+      async restartIdp() {
+        idp = await startDemoIdp({ ...idpOptions, port: stack.idp.port });
+        stack.idp = idp;
+        return idp;
+      },
       redisUrl,
+      redis,
       tokenSecret: loaded.tokenEncryptionSecret,
       cacheUrl,
       authorizeUrl,
@@ -182,6 +197,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       logs: () => output,
       close,
     };
+    return stack;
   } catch (err) {
     await close();
     throw err;
@@ -230,7 +246,7 @@ export async function spawnService(
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   process.kill(child.pid, 'SIGTERM');
   const timer = setTimeout(() => child.pid !== undefined && child.exitCode === null && process.kill(child.pid, 'SIGKILL'), 5000);

@@ -62,7 +62,7 @@ test('a Redis dump holds no IdP token in clear, and the session still works from
   const cli = (...args: string[]) => run('redis-cli', ['-u', stack.redisUrl!, ...args]).then((r) => r.stdout);
   const keys = (await cli('--scan')).split('\n').filter(Boolean);
   assert.ok(
-    keys.some((k) => k.startsWith('vallum:session:')),
+    keys.some((k) => /^vallum:\{.+\}:session$/.test(k)),
     keys.join(' '),
   );
   let dump = '';

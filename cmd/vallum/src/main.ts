@@ -245,26 +245,36 @@ async function main(argv: string[]): Promise<number> {
     worker.listening(running.url);
     // The primary reloads every worker; a SIGHUP to the whole process group must not end this one (its default).
     process.on('SIGHUP', () => {});
-    onSignal(() => running.close());
+    // The primary passes SIGTERM on; this worker drains as a single process does.
+    onSignal(() => running.shutdown());
     return -1;
   }
   // --- end workers
   log.info(`vallum ${running.service} listening on ${running.url}${workers > 1 ? ` (${workers} workers)` : ''}`);
   const watcher = watchConfigFile(file, { onConfig: applyConfig, onError: reloadFailed });
-  onSignal(async () => {
-    watcher.close();
-    await running.close();
+  // --- signals (lifecycle) ---
+  process.on('SIGHUP', () => {
+    log.info({ file }, 'SIGHUP: reloading the configuration');
+    void watcher.reload();
   });
+  onSignal(async (signal) => {
+    log.info({ signal }, 'shutting down: not ready from now on, requests in flight may finish');
+    watcher.close();
+    await running.shutdown();
+    log.info('stopped');
+  });
+  // --- end signals ---
   return -1;
 }
 
-function onSignal(close: () => Promise<void>): void {
+/** SIGTERM or SIGINT runs `close` and exits 0 (1 if it fails); a second one exits 1 at once. */
+function onSignal(close: (signal: NodeJS.Signals) => Promise<void>): void {
   let closing = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (closing) process.exit(1);
       closing = true;
-      close().then(
+      close(signal).then(
         () => process.exit(0),
         () => process.exit(1),
       );

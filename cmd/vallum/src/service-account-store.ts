@@ -1,18 +1,19 @@
 // Where `vallum service-account` records, lists and revokes tokens: the deployment's own store, reached the way its
 // services reach it: Redis at cache.redis_url, else the cache service at cache_service_url (a service token signed
 // with shared_secret). A deployment that keeps sessions in one process's memory has no store to reach from outside.
-import type { VallumConfig } from '@vallum/config';
+import { secretList, type VallumConfig } from '@vallum/config';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import { createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 
 export type TokenStore = Pick<CacheApi, 'recordApiToken' | 'listApiTokens' | 'revokeApiToken'> & { where: string; close(): Promise<void> };
 
 export async function openTokenStore(
-  config: Pick<VallumConfig, 'redisUrl' | 'cacheServiceUrl' | 'sharedSecret' | 'tokenEncryptionSecret'>,
+  config: Pick<VallumConfig, 'redisUrl' | 'cacheServiceUrl' | 'sharedSecret' | 'tokenEncryptionSecret'> &
+    Partial<Pick<VallumConfig, 'previousTokenEncryptionSecrets'>>,
 ): Promise<TokenStore | undefined> {
   if (config.redisUrl) {
     const { createRedisStore } = await import('@vallum/cache');
-    const store = createRedisStore(config.redisUrl, { tokenSecret: config.tokenEncryptionSecret });
+    const store = createRedisStore(config.redisUrl, { tokenSecret: secretList(config.tokenEncryptionSecret, config.previousTokenEncryptionSecrets) });
     return Object.assign(store, { where: 'cache.redis_url' });
   }
   if (config.cacheServiceUrl) {

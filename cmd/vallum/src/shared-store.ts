@@ -11,6 +11,7 @@ import type { CacheApi } from '@vallum/service-client';
  * call added to CacheApi does not compile until it is listed here.
  */
 const CALL_NAMES: Record<Exclude<keyof CacheApi, 'subscribe'>, true> = {
+  ping: true,
   getSession: true,
   findSessions: true,
   putSession: true,

@@ -4,14 +4,15 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import { createLogger } from '@vallum/telemetry';
-import { policyVersion, type ServiceName, type VallumConfig } from '@vallum/config';
+import { policyVersion, secretList, type ServiceName, type VallumConfig } from '@vallum/config';
 import { cacheView, createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import { createHotPathCounters, type HotPathCounters } from '@vallum/session';
+import { anyProbe, createProbeResponder, createReadiness, type ProbeResponder, type Readiness } from '@vallum/server-kit';
 import type * as CacheService from '@vallum/cache';
 import type * as ProxyService from '@vallum/proxy';
 import { parseListenAddress } from './listen-address.js';
@@ -37,11 +38,22 @@ export interface RunningVallum {
   port: number;
   /** Counts of the costly steps on this process's request path (tests and benchmarks read them). */
   counters: HotPathCounters;
+  /** What /readyz reports: the store, the IdP, peer services; failing from the first moment of a shutdown. */
+  readiness: Readiness;
+  /** Answers /healthz and /readyz (a metrics listener can serve them too). */
+  probes: ProbeResponder;
   /**
    * Swaps in services built from a new config, and the listener's certificate when it changed; throws (and keeps
    * what runs) when they cannot be built or the certificate and key do not load.
    */
   reload(config: VallumConfig): Promise<ReloadResult>;
+  /**
+   * The graceful stop (SIGTERM): readiness fails, after `drain_delay` the listener closes, requests in flight get
+   * `shutdown_grace` to finish (each answered with `Connection: close`), WebSockets get a 1001 close; at the deadline
+   * whatever is still open (long streams) is closed, then everything stops.
+   */
+  shutdown(): Promise<void>;
+  /** Stops at once, closing every connection. */
   close(): Promise<void>;
 }
 
@@ -71,9 +83,30 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   // And the proxy's assertion keys: a rotated key stays in the JWKS until what it signed has expired.
   const keyRing = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createKeyRing() : undefined;
   const counters = createHotPathCounters();
-  const lasting: ProcessState = { store, sharedCache, connections, keyRing, counters };
+  const goingAway = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).sayGoingAway : undefined;
+  const stopping = new AbortController();
+  const lasting: ProcessState = { store, sharedCache, connections, keyRing, counters, goingAway, stopping: stopping.signal };
 
   let current = await buildServices(initial, { service, logger, lasting });
+  let runningConfig = initial;
+
+  // --- readiness and graceful stop (lifecycle) ---
+  // The checks are those of the services this process runs, fixed at start; each asks the services in force now.
+  const readiness = createReadiness(Object.keys(current.checks).map((name) => ({ name, check: () => current.checks[name]!() })));
+  const probes = probeResponder(service, readiness, () => runningConfig.authenticateServiceUrl.host.toLowerCase());
+  // Open connections, so a shutdown can tell the responses in flight on them `Connection: close`. Tracked per
+  // connection, not per request, so a keep-alive request costs nothing for it.
+  const connected = new Set<Socket>();
+  const track = (socket: Socket) => {
+    connected.add(socket);
+    socket.once('close', () => connected.delete(socket));
+  };
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    if (readiness.draining) res.setHeader('connection', 'close');
+    if (!probes(req, res)) current.route(req, res);
+  };
+  // --- end readiness and graceful stop ---
+
   const pacer = options.garbagePacer;
   const release = () => pacer?.release();
   const handler = pacer
@@ -81,9 +114,9 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
         pacer.hold();
         // One listener for every response ('close' comes once): nothing allocated per request for it.
         res.on('close', release);
-        current.route(req, res);
+        serve(req, res);
       }
-    : (req: IncomingMessage, res: ServerResponse) => current.route(req, res);
+    : serve;
   const serverOptions = { highWaterMark: SOCKET_BUFFER_BYTES, ...serverLimitOptions(initial.limits) };
   const server = initial.tls
     ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key, ...serverOptions }, handler)
@@ -101,6 +134,8 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     });
     current.upgrade(req, socket, head);
   });
+  // A TLS socket, not the TCP one under it, carries the HTTP exchange.
+  server.on(initial.tls ? 'secureConnection' : 'connection', track);
   applyServerLimits(server, initial.limits);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -112,11 +147,20 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const bound = server.address() as AddressInfo;
   const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   const retiring = new Set<Promise<void>>();
+  const closeRest = async () => {
+    await current.close();
+    await Promise.all([...retiring]);
+    connections?.close();
+    await store?.close();
+  };
+  let shuttingDown: Promise<void> | undefined;
   return {
     service,
     url: `${initial.tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
     port: bound.port,
     counters,
+    readiness,
+    probes,
     async reload(config) {
       const notApplied: string[] = [];
       const tls = config.tls;
@@ -138,25 +182,84 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       applyServerLimits(server, config.limits);
       const previous = current;
       current = next;
+      runningConfig = config;
       // In-flight requests finish on the services that accepted them; new ones already go to `next`.
       const retired = new Promise<void>((resolve) => setTimeout(resolve, RETIRE_AFTER_MS).unref()).then(() => previous.close()).catch(() => {});
       retiring.add(retired);
       void retired.finally(() => retiring.delete(retired));
       return { notApplied };
     },
+    shutdown() {
+      shuttingDown ??= (async () => {
+        readiness.startDraining();
+        const { drainDelayMs, shutdownGraceMs } = runningConfig;
+        if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
+        stopping.abort();
+        await drainServer(server, { connected, upgraded, graceMs: shutdownGraceMs, goingAway: lasting.goingAway });
+        await closeRest();
+      })();
+      return shuttingDown;
+    },
     async close() {
+      readiness.startDraining();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
         for (const socket of upgraded) socket.destroy();
       });
-      await current.close();
-      await Promise.all([...retiring]);
-      connections?.close();
-      await store?.close();
+      await closeRest();
     },
   };
 }
+
+// --- readiness and graceful stop (lifecycle) ---
+
+/**
+ * /healthz and /readyz where each service answers them: the proxy under /.vallum/ on every host (route hosts keep
+ * their own /healthz); all-in-one there and at the root of the authenticate host; the other services at the root.
+ */
+function probeResponder(service: ServiceName | 'all', readiness: Readiness, authenticateHost: () => string): ProbeResponder {
+  const own = createProbeResponder(readiness, { service: service === 'all' ? 'vallum' : service, prefix: '/.vallum' });
+  if (service === 'proxy') return own;
+  if (service !== 'all') return createProbeResponder(readiness, { service });
+  return anyProbe(own, createProbeResponder(readiness, { service: 'vallum', accept: (req) => (req.headers.host ?? '').toLowerCase() === authenticateHost() }));
+}
+
+interface DrainOptions {
+  connected: ReadonlySet<Socket>;
+  upgraded: ReadonlySet<Duplex>;
+  graceMs: number;
+  goingAway: ((socket: Duplex) => boolean) | undefined;
+}
+
+/**
+ * Stops accepting connections and closes idle ones; responses in flight finish (with `Connection: close`, so their
+ * clients do not send another request on the connection), WebSockets are told 1001; what is still open at the
+ * deadline (long streams, WebSockets whose peers do not close) is closed.
+ */
+async function drainServer(server: HttpsServer | ReturnType<typeof createHttpServer>, options: DrainOptions): Promise<void> {
+  const { connected, upgraded, graceMs, goingAway } = options;
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const socket of connected) {
+    // Node's own link from a connection to the response it is writing (as http-terminator uses it).
+    const res = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (res && !res.headersSent) res.setHeader('connection', 'close');
+  }
+  for (const socket of upgraded) if (!goingAway?.(socket)) socket.end();
+  // A response whose head had gone out before the shutdown leaves its connection open and idle once sent.
+  const sweep = setInterval(() => server.closeIdleConnections(), 100);
+  let deadline: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    deadline = setTimeout(resolve, graceMs);
+  });
+  await Promise.race([closed, late]);
+  clearInterval(sweep);
+  clearTimeout(deadline);
+  server.closeAllConnections();
+  for (const socket of upgraded) socket.destroy();
+  await closed;
+}
+// --- end readiness and graceful stop ---
 
 /** Throws a config error when the listener's certificate and key do not load (or do not match). */
 function checkCertificate(tls: { cert: string; key: string }): void {
@@ -178,11 +281,17 @@ interface ProcessState {
   connections: ProxyService.ConnectionWatch | undefined;
   keyRing: ProxyService.KeyRing | undefined;
   counters: HotPathCounters;
+  /** Sends a proxied WebSocket a 1001 close (the proxy's); false for other sockets. */
+  goingAway: ((socket: Duplex) => boolean) | undefined;
+  /** Aborted when the listener closes for a shutdown: streams that never end by themselves end then. */
+  stopping: AbortSignal;
 }
 
 interface BuiltServices {
   route(req: IncomingMessage, res: ServerResponse): void;
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Readiness checks by name: what these services need answers (store, IdP, peers). */
+  checks: Record<string, () => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -198,6 +307,8 @@ async function buildServices(
   const { store, sharedCache, connections, keyRing, counters } = ctx.lasting;
   const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, counters });
   const signer = createServiceTokenSigner(config.sharedSecret, service);
+  // The store outlives the config; its key for IdP tokens at rest follows the config (rotation, see docs/operations.md).
+  store?.useTokenSecrets?.(secretList(config.tokenEncryptionSecret, config.previousTokenEncryptionSecrets));
   const remote = (name: 'authorize' | 'cache', url: URL | undefined) => {
     if (!url) {
       throw new VallumError(ErrorCodes.CONFIG_INVALID, `${name}_service_url is required to run the ${service} service on its own`, { status: 500 });
@@ -210,6 +321,12 @@ async function buildServices(
   let closeProxy = async () => {};
   let route: BuiltServices['route'];
   let upgrade: BuiltServices['upgrade'] = (_req, socket) => socket.destroy();
+  const checks: BuiltServices['checks'] = {};
+  if (store && config.redisUrl) checks.redis = () => store.ping();
+  if (sharedCache) checks.cache = () => sharedCache.ping();
+  // One IdP client for sign-in, token refresh and readiness, so discovery happens once.
+  const idp = service === 'all' || service === 'authenticate' ? (await import('@vallum/authenticate')).createOidcClient(config.idp) : undefined;
+  if (idp) checks.idp = async () => void (await idp.configuration());
   // Each process loads only the services it runs: a proxy on its own never loads ioredis or openid-client, and
   // what is not loaded costs no memory (the proxy's RSS is bounded, see test/src/proxy-streaming.test.ts).
   if (service === 'all') {
@@ -222,7 +339,7 @@ async function buildServices(
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
     });
     const cache = sharedCache ?? store!;
-    const authenticate = authenticateService.buildApp(config, { cache, logger });
+    const authenticate = authenticateService.buildApp(config, { cache, oidc: idp, logger });
     const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(cache), ...proxyDeps() });
     apps = [authenticate, proxy.pages];
     closeProxy = () => proxy.close();
@@ -234,21 +351,26 @@ async function buildServices(
     let proxyRequest: BuiltServices['route'] | undefined;
     switch (service) {
       case 'cache':
-        app = (await import('@vallum/cache')).buildApp(config, { store: store!, logger });
+        app = (await import('@vallum/cache')).buildApp(config, { store: store!, logger, stopping: ctx.lasting.stopping });
         break;
       case 'authorize':
         app = (await import('@vallum/authorize')).buildApp(config, { logger });
         break;
-      case 'authenticate':
-        app = (await import('@vallum/authenticate')).buildApp(config, { cache: remoteCache(), logger });
+      case 'authenticate': {
+        const cache = remoteCache();
+        checks.cache = () => cache.ping();
+        app = (await import('@vallum/authenticate')).buildApp(config, { cache, oidc: idp, logger });
         break;
+      }
       case 'proxy': {
         const proxyService = await import('@vallum/proxy');
+        const authorize = createHttpAuthorizeClient(remote('authorize', config.authorizeServiceUrl));
+        const cache = remoteCache();
+        checks.authorize = () => authorize.ping();
+        checks.cache = () => cache.ping();
         const proxy = await proxyService.buildApp(config, {
-          authorize: proxyService.createCachingAuthorizeClient(createHttpAuthorizeClient(remote('authorize', config.authorizeServiceUrl)), {
-            policyVersion: policyVersion(config),
-          }),
-          cache: cacheView(remoteCache()),
+          authorize: proxyService.createCachingAuthorizeClient(authorize, { policyVersion: policyVersion(config) }),
+          cache: cacheView(cache),
           ...proxyDeps(),
         });
         app = proxy.pages;
@@ -267,10 +389,12 @@ async function buildServices(
     store &&
     (await import('@vallum/cache')).startTokenRefresher(config, store, {
       log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel }),
+      idp,
     });
   return {
     route,
     upgrade,
+    checks,
     async close() {
       refresher?.close();
       await Promise.all([...apps.map((a) => a.close()), closeProxy()]);

@@ -26,25 +26,31 @@ async function until(check: () => boolean, ms = 2000): Promise<void> {
   }
 }
 
-/** Watches `file` (polling every 50 ms) until the test ends; what it applied and the errors it reported. */
-function watchAndCollect(t: TestContext, file: string): { configs: VallumConfig[]; errors: string[] } {
+/** Watches `file` (polling every `intervalMs`) until the test ends; what it applied and the errors it reported. */
+function watchAndCollect(t: TestContext, file: string, intervalMs = 50) {
   const configs: VallumConfig[] = [];
   const errors: string[] = [];
   const watcher = watchConfigFile(file, {
     env: {},
-    intervalMs: 50,
+    intervalMs,
     onConfig: async (c) => void configs.push(c),
     onError: (e) => void errors.push((e as Error).message),
   });
   t.after(() => watcher.close());
-  return { configs, errors };
+  return { configs, errors, watcher };
 }
 
-test('the watcher reloads on a changed, added or broken named policy file, not only on vallum.yaml', async (t) => {
+/** A config with a named policy in a temp dir. */
+function configDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'vallum-watch-'));
   mkdirSync(join(dir, 'policies'));
   writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: a }\n');
   writeFileSync(join(dir, 'vallum.yaml'), CONFIG);
+  return dir;
+}
+
+test('the watcher reloads on a changed, added or broken named policy file, not only on vallum.yaml', async (t) => {
+  const dir = configDir();
   const { configs, errors } = watchAndCollect(t, join(dir, 'vallum.yaml'));
 
   writeFileSync(join(dir, 'policies', 'a.yaml'), 'allow:\n  or:\n    - groups: { has: b }\n');
@@ -62,6 +68,19 @@ test('the watcher reloads on a changed, added or broken named policy file, not o
   await until(() => errors.length === 1);
   assert.match(errors[0]!, /policies\/c\.yaml:3:15: unknown operator 'hass' for groups \(did you mean 'has'\?\)/);
   assert.equal(configs.length, 2, 'nothing was applied');
+});
+
+test('reload() (SIGHUP) loads the file even when nothing changed, and reports a file that no longer loads', async (t) => {
+  const dir = configDir();
+  const { configs, errors, watcher } = watchAndCollect(t, join(dir, 'vallum.yaml'), 60_000);
+  await watcher.reload();
+  assert.equal(configs.length, 1);
+  await Promise.all([watcher.reload(), watcher.reload()]);
+  assert.equal(configs.length, 3, 'a reload asked for while one runs runs after it');
+  writeFileSync(join(dir, 'vallum.yaml'), `${CONFIG}bogus_key: 1\n`);
+  await watcher.reload();
+  assert.equal(configs.length, 3);
+  assert.match(errors.at(-1)!, /bogus_key/);
 });
 
 const CONFIGMAP_CONFIG = `authenticate_service_url: http://authenticate.localhost:8000

@@ -18,6 +18,8 @@ export interface WatchOptions {
 }
 
 export interface ConfigWatcher {
+  /** Loads the file now, changed or not (SIGHUP), through the same path as a change. */
+  reload(): Promise<void>;
   close(): void;
 }
 
@@ -40,13 +42,21 @@ export function watchConfigFile(file: string, options: WatchOptions): ConfigWatc
     return hash.digest('hex');
   };
   let seen = digest();
-  let busy = false;
-  const check = async () => {
-    if (busy) return;
-    busy = true;
+  let busy: Promise<void> | undefined;
+  const check = async (force = false): Promise<void> => {
+    if (busy) {
+      // A forced reload waits for the load under way, then loads again: it must see the file as it is now.
+      if (force) await busy.then(() => check(true));
+      return;
+    }
+    let done!: () => void;
+    busy = new Promise<void>((resolve) => (done = resolve));
     try {
       const now = digest();
-      if (now === undefined || now === seen) return;
+      if (now === undefined || (now === seen && !force)) {
+        if (force && now === undefined) options.onError(new Error(`${file} cannot be read`));
+        return;
+      }
       seen = now;
       try {
         const config = loadVallumConfig(file, { env: options.env });
@@ -57,7 +67,8 @@ export function watchConfigFile(file: string, options: WatchOptions): ConfigWatc
         options.onError(err);
       }
     } finally {
-      busy = false;
+      busy = undefined;
+      done();
     }
   };
   const timer = setInterval(() => void check(), options.intervalMs ?? 250);
@@ -91,6 +102,7 @@ export function watchConfigFile(file: string, options: WatchOptions): ConfigWatc
   };
   watchDirectories();
   return {
+    reload: () => check(true),
     close() {
       clearInterval(timer);
       clearTimeout(soon);

@@ -17,6 +17,8 @@ import type { NamedPolicy } from './policy-files.js';
 import type { ConfigFiles } from './config-files.js';
 import { fileText, type FileContents } from './file-contents.js';
 import { configMistakes } from './config-mistakes.js';
+import { parseRedisUrl, type RedisTarget } from './redis-url.js';
+import { signingKeyProblem } from './signing-key-problem.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
 
 export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
@@ -61,6 +63,13 @@ export interface VallumConfig extends ListenerConfig {
   cookieSecret: string;
   /** Keys IdP tokens at rest: `token_encryption_key`, else `shared_secret`. */
   tokenEncryptionSecret: string;
+  /** Secrets each one replaced (rotation): never used for anything new, still accepted for what they made. */
+  previousSharedSecrets: readonly string[];
+  previousCookieSecrets: readonly string[];
+  /** `previous_token_encryption_keys`, and `previous_shared_secrets` while `shared_secret` keys the tokens. */
+  previousTokenEncryptionSecrets: readonly string[];
+  /** Published in the JWKS, never used to sign. */
+  previousSigningKeyPems: readonly string[];
   cookieName: string;
   cookieExpireMs: number;
   cookieSecure: boolean | undefined;
@@ -77,9 +86,15 @@ export interface VallumConfig extends ListenerConfig {
   serviceAccountMaxLifetimeMs: number;
   signingKeyPem: string | undefined;
   redisUrl: string | undefined;
+  /** `cache.redis_url` parsed: one Redis, Sentinel or Cluster. */
+  redis: RedisTarget | undefined;
   /** Bound of the in-memory session store (no Redis); undefined for its default. */
   memoryMaxSessions: number | undefined;
   logLevel: string;
+  /** How long in-flight requests may run after SIGTERM/SIGINT before what is left is closed. */
+  shutdownGraceMs: number;
+  /** How long readiness fails before the listener closes on SIGTERM/SIGINT (load balancers see it first). */
+  drainDelayMs: number;
   routes: readonly RouteConfig[];
   /** Named policies from policy_dir and policy_files, by file name without .yaml. */
   namedPolicies: readonly NamedPolicy[];
@@ -132,8 +147,20 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     clientSecret = readSecretFile(ctx.files.contents, raw.idp.client_secret_file, ['idp', 'client_secret_file'], 1, issues);
   if (!clientSecret && !raw.idp.client_secret_file) issues.push({ path: ['idp'], message: "'idp.client_secret' (or 'idp.client_secret_file') is required" });
 
+  let redis: RedisTarget | undefined;
+  if (raw.cache?.redis_url !== undefined) {
+    const parsed = parseRedisUrl(raw.cache.redis_url);
+    if ('error' in parsed) issues.push({ path: ['cache', 'redis_url'], message: `cache.redis_url: ${parsed.error}` });
+    else redis = parsed.target;
+  }
+
   let signingKeyPem = raw.signing_key;
   if (!signingKeyPem && raw.signing_key_file) signingKeyPem = readSecretFile(ctx.files.contents, raw.signing_key_file, ['signing_key_file'], 1, issues);
+  const signingKeyIssue = signingKeyPem ? signingKeyProblem(signingKeyPem) : undefined;
+  if (signingKeyIssue) {
+    const setting = raw.signing_key ? 'signing_key' : 'signing_key_file';
+    issues.push({ path: [setting], message: `${setting}: ${signingKeyIssue}` });
+  }
 
   for (const name of Object.keys(raw.jwt_claims_headers ?? {})) {
     if (RESERVED_HEADER.test(name))
@@ -161,6 +188,11 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   const policies = ctx.files.policies;
   issues.push(...policies.issues);
   const sharedSecret = secret('shared_secret', true);
+  const cookieSecret = secret('cookie_secret', true);
+  const ownTokenSecret = secret('token_encryption_key', false);
+  const previous = (key: PreviousKey, current: string, minLength: number, problem?: (value: string) => string | undefined): string[] =>
+    previousSecrets(raw, key, { current, minLength, files: ctx.files.contents, issues, problem });
+  const previousSharedSecrets = previous('previous_shared_secrets', sharedSecret, 32);
 
   const config: VallumConfig = {
     file: ctx.file,
@@ -178,8 +210,15 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
       allowInsecureHttp: raw.idp.allow_insecure_http ?? false,
     },
     sharedSecret,
-    cookieSecret: secret('cookie_secret', true),
-    tokenEncryptionSecret: secret('token_encryption_key', false) || sharedSecret,
+    cookieSecret,
+    tokenEncryptionSecret: ownTokenSecret || sharedSecret,
+    previousSharedSecrets,
+    previousCookieSecrets: previous('previous_cookie_secrets', cookieSecret, 32),
+    previousTokenEncryptionSecrets: [
+      ...previous('previous_token_encryption_keys', ownTokenSecret || sharedSecret, 32),
+      ...(ownTokenSecret ? [] : previousSharedSecrets),
+    ],
+    previousSigningKeyPems: previous('previous_signing_keys', signingKeyPem?.trim() ?? '', 1, signingKeyProblem),
     cookieName: raw.cookie_name ?? '_vallum',
     cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
     cookieSecure: raw.cookie_secure,
@@ -193,12 +232,16 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     serviceAccountMaxLifetimeMs: parseDuration(raw.service_account_max_lifetime ?? '90d'),
     signingKeyPem,
     redisUrl: raw.cache?.redis_url,
+    redis,
     memoryMaxSessions: raw.cache?.memory_max_sessions,
     logLevel: raw.log_level ?? 'info',
+    shutdownGraceMs: parseDuration(raw.shutdown_grace ?? '30s'),
+    drainDelayMs: parseDuration(raw.drain_delay ?? '0s'),
     routes: Object.freeze(routes),
     ...buildListener(raw, ctx.files.contents, issues),
     namedPolicies: policies.named,
-    reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file].filter((f) => f !== undefined)],
+    // Secret files too: a rotated secret (a Kubernetes Secret volume, say) applies without a restart.
+    reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file, ...secretFiles(raw)].filter((f) => f !== undefined)],
     globalPolicy: raw.global_policy,
     limits: buildLimits(raw, issues),
     locate: ctx.locate,
@@ -275,6 +318,56 @@ function buildRoute(
     ...buildRouteProxy(r, index, weights, files, issues),
     ...buildRouteLimits(r, index, issues),
   };
+}
+
+function secretFiles(raw: RawConfig): Array<string | undefined> {
+  return [
+    raw.shared_secret_file,
+    raw.cookie_secret_file,
+    raw.token_encryption_key_file,
+    raw.signing_key_file,
+    ...Object.values(PREVIOUS).flatMap(({ files }) => raw[files] ?? []),
+  ];
+}
+
+/** Each `previous_*` list, the setting naming files of more, and the setting it keeps the predecessors of. */
+const PREVIOUS = {
+  previous_shared_secrets: { files: 'previous_shared_secret_files', of: 'shared_secret' },
+  previous_cookie_secrets: { files: 'previous_cookie_secret_files', of: 'cookie_secret' },
+  previous_token_encryption_keys: { files: 'previous_token_encryption_key_files', of: 'token_encryption_key' },
+  previous_signing_keys: { files: 'previous_signing_key_files', of: 'signing_key' },
+} as const;
+type PreviousKey = keyof typeof PREVIOUS;
+
+/** A `previous_*` list and its `*_files`, each as strong as the current secret must be and none equal to it. */
+function previousSecrets(
+  raw: RawConfig,
+  key: PreviousKey,
+  options: {
+    current: string;
+    minLength: number;
+    files: FileContents;
+    issues: ConfigIssue[];
+    /** What else makes a value unusable (a signing key that does not load). */
+    problem?: ((value: string) => string | undefined) | undefined;
+  },
+): string[] {
+  const { files: fileKey, of: current } = PREVIOUS[key];
+  const found: Array<{ value: string; path: ConfigPath }> = [
+    ...(raw[key] ?? []).map((value, i) => ({ value: value.trim(), path: [key, i] as ConfigPath })),
+    ...(raw[fileKey] ?? []).map((file, i) => {
+      const path: ConfigPath = [fileKey, i];
+      return { value: readSecretFile(options.files, file, path, options.minLength, options.issues), path };
+    }),
+  ];
+  for (const { value, path } of found) {
+    if (value !== '' && value === options.current) {
+      options.issues.push({ path, message: `${String(path[0])} must not hold the current ${current}: list only the ones it replaced` });
+    }
+    const problem = value === '' ? undefined : options.problem?.(value);
+    if (problem) options.issues.push({ path, message: `${String(path[0])}: ${problem}` });
+  }
+  return [...new Set(found.map((f) => f.value).filter((v) => v !== ''))];
 }
 
 function readSecretFile(files: FileContents, file: string, path: ConfigPath, minLength: number, issues: ConfigIssue[]): string {

@@ -127,7 +127,7 @@ export function buildRouteProxy(r: RawRoute, index: number, weights: number[], f
     },
     outlier: {
       consecutiveErrors: r.outlier_detection?.consecutive_errors ?? 5,
-      ejectionMs: parseDuration(r.outlier_detection?.ejection_time ?? '30s'),
+      ejectionMs: parseDuration(r.outlier_detection?.ejection_time ?? '2s'),
     },
     cacheMaxBytes: r.cache?.max_bytes,
     upstreamTls: {

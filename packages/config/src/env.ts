@@ -12,6 +12,13 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[]]> 
   ['VALLUM_COOKIE_SECRET_FILE', ['cookie_secret_file']],
   ['VALLUM_TOKEN_ENCRYPTION_KEY', ['token_encryption_key']],
   ['VALLUM_TOKEN_ENCRYPTION_KEY_FILE', ['token_encryption_key_file']],
+  // Lists: comma-separated.
+  ['VALLUM_PREVIOUS_SHARED_SECRETS', ['previous_shared_secrets']],
+  ['VALLUM_PREVIOUS_SHARED_SECRET_FILES', ['previous_shared_secret_files']],
+  ['VALLUM_PREVIOUS_COOKIE_SECRETS', ['previous_cookie_secrets']],
+  ['VALLUM_PREVIOUS_COOKIE_SECRET_FILES', ['previous_cookie_secret_files']],
+  ['VALLUM_PREVIOUS_TOKEN_ENCRYPTION_KEYS', ['previous_token_encryption_keys']],
+  ['VALLUM_PREVIOUS_TOKEN_ENCRYPTION_KEY_FILES', ['previous_token_encryption_key_files']],
   ['VALLUM_REDIS_URL', ['cache', 'redis_url']],
   ['VALLUM_IDP_ISSUER', ['idp', 'issuer']],
   ['VALLUM_IDP_CLIENT_ID', ['idp', 'client_id']],

@@ -19,3 +19,5 @@ export { compilePolicies, type CompiledPolicies } from './compile-policies.js';
 export type { LimitsConfig, RateLimitConfig, RouteLimitConfig } from './build-limits.js';
 export { configSchema, configSchemaText } from './json-schema.js';
 export { shareRateLimits } from './share-limits.js';
+export { parseRedisUrl, type RedisTarget, type RedisNode } from './redis-url.js';
+export { secretList } from './secret-list.js';

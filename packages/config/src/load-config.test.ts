@@ -77,6 +77,13 @@ test('environment variables override the file and are named in errors', () => {
   const config = loadConfigText(VALID, 'vallum.yaml', { env: { VALLUM_ADDRESS: '0.0.0.0:9000', VALLUM_REDIS_URL: 'redis://r:6379' } });
   assert.equal(config.address, '0.0.0.0:9000');
   assert.equal(config.redisUrl, 'redis://r:6379');
+  assert.deepEqual(config.redis, { kind: 'standalone', url: 'redis://r:6379' });
+  const wrong = issuesOf(VALID, { VALLUM_REDIS_URL: 'redis+sentinel://:hunter2@s1:26379' });
+  assert.ok(
+    wrong.some((i) => /^environment variable VALLUM_REDIS_URL: cache\.redis_url: a redis\+sentinel:\/\/ URL names the master/.test(i)),
+    wrong.join('\n'),
+  );
+  assert.ok(!wrong.join('\n').includes('hunter2'), 'the password is not echoed');
   const issues = issuesOf(VALID, { VALLUM_COOKIE_SECRET: 'short' });
   assert.ok(
     issues.some((i) => i.startsWith('environment variable VALLUM_COOKIE_SECRET')),
@@ -103,6 +110,18 @@ test('upstream_dns_ttl is set once for all routes (default 30s), and 0 is refuse
   const issues = issuesOf(`${VALID}upstream_dns_ttl: 0s\n`);
   assert.ok(
     issues.some((i) => /^vallum\.yaml:13:19: must be longer than 0/.test(i)),
+    issues.join('\n'),
+  );
+});
+
+test('shutdown_grace (default 30s) and drain_delay (default 0s) take Go-style durations', () => {
+  const defaults = loadConfigText(VALID, 'vallum.yaml', { env: {} });
+  assert.deepEqual([defaults.shutdownGraceMs, defaults.drainDelayMs], [30_000, 0]);
+  const set = loadConfigText(`drain_delay: 5s\nshutdown_grace: 1m30s\n${VALID}`, 'vallum.yaml', { env: {} });
+  assert.deepEqual([set.shutdownGraceMs, set.drainDelayMs], [90_000, 5_000]);
+  const issues = issuesOf(`shutdown_grace: 30\n${VALID}`);
+  assert.ok(
+    issues.some((i) => /^vallum\.yaml:1:17: shutdown_grace: expected string .*e\.g\. 90s/.test(i)),
     issues.join('\n'),
   );
 });

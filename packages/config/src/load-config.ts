@@ -97,13 +97,22 @@ function applyEnvOverrides(doc: Document, env: Record<string, string | undefined
   return applied;
 }
 
-/** An environment value as the schema types the setting: `VALLUM_…=true` means true, `VALLUM_WORKERS=2` means 2. */
-function typedEnvValue(path: readonly string[], value: string): string | boolean | number {
+/**
+ * An environment value as the schema types the setting: `VALLUM_…=true` means true for a boolean, a list is
+ * comma-separated, and `VALLUM_WORKERS=2` means 2 where a whole number is allowed.
+ */
+function typedEnvValue(path: readonly string[], value: string): string | boolean | number | string[] {
   let schema: { properties?: Record<string, unknown>; type?: unknown; anyOf?: Array<{ type?: unknown }> } = ConfigSchema as never;
   for (const key of path) schema = (schema.properties?.[key] ?? {}) as never;
-  const types = [schema.type, ...(schema.anyOf ?? []).map((s) => s.type)];
-  if (types.includes('boolean') && (value === 'true' || value === 'false')) return value === 'true';
-  if (types.includes('integer') && /^\d{1,9}$/.test(value)) return Number(value);
+  if (schema.type === 'array') {
+    return value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  }
+  if (schema.type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+  const numeric = schema.type === 'integer' || (schema.anyOf ?? []).some((s) => s.type === 'integer');
+  if (numeric && /^\d{1,9}$/.test(value)) return Number(value);
   return value;
 }
 

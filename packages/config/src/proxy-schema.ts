@@ -56,7 +56,7 @@ export const ProxyRouteKeys = {
     Type.Object(
       {
         consecutive_errors: Type.Optional(Type.Integer({ minimum: 1, description: 'Connect errors or 5xx in a row before ejection (default 5)' })),
-        ejection_time: Type.Optional(Duration('How long an ejected upstream gets no traffic (default 30s)')),
+        ejection_time: Type.Optional(Duration('Longest wait between probes of an ejected upstream: 250ms after ejection, doubling up to this (default 2s)')),
       },
       { additionalProperties: false },
     ),

@@ -6,6 +6,22 @@ import { LimitGlobalKeys, LimitRouteKeys } from './limits-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
+const PreviousSecrets = (what: string) =>
+  Type.Optional(
+    Type.Array(Secret(`A ${what} it replaced`), {
+      description: `Secrets ${what} replaced: no longer used for anything new, still accepted for what they made (rotation; see docs/operations.md)`,
+    }),
+  );
+const SecretFiles = (what: string) => Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: `Files holding ${what}` }));
+/** Rotation: each secret's predecessors, still accepted for what they signed or sealed while the new one takes over. */
+const PreviousSecretKeys = {
+  previous_shared_secrets: PreviousSecrets('shared_secret'),
+  previous_shared_secret_files: SecretFiles('previous_shared_secrets'),
+  previous_cookie_secrets: PreviousSecrets('cookie_secret'),
+  previous_cookie_secret_files: SecretFiles('previous_cookie_secrets'),
+  previous_token_encryption_keys: PreviousSecrets('token_encryption_key'),
+  previous_token_encryption_key_files: SecretFiles('previous_token_encryption_keys'),
+};
 const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description: `${description}, e.g. 90s, 30m, 14h, 1h30m` });
 
 export const SERVICE_NAMES = ['proxy', 'authenticate', 'authorize', 'cache'] as const;
@@ -67,6 +83,7 @@ export const ConfigSchema = Type.Object(
     cookie_secret_file: Type.Optional(Type.String({ minLength: 1 })),
     token_encryption_key: Type.Optional(Secret('Secret that encrypts IdP tokens stored in Redis (default: derived from shared_secret)')),
     token_encryption_key_file: Type.Optional(Type.String({ minLength: 1 })),
+    ...PreviousSecretKeys,
     cookie_name: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]+$' })),
     cookie_expire: Type.Optional(Duration('Session lifetime')),
     session_idle_timeout: Type.Optional(Duration('Sign a session out after this long without a request (default: no idle limit)')),
@@ -104,10 +121,20 @@ export const ConfigSchema = Type.Object(
       Type.String({ description: 'PEM (PKCS#8) P-256 private key for X-Vallum-Jwt-Assertion; derived from shared_secret when absent' }),
     ),
     signing_key_file: Type.Optional(Type.String({ minLength: 1 })),
+    previous_signing_keys: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), {
+        description: 'PEM keys signing_key replaced: no longer sign, still published in the JWKS so upstreams verify what they signed',
+      }),
+    ),
+    previous_signing_key_files: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'Files holding previous_signing_keys' })),
     cache: Type.Optional(
       Type.Object(
         {
-          redis_url: Type.Optional(Url('redis://host:port/db; in-memory when absent')),
+          redis_url: Type.Optional(
+            Url(
+              'Sessions in Redis: redis://[[user]:password@]host:port[/db] (rediss:// for TLS), redis+sentinel://[:password@]host:port[,host:port…]/MASTER_NAME[/DB] or redis+cluster://[:password@]host:port[,host:port…]; in-memory when absent',
+            ),
+          ),
           memory_max_sessions: Type.Optional(
             Type.Integer({ minimum: 1, description: 'Most sessions the in-memory store keeps; past it the oldest is ended (default 100000)' }),
           ),
@@ -116,6 +143,12 @@ export const ConfigSchema = Type.Object(
       ),
     ),
     log_level: Type.Optional(Type.Union(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].map((l) => Type.Literal(l)))),
+    shutdown_grace: Type.Optional(
+      Duration('On SIGTERM/SIGINT, how long requests in flight may take to finish before the process closes what is left and exits (default 30s)'),
+    ),
+    drain_delay: Type.Optional(
+      Duration('On SIGTERM/SIGINT, how long /readyz fails while the listener still accepts, so load balancers take this instance out first (default 0s)'),
+    ),
     policy_dir: Type.Optional(
       Type.String({
         minLength: 1,

@@ -98,7 +98,7 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Objec
   },
   VALLUM_UPSTREAM_UNAVAILABLE: {
     status: 502,
-    meaning: 'The application behind the route cannot be reached, reset the connection, or has no healthy upstream (503).',
+    meaning: 'The application behind the route cannot be reached or reset the connection; every endpoint is tried first, ejected ones included.',
   },
   VALLUM_UPSTREAM_TIMEOUT: { status: 504, meaning: 'The application behind the route did not answer in time.' },
   VALLUM_RATE_LIMITED: { status: 429, meaning: 'Too many requests from this user or address; Retry-After says when to try again.' },

@@ -1,8 +1,8 @@
 // The IdP as openid-client sees it, discovered lazily: an IdP that is down at start does not stop Vallum, a
 // sign-in then gets a clear 503 page, and the next attempt discovers again.
 import * as oidc from 'openid-client';
-import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { IdpConfig } from '@vallum/config';
+import { idpUnavailableError } from './idp-unavailable.js';
 
 export interface OidcClient {
   configuration(): Promise<oidc.Configuration>;
@@ -19,11 +19,7 @@ export function createOidcClient(idp: IdpConfig): OidcClient {
         })
         .catch((cause: unknown) => {
           pending = undefined;
-          throw new VallumError(ErrorCodes.IDP_UNAVAILABLE, 'The identity provider cannot be reached right now. Please try again in a moment.', {
-            status: 503,
-            expose: true,
-            cause,
-          });
+          throw idpUnavailableError(cause);
         });
       return pending;
     },

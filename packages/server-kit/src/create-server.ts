@@ -2,7 +2,7 @@
 // handlers that answer through the one error renderer (error-response.ts), and a health endpoint.
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { lazyChildLogger, loggerOptions } from '@vallum/telemetry';
+import { createRepeatedLog, errorFields, errorKey, lazyChildLogger, loggerOptions } from '@vallum/telemetry';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { renderError, replyError, replyRenderedError, type ErrorRenderOptions } from './error-response.js';
 
@@ -43,13 +43,17 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
 
   const errors: NonNullable<ServerOptions['errors']> = { format: 'json', ...options.errors };
-  if (!options.ownErrorHandler)
+  if (!options.ownErrorHandler) {
+    // A dependency down (the store, the IdP, another service) fails every request alike: logged once per interval.
+    const failures = createRepeatedLog(app.log);
+    app.addHook('onClose', async () => failures.close());
     app.setErrorHandler((err: Error, req, reply) => {
       const rendered = renderError(err, { ...errors, requestId: req.id, accept: req.headers.accept });
-      if (rendered.status >= 500) req.log.error({ err }, 'request failed');
+      if (rendered.status >= 500) failures.write('error', errorKey(err), { reqId: req.id, ...errorFields(err) }, 'request failed');
       else req.log.info({ code: (err as { code?: unknown }).code, msg: err.message }, 'request refused');
       void replyRenderedError(reply, rendered);
     });
+  }
   app.setNotFoundHandler((_req, reply) =>
     replyError(reply, new VallumError(ErrorCodes.ROUTE_NOT_FOUND, 'There is no such page.', { status: 404 }), { format: errors.format }),
   );

@@ -163,3 +163,17 @@ test("createServer: an unknown path is a coded 404, and a service for browsers n
   assert.match(notFound.body, /<title>Not found · Vallum<\/title>/);
   await pages.close();
 });
+
+test('a 503 (an IdP or the session store down) says when to try again: Retry-After and a hint on the page', () => {
+  const down = new VallumError(ErrorCodes.IDP_UNAVAILABLE, 'The identity provider cannot be reached right now.', { status: 503, expose: true });
+  const page = renderError(down, { requestId: 'r', retryUrl: 'https://app.example/' });
+  assert.equal(page.headers['retry-after'], '5');
+  assert.match(page.body, /id="retry-hint">This is usually brief: try again in a few seconds\./);
+  assert.match(page.body, /href="https:\/\/app\.example\/">Try again/);
+  assert.equal(renderError(down, { requestId: 'r', accept: 'application/json' }).headers['retry-after'], '5');
+  const sooner = new VallumError(ErrorCodes.CACHE_UNAVAILABLE, 'x', { status: 503, details: { headers: { 'retry-after': '1' } } });
+  assert.equal(renderError(sooner, { requestId: 'r' }).headers['retry-after'], '1', "the error's own wins");
+  const notFound = renderError(new VallumError(ErrorCodes.ROUTE_NOT_FOUND, 'x', { status: 404 }), { requestId: 'r' });
+  assert.equal(notFound.headers['retry-after'], undefined);
+  assert.doesNotMatch(notFound.body, /retry-hint/);
+});

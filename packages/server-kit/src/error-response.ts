@@ -58,6 +58,9 @@ const TITLES: Record<number, string> = {
 
 const GENERIC_MESSAGE = 'Something went wrong.';
 
+/** What a 503 (an IdP, the session store or another service down) tells clients when to try again, in seconds. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
 export function wantsJson(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes('application/json') && !accept.includes('text/html');
 }
@@ -70,7 +73,9 @@ export function wantsJson(accept: string | undefined): boolean {
  */
 export function errorView(err: unknown, genericMessage = GENERIC_MESSAGE): ErrorView {
   if (isVallumError(err)) {
-    const headers = err.details?.headers as Record<string, string> | undefined;
+    const own = err.details?.headers as Record<string, string> | undefined;
+    // Every 503 is temporary by nature: it says when to come back unless the error knows better.
+    const headers = err.status === 503 && own?.['retry-after'] === undefined ? { ...own, 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } : own;
     const reasons = err.expose ? (err.details?.reasons as readonly Reason[] | undefined) : undefined;
     return {
       status: err.status,
@@ -90,8 +95,9 @@ export function errorView(err: unknown, genericMessage = GENERIC_MESSAGE): Error
 export function renderError(err: unknown, options: ErrorRenderOptions): RenderedError {
   const view = errorView(err, options.genericMessage);
   const reasons = view.reasons ? `<ul id="reasons">${reasonItems(view.reasons)}</ul>` : '';
+  const hint = view.status === 503 ? `<p id="retry-hint">This is usually brief: try again in a few seconds.</p>` : '';
   const retry = options.retryUrl ? `<p><a class="button" href="${escapeHtml(options.retryUrl)}">Try again</a></p>` : '';
-  return renderErrorView(view, options, `<p>${escapeHtml(view.message)}</p>${reasons}${retry}`);
+  return renderErrorView(view, options, `<p>${escapeHtml(view.message)}</p>${reasons}${hint}${retry}`);
 }
 
 export interface DenialInput {

@@ -20,3 +20,15 @@ export {
   type Reason,
   type RenderedError,
 } from './error-response.js';
+export {
+  anyProbe,
+  createProbeResponder,
+  createReadiness,
+  type CheckResult,
+  type ProbeResponder,
+  type ProbeResponderOptions,
+  type Readiness,
+  type ReadinessCheck,
+  type ReadinessOptions,
+  type ReadinessReport,
+} from './readiness.js';

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { createServiceTokenVerifier } from '@vallum/service-auth';
+import { createServiceTokenVerifier, type Secrets } from '@vallum/service-auth';
 
 export interface ServiceAuthOptions {
-  sharedSecret: string;
+  /** The current shared secret, then previous ones still accepted during a rotation. */
+  sharedSecret: Secrets;
   /** The name this service answers to; tokens minted for another service are refused. */
   audience: string;
 }

@@ -4,3 +4,4 @@ export {
   type ServiceTokenSigner,
   type ServiceTokenVerifier,
 } from './service-token.js';
+export type { Secrets } from '@vallum/session';

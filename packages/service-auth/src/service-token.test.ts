@@ -23,3 +23,15 @@ test('the signer reuses its token instead of signing per call', async () => {
   const signer = createServiceTokenSigner('s'.repeat(32), 'proxy');
   assert.equal(await signer.token('cache'), await signer.token('cache'));
 });
+
+test('a service still on the previous shared_secret is accepted while it is listed, refused once it is not', async () => {
+  const [oldSecret, newSecret] = ['o'.repeat(32), 'n'.repeat(32)];
+  const notRolled = createServiceTokenSigner(oldSecret, 'proxy');
+  const rolled = createServiceTokenSigner([newSecret, oldSecret], 'proxy');
+  const during = createServiceTokenVerifier([newSecret, oldSecret], 'cache');
+  assert.equal(await during.verify(`Bearer ${await notRolled.token('cache')}`), 'proxy');
+  assert.equal(await during.verify(`Bearer ${await rolled.token('cache')}`), 'proxy');
+  // A rolled service signs with the new secret only: a service not yet rolled refuses it unless it lists the new one.
+  await assert.rejects(createServiceTokenVerifier(oldSecret, 'cache').verify(`Bearer ${await rolled.token('cache')}`), { status: 401 });
+  await assert.rejects(createServiceTokenVerifier(newSecret, 'cache').verify(`Bearer ${await notRolled.token('cache')}`), { status: 401 });
+});

@@ -1,7 +1,7 @@
 // Short-lived HS256 tokens that authenticate one Vallum service to another when they run apart.
 import { SignJWT, jwtVerify } from 'jose';
 import { VallumError, ErrorCodes } from '@vallum/errors';
-import { deriveKey } from '@vallum/session';
+import { deriveKeys, withEachKey, type Secrets } from '@vallum/session';
 
 const TOKEN_LIFETIME_SECONDS = 60;
 const REUSE_FOR_MS = 30_000;
@@ -16,8 +16,8 @@ export interface ServiceTokenVerifier {
   verify(authorizationHeader: string | undefined): Promise<string>;
 }
 
-export function createServiceTokenSigner(sharedSecret: string, issuer: string): ServiceTokenSigner {
-  const key = deriveKey(sharedSecret, 'service-token');
+export function createServiceTokenSigner(sharedSecret: Secrets, issuer: string): ServiceTokenSigner {
+  const key = deriveKeys(sharedSecret, 'service-token')[0];
   const cached = new Map<string, { token: string; reuseUntil: number }>();
   return {
     async token(audience) {
@@ -37,8 +37,9 @@ export function createServiceTokenSigner(sharedSecret: string, issuer: string): 
   };
 }
 
-export function createServiceTokenVerifier(sharedSecret: string, audience: string): ServiceTokenVerifier {
-  const key = deriveKey(sharedSecret, 'service-token');
+/** Accepts tokens of the current secret and of previous ones, so split-mode services can be rolled one at a time. */
+export function createServiceTokenVerifier(sharedSecret: Secrets, audience: string): ServiceTokenVerifier {
+  const keys = deriveKeys(sharedSecret, 'service-token');
   // A verified token is remembered until it expires, so a busy caller costs one HMAC per minute, not per call.
   const verified = new Map<string, { caller: string; expiresAt: number }>();
   return {
@@ -48,7 +49,7 @@ export function createServiceTokenVerifier(sharedSecret: string, audience: strin
       const hit = verified.get(token);
       if (hit !== undefined && hit.expiresAt > Date.now()) return hit.caller;
       try {
-        const { payload } = await jwtVerify(token, key, { audience: `vallum:${audience}`, algorithms: ['HS256'] });
+        const { payload } = await withEachKey(keys, (k) => jwtVerify(token, k, { audience: `vallum:${audience}`, algorithms: ['HS256'] }));
         if (typeof payload.iss !== 'string' || !payload.iss.startsWith('vallum:')) throw new Error('no calling service');
         const caller = payload.iss.slice('vallum:'.length);
         if (verified.size >= VERIFIED_CACHE_MAX) verified.clear();

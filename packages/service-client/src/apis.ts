@@ -57,6 +57,8 @@ export interface CacheViewApi {
 
 /** The whole cache API, IdP tokens included: authenticate and the cache service itself. */
 export interface CacheApi extends CacheViewApi {
+  /** Resolves when the store answers (Redis PING, the cache service's readiness); throws when it does not. */
+  ping(): Promise<void>;
   getSession(id: string): Promise<Session | null>;
   findSessions(query: SessionQuery): Promise<Session[]>;
   putSession(session: Session): Promise<void>;

@@ -20,6 +20,7 @@ const stored: Session = {
 
 test('the in-process cache handed to the proxy gives sessions without IdP tokens and leaves the store untouched', async () => {
   const full: CacheApi = {
+    ping: async () => {},
     getSession: async () => stored,
     findSessions: async () => [stored],
     putSession: async () => {},

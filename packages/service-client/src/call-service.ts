@@ -38,6 +38,10 @@ export async function callService<T>(endpoint: ServiceEndpoint, call: CallOption
   }
   if (res.status === 204) return undefined;
   const text = await res.text();
+  // The service is up but what it needs (Redis, the IdP) is not: as temporary for the caller as the service down.
+  if (res.status === 503) {
+    throw new VallumError(ErrorCodes.SERVICE_UNAVAILABLE, `${endpoint.service} service unavailable`, { status: 503, details: { body: text.slice(0, 500) } });
+  }
   if (!res.ok) {
     throw new VallumError(ErrorCodes.SERVICE_BAD_RESPONSE, `${endpoint.service} service answered ${res.status}`, {
       status: res.status === 401 ? 500 : 502,
@@ -46,4 +50,12 @@ export async function callService<T>(endpoint: ServiceEndpoint, call: CallOption
     });
   }
   return text ? (JSON.parse(text) as T) : undefined;
+}
+
+/** How long a peer's readiness may take to answer a ping. */
+const PING_TIMEOUT_MS = 1000;
+
+/** Resolves when the peer service answers its /readyz with 200; throws SERVICE_UNAVAILABLE / SERVICE_BAD_RESPONSE. */
+export async function pingService(endpoint: ServiceEndpoint): Promise<void> {
+  await callService({ ...endpoint, timeoutMs: Math.min(endpoint.timeoutMs ?? PING_TIMEOUT_MS, PING_TIMEOUT_MS) }, { method: 'GET', path: '/readyz' });
 }

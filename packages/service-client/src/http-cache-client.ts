@@ -1,6 +1,6 @@
 import type { ApiTokenRecord, Session } from '@vallum/session';
 import type { CacheApi } from './apis.js';
-import { callService, type ServiceEndpoint } from './call-service.js';
+import { callService, pingService, type ServiceEndpoint } from './call-service.js';
 import { followEvents } from './follow-events.js';
 
 export function createHttpCacheClient(endpoint: ServiceEndpoint): CacheApi {
@@ -10,6 +10,7 @@ export function createHttpCacheClient(endpoint: ServiceEndpoint): CacheApi {
     return res?.[key] === true;
   };
   return {
+    ping: () => pingService(endpoint),
     async getSession(sessionId) {
       return (await callService<Session>(endpoint, { method: 'GET', path: `/v1/sessions/${id(sessionId)}` })) ?? null;
     },

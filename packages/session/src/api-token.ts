@@ -3,7 +3,7 @@
 // a session and so ends with it.
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
-import { deriveKey } from './keys.js';
+import { deriveKeys, withEachKey, type Secrets } from './keys.js';
 
 export const API_TOKEN_TYPE = 'vallum-api+jwt';
 
@@ -32,8 +32,10 @@ export interface ApiTokenCodec {
   verify(value: string): Promise<ApiToken | null>;
 }
 
-export function createApiTokenCodec(sharedSecret: string): ApiTokenCodec {
-  const key = deriveKey(sharedSecret, 'api-token');
+/** `sharedSecret`: the current secret signs; previous ones still verify the tokens they signed. */
+export function createApiTokenCodec(sharedSecret: Secrets): ApiTokenCodec {
+  const keys = deriveKeys(sharedSecret, 'api-token');
+  const key = keys[0];
   return {
     async sign(token) {
       const claims = token.kind === 'service-account' ? { kind: token.kind, groups: token.groups } : { kind: token.kind };
@@ -48,12 +50,9 @@ export function createApiTokenCodec(sharedSecret: string): ApiTokenCodec {
     },
     async verify(value) {
       try {
-        const { payload } = await jwtVerify(value, key, {
-          algorithms: ['HS256'],
-          typ: API_TOKEN_TYPE,
-          issuer: 'vallum',
-          requiredClaims: ['exp', 'sub', 'jti', 'iat'],
-        });
+        const { payload } = await withEachKey(keys, (k) =>
+          jwtVerify(value, k, { algorithms: ['HS256'], typ: API_TOKEN_TYPE, issuer: 'vallum', requiredClaims: ['exp', 'sub', 'jti', 'iat'] }),
+        );
         const expiresAt = payload.exp! * 1000;
         const stamp = { jti: payload.jti!, issuedAt: payload.iat! * 1000 };
         if (payload.kind === 'session') return { kind: 'session', sid: payload.sub!, expiresAt, ...stamp };

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { VallumError, ErrorCodes } from '@vallum/errors';
-import { deriveKey } from './keys.js';
+import { deriveKeys, withEachKey, type Secrets } from './keys.js';
 
 export const HANDOFF_TTL_SECONDS = 60;
 
@@ -23,8 +23,10 @@ export interface HandoffCodec {
   verify(token: string, audience: string): Promise<Handoff>;
 }
 
-export function createHandoffCodec(sharedSecret: string): HandoffCodec {
-  const key = deriveKey(sharedSecret, 'handoff');
+/** `sharedSecret`: the current secret signs; previous ones still verify, so split services can be rolled one at a time. */
+export function createHandoffCodec(sharedSecret: Secrets): HandoffCodec {
+  const keys = deriveKeys(sharedSecret, 'handoff');
+  const key = keys[0];
   return {
     async sign(input) {
       return new SignJWT({ sid: input.sid, rd: input.redirectUri, sx: input.sessionExpiresAt })
@@ -37,7 +39,7 @@ export function createHandoffCodec(sharedSecret: string): HandoffCodec {
     },
     async verify(token, audience) {
       try {
-        const { payload } = await jwtVerify(token, key, { audience, algorithms: ['HS256'], typ: 'vallum-handoff' });
+        const { payload } = await withEachKey(keys, (k) => jwtVerify(token, k, { audience, algorithms: ['HS256'], typ: 'vallum-handoff' }));
         if (typeof payload.sid !== 'string' || typeof payload.rd !== 'string' || typeof payload.jti !== 'string') {
           throw new Error('malformed hand-off');
         }

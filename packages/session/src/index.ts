@@ -1,6 +1,6 @@
 export { sessionView, type Session, type SessionView, type IdpTokens } from './types.js';
 export { BoundedCache } from './bounded-cache.js';
-export { deriveKey } from './keys.js';
+export { deriveKey, deriveKeys, withEachKey, type Secrets } from './keys.js';
 export { createSessionCookieCodec, type SessionCookieCodec, type SessionTicket, type CookieCodecOptions } from './session-cookie.js';
 export { createSealedValueCodec, type SealedValueCodec } from './sealed-value.js';
 export { createHandoffCodec, HANDOFF_TTL_SECONDS, type Handoff, type HandoffCodec } from './handoff.js';

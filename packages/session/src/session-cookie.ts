@@ -3,7 +3,7 @@
 import { EncryptJWT, jwtDecrypt } from 'jose';
 import { BoundedCache } from './bounded-cache.js';
 import { createHotPathCounters, type HotPathCounters } from './hot-path-counters.js';
-import { deriveKey } from './keys.js';
+import { deriveKeys, withEachKey, type Secrets } from './keys.js';
 
 export interface SessionTicket {
   sid: string;
@@ -30,8 +30,10 @@ export interface CookieCodecOptions {
   counters?: HotPathCounters;
 }
 
-export function createSessionCookieCodec(cookieSecret: string, options: CookieCodecOptions = {}): SessionCookieCodec {
-  const key = deriveKey(cookieSecret, options.purpose ?? 'session-cookie');
+/** `cookieSecret`: the current secret seals; previous ones (after it in a list) still open what they sealed. */
+export function createSessionCookieCodec(cookieSecret: Secrets, options: CookieCodecOptions = {}): SessionCookieCodec {
+  const keys = deriveKeys(cookieSecret, options.purpose ?? 'session-cookie');
+  const key = keys[0];
   const now = options.now ?? Date.now;
   const counters = options.counters ?? createHotPathCounters();
   const memo = new BoundedCache<string, SessionTicket>({ maxEntries: options.memoEntries ?? 10_000, groupOf: (_, t) => t.sid, now });
@@ -54,11 +56,9 @@ export function createSessionCookieCodec(cookieSecret: string, options: CookieCo
       if (known !== undefined) return known;
       counters.cookieDecrypts++;
       try {
-        const { payload } = await jwtDecrypt(value, key, {
-          keyManagementAlgorithms: ['dir'],
-          contentEncryptionAlgorithms: ['A256GCM'],
-          currentDate: new Date(now()),
-        });
+        const { payload } = await withEachKey(keys, (k) =>
+          jwtDecrypt(value, k, { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'], currentDate: new Date(now()) }),
+        );
         if (typeof payload.sid !== 'string' || typeof payload.exp !== 'number') return null;
         const ticket = { sid: payload.sid, expiresAt: payload.exp * 1000 };
         memo.set(value, ticket, ticket.expiresAt - now());

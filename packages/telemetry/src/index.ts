@@ -51,3 +51,13 @@ export function createLogger(settings: LoggerSettings): Logger {
 
 export { lazyChildLogger } from './lazy-child-logger.js';
 export { redactSecrets, SECRET_PARAMS, REDACTED } from './redact-secrets.js';
+export {
+  createRepeatedLog,
+  errorFields,
+  errorKey,
+  operationalCode,
+  type RepeatedLog,
+  type RepeatedLogLevel,
+  type RepeatedLogOptions,
+  type LogSink,
+} from './repeated-log.js';

@@ -6,4 +6,5 @@ export { startHttpUpstream, type HttpUpstream } from './http-upstream.js';
 export { signInAtDemoIdp } from './demo-idp-sign-in.js';
 export { startDemoIdp, startDemoApp, DEMO_USERS, DEMO_PASSWORD, type DemoIdp, type DemoIdpOptions, type DemoUser } from '@vallum/demo';
 export { countIterations } from './count-iterations.js';
+export { startRedisCluster, startRedisSentinel, redisCli, SENTINEL_MASTER_NAME, type RedisTopology, type RedisProcess } from './redis-topologies.js';
 export { writeConfigMapVolume, type ConfigMapVolume } from './configmap-volume.js';

@@ -1,7 +1,7 @@
 // A throwaway real redis-server on loopback: no config file, nothing written to disk, bounded start and stop.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -23,12 +23,17 @@ const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 export function findRedisServer(): string {
+  return findRedisExecutable('redis-server');
+}
+
+/** `redis-server`, `redis-sentinel` or `redis-cli`, on PATH or in /usr/bin (Debian's redis-server, redis-sentinel, redis-tools). */
+export function findRedisExecutable(name: 'redis-server' | 'redis-sentinel' | 'redis-cli'): string {
   const candidates = [
     ...(process.env['PATH'] ?? '')
       .split(delimiter)
       .filter(Boolean)
-      .map((dir) => join(dir, 'redis-server')),
-    '/usr/bin/redis-server',
+      .map((dir) => join(dir, name)),
+    `/usr/bin/${name}`,
   ];
   for (const candidate of candidates) {
     try {
@@ -38,7 +43,8 @@ export function findRedisServer(): string {
       // try the next one
     }
   }
-  throw new Error('redis-server not found on PATH or at /usr/bin/redis-server: apt-get install redis-server');
+  const pkg = name === 'redis-cli' ? 'redis-tools' : name;
+  throw new Error(`${name} not found on PATH or at /usr/bin/${name}: apt-get install ${pkg}`);
 }
 
 /** One PING over a raw socket; resolves true on `+PONG`. */
@@ -61,37 +67,46 @@ export function pingRedis(port: number, host = '127.0.0.1', timeoutMs = 1000): P
   });
 }
 
-interface Running {
+export interface Running {
   child: ChildProcess;
   exited: Promise<void>;
   dir: string;
   output: () => string;
 }
 
-async function spawnRedis(executable: string, port: number): Promise<Running> {
+export interface SpawnOptions {
+  /** More `--option value` arguments (a replica's `--replicaof`, a cluster node's `--cluster-enabled`). */
+  args?: string[];
+  /** A sentinel: its config file's text (Sentinel rewrites it, so it lives in the temp dir), and no other argument. */
+  sentinelConfig?: (dir: string) => string;
+}
+
+export async function spawnRedis(executable: string, port: number, options: SpawnOptions = {}): Promise<Running> {
   const dir = await mkdtemp(join(tmpdir(), 'vallum-redis-'));
-  const child = spawn(
-    executable,
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--protected-mode',
-      'yes',
-      '--dir',
-      dir,
-      '--daemonize',
-      'no',
-      '--logfile',
-      '',
-    ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const configFile = join(dir, 'sentinel.conf');
+  if (options.sentinelConfig) await writeFile(configFile, options.sentinelConfig(dir));
+  const args = options.sentinelConfig
+    ? [configFile]
+    : [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--protected-mode',
+        'yes',
+        '--dir',
+        dir,
+        '--daemonize',
+        'no',
+        '--logfile',
+        '',
+        ...(options.args ?? []),
+      ];
+  const child = spawn(executable, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString('utf8')).slice(-4000);
@@ -124,7 +139,7 @@ function isAlive(child: ChildProcess): boolean {
   return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
 }
 
-function signal(child: ChildProcess, name: NodeJS.Signals): void {
+export function signal(child: ChildProcess, name: NodeJS.Signals): void {
   if (!isAlive(child) || child.pid === undefined) return;
   try {
     process.kill(child.pid, name);
@@ -133,7 +148,7 @@ function signal(child: ChildProcess, name: NodeJS.Signals): void {
   }
 }
 
-async function terminate(running: Running): Promise<void> {
+export async function terminate(running: Running): Promise<void> {
   const { child } = running;
   if (isAlive(child)) {
     signal(child, 'SIGTERM');

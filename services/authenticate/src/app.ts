@@ -3,12 +3,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
-import { VallumError, ErrorCodes } from '@vallum/errors';
-import type { VallumConfig } from '@vallum/config';
+import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
+import { secretList, type VallumConfig } from '@vallum/config';
 import { createServer, isCrossSiteRequest, replyError, safeRedirectTarget, sendPage, sendSignOutConfirmation } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
 import { createHandoffCodec, createSealedValueCodec, createSessionCookieCodec, newSessionId, sessionCookieOptions, type Session } from '@vallum/session';
-import { createOidcClient, type OidcClient } from '@vallum/idp';
+import { createOidcClient, idpUnavailableError, isIdpUnreachable, type OidcClient } from '@vallum/idp';
+import { createRepeatedLog, errorFields, errorKey } from '@vallum/telemetry';
 import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerAbuseLimits } from './abuse-limits.js';
 import { assertSingleCallbackParams } from './callback-params.js';
@@ -49,14 +50,28 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   const secure = config.cookieSecure ?? base.protocol === 'https:';
   const cookieName = config.cookieName;
   const stateCookieName = `${config.cookieName}_csrf`;
-  const sessionCookies = createSessionCookieCodec(config.cookieSecret);
-  const signInStates = createSealedValueCodec<SignInState>(config.cookieSecret, 'sign-in-state');
-  const handoffs = createHandoffCodec(config.sharedSecret);
+  const cookieSecrets = secretList(config.cookieSecret, config.previousCookieSecrets);
+  const sessionCookies = createSessionCookieCodec(cookieSecrets);
+  const signInStates = createSealedValueCodec<SignInState>(cookieSecrets, 'sign-in-state');
+  const handoffs = createHandoffCodec(secretList(config.sharedSecret, config.previousSharedSecrets));
   const routeOrigins = new Set(config.routes.map((r) => r.from));
   const signOutOrigins = new Set([...routeOrigins, base.origin]);
 
   void app.register(cookie);
   registerAbuseLimits(app, config, IDP_CALLBACK_PATH);
+  // The IdP or the store down fails every sign-in alike: written once per interval with a count.
+  const failures = createRepeatedLog(app.log);
+  app.addHook('onClose', async () => failures.close());
+
+  /**
+   * An IdP or store failure at any step of a sign-in (discovery, code exchange, userinfo, the session store): the
+   * 503 page, with Retry-After and a way back to the page the user wanted, which starts the sign-in again.
+   */
+  const retryLater = (req: FastifyRequest, reply: FastifyReply, err: unknown, retryUrl: string) => {
+    if (!isVallumError(err) || err.status !== 503) throw err;
+    failures.write('warn', `sign-in:${errorKey(err)}`, { reqId: req.id, ...errorFields(err) }, 'sign-in interrupted; the user is asked to try again');
+    return replyError(reply, err, { ...SIGN_IN_FAILED_PAGE, retryUrl });
+  };
 
   const currentSession = async (req: FastifyRequest): Promise<Session | null> => {
     const value = req.cookies[cookieName];
@@ -82,27 +97,31 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       if (!target) {
         throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'This sign-in link points to a site Vallum does not protect.', { status: 400 });
       }
-      const existing = await currentSession(req);
-      if (existing) return handOff(reply, existing, target);
-
-      const configuration = await idp.configuration();
-      const verifier = oidc.randomPKCECodeVerifier();
-      const state = oidc.randomState();
-      const nonce = oidc.randomNonce();
-      const sealed = await signInStates.seal({ verifier, state, nonce, redirect: target.href }, SIGN_IN_STATE_TTL_SECONDS);
-      reply.setCookie(stateCookieName, sealed, sessionCookieOptions(secure, SIGN_IN_STATE_TTL_SECONDS));
-      const url = oidc.buildAuthorizationUrl(configuration, {
-        redirect_uri: callbackUrl,
-        scope: config.idp.scopes.join(' '),
-        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
-        code_challenge_method: 'S256',
-        state,
-        nonce,
-        ...(config.idp.scopes.includes('offline_access') ? { prompt: 'consent' } : {}),
-      });
-      return reply.header('cache-control', 'no-store').redirect(url.href, 302);
+      return startSignIn(req, reply, target).catch((err: unknown) => retryLater(req, reply, err, target.href));
     },
   );
+
+  const startSignIn = async (req: FastifyRequest, reply: FastifyReply, target: URL) => {
+    const existing = await currentSession(req);
+    if (existing) return handOff(reply, existing, target);
+
+    const configuration = await idp.configuration();
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const sealed = await signInStates.seal({ verifier, state, nonce, redirect: target.href }, SIGN_IN_STATE_TTL_SECONDS);
+    reply.setCookie(stateCookieName, sealed, sessionCookieOptions(secure, SIGN_IN_STATE_TTL_SECONDS));
+    const url = oidc.buildAuthorizationUrl(configuration, {
+      redirect_uri: callbackUrl,
+      scope: config.idp.scopes.join(' '),
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+      ...(config.idp.scopes.includes('offline_access') ? { prompt: 'consent' } : {}),
+    });
+    return reply.header('cache-control', 'no-store').redirect(url.href, 302);
+  };
 
   app.get<{ Querystring: Record<string, string> }>(IDP_CALLBACK_PATH, async (req, reply) => {
     const sealed = req.cookies[stateCookieName];
@@ -113,6 +132,10 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       throw new VallumError(ErrorCodes.SIGN_IN_FAILED, 'Your sign-in took too long or was started in another browser. Please start again.', { status: 400 });
     }
     const retryUrl = saved.redirect;
+    // RFC 6749 §4.1.2.1: the IdP's own trouble, not a refusal.
+    if (req.query.error === 'temporarily_unavailable' || req.query.error === 'server_error') {
+      return retryLater(req, reply, idpUnavailableError(new Error(`the IdP answered ${req.query.error}`)), retryUrl);
+    }
     if (req.query.error) {
       const description = req.query.error_description ? `: ${req.query.error_description}` : '';
       const refused = new VallumError(ErrorCodes.SIGN_IN_FAILED, `The identity provider refused the sign-in (${req.query.error}${description}).`, {
@@ -120,6 +143,11 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       });
       return replyError(reply, refused, { ...SIGN_IN_FAILED_PAGE, retryUrl });
     }
+    return completeSignIn(req, reply, saved).catch((err: unknown) => retryLater(req, reply, err, retryUrl));
+  });
+
+  const completeSignIn = async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply: FastifyReply, saved: SignInState) => {
+    const retryUrl = saved.redirect;
     const configuration = await idp.configuration();
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {
@@ -130,11 +158,17 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
         idTokenExpected: true,
       });
     } catch (cause) {
-      req.log.warn({ err: cause }, 'code exchange failed');
+      if (isIdpUnreachable(cause)) throw idpUnavailableError(cause);
+      failures.write('warn', `code-exchange:${errorKey(cause)}`, { reqId: req.id, ...errorFields(cause) }, 'code exchange failed');
       const unverified = new VallumError(ErrorCodes.SIGN_IN_FAILED, 'The sign-in response could not be verified. Please try again.', { status: 400 });
       return replyError(reply, unverified, { ...SIGN_IN_FAILED_PAGE, retryUrl });
     }
-    const claims = await claimsOf(configuration, tokens, undefined, (err) => req.log.warn({ err }, 'userinfo unavailable; using ID token claims only'));
+    // Without userinfo, only what the ID token says is known (often no email or groups): a session of that is no
+    // use while the IdP is merely down, so that is a retry; a userinfo that refuses or is missing is not.
+    const claims = await claimsOf(configuration, tokens, undefined, (err) => {
+      if (isIdpUnreachable(err)) throw idpUnavailableError(err);
+      req.log.warn({ err }, 'userinfo unavailable; using ID token claims only');
+    });
     const idpSid = tokens.claims()?.sid;
     const now = Date.now();
     const session: Session = {
@@ -158,7 +192,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     const target = safeRedirectTarget(saved.redirect, routeOrigins);
     if (!target) throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'The page you came from is no longer protected by Vallum.', { status: 400 });
     return handOff(reply, session, target);
-  });
+  };
 
   const signOut = async (req: FastifyRequest<{ Querystring: { redirect_uri?: string; sign_out_token?: string } }>, reply: FastifyReply) => {
     // The session to end: the one of this host's cookie, and the one a route host named in a signed token.

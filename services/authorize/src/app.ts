@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { VallumConfig } from '@vallum/config';
+import { secretList, type VallumConfig } from '@vallum/config';
 import { createServer, requireServiceAuth } from '@vallum/server-kit';
 import { createAuthorizer, type Authorizer } from './authorizer.js';
 import { evaluateRoute } from './routes/evaluate.js';
@@ -17,7 +17,7 @@ export function buildApp(config: VallumConfig, deps: AppDeps = {}): FastifyInsta
   const authorizer = deps.authorizer ?? createAuthorizer(config);
   // Encapsulated so the service-token hook covers the API but not /healthz.
   void app.register(async (scope) => {
-    requireServiceAuth(scope, { sharedSecret: config.sharedSecret, audience: 'authorize' });
+    requireServiceAuth(scope, { sharedSecret: secretList(config.sharedSecret, config.previousSharedSecrets), audience: 'authorize' });
     await scope.register(evaluateRoute, { authorizer });
   });
   return app;

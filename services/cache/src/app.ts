@@ -1,6 +1,6 @@
 // The cache service over HTTP (split mode): every route requires a service token minted with shared_secret.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { VallumConfig } from '@vallum/config';
+import { secretList, type VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { createServer, requireServiceAuth } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
@@ -10,6 +10,8 @@ import { registerEventStream } from './event-stream.js';
 export interface CacheDeps {
   store: CacheApi;
   logger?: boolean;
+  /** Aborted when the process starts shutting down: the event streams end then, not at the shutdown deadline. */
+  stopping?: AbortSignal;
 }
 
 /** The services that use IdP tokens (sign-in, and the ID token for sign-out at the IdP); every other caller, the proxy first, gets sessions without them. */
@@ -52,12 +54,15 @@ const apiTokenBody = {
   },
 } as const;
 
-export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pick<VallumConfig, 'logLevel'>>, deps: CacheDeps): FastifyInstance {
+export function buildApp(
+  config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pick<VallumConfig, 'logLevel' | 'previousSharedSecrets'>>,
+  deps: CacheDeps,
+): FastifyInstance {
   const app = createServer({ service: 'cache', logger: deps.logger, logLevel: config.logLevel });
   const { store } = deps;
 
   void app.register(async (scope) => {
-    const callerOf = requireServiceAuth(scope, { sharedSecret: config.sharedSecret, audience: 'cache' });
+    const callerOf = requireServiceAuth(scope, { sharedSecret: secretList(config.sharedSecret, config.previousSharedSecrets), audience: 'cache' });
     const shown = (req: FastifyRequest): ((s: Session) => Session | SessionView) => (TOKEN_READERS.has(callerOf(req)) ? (s) => s : sessionView);
 
     scope.get<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req) => {
@@ -92,7 +97,7 @@ export function buildApp(config: Pick<VallumConfig, 'sharedSecret'> & Partial<Pi
       sessions: (await store.findSessions({ idpSid: req.params.id })).map(shown(req)),
     }));
 
-    registerEventStream(scope, store);
+    registerEventStream(scope, store, deps.stopping);
 
     scope.delete<{ Params: { id: string } }>('/v1/sessions/:id', { schema: { params: idParams } }, async (req, reply) => {
       await store.deleteSession(req.params.id);

@@ -1,10 +1,12 @@
 import { apiTokenEvent, type CacheApi } from '@vallum/service-client';
-import type { ApiTokenRecord, Session } from '@vallum/session';
+import type { ApiTokenRecord, Secrets, Session } from '@vallum/session';
 import { matchesQuery } from './session-query.js';
 
 export interface SessionStore extends CacheApi {
   /** Every live session, for the token refresher. */
   listSessions(): Promise<Session[]>;
+  /** Seals IdP tokens at rest with these secrets from now on (current first), for a reload; stores that seal none lack it. */
+  useTokenSecrets?(secrets: Secrets): void;
   close(): Promise<void>;
 }
 
@@ -109,6 +111,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   }, 60_000);
   sweep.unref();
   return {
+    // In this process's memory: it answers while the process does.
+    async ping() {},
     async getSession(id) {
       const s = live(id);
       return s ? structuredClone(s) : null;

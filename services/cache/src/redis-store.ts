@@ -1,56 +1,82 @@
-// Sessions in Redis. Commands fail fast while Redis is unreachable (no offline queue) so callers answer 503 at
-// once instead of hanging; ioredis keeps reconnecting in the background and the store recovers by itself.
-import { Redis } from 'ioredis';
+// Sessions in Redis: one Redis, Sentinel or Cluster (redis-client.ts). A session's keys share a hash tag, so its
+// transactions stay in one Cluster slot; session writes wait for a replica (WAIT) where a failover can promote one,
+// so a session written before its master dies is still there after.
+import { parseRedisUrl, type RedisTarget } from '@vallum/config';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { SessionStore } from './memory-store.js';
 import { matchesQuery } from './session-query.js';
 import { createTokenCipher, type StoredSession } from './token-cipher.js';
-import type { ApiTokenRecord, Session } from '@vallum/session';
+import type { ApiTokenRecord, Secrets, Session } from '@vallum/session';
 import { apiTokenEvent } from '@vallum/service-client';
+import {
+  closeConnection,
+  createRedisClient,
+  masterOf,
+  refreshClusterSlots,
+  replicasToWaitFor,
+  scanKeys,
+  subscribeChannel,
+  type Subscription,
+} from './redis-client.js';
 
-const SESSION_PREFIX = 'vallum:session:';
-const IDLE_PREFIX = 'vallum:idle:';
+// `{id}` is the hash tag: a session's record, idle deadline and ended ID token live in one slot.
+const sessionKey = (id: string) => `vallum:{${id}}:session`;
+const idleKey = (id: string) => `vallum:{${id}}:idle`;
+const endedKey = (id: string) => `vallum:{${id}}:ended`;
+const SESSION_MATCH = 'vallum:{*}:session';
+const sessionIdOf = (key: string) => key.slice('vallum:{'.length, -'}:session'.length);
+// One key each, so any slot will do; the names predate Cluster support and are kept (a revoked token stays revoked).
 const USER_PREFIX = 'vallum:user:';
 const ONCE_PREFIX = 'vallum:once:';
-const ENDED_PREFIX = 'vallum:ended:';
 const API_TOKEN_PREFIX = 'vallum:api-token:';
 const DENIED_PREFIX = 'vallum:api-token-revoked:';
 const CHANNEL = 'vallum:session-changed';
 const READY_WAIT_MS = 1000;
 const SCAN_LIMIT = 1_000_000;
+/** Longest a write waits for a replica. */
+const WAIT_TIMEOUT_MS = 250;
+/**
+ * After a WAIT ran out (a master left without replicas, as after a failover until a new replica syncs), writes to
+ * that master skip waiting this long: one slow write per interval, not every write.
+ */
+const ALONE_RETRY_MS = 5000;
+/** Keys read per batch of concurrent commands. */
+const READ_BATCH = 500;
+
+type Command = [string, ...Array<string | number>];
 
 export type RedisStore = SessionStore;
 
 export interface RedisStoreOptions {
-  /** The secret IdP tokens are sealed with in Redis (`token_encryption_key`, else `shared_secret`). */
-  tokenSecret: string;
+  /** The secret IdP tokens are sealed with in Redis (`token_encryption_key`, else `shared_secret`), then previous ones. */
+  tokenSecret: Secrets;
+  /** Replicas each write waits for (WAIT); default 1 on Sentinel and Cluster, 0 on one Redis. For measuring its cost. */
+  waitForReplicas?: number;
 }
 
-export function createRedisStore(url: string, options: RedisStoreOptions): RedisStore {
-  const tokens = createTokenCipher(options.tokenSecret);
-  const redis = new Redis(url, {
-    lazyConnect: false,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    commandTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
-  // Without a listener ioredis reports connection errors as unhandled; the state is visible through 503s instead.
-  redis.on('error', () => {});
+/** `url` is `cache.redis_url` as written, or as parsed by the config. */
+export function createRedisStore(url: string | RedisTarget, options: RedisStoreOptions): RedisStore {
+  const target = typeof url === 'string' ? targetOf(url) : url;
+  let tokens = createTokenCipher(options.tokenSecret);
+  const redis = createRedisClient(target);
+  const waitFor = options.waitForReplicas ?? replicasToWaitFor(target);
 
-  // A store that is still connecting (at start, or just after Redis came back) waits briefly instead of failing.
-  const ready = async (): Promise<void> => {
+  // A store that is still connecting (at start, or just after Redis came back) waits briefly instead of failing;
+  // concurrent callers share one wait.
+  let connecting: Promise<void> | undefined;
+  const ready = (): Promise<void> | undefined => {
     if (redis.status === 'ready') return;
-    await new Promise<void>((resolve) => {
+    connecting ??= new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
         redis.off('ready', done);
+        connecting = undefined;
         resolve();
       };
       const timer = setTimeout(done, READY_WAIT_MS);
       redis.once('ready', done);
     });
+    return connecting;
   };
 
   const run = async <T>(op: () => Promise<T>): Promise<T> => {
@@ -62,8 +88,36 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
     }
   };
 
-  // Pub/sub needs a connection of its own; it is opened on the first subscribe and queues until connected.
-  let subscriber: Redis | undefined;
+  /** Masters whose last WAIT ran out, and until when writes to them do not wait. */
+  const alone = new Map<string, number>();
+  /**
+   * The commands (keys of one slot; `atomic` wraps them in MULTI/EXEC), then WAIT for a replica, in one round trip
+   * to the slot's master. Resolves to the commands' replies. A replica that does not answer in time does not fail
+   * the write: the master has it. Answered MOVED (the slot has a new master), nothing was written: the slot map is
+   * read again and the commands sent once more.
+   */
+  const replicated = (commands: Command[], atomic = false) =>
+    run(async () => {
+      const key = String(commands[0]?.[1]);
+      const wait = waitFor > 0 && (alone.get(masterOf(redis, key)) ?? 0) <= Date.now();
+      const queue: Command[] = atomic ? [['multi'], ...commands, ['exec']] : [...commands];
+      if (wait) queue.push(['wait', waitFor, WAIT_TIMEOUT_MS]);
+      let results = (await redis.pipeline(queue).exec()) ?? [];
+      if (results.some(([err]) => err?.message.startsWith('MOVED '))) {
+        await refreshClusterSlots(redis);
+        results = (await redis.pipeline(queue).exec()) ?? [];
+      }
+      for (const [err] of results) if (err) throw err;
+      const replies = results.map(([, reply]) => reply);
+      if (wait && (replies.at(-1) as number) < waitFor) alone.set(masterOf(redis, key), Date.now() + ALONE_RETRY_MS);
+      else if (wait) alone.delete(masterOf(redis, key));
+      const answers = atomic ? (replies[commands.length + 1] as unknown[]) : replies.slice(0, commands.length);
+      for (const answer of answers) if (answer instanceof Error) throw answer;
+      return answers;
+    });
+
+  // Pub/sub needs a connection of its own; it is opened on the first subscribe.
+  let subscription: Subscription | undefined;
   const listeners = new Set<(sid: string) => void>();
   const notify = (sid: string) => redis.publish(CHANNEL, sid);
 
@@ -81,32 +135,50 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
     return tokens.open(stored);
   };
   const serialize = (session: Session) => JSON.stringify(tokens.seal(session));
+  // One MGET per session (its keys share a slot; a Cluster spreads sessions over every slot), a batch at a time.
   const read = async (ids: string[]): Promise<Session[]> => {
-    if (ids.length === 0) return [];
-    const values = await run(() => redis.mget(...ids.flatMap((id) => [SESSION_PREFIX + id, IDLE_PREFIX + id])));
-    return ids.flatMap((_, i) => parse(values[2 * i] ?? null, values[2 * i + 1]) ?? []);
+    const found: Session[] = [];
+    for (let i = 0; i < ids.length; i += READ_BATCH) {
+      const batch = ids.slice(i, i + READ_BATCH);
+      const values = await run(() => Promise.all(batch.map((id) => redis.mget(sessionKey(id), idleKey(id)))));
+      for (const [session, idle] of values) {
+        const parsed = parse(session ?? null, idle);
+        if (parsed) found.push(parsed);
+      }
+    }
+    return found;
   };
 
   const getSession = async (id: string) => (await read([id]))[0] ?? null;
 
   const store: RedisStore = {
+    async ping() {
+      await run(() => redis.ping());
+    },
     getSession,
     async putSession(session) {
       const ttl = session.expiresAt - Date.now();
       if (ttl <= 0) return;
-      const multi = redis.multi().set(SESSION_PREFIX + session.id, serialize(session), 'PX', ttl);
-      if (session.idleTimeoutMs !== undefined) multi.set(IDLE_PREFIX + session.id, '1', 'PX', Math.min(ttl, session.idleTimeoutMs));
-      multi
-        .sadd(USER_PREFIX + session.sub, session.id)
-        .pexpire(USER_PREFIX + session.sub, ttl, 'GT')
-        .pexpire(USER_PREFIX + session.sub, ttl, 'NX');
-      await run(() => multi.exec());
+      // The user's index (its own slot) first: a session it lists that was never written is pruned when read,
+      // while a session it missed would escape a sign-out of all the user's sessions.
+      const user = USER_PREFIX + session.sub;
+      await replicated(
+        [
+          ['sadd', user, session.id],
+          ['pexpire', user, ttl, 'GT'],
+          ['pexpire', user, ttl, 'NX'],
+        ],
+        true,
+      );
+      const writes: Command[] = [['set', sessionKey(session.id), serialize(session), 'PX', ttl]];
+      if (session.idleTimeoutMs !== undefined) writes.push(['set', idleKey(session.id), '1', 'PX', Math.min(ttl, session.idleTimeoutMs)]);
+      await replicated(writes, true);
       await run(() => notify(session.id));
     },
     async updateSession(session) {
       const ttl = session.expiresAt - Date.now();
       if (ttl <= 0) return false;
-      const res = await run(() => redis.set(SESSION_PREFIX + session.id, serialize(session), 'PX', ttl, 'XX'));
+      const [res] = await replicated([['set', sessionKey(session.id), serialize(session), 'PX', ttl, 'XX']]);
       if (res !== 'OK') return false;
       await run(() => notify(session.id));
       return true;
@@ -116,25 +188,25 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
       if (!session) return false;
       if (session.idleTimeoutMs === undefined) return true;
       const ttl = Math.min(session.expiresAt - Date.now(), session.idleTimeoutMs);
-      return (await run(() => redis.pexpire(IDLE_PREFIX + id, ttl))) === 1;
+      return (await run(() => redis.pexpire(idleKey(id), ttl))) === 1;
     },
     async deleteSession(id) {
-      await run(() => redis.del(SESSION_PREFIX + id, IDLE_PREFIX + id));
+      await replicated([['del', sessionKey(id), idleKey(id)]]);
       await run(() => notify(id));
     },
     async endSession(id, keepSeconds) {
       const session = await getSession(id);
-      const multi = redis.multi().del(SESSION_PREFIX + id, IDLE_PREFIX + id);
+      const writes: Command[] = [['del', sessionKey(id), idleKey(id)]];
       // Only the ID token is kept, sealed like every IdP token at rest.
       if (session?.idToken !== undefined) {
         const { accessToken: _a, refreshToken: _r, ...kept } = session;
-        multi.set(ENDED_PREFIX + id, serialize(kept), 'EX', Math.max(1, Math.ceil(keepSeconds)));
+        writes.push(['set', endedKey(id), serialize(kept), 'EX', Math.max(1, Math.ceil(keepSeconds))]);
       }
-      await run(() => multi.exec());
+      await replicated(writes, true);
       await run(() => notify(id));
     },
     async takeEndedIdToken(id) {
-      const raw = await run(() => redis.getdel(ENDED_PREFIX + id));
+      const raw = await run(() => redis.getdel(endedKey(id)));
       if (raw === null) return null;
       try {
         return tokens.open(JSON.parse(raw) as StoredSession)?.idToken ?? null;
@@ -152,65 +224,42 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
       return found.filter((s) => matchesQuery(s, query));
     },
     async listSessions() {
-      const ids: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, keys] = await run(() => redis.scan(cursor, 'MATCH', `${SESSION_PREFIX}*`, 'COUNT', 1000));
-        cursor = next;
-        for (const key of keys) ids.push(key.slice(SESSION_PREFIX.length));
-      } while (cursor !== '0' && ids.length < SCAN_LIMIT);
-      return read(ids);
+      const keys = await run(() => scanKeys(redis, SESSION_MATCH, SCAN_LIMIT));
+      return read(keys.map(sessionIdOf));
     },
     subscribe(listener) {
-      if (!subscriber) {
-        // ioredis's own resubscribe after a reconnection leaves its promise unhandled; a connection that drops again
-        // before the reply would raise an unhandled rejection, so every (re)subscribe is made here, on 'ready'.
-        const connection = redis.duplicate({
-          enableOfflineQueue: true,
-          maxRetriesPerRequest: null,
-          commandTimeout: undefined,
-          autoResubscribe: false,
-        });
-        connection.on('error', () => {});
-        connection.on('ready', () => void connection.subscribe(CHANNEL).catch(() => {}));
-        connection.on('message', (_channel: string, sid: string) => {
-          for (const l of listeners) l(sid);
-        });
-        subscriber = connection;
-      }
+      subscription ??= subscribeChannel(redis, target, CHANNEL, (sid) => {
+        for (const l of listeners) l(sid);
+      });
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     async claimOnce(key, ttlSeconds) {
-      const res = await run(() => redis.set(ONCE_PREFIX + key, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'));
+      const [res] = await replicated([['set', ONCE_PREFIX + key, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX']]);
       return res === 'OK';
     },
     async recordApiToken(record) {
       const ttl = record.expiresAt - Date.now();
       if (ttl <= 0) return;
-      await run(() => redis.set(API_TOKEN_PREFIX + record.jti, JSON.stringify(record), 'PX', ttl));
+      await replicated([['set', API_TOKEN_PREFIX + record.jti, JSON.stringify(record), 'PX', ttl]]);
     },
     async listApiTokens() {
-      const keys: string[] = [];
-      let cursor = '0';
-      do {
-        const [next, found] = await run(() => redis.scan(cursor, 'MATCH', `${API_TOKEN_PREFIX}*`, 'COUNT', 1000));
-        cursor = next;
-        keys.push(...found);
-      } while (cursor !== '0' && keys.length < SCAN_LIMIT);
-      if (keys.length === 0) return [];
-      const values = await run(() => redis.mget(...keys));
+      const keys = await run(() => scanKeys(redis, `${API_TOKEN_PREFIX}*`, SCAN_LIMIT));
+      const values: Array<string | null> = [];
+      for (let i = 0; i < keys.length; i += READ_BATCH) {
+        values.push(...(await run(() => Promise.all(keys.slice(i, i + READ_BATCH).map((key) => redis.get(key))))));
+      }
       return values.flatMap((raw) => (raw ? [JSON.parse(raw) as ApiTokenRecord] : [])).filter((r) => r.expiresAt > Date.now());
     },
     async revokeApiToken(jti, until) {
       const ttl = Math.max(1, until - Date.now());
-      await run(() => redis.set(DENIED_PREFIX + jti, '1', 'PX', ttl));
+      await replicated([['set', DENIED_PREFIX + jti, '1', 'PX', ttl]]);
       const raw = await run(() => redis.get(API_TOKEN_PREFIX + jti));
       if (raw) {
         const record = JSON.parse(raw) as ApiTokenRecord;
         if (record.revokedAt === undefined) {
           record.revokedAt = Date.now();
-          await run(() => redis.set(API_TOKEN_PREFIX + jti, JSON.stringify(record), 'KEEPTTL', 'XX'));
+          await replicated([['set', API_TOKEN_PREFIX + jti, JSON.stringify(record), 'KEEPTTL', 'XX']]);
         }
       }
       await run(() => notify(apiTokenEvent(jti)));
@@ -218,25 +267,19 @@ export function createRedisStore(url: string, options: RedisStoreOptions): Redis
     async isApiTokenRevoked(jti) {
       return (await run(() => redis.exists(DENIED_PREFIX + jti))) === 1;
     },
+    useTokenSecrets(secrets) {
+      tokens = createTokenCipher(secrets);
+    },
     async close() {
       listeners.clear();
-      await Promise.all([subscriber, redis].map((connection) => connection && closeConnection(connection)));
+      await Promise.all([subscription?.close(), closeConnection(redis)]);
     },
   };
   return store;
 }
 
-/**
- * QUIT when connected, so commands still in flight (a resubscribe after a reconnection) are answered rather than
- * rejected with "Connection is closed" after their caller is gone; a connection that is down, or a QUIT that takes
- * more than a second, is dropped.
- */
-async function closeConnection(connection: Redis): Promise<void> {
-  if (connection.status !== 'ready') return connection.disconnect();
-  const quit = connection.quit().then(
-    () => {},
-    () => {},
-  );
-  const timer = new Promise<'late'>((resolve) => setTimeout(resolve, 1000, 'late').unref());
-  if ((await Promise.race([quit, timer])) === 'late') connection.disconnect();
+function targetOf(url: string): RedisTarget {
+  const parsed = parseRedisUrl(url);
+  if ('error' in parsed) throw new VallumError(ErrorCodes.CONFIG_INVALID, `cache.redis_url: ${parsed.error}`, { status: 500 });
+  return parsed.target;
 }

@@ -1,15 +1,16 @@
-// One contract, run against every session store: memory, Redis, and the cache service over HTTP in front of each.
+// One contract, run against every session store: memory, Redis (one server, a Cluster of three masters and three
+// replicas, a Sentinel-watched master with two replicas), and the cache service over HTTP in front of memory and Redis.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import { apiTokenEvent, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import type { Session } from '@vallum/session';
-import { startRedis } from '@vallum/testing';
+import { startRedis, startRedisCluster, startRedisSentinel } from '@vallum/testing';
 import { buildApp, createMemoryStore, createRedisStore } from './index.js';
 
 const SECRET = 's'.repeat(32);
-const redis = await startRedis();
-const closers: Array<() => Promise<unknown>> = [() => redis.stop()];
+const [redis, cluster, sentinel] = await Promise.all([startRedis(), startRedisCluster(), startRedisSentinel()]);
+const closers: Array<() => Promise<unknown>> = [() => redis.stop(), () => cluster.stop(), () => sentinel.stop()];
 after(async () => {
   for (const close of closers.reverse()) await close();
 });
@@ -38,9 +39,15 @@ async function overHttp(store: CacheApi): Promise<CacheApi> {
 
 const memory = createMemoryStore();
 const redisStore = createRedisStore(redis.url, { tokenSecret: SECRET });
+// Every multi-key operation of a session must stay in one slot (a Cluster refuses others with CROSSSLOT), and writes
+// wait for a replica on both topologies.
+const clusterStore = createRedisStore(cluster.url, { tokenSecret: SECRET });
+const sentinelStore = createRedisStore(sentinel.url, { tokenSecret: SECRET });
 closers.push(
   () => memory.close(),
   () => redisStore.close(),
+  () => clusterStore.close(),
+  () => sentinelStore.close(),
 );
 
 const stores: Array<[string, () => Promise<CacheApi>]> = [
@@ -48,6 +55,8 @@ const stores: Array<[string, () => Promise<CacheApi>]> = [
   ['redis', async () => redisStore],
   ['http+memory', () => overHttp(createMemoryStore())],
   ['http+redis', () => overHttp(redisStore)],
+  ['redis-cluster', async () => clusterStore],
+  ['redis-sentinel', async () => sentinelStore],
 ];
 
 for (const [name, make] of stores) {
@@ -226,8 +235,10 @@ test('redis down gives a clear 503 error at once, and the store recovers when re
   const store = createRedisStore(redis.url, { tokenSecret: SECRET });
   closers.push(() => store.close());
   await store.putSession(session('before-outage'));
+  await store.ping();
   await redis.stop();
   await assert.rejects(store.getSession('before-outage'), { code: 'VALLUM_CACHE_UNAVAILABLE', status: 503 });
+  await assert.rejects(store.ping(), { code: 'VALLUM_CACHE_UNAVAILABLE' }, 'readiness sees the outage');
   await redis.restart();
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -240,4 +251,5 @@ test('redis down gives a clear 503 error at once, and the store recovers when re
     }
   }
   assert.equal((await store.getSession('after-outage'))?.email, 'after-outage@example.com');
+  await store.ping();
 });

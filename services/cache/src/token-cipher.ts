@@ -1,7 +1,7 @@
 // IdP tokens at rest: a session record in Redis holds them only inside one AES-256-GCM box, keyed from
 // token_encryption_key (or shared_secret) and bound to the session id, so a Redis dump or a copied value opens nothing.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { deriveKey, sessionView, type IdpTokens, type Session, type SessionView } from '@vallum/session';
+import { deriveKeys, sessionView, type IdpTokens, type Secrets, type Session, type SessionView } from '@vallum/session';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
@@ -16,8 +16,13 @@ export interface TokenCipher {
   open(stored: StoredSession & IdpTokens): Session | null;
 }
 
-export function createTokenCipher(secret: string): TokenCipher {
-  const key = deriveKey(secret, 'idp-token-encryption');
+/**
+ * `secret`: the current secret seals; previous ones (after it in a list) still open what they sealed, and the next
+ * write of that session seals it under the current one.
+ */
+export function createTokenCipher(secret: Secrets): TokenCipher {
+  const keys = deriveKeys(secret, 'idp-token-encryption');
+  const key = keys[0];
   return {
     seal(session) {
       // A `sealedTokens` sent in by a caller is not ours: dropped, like the clear tokens.
@@ -35,15 +40,23 @@ export function createTokenCipher(secret: string): TokenCipher {
       if (sealedTokens === undefined) return rest;
       const [version, iv, sealed] = sealedTokens.split('.');
       if (version !== VERSION || !iv || !sealed) return null;
-      try {
-        const bytes = Buffer.from(sealed, 'base64url');
-        const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url')).setAAD(Buffer.from(stored.id, 'utf8'));
-        decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-        const plain = Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8');
-        return { ...sessionView(rest), ...(JSON.parse(plain) as IdpTokens) };
-      } catch {
-        return null;
+      const bytes = Buffer.from(sealed, 'base64url');
+      for (const k of keys) {
+        const plain = openBox(k, Buffer.from(iv, 'base64url'), bytes, stored.id);
+        if (plain !== null) return { ...sessionView(rest), ...(JSON.parse(plain) as IdpTokens) };
       }
+      return null;
     },
   };
+}
+
+/** The plaintext, or null when the box was not sealed with this key (or was tampered with). */
+function openBox(key: Uint8Array, iv: Buffer, bytes: Buffer, sid: string): string | null {
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(sid, 'utf8'));
+    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch {
+    return null;
+  }
 }

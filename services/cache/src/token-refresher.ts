@@ -7,6 +7,7 @@
 import { checkSessionUserinfo, createOidcClient, endsSession, idpErrorCode, refreshSessionTokens, type OidcClient } from '@vallum/idp';
 import type { VallumConfig } from '@vallum/config';
 import type { Session } from '@vallum/session';
+import { createRepeatedLog, errorFields, errorKey, type LogSink } from '@vallum/telemetry';
 import type { SessionStore } from './memory-store.js';
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -18,10 +19,7 @@ export interface TokenRefresher {
   close(): void;
 }
 
-export interface RefreshLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+export type RefreshLog = LogSink;
 
 export function startTokenRefresher(
   config: Pick<VallumConfig, 'idp' | 'tokenRefreshIntervalMs'>,
@@ -29,7 +27,9 @@ export function startTokenRefresher(
   options: { idp?: OidcClient; log?: RefreshLog } = {},
 ): TokenRefresher {
   const idp = options.idp ?? createOidcClient(config.idp);
-  const log = options.log ?? { info() {}, warn() {} };
+  const log = options.log ?? { info() {}, warn() {}, error() {} };
+  // An IdP that is down fails every session's refresh alike: one line per interval with a count, not one each.
+  const repeated = createRepeatedLog(log);
   const interval = config.tokenRefreshIntervalMs;
   const failures = new Map<string, { count: number; retryAt: number }>();
   let running: Promise<void> | undefined;
@@ -65,7 +65,12 @@ export function startTokenRefresher(
       }
       const count = (failures.get(session.id)?.count ?? 0) + 1;
       failures.set(session.id, { count, retryAt: Date.now() + Math.min(interval * 2 ** (count - 1), MAX_BACKOFF_MS) });
-      log.warn({ err, sid_prefix: session.id.slice(0, 6), attempt: count }, 'token refresh or userinfo check failed; the session keeps working and is retried');
+      repeated.write(
+        'warn',
+        `refresh:${errorKey(err)}`,
+        { sid_prefix: session.id.slice(0, 6), attempt: count, ...errorFields(err) },
+        'token refresh or userinfo check failed; the session keeps working and is retried',
+      );
     }
   };
 
@@ -89,7 +94,10 @@ export function startTokenRefresher(
   timer.unref();
   return {
     runOnce,
-    close: () => clearInterval(timer),
+    close() {
+      clearInterval(timer);
+      repeated.close();
+    },
   };
 }
 

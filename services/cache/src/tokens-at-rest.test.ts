@@ -43,10 +43,10 @@ test('a Redis dump shows no IdP token in clear, and the store reads them back', 
 
 test('a record written before tokens were sealed is still read; garbage or another key reads as signed out', async () => {
   const legacy = session('legacy-1');
-  await raw.set('vallum:session:legacy-1', JSON.stringify(legacy), 'PX', 60_000);
+  await raw.set('vallum:{legacy-1}:session', JSON.stringify(legacy), 'PX', 60_000);
   assert.deepEqual(await store.getSession('legacy-1'), legacy);
 
-  await raw.set('vallum:session:garbage-1', '{not json', 'PX', 60_000);
+  await raw.set('vallum:{garbage-1}:session', '{not json', 'PX', 60_000);
   assert.equal(await store.getSession('garbage-1'), null);
 
   const other = createRedisStore(redis.url, { tokenSecret: 'o'.repeat(32) });
@@ -59,7 +59,7 @@ test('a record written before tokens were sealed is still read; garbage or anoth
 
   // A sealed value copied onto another session does not open there.
   await store.putSession(session('victim-1'));
-  await raw.set('vallum:session:copy-1', (await raw.get('vallum:session:victim-1'))!.replace('"id":"victim-1"', '"id":"copy-1"'), 'PX', 60_000);
+  await raw.set('vallum:{copy-1}:session', (await raw.get('vallum:{victim-1}:session'))!.replace('"id":"victim-1"', '"id":"copy-1"'), 'PX', 60_000);
   assert.equal(await store.getSession('copy-1'), null);
 });
 

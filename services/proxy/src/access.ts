@@ -84,7 +84,9 @@ const UNAUTHORIZED: AccessResult = {
 };
 
 export function createAccessCheck(deps: {
-  config: Pick<VallumConfig, 'authenticateServiceUrl' | 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'> & IdentityHeaderConfig;
+  config: Pick<VallumConfig, 'authenticateServiceUrl' | 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'> &
+    Partial<Pick<VallumConfig, 'previousSharedSecrets'>> &
+    IdentityHeaderConfig;
   authorize: AuthorizeApi;
   sessions: SessionResolver;
   /** The deny list of revoked service-account tokens. */

@@ -3,6 +3,7 @@
 // service on reload.
 import type { FastifyInstance } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
+import { createRepeatedLog } from '@vallum/telemetry';
 import { buildOwnPages } from './own-pages.js';
 import { createProxyHandler, type RequestHandler, type UpgradeHandler } from './proxy-handler.js';
 import { closeProxyState, createProxyState, type ProxyState, type ProxyStateDeps } from './proxy-state.js';
@@ -24,12 +25,14 @@ export interface ProxyService {
 export async function buildApp(config: VallumConfig, deps: ProxyDeps): Promise<ProxyService> {
   const state = await createProxyState(config, deps);
   const pages = buildOwnPages(state, { logger: deps.logger });
-  const handler = createProxyHandler(state, { ownPages: (req, res) => pages.routing(req, res), log: pages.log });
+  const errors = createRepeatedLog(pages.log);
+  const handler = createProxyHandler(state, { ownPages: (req, res) => pages.routing(req, res), log: pages.log, errors });
   return {
     ...handler,
     pages,
     state,
     async close() {
+      errors.close();
       await pages.close();
       await closeProxyState(state);
     },

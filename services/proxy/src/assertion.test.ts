@@ -35,3 +35,27 @@ test('one signature per (session, audience) until near expiry', async () => {
   signer.forget(session.id);
   assert.ok(decodeProtectedHeader(await signer.assertionFor(session, 'a.example')).kid);
 });
+
+test('previous signing keys stay published in the JWKS for as long as they are listed, and never sign', async () => {
+  const oldPem = pem();
+  const keyRing = createKeyRing();
+  const old = await createAssertionSigner({ signingKeyPem: oldPem, sharedSecret: 'x'.repeat(32), keyRing: createKeyRing() });
+  const signed = await old.assertionFor(session, 'app.example');
+  // Another process (a replica rolled later, or a restart) that lists the old key: no ring history needed.
+  const rotated = await createAssertionSigner({ signingKeyPem: pem(), previousSigningKeyPems: [oldPem], sharedSecret: 'x'.repeat(32), keyRing });
+  await jwtVerify(signed, createLocalJWKSet(rotated.jwks()), { audience: 'app.example', algorithms: ['ES256'] });
+  const fresh = await rotated.assertionFor(session, 'app.example');
+  assert.notEqual(decodeProtectedHeader(fresh).kid, decodeProtectedHeader(signed).kid);
+  const dropped = await createAssertionSigner({ signingKeyPem: pem(), sharedSecret: 'x'.repeat(32), keyRing: createKeyRing() });
+  await assert.rejects(jwtVerify(signed, createLocalJWKSet(dropped.jwks()), { audience: 'app.example', algorithms: ['ES256'] }));
+});
+
+test('with a derived signing key, the keys of previous shared secrets stay published', async () => {
+  const old = await createAssertionSigner({ sharedSecret: 'o'.repeat(32), keyRing: createKeyRing() });
+  const signed = await old.assertionFor(session, 'app.example');
+  const rotated = await createAssertionSigner({ sharedSecret: 'n'.repeat(32), previousSharedSecrets: ['o'.repeat(32)], keyRing: createKeyRing() });
+  assert.equal(rotated.jwks().keys.length, 2);
+  await jwtVerify(signed, createLocalJWKSet(rotated.jwks()), { audience: 'app.example', algorithms: ['ES256'] });
+  const unlisted = await createAssertionSigner({ sharedSecret: 'n'.repeat(32), keyRing: createKeyRing() });
+  assert.equal(unlisted.jwks().keys.length, 1);
+});

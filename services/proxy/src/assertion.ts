@@ -3,7 +3,9 @@
 // shared_secret, so every proxy instance of one deployment signs with the same key without extra setup.
 //
 // Rotation: when a reload brings a new key, the previous one stays in the JWKS until every assertion it signed has
-// expired. The key ring outlives the signer, which a reload rebuilds: the composition root makes it once.
+// expired. The key ring outlives the signer, which a reload rebuilds: the composition root makes it once. Keys listed
+// in `previous_signing_keys` (or derived from `previous_shared_secrets` when the key is derived) stay published for
+// as long as they are listed, which also covers replicas still signing with them during a rolling upgrade.
 import { createECDH, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
 import { BoundedCache, createHotPathCounters, deriveKey, type HotPathCounters, type SessionView } from '@vallum/session';
@@ -40,6 +42,10 @@ export function createKeyRing(): KeyRing {
 export interface AssertionSignerOptions {
   signingKeyPem?: string | undefined;
   sharedSecret: string;
+  /** Keys that no longer sign but stay in the JWKS. */
+  previousSigningKeyPems?: readonly string[] | undefined;
+  /** When the key is derived (no `signingKeyPem`), the keys derived from these stay in the JWKS too. */
+  previousSharedSecrets?: readonly string[] | undefined;
   /** The process's key ring, shared by the signers of successive configs. */
   keyRing: KeyRing;
   counters?: HotPathCounters;
@@ -51,10 +57,17 @@ export async function createAssertionSigner(options: AssertionSignerOptions): Pr
   const { keyRing } = options;
   const counters = options.counters ?? createHotPathCounters();
   const privateKey = options.signingKeyPem ? createPrivateKey(options.signingKeyPem) : derivedP256Key(options.sharedSecret);
-  const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
-  if (publicJwk.crv !== 'P-256') throw new Error('signing_key must be a P-256 (ES256) private key');
-  const kid = await calculateJwkThumbprint(publicJwk);
-  const current: PublicJwk = { ...publicJwk, kid, alg: 'ES256', use: 'sig' };
+  const current = await publicJwkOf(privateKey, 'signing_key');
+  const { kid } = current;
+  const previousKeys = [
+    ...(options.previousSigningKeyPems ?? []).map((pem) => createPrivateKey(pem)),
+    ...(options.signingKeyPem ? [] : (options.previousSharedSecrets ?? []).map(derivedP256Key)),
+  ];
+  const published = new Map<string, PublicJwk>();
+  for (const key of previousKeys) {
+    const jwk = await publicJwkOf(key, 'previous_signing_keys');
+    if (jwk.kid !== kid) published.set(jwk.kid, jwk);
+  }
   if (keyRing.current && keyRing.current.kid !== kid) {
     keyRing.retired.set(keyRing.current.kid, { jwk: keyRing.current, until: now() + ASSERTION_LIFETIME_SECONDS * 1000 });
   }
@@ -86,10 +99,10 @@ export async function createAssertionSigner(options: AssertionSignerOptions): Pr
     },
     jwks() {
       const t = now();
-      const keys: JWK[] = [current];
+      const keys: JWK[] = [current, ...published.values()];
       for (const [retiredKid, { jwk, until }] of keyRing.retired) {
         if (until <= t) keyRing.retired.delete(retiredKid);
-        else if (retiredKid !== kid) keys.push(jwk);
+        else if (retiredKid !== kid && !published.has(retiredKid)) keys.push(jwk);
       }
       return { keys };
     },
@@ -97,6 +110,12 @@ export async function createAssertionSigner(options: AssertionSignerOptions): Pr
       cache.deleteGroup(sid);
     },
   };
+}
+
+async function publicJwkOf(privateKey: KeyObject, setting: string): Promise<PublicJwk> {
+  const publicJwk = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
+  if (publicJwk.crv !== 'P-256') throw new Error(`${setting} must be a P-256 (ES256) private key`);
+  return { ...publicJwk, kid: await calculateJwkThumbprint(publicJwk), alg: 'ES256', use: 'sig' };
 }
 
 function derivedP256Key(secret: string): KeyObject {

@@ -1,6 +1,9 @@
 // Picks one upstream of a route per request: weighted round robin (smooth, as nginx), least request, weighted
 // random, or a consistent-hash ring keyed by a header or cookie (sticky sessions). Endpoints that fail passive
-// (consecutive connect errors / 5xx) or active health checks get no traffic until they recover.
+// (consecutive connect errors / 5xx) or active health checks get no traffic until they recover: an ejected endpoint
+// is probed 250 ms later, then at doubling intervals up to `ejectionMs`, and re-admitted by the first probe (or
+// request) it answers. When no endpoint is available they are all tried anyway (Envoy's panic mode), so an app
+// that is back is served by the next request rather than after a probe.
 import { createHash } from 'node:crypto';
 import type { LbPolicy } from '@vallum/config';
 import { basePathOf } from './upstream-path.js';
@@ -16,9 +19,22 @@ export interface Endpoint {
   /** Active health state (true until a health check says otherwise). */
   healthy: boolean;
   consecutiveFailures: number;
-  ejectedUntil: number;
+  /** Passive health: ejected after `consecutiveErrors` failures, until a probe or a request gets an answer. */
+  ejected: boolean;
   currentWeight: number;
 }
+
+/** Whether an endpoint answers (health-check.ts); never rejects. */
+export type EndpointProbe = (endpoint: Endpoint) => Promise<boolean>;
+
+export interface OutlierOptions {
+  consecutiveErrors: number;
+  /** The longest wait between two probes of an ejected endpoint. */
+  ejectionMs: number;
+}
+
+/** The wait before the first probe of an ejected endpoint; it doubles after every probe that gets no answer. */
+export const FIRST_PROBE_DELAY_MS = 250;
 
 export interface Balancer {
   readonly endpoints: readonly Endpoint[];
@@ -26,17 +42,13 @@ export interface Balancer {
   pick(hashKey: string | undefined, exclude?: Endpoint): Endpoint | undefined;
   /** Passive health: a connect error or 5xx (`ok` false), or a good answer. */
   report(endpoint: Endpoint, ok: boolean): void;
+  /** Stops probing ejected endpoints. */
+  close(): void;
 }
 
 const VIRTUAL_NODES = 100;
 
-export function createBalancer(
-  urls: readonly URL[],
-  weights: readonly number[],
-  policy: LbPolicy,
-  outlier: { consecutiveErrors: number; ejectionMs: number },
-  now: () => number = Date.now,
-): Balancer {
+export function createBalancer(urls: readonly URL[], weights: readonly number[], policy: LbPolicy, outlier: OutlierOptions, probe: EndpointProbe): Balancer {
   const endpoints: Endpoint[] = urls.map((url, i) => ({
     url,
     basePath: basePathOf(url),
@@ -45,10 +57,12 @@ export function createBalancer(
     inFlight: 0,
     healthy: true,
     consecutiveFailures: 0,
-    ejectedUntil: 0,
+    ejected: false,
     currentWeight: 0,
   }));
-  const available = (e: Endpoint, exclude: Endpoint | undefined) => e !== exclude && e.healthy && e.ejectedUntil <= now();
+  const ejections = createEjections(outlier.ejectionMs, probe);
+  let inPanic = false;
+  const available = (e: Endpoint, exclude: Endpoint | undefined) => e !== exclude && (inPanic || (e.healthy && !e.ejected));
   const ring = policy === 'ring_hash' ? buildRing(endpoints) : [];
 
   const roundRobin = (exclude: Endpoint | undefined) => {
@@ -93,30 +107,93 @@ export function createBalancer(
     return undefined;
   };
 
+  const choose = (hashKey: string | undefined, exclude: Endpoint | undefined) => {
+    switch (policy) {
+      case 'least_request':
+        return leastRequest(exclude);
+      case 'random':
+        return random(exclude);
+      case 'ring_hash':
+        return ringHash(hashKey, exclude);
+      default:
+        return roundRobin(exclude);
+    }
+  };
+
   return {
     endpoints,
     pick(hashKey, exclude) {
-      if (endpoints.length === 1) return available(endpoints[0]!, exclude) ? endpoints[0] : undefined;
-      switch (policy) {
-        case 'least_request':
-          return leastRequest(exclude);
-        case 'random':
-          return random(exclude);
-        case 'ring_hash':
-          return ringHash(hashKey, exclude);
-        default:
-          return roundRobin(exclude);
+      if (endpoints.length === 1) return endpoints[0] === exclude ? undefined : endpoints[0];
+      const picked = choose(hashKey, exclude);
+      if (picked) return picked;
+      inPanic = true;
+      try {
+        return choose(hashKey, exclude);
+      } finally {
+        inPanic = false;
       }
     },
     report(endpoint, ok) {
       if (ok) {
         endpoint.consecutiveFailures = 0;
+        if (endpoint.ejected) ejections.readmit(endpoint);
+        ejections.answered(endpoint);
         return;
       }
+      // A request that fails on an ejected endpoint (panic mode) says nothing the probes do not.
+      if (endpoint.ejected) return;
       if (++endpoint.consecutiveFailures >= outlier.consecutiveErrors) {
         endpoint.consecutiveFailures = 0;
-        endpoint.ejectedUntil = now() + outlier.ejectionMs;
+        ejections.eject(endpoint);
       }
+    },
+    close: () => ejections.close(),
+  };
+}
+
+/**
+ * The probes of ejected endpoints, one timer each (unref'd). The wait before a probe starts at FIRST_PROBE_DELAY_MS
+ * and doubles up to `maxDelayMs` while probes go unanswered; an endpoint ejected again before it served a good
+ * answer keeps its longer wait, so one that accepts connections but fails requests is not re-admitted every 250 ms.
+ */
+function createEjections(maxDelayMs: number, probe: EndpointProbe) {
+  const timers = new Map<Endpoint, NodeJS.Timeout>();
+  const delays = new Map<Endpoint, number>();
+  let closed = false;
+  const schedule = (endpoint: Endpoint) => {
+    const delay = Math.min(delays.get(endpoint) ?? FIRST_PROBE_DELAY_MS, maxDelayMs);
+    delays.set(endpoint, Math.min(delay * 2, maxDelayMs));
+    const timer: NodeJS.Timeout = setTimeout(() => void run(endpoint, timer), delay);
+    timer.unref();
+    timers.set(endpoint, timer);
+  };
+  const run = async (endpoint: Endpoint, timer: NodeJS.Timeout) => {
+    const ok = await probe(endpoint);
+    // Re-admitted by a request while the probe was out (and maybe ejected again, with a probe of its own).
+    if (closed || timers.get(endpoint) !== timer) return;
+    if (ok) readmit(endpoint);
+    else schedule(endpoint);
+  };
+  const readmit = (endpoint: Endpoint) => {
+    endpoint.ejected = false;
+    clearTimeout(timers.get(endpoint));
+    timers.delete(endpoint);
+  };
+  return {
+    eject(endpoint: Endpoint) {
+      if (closed) return;
+      endpoint.ejected = true;
+      schedule(endpoint);
+    },
+    readmit,
+    /** A good answer from a request: the next ejection starts with a short wait again. */
+    answered(endpoint: Endpoint) {
+      if (delays.size > 0) delays.delete(endpoint);
+    },
+    close() {
+      closed = true;
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
     },
   };
 }

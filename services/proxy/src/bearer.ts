@@ -5,7 +5,7 @@
 // dropped the moment the cache announces its revocation.
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { VallumConfig } from '@vallum/config';
+import { secretList, type VallumConfig } from '@vallum/config';
 import {
   API_TOKEN_TYPE,
   BoundedCache,
@@ -36,14 +36,14 @@ export function bearerToken(authorization: string | undefined): string | undefin
 }
 
 export function createBearerAuth(deps: {
-  config: Pick<VallumConfig, 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'>;
+  config: Pick<VallumConfig, 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'> & Partial<Pick<VallumConfig, 'previousSharedSecrets'>>;
   sessions: SessionResolver;
   cache: Pick<CacheViewApi, 'isApiTokenRevoked'>;
   counters?: HotPathCounters;
 }): BearerAuth {
   const { config, sessions, cache } = deps;
   const counters = deps.counters ?? createHotPathCounters();
-  const apiTokens = createApiTokenCodec(config.sharedSecret);
+  const apiTokens = createApiTokenCodec(secretList(config.sharedSecret, config.previousSharedSecrets));
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   const idpKeys = async () => {
     if (jwks) return jwks;

@@ -4,7 +4,7 @@
 // only once the user has said yes on a confirmation page whose button POSTs from this very origin: a page elsewhere
 // that opens the login URL (or frames it) cannot make the browser hand a token to whatever listens on that port.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { RouteConfig, VallumConfig } from '@vallum/config';
+import { secretList, type RouteConfig, type VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { escapeHtml, renderPage, replyError, sendPage } from '@vallum/server-kit';
 import { createApiTokenCodec } from '@vallum/session';
@@ -48,7 +48,7 @@ export function registerCliLogin(
   deps: { config: VallumConfig; sessions: SessionResolver; routeForHost(host: string): RouteConfig | undefined },
 ): void {
   const { config, sessions } = deps;
-  const tokens = createApiTokenCodec(config.sharedSecret);
+  const tokens = createApiTokenCodec(secretList(config.sharedSecret, config.previousSharedSecrets));
   type Query = { redirect_uri?: string; decline?: string };
   const handler = async (req: FastifyRequest<{ Querystring: Query }>, reply: FastifyReply) => {
     reply.header('cache-control', 'no-store');

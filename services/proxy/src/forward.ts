@@ -154,12 +154,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.done?.();
   }
 
-  start(): void {
+  /** `failed`: why the first attempt failed, when this is the retry. */
+  start(failed?: Error): void {
     const { input } = this;
     const tried = this.endpoint;
     const endpoint = this.upstreams.balancer.pick(input.hashKey, tried);
     if (!endpoint) {
-      if (tried) return this.reject(upstreamError(new Error('no other healthy upstream')));
+      if (tried) return this.reject(upstreamError(failed ?? new Error('no other upstream')));
       return this.reject(
         new VallumError(ErrorCodes.UPSTREAM_UNAVAILABLE, 'No healthy upstream is available for this application.', { status: 503, expose: true }),
       );
@@ -245,7 +246,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       const connectFailed = CONNECT_ERRORS.has((err as { code?: string }).code ?? '');
       if (!res.destroyed) this.settle(false);
       else this.endpoint!.inFlight--;
-      if (this.retryable && connectFailed && this.attempts === 1 && !res.destroyed) return this.start();
+      if (this.retryable && connectFailed && this.attempts === 1 && !res.destroyed) return this.start(err);
       return this.reject(upstreamError(err));
     }
     // A response cut after it started (client gone, upstream died mid-body) is judged by its status, as if complete.

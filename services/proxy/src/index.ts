@@ -10,3 +10,4 @@ export { createAccessCheck, type AccessCheck, type AccessRequest, type AccessRes
 export { createSessionResolver, type SessionResolver } from './session-resolver.js';
 export { createCachingAuthorizeClient, decisionCacheKey, type CachingOptions } from './caching-authorize-client.js';
 export { createConnectionWatch, type ConnectionWatch, type WatchedRequest } from './connection-watch.js';
+export { sayGoingAway } from './going-away.js';

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import cookie from '@fastify/cookie';
 import { isVallumError } from '@vallum/errors';
 import { createServer, replyError, sendError } from '@vallum/server-kit';
+import { createRepeatedLog, errorFields, errorKey } from '@vallum/telemetry';
 import type { ProxyState } from './proxy-state.js';
 import { noSuchPageError } from './refusal-errors.js';
 import { registerSessionRoutes } from './session-routes.js';
@@ -16,8 +17,10 @@ export function buildOwnPages(state: ProxyState, options: { logger?: boolean | u
     healthPath: '/.vallum/healthz',
     ownErrorHandler: true,
   });
+  const failures = createRepeatedLog(app.log);
+  app.addHook('onClose', async () => failures.close());
   app.setErrorHandler((err: Error, req, reply) => {
-    if (!isVallumError(err) || err.status >= 500) req.log.error({ err }, 'proxy error');
+    if (!isVallumError(err) || err.status >= 500) failures.write('error', errorKey(err), { reqId: req.id, ...errorFields(err) }, 'proxy error');
     reply.hijack();
     sendError(reply.raw, err, { requestId: req.id, accept: req.headers.accept });
   });

@@ -9,6 +9,7 @@ import { loadConfigText } from '@vallum/config';
 import type { Decision } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheApi } from '@vallum/service-client';
 import { createHotPathCounters, type Session } from '@vallum/session';
+import { createRepeatedLog } from '@vallum/telemetry';
 import { createKeyRing } from './assertion.js';
 import { createConnectionWatch } from './connection-watch.js';
 import { createProxyHandler, type RequestHandler } from './proxy-handler.js';
@@ -96,7 +97,8 @@ routes:
     calls.ownPages++;
     res.end('own page');
   };
-  const handler = createProxyHandler(state, { ownPages, log: capturingLogger() });
+  const log = capturingLogger();
+  const handler = createProxyHandler(state, { ownPages, log, errors: createRepeatedLog(log) });
   proxy = createServer(handler.request);
   proxy.on('upgrade', handler.upgrade);
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -212,7 +214,7 @@ test('forward → respond: an upstream that is down gets the error page, JSON wh
   const res = await send('/', { host: 'down.example.com', accept: 'application/json' });
   assert.equal(res.status, 502);
   assert.equal((JSON.parse(res.text) as { code: string }).code, 'VALLUM_UPSTREAM_UNAVAILABLE');
-  assert.ok(logged.some((l) => l.level === 'warn' && l.msg === 'upstream failed'));
+  assert.ok(logged.some((l) => l.level === 'warn' && l.msg.startsWith('upstream of route ')));
 });
 
 test('upgrade: refused on a route without allow_websockets, before any access check', async () => {

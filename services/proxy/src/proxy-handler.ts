@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { ErrorCodes, VallumError, isVallumError } from '@vallum/errors';
 import { requestIdOf } from '@vallum/server-kit';
+import { errorFields, errorKey, type RepeatedLog } from '@vallum/telemetry';
 import type { AccessResult } from './access.js';
 import { accessRequestOf } from './access-request.js';
 import { forwardAllowed, forwardAllowedUpgrade } from './forward-allowed.js';
@@ -32,10 +33,12 @@ export interface ProxyHandlerOptions {
   /** Answers Vallum's own paths (/.vallum/*, /.well-known/vallum/*): the own-pages app. */
   ownPages: RequestHandler;
   log: FastifyBaseLogger;
+  /** Where errors that repeat per request (an upstream or the session store down) are written, once per interval. */
+  errors: RepeatedLog;
 }
 
 export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptions): ProxyHandler {
-  const { ownPages, log } = options;
+  const { ownPages, log, errors } = options;
   const logRequests = (log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') === true;
 
   const request: RequestHandler = (req, res) => {
@@ -76,12 +79,14 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     }
   };
   const checkFailed = (req: IncomingMessage, res: ServerResponse, err: unknown, requestId: string) => {
-    if (!isVallumError(err) || err.status >= 500) log.error({ reqId: requestId, err }, 'proxy error');
+    if (!isVallumError(err) || err.status >= 500) errors.write('error', `check:${errorKey(err)}`, { reqId: requestId, ...errorFields(err) }, 'proxy error');
     respondError(res, err, requestId, req.headers.accept);
   };
   const upstreamFailed = (err: unknown, input: ForwardInput) => {
-    if (isVallumError(err) && err.status < 500) log.info({ reqId: input.requestId, code: err.code, route: input.route.id }, 'request refused');
-    else log.warn({ reqId: input.requestId, err, route: input.route.id }, 'upstream failed');
+    const route = input.route.id;
+    if (isVallumError(err) && err.status < 500) log.info({ reqId: input.requestId, code: err.code, route }, 'request refused');
+    else
+      errors.write('warn', `upstream:${route}:${errorKey(err)}`, { reqId: input.requestId, route, ...errorFields(err) }, `upstream of route '${route}' failed`);
     respondError(input.res, err, input.requestId, input.req.headers.accept);
   };
   const refuseFraming = (req: IncomingMessage, res: ServerResponse, problem: string) => {

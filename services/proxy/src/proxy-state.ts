@@ -2,7 +2,7 @@
 // access check, the response caches, the limits. A reload builds a new state and the composition root swaps one
 // reference; a request in flight keeps the state it started with. What must outlive a reload (the session store,
 // the connection watch, the key ring, the counters) is made by the composition root and passed in.
-import type { VallumConfig } from '@vallum/config';
+import { secretList, type VallumConfig } from '@vallum/config';
 import type { AuthorizeApi, CacheViewApi } from '@vallum/service-client';
 import { createHandoffCodec, createSessionCookieCodec, type HandoffCodec, type HotPathCounters, type SessionCookieCodec } from '@vallum/session';
 import { createAccessCheck, type AccessCheck } from './access.js';
@@ -48,8 +48,15 @@ export interface ProxyState {
 
 export async function createProxyState(config: VallumConfig, deps: ProxyStateDeps): Promise<ProxyState> {
   const { authorize, cache, connections, counters } = deps;
-  const cookies = createSessionCookieCodec(config.cookieSecret, { counters });
-  const assertions = await createAssertionSigner({ signingKeyPem: config.signingKeyPem, sharedSecret: config.sharedSecret, keyRing: deps.keyRing, counters });
+  const cookies = createSessionCookieCodec(secretList(config.cookieSecret, config.previousCookieSecrets), { counters });
+  const assertions = await createAssertionSigner({
+    signingKeyPem: config.signingKeyPem,
+    sharedSecret: config.sharedSecret,
+    previousSigningKeyPems: config.previousSigningKeyPems,
+    previousSharedSecrets: config.previousSharedSecrets,
+    keyRing: deps.keyRing,
+    counters,
+  });
   const sessions = createSessionResolver({ cache, cookies, config, counters });
   sessions.onChange((sid) => assertions.forget(sid));
   const forwarder = createForwarder();
@@ -63,7 +70,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     routes: createRouteTable(config.routes),
     cache,
     cookies,
-    handoffs: createHandoffCodec(config.sharedSecret),
+    handoffs: createHandoffCodec(secretList(config.sharedSecret, config.previousSharedSecrets)),
     assertions,
     sessions,
     access: createAccessCheck({ config, authorize, sessions, cache, assertions, connections, counters }),

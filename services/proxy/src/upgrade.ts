@@ -5,6 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RouteConfig } from '@vallum/config';
+import { trackWebSocket } from './going-away.js';
 import { requestUpstream } from './upstream-connection.js';
 
 export interface UpgradeTarget {
@@ -59,6 +60,7 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
       if (head.length > 0) upstreamSocket.write(head);
       upstreamSocket.pipe(socket);
       socket.pipe(upstreamSocket);
+      if (req.headers.upgrade?.toLowerCase() === 'websocket') trackWebSocket(socket, upstreamSocket);
       const closeBoth = () => {
         upstreamSocket.destroy();
         socket.destroy();

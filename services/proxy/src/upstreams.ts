@@ -1,5 +1,6 @@
-// A route's upstreams: the balancer, one dispatcher per endpoint (with the route's connect timeout and TLS
-// settings) and the active health checker. Built with the proxy app and closed with it, so a reload starts fresh.
+// A route's upstreams: the balancer (with its probes of ejected endpoints), one dispatcher per endpoint (with the
+// route's connect timeout and TLS settings) and the active health checker. Built with the proxy app and closed with
+// it, so a reload starts fresh.
 import { createRequire } from 'node:module';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Dispatcher, interceptors as Interceptors, Agent as UndiciAgent, Pool as UndiciPool } from 'undici';
@@ -7,7 +8,7 @@ import { Pool } from './undici-pool.js';
 import type { RouteConfig } from '@vallum/config';
 import { createBalancer, type Balancer, type Endpoint } from './balancer.js';
 import { createCachedLookup } from './dns-cache.js';
-import { startHealthChecks } from './health-check.js';
+import { createEndpointProbe, startHealthChecks } from './health-check.js';
 import { hostnameOf, upstreamTlsOptions } from './upstream-connection.js';
 
 export interface RouteUpstreams {
@@ -31,17 +32,19 @@ export interface RouteUpstreamsOptions {
 const KEEP_ALIVE_MAX_MS = 30_000;
 
 export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreamsOptions = {}): RouteUpstreams {
-  const balancer = createBalancer(route.to, route.weights, route.lbPolicy, route.outlier);
   const dispatchers = new Map<Endpoint, Dispatcher>();
-  for (const endpoint of balancer.endpoints) dispatchers.set(endpoint, endpointDispatcher(route, endpoint.url, options.lookup));
   const dispatcher = (endpoint: Endpoint) => dispatchers.get(endpoint)!;
-  const stopChecks = route.healthCheck ? startHealthChecks(route.healthCheck, balancer.endpoints, dispatcher) : () => {};
+  const probe = createEndpointProbe(route, dispatcher);
+  const balancer = createBalancer(route.to, route.weights, route.lbPolicy, route.outlier, probe);
+  for (const endpoint of balancer.endpoints) dispatchers.set(endpoint, endpointDispatcher(route, endpoint.url, options.lookup));
+  const stopChecks = route.healthCheck ? startHealthChecks(route.healthCheck, balancer.endpoints, probe) : () => {};
   return {
     balancer,
     pool: dispatcher,
     lookup: createCachedLookup(route.upstreamDnsTtlMs),
     async close() {
       stopChecks();
+      balancer.close();
       await Promise.all([...dispatchers.values()].map((d) => d.close()));
     },
   };
