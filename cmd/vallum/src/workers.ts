@@ -21,8 +21,8 @@ const RESTART_MIN_MS = 100;
 const RESTART_MAX_MS = 10_000;
 /** A worker that ran this long before dying resets the back-off: it was a crash, not a crash loop. */
 const STABLE_AFTER_MS = 30_000;
-/** After a shutdown signal, workers still running after this are killed (each drains within its own grace first). */
-const STOP_WORKERS_MS = 60_000;
+/** Workers still running this long after drain_delay + shutdown_grace (which they keep themselves) are killed. */
+const STOP_MARGIN_MS = 10_000;
 
 /** Messages between the primary and its workers (`vallum` tags them so cluster's own are never mistaken for them). */
 type ToWorker = { vallum: 'setup'; workers: number; sharedStore: boolean } | { vallum: 'reload' };
@@ -64,7 +64,7 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
   const { service, workers, log } = options;
   const store = service === 'all' && !config.redisUrl ? await startSharedStore(config) : undefined;
   const setup: ToWorker = { vallum: 'setup', workers, sharedStore: store !== undefined };
-  let workersSetting = config.workers;
+  let current = config;
   let stopping = false;
   let url: string | undefined;
   const restarts = new Set<NodeJS.Timeout>();
@@ -119,9 +119,12 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
       const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
       const exited = alive.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
       for (const w of alive) w.process.kill('SIGTERM');
-      const kill = setTimeout(() => {
-        for (const w of alive) if (!w.isDead()) w.process.kill('SIGKILL');
-      }, STOP_WORKERS_MS);
+      const kill = setTimeout(
+        () => {
+          for (const w of alive) if (!w.isDead()) w.process.kill('SIGKILL');
+        },
+        current.drainDelayMs + current.shutdownGraceMs + STOP_MARGIN_MS,
+      );
       await Promise.all(exited);
       clearTimeout(kill);
       await store?.close();
@@ -139,10 +142,10 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
     url: url!,
     async reload(next) {
       const notApplied: string[] = [];
-      if (next.workers !== workersSetting) {
-        notApplied.push(`workers changed from ${workersSetting} to ${next.workers}: ${workers} workers run until a restart`);
-        workersSetting = next.workers;
+      if (next.workers !== current.workers) {
+        notApplied.push(`workers changed from ${current.workers} to ${next.workers}: ${workers} workers run until a restart`);
       }
+      current = next;
       store?.reload(next);
       const reload: ToWorker = { vallum: 'reload' };
       for (const w of Object.values(cluster.workers ?? {})) if (w?.isConnected()) w.send(reload);
