@@ -4,8 +4,10 @@
 // to the direct upstream and to @fastify/http-proxy. Options: --duration 5 --rounds 3 --connections 50;
 // --profile DIR writes a V8 CPU profile of the Vallum process (run with --rounds 1 to keep it short); --only vallum
 // runs only the targets whose names contain the word, besides the baselines; --compare DIR runs the Vallum of another
-// checkout (built) beside this one, in the same interleaved rounds; --workers 2 compares `vallum --workers 1` (the proxy
-// core) with `vallum --workers 2` (both cores, shared with wrk and the upstream), CPU summed over all their processes.
+// checkout (built) beside this one, in the same interleaved rounds; --metrics also runs this Vallum with
+// `metrics_address` set (metrics on) beside the one without (off), and prints CPU per request on ÷ off; --workers 2
+// compares `vallum --workers 1` (the proxy core) with `vallum --workers 2` (both cores, shared with wrk and the
+// upstream), CPU summed over all their processes.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,7 +127,7 @@ const bytesPeer = await start('undici dispatch + identity bytes', 'taskset', nod
 const redis = await startRedis();
 const secret = (c) => c.repeat(32);
 /** A Vallum config on its own port (the compared build, --compare, gets one too). */
-const writeVallumConfig = (vallumPort, name) => {
+const writeVallumConfig = (vallumPort, name, extra = '') => {
   const vallumConfig = join(dir, name);
   writeFileSync(
     vallumConfig,
@@ -136,7 +138,7 @@ shared_secret: ${secret('s')}
 cookie_secret: ${secret('c')}
 cache: { redis_url: "${redis.url}" }
 log_level: warn
-routes:
+${extra}routes:
   - from: http://public.localhost:${vallumPort}
     to: ${upstream}
     allow_public_unauthenticated_access: true
@@ -202,6 +204,33 @@ if (args.workers) {
   }
 }
 
+// --metrics: the same build with metrics on (a registry and a /metrics listener), in the same interleaved rounds.
+const withMetrics = [];
+let metricsUrl;
+if ('metrics' in args) {
+  const port = await getFreePort();
+  const metricsPort = await getFreePort();
+  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+  const on = await start(
+    'Vallum (metrics on)',
+    'taskset',
+    [
+      '-c',
+      PROXY_CORE,
+      process.execPath,
+      ...profile,
+      here('./peers/vallum-with-session.mjs'),
+      writeVallumConfig(port, 'vallum-metrics.yaml', `metrics_address: 127.0.0.1:${metricsPort}\n`),
+    ],
+    'ready ',
+  );
+  const onCookie = on.line.slice('ready '.length).trim();
+  withMetrics.push(
+    { name: 'Vallum public (metrics on)', port, headers: [`Host: public.localhost:${port}`], pid: on.child.pid },
+    { name: 'Vallum authenticated (metrics on)', port, headers: [`Host: app.localhost:${port}`, `Cookie: ${onCookie}`], pid: on.child.pid },
+  );
+}
+
 const targets = [
   { name: 'direct (nginx upstream)', port: upstreamPort, headers: [] },
   { name: 'nginx proxy', port: nginxProxyPort, headers: [], pid: nginxProxy.pid },
@@ -216,6 +245,8 @@ const targets = [
   },
   { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`], pid: vallum.child.pid },
   { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`], pid: vallum.child.pid },
+  // Metrics on right after off, so the compared build (a noise floor when it is this build) comes last in a round.
+  ...withMetrics,
   ...compared,
   ...workerTargets,
 ];
@@ -324,6 +355,13 @@ for (const s of sizes) {
   }
 }
 const get = (n, s) => summary[`${n}|${s}`];
+/** Median and range of a/b CPU per request, round by round. */
+const pairedRatios = (a, b, s) => {
+  const as = results.get(`${a}|${s}`);
+  const bs = results.get(`${b}|${s}`);
+  const ratios = as.map((r, i) => r.cpuUs / bs[i].cpuUs).sort((x, y) => x - y);
+  return `median ${median(ratios).toFixed(3)}× (${ratios[0].toFixed(2)}–${ratios.at(-1).toFixed(2)} over ${ratios.length} rounds)`;
+};
 lines.push('', 'Targets:');
 for (const [s, want] of [
   ['/1k', 1.5],
@@ -335,6 +373,19 @@ for (const [s, want] of [
   if (get('Vallum public', s)) {
     const vs = get('Vallum authenticated', s).rps / get('Vallum public', s).rps;
     lines.push(`- ${s}: Vallum authenticated ${vs.toFixed(2)}× Vallum public (target ≥ 0.9×) ${vs >= 0.9 ? 'met' : 'MISSED'}`);
+  }
+  for (const kind of ['public', 'authenticated']) {
+    const on = get(`Vallum ${kind} (metrics on)`, s);
+    const off = get(`Vallum ${kind}`, s);
+    if (!on || !off) continue;
+    lines.push(`- ${s}: Vallum ${kind} CPU per request with metrics on ${(on.cpuUs / off.cpuUs).toFixed(3)}× off (medians; target ≤ 1.03×)`);
+    // On a loaded machine the load drifts between rounds: the ratio of the two measured back to back in each round
+    // says more than the ratio of medians. A `--compare` of this same build is the noise floor (two identical
+    // processes, both off).
+    lines.push(`- ${s}: Vallum ${kind} CPU per request on ÷ off, paired per round: ${pairedRatios(`Vallum ${kind} (metrics on)`, `Vallum ${kind}`, s)}`);
+    for (const t of compared.filter((c) => c.name.startsWith(`Vallum ${kind} (`))) {
+      lines.push(`- ${s}: ${t.name} ÷ Vallum ${kind}, paired per round (noise floor when it is this build): ${pairedRatios(t.name, `Vallum ${kind}`, s)}`);
+    }
   }
   for (const t of compared.filter((c) => c.name.startsWith('Vallum authenticated') && get(c.name, s))) {
     const cpu = get('Vallum authenticated', s).cpuUs / get(t.name, s).cpuUs;
@@ -349,6 +400,15 @@ if (workerTargets.length === 2) {
     const [one, many] = workerTargets.map((t) => get(t.name, s));
     lines.push(`- ${s}: req/s ${(many.rps / one.rps).toFixed(2)}×, CPU per request (all processes) ${(many.cpuUs / one.cpuUs).toFixed(2)}×`);
   }
+}
+if (metricsUrl) {
+  // The metrics-on Vallum must really have counted: one scrape, summed over its request histograms.
+  const text = await (await fetch(metricsUrl)).text();
+  const counted = text
+    .split('\n')
+    .filter((l) => l.startsWith('vallum_http_request_duration_seconds_count{'))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  lines.push(`- metrics on: ${counted} requests counted in vallum_http_request_duration_seconds (one scrape of ${text.length} bytes at the end)`);
 }
 console.log(lines.join('\n'));
 cleanup();

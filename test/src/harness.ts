@@ -36,6 +36,8 @@ export interface StackOptions {
   logLevel?: string;
   /** All-in-one as `vallum --workers N` in its own process (VALLUM_WORKERS), its output kept for `logs()`. */
   workers?: number;
+  /** Every Vallum process gets a metrics listener on a free loopback port (see `metricsUrls`). */
+  metrics?: boolean;
 }
 
 export interface Stack {
@@ -66,6 +68,8 @@ export interface Stack {
   counters: HotPathCounters | undefined;
   /** With `workers`: the primary process. */
   primary: ChildProcess | undefined;
+  /** With `metrics`: each process's metrics listener (`all` in all-in-one mode), e.g. http://127.0.0.1:9090 */
+  metricsUrls: Partial<Record<'all' | 'proxy' | 'authenticate' | 'authorize' | 'cache', string>>;
   /** Split mode and `workers`: everything the processes wrote to stdout and stderr so far. */
   logs(): string;
   close(): Promise<void>;
@@ -138,14 +142,25 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     let authorizeUrl: string | undefined;
     let counters: HotPathCounters | undefined;
     let primary: ChildProcess | undefined;
+    const metricsUrls: Stack['metricsUrls'] = {};
     if (options.mode === 'all-in-one' && options.workers !== undefined) {
-      const env = { VALLUM_ADDRESS: `127.0.0.1:${port}`, VALLUM_WORKERS: String(options.workers), VALLUM_LOG_LEVEL: options.logLevel ?? 'warn' };
+      const env: Record<string, string> = {
+        VALLUM_ADDRESS: `127.0.0.1:${port}`,
+        VALLUM_WORKERS: String(options.workers),
+        VALLUM_LOG_LEVEL: options.logLevel ?? 'warn',
+      };
+      if (options.metrics) {
+        const metricsPort = await getFreePort();
+        env.VALLUM_METRICS_ADDRESS = `127.0.0.1:${metricsPort}`;
+        metricsUrls.all = `http://127.0.0.1:${metricsPort}`;
+      }
       const child = await spawnService(file, 'all', env, port, (text) => (output += text));
       primary = child;
       closers.push(() => stopChild(child));
     } else if (options.mode === 'all-in-one') {
-      const vallum = await startVallum(loaded, { address: `127.0.0.1:${port}`, logger: false });
+      const vallum = await startVallum(loaded, { address: `127.0.0.1:${port}`, logger: false, ...(options.metrics ? { metricsAddress: '127.0.0.1:0' } : {}) });
       counters = vallum.counters;
+      if (vallum.metricsUrl) metricsUrls.all = vallum.metricsUrl;
       closers.push(() => vallum.close());
       if (options.watch) {
         const watcher = watchConfigFile(file, { onConfig: (c) => vallum.reload(c), onError: () => {} });
@@ -167,7 +182,13 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
         ['authenticate', authPort],
         ['proxy', port],
       ] as const) {
-        const child = await spawnService(file, service, { ...env, VALLUM_ADDRESS: `127.0.0.1:${p}` }, p, (text) => (output += text));
+        const metricsEnv: Record<string, string> = {};
+        if (options.metrics) {
+          const metricsPort = await getFreePort();
+          metricsEnv.VALLUM_METRICS_ADDRESS = `127.0.0.1:${metricsPort}`;
+          metricsUrls[service] = `http://127.0.0.1:${metricsPort}`;
+        }
+        const child = await spawnService(file, service, { ...env, ...metricsEnv, VALLUM_ADDRESS: `127.0.0.1:${p}` }, p, (text) => (output += text));
         closers.push(() => stopChild(child));
       }
     }
@@ -194,6 +215,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       authorizeUrl,
       counters,
       primary,
+      metricsUrls,
       logs: () => output,
       close,
     };

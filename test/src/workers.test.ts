@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { demoConfigYaml } from '@vallum/cmd';
 import { Agent, request as httpRequest } from 'node:http';
 import type { Browser } from 'playwright-core';
-import { getFreePort, launchBrowser } from '@vallum/testing';
+import { getFreePort, launchBrowser, parseExposition, sampleValue, type Exposition } from '@vallum/testing';
 import { VALLUM_BIN, spawnService, startStack, stopChild, type Stack } from './harness.js';
 import { appHost, hostGet, signInWithBrowser, waitUntil } from './identity-helpers.js';
 
@@ -76,7 +76,7 @@ for (const store of ['in-memory', 'redis'] as const) {
     const app = (): Target => ({ port: stack.port, host: appHost(stack), cookie });
 
     before(async () => {
-      stack = await startStack({ mode: 'all-in-one', redis: store === 'redis', workers: 2, logLevel: 'info' });
+      stack = await startStack({ mode: 'all-in-one', redis: store === 'redis', workers: 2, logLevel: 'info', metrics: true });
       browser = await launchBrowser();
       cookie = await (await signInWithBrowser(browser, stack, 'alice@example.com')).cookie();
     });
@@ -92,6 +92,24 @@ for (const store of ['in-memory', 'redis'] as const) {
       const { statuses, pids } = await servedBy(app(), 8);
       assert.deepEqual(statuses, Array(8).fill(200));
       assert.deepEqual([...pids].sort(), [...workers].sort(), 'both workers answered, the primary none');
+    });
+
+    test("/metrics on the primary's metrics_address sums every worker's requests", async () => {
+      const scrape = async () => {
+        const res = await fetch(`${stack.metricsUrls.all}/metrics`);
+        assert.equal(res.status, 200);
+        return parseExposition(await res.text());
+      };
+      const appRequests = (e: Exposition) => sampleValue(e, 'vallum_http_request_duration_seconds_count', { route: 'app' });
+      const before = appRequests(await scrape());
+      const { statuses, pids } = await servedBy(app(), 10);
+      assert.deepEqual(statuses, Array(10).fill(200));
+      assert.equal(pids.size, 2, 'both workers served some of them');
+      // Each worker counts a request as its response closes: give the last ones a moment.
+      await waitUntil('all 10 requests are counted, whichever worker served them', async () => appRequests(await scrape()) - before === 10, 5000, 100);
+      const exposition = await scrape();
+      assert.ok(sampleValue(exposition, 'process_cpu_seconds_total') > 0, 'process metrics, summed over the processes');
+      assert.equal((await fetch(`${stack.metricsUrls.all}/readyz`)).status, 200, "the primary's readiness: workers run");
     });
 
     test('a worker killed with SIGKILL is replaced, and requests keep being served with the same session', async () => {

@@ -216,15 +216,17 @@ async function main(argv: string[]): Promise<number> {
   const worker = isWorker() ? await joinPrimary() : undefined;
   const forWorkers = (loaded: typeof config) => (worker ? shareRateLimits(loaded, worker.workers) : loaded);
   const log = createLogger({ service: service === 'all' ? 'vallum' : service, level: config.logLevel });
-  const running =
-    workers > 1 && !worker
-      ? await startWorkers(config, { service, workers, log })
-      : await startVallum(forWorkers(config), {
-          service,
-          address: values.address,
-          garbagePacer: createGarbagePacer(),
-          sharedCache: worker?.sharedCache,
-        });
+  const primary = workers > 1 && !worker;
+  const serving = primary
+    ? undefined
+    : await startVallum(forWorkers(config), {
+        service,
+        address: values.address,
+        garbagePacer: createGarbagePacer(),
+        sharedCache: worker?.sharedCache,
+        metricsFromPrimary: worker !== undefined,
+      });
+  const running = serving ?? (await startWorkers(config, { service, workers, log }));
   // --- end workers
   const applyConfig = async (next: typeof config) => {
     const { notApplied } = await running.reload(forWorkers(next));
@@ -242,6 +244,7 @@ async function main(argv: string[]): Promise<number> {
         reloadFailed(err);
       }
     });
+    if (serving?.metrics) worker.serveMetrics(serving.metrics);
     worker.listening(running.url);
     // The primary reloads every worker; a SIGHUP to the whole process group must not end this one (its default).
     process.on('SIGHUP', () => {});

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
-import { createLogger } from '@vallum/telemetry';
+import { createLogger, type VallumMetrics } from '@vallum/telemetry';
 import { policyVersion, secretList, type ServiceName, type VallumConfig } from '@vallum/config';
 import { cacheView, createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
@@ -16,6 +16,7 @@ import { anyProbe, createProbeResponder, createReadiness, type ProbeResponder, t
 import type * as CacheService from '@vallum/cache';
 import type * as ProxyService from '@vallum/proxy';
 import { parseListenAddress } from './listen-address.js';
+import { startMetricsListener } from './metrics-listener.js';
 import { applyServerLimits, serverLimitOptions } from './server-limits.js';
 import type { GarbagePacer } from './process-memory.js';
 
@@ -24,11 +25,15 @@ export interface StartOptions {
   service?: ServiceName | 'all';
   /** Overrides `address` from the config (tests pass 127.0.0.1:0). */
   address?: string;
+  /** Overrides `metrics_address` from the config (tests pass 127.0.0.1:0). */
+  metricsAddress?: string;
   logger?: boolean;
   /** Paces young collections while few requests are in flight (the `vallum` command passes one; see process-memory.ts). */
   garbagePacer?: GarbagePacer;
   /** All-in-one without Redis, as one of several workers: the session store of the primary, in place of one here. */
   sharedCache?: CacheApi;
+  /** A worker of `vallum --workers`: it counts metrics, and the primary serves them all on `metrics_address`. */
+  metricsFromPrimary?: boolean;
 }
 
 export interface RunningVallum {
@@ -42,6 +47,10 @@ export interface RunningVallum {
   readiness: Readiness;
   /** Answers /healthz and /readyz (a metrics listener can serve them too). */
   probes: ProbeResponder;
+  /** The metrics listener's bound address when `metrics_address` is set, e.g. http://127.0.0.1:9090 */
+  metricsUrl: string | undefined;
+  /** This process's metrics when `metrics_address` is set (a worker hands them to its primary). */
+  metrics: VallumMetrics | undefined;
   /**
    * Swaps in services built from a new config, and the listener's certificate when it changed; throws (and keeps
    * what runs) when they cannot be built or the certificate and key do not load.
@@ -73,11 +82,16 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const service = options.service ?? initial.services;
   const { host, port } = parseListenAddress(options.address ?? initial.address);
   const logger = options.logger;
+  // One registry for the process, kept across reloads; without metrics_address none, nothing counted, prom-client not loaded.
+  const metricsAddress = options.metricsAddress ?? initial.metricsAddress;
+  const metrics = metricsAddress === undefined ? undefined : (await import('@vallum/telemetry/metrics')).createMetrics({ service });
   // The session store outlives config reloads: a reload must not sign everybody out.
   const storeLog = logger === false ? undefined : createLogger({ service: 'cache', level: initial.logLevel });
   const sharedCache = service === 'all' ? options.sharedCache : undefined;
   const store =
-    (service === 'all' && !sharedCache) || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog }) : undefined;
+    (service === 'all' && !sharedCache) || service === 'cache'
+      ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog, metrics })
+      : undefined;
   // So do open long-lived connections: after a reload they are re-checked against the new policy.
   const connections = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createConnectionWatch() : undefined;
   // And the proxy's assertion keys: a rotated key stays in the JWKS until what it signed has expired.
@@ -85,7 +99,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const counters = createHotPathCounters();
   const goingAway = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).sayGoingAway : undefined;
   const stopping = new AbortController();
-  const lasting: ProcessState = { store, sharedCache, connections, keyRing, counters, goingAway, stopping: stopping.signal };
+  const lasting: ProcessState = { store, sharedCache, connections, keyRing, counters, goingAway, stopping: stopping.signal, metrics };
 
   let current = await buildServices(initial, { service, logger, lasting });
   let runningConfig = initial;
@@ -144,10 +158,18 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       resolve();
     });
   });
+  // The metrics listener answers the probes at its root on every service, the proxy's included.
+  const metricsListener =
+    metrics && !options.metricsFromPrimary
+      ? await startMetricsListener(metricsAddress!, metrics, {
+          probes: createProbeResponder(readiness, { service: service === 'all' ? 'vallum' : service }),
+        }).catch((err: unknown) => closeServer(server, err))
+      : undefined;
   const bound = server.address() as AddressInfo;
   const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   const retiring = new Set<Promise<void>>();
   const closeRest = async () => {
+    await metricsListener?.close();
     await current.close();
     await Promise.all([...retiring]);
     connections?.close();
@@ -161,8 +183,11 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     counters,
     readiness,
     probes,
+    metricsUrl: metricsListener?.url,
+    metrics,
     async reload(config) {
       const notApplied: string[] = [];
+      if (config.metricsAddress !== initial.metricsAddress) notApplied.push('metrics_address changed: the metrics listener stays as it is until a restart');
       const tls = config.tls;
       const tlsChanged = tls !== undefined && listenerTls !== undefined && (tls.cert !== listenerTls.cert || tls.key !== listenerTls.key);
       if (tlsChanged) checkCertificate(tls);
@@ -261,6 +286,11 @@ async function drainServer(server: HttpsServer | ReturnType<typeof createHttpSer
 }
 // --- end readiness and graceful stop ---
 
+/** Closes the main listener when the metrics listener could not start, and throws why. */
+function closeServer(server: { close(cb: () => void): unknown }, err: unknown): Promise<never> {
+  return new Promise((_resolve, reject) => server.close(() => reject(err)));
+}
+
 /** Throws a config error when the listener's certificate and key do not load (or do not match). */
 function checkCertificate(tls: { cert: string; key: string }): void {
   try {
@@ -285,6 +315,7 @@ interface ProcessState {
   goingAway: ((socket: Duplex) => boolean) | undefined;
   /** Aborted when the listener closes for a shutdown: streams that never end by themselves end then. */
   stopping: AbortSignal;
+  metrics: VallumMetrics | undefined;
 }
 
 interface BuiltServices {
@@ -304,8 +335,8 @@ async function buildServices(
   },
 ): Promise<BuiltServices> {
   const { service, logger } = ctx;
-  const { store, sharedCache, connections, keyRing, counters } = ctx.lasting;
-  const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, counters });
+  const { store, sharedCache, connections, keyRing, counters, metrics } = ctx.lasting;
+  const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, counters, metrics });
   const signer = createServiceTokenSigner(config.sharedSecret, service);
   // The store outlives the config; its key for IdP tokens at rest follows the config (rotation, see docs/operations.md).
   store?.useTokenSecrets?.(secretList(config.tokenEncryptionSecret, config.previousTokenEncryptionSecrets));
@@ -337,9 +368,10 @@ async function buildServices(
     ]);
     const authorizer = authorizeService.createAuthorizer(config, {
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel }),
+      metrics,
     });
     const cache = sharedCache ?? store!;
-    const authenticate = authenticateService.buildApp(config, { cache, oidc: idp, logger });
+    const authenticate = authenticateService.buildApp(config, { cache, oidc: idp, logger, metrics });
     const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(cache), ...proxyDeps() });
     apps = [authenticate, proxy.pages];
     closeProxy = () => proxy.close();
@@ -354,12 +386,12 @@ async function buildServices(
         app = (await import('@vallum/cache')).buildApp(config, { store: store!, logger, stopping: ctx.lasting.stopping });
         break;
       case 'authorize':
-        app = (await import('@vallum/authorize')).buildApp(config, { logger });
+        app = (await import('@vallum/authorize')).buildApp(config, { logger, metrics });
         break;
       case 'authenticate': {
         const cache = remoteCache();
         checks.cache = () => cache.ping();
-        app = (await import('@vallum/authenticate')).buildApp(config, { cache, oidc: idp, logger });
+        app = (await import('@vallum/authenticate')).buildApp(config, { cache, oidc: idp, logger, metrics });
         break;
       }
       case 'proxy': {
@@ -390,6 +422,7 @@ async function buildServices(
     (await import('@vallum/cache')).startTokenRefresher(config, store, {
       log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel }),
       idp,
+      metrics,
     });
   return {
     route,

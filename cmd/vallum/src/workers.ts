@@ -3,13 +3,18 @@
 // the workers to reload when the config changes, and on shutdown signals them and waits until they have drained.
 // Without Redis, the sessions of an all-in-one Vallum live in the primary, and workers reach them over IPC
 // (shared-store.ts; the README's "Workers" section says why this and not the cache service over loopback HTTP).
+// With metrics_address, the primary alone listens there and answers each scrape with its own metrics and every
+// worker's, asked for over IPC and summed (prom-client's AggregatorRegistry).
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import type { ServiceName, VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import type { CacheApi } from '@vallum/service-client';
-import { createLogger } from '@vallum/telemetry';
+import { createLogger, type VallumMetrics } from '@vallum/telemetry';
+import type { MetricsSnapshot } from '@vallum/telemetry/metrics';
+import { createProbeResponder, createReadiness } from '@vallum/server-kit';
 import { UsageError } from './cli-usage.js';
+import { startMetricsListener } from './metrics-listener.js';
 import { createIpcCacheClient, serveStore } from './shared-store.js';
 import type { ReloadResult } from './start-vallum.js';
 
@@ -24,9 +29,12 @@ const STABLE_AFTER_MS = 30_000;
 /** Workers still running this long after drain_delay + shutdown_grace (which they keep themselves) are killed. */
 const STOP_MARGIN_MS = 10_000;
 
+/** A worker that has not sent its metrics by then is left out of that scrape. */
+const METRICS_WAIT_MS = 2_000;
+
 /** Messages between the primary and its workers (`vallum` tags them so cluster's own are never mistaken for them). */
-type ToWorker = { vallum: 'setup'; workers: number; sharedStore: boolean } | { vallum: 'reload' };
-type ToPrimary = { vallum: 'hello' } | { vallum: 'listening'; url: string };
+type ToWorker = { vallum: 'setup'; workers: number; sharedStore: boolean } | { vallum: 'reload' } | { vallum: 'metrics?'; id: number };
+type ToPrimary = { vallum: 'hello' } | { vallum: 'listening'; url: string } | { vallum: 'metrics'; id: number; snapshot: MetricsSnapshot };
 
 /** The worker count from --workers (else the `workers` setting, which VALLUM_WORKERS overrides); `auto` is one per core. */
 export function resolveWorkers(flag: string | undefined, configured: number | 'auto', service: ServiceName | 'all'): number {
@@ -62,7 +70,12 @@ export interface PrimaryOptions {
 
 export async function startWorkers(config: VallumConfig, options: PrimaryOptions): Promise<RunningWorkers> {
   const { service, workers, log } = options;
-  const store = service === 'all' && !config.redisUrl ? await startSharedStore(config) : undefined;
+  const metricsService = config.metricsAddress === undefined ? undefined : await import('@vallum/telemetry/metrics');
+  // The primary's own: its process metrics, and the store's and token refresher's when it keeps the sessions.
+  const metrics = metricsService?.createMetrics({ service });
+  const store = service === 'all' && !config.redisUrl ? await startSharedStore(config, metrics) : undefined;
+  const answers = new Map<number, (snapshot: MetricsSnapshot) => void>();
+  let asked = 0;
   const setup: ToWorker = { vallum: 'setup', workers, sharedStore: store !== undefined };
   let current = config;
   let stopping = false;
@@ -85,6 +98,7 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
     let listened = false;
     worker.on('message', (message: ToPrimary) => {
       if (message?.vallum === 'hello') worker.send(setup);
+      else if (message?.vallum === 'metrics') answers.get(message.id)?.(message.snapshot);
       else if (message?.vallum === 'listening') {
         listened = true;
         url = message.url;
@@ -115,6 +129,7 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
   const stopAll = (): Promise<void> =>
     (stopped ??= (async () => {
       stopping = true;
+      readiness.startDraining();
       for (const timer of restarts) clearTimeout(timer);
       const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead());
       const exited = alive.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
@@ -127,12 +142,54 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
       );
       await Promise.all(exited);
       clearTimeout(kill);
+      await metricsListener?.close();
       await store?.close();
     })());
 
+  /** Every running worker's metrics, each asked over IPC; a worker that does not answer in time is left out. */
+  const workerSnapshots = () =>
+    Promise.all(
+      connectedWorkers().map(
+        (w) =>
+          new Promise<MetricsSnapshot | undefined>((resolve) => {
+            const id = ++asked;
+            const done = (snapshot: MetricsSnapshot | undefined) => {
+              clearTimeout(timer);
+              answers.delete(id);
+              resolve(snapshot);
+            };
+            const timer = setTimeout(() => done(undefined), METRICS_WAIT_MS);
+            answers.set(id, done);
+            w.send({ vallum: 'metrics?', id } satisfies ToWorker);
+          }),
+      ),
+    );
+  // The primary's probes (on the metrics listener): alive while it runs, ready while a worker serves.
+  const readiness = createReadiness([
+    {
+      name: 'workers',
+      check: async () => {
+        if (connectedWorkers().length === 0) throw new Error('no worker is running');
+      },
+    },
+  ]);
+
   for (let i = 0; i < workers; i++) fork();
+  let metricsListener: { url: string; close(): Promise<void> } | undefined;
   try {
     await allListening;
+    if (metricsService && metrics) {
+      metricsListener = await startMetricsListener(
+        config.metricsAddress!,
+        {
+          scrape: async () => {
+            const snapshots = [await metrics.registry.getMetricsAsJSON(), ...(await workerSnapshots())];
+            return metricsService.aggregateMetrics(snapshots.filter((s): s is MetricsSnapshot => s !== undefined));
+          },
+        },
+        { probes: createProbeResponder(readiness, { service: service === 'all' ? 'vallum' : service }) },
+      );
+    }
   } catch (err) {
     await stopAll();
     throw err;
@@ -156,18 +213,20 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
   };
 }
 
+const connectedWorkers = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
+
 /** The in-memory session store, served to the workers, and its token refresher (rebuilt with each config). */
-async function startSharedStore(config: VallumConfig) {
+async function startSharedStore(config: VallumConfig, metrics: VallumMetrics | undefined) {
   const cacheService = await import('@vallum/cache');
   const log = createLogger({ service: 'cache', level: config.logLevel });
-  const store = cacheService.createSessionStore(config, { log });
-  const serve = serveStore(store, () => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined));
-  let refresher = cacheService.startTokenRefresher(config, store, { log });
+  const store = cacheService.createSessionStore(config, { log, metrics });
+  const serve = serveStore(store, connectedWorkers);
+  let refresher = cacheService.startTokenRefresher(config, store, { log, metrics });
   return {
     serve,
     reload(next: VallumConfig) {
       refresher.close();
-      refresher = cacheService.startTokenRefresher(next, store, { log: createLogger({ service: 'cache', level: next.logLevel }) });
+      refresher = cacheService.startTokenRefresher(next, store, { log: createLogger({ service: 'cache', level: next.logLevel }), metrics });
     },
     async close() {
       refresher.close();
@@ -186,6 +245,8 @@ export interface WorkerLink {
   listening(url: string): void;
   /** Called when the primary saw the config change (or got SIGHUP): the worker loads the file again. */
   onReload(reload: () => void): void;
+  /** Answers the primary's requests for this worker's metrics (for its aggregated /metrics). */
+  serveMetrics(metrics: VallumMetrics): void;
 }
 
 /** In a worker: asks the primary for what it shares (the session store's address, the worker count). */
@@ -200,6 +261,10 @@ export function joinPrimary(): Promise<WorkerLink> {
         sharedCache: message.sharedStore ? createIpcCacheClient() : undefined,
         listening: (url) => send({ vallum: 'listening', url }),
         onReload: (reload) => process.on('message', (m: ToWorker) => m?.vallum === 'reload' && reload()),
+        serveMetrics: (metrics) =>
+          process.on('message', (m: ToWorker) => {
+            if (m?.vallum === 'metrics?') void metrics.registry.getMetricsAsJSON().then((snapshot) => send({ vallum: 'metrics', id: m.id, snapshot }));
+          }),
       });
     };
     process.on('message', onSetup);

@@ -52,6 +52,8 @@ export interface IdpConfig {
 export interface VallumConfig extends ListenerConfig {
   file: string;
   address: string;
+  /** host:port of the Prometheus metrics listener; undefined = no metrics listener. */
+  metricsAddress: string | undefined;
   services: ServiceName | 'all';
   /** Processes serving requests; `auto` is one per available core (the command resolves it). */
   workers: number | 'auto';
@@ -197,6 +199,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   const config: VallumConfig = {
     file: ctx.file,
     address: raw.address ?? '127.0.0.1:8000',
+    metricsAddress: raw.metrics_address,
     services: raw.services ?? 'all',
     workers: raw.workers ?? 1,
     authenticateServiceUrl: authenticateServiceUrl ?? new URL('http://invalid'),

@@ -44,6 +44,23 @@ test('a listen address start could not listen on is refused when loading, from t
   ]);
 });
 
+test('metrics_address is checked like address, and may not be the same listener', () => {
+  assert.equal(
+    loadConfigText(VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\nmetrics_address: 127.0.0.1:9090\n'), 'vallum.yaml', { env: {} })
+      .metricsAddress,
+    '127.0.0.1:9090',
+  );
+  assert.deepEqual(issuesOf(VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\nmetrics_address: "[::1]:70000"\n')), [
+    "vallum.yaml:2:18: metrics_address: port out of range in '[::1]:70000'",
+  ]);
+  assert.deepEqual(issuesOf(VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\nmetrics_address: 127.0.0.1:8000\n')), [
+    "vallum.yaml:2:18: metrics_address '127.0.0.1:8000' is the same as address (vallum.yaml:1:10): metrics need a listener of their own",
+  ]);
+  assert.deepEqual(issuesOf(VALID, { VALLUM_METRICS_ADDRESS: 'localhost' }), [
+    "environment variable VALLUM_METRICS_ADDRESS: metrics_address: expected host:port, :port or [v6]:port, got 'localhost'",
+  ]);
+});
+
 test('a route on the authenticate host is refused at its from, naming the line of authenticate_service_url', () => {
   const text = `${VALID}  - from: http://AUTHENTICATE.localhost:8000\n    to: http://127.0.0.1:8020\n    allow_public_unauthenticated_access: true\n`;
   assert.deepEqual(issuesOf(text), [

@@ -1,4 +1,4 @@
-// Settings that load but would fail at start or at the first request: the listen address, a route on the
+// Settings that load but would fail at start or at the first request: the listen addresses, a route on the
 // authenticate host, a plain-http issuer without its flag, the example's placeholder secrets.
 import type { RawConfig } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './config-issues.js';
@@ -16,10 +16,24 @@ const PLACEHOLDER = /change[-_]?me/i;
 
 export function configMistakes(raw: RawConfig, resolved: ResolvedSettings, locate: (path: ConfigPath) => string): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
+  let listener: { host: string; port: number } | undefined;
   try {
-    parseListenAddress(raw.address ?? '127.0.0.1:8000');
+    listener = parseListenAddress(raw.address ?? '127.0.0.1:8000');
   } catch (error) {
     issues.push({ path: ['address'], message: (error as Error).message });
+  }
+  if (raw.metrics_address !== undefined) {
+    try {
+      const metrics = parseListenAddress(raw.metrics_address, 'metrics_address');
+      if (listener && metrics.port !== 0 && metrics.port === listener.port && metrics.host === listener.host) {
+        issues.push({
+          path: ['metrics_address'],
+          message: `metrics_address '${raw.metrics_address}' is the same as address (${locate(['address'])}): metrics need a listener of their own`,
+        });
+      }
+    } catch (error) {
+      issues.push({ path: ['metrics_address'], message: (error as Error).message });
+    }
   }
 
   if (resolved.authenticateHost !== undefined) {

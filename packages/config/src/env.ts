@@ -1,6 +1,7 @@
 // Settings that may come from the environment instead of the file (compose and Kubernetes set these).
 export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[]]> = [
   ['VALLUM_ADDRESS', ['address']],
+  ['VALLUM_METRICS_ADDRESS', ['metrics_address']],
   ['VALLUM_SERVICES', ['services']],
   ['VALLUM_WORKERS', ['workers']],
   ['VALLUM_AUTHENTICATE_SERVICE_URL', ['authenticate_service_url']],

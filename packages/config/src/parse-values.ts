@@ -29,11 +29,11 @@ export function parseSize(value: string | number): number {
 }
 
 /** `host:port`, `:port` (all interfaces) or `[v6]:port` → what `listen()` takes. */
-export function parseListenAddress(address: string): { host: string; port: number } {
+export function parseListenAddress(address: string, setting = 'address'): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(address.trim());
-  if (!m) throw new Error(`address: expected host:port, :port or [v6]:port, got '${address}'`);
+  if (!m) throw new Error(`${setting}: expected host:port, :port or [v6]:port, got '${address}'`);
   const port = Number(m[3]);
-  if (port > 65535) throw new Error(`address: port out of range in '${address}'`);
+  if (port > 65535) throw new Error(`${setting}: port out of range in '${address}'`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 

@@ -49,6 +49,9 @@ export const RouteSchema = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     address: Type.Optional(Type.String({ description: 'host:port this service listens on (default 127.0.0.1:8000)' })),
+    metrics_address: Type.Optional(
+      Type.String({ description: 'host:port of a separate listener serving Prometheus metrics at /metrics, e.g. 127.0.0.1:9090 (default: none)' }),
+    ),
     services: Type.Optional(
       Type.Union([Type.Literal('all'), ...SERVICE_NAMES.map((s) => Type.Literal(s))], { description: 'Which service this process runs (default all)' }),
     ),

@@ -61,3 +61,6 @@ export {
   type RepeatedLogOptions,
   type LogSink,
 } from './repeated-log.js';
+export type { GaugeSource, MetricsOptions, VallumMetrics } from './metrics.js';
+export { methodLabel, routeRequestRecorder, statusClass, type RouteRequestRecorder } from './metric-labels.js';
+export { TallyCounter, TallyHistogram, type CounterChild, type HistogramChild } from './tally-metrics.js';

@@ -9,7 +9,7 @@ import { createServer, isCrossSiteRequest, replyError, safeRedirectTarget, sendP
 import type { CacheApi } from '@vallum/service-client';
 import { createHandoffCodec, createSealedValueCodec, createSessionCookieCodec, newSessionId, sessionCookieOptions, type Session } from '@vallum/session';
 import { createOidcClient, idpUnavailableError, isIdpUnreachable, type OidcClient } from '@vallum/idp';
-import { createRepeatedLog, errorFields, errorKey } from '@vallum/telemetry';
+import { createRepeatedLog, errorFields, errorKey, type VallumMetrics } from '@vallum/telemetry';
 import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerAbuseLimits } from './abuse-limits.js';
 import { assertSingleCallbackParams } from './callback-params.js';
@@ -20,6 +20,8 @@ export interface AuthenticateDeps {
   cache: CacheApi;
   oidc?: OidcClient;
   logger?: boolean;
+  /** Counts sign-ins and sign-outs; none when absent. */
+  metrics?: VallumMetrics | undefined;
 }
 
 interface SignInState extends Record<string, unknown> {
@@ -129,6 +131,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     reply.clearCookie(stateCookieName, sessionCookieOptions(secure));
     assertSingleCallbackParams(new URL(req.url, base).searchParams);
     if (!saved) {
+      deps.metrics?.signIns.inc({ result: 'failed' });
       throw new VallumError(ErrorCodes.SIGN_IN_FAILED, 'Your sign-in took too long or was started in another browser. Please start again.', { status: 400 });
     }
     const retryUrl = saved.redirect;
@@ -141,6 +144,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       const refused = new VallumError(ErrorCodes.SIGN_IN_FAILED, `The identity provider refused the sign-in (${req.query.error}${description}).`, {
         status: 400,
       });
+      deps.metrics?.signIns.inc({ result: 'refused' });
       return replyError(reply, refused, { ...SIGN_IN_FAILED_PAGE, retryUrl });
     }
     return completeSignIn(req, reply, saved).catch((err: unknown) => retryLater(req, reply, err, retryUrl));
@@ -158,6 +162,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
         idTokenExpected: true,
       });
     } catch (cause) {
+      deps.metrics?.signIns.inc({ result: 'failed' });
       if (isIdpUnreachable(cause)) throw idpUnavailableError(cause);
       failures.write('warn', `code-exchange:${errorKey(cause)}`, { reqId: req.id, ...errorFields(cause) }, 'code exchange failed');
       const unverified = new VallumError(ErrorCodes.SIGN_IN_FAILED, 'The sign-in response could not be verified. Please try again.', { status: 400 });
@@ -187,6 +192,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     }
     await cache.putSession(session);
     req.log.info({ user: session.email, sid_prefix: session.id.slice(0, 6) }, 'signed in');
+    deps.metrics?.signIns.inc({ result: 'success' });
     const cookieValue = await sessionCookies.seal({ sid: session.id, expiresAt: session.expiresAt });
     reply.setCookie(cookieName, cookieValue, sessionCookieOptions(secure, config.cookieExpireMs / 1000));
     const target = safeRedirectTarget(saved.redirect, routeOrigins);
@@ -219,6 +225,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       sessionCookies.forget(sid);
     }
     reply.clearCookie(cookieName, sessionCookieOptions(secure));
+    if (sids.size > 0) deps.metrics?.signOuts.inc({ kind: 'user' });
     const target = safeRedirectTarget(req.query.redirect_uri, routeOrigins);
     const signedOut = new URL('/.vallum/signed_out', base);
     if (target) signedOut.searchParams.set('redirect_uri', target.href);
@@ -241,7 +248,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     }
     return reply.header('cache-control', 'no-store').redirect(signedOut.href, 302);
   };
-  registerBackchannelLogout(app, { config, cache, idp });
+  registerBackchannelLogout(app, { config, cache, idp, metrics: deps.metrics });
   // The confirmation page's form POSTs an empty urlencoded body; only sign-out accepts one here.
   void app.register(async (scope) => {
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));

@@ -5,6 +5,7 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { VallumConfig } from '@vallum/config';
 import type { CacheApi } from '@vallum/service-client';
 import type { OidcClient } from '@vallum/idp';
+import type { VallumMetrics } from '@vallum/telemetry';
 
 export const BACKCHANNEL_LOGOUT_PATH = '/.vallum/backchannel_logout';
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
@@ -12,7 +13,10 @@ const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 const MAX_AGE_SECONDS = 300;
 
-export function registerBackchannelLogout(app: FastifyInstance, deps: { config: VallumConfig; cache: CacheApi; idp: OidcClient }): void {
+export function registerBackchannelLogout(
+  app: FastifyInstance,
+  deps: { config: VallumConfig; cache: CacheApi; idp: OidcClient; metrics?: VallumMetrics | undefined },
+): void {
   const { config, cache, idp } = deps;
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
 
@@ -50,6 +54,7 @@ export function registerBackchannelLogout(app: FastifyInstance, deps: { config: 
       const sessions = await cache.findSessions(sub === undefined ? { idpSid: idpSid! } : { sub, idpSid });
       for (const session of sessions) await cache.deleteSession(session.id);
       req.log.info({ sessions: sessions.length }, 'back-channel logout');
+      if (sessions.length > 0) deps.metrics?.signOuts.inc({ kind: 'backchannel' });
       return reply.status(200).send();
     });
   });

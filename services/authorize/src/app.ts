@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { secretList, type VallumConfig } from '@vallum/config';
+import type { VallumMetrics } from '@vallum/telemetry';
 import { createServer, requireServiceAuth } from '@vallum/server-kit';
 import { createAuthorizer, type Authorizer } from './authorizer.js';
 import { evaluateRoute } from './routes/evaluate.js';
@@ -8,13 +9,15 @@ export interface AppDeps {
   authorizer?: Authorizer;
   /** false silences logs (tests). */
   logger?: boolean;
+  /** Counts decisions by result and reason; none when absent. */
+  metrics?: VallumMetrics | undefined;
 }
 
 /** The authorize service: never listens, never reads process.env. Throws at build time on an invalid policy. */
 export function buildApp(config: VallumConfig, deps: AppDeps = {}): FastifyInstance {
   const app = createServer({ service: 'authorize', logger: deps.logger, logLevel: config.logLevel });
   // Decisions made over HTTP are logged through the request's logger by the route, so the authorizer needs none.
-  const authorizer = deps.authorizer ?? createAuthorizer(config);
+  const authorizer = deps.authorizer ?? createAuthorizer(config, { metrics: deps.metrics });
   // Encapsulated so the service-token hook covers the API but not /healthz.
   void app.register(async (scope) => {
     requireServiceAuth(scope, { sharedSecret: secretList(config.sharedSecret, config.previousSharedSecrets), audience: 'authorize' });

@@ -4,6 +4,7 @@ import { VallumError, ErrorCodes } from '@vallum/errors';
 import { compilePolicies, type VallumConfig } from '@vallum/config';
 import { ReasonCodes, routeDecision, type Decision, type RouteAccess } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest } from '@vallum/service-client';
+import type { CounterChild, VallumMetrics } from '@vallum/telemetry';
 
 /** The one decision log line; field names follow @vallum/telemetry's LogFields. */
 export interface DecisionLogLine {
@@ -27,6 +28,8 @@ export interface AuthorizerDeps {
   /** Where `evaluate` logs its decisions; none when absent. */
   logger?: DecisionLogger;
   now?: () => number;
+  /** Counts decisions by result and first reason; none when absent. */
+  metrics?: VallumMetrics | undefined;
 }
 
 export interface Authorizer extends AuthorizeApi {
@@ -66,6 +69,7 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
   const { routes, version } = compiled;
   const now = deps.now ?? Date.now;
   const shadowDenials = new Map<string, number>();
+  const countDecision = deps.metrics && decisionCounter(deps.metrics);
 
   const decide = (input: AuthorizeRequest, logger?: DecisionLogger): Decision => {
     const requestId = input.requestId;
@@ -76,6 +80,7 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
     const until = route && !decision.shadow ? cacheableUntil(route, at) : undefined;
     if (until !== undefined) decision.cacheableUntil = until;
     if (decision.shadow) shadowDenials.set(input.routeId, (shadowDenials.get(input.routeId) ?? 0) + 1);
+    countDecision?.(decision);
     if (logger && logger.isLevelEnabled?.('info') !== false)
       logger.info(
         {
@@ -111,6 +116,19 @@ export function createAuthorizer(config: VallumConfig, deps: AuthorizerDeps = {}
     },
     shadowDenials: (routeId) => shadowDenials.get(routeId) ?? 0,
     policyVersion: version,
+  };
+}
+
+/** Counts a decision on a child kept per result and reason code (both bounded: three results, the reason codes). */
+function decisionCounter(metrics: VallumMetrics): (decision: Decision) => void {
+  const results = { allow: new Map<string, CounterChild>(), deny: new Map<string, CounterChild>(), 'would-deny': new Map<string, CounterChild>() };
+  return (decision) => {
+    const result = decision.shadow ? 'would-deny' : decision.allow ? 'allow' : 'deny';
+    const reason = decision.reasons[0]?.code ?? 'none';
+    const children = results[result];
+    let child = children.get(reason);
+    if (child === undefined) children.set(reason, (child = metrics.decisions.child({ result, reason })));
+    child.inc();
   };
 }
 

@@ -1,4 +1,6 @@
 import { secretList, type VallumConfig } from '@vallum/config';
+import type { VallumMetrics } from '@vallum/telemetry';
+import { countStoreErrors } from './counted-store.js';
 import { createMemoryStore, type MemoryStoreOptions, type SessionStore } from './memory-store.js';
 import { createRedisStore } from './redis-store.js';
 
@@ -7,8 +9,11 @@ export type { SessionStore } from './memory-store.js';
 /** Redis when `cache.redis_url` is set, memory otherwise: same interface, same contract tests. */
 export function createSessionStore(
   config: Pick<VallumConfig, 'redis' | 'memoryMaxSessions' | 'tokenEncryptionSecret'> & Partial<Pick<VallumConfig, 'previousTokenEncryptionSecrets'>>,
-  options: Pick<MemoryStoreOptions, 'log'> = {},
+  options: Pick<MemoryStoreOptions, 'log'> & { metrics?: VallumMetrics | undefined } = {},
 ): SessionStore {
-  if (config.redis) return createRedisStore(config.redis, { tokenSecret: secretList(config.tokenEncryptionSecret, config.previousTokenEncryptionSecrets) });
-  return createMemoryStore({ ...options, ...(config.memoryMaxSessions === undefined ? {} : { maxSessions: config.memoryMaxSessions }) });
+  const { metrics, ...memoryOptions } = options;
+  const store = config.redis
+    ? createRedisStore(config.redis, { tokenSecret: secretList(config.tokenEncryptionSecret, config.previousTokenEncryptionSecrets) })
+    : createMemoryStore({ ...memoryOptions, ...(config.memoryMaxSessions === undefined ? {} : { maxSessions: config.memoryMaxSessions }) });
+  return metrics ? countStoreErrors(store, metrics) : store;
 }

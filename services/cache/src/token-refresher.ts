@@ -7,7 +7,7 @@
 import { checkSessionUserinfo, createOidcClient, endsSession, idpErrorCode, refreshSessionTokens, type OidcClient } from '@vallum/idp';
 import type { VallumConfig } from '@vallum/config';
 import type { Session } from '@vallum/session';
-import { createRepeatedLog, errorFields, errorKey, type LogSink } from '@vallum/telemetry';
+import { createRepeatedLog, errorFields, errorKey, type LogSink, type VallumMetrics } from '@vallum/telemetry';
 import type { SessionStore } from './memory-store.js';
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -24,13 +24,14 @@ export type RefreshLog = LogSink;
 export function startTokenRefresher(
   config: Pick<VallumConfig, 'idp' | 'tokenRefreshIntervalMs'>,
   store: SessionStore,
-  options: { idp?: OidcClient; log?: RefreshLog } = {},
+  options: { idp?: OidcClient; log?: RefreshLog; metrics?: VallumMetrics | undefined } = {},
 ): TokenRefresher {
   const idp = options.idp ?? createOidcClient(config.idp);
   const log = options.log ?? { info() {}, warn() {}, error() {} };
   // An IdP that is down fails every session's refresh alike: one line per interval with a count, not one each.
   const repeated = createRepeatedLog(log);
   const interval = config.tokenRefreshIntervalMs;
+  const outcome = (name: 'refreshed' | 'checked' | 'ended' | 'failed') => options.metrics?.tokenRefreshes.inc({ outcome: name });
   const failures = new Map<string, { count: number; retryAt: number }>();
   let running: Promise<void> | undefined;
 
@@ -48,21 +49,25 @@ export function startTokenRefresher(
     try {
       if (refreshDue(session, Date.now())) {
         await store.updateSession({ ...session, ...(await refreshSessionTokens(idp, session)) });
+        outcome('refreshed');
       } else {
         const current = await checkSessionUserinfo(idp, session);
         // Unchanged claims are not written: a write tells every proxy to drop its copy of the session.
         if (canonical(current) !== canonical({ sub: session.sub, email: session.email, groups: session.groups, claims: session.claims })) {
           await store.updateSession({ ...session, ...current });
         }
+        outcome('checked');
       }
       failures.delete(session.id);
     } catch (err) {
       if (endsSession(err)) {
         await store.deleteSession(session.id);
         failures.delete(session.id);
+        outcome('ended');
         log.info({ sid_prefix: session.id.slice(0, 6), reason: idpErrorCode(err) }, 'the IdP refused the session; session ended');
         return;
       }
+      outcome('failed');
       const count = (failures.get(session.id)?.count ?? 0) + 1;
       failures.set(session.id, { count, retryAt: Date.now() + Math.min(interval * 2 ** (count - 1), MAX_BACKOFF_MS) });
       repeated.write(
@@ -76,7 +81,9 @@ export function startTokenRefresher(
 
   const runOnce = async () => {
     const now = Date.now();
-    const sessions = await store.listSessions().catch(() => []);
+    const sessions = await store.listSessions().catch(() => undefined);
+    if (sessions === undefined) return;
+    options.metrics?.sessionsActive.set(sessions.length);
     for (const id of failures.keys()) if (!sessions.some((s) => s.id === id)) failures.delete(id);
     // A few IdP calls at a time, so one pass over many sessions still fits in an interval.
     const queue = sessions.filter((s) => due(s, now));

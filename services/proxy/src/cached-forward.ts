@@ -3,6 +3,7 @@
 // are chosen and stored by the request headers Vallum sends upstream (`input.headers`), identity headers included.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { ForwardInput, Forwarder, ResponseTap } from './forward.js';
+import type { CacheCounts } from './route-metrics.js';
 import { headerOf, parseCacheControl, storableLifetime, varyOf, type CacheEntry, type ResponseCache } from './response-cache.js';
 
 export interface CachedForwardInput extends ForwardInput {
@@ -13,6 +14,8 @@ export interface CachedForwardInput extends ForwardInput {
   userIdentified: boolean;
   /** Lower-cased names of the deployment's claim headers (`jwt_claims_headers`). */
   identityNames?: ReadonlySet<string>;
+  /** The route's hit/miss counters, when metrics are on. */
+  counts?: CacheCounts | undefined;
 }
 
 const CONDITIONS = new Set(['if-none-match', 'if-modified-since']);
@@ -26,7 +29,10 @@ export async function forwardWithCache(forwarder: Forwarder, input: CachedForwar
   const sent = input.headers;
   const entry = cache.lookup(key, sent);
   const wantsRevalidation = requestCc.has('no-cache') || requestCc.get('max-age') === '0';
-  if (entry && !wantsRevalidation && cache.fresh(entry, Date.now())) return serve(res, cache, entry, method, req.headers, input.requestId, 'HIT');
+  if (entry && !wantsRevalidation && cache.fresh(entry, Date.now())) {
+    input.counts?.hit.inc();
+    return serve(res, cache, entry, method, req.headers, input.requestId, 'HIT');
+  }
   if (method === 'HEAD') return forwarder.forward(input);
 
   let headers = input.headers;
@@ -94,6 +100,7 @@ export async function forwardWithCache(forwarder: Forwarder, input: CachedForwar
         };
       }
       upstreamHeaders.push('x-cache', entry ? 'EXPIRED' : 'MISS');
+      input.counts?.[entry ? 'expired' : 'miss'].inc();
       return 'pass';
     },
     data(chunk) {
@@ -103,7 +110,10 @@ export async function forwardWithCache(forwarder: Forwarder, input: CachedForwar
       else collected.chunks.push(chunk);
     },
     end(out) {
-      if (refreshed) return serve(out, cache, refreshed, method, req.headers, input.requestId, 'REVALIDATED');
+      if (refreshed) {
+        input.counts?.revalidated.inc();
+        return serve(out, cache, refreshed, method, req.headers, input.requestId, 'REVALIDATED');
+      }
       if (!collected) return;
       const body = Buffer.concat(collected.chunks);
       const h = collected.headers;

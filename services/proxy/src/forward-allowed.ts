@@ -57,8 +57,9 @@ export function forwardAllowed(
   const key = `${m.host}${m.path}${m.query}`;
   const maxEntry = Math.min(MAX_CACHED_BODY_BYTES, route.cacheMaxBytes ?? 0);
   const userIdentified = !route.allowPublicUnauthenticatedAccess || result.identity !== undefined;
-  void forwardWithCache(state.forwarder, { ...input, cache, key, userIdentified, identityNames: state.access.stripHeaders }, maxEntry).catch((err: unknown) =>
-    failed(err, input),
+  const counts = state.routeMetrics.get(route.id)?.cache;
+  void forwardWithCache(state.forwarder, { ...input, cache, key, userIdentified, identityNames: state.access.stripHeaders, counts }, maxEntry).catch(
+    (err: unknown) => failed(err, input),
   );
   return undefined;
 }
@@ -96,7 +97,9 @@ export async function forwardAllowedUpgrade(
 
 function limitRefusal(state: ProxyState, req: IncomingMessage, route: RouteConfig, result: Allowed): VallumError | undefined {
   if (route.rateLimit === undefined && route.maxRequestBodyBytes === undefined) return undefined;
-  return state.limits.refusal(route, req, result.user, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], state.trusted));
+  const refused = state.limits.refusal(route, req, result.user, clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], state.trusted));
+  if (refused?.status === 429) state.routeMetrics.get(route.id)?.rateLimited.inc();
+  return refused;
 }
 
 function headerInput(state: ProxyState, req: IncomingMessage, requestId: string, m: TargetMatch, result: Allowed, upgrade?: string): UpstreamHeadersInput {

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RouteConfig } from '@vallum/config';
+import type { VallumMetrics } from '@vallum/telemetry';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { Endpoint } from './balancer.js';
 import { downstreamRawHeaders, type TrailerFilterInput } from './director.js';
@@ -71,12 +72,17 @@ export interface ResponseTap {
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
 
-export function createForwarder(): Forwarder {
+export interface ForwarderOptions {
+  /** Counts upstream latency, errors and health; none when absent. */
+  metrics?: VallumMetrics | undefined;
+}
+
+export function createForwarder(options: ForwarderOptions = {}): Forwarder {
   const byRoute = new Map<string, RouteUpstreams>();
   const upstreams = (route: RouteConfig) => {
     let u = byRoute.get(route.id);
     if (!u) {
-      u = createRouteUpstreams(route);
+      u = createRouteUpstreams(route, { metrics: options.metrics });
       byRoute.set(route.id, u);
     }
     return u;
@@ -124,6 +130,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private endpoint: Endpoint | undefined;
   private attempts = 0;
   private status = 0;
+  /** When the current attempt was dispatched (performance.now()), for the upstream latency. */
+  private sentAt = 0;
   private handled = false;
   private abort: ((err?: Error) => void) | undefined;
   private readonly retryable: boolean;
@@ -167,6 +175,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.endpoint = endpoint;
     this.attempts++;
+    this.sentAt = performance.now();
     endpoint.inFlight++;
     const headers = input.headers;
     const host = input.host ?? endpoint.host;
@@ -236,12 +245,19 @@ class Exchange implements Dispatcher.DispatchHandler {
       tap?.end(res);
     }
     this.settle(this.status < 500);
+    const counts = this.upstreams.counts(this.endpoint!);
+    if (counts !== undefined) {
+      counts.duration.observe((performance.now() - this.sentAt) / 1000);
+      if (this.status >= 500) counts.status5xx.inc();
+    }
     this.resolve();
   }
 
   onError(err: Error): void {
     const { res } = this.input;
     const started = this.status !== 0 || res.headersSent;
+    // A client that went away is no failure of the upstream.
+    if (!res.destroyed) this.countError(err, started);
     if (!started) {
       const connectFailed = CONNECT_ERRORS.has((err as { code?: string }).code ?? '');
       if (!res.destroyed) this.settle(false);
@@ -255,6 +271,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     // Headers are gone already: the only honest signal left is to cut the connection.
     res.destroy(err);
     this.resolve();
+  }
+
+  private countError(err: Error, started: boolean): void {
+    const counts = this.upstreams.counts(this.endpoint!);
+    if (counts === undefined) return;
+    const code = (err as { code?: string }).code ?? '';
+    if (started) counts.reset.inc();
+    else if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') counts.timeout.inc();
+    else if (CONNECT_ERRORS.has(code)) counts.connect.inc();
+    else counts.reset.inc();
   }
 
   /** Passive health and the in-flight count of the endpoint this attempt used. */

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { ErrorCodes, VallumError, isVallumError } from '@vallum/errors';
 import { requestIdOf } from '@vallum/server-kit';
-import { errorFields, errorKey, type RepeatedLog } from '@vallum/telemetry';
+import { errorFields, errorKey, type RepeatedLog, type RouteRequestRecorder } from '@vallum/telemetry';
 import type { AccessResult } from './access.js';
 import { accessRequestOf } from './access-request.js';
 import { forwardAllowed, forwardAllowedUpgrade } from './forward-allowed.js';
@@ -52,6 +52,8 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     if (isOwnPath(m.path)) return ownPages(req, res);
     const requestId = requestIdOf(req);
     if (logRequests) logCompletion(req, res, requestId);
+    const counted = state.routeMetrics.get(m.route.id);
+    if (counted !== undefined) countCompletion(req, res, counted.requests);
     const check = accessRequestOf(state, req, m, requestId);
     let warm: AccessResult | undefined;
     try {
@@ -101,6 +103,12 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const { remoteAddress: ip, remotePort } = req.socket;
     const line = { reqId: requestId, req: { method: req.method, url: req.url, host: req.headers.host, ip, socket: { remotePort } } };
     res.once('close', () => log.info({ ...line, res: { statusCode: res.statusCode }, responseTime: performance.now() - started }, 'request completed'));
+  };
+
+  /** The request's duration by route, method and status class, once the response is closed. */
+  const countCompletion = (req: IncomingMessage, res: ServerResponse, requests: RouteRequestRecorder) => {
+    const started = performance.now();
+    res.on('close', () => requests.observe(req.method, res.statusCode, (performance.now() - started) / 1000));
   };
 
   const refuseUpgrade = (socket: Duplex, status: number, message: string) =>

@@ -3,6 +3,7 @@
 // reference; a request in flight keeps the state it started with. What must outlive a reload (the session store,
 // the connection watch, the key ring, the counters) is made by the composition root and passed in.
 import { secretList, type VallumConfig } from '@vallum/config';
+import type { VallumMetrics } from '@vallum/telemetry';
 import type { AuthorizeApi, CacheViewApi } from '@vallum/service-client';
 import { createHandoffCodec, createSessionCookieCodec, type HandoffCodec, type HotPathCounters, type SessionCookieCodec } from '@vallum/session';
 import { createAccessCheck, type AccessCheck } from './access.js';
@@ -12,6 +13,7 @@ import { createHeaderMemo, type HeaderMemo } from './director.js';
 import { createForwarder, type Forwarder } from './forward.js';
 import { createRequestLimits, type RequestLimits } from './request-limits.js';
 import { createResponseCache, type ResponseCache } from './response-cache.js';
+import { createRouteMetrics, type RouteMetrics } from './route-metrics.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import { createSessionResolver, type SessionResolver } from './session-resolver.js';
 import { createTrustCheck, type TrustCheck } from './trusted-proxies.js';
@@ -25,6 +27,8 @@ export interface ProxyStateDeps {
   keyRing: KeyRing;
   /** Counts of the costly steps on the request path, kept by the process. */
   counters: HotPathCounters;
+  /** The process's metrics registry, kept across reloads; undefined when metrics are off. */
+  metrics?: VallumMetrics | undefined;
 }
 
 export interface ProxyState {
@@ -44,6 +48,8 @@ export interface ProxyState {
   readonly caches: ReadonlyMap<string, ResponseCache>;
   /** The director's work kept between requests (header plans of routes, header lines of identities). */
   readonly headerMemo: HeaderMemo;
+  /** Metric children by route id, resolved once here; empty when metrics are off. */
+  readonly routeMetrics: ReadonlyMap<string, RouteMetrics>;
 }
 
 export async function createProxyState(config: VallumConfig, deps: ProxyStateDeps): Promise<ProxyState> {
@@ -59,7 +65,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
   });
   const sessions = createSessionResolver({ cache, cookies, config, counters });
   sessions.onChange((sid) => assertions.forget(sid));
-  const forwarder = createForwarder();
+  const forwarder = createForwarder({ metrics: deps.metrics });
   const caches = new Map<string, ResponseCache>();
   for (const route of config.routes) {
     forwarder.upstreams(route);
@@ -79,6 +85,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     limits: createRequestLimits(config.routes),
     caches,
     headerMemo: createHeaderMemo(),
+    routeMetrics: createRouteMetrics(deps.metrics, config.routes),
   });
 }
 

@@ -6,9 +6,11 @@ import { isIP, type LookupFunction } from 'node:net';
 import type { Dispatcher, interceptors as Interceptors, Agent as UndiciAgent, Pool as UndiciPool } from 'undici';
 import { Pool } from './undici-pool.js';
 import type { RouteConfig } from '@vallum/config';
+import type { VallumMetrics } from '@vallum/telemetry';
 import { createBalancer, type Balancer, type Endpoint } from './balancer.js';
 import { createCachedLookup } from './dns-cache.js';
 import { createEndpointProbe, startHealthChecks } from './health-check.js';
+import { upstreamCounts, type UpstreamCounts } from './route-metrics.js';
 import { hostnameOf, upstreamTlsOptions } from './upstream-connection.js';
 
 export interface RouteUpstreams {
@@ -17,6 +19,8 @@ export interface RouteUpstreams {
   pool(endpoint: Endpoint): Dispatcher;
   /** Host name resolution for connections made outside undici (upgrades), kept for `upstream_dns_ttl`. */
   lookup: LookupFunction;
+  /** The endpoint's latency and error counters; undefined when metrics are off. */
+  counts(endpoint: Endpoint): UpstreamCounts | undefined;
   close(): Promise<void>;
 }
 
@@ -26,6 +30,8 @@ export type UpstreamLookup = NonNullable<NonNullable<Parameters<typeof Intercept
 export interface RouteUpstreamsOptions {
   /** Replaces the system resolver (tests answer with addresses of their choosing). */
   lookup?: UpstreamLookup;
+  /** Counts latency and errors per endpoint, and reports each endpoint's health at scrape time. */
+  metrics?: VallumMetrics | undefined;
 }
 
 /** Longest an idle upstream connection is kept, whatever the upstream's Keep-Alive says. */
@@ -38,12 +44,20 @@ export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreams
   const balancer = createBalancer(route.to, route.weights, route.lbPolicy, route.outlier, probe);
   for (const endpoint of balancer.endpoints) dispatchers.set(endpoint, endpointDispatcher(route, endpoint.url, options.lookup));
   const stopChecks = route.healthCheck ? startHealthChecks(route.healthCheck, balancer.endpoints, probe) : () => {};
+  const { metrics } = options;
+  const counts = new Map<Endpoint, UpstreamCounts>();
+  if (metrics) for (const endpoint of balancer.endpoints) counts.set(endpoint, upstreamCounts(metrics, endpoint.url.origin));
+  const stopHealthReports = metrics?.watchUpstreamHealth((set) => {
+    for (const endpoint of balancer.endpoints) set({ route: route.id, upstream: endpoint.url.origin }, endpoint.healthy && !endpoint.ejected ? 1 : 0);
+  });
   return {
     balancer,
     pool: dispatcher,
     lookup: createCachedLookup(route.upstreamDnsTtlMs),
+    counts: (endpoint) => counts.get(endpoint),
     async close() {
       stopChecks();
+      stopHealthReports?.();
       balancer.close();
       await Promise.all([...dispatchers.values()].map((d) => d.close()));
     },
