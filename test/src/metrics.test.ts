@@ -96,10 +96,24 @@ test('/metrics is not served on the main listener, neither on a route host nor o
     const res = await hostGet(stack, host, '/metrics');
     assert.doesNotMatch(res.text, /vallum_http_request_duration_seconds/, host);
   }
-  // And the metrics listener serves nothing but /metrics.
+  // And the metrics listener serves nothing but /metrics and the probes.
   const other = await request(`${stack.metricsUrls.all}/`);
   assert.equal(other.statusCode, 404);
   await other.body.dump();
+});
+
+test('the metrics listener answers /healthz and /readyz at its root, from the same readiness as the main listener', async () => {
+  const health = await request(`${stack.metricsUrls.all}/healthz`);
+  assert.equal(health.statusCode, 200);
+  assert.deepEqual(await health.body.json(), { status: 'ok', service: 'vallum' });
+  const ready = await request(`${stack.metricsUrls.all}/readyz`);
+  const report = (await ready.body.json()) as { ready: boolean; checks: Array<{ name: string; ok: boolean }> };
+  assert.equal(ready.statusCode, 200);
+  assert.equal(report.ready, true);
+  assert.ok(
+    report.checks.some((c) => c.name === 'redis' && c.ok),
+    JSON.stringify(report),
+  );
 });
 
 test('split mode: every service process has its own metrics listener, and its own metrics', async () => {
