@@ -6,7 +6,9 @@
 // runs only the targets whose names contain the word, besides the baselines; --compare DIR runs the Vallum of another
 // checkout (built) beside this one, in the same interleaved rounds; --metrics also runs this Vallum with
 // `metrics_address` set (metrics on) beside the one without (off), and prints CPU per request on ÷ off;
-// --log-level info runs every Vallum with its access log on (default warn: nothing per request).
+// --log-level info runs every Vallum with its access log on (default warn: nothing per request); --workers 2
+// compares `vallum --workers 1` (the proxy core) with `vallum --workers 2` (both cores, shared with wrk and the
+// upstream), CPU summed over all their processes.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -184,6 +186,30 @@ if (args.compare) {
   );
 }
 
+// --workers N: the `vallum` command itself, one process on the proxy core against N workers on every core.
+const workerTargets = [];
+if (args.workers) {
+  for (const [count, cores] of [
+    ['1', PROXY_CORE],
+    [String(args.workers), `${PROXY_CORE},${LOAD_CORE}`],
+  ]) {
+    const port = await getFreePort();
+    const peer = await start(
+      `vallum --workers ${count}`,
+      'taskset',
+      ['-c', cores, process.execPath, here('./peers/vallum-with-session.mjs'), writeVallumConfig(port, `vallum-workers-${count}.yaml`), count],
+      'ready ',
+    );
+    const workerCookie = peer.line.slice('ready '.length).trim();
+    workerTargets.push({
+      name: `vallum --workers ${count} authenticated (cores ${cores})`,
+      port,
+      headers: [`Host: app.localhost:${port}`, `Cookie: ${workerCookie}`],
+      pid: peer.child.pid,
+    });
+  }
+}
+
 // --metrics: the same build with metrics on (a registry and a /metrics listener), in the same interleaved rounds.
 const withMetrics = [];
 let metricsUrl;
@@ -228,6 +254,7 @@ const targets = [
   // Metrics on right after off, so the compared build (a noise floor when it is this build) comes last in a round.
   ...withMetrics,
   ...compared,
+  ...workerTargets,
 ];
 
 // --only a,b keeps the targets whose names contain one of the words (the baselines always run): for quick comparisons.
@@ -237,7 +264,8 @@ if (args.only) {
     .map((w) => w.trim().toLowerCase());
   const keep = (t) =>
     ['direct (nginx upstream)', '@fastify/http-proxy', 'bare node:http + undici dispatch (the spike)'].includes(t.name) ||
-    words.some((w) => t.name.toLowerCase().includes(w));
+    words.some((w) => t.name.toLowerCase().includes(w)) ||
+    workerTargets.includes(t);
   targets.splice(0, targets.length, ...targets.filter(keep));
 }
 
@@ -345,6 +373,7 @@ for (const [s, want] of [
   ['/1k', 1.5],
   ['/100k', 1.8],
 ]) {
+  if (!get('Vallum authenticated', s)) continue;
   const ratio = get('Vallum authenticated', s).rps / get('@fastify/http-proxy', s).rps;
   lines.push(`- ${s}: Vallum authenticated ${ratio.toFixed(2)}× @fastify/http-proxy (target ≥ ${want}×) ${ratio >= want ? 'met' : 'MISSED'}`);
   if (get('Vallum public', s)) {
@@ -370,6 +399,13 @@ for (const [s, want] of [
   }
   const p99 = get('Vallum authenticated', s).p99 / get('@fastify/http-proxy', s).p99;
   lines.push(`- ${s}: Vallum authenticated p99 ${p99.toFixed(2)}× @fastify/http-proxy's (target ≤ 1×) ${p99 <= 1 ? 'met' : 'MISSED'}`);
+}
+if (workerTargets.length === 2) {
+  lines.push('', `\`vallum --workers ${args.workers}\` against \`--workers 1\`:`);
+  for (const s of sizes) {
+    const [one, many] = workerTargets.map((t) => get(t.name, s));
+    lines.push(`- ${s}: req/s ${(many.rps / one.rps).toFixed(2)}×, CPU per request (all processes) ${(many.cpuUs / one.cpuUs).toFixed(2)}×`);
+  }
 }
 if (metricsUrl) {
   // The metrics-on Vallum must really have counted: one scrape, summed over its request histograms.

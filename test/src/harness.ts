@@ -34,6 +34,8 @@ export interface StackOptions {
   extraRoutes?: (port: number) => string;
   /** Split mode: the processes' log level (default warn); their output is kept for `logs()`. */
   logLevel?: string;
+  /** All-in-one as `vallum --workers N` in its own process (VALLUM_WORKERS), its output kept for `logs()`. */
+  workers?: number;
   /** Every Vallum process gets a metrics listener on a free loopback port (see `metricsUrls`). */
   metrics?: boolean;
 }
@@ -60,11 +62,15 @@ export interface Stack {
   tokenSecret: string;
   /** Split mode: the cache service's own URL (its HTTP API, behind service tokens). */
   cacheUrl: string | undefined;
+  /** Split mode: the authorize service's own URL. */
+  authorizeUrl: string | undefined;
   /** All-in-one: the running process's hot-path counters. */
   counters: HotPathCounters | undefined;
+  /** With `workers`: the primary process. */
+  primary: ChildProcess | undefined;
   /** With `metrics`: each process's metrics listener (`all` in all-in-one mode), e.g. http://127.0.0.1:9090 */
   metricsUrls: Partial<Record<'all' | 'proxy' | 'authenticate' | 'authorize' | 'cache', string>>;
-  /** Split mode: everything the processes wrote to stdout and stderr so far. */
+  /** Split mode and `workers`: everything the processes wrote to stdout and stderr so far. */
   logs(): string;
   close(): Promise<void>;
 }
@@ -133,9 +139,25 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     const loaded = loadVallumConfigText(configText, file);
     let output = '';
     let cacheUrl: string | undefined;
+    let authorizeUrl: string | undefined;
     let counters: HotPathCounters | undefined;
+    let primary: ChildProcess | undefined;
     const metricsUrls: Stack['metricsUrls'] = {};
-    if (options.mode === 'all-in-one') {
+    if (options.mode === 'all-in-one' && options.workers !== undefined) {
+      const env: Record<string, string> = {
+        VALLUM_ADDRESS: `127.0.0.1:${port}`,
+        VALLUM_WORKERS: String(options.workers),
+        VALLUM_LOG_LEVEL: options.logLevel ?? 'warn',
+      };
+      if (options.metrics) {
+        const metricsPort = await getFreePort();
+        env.VALLUM_METRICS_ADDRESS = `127.0.0.1:${metricsPort}`;
+        metricsUrls.all = `http://127.0.0.1:${metricsPort}`;
+      }
+      const child = await spawnService(file, 'all', env, port, (text) => (output += text));
+      primary = child;
+      closers.push(() => stopChild(child));
+    } else if (options.mode === 'all-in-one') {
       const vallum = await startVallum(loaded, { address: `127.0.0.1:${port}`, logger: false, ...(options.metrics ? { metricsAddress: '127.0.0.1:0' } : {}) });
       counters = vallum.counters;
       if (vallum.metricsUrl) metricsUrls.all = vallum.metricsUrl;
@@ -148,6 +170,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       const authorizePort = await getFreePort();
       const cachePort = await getFreePort();
       cacheUrl = `http://127.0.0.1:${cachePort}`;
+      authorizeUrl = `http://127.0.0.1:${authorizePort}`;
       const env = {
         VALLUM_AUTHORIZE_SERVICE_URL: `http://127.0.0.1:${authorizePort}`,
         VALLUM_CACHE_SERVICE_URL: `http://127.0.0.1:${cachePort}`,
@@ -189,7 +212,9 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       redis,
       tokenSecret: loaded.tokenEncryptionSecret,
       cacheUrl,
+      authorizeUrl,
       counters,
+      primary,
       metricsUrls,
       logs: () => output,
       close,

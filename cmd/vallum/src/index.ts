@@ -5,3 +5,4 @@ export { parseListenAddress } from './listen-address.js';
 export { watchConfigFile, type ConfigWatcher, type WatchOptions } from './watch-config.js';
 export { ENV_VARIABLES, environmentTable, type EnvVariable } from './env-variables.js';
 export { createGarbagePacer, restoreHeapGrowth, tuneStartupHeap, type GarbagePacer } from './process-memory.js';
+export { createIpcCacheClient, serveStore } from './shared-store.js';

@@ -10,6 +10,8 @@ import { createLogger } from '@vallum/telemetry';
 import { UsageError, formatHelp, parseCommandArgs, usageLine, type CommandHelp } from './cli-usage.js';
 import { environmentHelp } from './env-variables.js';
 import type { DemoValues } from './demo-command.js';
+import { isWorker, joinPrimary, resolveWorkers, startWorkers } from './workers.js';
+import { shareRateLimits } from '@vallum/config';
 
 const COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ['(none)', 'run Vallum: all services in one process, or the one named by --service'],
@@ -24,12 +26,13 @@ const COMMANDS: ReadonlyArray<readonly [string, string]> = [
 
 const TOP_HELP: CommandHelp = {
   usage:
-    'vallum [--config FILE] [--service all|proxy|authenticate|authorize|cache] [--address HOST:PORT]\nvallum COMMAND [options]     (vallum COMMAND --help)',
+    'vallum [--config FILE] [--service all|proxy|authenticate|authorize|cache] [--address HOST:PORT] [--workers N|auto]\nvallum COMMAND [options]     (vallum COMMAND --help)',
   summary: 'Vallum, an identity-aware access proxy.',
   options: [
     ['-c, --config FILE', 'the configuration file (or VALLUM_CONFIG)'],
     ['--service NAME', `which service this process runs: all, ${SERVICE_NAMES.join(', ')} (default: the file's services, else all)`],
     ['--address HOST:PORT', 'listen here instead of the configured address'],
+    ['--workers N|auto', 'processes sharing the listener, auto = one per core (all and proxy; default: the file, else 1)'],
     ['-V, --version', 'print the version'],
     ['-h, --help', 'show this help'],
   ],
@@ -44,6 +47,7 @@ const TOP_HELP: CommandHelp = {
   examples: [
     'vallum --config vallum.yaml',
     'vallum --config vallum.yaml --service proxy --address 0.0.0.0:8443',
+    'vallum --config vallum.yaml --workers auto',
     'vallum validate --config vallum.yaml',
     'vallum demo',
   ],
@@ -53,6 +57,7 @@ const RUN_OPTIONS = {
   config: { type: 'string', short: 'c' },
   service: { type: 'string' },
   address: { type: 'string' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -188,7 +193,13 @@ async function main(argv: string[]): Promise<number> {
   }
   // `vallum --config FILE validate` worked before commands had their own options; it still does.
   if (positionals.length > 0) {
-    if (positionals.length === 1 && positionals[0] === 'validate' && values.service === undefined && values.address === undefined) {
+    if (
+      positionals.length === 1 &&
+      positionals[0] === 'validate' &&
+      values.service === undefined &&
+      values.address === undefined &&
+      values.workers === undefined
+    ) {
       return validate(values.config === undefined ? [] : ['--config', values.config]);
     }
     throw new UsageError('', `unknown command '${positionals.join(' ')}'`);
@@ -200,18 +211,50 @@ async function main(argv: string[]): Promise<number> {
   if (service !== 'all' && !SERVICE_NAMES.includes(service)) {
     throw new UsageError('', `--service must be one of all, ${SERVICE_NAMES.join(', ')}; got '${service}'`);
   }
-  const running = await startVallum(config, { service, address: values.address, garbagePacer: createGarbagePacer() });
-  const log = createLogger({ service: running.service === 'all' ? 'vallum' : running.service, level: config.logLevel, format: config.logFormat });
-  log.info(`vallum ${running.service} listening on ${running.url}`);
-  const watcher = watchConfigFile(file, {
-    onConfig: async (next) => {
-      const { notApplied } = await running.reload(next);
-      for (const change of notApplied) log.warn({ file }, `configuration change not applied: ${change}`);
-      log.info({ file, routes: next.routes.length }, 'configuration reloaded');
-    },
-    onError: (err) =>
-      log.error({ file, error: err instanceof Error ? err.message : String(err) }, 'configuration not reloaded; the running one stays in force'),
-  });
+  // --- workers (workers.ts): with --workers N this process is the primary, and forks N workers that run this again.
+  const workers = resolveWorkers(values.workers, config.workers, service);
+  const worker = isWorker() ? await joinPrimary() : undefined;
+  const forWorkers = (loaded: typeof config) => (worker ? shareRateLimits(loaded, worker.workers) : loaded);
+  const log = createLogger({ service: service === 'all' ? 'vallum' : service, level: config.logLevel, format: config.logFormat });
+  const primary = workers > 1 && !worker;
+  const serving = primary
+    ? undefined
+    : await startVallum(forWorkers(config), {
+        service,
+        address: values.address,
+        garbagePacer: createGarbagePacer(),
+        sharedCache: worker?.sharedCache,
+        metricsFromPrimary: worker !== undefined,
+      });
+  const running = serving ?? (await startWorkers(config, { service, workers, log }));
+  // --- end workers
+  const applyConfig = async (next: typeof config) => {
+    const { notApplied } = await running.reload(forWorkers(next));
+    for (const change of notApplied) log.warn({ file }, `configuration change not applied: ${change}`);
+    log.info({ file, routes: next.routes.length }, 'configuration reloaded');
+  };
+  const reloadFailed = (err: unknown) =>
+    log.error({ file, error: err instanceof Error ? err.message : String(err) }, 'configuration not reloaded; the running one stays in force');
+  // --- workers: a worker reloads when the primary says so; the primary alone watches the file and logs the start.
+  if (worker) {
+    worker.onReload(() => {
+      try {
+        void applyConfig(loadVallumConfig(file)).catch(reloadFailed);
+      } catch (err) {
+        reloadFailed(err);
+      }
+    });
+    if (serving?.metrics) worker.serveMetrics(serving.metrics);
+    worker.listening(running.url);
+    // The primary reloads every worker; a SIGHUP to the whole process group must not end this one (its default).
+    process.on('SIGHUP', () => {});
+    // The primary passes SIGTERM on; this worker drains as a single process does.
+    onSignal(() => running.shutdown());
+    return -1;
+  }
+  // --- end workers
+  log.info(`vallum ${running.service} listening on ${running.url}${workers > 1 ? ` (${workers} workers)` : ''}`);
+  const watcher = watchConfigFile(file, { onConfig: applyConfig, onError: reloadFailed });
   // --- signals (lifecycle) ---
   process.on('SIGHUP', () => {
     log.info({ file }, 'SIGHUP: reloading the configuration');

@@ -16,7 +16,11 @@ export interface MetricsListener {
   close(): Promise<void>;
 }
 
-export async function startMetricsListener(address: string, metrics: VallumMetrics, options: MetricsListenerOptions = {}): Promise<MetricsListener> {
+export async function startMetricsListener(
+  address: string,
+  metrics: Pick<VallumMetrics, 'scrape'>,
+  options: MetricsListenerOptions = {},
+): Promise<MetricsListener> {
   const { host, port } = parseListenAddress(address, 'metrics_address');
   const server = createServer((req, res) => {
     if (options.probes?.(req, res)) return;

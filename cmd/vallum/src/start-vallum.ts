@@ -30,6 +30,10 @@ export interface StartOptions {
   logger?: boolean;
   /** Paces young collections while few requests are in flight (the `vallum` command passes one; see process-memory.ts). */
   garbagePacer?: GarbagePacer;
+  /** All-in-one without Redis, as one of several workers: the session store of the primary, in place of one here. */
+  sharedCache?: CacheApi;
+  /** A worker of `vallum --workers`: it counts metrics, and the primary serves them all on `metrics_address`. */
+  metricsFromPrimary?: boolean;
 }
 
 export interface RunningVallum {
@@ -45,6 +49,8 @@ export interface RunningVallum {
   probes: ProbeResponder;
   /** The metrics listener's bound address when `metrics_address` is set, e.g. http://127.0.0.1:9090 */
   metricsUrl: string | undefined;
+  /** This process's metrics when `metrics_address` is set (a worker hands them to its primary). */
+  metrics: VallumMetrics | undefined;
   /**
    * Swaps in services built from a new config, and the listener's certificate when it changed; throws (and keeps
    * what runs) when they cannot be built or the certificate and key do not load.
@@ -81,7 +87,11 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const metrics = metricsAddress === undefined ? undefined : (await import('@vallum/telemetry/metrics')).createMetrics({ service });
   // The session store outlives config reloads: a reload must not sign everybody out.
   const storeLog = logger === false ? undefined : createLogger({ service: 'cache', level: initial.logLevel, format: initial.logFormat });
-  const store = service === 'all' || service === 'cache' ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog, metrics }) : undefined;
+  const sharedCache = service === 'all' ? options.sharedCache : undefined;
+  const store =
+    (service === 'all' && !sharedCache) || service === 'cache'
+      ? (await import('@vallum/cache')).createSessionStore(initial, { log: storeLog, metrics })
+      : undefined;
   // So do open long-lived connections: after a reload they are re-checked against the new policy.
   const connections = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createConnectionWatch() : undefined;
   // And the proxy's assertion keys: a rotated key stays in the JWKS until what it signed has expired.
@@ -89,7 +99,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const counters = createHotPathCounters();
   const goingAway = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).sayGoingAway : undefined;
   const stopping = new AbortController();
-  const lasting: ProcessState = { store, connections, keyRing, counters, goingAway, stopping: stopping.signal, metrics };
+  const lasting: ProcessState = { store, sharedCache, connections, keyRing, counters, goingAway, stopping: stopping.signal, metrics };
 
   let current = await buildServices(initial, { service, logger, lasting });
   let runningConfig = initial;
@@ -150,10 +160,11 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   });
   // The metrics listener answers the probes at its root on every service, the proxy's included.
   const metricsListener =
-    metrics &&
-    (await startMetricsListener(metricsAddress!, metrics, {
-      probes: createProbeResponder(readiness, { service: service === 'all' ? 'vallum' : service }),
-    }).catch((err: unknown) => closeServer(server, err)));
+    metrics && !options.metricsFromPrimary
+      ? await startMetricsListener(metricsAddress!, metrics, {
+          probes: createProbeResponder(readiness, { service: service === 'all' ? 'vallum' : service }),
+        }).catch((err: unknown) => closeServer(server, err))
+      : undefined;
   const bound = server.address() as AddressInfo;
   const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
   const retiring = new Set<Promise<void>>();
@@ -173,6 +184,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     readiness,
     probes,
     metricsUrl: metricsListener?.url,
+    metrics,
     async reload(config) {
       const notApplied: string[] = [];
       if (config.metricsAddress !== initial.metricsAddress) notApplied.push('metrics_address changed: the metrics listener stays as it is until a restart');
@@ -315,6 +327,8 @@ const RETIRE_AFTER_MS = 5_000;
 /** What the process keeps across reloads, made here once and handed to the services each config builds. */
 interface ProcessState {
   store: CacheService.SessionStore | undefined;
+  /** In place of `store`, the session store of another process (a worker's view of the primary's). */
+  sharedCache: CacheApi | undefined;
   connections: ProxyService.ConnectionWatch | undefined;
   keyRing: ProxyService.KeyRing | undefined;
   counters: HotPathCounters;
@@ -342,7 +356,7 @@ async function buildServices(
   },
 ): Promise<BuiltServices> {
   const { service, logger } = ctx;
-  const { store, connections, keyRing, counters, metrics } = ctx.lasting;
+  const { store, sharedCache, connections, keyRing, counters, metrics } = ctx.lasting;
   const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, counters, metrics });
   const signer = createServiceTokenSigner(config.sharedSecret, service);
   // The store outlives the config; its key for IdP tokens at rest follows the config (rotation, see docs/operations.md).
@@ -361,6 +375,7 @@ async function buildServices(
   let upgrade: BuiltServices['upgrade'] = (_req, socket) => socket.destroy();
   const checks: BuiltServices['checks'] = {};
   if (store && config.redisUrl) checks.redis = () => store.ping();
+  if (sharedCache) checks.cache = () => sharedCache.ping();
   // One IdP client for sign-in, token refresh and readiness, so discovery happens once.
   const idp = service === 'all' || service === 'authenticate' ? (await import('@vallum/authenticate')).createOidcClient(config.idp) : undefined;
   if (idp) checks.idp = async () => void (await idp.configuration());
@@ -376,8 +391,9 @@ async function buildServices(
       logger: logger === false ? undefined : createLogger({ service: 'authorize', level: config.logLevel, format: config.logFormat }),
       metrics,
     });
-    const authenticate = authenticateService.buildApp(config, { cache: store!, oidc: idp, logger, metrics });
-    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(store!), ...proxyDeps() });
+    const cache = sharedCache ?? store!;
+    const authenticate = authenticateService.buildApp(config, { cache, oidc: idp, logger, metrics });
+    const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(cache), ...proxyDeps() });
     apps = [authenticate, proxy.pages];
     closeProxy = () => proxy.close();
     const authenticateHost = config.authenticateServiceUrl.host.toLowerCase();

@@ -55,6 +55,8 @@ export interface VallumConfig extends ListenerConfig {
   /** host:port of the Prometheus metrics listener; undefined = no metrics listener. */
   metricsAddress: string | undefined;
   services: ServiceName | 'all';
+  /** Processes serving requests; `auto` is one per available core (the command resolves it). */
+  workers: number | 'auto';
   authenticateServiceUrl: URL;
   authorizeServiceUrl: URL | undefined;
   cacheServiceUrl: URL | undefined;
@@ -208,6 +210,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     address: raw.address ?? '127.0.0.1:8000',
     metricsAddress: raw.metrics_address,
     services: raw.services ?? 'all',
+    workers: raw.workers ?? 1,
     authenticateServiceUrl: authenticateServiceUrl ?? new URL('http://invalid'),
     authorizeServiceUrl,
     cacheServiceUrl,

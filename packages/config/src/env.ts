@@ -3,6 +3,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[]]> 
   ['VALLUM_ADDRESS', ['address']],
   ['VALLUM_METRICS_ADDRESS', ['metrics_address']],
   ['VALLUM_SERVICES', ['services']],
+  ['VALLUM_WORKERS', ['workers']],
   ['VALLUM_AUTHENTICATE_SERVICE_URL', ['authenticate_service_url']],
   ['VALLUM_AUTHORIZE_SERVICE_URL', ['authorize_service_url']],
   ['VALLUM_CACHE_SERVICE_URL', ['cache_service_url']],

@@ -18,5 +18,6 @@ export { policyVersion } from './policy-version.js';
 export { compilePolicies, type CompiledPolicies } from './compile-policies.js';
 export type { LimitsConfig, RateLimitConfig, RouteLimitConfig } from './build-limits.js';
 export { configSchema, configSchemaText } from './json-schema.js';
+export { shareRateLimits } from './share-limits.js';
 export { parseRedisUrl, type RedisTarget, type RedisNode } from './redis-url.js';
 export { secretList } from './secret-list.js';

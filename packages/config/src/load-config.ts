@@ -91,27 +91,29 @@ function applyEnvOverrides(doc: Document, env: Record<string, string | undefined
     const value = env[name];
     if (value === undefined || value === '') continue;
     if (doc.contents === null) doc.contents = doc.createNode({}) as never;
-    const type = settingType(path);
-    const typed =
-      type === 'array'
-        ? value
-            .split(',')
-            .map((v) => v.trim())
-            .filter((v) => v !== '')
-        : type === 'boolean' && (value === 'true' || value === 'false')
-          ? value === 'true'
-          : value;
-    doc.setIn(path, typed);
+    doc.setIn(path, typedEnvValue(path, value));
     applied.push([name, path]);
   }
   return applied;
 }
 
-/** The schema's type of this setting: `VALLUM_…=true` means true for a boolean, and a list is comma-separated. */
-function settingType(path: readonly string[]): unknown {
-  let schema: { properties?: Record<string, unknown>; type?: unknown } = ConfigSchema as never;
+/**
+ * An environment value as the schema types the setting: `VALLUM_…=true` means true for a boolean, a list is
+ * comma-separated, and `VALLUM_WORKERS=2` means 2 where a whole number is allowed.
+ */
+function typedEnvValue(path: readonly string[], value: string): string | boolean | number | string[] {
+  let schema: { properties?: Record<string, unknown>; type?: unknown; anyOf?: Array<{ type?: unknown }> } = ConfigSchema as never;
   for (const key of path) schema = (schema.properties?.[key] ?? {}) as never;
-  return schema.type;
+  if (schema.type === 'array') {
+    return value
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
+  }
+  if (schema.type === 'boolean' && (value === 'true' || value === 'false')) return value === 'true';
+  const numeric = schema.type === 'integer' || (schema.anyOf ?? []).some((s) => s.type === 'integer');
+  if (numeric && /^\d{1,9}$/.test(value)) return Number(value);
+  return value;
 }
 
 function schemaIssues(raw: object): ConfigIssue[] {

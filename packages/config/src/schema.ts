@@ -55,6 +55,11 @@ export const ConfigSchema = Type.Object(
     services: Type.Optional(
       Type.Union([Type.Literal('all'), ...SERVICE_NAMES.map((s) => Type.Literal(s))], { description: 'Which service this process runs (default all)' }),
     ),
+    workers: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 1024 }), Type.Literal('auto')], {
+        description: 'Processes serving requests (all-in-one and proxy): a number, or auto for one per available core (default 1)',
+      }),
+    ),
     authenticate_service_url: Url('Public URL of the authenticate service, e.g. https://authenticate.corp.example.com'),
     authorize_service_url: Type.Optional(Url('Internal URL of the authorize service (split mode)')),
     cache_service_url: Type.Optional(Url('Internal URL of the cache service (split mode)')),

@@ -37,6 +37,7 @@ export const ErrorCodes = {
   RATE_LIMITED: 'VALLUM_RATE_LIMITED',
   REQUEST_BODY_TOO_LARGE: 'VALLUM_REQUEST_BODY_TOO_LARGE',
   UNSUPPORTED_CONTENT_ENCODING: 'VALLUM_UNSUPPORTED_CONTENT_ENCODING',
+  WORKER_EXITED: 'VALLUM_WORKER_EXITED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -108,6 +109,10 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Objec
   VALLUM_RATE_LIMITED: { status: 429, meaning: 'Too many requests from this user or address; Retry-After says when to try again.' },
   VALLUM_REQUEST_BODY_TOO_LARGE: { status: 413, meaning: "The request body is larger than the route's max_request_body_bytes." },
   VALLUM_UNSUPPORTED_CONTENT_ENCODING: { status: 415, meaning: 'A compressed request body was sent where Vallum does not accept one.' },
+  VALLUM_WORKER_EXITED: {
+    status: 500,
+    meaning: 'A worker process of `vallum --workers` exited before it listened, so Vallum did not start; the worker printed why just before.',
+  },
 });
 
 const KNOWN: ReadonlySet<string> = new Set(Object.values(ErrorCodes));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseExposition, sampleValue } from '@vallum/testing';
 import { methodLabel, routeRequestRecorder, statusClass } from './metric-labels.js';
-import { createMetrics, metricNames } from './metrics.js';
+import { aggregateMetrics, createMetrics, metricNames } from './metrics.js';
 
 test('a scrape parses, with the service label on every series and prom-client default metrics in this registry only', async () => {
   const metrics = createMetrics({ service: 'proxy' });
@@ -82,4 +82,21 @@ test('every vallum_ metric follows the naming conventions: counters end in _tota
     if (String(m.type) === 'histogram') assert.match(m.name, /_seconds$/, m.name);
   }
   assert.ok((await metricNames(metrics)).has('vallum_http_request_duration_seconds_bucket'));
+});
+
+test("aggregateMetrics sums the workers' counters and histograms into one exposition (vallum --workers)", async () => {
+  const workers = [createMetrics({ service: 'all' }), createMetrics({ service: 'all' })];
+  routeRequestRecorder(workers[0]!, 'app').observe('GET', 200, 0.004);
+  routeRequestRecorder(workers[1]!, 'app').observe('GET', 200, 0.2);
+  routeRequestRecorder(workers[1]!, 'app').observe('GET', 200, 0.3);
+  workers[0]!.signIns.inc({ result: 'success' });
+  workers[1]!.signIns.inc({ result: 'success' });
+  const { contentType, body } = await aggregateMetrics(await Promise.all(workers.map((w) => w.registry.getMetricsAsJSON())));
+  assert.match(contentType, /^text\/plain/);
+  const parsed = parseExposition(body);
+  const get2xx = { route: 'app', method: 'GET', status_class: '2xx', service: 'all' };
+  assert.equal(sampleValue(parsed, 'vallum_http_request_duration_seconds_count', get2xx), 3);
+  assert.equal(sampleValue(parsed, 'vallum_http_request_duration_seconds_bucket', { ...get2xx, le: '0.005' }), 1);
+  assert.equal(sampleValue(parsed, 'vallum_sign_ins_total', { result: 'success' }), 2);
+  assert.equal(parsed.types.get('process_cpu_user_seconds_total'), 'counter');
 });

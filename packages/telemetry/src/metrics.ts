@@ -2,7 +2,7 @@
 // through their deps (never prom-client's global registry). Loaded only when metrics are on (`@vallum/telemetry/metrics`):
 // prom-client costs a process about 13 MB of RSS. Label values are bounded by the config: route ids,
 // upstream origins, methods, status classes, reason codes; never raw paths or users.
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { TallyCounter, TallyHistogram } from './tally-metrics.js';
 
 /** Request durations, in seconds: 1 ms to 30 s. */
@@ -137,4 +137,16 @@ export async function metricNames(metrics: VallumMetrics): Promise<Set<string>> 
     if (metric.type === ('summary' as unknown as typeof metric.type)) for (const s of ['_sum', '_count']) names.add(metric.name + s);
   }
   return names;
+}
+
+/** One process's metrics in prom-client's JSON form (`registry.getMetricsAsJSON()`), to be aggregated elsewhere. */
+export type MetricsSnapshot = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/**
+ * One exposition of several processes' metrics (`vallum --workers`: the primary and its workers), combined as
+ * prom-client's cluster mode does: counters and histograms summed, each default metric by its own aggregator.
+ */
+export async function aggregateMetrics(snapshots: readonly MetricsSnapshot[]): Promise<{ contentType: string; body: string }> {
+  const registry = AggregatorRegistry.aggregate([...snapshots]);
+  return { contentType: registry.contentType, body: await registry.metrics() };
 }
