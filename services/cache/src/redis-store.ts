@@ -21,13 +21,13 @@ import {
 } from './redis-client.js';
 
 // `{id}` is the hash tag: a session's record, idle deadline and ended ID token live in one slot.
-const sessionKey = (id: string) => `vallum:{${id}}:session`;
+export const sessionKey = (id: string) => `vallum:{${id}}:session`;
 const idleKey = (id: string) => `vallum:{${id}}:idle`;
 const endedKey = (id: string) => `vallum:{${id}}:ended`;
 const SESSION_MATCH = 'vallum:{*}:session';
 const sessionIdOf = (key: string) => key.slice('vallum:{'.length, -'}:session'.length);
 // One key each, so any slot will do; the names predate Cluster support and are kept (a revoked token stays revoked).
-const USER_PREFIX = 'vallum:user:';
+export const USER_PREFIX = 'vallum:user:';
 const ONCE_PREFIX = 'vallum:once:';
 const API_TOKEN_PREFIX = 'vallum:api-token:';
 const DENIED_PREFIX = 'vallum:api-token-revoked:';
@@ -37,9 +37,9 @@ const CHANNEL = 'vallum:session-changed';
  * sits in a slot of its own and is written beside a session's transaction, not inside it; an entry whose session
  * expired or was removed is dropped when the refresher reads it.
  */
-const DUE_KEY = 'vallum:refresh-due';
+export const DUE_KEY = 'vallum:refresh-due';
 /** Set once every session written before the schedule existed is on it (see indexSessions). */
-const DUE_INDEXED_KEY = 'vallum:refresh-due:indexed';
+export const DUE_INDEXED_KEY = 'vallum:refresh-due:indexed';
 const LEASE_KEY = 'vallum:refresher-lease';
 const READY_WAIT_MS = 1000;
 const SCAN_LIMIT = 1_000_000;
