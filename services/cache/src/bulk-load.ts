@@ -13,7 +13,7 @@ export interface BulkLoad {
   dueEvery: number;
   users: number;
   tokenSecret: Secrets;
-  /** Bytes of each IdP token (access, refresh and ID token); default 16. */
+  /** Bytes of the ID and access tokens (the refresh token: at most 64); default 16. */
   tokenBytes?: number;
 }
 
@@ -26,7 +26,7 @@ const resp = (commands: string[][]) =>
 /** Resolves to the ids of the due sessions once Redis has answered every write; rejects on an error reply. */
 export async function bulkLoadSessions(port: number, load: BulkLoad): Promise<Set<string>> {
   const tokens = createTokenCipher(load.tokenSecret);
-  const token = (kind: string, i: number) => `${kind}-${i}-`.padEnd(load.tokenBytes ?? 16, 't');
+  const token = (kind: string, i: number, bytes = load.tokenBytes ?? 16) => `${kind}-${i}-`.padEnd(bytes, 't');
   const socket = connect({ port, host: '127.0.0.1' });
   let sent = 0;
   let replies = 0;
@@ -62,7 +62,7 @@ export async function bulkLoadSessions(port: number, load: BulkLoad): Promise<Se
         claims: {},
         idToken: token('id', i),
         accessToken: token('access', i),
-        refreshToken: token('refresh', i),
+        refreshToken: token('refresh', i, Math.min(load.tokenBytes ?? 16, 64)),
         tokenExpiresAt: now + 3_600_000,
         createdAt: now,
         expiresAt: now + ttl,

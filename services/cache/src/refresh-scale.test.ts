@@ -4,7 +4,7 @@
 // drops schedule entries whose session is gone; the admin listing reads every session in batches (one MGET with
 // every key threw RangeError near 100,000); signing one user out everywhere finds and ends their sessions.
 //
-// 50,000 in the suite, not 200,000: at 200,000 this machine (2 cores shared with other work) needed 52-70 s, and
+// 50,000 in the suite, not 200,000: at 200,000 this machine (2 cores shared with other work) needed 44-70 s, and
 // 100,000 up to 71 s under heavier load, most of it sealing every session's tokens while loading and opening them
 // again while listing, not the refresher. `VALLUM_SCALE_SESSIONS=200000 node --test
 // services/cache/dist-test/refresh-scale.test.js` runs it at 200,000; the figures are in docs/operations.md.
