@@ -6,8 +6,8 @@ import { matchesQuery } from './session-query.js';
 export interface DueSessions {
   /** The live ones among the entries read. */
   sessions: Session[];
-  /** Entries read (those of sessions that are gone were dropped from the schedule): 0 when none was due. */
-  seen: number;
+  /** The ids of the entries read (those of sessions that are gone were dropped from the schedule); none when none was due. */
+  seen: string[];
 }
 
 export interface ScheduledCheck {
@@ -202,11 +202,11 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
     },
     async dueSessions(until, limit) {
       const found: Session[] = [];
-      let seen = 0;
+      const seen: string[] = [];
       for (const [id, at] of checkAt) {
-        if (seen >= limit) break;
+        if (seen.length >= limit) break;
         if (at > until) continue;
-        seen++;
+        seen.push(id);
         const s = live(id);
         if (s) found.push(structuredClone(s));
         else checkAt.delete(id);

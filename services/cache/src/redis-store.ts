@@ -244,7 +244,7 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
       const sessions = await read(ids);
       const gone = ids.filter((id) => !sessions.some((s) => s.id === id));
       if (gone.length) await run(() => redis.zrem(DUE_KEY, ...gone));
-      return { sessions, seen: ids.length };
+      return { sessions, seen: ids };
     },
     async scheduleChecks(checks) {
       const next = checks.flatMap(({ id, at }) => (at === undefined ? [] : [at, id]));

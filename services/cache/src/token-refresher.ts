@@ -154,12 +154,14 @@ export function startTokenRefresher(
     const until = start + interval / 10;
     const next = start + interval;
     const done = new Set<string>();
+    const read = new Set<string>();
     while (await stillLeads(true)) {
       const { sessions, seen } = await store.dueSessions(until, BATCH);
-      if (seen === 0) break;
+      // Entries that come back (a schedule write that did not take) would come back in every batch: the pass ends.
+      const fresh = seen.filter((id) => !read.has(id));
+      if (fresh.length === 0) break;
+      for (const id of fresh) read.add(id);
       const queue = sessions.filter((s) => !done.has(s.id));
-      // Sessions whose new schedule could not be written would come back in every batch: the pass ends there.
-      if (queue.length === 0 && sessions.length > 0) break;
       // A few IdP calls at a time; the lease is renewed as the batch goes, and the batch stops if it was lost.
       const scheduled: ScheduledCheck[] = [];
       const worker = async () => {
