@@ -450,8 +450,7 @@ async function buildServices(
     upgrade,
     checks,
     async close() {
-      refresher?.close();
-      await Promise.all([...apps.map((a) => a.close()), closeProxy()]);
+      await Promise.all([refresher?.close(), ...apps.map((a) => a.close()), closeProxy()]);
     },
   };
 }

@@ -102,7 +102,7 @@ export function createMetrics(options: MetricsOptions): VallumMetrics {
     }),
     sessionsActive: new Gauge({
       name: 'vallum_sessions_active',
-      help: 'Sessions in the store, as of the token refresher pass',
+      help: "Sessions holding IdP tokens on the token refresher's schedule, as of its last pass",
       registers: [registry],
     }),
     tokenRefreshes: new Counter({

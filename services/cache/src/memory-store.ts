@@ -1,10 +1,39 @@
 import { apiTokenEvent, type CacheApi } from '@vallum/service-client';
 import type { ApiTokenRecord, Secrets, Session } from '@vallum/session';
+import type { Lease } from './redis-lease.js';
 import { matchesQuery } from './session-query.js';
 
+export interface DueSessions {
+  /** The live ones among the entries read. */
+  sessions: Session[];
+  /** The ids of the entries read (those of sessions that are gone were dropped from the schedule); none when none was due. */
+  seen: string[];
+}
+
+export interface ScheduledCheck {
+  id: string;
+  at: number | undefined;
+}
+
 export interface SessionStore extends CacheApi {
-  /** Every live session, for the token refresher. */
+  /** Every live session, read in batches (an admin query that is not by user). */
   listSessions(): Promise<Session[]>;
+  /**
+   * Sessions whose next IdP check is due by `until` (ms), at most `limit`: the token refresher's schedule. A session
+   * written with putSession is due at once; the refresher then sets its next check with scheduleCheck.
+   */
+  dueSessions(until: number, limit: number): Promise<DueSessions>;
+  /** When the refresher next checks these sessions; `at` undefined takes one off the schedule. Never schedules a session that is gone. */
+  scheduleChecks(checks: ScheduledCheck[]): Promise<void>;
+  /** How many sessions are on the refresher's schedule (those holding IdP tokens to check). */
+  scheduledSessions(): Promise<number>;
+  /**
+   * Leadership of the token refresher among the processes sharing this store (Redis); a store in one process's
+   * memory has none, and its process leads.
+   */
+  refresherLease?(ttlMs: number): Lease;
+  /** Puts the sessions written before the schedule existed on it, once per store; the count put. */
+  indexSessions?(): Promise<number>;
   /** Seals IdP tokens at rest with these secrets from now on (current first), for a reload; stores that seal none lack it. */
   useTokenSecrets?(secrets: Secrets): void;
   close(): Promise<void>;
@@ -48,6 +77,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   let unlogged = 0;
   let loggedAt = -Infinity;
   const idleUntil = new Map<string, number>();
+  // The refresher's schedule: next check time by session. Read by a scan, bounded like the sessions themselves.
+  const checkAt = new Map<string, number>();
   const claimed = new Map<string, number>();
   /** Signed-out sessions' ID tokens, for the IdP's id_token_hint only, until the deadline. */
   const ended = new Map<string, { idToken: string; until: number }>();
@@ -61,6 +92,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   const drop = (id: string) => {
     sessions.delete(id);
     idleUntil.delete(id);
+    checkAt.delete(id);
     bytes -= sizes.get(id) ?? 0;
     sizes.delete(id);
   };
@@ -123,11 +155,13 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
     async putSession(session) {
       write(session);
       if (session.idleTimeoutMs !== undefined) idleUntil.set(session.id, now() + session.idleTimeoutMs);
+      checkAt.set(session.id, now());
       notify(session.id);
     },
     async updateSession(session) {
       if (!live(session.id)) return false;
       write(session);
+      if (!checkAt.has(session.id)) checkAt.set(session.id, now());
       notify(session.id);
       return true;
     },
@@ -148,6 +182,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
       if (idToken !== undefined) ended.set(id, { idToken, until: now() + keepSeconds * 1000 });
       sessions.delete(id);
       idleUntil.delete(id);
+      checkAt.delete(id);
       notify(id);
     },
     async takeEndedIdToken(id) {
@@ -166,6 +201,28 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
         const s = live(id);
         return s ? [structuredClone(s)] : [];
       });
+    },
+    async dueSessions(until, limit) {
+      const found: Session[] = [];
+      const seen: string[] = [];
+      for (const [id, at] of checkAt) {
+        if (seen.length >= limit) break;
+        if (at > until) continue;
+        seen.push(id);
+        const s = live(id);
+        if (s) found.push(structuredClone(s));
+        else checkAt.delete(id);
+      }
+      return { sessions: found, seen };
+    },
+    async scheduledSessions() {
+      return checkAt.size;
+    },
+    async scheduleChecks(checks) {
+      for (const { id, at } of checks) {
+        if (at === undefined || !live(id)) checkAt.delete(id);
+        else checkAt.set(id, at);
+      }
     },
     subscribe(listener) {
       listeners.add(listener);

@@ -4,6 +4,7 @@
 import { parseRedisUrl, type RedisTarget } from '@vallum/config';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { SessionStore } from './memory-store.js';
+import { createRedisLease } from './redis-lease.js';
 import { matchesQuery } from './session-query.js';
 import { createTokenCipher, type StoredSession } from './token-cipher.js';
 import type { ApiTokenRecord, Secrets, Session } from '@vallum/session';
@@ -20,17 +21,26 @@ import {
 } from './redis-client.js';
 
 // `{id}` is the hash tag: a session's record, idle deadline and ended ID token live in one slot.
-const sessionKey = (id: string) => `vallum:{${id}}:session`;
+export const sessionKey = (id: string) => `vallum:{${id}}:session`;
 const idleKey = (id: string) => `vallum:{${id}}:idle`;
 const endedKey = (id: string) => `vallum:{${id}}:ended`;
 const SESSION_MATCH = 'vallum:{*}:session';
 const sessionIdOf = (key: string) => key.slice('vallum:{'.length, -'}:session'.length);
 // One key each, so any slot will do; the names predate Cluster support and are kept (a revoked token stays revoked).
-const USER_PREFIX = 'vallum:user:';
+export const USER_PREFIX = 'vallum:user:';
 const ONCE_PREFIX = 'vallum:once:';
 const API_TOKEN_PREFIX = 'vallum:api-token:';
 const DENIED_PREFIX = 'vallum:api-token-revoked:';
 const CHANNEL = 'vallum:session-changed';
+/**
+ * The token refresher's schedule: a sorted set of session ids by next check time (ms). One key, so on a Cluster it
+ * sits in a slot of its own and is written beside a session's transaction, not inside it; an entry whose session
+ * expired or was removed is dropped when the refresher reads it.
+ */
+export const DUE_KEY = 'vallum:refresh-due';
+/** Set once every session written before the schedule existed is on it (see indexSessions). */
+export const DUE_INDEXED_KEY = 'vallum:refresh-due:indexed';
+const LEASE_KEY = 'vallum:refresher-lease';
 const READY_WAIT_MS = 1000;
 const SCAN_LIMIT = 1_000_000;
 /** Longest a write waits for a replica. */
@@ -172,7 +182,8 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
       );
       const writes: Command[] = [['set', sessionKey(session.id), serialize(session), 'PX', ttl]];
       if (session.idleTimeoutMs !== undefined) writes.push(['set', idleKey(session.id), '1', 'PX', Math.min(ttl, session.idleTimeoutMs)]);
-      await replicated(writes, true);
+      // The schedule entry goes out with the session, not after it: a new session is due for its first check at once.
+      await Promise.all([replicated(writes, true), replicated([['zadd', DUE_KEY, Date.now(), session.id]])]);
       await run(() => notify(session.id));
     },
     async updateSession(session) {
@@ -180,7 +191,8 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
       if (ttl <= 0) return false;
       const [res] = await replicated([['set', sessionKey(session.id), serialize(session), 'PX', ttl, 'XX']]);
       if (res !== 'OK') return false;
-      await run(() => notify(session.id));
+      // NX: a session keeps its place on the schedule, and one missing from it (lost in a failover) is put back.
+      await Promise.all([replicated([['zadd', DUE_KEY, 'NX', Date.now(), session.id]]), run(() => notify(session.id))]);
       return true;
     },
     async touchSession(id) {
@@ -191,7 +203,7 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
       return (await run(() => redis.pexpire(idleKey(id), ttl))) === 1;
     },
     async deleteSession(id) {
-      await replicated([['del', sessionKey(id), idleKey(id)]]);
+      await Promise.all([replicated([['del', sessionKey(id), idleKey(id)]]), run(() => redis.zrem(DUE_KEY, id))]);
       await run(() => notify(id));
     },
     async endSession(id, keepSeconds) {
@@ -202,7 +214,7 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
         const { accessToken: _a, refreshToken: _r, ...kept } = session;
         writes.push(['set', endedKey(id), serialize(kept), 'EX', Math.max(1, Math.ceil(keepSeconds))]);
       }
-      await replicated(writes, true);
+      await Promise.all([replicated(writes, true), run(() => redis.zrem(DUE_KEY, id))]);
       await run(() => notify(id));
     },
     async takeEndedIdToken(id) {
@@ -226,6 +238,36 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
     async listSessions() {
       const keys = await run(() => scanKeys(redis, SESSION_MATCH, SCAN_LIMIT));
       return read(keys.map(sessionIdOf));
+    },
+    async dueSessions(until, limit) {
+      const ids = await run(() => redis.zrangebyscore(DUE_KEY, '-inf', until, 'LIMIT', 0, limit));
+      const sessions = await read(ids);
+      const gone = ids.filter((id) => !sessions.some((s) => s.id === id));
+      if (gone.length) await run(() => redis.zrem(DUE_KEY, ...gone));
+      return { sessions, seen: ids };
+    },
+    async scheduledSessions() {
+      return run(() => redis.zcard(DUE_KEY));
+    },
+    async scheduleChecks(checks) {
+      const next = checks.flatMap(({ id, at }) => (at === undefined ? [] : [at, id]));
+      const off = checks.flatMap(({ id, at }) => (at === undefined ? [id] : []));
+      // XX: an entry removed with its session (a sign-out during the check) is not put back.
+      await run(() => Promise.all([next.length && redis.zadd(DUE_KEY, 'XX', ...next), off.length && redis.zrem(DUE_KEY, ...off)]));
+    },
+    refresherLease(ttlMs) {
+      return createRedisLease(redis, LEASE_KEY, ttlMs);
+    },
+    async indexSessions() {
+      // Once per Redis: sessions written before the schedule existed (an upgrade) are put on it, due at once.
+      if ((await run(() => redis.exists(DUE_INDEXED_KEY))) === 1) return 0;
+      const ids = (await run(() => scanKeys(redis, SESSION_MATCH, SCAN_LIMIT))).map(sessionIdOf);
+      for (let i = 0; i < ids.length; i += READ_BATCH) {
+        const batch = ids.slice(i, i + READ_BATCH);
+        await run(() => redis.zadd(DUE_KEY, 'NX', ...batch.flatMap((id) => [Date.now(), id])));
+      }
+      await run(() => redis.set(DUE_INDEXED_KEY, '1'));
+      return ids.length;
     },
     subscribe(listener) {
       subscription ??= subscribeChannel(redis, target, CHANNEL, (sid) => {

@@ -27,7 +27,12 @@ test('a Redis dump shows no IdP token in clear, and the store reads them back', 
   await store.putSession(session('dump-1'));
   await store.updateSession({ ...session('dump-1'), accessToken: 'access-tok-2' });
   const dump = JSON.stringify(
-    await Promise.all((await raw.keys('*')).map(async (k) => [k, (await raw.type(k)) === 'string' ? await raw.get(k) : await raw.smembers(k)])),
+    await Promise.all(
+      (await raw.keys('*')).map(async (k) => {
+        const type = await raw.type(k);
+        return [k, type === 'string' ? await raw.get(k) : type === 'zset' ? await raw.zrange(k, 0, -1, 'WITHSCORES') : await raw.smembers(k)];
+      }),
+    ),
   );
   for (const token of [...Object.values(TOKENS), 'access-tok-2']) assert.ok(!dump.includes(token), `${token} in clear in ${dump}`);
   assert.equal((await store.getSession('dump-1'))?.accessToken, 'access-tok-2');
