@@ -36,9 +36,12 @@ test('lock holders are read from /proc/locks by device and inode; waiters hold n
   assert.deepEqual(aptLock.lockHolders(procLocks, ['/var/lib/dpkg/lock', '/var/lib/apt/lists/lock'], stat), [{ path: '/var/lib/dpkg/lock', pid: 4242 }]);
 });
 
-/** Holds an exclusive lock on `file` for `seconds` in a flock(1) process; resolves once /proc/locks shows it. */
+/**
+ * Holds an exclusive lock on `file` for `seconds` in a flock(1) process (`-o`: only flock holds it, so killing flock
+ * releases it); resolves once /proc/locks shows it.
+ */
 async function holdLock(file: string, seconds: number) {
-  const child = spawn('flock', ['-x', file, 'sleep', String(seconds)], { stdio: 'ignore' });
+  const child = spawn('flock', ['-x', '-o', file, 'sleep', String(seconds)], { stdio: 'ignore' });
   const deadline = Date.now() + 5000;
   while (aptLock.lockHolders(aptLock.readProcLocks(), [file]).length === 0) {
     assert.ok(Date.now() < deadline, 'flock took the lock');
@@ -50,7 +53,8 @@ async function holdLock(file: string, seconds: number) {
 test('a held lock is waited for with one message naming the holder, and the wait ends when it is released', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'vallum-apt-lock-')), 'lock');
   writeFileSync(file, '');
-  const holder = await holdLock(file, 1.5);
+  // Held until the waiter has said it waits: a slow start of the waiter must not find the lock already free.
+  const holder = await holdLock(file, 60);
   assert.deepEqual(aptLock.lockHolders(aptLock.readProcLocks(), [file]), [{ path: file, pid: holder.pid }]);
   const said: string[] = [];
   // Synchronous, as scripts/test.mjs calls it: run in a child so this process keeps reaping the holder.
@@ -66,14 +70,26 @@ test('a held lock is waited for with one message naming the holder, and the wait
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  waiter.stdout.on('data', (d: Buffer) => said.push(...d.toString().trim().split('\n')));
-  await once(waiter, 'exit');
+  const exited = once(waiter, 'exit');
+  const waiting = new Promise<void>((resolve) => {
+    waiter.stdout.on('data', (d: Buffer) => {
+      said.push(...d.toString().trim().split('\n'));
+      resolve();
+    });
+    void exited.then(() => resolve());
+  });
+  try {
+    await waiting;
+    await new Promise((r) => setTimeout(r, 300));
+  } finally {
+    holder.kill();
+  }
+  await exited;
   const waited = Date.now() - started;
   assert.equal(said.length, 2, said.join('\n'));
   assert.match(said[0]!, new RegExp(`^waiting for another apt/dpkg process to finish \\(lock .* held by PID ${holder.pid} \\(flock\\); up to 20 s\\)$`));
   assert.equal(said[1], 'free');
-  assert.ok(waited >= 800, `waited ${waited} ms for the holder`);
-  if (holder.exitCode === null) await once(holder, 'exit');
+  assert.ok(waited >= 300, `waited ${waited} ms for the holder`);
 });
 
 test('the wait is bounded: a lock held past the deadline gives up with false', async () => {
