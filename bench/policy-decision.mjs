@@ -35,11 +35,14 @@ const SHAPES = {
 };
 
 function measure(fn) {
-  const t0 = process.hrtime.bigint();
-  fn();
-  const once = Number(process.hrtime.bigint() - t0);
-  const batch = Math.max(1, Math.min(1000, Math.round(1e6 / Math.max(once, 1))));
-  for (let i = 0; i < Math.min(2000, batch * 20); i++) fn(); // warm up the JIT
+  // Warm up the JIT for 20 ms, then time batches of about 1 ms so the clock's own cost stays out of the figure.
+  let calls = 0;
+  const warm = process.hrtime.bigint();
+  while (Number(process.hrtime.bigint() - warm) < 20e6) {
+    fn();
+    calls++;
+  }
+  const batch = Math.max(1, Math.min(100_000, Math.round(calls / 20)));
   let iterations = 0;
   const start = process.hrtime.bigint();
   let elapsed = 0;
@@ -60,7 +63,21 @@ const baseline = measure(() => {
 });
 
 const f = (us) => (us === undefined ? '—' : us < 10 ? us.toFixed(3) : us.toFixed(0));
-const mark = (n, us) => (n === 1 ? (us <= 0.3 ? ' met (≤ 0.3)' : ' MISSED (≤ 0.3)') : n === 10_000 ? (us <= 5 ? ' met (≤ 5)' : ' MISSED (≤ 5)') : '');
+/**
+ * The targets are absolute µs on a quiet machine, where the baseline measured 0.018 µs (bench/README.md, issue 6); on
+ * a loaded machine every figure grows with the baseline, so each target is also judged as that multiple of it.
+ */
+const QUIET_BASELINE_US = 0.018;
+const TARGETS = new Map([
+  [1, 0.3],
+  [10_000, 5],
+]);
+const mark = (n, us) => {
+  const target = TARGETS.get(n);
+  if (target === undefined) return '—';
+  const times = target / QUIET_BASELINE_US;
+  return `${us <= target ? 'met' : 'MISSED'} (≤ ${target} µs); ${us / baseline <= times ? 'met' : 'MISSED'} (≤ ${times.toFixed(0)}× baseline)`;
+};
 
 console.log(`node ${process.version}, ${quick ? 'quick' : 'full'} run; baseline (hand-written 1-rule check): ${baseline.toFixed(4)} µs`);
 for (const [name, shape] of Object.entries(SHAPES)) {
@@ -89,7 +106,7 @@ for (const [name, shape] of Object.entries(SHAPES)) {
     }
     const ratio = linearAllow === undefined ? '—' : `${(linearAllow / allow).toFixed(1)}×`;
     console.log(
-      `| ${n.toLocaleString('en')} | ${compileMs.toFixed(1)} | ${f(allow)} | ${mark(n, allow).trim() || '—'} | ${(allow / baseline).toFixed(0)} | ${f(deny)} | ${f(linearAllow)} | ${f(linearDeny)} | ${ratio} |`,
+      `| ${n.toLocaleString('en')} | ${compileMs.toFixed(1)} | ${f(allow)} | ${mark(n, allow)} | ${(allow / baseline).toFixed(0)} | ${f(deny)} | ${f(linearAllow)} | ${f(linearDeny)} | ${ratio} |`,
     );
   }
 }
