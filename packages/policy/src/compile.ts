@@ -4,6 +4,7 @@ import { PolicyError, type PolicyIssue } from './issues.js';
 import { parsePolicy, type ExprNode, type OperatorNode } from './parse.js';
 import { didYouMean } from '@vallum/errors';
 import { reason, ReasonCodes } from './reasons.js';
+import { buildIndex, candidates, keysOfAll, keysOfAny, type IdentityIndex, type IdentityKey } from './identity-index.js';
 import type { Identity, Reason, RequestInfo } from './types.js';
 
 /** One compiled operator or criterion. */
@@ -13,6 +14,8 @@ export interface CompiledNode {
   explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]): boolean;
   /** What it asks for, for negations: "member of group contractors". */
   readonly description: string;
+  /** The identity values it needs, when it can only match an identity holding one of them. */
+  readonly keys?: readonly IdentityKey[];
 }
 
 export interface CompiledPolicy {
@@ -26,6 +29,9 @@ export interface CompiledPolicy {
   nextChange(now: number): number;
   /** Whether a `header/<name>` criterion reads the request headers (which a decision cache does not key on). */
   readonly readsHeaders: boolean;
+  /** The allow and deny blocks by the identity values they need; absent, every block is tested in turn. */
+  readonly allowIndex?: IdentityIndex;
+  readonly denyIndex?: IdentityIndex;
 }
 
 export interface CompileOptions {
@@ -35,7 +41,16 @@ export interface CompileOptions {
 
 /** Throws a PolicyError listing every problem, each with its path inside the policy value. */
 export function compilePolicy(value: unknown, options: CompileOptions = {}): CompiledPolicy {
-  const { policy, issues } = compile(value, options);
+  return compileOrThrow(value, options, true);
+}
+
+/** The same policy with no index: every rule tested in turn. The reference the index is tested against. */
+export function compileLinear(value: unknown, options: CompileOptions = {}): CompiledPolicy {
+  return compileOrThrow(value, options, false);
+}
+
+function compileOrThrow(value: unknown, options: CompileOptions, indexed: boolean): CompiledPolicy {
+  const { policy, issues } = compile(value, options, indexed);
   if (policy) return policy;
   // Only `use` without named policies to resolve it leaves no policy and no issue.
   throw new PolicyError(issues.length > 0 ? issues : [{ path: ['use'], message: 'use: there are no named policies here to resolve it against' }]);
@@ -43,12 +58,12 @@ export function compilePolicy(value: unknown, options: CompileOptions = {}): Com
 
 /** Every problem in a policy value; empty when it compiles. */
 export function validatePolicy(value: unknown, options: CompileOptions = {}): PolicyIssue[] {
-  return compile(value, options).issues;
+  return compile(value, options, false).issues;
 }
 
 const NEVER = (): number => Infinity;
 
-function compile(value: unknown, options: CompileOptions): { policy?: CompiledPolicy; issues: PolicyIssue[] } {
+function compile(value: unknown, options: CompileOptions, indexed: boolean): { policy?: CompiledPolicy; issues: PolicyIssue[] } {
   const { ast, issues } = parsePolicy(value);
   if (ast.use) {
     if (!options.named) return { issues };
@@ -66,7 +81,7 @@ function compile(value: unknown, options: CompileOptions): { policy?: CompiledPo
   const clocks: Array<(now: number) => number> = [];
   let readsHeaders = false;
   const node = (n: ExprNode): CompiledNode | undefined => {
-    if (n.kind !== 'criterion') return compileOperator(n, node);
+    if (n.kind !== 'criterion') return compileOperator(n, node, indexed);
     if (n.key.startsWith('header/')) readsHeaders = true;
     return compileCriterion(n, issues, clocks);
   };
@@ -82,7 +97,18 @@ function compile(value: unknown, options: CompileOptions): { policy?: CompiledPo
           for (const clock of clocks) next = Math.min(next, clock(now));
           return next;
         };
-  return { policy: Object.freeze({ allow, deny, enforce: ast.enforce, nextChange, readsHeaders }), issues };
+  const allowIndex = indexed ? buildIndex(allow.map((b) => b.keys)) : undefined;
+  const denyIndex = indexed ? buildIndex(deny.map((b) => b.keys)) : undefined;
+  const policy: CompiledPolicy = {
+    allow,
+    deny,
+    enforce: ast.enforce,
+    nextChange,
+    readsHeaders,
+    ...(allowIndex ? { allowIndex } : {}),
+    ...(denyIndex ? { denyIndex } : {}),
+  };
+  return { policy: Object.freeze(policy), issues };
 }
 
 function compileCriterion(n: ExprNode & { kind: 'criterion' }, issues: PolicyIssue[], clocks: Array<(now: number) => number>): CompiledNode | undefined {
@@ -110,13 +136,14 @@ function criterionNode(c: CompiledCriterion): CompiledNode {
       return matched;
     },
     description: c.denied.message.replace(/^denied: /, ''),
+    ...(c.keys ? { keys: c.keys } : {}),
   });
 }
 
 const NEGATION_OK = ReasonCodes.NEGATION_OK;
 const NEGATION_UNAUTHORIZED = ReasonCodes.NEGATION_UNAUTHORIZED;
 
-function compileOperator(n: OperatorNode, node: (n: ExprNode) => CompiledNode | undefined): CompiledNode | undefined {
+function compileOperator(n: OperatorNode, node: (n: ExprNode) => CompiledNode | undefined, indexed: boolean): CompiledNode | undefined {
   const compiled = n.items.map(node);
   if (compiled.some((c) => c === undefined)) return undefined;
   const items = compiled as CompiledNode[];
@@ -125,10 +152,17 @@ function compileOperator(n: OperatorNode, node: (n: ExprNode) => CompiledNode | 
     for (const item of items) if (!item.test(identity, request, now)) return false;
     return true;
   };
-  const any = (identity: Identity, request: RequestInfo, now: number) => {
-    for (const item of items) if (item.test(identity, request, now)) return true;
-    return false;
+  const index = indexed && n.kind !== 'and' ? buildIndex(items.map((i) => i.keys)) : undefined;
+  /** The first item that matches, as a scan in order would find it; -1 when none does. */
+  const firstHit = (identity: Identity, request: RequestInfo, now: number): number => {
+    if (index) {
+      for (const i of candidates(index, identity)) if (items[i]!.test(identity, request, now)) return i;
+      return -1;
+    }
+    for (let i = 0; i < items.length; i++) if (items[i]!.test(identity, request, now)) return i;
+    return -1;
   };
+  const any = (identity: Identity, request: RequestInfo, now: number) => firstHit(identity, request, now) >= 0;
   const descriptions = items.map((i) => i.description);
   switch (n.kind) {
     case 'and':
@@ -144,17 +178,19 @@ function compileOperator(n: OperatorNode, node: (n: ExprNode) => CompiledNode | 
           return items.length > 0;
         },
         description: listOf(descriptions, 'and'),
+        ...keyed(keysOfAll(items.map((i) => i.keys))),
       });
     case 'or':
       return Object.freeze({
         test: any,
         explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]) {
-          const hit = items.find((item) => item.test(identity, request, now));
-          if (hit) return hit.explain(identity, request, now, use, out);
+          const hit = firstHit(identity, request, now);
+          if (hit >= 0) return items[hit]!.explain(identity, request, now, use, out);
           for (const item of items) item.explain(identity, request, now, use, out);
           return false;
         },
         description: listOf(descriptions, 'or'),
+        ...keyed(keysOfAny(items.map((i) => i.keys))),
       });
     case 'not':
     case 'nor': {
@@ -176,6 +212,10 @@ function compileOperator(n: OperatorNode, node: (n: ExprNode) => CompiledNode | 
       });
     }
   }
+}
+
+function keyed(keys: readonly IdentityKey[] | undefined): { keys?: readonly IdentityKey[] } {
+  return keys ? { keys } : {};
 }
 
 function listOf(words: readonly string[], conjunction: 'and' | 'or'): string {

@@ -1,5 +1,6 @@
 // Pure evaluation of a compiled policy: deny wins, then any allow block, else deny (fail closed).
-import type { CompiledPolicy } from './compile.js';
+import type { CompiledNode, CompiledPolicy } from './compile.js';
+import { candidates, type IdentityIndex } from './identity-index.js';
 import { NO_RULE_MATCHED, SHADOW_ALLOW, USER_UNAUTHENTICATED } from './reasons.js';
 import type { Decision, Identity, Reason, RequestInfo } from './types.js';
 
@@ -20,10 +21,10 @@ export function decide(policy: CompiledPolicy, identity: Identity | null, reques
   const denied = matchDeny(policy, identity, request, now);
   if (denied) return denied;
   if (passWithoutAllow && policy.allow.length === 0) return { allow: true, reasons: [] };
-  for (const block of policy.allow) {
-    if (!block.test(identity, request, now)) continue;
+  const allowed = firstMatch(policy.allow, policy.allowIndex, identity, request, now);
+  if (allowed) {
     const reasons: Reason[] = [];
-    block.explain(identity, request, now, 'ok', reasons);
+    allowed.explain(identity, request, now, 'ok', reasons);
     return { allow: true, reasons };
   }
   const required: Reason[] = [];
@@ -47,12 +48,26 @@ export function decide(policy: CompiledPolicy, identity: Identity | null, reques
 
 /** The deny decision of the first deny block the identity matches, if any. */
 export function matchDeny(policy: CompiledPolicy, identity: Identity, request: RequestInfo, now: number): Decision | undefined {
-  for (const block of policy.deny) {
-    if (!block.test(identity, request, now)) continue;
-    const reasons: Reason[] = [];
-    block.explain(identity, request, now, 'denied', reasons);
-    return { allow: false, reasons };
+  const denied = firstMatch(policy.deny, policy.denyIndex, identity, request, now);
+  if (!denied) return undefined;
+  const reasons: Reason[] = [];
+  denied.explain(identity, request, now, 'denied', reasons);
+  return { allow: false, reasons };
+}
+
+/** The first block that matches, in order; the index only skips blocks that cannot match this identity. */
+function firstMatch(
+  blocks: readonly CompiledNode[],
+  index: IdentityIndex | undefined,
+  identity: Identity,
+  request: RequestInfo,
+  now: number,
+): CompiledNode | undefined {
+  if (index) {
+    for (const i of candidates(index, identity)) if (blocks[i]!.test(identity, request, now)) return blocks[i];
+    return undefined;
   }
+  for (const block of blocks) if (block.test(identity, request, now)) return block;
   return undefined;
 }
 

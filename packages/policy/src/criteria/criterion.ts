@@ -3,6 +3,7 @@ import type { Identity, Reason, RequestInfo } from '../types.js';
 import { isRecord, type PolicyIssue, type PolicyPath } from '../issues.js';
 import { reason, ReasonCodes, type ReasonCode } from '../reasons.js';
 import { didYouMean } from '@vallum/errors';
+import type { IdentityKey } from './identity-keys.js';
 
 export interface CompiledCriterion {
   /** Whether a signed-in identity satisfies it; an anonymous request never reaches a criterion. */
@@ -15,6 +16,8 @@ export interface CompiledCriterion {
   readonly denied: Reason;
   /** Time-based criteria: the earliest time after `now` at which the answer could change. */
   readonly nextChange?: (now: number) => number;
+  /** The identity values it needs: it can only match an identity holding one of them (see identity-index.ts). */
+  readonly keys?: readonly IdentityKey[];
 }
 
 export interface CriterionInput {
@@ -157,10 +160,12 @@ export function defineCriterion(
   text: CriterionText,
   matches: CompiledCriterion['matches'],
   nextChange?: (now: number) => number,
+  keys?: readonly IdentityKey[],
 ): CompiledCriterion {
   return Object.freeze({
     matches,
     ...(nextChange ? { nextChange } : {}),
+    ...(keys ? { keys } : {}),
     ok: reason(codes.ok, `allowed: ${text.ok}`),
     unauthorized: reason(codes.unauthorized, text.requires),
     denied: reason(ReasonCodes.DENY_MATCHED, `denied: ${text.denied}`),

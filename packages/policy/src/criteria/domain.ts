@@ -2,6 +2,7 @@
 import { ReasonCodes } from '../reasons.js';
 import type { Identity } from '../types.js';
 import type { PolicyIssue, PolicyPath } from '../issues.js';
+import { keysOf } from './identity-keys.js';
 import { compileOperator, defineCriterion, listText, readList, readString, type CriterionDefinition } from './criterion.js';
 
 const CODES = { ok: ReasonCodes.DOMAIN_OK, unauthorized: ReasonCodes.DOMAIN_UNAUTHORIZED };
@@ -48,7 +49,7 @@ export const domainCriterion: CriterionDefinition = {
             const wanted = readDomain(operand, path, issues);
             if (wanted === undefined) return undefined;
             const text = { ok: `email domain ${wanted}`, requires: `requires an email address at ${wanted}`, denied: `email domain ${wanted}` };
-            return defineCriterion(CODES, text, (identity) => domainOf(identity) === wanted);
+            return defineCriterion(CODES, text, (identity) => domainOf(identity) === wanted, undefined, keysOf('domain', [wanted]));
           },
           in(operand, path, issues) {
             const list = readList(operand, path, issues, 'domains', readDomain);
@@ -56,7 +57,7 @@ export const domainCriterion: CriterionDefinition = {
             const wanted = new Set(list);
             const names = listText(list, 'or');
             const text = { ok: `email domain ${names}`, requires: `requires an email address at ${names}`, denied: `email domain ${names}` };
-            return defineCriterion(CODES, text, (identity) => wanted.has(domainOf(identity)));
+            return defineCriterion(CODES, text, (identity) => wanted.has(domainOf(identity)), undefined, keysOf('domain', list));
           },
           ends_with(operand, path, issues) {
             const suffix = readDomain(typeof operand === 'string' ? operand.replace(/^\./, '') : operand, path, issues);

@@ -2,6 +2,7 @@
 // addresses, so a refused user does not learn who else may enter.
 import { ReasonCodes } from '../reasons.js';
 import type { PolicyIssue, PolicyPath } from '../issues.js';
+import { keysOf } from './identity-keys.js';
 import { compileOperator, defineCriterion, readList, readString, type CriterionDefinition } from './criterion.js';
 
 const CODES = { ok: ReasonCodes.EMAIL_OK, unauthorized: ReasonCodes.EMAIL_UNAUTHORIZED };
@@ -32,13 +33,15 @@ export const emailCriterion: CriterionDefinition = {
         operators: {
           is(operand, path, issues) {
             const wanted = readAddress(operand, path, issues);
-            return wanted === undefined ? undefined : defineCriterion(CODES, TEXT, (identity) => email(identity) === wanted);
+            return wanted === undefined
+              ? undefined
+              : defineCriterion(CODES, TEXT, (identity) => email(identity) === wanted, undefined, keysOf('email', [wanted]));
           },
           in(operand, path, issues) {
             const list = readList(operand, path, issues, 'email addresses', readAddress);
             if (!list) return undefined;
             const wanted = new Set(list);
-            return defineCriterion(CODES, TEXT, (identity) => wanted.has(email(identity) ?? ''));
+            return defineCriterion(CODES, TEXT, (identity) => wanted.has(email(identity) ?? ''), undefined, keysOf('email', list));
           },
           ends_with(operand, path, issues) {
             const suffix = readString(operand, path, issues, 'a suffix starting with @ or ., e.g. @example.com');

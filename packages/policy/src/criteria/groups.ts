@@ -2,6 +2,7 @@
 import { ReasonCodes } from '../reasons.js';
 import type { Identity } from '../types.js';
 import type { PolicyIssue, PolicyPath } from '../issues.js';
+import { keysOf } from './identity-keys.js';
 import { compileOperator, defineCriterion, listText, readList, readString, type CriterionDefinition } from './criterion.js';
 
 const CODES = { ok: ReasonCodes.GROUPS_OK, unauthorized: ReasonCodes.GROUPS_UNAUTHORIZED };
@@ -23,24 +24,31 @@ export const groupsCriterion: CriterionDefinition = {
             const group = readGroup(operand, path, issues);
             if (group === undefined) return undefined;
             const text = { ok: `member of group ${group}`, requires: `requires group ${group}`, denied: `member of group ${group}` };
-            return defineCriterion(CODES, text, (identity) => groupsOf(identity).includes(group));
+            return defineCriterion(CODES, text, (identity) => groupsOf(identity).includes(group), undefined, keysOf('groups', [group]));
           },
           has_any(operand, path, issues) {
             const list = readList(operand, path, issues, 'group names', readGroup);
             if (!list) return undefined;
             const names = listText(list, 'or');
             const text = { ok: `member of group ${names}`, requires: `requires group ${names}`, denied: `member of group ${names}` };
-            return defineCriterion(CODES, text, (identity) => groupsOf(identity).some((g) => list.includes(g as string)));
+            const wanted = new Set<unknown>(list);
+            return defineCriterion(CODES, text, (identity) => groupsOf(identity).some((g) => wanted.has(g)), undefined, keysOf('groups', list));
           },
           has_all(operand, path, issues) {
             const list = readList(operand, path, issues, 'group names', readGroup);
             if (!list) return undefined;
             const names = listText(list, 'and');
             const text = { ok: `member of groups ${names}`, requires: `requires groups ${names}`, denied: `member of groups ${names}` };
-            return defineCriterion(CODES, text, (identity) => {
-              const groups = groupsOf(identity);
-              return list.every((g) => groups.includes(g));
-            });
+            return defineCriterion(
+              CODES,
+              text,
+              (identity) => {
+                const groups = groupsOf(identity);
+                return list.every((g) => groups.includes(g));
+              },
+              undefined,
+              keysOf('groups', list.slice(0, 1)),
+            );
           },
         },
       },

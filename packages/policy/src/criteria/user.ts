@@ -2,6 +2,7 @@
 // list who is allowed.
 import { ReasonCodes } from '../reasons.js';
 import type { PolicyIssue, PolicyPath } from '../issues.js';
+import { keysOf } from './identity-keys.js';
 import { compileOperator, defineCriterion, readList, readString, type CriterionDefinition } from './criterion.js';
 
 const CODES = { ok: ReasonCodes.USER_ID_OK, unauthorized: ReasonCodes.USER_ID_UNAUTHORIZED };
@@ -26,13 +27,15 @@ export const userCriterion: CriterionDefinition = {
         operators: {
           is(operand, path, issues) {
             const wanted = readId(operand, path, issues);
-            return wanted === undefined ? undefined : defineCriterion(CODES, TEXT, (identity) => subOf(identity) === wanted);
+            return wanted === undefined
+              ? undefined
+              : defineCriterion(CODES, TEXT, (identity) => subOf(identity) === wanted, undefined, keysOf('sub', [wanted]));
           },
           in(operand, path, issues) {
             const list = readList(operand, path, issues, 'user ids', readId);
             if (!list) return undefined;
             const wanted = new Set(list);
-            return defineCriterion(CODES, TEXT, (identity) => wanted.has(subOf(identity)));
+            return defineCriterion(CODES, TEXT, (identity) => wanted.has(subOf(identity)), undefined, keysOf('sub', list));
           },
           ends_with(operand, path, issues) {
             const suffix = readId(operand, path, issues);
