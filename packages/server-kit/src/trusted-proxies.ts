@@ -5,14 +5,26 @@ import { inAnyRange, parseIp, parseRange, type IpRange } from '@vallum/policy';
 
 export type TrustCheck = (peer: string | undefined) => boolean;
 
+/** Peer addresses whose trust one check remembers. */
+const TRUST_CACHE_SIZE = 4096;
+
 /** Addresses and CIDRs (validated at config load) → a check of one peer address. */
 export function createTrustCheck(entries: readonly string[]): TrustCheck {
   const ranges = entries.map(parseRange).filter((r): r is IpRange => r !== undefined);
   if (ranges.length === 0) return () => false;
+  // Peers repeat (a load balancer's few addresses, keep-alive clients): their answers are remembered, so most
+  // checks are one Map lookup instead of parsing the address. Bounded: emptied when full.
+  const seen = new Map<string, boolean>();
   return (peer) => {
+    if (!peer) return false;
+    const known = seen.get(peer);
+    if (known !== undefined) return known;
     // An IPv4 peer on a dual-stack socket shows up as ::ffff:a.b.c.d; parseIp reads it as the IPv4 address.
-    const address = peer ? parseIp(peer) : undefined;
-    return address !== undefined && inAnyRange(address, ranges);
+    const address = parseIp(peer);
+    const trusted = address !== undefined && inAnyRange(address, ranges);
+    if (seen.size >= TRUST_CACHE_SIZE) seen.clear();
+    seen.set(peer, trusted);
+    return trusted;
   };
 }
 

@@ -2,7 +2,7 @@
 // and Node's mock timers.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBalancer, type Endpoint } from './balancer.js';
+import { createBalancer, MAX_RING_POINTS, ringPointCounts, type Endpoint } from './balancer.js';
 
 const urls = [new URL('http://127.0.0.1:8001'), new URL('http://127.0.0.1:8002')];
 
@@ -139,4 +139,36 @@ test('a probe still out when a request re-admits the endpoint (and it is ejected
   await step(500);
   assert.equal(probes, 3);
   balancer.close();
+});
+
+const ringOptions = { consecutiveErrors: 5, ejectionMs: 2000 };
+const noProbe = async () => true;
+
+test('ring_hash: large weights are scaled down to the ring cap, small ones keep 100 points per unit of weight', () => {
+  const capped = ringPointCounts([1000, 1000]);
+  assert.ok(capped[0]! + capped[1]! <= MAX_RING_POINTS, `ring of ${capped[0]! + capped[1]!} points`);
+  assert.equal(capped[0], capped[1]);
+  assert.deepEqual(ringPointCounts([1, 3]), [100, 300]);
+  assert.deepEqual(
+    ringPointCounts([1, 1_000_000]).map((n) => n >= 1),
+    [true, true],
+    'every endpoint stays on the ring',
+  );
+});
+
+test('ring_hash with large weights: keys spread in proportion to the weights, and map the same way after a rebuild', () => {
+  const build = () => createBalancer(urls, [1000, 3000], 'ring_hash', ringOptions, noProbe);
+  const first = build();
+  const second = build();
+  let onSecond = 0;
+  const keys = 20_000;
+  for (let i = 0; i < keys; i++) {
+    const picked = first.pick(`user-${i}`)!;
+    assert.equal(second.pick(`user-${i}`)!.url.href, picked.url.href, 'same key, same endpoint after a rebuild');
+    if (picked.url.href === urls[1]!.href) onSecond++;
+  }
+  const share = onSecond / keys;
+  assert.ok(Math.abs(share - 0.75) < 0.03, `weight 3000 of 4000 got ${(share * 100).toFixed(1)} % of the keys`);
+  first.close();
+  second.close();
 });

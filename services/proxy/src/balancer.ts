@@ -47,6 +47,11 @@ export interface Balancer {
 }
 
 const VIRTUAL_NODES = 100;
+/**
+ * The most points a ring holds (Envoy caps it too): large weights are scaled down proportionally, so two upstreams
+ * of weight 1000 build 8,192 points (tens of ms) instead of 200,000 SHA-1s (over a second, event loop blocked).
+ */
+export const MAX_RING_POINTS = 8192;
 
 export function createBalancer(urls: readonly URL[], weights: readonly number[], policy: LbPolicy, outlier: OutlierOptions, probe: EndpointProbe): Balancer {
   const endpoints: Endpoint[] = urls.map((url, i) => ({
@@ -202,10 +207,18 @@ function hash32(value: string): number {
   return createHash('sha1').update(value).digest().readUInt32BE(0);
 }
 
+/** Each endpoint's points on the ring: `VIRTUAL_NODES` per unit of weight, scaled down to fit `MAX_RING_POINTS`. */
+export function ringPointCounts(weights: readonly number[]): number[] {
+  const total = weights.reduce((sum, w) => sum + w, 0);
+  const perWeight = Math.min(VIRTUAL_NODES, MAX_RING_POINTS / total);
+  return weights.map((w) => Math.max(1, Math.floor(w * perWeight)));
+}
+
 function buildRing(endpoints: Endpoint[]): Array<{ hash: number; endpoint: Endpoint }> {
   const ring: Array<{ hash: number; endpoint: Endpoint }> = [];
-  for (const endpoint of endpoints) {
-    for (let i = 0; i < VIRTUAL_NODES * endpoint.weight; i++) ring.push({ hash: hash32(`${endpoint.url.href}#${i}`), endpoint });
-  }
+  const counts = ringPointCounts(endpoints.map((e) => e.weight));
+  endpoints.forEach((endpoint, e) => {
+    for (let i = 0; i < counts[e]!; i++) ring.push({ hash: hash32(`${endpoint.url.href}#${i}`), endpoint });
+  });
   return ring.sort((a, b) => a.hash - b.hash);
 }
