@@ -9,7 +9,8 @@
 // --log-level info runs every Vallum with its access log on (default warn: nothing per request); --workers 2
 // compares `vallum --workers 1` (the proxy core) with `vallum --workers 2` (both cores, shared with wrk and the
 // upstream), CPU summed over all their processes; --malloc also runs this Vallum with glibc's MALLOC_* settings
-// (MALLOC_SETTINGS below) beside the one without, and prints CPU and page faults per request tuned ÷ untuned.
+// (MALLOC_SETTINGS below) beside the one without, and prints CPU and page faults per request tuned ÷ untuned;
+// --pieces adds an upstream that writes its 100 KiB in 8 KiB pieces after large headers, and routes to it.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,16 @@ const upstreamPort = await getFreePort();
 await nginx('upstream', LOAD_CORE, `server { listen 127.0.0.1:${upstreamPort}; root ${dir}; }`);
 await waitForPort(upstreamPort);
 const upstream = `http://127.0.0.1:${upstreamPort}`;
+// --pieces: a second upstream that writes its response in 8 KiB pieces as it reads the file (no sendfile, no
+// tcp_nopush, one 8 KiB output buffer) after ~8 KiB of headers, the shape of an application server's response.
+const piecesPort = await getFreePort();
+const padHeaders = Array.from({ length: 8 }, (_, i) => `add_header X-Pad-${i} "${'p'.repeat(1000)}";`).join(' ');
+await nginx(
+  'pieces',
+  LOAD_CORE,
+  `server { listen 127.0.0.1:${piecesPort}; root ${dir}; sendfile off; tcp_nopush off; postpone_output 0; output_buffers 1 8k; ${padHeaders} }`,
+);
+await waitForPort(piecesPort);
 
 const nginxProxyPort = await getFreePort();
 const nginxProxy = await nginx(
@@ -151,6 +162,9 @@ ${extra}routes:
     allow_public_unauthenticated_access: true
   - from: http://app.localhost:${vallumPort}
     to: ${upstream}
+    policy: { allow: { or: [ { groups: { has: admins } } ] } }
+  - from: http://pieces.localhost:${vallumPort}
+    to: http://127.0.0.1:${piecesPort}
     policy: { allow: { or: [ { groups: { has: admins } } ] } }
 `,
   );
@@ -204,6 +218,14 @@ if ('malloc' in args) {
     { name: 'Vallum public (malloc tuned)', port, headers: [`Host: public.localhost:${port}`], pid: tuned.child.pid },
     { name: 'Vallum authenticated (malloc tuned)', port, headers: [`Host: app.localhost:${port}`, `Cookie: ${tunedCookie}`], pid: tuned.child.pid },
   );
+  if ('pieces' in args) {
+    mallocTuned.push({
+      name: 'Vallum authenticated, upstream in pieces (malloc tuned)',
+      port,
+      headers: [`Host: pieces.localhost:${port}`, `Cookie: ${tunedCookie}`],
+      pid: tuned.child.pid,
+    });
+  }
 }
 
 // --workers N: the `vallum` command itself, one process on the proxy core against N workers on every core.
@@ -271,6 +293,17 @@ const targets = [
   },
   { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`], pid: vallum.child.pid },
   { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`], pid: vallum.child.pid },
+  ...('pieces' in args
+    ? [
+        { name: 'direct, upstream in pieces', port: piecesPort, headers: [] },
+        {
+          name: 'Vallum authenticated, upstream in pieces',
+          port: vallumPort,
+          headers: [`Host: pieces.localhost:${vallumPort}`, `Cookie: ${cookie}`],
+          pid: vallum.child.pid,
+        },
+      ]
+    : []),
   // Metrics on right after off, so the compared build (a noise floor when it is this build) comes last in a round.
   ...withMetrics,
   ...mallocTuned,
@@ -424,7 +457,7 @@ for (const [s, want] of [
     const cpu = get('Vallum authenticated', s).cpuUs / get(t.name, s).cpuUs;
     lines.push(`- ${s}: Vallum authenticated CPU per request ${cpu.toFixed(2)}× ${t.name}'s`);
   }
-  for (const kind of ['public', 'authenticated']) {
+  for (const kind of ['public', 'authenticated', 'authenticated, upstream in pieces']) {
     const tuned = get(`Vallum ${kind} (malloc tuned)`, s);
     const untuned = get(`Vallum ${kind}`, s);
     if (!tuned || !untuned) continue;
