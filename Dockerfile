@@ -27,6 +27,10 @@ ENV NODE_ENV=production
 # What HEALTHCHECK asks: the proxy's liveness page, which answers on any Host in all-in-one and proxy mode. Set it
 # for a service on its own (e.g. http://127.0.0.1:5090/healthz for the cache) or when `address` is not port 8000.
 ENV VALLUM_HEALTHCHECK_URL=http://127.0.0.1:8000/.vallum/healthz
+# glibc's allocator, read at process start: keep freed memory instead of handing it back to the kernel and faulting
+# it in again on the next large response (bench/README.md "The 100 KiB path (issue 14)"). Costs 20-35 MB of RSS
+# under load; set MALLOC_TRIM_THRESHOLD_=131072 MALLOC_TOP_PAD_=131072 MALLOC_MMAP_THRESHOLD_=131072 for glibc's own.
+ENV MALLOC_TRIM_THRESHOLD_=67108864 MALLOC_TOP_PAD_=16777216 MALLOC_MMAP_THRESHOLD_=4194304
 COPY --from=build /usr/bin/tini /usr/bin/tini
 WORKDIR /app
 # Owned by root and not writable by the user the services run as.

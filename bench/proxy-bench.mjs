@@ -8,7 +8,9 @@
 // `metrics_address` set (metrics on) beside the one without (off), and prints CPU per request on ÷ off;
 // --log-level info runs every Vallum with its access log on (default warn: nothing per request); --workers 2
 // compares `vallum --workers 1` (the proxy core) with `vallum --workers 2` (both cores, shared with wrk and the
-// upstream), CPU summed over all their processes.
+// upstream), CPU summed over all their processes; --malloc also runs this Vallum with glibc's MALLOC_* settings
+// (MALLOC_SETTINGS below) beside the one without, and prints CPU and page faults per request tuned ÷ untuned;
+// --pieces adds an upstream that writes its 100 KiB in 8 KiB pieces after large headers, and routes to it.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,6 +109,16 @@ const upstreamPort = await getFreePort();
 await nginx('upstream', LOAD_CORE, `server { listen 127.0.0.1:${upstreamPort}; root ${dir}; }`);
 await waitForPort(upstreamPort);
 const upstream = `http://127.0.0.1:${upstreamPort}`;
+// --pieces: a second upstream that writes its response in 8 KiB pieces as it reads the file (no sendfile, no
+// tcp_nopush, one 8 KiB output buffer) after ~8 KiB of headers, the shape of an application server's response.
+const piecesPort = await getFreePort();
+const padHeaders = Array.from({ length: 8 }, (_, i) => `add_header X-Pad-${i} "${'p'.repeat(1000)}";`).join(' ');
+await nginx(
+  'pieces',
+  LOAD_CORE,
+  `server { listen 127.0.0.1:${piecesPort}; root ${dir}; sendfile off; tcp_nopush off; postpone_output 0; output_buffers 1 8k; ${padHeaders} }`,
+);
+await waitForPort(piecesPort);
 
 const nginxProxyPort = await getFreePort();
 const nginxProxy = await nginx(
@@ -151,6 +163,9 @@ ${extra}routes:
   - from: http://app.localhost:${vallumPort}
     to: ${upstream}
     policy: { allow: { or: [ { groups: { has: admins } } ] } }
+  - from: http://pieces.localhost:${vallumPort}
+    to: http://127.0.0.1:${piecesPort}
+    policy: { allow: { or: [ { groups: { has: admins } } ] } }
 `,
   );
   return vallumConfig;
@@ -184,6 +199,33 @@ if (args.compare) {
     { name: `Vallum public (${label})`, port, headers: [`Host: public.localhost:${port}`], pid: other.child.pid },
     { name: `Vallum authenticated (${label})`, port, headers: [`Host: app.localhost:${port}`, `Cookie: ${otherCookie}`], pid: other.child.pid },
   );
+}
+
+// --malloc: this build again, started with glibc's allocator settings (issue 14), in the same interleaved rounds.
+const MALLOC_SETTINGS = { MALLOC_TRIM_THRESHOLD_: '67108864', MALLOC_TOP_PAD_: '16777216', MALLOC_MMAP_THRESHOLD_: '4194304' };
+const mallocTuned = [];
+if ('malloc' in args) {
+  const port = await getFreePort();
+  const tuned = await start(
+    'Vallum (malloc tuned)',
+    'taskset',
+    ['-c', PROXY_CORE, process.execPath, here('./peers/vallum-with-session.mjs'), writeVallumConfig(port, 'vallum-malloc.yaml')],
+    'ready ',
+    MALLOC_SETTINGS,
+  );
+  const tunedCookie = tuned.line.slice('ready '.length).trim();
+  mallocTuned.push(
+    { name: 'Vallum public (malloc tuned)', port, headers: [`Host: public.localhost:${port}`], pid: tuned.child.pid },
+    { name: 'Vallum authenticated (malloc tuned)', port, headers: [`Host: app.localhost:${port}`, `Cookie: ${tunedCookie}`], pid: tuned.child.pid },
+  );
+  if ('pieces' in args) {
+    mallocTuned.push({
+      name: 'Vallum authenticated, upstream in pieces (malloc tuned)',
+      port,
+      headers: [`Host: pieces.localhost:${port}`, `Cookie: ${tunedCookie}`],
+      pid: tuned.child.pid,
+    });
+  }
 }
 
 // --workers N: the `vallum` command itself, one process on the proxy core against N workers on every core.
@@ -251,8 +293,20 @@ const targets = [
   },
   { name: 'Vallum public', port: vallumPort, headers: [`Host: public.localhost:${vallumPort}`], pid: vallum.child.pid },
   { name: 'Vallum authenticated', port: vallumPort, headers: [`Host: app.localhost:${vallumPort}`, `Cookie: ${cookie}`], pid: vallum.child.pid },
+  ...('pieces' in args
+    ? [
+        { name: 'direct, upstream in pieces', port: piecesPort, headers: [] },
+        {
+          name: 'Vallum authenticated, upstream in pieces',
+          port: vallumPort,
+          headers: [`Host: pieces.localhost:${vallumPort}`, `Cookie: ${cookie}`],
+          pid: vallum.child.pid,
+        },
+      ]
+    : []),
   // Metrics on right after off, so the compared build (a noise floor when it is this build) comes last in a round.
   ...withMetrics,
+  ...mallocTuned,
   ...compared,
   ...workerTargets,
 ];
@@ -278,33 +332,39 @@ for (const t of targets) {
   if (res.statusCode !== 200 || body.length !== 100 * 1024) throw new Error(`${t.name} answered ${res.statusCode} with ${body.length} bytes`);
 }
 
-/** CPU seconds (user + system) used so far by a process and its descendants (nginx's master and worker). */
-function cpuSeconds(pid) {
+/**
+ * CPU seconds (user + system) used so far by a process and its descendants (nginx's master and worker), and the page
+ * faults they took (minor + major).
+ */
+function usage(pid) {
   const ticks = 100; // USER_HZ on Linux
   let total = 0;
+  let faults = 0;
   const visit = (p) => {
     try {
       const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       total += (Number(fields[11]) + Number(fields[12])) / ticks;
+      faults += Number(fields[7]) + Number(fields[9]);
       for (const child of readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) visit(child);
     } catch {
       // the process is gone
     }
   };
   visit(pid);
-  return total;
+  return { cpu: total, faults };
 }
 
 function wrk(target, path, seconds) {
   const argv = ['-c', LOAD_CORE, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency'];
   for (const h of target.headers) argv.push('-H', h);
   argv.push(`http://127.0.0.1:${target.port}${path}`);
-  const cpuBefore = target.pid ? cpuSeconds(target.pid) : NaN;
+  const before = target.pid ? usage(target.pid) : { cpu: NaN, faults: NaN };
   const startedAt = process.hrtime.bigint();
   const run = spawnSync('taskset', argv, { encoding: 'utf8' });
   const wall = Number(process.hrtime.bigint() - startedAt) / 1e9;
-  const cpu = target.pid ? cpuSeconds(target.pid) - cpuBefore : NaN;
+  const after = target.pid ? usage(target.pid) : { cpu: NaN, faults: NaN };
+  const cpu = after.cpu - before.cpu;
   const out = run.stdout;
   const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
@@ -316,7 +376,7 @@ function wrk(target, path, seconds) {
   const errors = /Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)/.exec(out);
   if (errors) console.error(`  ${target.name} ${path}: ${errors[0]}`);
   // The proxy's own CPU time per request is steadier than req/s on a noisy machine; busy is its share of one core.
-  return { rps, p50: ms('50'), p99: ms('99'), cpuUs: (cpu * 1e6) / requests, busy: cpu / wall };
+  return { rps, p50: ms('50'), p99: ms('99'), cpuUs: (cpu * 1e6) / requests, faults: (after.faults - before.faults) / requests, busy: cpu / wall };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -339,15 +399,15 @@ const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const lines = [
   `${ROUNDS} rounds × ${DURATION}s, ${CONNECTIONS} connections, proxy on core ${PROXY_CORE}, wrk + nginx upstream on core ${LOAD_CORE}; medians`,
   '',
-  '| size | target | req/s | × direct | × @fastify/http-proxy | p50 ms | p99 ms | p99 × fastify | proxy CPU µs/req | × spike | proxy core busy |',
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| size | target | req/s | × direct | × @fastify/http-proxy | p50 ms | p99 ms | p99 × fastify | proxy CPU µs/req | × spike | page faults/req | proxy core busy |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 const summary = {};
 for (const s of sizes) {
   const agg = (name) => {
     const rs = results.get(`${name}|${s}`);
     const m = (k) => median(rs.map((r) => r[k]));
-    return { rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), busy: m('busy') };
+    return { rps: m('rps'), p50: m('p50'), p99: m('p99'), cpuUs: m('cpuUs'), faults: m('faults'), busy: m('busy') };
   };
   const spike = agg('bare node:http + undici dispatch (the spike)');
   const direct = agg(targets[0].name);
@@ -356,7 +416,7 @@ for (const s of sizes) {
     const a = agg(t.name);
     summary[`${t.name}|${s}`] = a;
     lines.push(
-      `| ${s.slice(1).replace('k', ' KiB')} | ${t.name} | ${fmt(a.rps)} | ${fmt(a.rps / direct.rps, 2)} | ${fmt(a.rps / fastify.rps, 2)} | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} | ${fmt(a.p99 / fastify.p99, 2)} | ${fmt(a.cpuUs)} | ${fmt(a.cpuUs / spike.cpuUs, 2)} | ${Number.isFinite(a.busy) ? `${Math.round(a.busy * 100)} %` : '-'} |`,
+      `| ${s.slice(1).replace('k', ' KiB')} | ${t.name} | ${fmt(a.rps)} | ${fmt(a.rps / direct.rps, 2)} | ${fmt(a.rps / fastify.rps, 2)} | ${fmt(a.p50, 2)} | ${fmt(a.p99, 2)} | ${fmt(a.p99 / fastify.p99, 2)} | ${fmt(a.cpuUs)} | ${fmt(a.cpuUs / spike.cpuUs, 2)} | ${fmt(a.faults, 1)} | ${Number.isFinite(a.busy) ? `${Math.round(a.busy * 100)} %` : '-'} |`,
     );
   }
 }
@@ -396,6 +456,14 @@ for (const [s, want] of [
   for (const t of compared.filter((c) => c.name.startsWith('Vallum authenticated') && get(c.name, s))) {
     const cpu = get('Vallum authenticated', s).cpuUs / get(t.name, s).cpuUs;
     lines.push(`- ${s}: Vallum authenticated CPU per request ${cpu.toFixed(2)}× ${t.name}'s`);
+  }
+  for (const kind of ['public', 'authenticated', 'authenticated, upstream in pieces']) {
+    const tuned = get(`Vallum ${kind} (malloc tuned)`, s);
+    const untuned = get(`Vallum ${kind}`, s);
+    if (!tuned || !untuned) continue;
+    lines.push(
+      `- ${s}: Vallum ${kind} with MALLOC_* settings ÷ without: CPU per request ${(tuned.cpuUs / untuned.cpuUs).toFixed(2)}× (paired per round: ${pairedRatios(`Vallum ${kind} (malloc tuned)`, `Vallum ${kind}`, s)}), page faults per request ${fmt(tuned.faults, 1)} against ${fmt(untuned.faults, 1)}`,
+    );
   }
   const p99 = get('Vallum authenticated', s).p99 / get('@fastify/http-proxy', s).p99;
   lines.push(`- ${s}: Vallum authenticated p99 ${p99.toFixed(2)}× @fastify/http-proxy's (target ≤ 1×) ${p99 <= 1 ? 'met' : 'MISSED'}`);

@@ -13,7 +13,7 @@ import { request } from 'undici';
 import { parse, parseDocument } from 'yaml';
 import { getFreePort, startRedis, DEMO_PASSWORD, type RedisServer } from '@vallum/testing';
 import { stopChild } from './harness.js';
-import { readDockerfile, runtimeImage } from './dockerfile.js';
+import { MALLOC_SETTINGS, readDockerfile, runtimeImage } from './dockerfile.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const COMPOSE_FILE = join(ROOT, 'docker-compose.yml');
@@ -308,6 +308,17 @@ async function waitHealthy(name: string, started: Started, check: string[], env:
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+describe('docker-compose.yml, the Vallum services', () => {
+  test("start with the image's glibc allocator settings (issue 14)", () => {
+    const vallums = Object.entries(loadCompose()).filter(([, service]) => environmentOf(service)['VALLUM_SHARED_SECRET'] !== undefined);
+    assert.ok(vallums.length >= 4, `${vallums.length} Vallum services`);
+    for (const [name, service] of vallums) {
+      const env = environmentOf(service);
+      for (const [variable, value] of Object.entries(MALLOC_SETTINGS)) assert.equal(env[variable], value, `${name}: ${variable}`);
+    }
+  });
+});
 
 describe('the compose services, run as local processes with their compose commands and settings', () => {
   const children: Array<{ name: string; started: Started }> = [];

@@ -21,6 +21,16 @@ export interface Stage {
   instructions: Instruction[];
 }
 
+/**
+ * glibc's allocator settings every way of running Vallum in a container starts it with: the image's ENV, the Kubernetes
+ * pod component and docker-compose.yml (bench/README.md "The 100 KiB path (issue 14)").
+ */
+export const MALLOC_SETTINGS: Readonly<Record<string, string>> = {
+  MALLOC_TRIM_THRESHOLD_: '67108864',
+  MALLOC_TOP_PAD_: '16777216',
+  MALLOC_MMAP_THRESHOLD_: '4194304',
+};
+
 export function readDockerfile(): string {
   return readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 }
@@ -155,6 +165,10 @@ export function imageProblems(text: string): string[] {
   else if (!image.healthcheck.some((a) => a.includes('VALLUM_HEALTHCHECK_URL')))
     problems.push('HEALTHCHECK does not read VALLUM_HEALTHCHECK_URL: a service on its own could not point it at its port');
   else if (!image.env['VALLUM_HEALTHCHECK_URL']) problems.push('no ENV VALLUM_HEALTHCHECK_URL default in the runtime stage');
+  for (const [name, value] of Object.entries(MALLOC_SETTINGS)) {
+    if (image.env[name] !== value)
+      problems.push(`ENV ${name}=${image.env[name] ?? '(unset)'} in the runtime stage: expected ${value} (glibc's allocator, issue 14)`);
+  }
 
   if (image.init.length === 0) problems.push('ENTRYPOINT does not start an init (tini): node as PID 1 gets no default signal actions and reaps no zombies');
   else if (!stage.instructions.some((i) => (i.keyword === 'COPY' || i.keyword === 'RUN') && i.args.includes(image.init[0]!.split('/').at(-1)!)))

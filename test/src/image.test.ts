@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getFreePort } from '@vallum/testing';
 import { stopChild } from './harness.js';
-import { imageProblems, inImageDir, readDockerfile, runtimeImage } from './dockerfile.js';
+import { imageProblems, inImageDir, MALLOC_SETTINGS, readDockerfile, runtimeImage } from './dockerfile.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const INSTALL_TIMEOUT_MS = 180_000;
@@ -178,6 +178,9 @@ routes:
           await new Promise((done) => setTimeout(done, 200));
         }
         assert.equal(await healthcheck(), 0, 'the HEALTHCHECK passes');
+        // The serving process runs with glibc's allocator settings from the image's ENV (bench/README.md, issue 14).
+        const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+        for (const [name, value] of Object.entries(MALLOC_SETTINGS)) assert.ok(environ.includes(`${name}=${value}`), `${name}=${value} in its environment`);
       } finally {
         await stopChild(child);
       }

@@ -16,6 +16,7 @@ import { parseDocument } from 'yaml';
 import { loadConfigFile, SERVICE_NAMES } from '@vallum/config';
 import { getFreePort, startDemoIdp, startEchoUpstream, startRedis, writeConfigMapVolume } from '@vallum/testing';
 import { stopChild } from './harness.js';
+import { MALLOC_SETTINGS } from './dockerfile.js';
 import {
   containerEnv,
   kustomizeRenderer,
@@ -290,6 +291,14 @@ for (const dir of KUSTOMIZATIONS) {
           grace > sleep + SHUTDOWN_GRACE_SECONDS,
           `${w.object.metadata.name}: ${grace}s grace < ${sleep}s preStop + ${SHUTDOWN_GRACE_SECONDS}s shutdown_grace`,
         );
+      }
+    });
+
+    test("every Vallum container starts with the image's glibc allocator settings (issue 14)", () => {
+      for (const w of workloads(render(dir)).filter(isVallum)) {
+        const { container } = vallumContainer(w);
+        const env = containerEnv(container, testSecret);
+        for (const [name, value] of Object.entries(MALLOC_SETTINGS)) assert.equal(env[name], value, `${w.object.metadata.name}: ${name}`);
       }
     });
 
