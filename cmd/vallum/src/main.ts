@@ -249,7 +249,9 @@ async function main(argv: string[]): Promise<number> {
     // The primary reloads every worker; a SIGHUP to the whole process group must not end this one (its default).
     process.on('SIGHUP', () => {});
     // The primary passes SIGTERM on; this worker drains as a single process does.
-    onSignal(() => running.shutdown());
+    // A Ctrl-C or a cgroup-wide SIGTERM reaches it as well as the primary's: the second must not cut the drain short
+    // (the primary's own deadline kills a worker that never finishes).
+    onSignal(() => running.shutdown(), { again: 'ignore' });
     return -1;
   }
   // --- end workers
@@ -271,11 +273,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** SIGTERM or SIGINT runs `close` and exits 0 (1 if it fails); a second one exits 1 at once. */
-function onSignal(close: (signal: NodeJS.Signals) => Promise<void>): void {
+function onSignal(close: (signal: NodeJS.Signals) => Promise<void>, options: { again: 'exit' | 'ignore' } = { again: 'exit' }): void {
   let closing = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (closing) process.exit(1);
+      if (closing) {
+        if (options.again === 'exit') process.exit(1);
+        return;
+      }
       closing = true;
       close(signal).then(
         () => process.exit(0),

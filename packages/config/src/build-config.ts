@@ -204,6 +204,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   const previous = (key: PreviousKey, current: string, minLength: number, problem?: (value: string) => string | undefined): string[] =>
     previousSecrets(raw, key, { current, minLength, files: ctx.files.contents, issues, problem });
   const previousSharedSecrets = previous('previous_shared_secrets', sharedSecret, 32);
+  const previousTokenKeys = previous('previous_token_encryption_keys', ownTokenSecret || sharedSecret, 32);
 
   const config: VallumConfig = {
     file: ctx.file,
@@ -226,10 +227,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     tokenEncryptionSecret: ownTokenSecret || sharedSecret,
     previousSharedSecrets,
     previousCookieSecrets: previous('previous_cookie_secrets', cookieSecret, 32),
-    previousTokenEncryptionSecrets: [
-      ...previous('previous_token_encryption_keys', ownTokenSecret || sharedSecret, 32),
-      ...(ownTokenSecret ? [] : previousSharedSecrets),
-    ],
+    previousTokenEncryptionSecrets: [...previousTokenKeys, ...(ownTokenSecret ? [] : previousSharedSecrets)],
     previousSigningKeyPems: previous('previous_signing_keys', signingKeyPem?.trim() ?? '', 1, signingKeyProblem),
     cookieName: raw.cookie_name ?? '_vallum',
     cookieExpireMs: parseDuration(raw.cookie_expire ?? '14h'),
@@ -275,6 +273,10 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
           { key: 'cookie_secret', value: config.cookieSecret },
           { key: 'token_encryption_key', value: raw.token_encryption_key || raw.token_encryption_key_file ? config.tokenEncryptionSecret : '' },
           { key: 'idp.client_secret', value: clientSecret },
+          // A published placeholder kept as a previous secret would still open what it signed: refused there too.
+          ...config.previousSharedSecrets.map((value) => ({ key: 'previous_shared_secrets', value })),
+          ...config.previousCookieSecrets.map((value) => ({ key: 'previous_cookie_secrets', value })),
+          ...previousTokenKeys.map((value) => ({ key: 'previous_token_encryption_keys', value })),
         ],
       },
       ctx.locate,

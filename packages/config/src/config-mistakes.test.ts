@@ -102,6 +102,13 @@ test("the example's placeholder secrets are refused wherever they come from: the
   assert.doesNotThrow(() => loadConfigText(`allow_placeholder_secrets: true\n${text}`, 'vallum.yaml', { env: {} }));
 });
 
+test('a placeholder kept as a previous secret is refused too: it would still open what it signed', () => {
+  const text = `${VALID}previous_cookie_secrets: [demo-only-cookie-secret-CHANGE-ME-0123456789]\nprevious_shared_secrets: [${'p'.repeat(32)}]\n`;
+  const issues = issuesOf(text);
+  assert.equal(issues.length, 1, issues.join('\n'));
+  assert.match(issues[0]!, /^vallum\.yaml:\d+:\d+: previous_cookie_secrets is a placeholder from the example \(it contains 'CHANGE-ME'\)/);
+});
+
 test('an enum setting lists its allowed values', () => {
   const text = VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\nlog_level: verbose\nservices: proxys\n').replace(
     '    allow_any_authenticated_user: true\n',

@@ -17,6 +17,8 @@ export interface CallOptions {
   body?: unknown;
   /** W3C traceparent of the request this call is made for. */
   traceparent?: string | undefined;
+  /** A 404 means the service lacks the path (a wrong URL, an older build), not an absent resource: an error. */
+  mustExist?: boolean;
 }
 
 /** Returns the parsed JSON body, or undefined on 404; throws VallumError SERVICE_UNAVAILABLE / SERVICE_BAD_RESPONSE. */
@@ -35,7 +37,7 @@ export async function callService<T>(endpoint: ServiceEndpoint, call: CallOption
   } catch (cause) {
     throw new VallumError(ErrorCodes.SERVICE_UNAVAILABLE, `${endpoint.service} service unavailable`, { status: 503, cause });
   }
-  if (res.status === 404) {
+  if (res.status === 404 && !call.mustExist) {
     await res.body?.cancel();
     return undefined;
   }
@@ -60,5 +62,8 @@ const PING_TIMEOUT_MS = 1000;
 
 /** Resolves when the peer service answers its /readyz with 200; throws SERVICE_UNAVAILABLE / SERVICE_BAD_RESPONSE. */
 export async function pingService(endpoint: ServiceEndpoint): Promise<void> {
-  await callService({ ...endpoint, timeoutMs: Math.min(endpoint.timeoutMs ?? PING_TIMEOUT_MS, PING_TIMEOUT_MS) }, { method: 'GET', path: '/readyz' });
+  await callService(
+    { ...endpoint, timeoutMs: Math.min(endpoint.timeoutMs ?? PING_TIMEOUT_MS, PING_TIMEOUT_MS) },
+    { method: 'GET', path: '/readyz', mustExist: true },
+  );
 }

@@ -80,7 +80,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
    * An IdP or store failure at any step of a sign-in (discovery, code exchange, userinfo, the session store): the
    * 503 page, with Retry-After and a way back to the page the user wanted, which starts the sign-in again.
    */
-  const retryLater = (req: FastifyRequest, reply: FastifyReply, err: unknown, retryUrl: string) => {
+  const retryLater = (req: FastifyRequest, reply: FastifyReply, err: unknown, retryUrl: string | undefined) => {
     if (!isVallumError(err) || err.status !== 503) throw err;
     failures.write('warn', `sign-in:${errorKey(err)}`, { reqId: req.id, ...errorFields(err) }, 'sign-in interrupted; the user is asked to try again');
     return replyError(reply, err, { ...SIGN_IN_FAILED_PAGE, retryUrl });
@@ -145,7 +145,8 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       deps.metrics?.signIns.inc({ result: 'failed' });
       throw new VallumError(ErrorCodes.SIGN_IN_FAILED, 'Your sign-in took too long or was started in another browser. Please start again.', { status: 400 });
     }
-    const retryUrl = saved.redirect;
+    // Checked again as the success path does: after a reload the target may no longer be a route.
+    const retryUrl = safeRedirectTarget(saved.redirect, routeOrigins)?.href;
     // RFC 6749 §4.1.2.1: the IdP's own trouble, not a refusal.
     if (req.query.error === 'temporarily_unavailable' || req.query.error === 'server_error') {
       return retryLater(req, reply, idpUnavailableError(new Error(`the IdP answered ${req.query.error}`)), retryUrl);
@@ -162,7 +163,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   });
 
   const completeSignIn = async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply: FastifyReply, saved: SignInState) => {
-    const retryUrl = saved.redirect;
+    const retryUrl = safeRedirectTarget(saved.redirect, routeOrigins)?.href;
     const configuration = await idp.configuration();
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {

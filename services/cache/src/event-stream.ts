@@ -14,6 +14,8 @@ export function registerEventStream(scope: FastifyInstance, store: CacheApi, sto
   };
   scope.addHook('preClose', async () => endAll());
   stopping?.addEventListener('abort', endAll, { once: true });
+  // The signal outlives this app (a reload builds another): its listener must not keep this one alive.
+  scope.addHook('onClose', async () => stopping?.removeEventListener('abort', endAll));
   scope.get('/v1/events', async (req, reply) => {
     if (stopping?.aborted) throw new VallumError(ErrorCodes.SERVICE_UNAVAILABLE, 'the cache service is shutting down', { status: 503 });
     reply.hijack();

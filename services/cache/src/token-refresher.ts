@@ -196,8 +196,8 @@ export function startTokenRefresher(
     async close() {
       closed = true;
       clearInterval(timer);
-      repeated.close();
       await running;
+      repeated.close();
       fence = undefined;
       await lease?.release().catch(() => {});
     },

@@ -155,7 +155,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   const upgrade: UpgradeHandler = (req, socket, head) => {
     socket.on('error', () => socket.destroy());
     upgradeRequest(req, socket, head).catch((err: unknown) => {
-      log.error({ err }, 'upgrade failed');
+      errors.write('error', `upgrade:${errorKey(err)}`, { request_id: requestIdOf(req), ...errorFields(err) }, 'upgrade failed');
       refuseUpgrade(socket, 500, 'Something went wrong.');
     });
   };
