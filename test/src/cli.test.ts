@@ -2,13 +2,15 @@
 // command has --help with examples; the VALLUM_* variables are listed in --help and in the README.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENV_VARIABLES, environmentTable } from '@vallum/cmd';
-import { VALLUM_BIN } from './harness.js';
+import { MALLOC_SETTINGS } from './dockerfile.js';
+import { getFreePort } from '@vallum/testing';
+import { stopChild, VALLUM_BIN } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -151,4 +153,54 @@ test('every VALLUM_* variable the shipped code reads from the environment is in 
   }
   assert.ok(read.size > 0);
   for (const name of read) assert.ok(documented.has(name), `${name} is read from process.env but missing from ENV_VARIABLES (cmd/vallum/src/env-variables.ts)`);
+});
+
+// The command npm links as `vallum` is a shell launcher: glibc reads MALLOC_* only at process start (issue 14).
+const LAUNCHER = join(ROOT, 'cmd/vallum/bin/vallum');
+
+test('the vallum launcher starts node on vallum.js with the allocator settings, keeping values already set and every argument', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'cmd/vallum/package.json'), 'utf8')) as { bin: { vallum: string } };
+  assert.equal(join(ROOT, 'cmd/vallum', pkg.bin.vallum), LAUNCHER);
+  const dir = mkdtempSync(join(tmpdir(), 'vallum-launcher-'));
+  // A stand-in `node` first on PATH shows what the launcher runs; npm links the launcher through a symlink.
+  mkdirSync(join(dir, 'bin'));
+  writeFileSync(join(dir, 'bin/node'), '#!/bin/sh\nenv | grep ^MALLOC_ | sort\nfor a in "$@"; do echo "arg:$a"; done\n');
+  chmodSync(join(dir, 'bin/node'), 0o755);
+  symlinkSync(LAUNCHER, join(dir, 'vallum'));
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${join(dir, 'bin')}:${process.env.PATH}` };
+  for (const name of Object.keys(MALLOC_SETTINGS)) delete env[name];
+  const run = spawnSync(join(dir, 'vallum'), ['--config', 'my file.yaml'], { encoding: 'utf8', env });
+  assert.equal(run.status, 0, run.stderr);
+  const expected = Object.entries(MALLOC_SETTINGS)
+    .map(([name, value]) => `${name}=${value}`)
+    .sort();
+  assert.deepEqual(run.stdout.trim().split('\n'), [...expected, `arg:${join(ROOT, 'cmd/vallum/bin/vallum.js')}`, 'arg:--config', 'arg:my file.yaml']);
+  const own = spawnSync(join(dir, 'vallum'), [], { encoding: 'utf8', env: { ...env, MALLOC_TOP_PAD_: '131072' } });
+  assert.match(own.stdout, /^MALLOC_TOP_PAD_=131072$/m);
+  assert.match(own.stdout, /^MALLOC_TRIM_THRESHOLD_=67108864$/m);
+});
+
+test('a process started by the vallum launcher is vallum itself, with the allocator settings in its environment', async () => {
+  const port = await getFreePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${process.execPath.replace(/\/node$/, '')}:${process.env.PATH}` };
+  for (const name of Object.keys(MALLOC_SETTINGS)) delete env[name];
+  const child = spawn(LAUNCHER, ['demo-app', '--port', String(port), '--jwks-url', 'http://127.0.0.1:9/jwks.json'], { env, stdio: 'ignore' });
+  try {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const up = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.body?.cancel().then(() => true),
+        () => false,
+      );
+      if (up) break;
+      assert.ok(Date.now() < deadline, 'demo-app answers within 20 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // exec: the launcher's PID is the node process serving the port.
+    assert.match(readFileSync(`/proc/${child.pid}/cmdline`, 'utf8'), /vallum\.js\0demo-app/);
+    const environ = readFileSync(`/proc/${child.pid}/environ`, 'utf8').split('\0');
+    for (const [name, value] of Object.entries(MALLOC_SETTINGS)) assert.ok(environ.includes(`${name}=${value}`), `${name}=${value}`);
+  } finally {
+    await stopChild(child);
+  }
 });
