@@ -7,7 +7,7 @@
 // worker's, asked for over IPC and summed (prom-client's AggregatorRegistry).
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import type { ServiceName, VallumConfig } from '@vallum/config';
+import { WORKER_SERVICES, type ServiceName, type VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import type { CacheApi } from '@vallum/service-client';
 import { createLogger, type VallumMetrics } from '@vallum/telemetry';
@@ -17,9 +17,6 @@ import { UsageError } from './cli-usage.js';
 import { startMetricsListener } from './metrics-listener.js';
 import { createIpcCacheClient, serveStore } from './shared-store.js';
 import type { ReloadResult } from './start-vallum.js';
-
-/** The services a worker may run; the others keep state (cache) or have not been checked with several processes. */
-const WORKER_SERVICES: ReadonlySet<ServiceName | 'all'> = new Set(['all', 'proxy']);
 
 /** How long a worker that dies is waited for before its replacement starts: doubled per quick death, at most this. */
 const RESTART_MIN_MS = 100;

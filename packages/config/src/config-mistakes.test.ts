@@ -150,3 +150,26 @@ test('VALLUM_ALLOW_PLACEHOLDER_SECRETS=true (docker-compose.yml without a .env) 
     /^environment variable VALLUM_ALLOW_PLACEHOLDER_SECRETS: allow_placeholder_secrets: expected boolean/,
   );
 });
+
+test('a service run on its own without the URLs of the services it calls is refused when loading, as start would refuse it', () => {
+  const on = (service: string) => VALID.replace('address: 127.0.0.1:8000\n', `address: 127.0.0.1:8000\nservices: ${service}\n`);
+  assert.deepEqual(issuesOf(on('proxy')), [
+    'vallum.yaml:2:11: services: proxy runs on its own and calls the authorize service: set authorize_service_url to its URL',
+    'vallum.yaml:2:11: services: proxy runs on its own and calls the cache service: set cache_service_url to its URL',
+  ]);
+  assert.deepEqual(issuesOf(on('authenticate')), [
+    'vallum.yaml:2:11: services: authenticate runs on its own and calls the cache service: set cache_service_url to its URL',
+  ]);
+  assert.deepEqual(issuesOf(VALID, { VALLUM_SERVICES: 'authenticate' }), [
+    'environment variable VALLUM_SERVICES: services: authenticate runs on its own and calls the cache service: set cache_service_url to its URL',
+  ]);
+  const urls = 'authorize_service_url: http://127.0.0.1:8010\ncache_service_url: http://127.0.0.1:8011\n';
+  assert.equal(loadConfigText(on('proxy') + urls, 'vallum.yaml', { env: {} }).services, 'proxy');
+  for (const service of ['all', 'authorize', 'cache']) assert.equal(loadConfigText(on(service), 'vallum.yaml', { env: {} }).services, service);
+});
+
+test('workers on a service that runs as one process is refused when loading, as start would refuse it', () => {
+  const text = VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\nservices: authorize\nworkers: 2\n');
+  assert.deepEqual(issuesOf(text), ['vallum.yaml:3:10: workers applies to the all-in-one and proxy services; the authorize service runs as one process']);
+  assert.equal(loadConfigText(VALID.replace('address: 127.0.0.1:8000\n', 'address: 127.0.0.1:8000\nworkers: 2\n'), 'vallum.yaml', { env: {} }).workers, 2);
+});

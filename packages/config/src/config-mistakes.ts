@@ -1,8 +1,10 @@
 // Settings that load but would fail at start or at the first request: the listen addresses, a route on the
-// authenticate host, a plain-http issuer without its flag, the example's placeholder secrets.
+// authenticate host, a plain-http issuer without its flag, the example's placeholder secrets, a service run on its
+// own without the URLs of the services it calls or with workers it cannot have.
 import type { RawConfig } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './config-issues.js';
 import { parseListenAddress } from './parse-values.js';
+import { PEER_URLS, WORKER_SERVICES } from './service-needs.js';
 
 /** What the built config resolved, for the checks that need more than the raw settings. */
 export interface ResolvedSettings {
@@ -46,6 +48,18 @@ export function configMistakes(raw: RawConfig, resolved: ResolvedSettings, locat
           'the authenticate service answers every request there, so this route would never be reached: give the route or the authenticate service its own host',
       });
     }
+  }
+
+  const service = raw.services ?? 'all';
+  for (const key of PEER_URLS[service]) {
+    if (raw[key]) continue;
+    issues.push({
+      path: ['services'],
+      message: `services: ${service} runs on its own and calls the ${key.replace('_service_url', '')} service: set ${key} to its URL`,
+    });
+  }
+  if (typeof raw.workers === 'number' && raw.workers > 1 && !WORKER_SERVICES.has(service)) {
+    issues.push({ path: ['workers'], message: `workers applies to the all-in-one and proxy services; the ${service} service runs as one process` });
   }
 
   if (raw.idp.issuer.toLowerCase().startsWith('http://') && raw.idp.allow_insecure_http !== true) {

@@ -2,7 +2,7 @@
 // which identity headers the upstream gets. Everything per request here is served from in-process caches when warm.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import { ErrorCodes } from '@vallum/errors';
+import { ErrorCodes, VallumError } from '@vallum/errors';
 import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
 import type { HotPathCounters, SessionView } from '@vallum/session';
@@ -57,8 +57,8 @@ export type AccessResult =
     }
   | { kind: 'sign-in'; location: string; clearCookie: boolean }
   | { kind: 'deny'; email: string; reasons: readonly Reason[] }
-  /** A complete answer of Vallum's own (e.g. 401 for a bad bearer token). */
-  | { kind: 'respond'; status: number; headers: Record<string, string>; body: string };
+  /** An error Vallum answers with itself (401 for a bad bearer token), rendered by the one error renderer. */
+  | { kind: 'respond'; error: VallumError };
 
 export interface AccessCheck {
   /**
@@ -83,12 +83,13 @@ const PUBLIC: AccessResult = Object.freeze({ kind: 'forward' });
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_PATHS: readonly string[] = Object.freeze([]);
 
-const UNAUTHORIZED: AccessResult = {
+const UNAUTHORIZED: AccessResult = Object.freeze({
   kind: 'respond',
-  status: 401,
-  headers: { 'content-type': 'application/json', 'cache-control': 'no-store', 'www-authenticate': 'Bearer realm="vallum", error="invalid_token"' },
-  body: JSON.stringify({ code: ErrorCodes.UNAUTHORIZED, message: 'The bearer token is not valid, or has expired.' }),
-};
+  error: new VallumError(ErrorCodes.UNAUTHORIZED, 'The bearer token is not valid, or has expired.', {
+    status: 401,
+    details: { headers: { 'www-authenticate': 'Bearer realm="vallum", error="invalid_token"' } },
+  }),
+});
 
 export function createAccessCheck(deps: {
   config: Pick<VallumConfig, 'authenticateServiceUrl' | 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'> &

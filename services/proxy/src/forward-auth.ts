@@ -7,6 +7,7 @@
 // names another host than its own is refused with 400 rather than read one way or the other.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
+import { renderError } from '@vallum/server-kit';
 import type { AccessCheck } from './access.js';
 import { upstreamRequestHeaders } from './director.js';
 import { matchTarget } from './match-target.js';
@@ -97,7 +98,7 @@ export function registerForwardAuth(app: FastifyInstance, deps: { config: Vallum
       case 'deny':
         return { status: 403, headers: {}, body: 'access denied' };
       case 'respond':
-        return result;
+        return renderError(result.error, { requestId: req.id, format: 'json' });
     }
   };
 

@@ -12,6 +12,7 @@ import { createHotPathCounters, type Session } from '@vallum/session';
 import { createRepeatedLog } from '@vallum/telemetry';
 import { createKeyRing } from './assertion.js';
 import { createConnectionWatch } from './connection-watch.js';
+import { buildOwnPages } from './own-pages.js';
 import { createProxyHandler, type RequestHandler } from './proxy-handler.js';
 import { closeProxyState, createProxyState, type ProxyState } from './proxy-state.js';
 
@@ -55,6 +56,7 @@ before(async () => {
 idp: { issuer: "https://idp.example.com", client_id: c, client_secret: s }
 shared_secret: ${'s'.repeat(32)}
 cookie_secret: ${'c'.repeat(32)}
+forward_auth: { trusted_proxies: [127.0.0.1] }
 routes:
   - from: http://app.example.com
     to: ${upstreamUrl}
@@ -173,6 +175,34 @@ test('check → respond: a session the policy denies gets the 403 page with the 
   assert.match(res.text, /bob@example\.com/);
   assert.match(res.text, /not in admins/);
   assert.match(res.text, /req-403/);
+});
+
+test('check → respond: a bearer token that is not valid gets 401 JSON from the error renderer, with the request id, whatever the client accepts', async () => {
+  const res = await send('/', { host: 'app.example.com', authorization: 'Bearer not-a-token', accept: 'text/html', 'x-request-id': 'req-401' });
+  assert.equal(res.status, 401);
+  assert.equal(res.headers['www-authenticate'], 'Bearer realm="vallum", error="invalid_token"');
+  assert.equal(res.headers['cache-control'], 'no-store');
+  assert.equal(res.headers['x-request-id'], 'req-401');
+  assert.match(res.headers['content-type']!, /^application\/json/);
+  assert.deepEqual(JSON.parse(res.text), { code: 'VALLUM_UNAUTHORIZED', message: 'The bearer token is not valid, or has expired.', request_id: 'req-401' });
+});
+
+test('forward-auth answers the same 401 for a bad bearer token, through the same renderer', async () => {
+  const pages = buildOwnPages(state, { logger: false });
+  try {
+    const res = await pages.inject({
+      method: 'GET',
+      url: '/.vallum/verify',
+      remoteAddress: '127.0.0.1',
+      headers: { host: 'app.example.com', 'x-forwarded-uri': '/', authorization: 'Bearer not-a-token', 'x-request-id': 'req-fa-401' },
+    });
+    assert.equal(res.statusCode, 401);
+    assert.equal(res.headers['www-authenticate'], 'Bearer realm="vallum", error="invalid_token"');
+    assert.match(String(res.headers['content-type']), /^application\/json/);
+    assert.deepEqual(res.json(), { code: 'VALLUM_UNAUTHORIZED', message: 'The bearer token is not valid, or has expired.', request_id: 'req-fa-401' });
+  } finally {
+    await pages.close();
+  }
 });
 
 test("Vallum's own paths go to the own pages, on route hosts and unknown hosts alike, and are never forwarded", async () => {

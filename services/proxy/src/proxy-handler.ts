@@ -144,7 +144,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const result = state.access.tryCheck(check) ?? (await state.access.check(check));
     if (result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
     if (result.kind === 'deny') return refuseUpgrade(socket, 403, 'Access denied.');
-    if (result.kind === 'respond') return refuseUpgrade(socket, result.status, 'Unauthorized.');
+    if (result.kind === 'respond') return refuseUpgrade(socket, result.error.status, 'Unauthorized.');
     const forwarded = await forwardAllowedUpgrade(state, { req, socket, head }, m, result, ids);
     if (typeof forwarded !== 'number') return refuseUpgrade(socket, forwarded.status, forwarded.message);
     log.info(

@@ -28,8 +28,8 @@ export function respondRefusal(res: ServerResponse, refusal: TargetRefusal, requ
 export function respondToCheck(state: ProxyState, res: ServerResponse, m: TargetMatch, result: OwnAnswer, requestId: string, accept: string | undefined): void {
   switch (result.kind) {
     case 'respond':
-      res.writeHead(result.status, { ...result.headers, 'content-length': Buffer.byteLength(result.body) });
-      res.end(result.body);
+      // Bearer tokens are sent by programs: JSON, whatever they accept.
+      sendError(res, result.error, { requestId, format: 'json' });
       return;
     case 'sign-in': {
       const { config } = state;
