@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { DEMO_USERS, getFreePort, launchBrowser, pingRedis, signInAtDemoIdp, startDemoIdp, startEchoUpstream, startRedis, type EchoUpstream } from './index.js';
+import {
+  DEMO_USERS,
+  getFreePort,
+  launchBrowser,
+  pingRedis,
+  signInAtDemoIdp,
+  signInOverHttp,
+  startDemoIdp,
+  startEchoUpstream,
+  startRedis,
+  type EchoUpstream,
+} from './index.js';
 
 describe('getFreePort', () => {
   it('returns a bindable loopback port', async () => {
@@ -96,6 +107,42 @@ describe('launchBrowser + startEchoUpstream + signInAtDemoIdp', () => {
     } finally {
       await context.close();
       await idp.close();
+    }
+  });
+});
+
+describe('signInOverHttp', () => {
+  it('signs in at the demo IdP over plain HTTP, keeps cookies per host, and reports refused credentials', async () => {
+    const echo = await startEchoUpstream();
+    const redirectUri = `${echo.url}/oauth2/callback`;
+    const idp = await startDemoIdp({ clients: [{ client_id: 'http', client_secret: 'http-secret', redirect_uris: [redirectUri] }] });
+    try {
+      const authorize = (state: string): string => {
+        const url = new URL(`${idp.issuer}/auth`);
+        url.search = new URLSearchParams({
+          client_id: 'http',
+          redirect_uri: redirectUri,
+          response_type: 'code',
+          scope: 'openid email groups',
+          state,
+          code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
+          code_challenge_method: 'S256',
+        }).toString();
+        return url.href;
+      };
+      await assert.rejects(signInOverHttp(authorize('a'), 'bob@example.com', 'wrong'), /refused the sign-in of bob@example.com: Invalid email or password/);
+      const signedIn = await signInOverHttp(authorize('b'), DEMO_USERS[1]?.email ?? '');
+      assert.equal(signedIn.status, 200);
+      const landed = new URL(signedIn.url);
+      assert.equal(`${landed.origin}${landed.pathname}`, redirectUri);
+      assert.equal(landed.searchParams.get('state'), 'b');
+      assert.ok(landed.searchParams.get('code'));
+      assert.equal(echo.requests.at(-1)?.url, `${landed.pathname}${landed.search}`);
+      // The IdP's session cookie was kept (and sent on), as a browser keeps it for the next sign-in.
+      assert.match(signedIn.cookieHeader(idp.issuer), new RegExp(`_demo_idp_${idp.port}_session=`));
+    } finally {
+      await idp.close();
+      await echo.close();
     }
   });
 });
