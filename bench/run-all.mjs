@@ -59,7 +59,7 @@ function run(bench) {
     for (const line of lines) {
       // A table row is named by the heading above its table (e.g. the policy shape).
       if (line.trim() !== '' && !line.startsWith('|') && !line.startsWith('- ')) heading = line.trim();
-      if (/\b(met|MISSED|not measured|SKIPPED)\b/.test(line)) verdicts.push(line.startsWith('|') ? `${heading} ${line}` : line);
+      if (/\b(met|MISSED|not measured|SKIPPED|reported)\b/.test(line)) verdicts.push(line.startsWith('|') ? `${heading} ${line}` : line);
     }
   });
   return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code: code ?? signal, verdicts })));
