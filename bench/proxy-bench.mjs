@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { getFreePort, signInOverHttp, startRedis } from '@vallum/testing';
 import { APACHE_CALLBACK, APACHE_PACKAGES, writeApacheConfig } from './peers/apache-openidc.mjs';
 import { CADDY_PACKAGES, writeCaddyConfig } from './peers/caddy.mjs';
+import { installDebianPackages } from '../scripts/apt-lock.mjs';
 
 const args = Object.fromEntries(
   process.argv
@@ -54,16 +55,12 @@ const NGINX = spawnSync('sh', ['-c', 'command -v nginx || echo /usr/sbin/nginx']
 /** True when the files exist, after installing the Debian packages when they do not and this is root. */
 function installed(label, files, packages) {
   if (files.every((f) => existsSync(f))) return true;
-  const command = `apt-get install -y ${packages.join(' ')}`;
   if (process.getuid?.() === 0) {
-    console.log(`${label}: installing its Debian packages (${command})…`);
-    spawnSync('apt-get', ['install', '-y', ...packages], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    console.log(`${label}: installing its Debian packages (${packages.join(', ')})…`);
+    installDebianPackages(packages);
     if (files.every((f) => existsSync(f))) return true;
   }
-  console.log(`SKIPPED ${label}: not installed. Install it with \`${command}\` (as root) and run again.`);
+  console.log(`SKIPPED ${label}: not installed. Install it with \`apt-get install -y ${packages.join(' ')}\` (as root) and run again.`);
   return false;
 }
 const APACHE_LABEL = 'Apache + mod_auth_openidc';
