@@ -79,5 +79,5 @@ for (const { bench, code, verdicts, seconds } of outcomes) {
   for (const line of verdicts) console.log(`  ${line.trim()}`);
   if (verdicts.length === 0) console.log('  (no target lines)');
 }
-console.log(`\n${outcomes.length} benchmarks in ${((Date.now() - startedAt) / 60000).toFixed(1)} min`);
+console.log(`\n${outcomes.length} of ${benches.length} benchmarks in ${((Date.now() - startedAt) / 60000).toFixed(1)} min`);
 process.exit(outcomes.every((o) => o.code === 0) ? 0 : 1);
