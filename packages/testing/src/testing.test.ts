@@ -15,6 +15,21 @@ import {
   type EchoUpstream,
 } from './index.js';
 
+/** The demo IdP's authorization URL for a code flow with PKCE (S256). */
+function authorizeUrl(issuer: string, clientId: string, redirectUri: string, state: string): string {
+  const url = new URL(`${issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'openid email groups',
+    state,
+    code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  return url.href;
+}
+
 describe('getFreePort', () => {
   it('returns a bindable loopback port', async () => {
     const port = await getFreePort();
@@ -82,20 +97,7 @@ describe('launchBrowser + startEchoUpstream + signInAtDemoIdp', () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      const authorize = (): string => {
-        const url = new URL(`${idp.issuer}/auth`);
-        url.search = new URLSearchParams({
-          client_id: 'e2e',
-          redirect_uri: redirectUri,
-          response_type: 'code',
-          scope: 'openid email groups',
-          state: 'st',
-          code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
-          code_challenge_method: 'S256',
-        }).toString();
-        return url.href;
-      };
-      await page.goto(authorize());
+      await page.goto(authorizeUrl(idp.issuer, 'e2e', redirectUri, 'st'));
       await assert.rejects(signInAtDemoIdp(page, 'bob@example.com', 'wrong'), /Invalid email or password/);
       await signInAtDemoIdp(page, DEMO_USERS[1]?.email ?? '');
       await page.waitForURL((url) => url.href.startsWith(redirectUri), { timeout: 10_000 });
@@ -117,19 +119,7 @@ describe('signInOverHttp', () => {
     const redirectUri = `${echo.url}/oauth2/callback`;
     const idp = await startDemoIdp({ clients: [{ client_id: 'http', client_secret: 'http-secret', redirect_uris: [redirectUri] }] });
     try {
-      const authorize = (state: string): string => {
-        const url = new URL(`${idp.issuer}/auth`);
-        url.search = new URLSearchParams({
-          client_id: 'http',
-          redirect_uri: redirectUri,
-          response_type: 'code',
-          scope: 'openid email groups',
-          state,
-          code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
-          code_challenge_method: 'S256',
-        }).toString();
-        return url.href;
-      };
+      const authorize = (state: string) => authorizeUrl(idp.issuer, 'http', redirectUri, state);
       await assert.rejects(signInOverHttp(authorize('a'), 'bob@example.com', 'wrong'), /refused the sign-in of bob@example.com: Invalid email or password/);
       const signedIn = await signInOverHttp(authorize('b'), DEMO_USERS[1]?.email ?? '');
       assert.equal(signedIn.status, 200);
