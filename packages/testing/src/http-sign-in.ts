@@ -1,8 +1,8 @@
 // Signs in through an OpenID Connect code flow over plain HTTP, without a browser: follows the redirects from a
 // relying party to the demo IdP, submits its login form (consent is granted without a screen) and follows the
-// redirects back, keeping cookies per host name whatever the port, as a browser does (paths and expiry dates aside: every cookie
-// not yet deleted goes to every path). For benchmarks and load
-// generators that need a real session cookie from a relying party (Vallum, Apache + mod_auth_openidc, …).
+// redirects back, keeping cookies per host name whatever the port, as a browser does (paths aside: every cookie not
+// yet deleted goes to every path of its host). For benchmarks and load generators that need a real session cookie
+// from a relying party (Vallum, Apache + mod_auth_openidc, …).
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { DEMO_PASSWORD } from '@vallum/demo';
