@@ -2,6 +2,7 @@
 // installs Debian packages, rather than failing at once. apt-get waits for the dpkg lock itself when given
 // DPkg::Lock::Timeout, but `apt-get update` does not wait for the package lists' lock (apt 2.6), so the locks are
 // also looked up in /proc/locks: which process holds them is printed once, then the wait is bounded.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 
 /** The locks apt and dpkg take: the frontend lock, dpkg's, the package lists' and the download cache's. */
@@ -80,4 +81,23 @@ export function waitForLocks({ paths = APT_LOCKS, timeoutMs = APT_LOCK_TIMEOUT_S
     }
     Atomics.wait(pause, 0, 0, Math.min(pollMs, Math.max(1, deadline - Date.now())));
   }
+}
+
+/**
+ * Installs Debian packages (as root): `apt-get update` then `install`, each after any other apt/dpkg job holding the
+ * locks has finished, within `timeoutS` in all. Returns undefined when installed, else why not: apt-get's exit status,
+ * or 'lock' when another job still held a lock at the deadline.
+ */
+export function installDebianPackages(packages, { timeoutS = APT_LOCK_TIMEOUT_S, say = console.log } = {}) {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (const step of aptInstallCommands(packages, timeoutS)) {
+    for (;;) {
+      if (!waitForLocks({ timeoutMs: Math.max(0, deadline - Date.now()), say })) return 'lock';
+      const run = spawnSync('sh', ['-c', step], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      if (run.status === 0) break;
+      // Taken between the look and apt's own attempt: wait again, within the same bound.
+      if (lockHolders(readProcLocks(), APT_LOCKS).length === 0 || Date.now() >= deadline) return run.status;
+    }
+  }
+  return undefined;
 }

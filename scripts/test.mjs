@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { APT_LOCK_TIMEOUT_S, APT_LOCKS, aptInstallCommands, lockHolders, readProcLocks, waitForLocks } from './apt-lock.mjs';
+import { APT_LOCK_TIMEOUT_S, aptInstallCommands, installDebianPackages } from './apt-lock.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const NEEDED = [
@@ -36,19 +36,9 @@ function ensureDebianPackages() {
     process.exit(1);
   };
   // Another apt job (unattended-upgrades on a fresh machine) is waited for, not failed on: see apt-lock.mjs.
-  const deadline = Date.now() + APT_LOCK_TIMEOUT_S * 1000;
-  for (const step of commands) {
-    for (;;) {
-      if (!waitForLocks({ timeoutMs: Math.max(0, deadline - Date.now()) })) {
-        console.error(`another apt/dpkg process still holds its lock after ${APT_LOCK_TIMEOUT_S} s`);
-        failed('lock');
-      }
-      const run = spawnSync('sh', ['-c', step], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-      if (run.status === 0) break;
-      // Taken between the look and apt's own attempt: wait again, within the same bound.
-      if (lockHolders(readProcLocks(), APT_LOCKS).length === 0 || Date.now() >= deadline) failed(run.status);
-    }
-  }
+  const failure = installDebianPackages(missing);
+  if (failure === 'lock') console.error(`another apt/dpkg process still holds its lock after ${APT_LOCK_TIMEOUT_S} s`);
+  if (failure !== undefined) failed(failure);
 }
 
 function findTests(dir, out = []) {

@@ -4,6 +4,7 @@ export { launchBrowser, CHROMIUM_ARGS } from './browser.js';
 export { startEchoUpstream, type EchoUpstream, type RecordedRequest } from './echo-upstream.js';
 export { startHttpUpstream, type HttpUpstream } from './http-upstream.js';
 export { signInAtDemoIdp } from './demo-idp-sign-in.js';
+export { signInOverHttp, type HttpSignIn } from './http-sign-in.js';
 export { startDemoIdp, startDemoApp, DEMO_USERS, DEMO_PASSWORD, type DemoIdp, type DemoIdpOptions, type DemoUser } from '@vallum/demo';
 export { countIterations } from './count-iterations.js';
 export { startRedisCluster, startRedisSentinel, redisCli, SENTINEL_MASTER_NAME, type RedisTopology, type RedisProcess } from './redis-topologies.js';

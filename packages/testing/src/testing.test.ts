@@ -2,7 +2,33 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { DEMO_USERS, getFreePort, launchBrowser, pingRedis, signInAtDemoIdp, startDemoIdp, startEchoUpstream, startRedis, type EchoUpstream } from './index.js';
+import {
+  DEMO_USERS,
+  getFreePort,
+  launchBrowser,
+  pingRedis,
+  signInAtDemoIdp,
+  signInOverHttp,
+  startDemoIdp,
+  startEchoUpstream,
+  startRedis,
+  type EchoUpstream,
+} from './index.js';
+
+/** The demo IdP's authorization URL for a code flow with PKCE (S256). */
+function authorizeUrl(issuer: string, clientId: string, redirectUri: string, state: string): string {
+  const url = new URL(`${issuer}/auth`);
+  url.search = new URLSearchParams({
+    client_id: clientId,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'openid email groups',
+    state,
+    code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  return url.href;
+}
 
 describe('getFreePort', () => {
   it('returns a bindable loopback port', async () => {
@@ -71,20 +97,7 @@ describe('launchBrowser + startEchoUpstream + signInAtDemoIdp', () => {
     const context = await browser.newContext();
     try {
       const page = await context.newPage();
-      const authorize = (): string => {
-        const url = new URL(`${idp.issuer}/auth`);
-        url.search = new URLSearchParams({
-          client_id: 'e2e',
-          redirect_uri: redirectUri,
-          response_type: 'code',
-          scope: 'openid email groups',
-          state: 'st',
-          code_challenge: createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url'),
-          code_challenge_method: 'S256',
-        }).toString();
-        return url.href;
-      };
-      await page.goto(authorize());
+      await page.goto(authorizeUrl(idp.issuer, 'e2e', redirectUri, 'st'));
       await assert.rejects(signInAtDemoIdp(page, 'bob@example.com', 'wrong'), /Invalid email or password/);
       await signInAtDemoIdp(page, DEMO_USERS[1]?.email ?? '');
       await page.waitForURL((url) => url.href.startsWith(redirectUri), { timeout: 10_000 });
@@ -96,6 +109,30 @@ describe('launchBrowser + startEchoUpstream + signInAtDemoIdp', () => {
     } finally {
       await context.close();
       await idp.close();
+    }
+  });
+});
+
+describe('signInOverHttp', () => {
+  it('signs in at the demo IdP over plain HTTP, keeps cookies per host, and reports refused credentials', async () => {
+    const echo = await startEchoUpstream();
+    const redirectUri = `${echo.url}/oauth2/callback`;
+    const idp = await startDemoIdp({ clients: [{ client_id: 'http', client_secret: 'http-secret', redirect_uris: [redirectUri] }] });
+    try {
+      const authorize = (state: string) => authorizeUrl(idp.issuer, 'http', redirectUri, state);
+      await assert.rejects(signInOverHttp(authorize('a'), 'bob@example.com', 'wrong'), /refused the sign-in of bob@example.com: Invalid email or password/);
+      const signedIn = await signInOverHttp(authorize('b'), DEMO_USERS[1]?.email ?? '');
+      assert.equal(signedIn.status, 200);
+      const landed = new URL(signedIn.url);
+      assert.equal(`${landed.origin}${landed.pathname}`, redirectUri);
+      assert.equal(landed.searchParams.get('state'), 'b');
+      assert.ok(landed.searchParams.get('code'));
+      assert.equal(echo.requests.at(-1)?.url, `${landed.pathname}${landed.search}`);
+      // The IdP's session cookie was kept (and sent on), as a browser keeps it for the next sign-in.
+      assert.match(signedIn.cookieHeader(idp.issuer), new RegExp(`_demo_idp_${idp.port}_session=`));
+    } finally {
+      await idp.close();
+      await echo.close();
     }
   });
 });
