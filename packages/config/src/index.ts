@@ -21,3 +21,4 @@ export { configSchema, configSchemaText } from './json-schema.js';
 export { shareRateLimits } from './share-limits.js';
 export { parseRedisUrl, type RedisTarget, type RedisNode } from './redis-url.js';
 export { secretList } from './secret-list.js';
+export type { JwtIssuerConfig } from './build-jwt-issuers.js';
