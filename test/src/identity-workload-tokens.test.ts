@@ -129,6 +129,10 @@ before(async () => {
     to: ${appUrl}
     allow_jwt_issuers: ['${K8S_ISSUER}']
     allow_any_authenticated_user: true
+admin_policy:
+  allow:
+    or:
+      - user: '${DEPLOYER}'
 jwt_issuers:
   - issuer: ${K8S_ISSUER}
     audience: vallum
@@ -188,6 +192,11 @@ test("a workload token never works on a route that does not allow its issuer, no
   }
   const page = await hostGet(stack, `deploy.localhost:${stack.port}`, '/.vallum/', { authorization: `Bearer ${await k8sToken()}`, accept: 'application/json' });
   assert.notEqual(page.status, 200, "Vallum's own pages are no route: a workload token does not open them");
+  const admin = await hostGet(stack, `deploy.localhost:${stack.port}`, '/.vallum/admin/v1/users/alice/sessions', {
+    authorization: `Bearer ${await k8sToken()}`,
+    accept: 'application/json',
+  });
+  assert.equal(admin.status, 401, 'the admin API is no route either, even with admin_policy naming the service account');
 });
 
 test('wrong audience or issuer, unlisted issuer, alg none or HMAC, expired, not yet valid and unknown keys are refused', async () => {
