@@ -50,6 +50,8 @@ export interface IdpConfig {
   clientSecret: string;
   scopes: readonly string[];
   allowInsecureHttp: boolean;
+  /** Groups from userinfo alone (the ID token's are ignored), and a userinfo that fails fails the sign-in. */
+  groupsFromUserinfo: boolean;
 }
 
 export interface VallumConfig extends ListenerConfig {
@@ -227,6 +229,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
       clientSecret,
       scopes: Object.freeze(raw.idp.scopes ?? ['openid', 'email', 'profile', 'groups', 'offline_access']),
       allowInsecureHttp: raw.idp.allow_insecure_http ?? false,
+      groupsFromUserinfo: raw.idp.groups_from_userinfo ?? false,
     },
     sharedSecret,
     cookieSecret,

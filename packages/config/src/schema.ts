@@ -73,6 +73,9 @@ export const ConfigSchema = Type.Object(
         client_secret_file: Type.Optional(Type.String({ minLength: 1 })),
         scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
         allow_insecure_http: Type.Optional(Type.Boolean({ description: 'Allow a plain-http issuer (loopback development only)' })),
+        groups_from_userinfo: Type.Optional(
+          Type.Boolean({ description: "Groups come from the userinfo endpoint only, never the ID token's; sign-in fails when userinfo does (default false)" }),
+        ),
       },
       { additionalProperties: false },
     ),
