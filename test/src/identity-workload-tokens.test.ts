@@ -57,7 +57,7 @@ async function addKey(issuer: LocalIssuer, kid: string, alg: 'RS256' | 'ES256') 
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   issuer.published.set(kid, { jwk, privateKey, alg });
-  return { privateKey, jwk };
+  return { privateKey, alg, kid };
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -86,8 +86,8 @@ const k8sToken = (claims: JWTPayload = {}, key = k8sKey) =>
     },
     ...claims,
   });
-const githubToken = (claims: JWTPayload = {}) =>
-  mint(githubKey, {
+const githubToken = (claims: JWTPayload = {}, key = githubKey) =>
+  mint(key, {
     iss: github.url,
     aud: 'https://github.com/org',
     sub: 'repo:org/repo:ref:refs/heads/main',
@@ -107,8 +107,8 @@ before(async () => {
     else return false;
     return true;
   });
-  k8sKey = { ...(await addKey(k8s, 'k8s-1', 'RS256')), alg: 'RS256', kid: 'k8s-1' };
-  githubKey = { ...(await addKey(github, 'gh-1', 'ES256')), alg: 'ES256', kid: 'gh-1' };
+  k8sKey = await addKey(k8s, 'k8s-1', 'RS256');
+  githubKey = await addKey(github, 'gh-1', 'ES256');
   stack = await startStack({
     mode: 'all-in-one',
     workers: 1,
@@ -221,7 +221,7 @@ test('wrong audience or issuer, unlisted issuer, alg none or HMAC, expired, not 
 });
 
 test('a rotated key is picked up: a token signed with a newly published key is accepted', async () => {
-  const next = { ...(await addKey(k8s, 'k8s-2', 'RS256')), alg: 'RS256', kid: 'k8s-2' };
+  const next = await addKey(k8s, 'k8s-2', 'RS256');
   // The key set is fetched again for an unknown kid at most once per cooldown (a few seconds).
   await waitUntil('the new key is used', async () => (await call('deploy', await k8sToken({ jti: crypto.randomUUID() }, next))).status === 200, 20_000, 500);
   k8s.published.delete('k8s-1');
@@ -234,44 +234,17 @@ test('an issuer that hangs gives a bounded 503 with Retry-After, verified tokens
   github.hanging = true;
   try {
     // A new key id makes Vallum fetch the keys again, from an issuer that no longer answers.
-    const rotated = { ...(await addKey(github, 'gh-2', 'ES256')), alg: 'ES256', kid: 'gh-2' };
+    const rotated = await addKey(github, 'gh-2', 'ES256');
     await new Promise((r) => setTimeout(r, 5_500)); // past the key set's cooldown
     const started = Date.now();
-    const res = await call(
-      'deploy',
-      await mint(rotated, {
-        iss: github.url,
-        aud: 'https://github.com/org',
-        sub: 'repo:org/repo:ref:refs/heads/main',
-        repository_owner: 'org',
-        repository: 'org/repo',
-      }),
-    );
+    const res = await call('deploy', await githubToken({}, rotated));
     assert.equal(res.status, 503, res.text);
     assert.ok(Date.now() - started < 15_000, 'answered within the fetch deadline, not hung');
     assert.match(res.text, /VALLUM_JWT_ISSUER_UNAVAILABLE/);
     assert.ok(Number(res.headers['retry-after']) >= 1);
     assert.equal((await call('deploy', known)).status, 200, 'a token verified before the outage still works');
     github.hanging = false;
-    await waitUntil(
-      'the issuer is used again',
-      async () =>
-        (
-          await call(
-            'deploy',
-            await mint(rotated, {
-              iss: github.url,
-              aud: 'https://github.com/org',
-              sub: 'repo:org/repo:ref:refs/heads/main',
-              repository_owner: 'org',
-              repository: 'org/repo',
-              jti: crypto.randomUUID(),
-            }),
-          )
-        ).status === 200,
-      30_000,
-      500,
-    );
+    await waitUntil('the issuer is used again', async () => (await call('deploy', await githubToken({}, rotated))).status === 200, 30_000, 500);
   } finally {
     github.hanging = false;
   }
