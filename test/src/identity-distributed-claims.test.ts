@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { SignJWT, generateKeyPair } from 'jose';
 import type { Browser } from 'playwright-core';
 import { DEMO_PASSWORD, DEMO_USERS, signInAtDemoIdp, type DemoUser } from '@vallum/testing';
-import { startIdentityStack, hostGet, signInWithBrowser } from './identity-helpers.js';
+import { startIdentityStack, hostGet, signInWithBrowser, waitUntil } from './identity-helpers.js';
 import type { Stack } from './harness.js';
 
 /** Each user's token at the claims endpoint: a credential of the IdP's, which Vallum must never keep. */
@@ -21,6 +21,8 @@ let claimsUrl: string;
 let signWithIdpKey: ((claims: Record<string, unknown>) => Promise<string>) | undefined;
 let issuer = '';
 const claimsRequests: string[] = [];
+/** What the claims endpoint answers for alice: changed by the test to show a refresh picks it up. */
+let aliceGroups = ['admins', 'engineering'];
 
 before(async () => {
   const { privateKey: foreignKey } = await generateKeyPair('RS256');
@@ -29,7 +31,7 @@ before(async () => {
     claimsRequests.push(sub);
     if (req.headers.authorization !== `Bearer ${SOURCE_TOKENS[sub]}`) return void res.writeHead(401).end();
     const answer = async () => {
-      if (sub === 'alice') return { type: 'application/json', body: JSON.stringify({ groups: ['admins', 'engineering'] }) };
+      if (sub === 'alice') return { type: 'application/json', body: JSON.stringify({ groups: aliceGroups }) };
       const claims = { iss: issuer, sub, groups: ['admins', 'engineering'] };
       if (sub === 'bob') return { type: 'application/jwt', body: await signWithIdpKey!(claims) };
       return { type: 'application/jwt', body: await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'demo-forged' }).sign(foreignKey) };
@@ -67,6 +69,7 @@ async function withStack<T>(
     idp: { users: [...DEMO_USERS, DAVE], extraClaims: options.groupsFromUserinfo ? fromUserinfo : distributed },
     editConfig: (text) =>
       options.groupsFromUserinfo ? text.replace('  allow_insecure_http: true\n', '  allow_insecure_http: true\n  groups_from_userinfo: true\n') : text,
+    configExtra: 'token_refresh_interval: 1s\n',
   });
   issuer = env.stack.issuer;
   signWithIdpKey = (claims) => env.stack.idp.signJwt(claims);
@@ -88,12 +91,14 @@ const groupsHeader = async (stack: Stack, cookie: string, host: string) => {
   return { status: res.status, groups: res.status === 200 ? (JSON.parse(res.text) as { groups: string }).groups : undefined };
 };
 
-test('distributed groups: resolved from a JSON endpoint and from a JWT signed by the IdP; a foreign JWT fails the sign-in; the sources are never kept', async () => {
+test('distributed groups: resolved from a JSON endpoint and from a JWT signed by the IdP, at sign-in and at each refresh; a foreign JWT fails the sign-in; the sources are never kept', async () => {
   await withStack({ groupsFromUserinfo: false }, async (stack, browser, store) => {
     const adminHost = `admin.localhost:${stack.port}`;
+    const adminCookies: Record<string, string> = {};
     for (const sub of ['alice', 'bob']) {
       const user = await signInWithBrowser(browser, stack, `${sub}@example.com`, stack.adminUrl);
-      const admin = await groupsHeader(stack, await user.cookie(adminHost), adminHost);
+      adminCookies[sub] = await user.cookie(adminHost);
+      const admin = await groupsHeader(stack, adminCookies[sub], adminHost);
       assert.equal(admin.status, 200, `${sub}: the admin route's policy (groups has admins) sees the distributed groups`);
       assert.equal(admin.groups, 'admins,engineering', `${sub}: and so does the app`);
       const [session] = await store.findSessions({ sub });
@@ -103,6 +108,14 @@ test('distributed groups: resolved from a JSON endpoint and from a JWT signed by
       await user.context.close();
     }
     assert.ok(claimsRequests.includes('alice') && claimsRequests.includes('bob'));
+    aliceGroups = ['engineering'];
+    await waitUntil(
+      'a refresh reads the distributed groups again',
+      async () => (await groupsHeader(stack, adminCookies.alice!, adminHost)).status === 403,
+      15_000,
+      200,
+    );
+    assert.deepEqual((await store.findSessions({ sub: 'alice' }))[0]?.groups, ['engineering']);
 
     const context = await browser.newContext();
     const page = await context.newPage();
