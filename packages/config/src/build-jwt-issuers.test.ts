@@ -64,6 +64,8 @@ test('an unknown or public-route issuer, a duplicate, the IdP itself and plain h
   - issuer: https://k8s.example.com
     audience: vallum
     jwks_url: http://10.0.0.1/jwks
+  - issuer: kubernetes
+    audience: vallum
 routes:
   - from: http://deploy.localhost:8000
     to: http://127.0.0.1:8020
@@ -81,11 +83,12 @@ routes:
     /jwks_url 'http:\/\/10\.0\.0\.1\/jwks' is plain http/,
     /'https:\/\/nobody\.example\.com' is not in jwt_issuers \(configured: 'https:\/\/ci\.example\.com'/,
     /a public route takes no credentials/,
+    /issuer: expected an http\(s\) URL, got 'kubernetes'/,
   ];
   for (const pattern of expected)
     assert.ok(
       issues.some((i) => pattern.test(i)),
       `${pattern} in ${issues.join('\n')}`,
     );
-  assert.equal(issues.length, 6, issues.join('\n'));
+  assert.equal(issues.length, 7, issues.join('\n'));
 });

@@ -21,9 +21,9 @@ export function buildJwtIssuers(raw: RawConfig, issues: ConfigIssue[]): JwtIssue
     for (const key of ['issuer', 'jwks_url'] as const) {
       const value = entry[key];
       if (value === undefined) continue;
-      const scheme = /^([a-z][a-z0-9+.-]*):\/\/[^/]/i.exec(value)?.[1]?.toLowerCase();
-      if (scheme !== 'https' && scheme !== 'http') issues.push({ path: at(key), message: `${key}: expected an http(s) URL, got '${value}'` });
-      else if (scheme === 'http' && !insecure && (key === 'jwks_url' || entry.jwks_url === undefined))
+      const scheme = URL.canParse(value) ? new URL(value).protocol : undefined;
+      if (scheme !== 'https:' && scheme !== 'http:') issues.push({ path: at(key), message: `${key}: expected an http(s) URL, got '${value}'` });
+      else if (scheme === 'http:' && !insecure && (key === 'jwks_url' || entry.jwks_url === undefined))
         issues.push({ path: at(key), message: `${key} '${value}' is plain http: use https, or set allow_insecure_http: true (loopback development only)` });
     }
     if (seen.has(entry.issuer)) issues.push({ path: at('issuer'), message: `issuer '${entry.issuer}' is listed twice` });
