@@ -91,7 +91,7 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Objec
   VALLUM_JWT_ISSUER_UNAVAILABLE: {
     status: 503,
     meaning:
-      "The signing keys of a bearer token's issuer (`jwt_issuers`) cannot be fetched, so the token can be neither accepted nor refused; retry after Retry-After.",
+      "The signing keys of a bearer token's issuer (the IdP, or one of `jwt_issuers`) cannot be fetched, so the token can be neither accepted nor refused; retry after Retry-After.",
   },
   VALLUM_IDENTITY_INVALID: {
     status: 403,
