@@ -20,6 +20,7 @@ import { configMistakes } from './config-mistakes.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { signingKeyProblem } from './signing-key-problem.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
+import { buildJwtIssuers, buildRouteJwtIssuers, type JwtIssuerConfig } from './build-jwt-issuers.js';
 
 export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
   /** `name`, or the route's index in `routes`. */
@@ -39,6 +40,8 @@ export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, R
   /** false: shadow mode for this route's rule. */
   enforce: boolean;
   passIdentityHeaders: boolean;
+  /** Issuers from `jwt_issuers` whose bearer tokens this route accepts. */
+  allowJwtIssuers: readonly string[];
 }
 
 export interface IdpConfig {
@@ -47,6 +50,8 @@ export interface IdpConfig {
   clientSecret: string;
   scopes: readonly string[];
   allowInsecureHttp: boolean;
+  /** Groups from userinfo alone (the ID token's are ignored), and a userinfo that fails fails the sign-in. */
+  groupsFromUserinfo: boolean;
 }
 
 export interface VallumConfig extends ListenerConfig {
@@ -106,6 +111,8 @@ export interface VallumConfig extends ListenerConfig {
   reloadSources: readonly string[];
   globalPolicy: unknown;
   limits: LimitsConfig;
+  /** Issuers of workload tokens (`jwt_issuers`); a route accepts those it names in `allow_jwt_issuers`. */
+  jwtIssuers: readonly JwtIssuerConfig[];
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
 }
@@ -184,6 +191,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   });
 
   const shared = buildSharedRouteProxy(raw, issues);
+  const jwtIssuers = buildJwtIssuers(raw, issues);
   const routes: RouteConfig[] = [];
   const routeHosts: Array<{ index: number; host: string }> = [];
   const ids = new Set<string>();
@@ -193,7 +201,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     routeHosts.push({ index, host: route.host });
     if (ids.has(route.id)) issues.push({ path: ['routes', index, 'name'], message: `duplicate route name '${route.id}'` });
     ids.add(route.id);
-    routes.push({ ...route, ...shared });
+    routes.push({ ...route, ...shared, allowJwtIssuers: buildRouteJwtIssuers(r, index, jwtIssuers, issues) });
   });
 
   const policies = ctx.files.policies;
@@ -221,6 +229,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
       clientSecret,
       scopes: Object.freeze(raw.idp.scopes ?? ['openid', 'email', 'profile', 'groups', 'offline_access']),
       allowInsecureHttp: raw.idp.allow_insecure_http ?? false,
+      groupsFromUserinfo: raw.idp.groups_from_userinfo ?? false,
     },
     sharedSecret,
     cookieSecret,
@@ -260,6 +269,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file, ...secretFiles(raw)].filter((f) => f !== undefined)],
     globalPolicy: raw.global_policy,
     limits: buildLimits(raw, issues),
+    jwtIssuers,
     locate: ctx.locate,
   };
   issues.push(
@@ -291,7 +301,7 @@ function buildRoute(
   url: (value: string, path: ConfigPath, what: string) => URL | undefined,
   files: FileContents,
   issues: ConfigIssue[],
-): Omit<RouteConfig, keyof SharedRouteProxyConfig> | undefined {
+): Omit<RouteConfig, keyof SharedRouteProxyConfig | 'allowJwtIssuers'> | undefined {
   const from = url(r.from, ['routes', index, 'from'], 'from');
   const toList = Array.isArray(r.to) ? r.to : [r.to];
   const weights: number[] = [];

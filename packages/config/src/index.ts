@@ -22,3 +22,4 @@ export { shareRateLimits } from './share-limits.js';
 export { parseRedisUrl, type RedisTarget, type RedisNode } from './redis-url.js';
 export { secretList } from './secret-list.js';
 export { PEER_URLS, WORKER_SERVICES, type PeerUrlKey } from './service-needs.js';
+export type { JwtIssuerConfig } from './build-jwt-issuers.js';

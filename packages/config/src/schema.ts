@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN } from './parse-values.js';
 import { ProxyGlobalKeys, ProxyRouteKeys } from './proxy-schema.js';
 import { LimitGlobalKeys, LimitRouteKeys } from './limits-schema.js';
+import { JwtIssuerGlobalKeys, JwtIssuerRouteKeys } from './jwt-issuers-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
@@ -42,6 +43,7 @@ export const RouteSchema = Type.Object(
     pass_identity_headers: Type.Optional(Type.Boolean({ description: 'Send X-Vallum-Jwt-Assertion and claim headers upstream (default true)' })),
     ...ProxyRouteKeys,
     ...LimitRouteKeys,
+    ...JwtIssuerRouteKeys,
   },
   { additionalProperties: false },
 );
@@ -71,6 +73,9 @@ export const ConfigSchema = Type.Object(
         client_secret_file: Type.Optional(Type.String({ minLength: 1 })),
         scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
         allow_insecure_http: Type.Optional(Type.Boolean({ description: 'Allow a plain-http issuer (loopback development only)' })),
+        groups_from_userinfo: Type.Optional(
+          Type.Boolean({ description: "Groups come from the userinfo endpoint only, never the ID token's; sign-in fails when userinfo does (default false)" }),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -179,6 +184,7 @@ export const ConfigSchema = Type.Object(
     routes: Type.Array(RouteSchema),
     ...ProxyGlobalKeys,
     ...LimitGlobalKeys,
+    ...JwtIssuerGlobalKeys,
   },
   { additionalProperties: false },
 );

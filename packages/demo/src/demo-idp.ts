@@ -32,6 +32,11 @@ export interface DemoIdpOptions {
   users?: readonly DemoUser[];
   /** Lifetime of access tokens (default 1 hour); tests of token refresh use a few seconds. */
   accessTokenTtlSeconds?: number;
+  /**
+   * Claims laid over a user's own, per use (`id_token` or `userinfo`); a claim set to undefined is left out. Tests
+   * use it for distributed claims (`_claim_names`, `_claim_sources`) and for groups only one of the two carries.
+   */
+  extraClaims?: (user: DemoUser, use: string) => Record<string, unknown>;
 }
 
 export interface DemoIdp {
@@ -145,7 +150,7 @@ function providerConfiguration(options: DemoIdpOptions, users: readonly DemoUser
     findAccount: async (_ctx: unknown, sub: string) => {
       const user = users.find((candidate) => candidate.sub === sub);
       if (user === undefined) return undefined;
-      return { accountId: user.sub, claims: async () => claimsOf(user) };
+      return { accountId: user.sub, claims: async (use: string) => ({ ...claimsOf(user), ...options.extraClaims?.(user, use) }) };
     },
     pkce: { required: () => true },
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }, code: { scopes: Set<string> }) =>

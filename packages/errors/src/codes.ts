@@ -27,6 +27,7 @@ export const ErrorCodes = {
   HANDOFF_INVALID: 'VALLUM_HANDOFF_INVALID',
   SIGN_IN_FAILED: 'VALLUM_SIGN_IN_FAILED',
   IDP_UNAVAILABLE: 'VALLUM_IDP_UNAVAILABLE',
+  JWT_ISSUER_UNAVAILABLE: 'VALLUM_JWT_ISSUER_UNAVAILABLE',
   IDENTITY_INVALID: 'VALLUM_IDENTITY_INVALID',
   CACHE_UNAVAILABLE: 'VALLUM_CACHE_UNAVAILABLE',
   ROUTE_NOT_FOUND: 'VALLUM_ROUTE_NOT_FOUND',
@@ -87,6 +88,11 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Objec
     meaning: 'The sign-in could not be completed (the IdP refused it, the state expired, or the callback was malformed); the user starts again.',
   },
   VALLUM_IDP_UNAVAILABLE: { status: 503, meaning: 'The identity provider cannot be reached.' },
+  VALLUM_JWT_ISSUER_UNAVAILABLE: {
+    status: 503,
+    meaning:
+      "The signing keys of a bearer token's issuer (the IdP, or one of `jwt_issuers`) cannot be fetched, so the token can be neither accepted nor refused; retry after Retry-After.",
+  },
   VALLUM_IDENTITY_INVALID: {
     status: 403,
     meaning: 'The identity provider sent an identity Vallum cannot accept (e.g. an email address with more than one @).',

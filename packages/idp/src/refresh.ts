@@ -4,14 +4,15 @@ import * as oidc from 'openid-client';
 import { ErrorCodes, isVallumError } from '@vallum/errors';
 import type { Session } from '@vallum/session';
 import type { OidcClient } from './oidc-client.js';
-import { claimsOf, identityFields, identityOfClaims, type IdentityClaims, type IdentityFields } from './session-claims.js';
+import { resolveClaimSources } from './claim-sources.js';
+import { claimsOf, identityFields, identityOfClaims, sourceOptions, withoutGroups, type IdentityClaims, type IdentityFields } from './session-claims.js';
 
 /** New tokens and claims for a session that has a refresh token; throws when the IdP refuses or cannot be reached. */
 export async function refreshSessionTokens(idp: OidcClient, session: Session): Promise<IdentityFields> {
   if (!session.refreshToken) throw new Error('session has no refresh token');
   const configuration = await idp.configuration();
   const tokens = await oidc.refreshTokenGrant(configuration, session.refreshToken);
-  const claims = await claimsOf(configuration, tokens, session.sub, (err) => {
+  const claims = await claimsOf(idp, tokens, session.sub, (err) => {
     if (isIdpRefusal(err)) throw err;
   });
   return identityFields(claims, tokens, session);
@@ -25,7 +26,8 @@ export async function checkSessionUserinfo(idp: OidcClient, session: Session): P
   if (!session.accessToken) throw new Error('session has no access token');
   const configuration = await idp.configuration();
   const userinfo = await oidc.fetchUserInfo(configuration, session.accessToken, session.sub);
-  return identityOfClaims({ ...session.claims, ...userinfo }, session);
+  const known = idp.idp.groupsFromUserinfo ? withoutGroups(session.claims) : session.claims;
+  return identityOfClaims(await resolveClaimSources({ ...known, ...userinfo }, sourceOptions(idp)), session);
 }
 
 /** The IdP answered and said no (e.g. invalid_grant for a deleted user or revoked grant), as opposed to being down or busy. */

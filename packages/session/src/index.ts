@@ -9,3 +9,5 @@ export { newSessionId } from './new-session-id.js';
 export { createHotPathCounters, type HotPathCounters } from './hot-path-counters.js';
 export { createApiTokenCodec, API_TOKEN_TYPE, type ApiToken, type ApiTokenCodec, type ApiTokenRecord } from './api-token.js';
 export { cleanEmail, isUnacceptableEmail } from './clean-email.js';
+export { ASYMMETRIC_JWT_ALGORITHMS, JWT_CLOCK_TOLERANCE_SECONDS } from './token-rules.js';
+export { createRemoteKeys, IssuerUnreachableError, type KeyLookup, type RemoteKeysOptions } from './remote-keys.js';

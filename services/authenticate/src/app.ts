@@ -182,7 +182,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     }
     // Without userinfo, only what the ID token says is known (often no email or groups): a session of that is no
     // use while the IdP is merely down, so that is a retry; a userinfo that refuses or is missing is not.
-    const claims = await claimsOf(configuration, tokens, undefined, (err) => {
+    const claims = await claimsOf(idp, tokens, undefined, (err) => {
       if (isIdpUnreachable(err)) throw idpUnavailableError(err);
       req.log.warn({ err }, 'userinfo unavailable; using ID token claims only');
     });

@@ -5,13 +5,14 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { VallumConfig } from '@vallum/config';
 import type { CacheApi } from '@vallum/service-client';
 import { noteAccess } from '@vallum/server-kit';
+import { ASYMMETRIC_JWT_ALGORITHMS } from '@vallum/session';
 import type { OidcClient } from '@vallum/idp';
 import type { VallumMetrics } from '@vallum/telemetry';
 
 export const BACKCHANNEL_LOGOUT_PATH = '/.vallum/backchannel_logout';
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Asymmetric algorithms only: a logout token is never accepted with `none` or an HMAC keyed by a public key. */
-export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const ASYMMETRIC_ALGORITHMS = ASYMMETRIC_JWT_ALGORITHMS;
 const MAX_AGE_SECONDS = 300;
 
 export function registerBackchannelLogout(
@@ -38,7 +39,7 @@ export function registerBackchannelLogout(
         ({ payload } = await jwtVerify(token, jwks, {
           issuer: metadata.issuer,
           audience: config.idp.clientId,
-          algorithms: ASYMMETRIC_ALGORITHMS,
+          algorithms: [...ASYMMETRIC_ALGORITHMS],
           requiredClaims: ['iat', 'jti'],
           maxTokenAge: MAX_AGE_SECONDS,
         }));

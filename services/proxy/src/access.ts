@@ -69,8 +69,11 @@ export interface AccessCheck {
   /** The answer, fetching, decrypting and signing what the in-process copies do not hold. */
   check(request: AccessRequest): Promise<AccessResult>;
   close(): void;
-  /** The caller's session from the cookie, else from a bearer token ('invalid-token' when one is sent but refused). */
-  identify(cookie: string | undefined, authorization: string | undefined): Promise<SessionView | null | 'invalid-token'>;
+  /**
+   * The caller's session from the cookie, else from a bearer token ('invalid-token' when one is sent but refused);
+   * a workload token counts only for a route (`routeId`) that allows its issuer.
+   */
+  identify(cookie: string | undefined, authorization: string | undefined, routeId?: string): Promise<SessionView | null | 'invalid-token'>;
   /** Whether this session may open the route's start page (for the user page). */
   mayOpen(session: SessionView, route: RouteConfig): Promise<boolean>;
   /** The policy's view of a session (one object per session copy). */
@@ -83,6 +86,12 @@ const PUBLIC: AccessResult = Object.freeze({ kind: 'forward' });
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_PATHS: readonly string[] = Object.freeze([]);
 
+/**
+ * A Vallum-issued token is Vallum's credential, and a workload token is meant for Vallum (its audience): the app
+ * never sees either. An IdP's own token is the app's too.
+ */
+const dropsToken = (session: SessionView) => session.claims.via !== 'idp-token';
+
 const UNAUTHORIZED: AccessResult = Object.freeze({
   kind: 'respond',
   error: new VallumError(ErrorCodes.UNAUTHORIZED, 'The bearer token is not valid, or has expired.', {
@@ -93,7 +102,7 @@ const UNAUTHORIZED: AccessResult = Object.freeze({
 
 export function createAccessCheck(deps: {
   config: Pick<VallumConfig, 'authenticateServiceUrl' | 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'> &
-    Partial<Pick<VallumConfig, 'previousSharedSecrets'>> &
+    Partial<Pick<VallumConfig, 'previousSharedSecrets' | 'jwtIssuers' | 'routes'>> &
     IdentityHeaderConfig;
   authorize: AuthorizeApi;
   sessions: SessionResolver;
@@ -112,11 +121,11 @@ export function createAccessCheck(deps: {
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
     return url.href;
   };
-  const identify = async (cookie: string | undefined, authorization: string | undefined) => {
+  const identify = async (cookie: string | undefined, authorization: string | undefined, routeId?: string) => {
     const session = await sessions.fromCookie(cookie);
     const token = bearerToken(authorization);
     if (session || !token) return session;
-    return (await bearer.identify(token)) ?? 'invalid-token';
+    return (await bearer.identify(token, routeId)) ?? 'invalid-token';
   };
   const identities = new WeakMap<SessionView, Identity>();
   /** The policy's view of a session, one object per session copy. */
@@ -140,14 +149,14 @@ export function createAccessCheck(deps: {
     return input;
   };
   /** The answer once the session is known, from in-process copies alone; undefined when something must wait. */
-  const peekAfterSession = (r: AccessRequest, session: SessionView): AccessResult | undefined => {
+  const peekAfterSession = (r: AccessRequest, session: SessionView, dropAuthorization = false): AccessResult | undefined => {
     const input = decisionInput(r, session);
     const decision = peekEveryPath(authorize, input, r.otherPaths ?? NO_PATHS);
     if (decision === undefined) return undefined;
     if (!decision.allow) return denied(session, decision);
-    if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, false, decision);
+    if (!r.route.passIdentityHeaders) return allowed(r, session, input, undefined, dropAuthorization, decision);
     const identity = identityHeaders.peek(session, r.route, r.host);
-    return identity && allowed(r, session, input, identity, false, decision);
+    return identity && allowed(r, session, input, identity, dropAuthorization, decision);
   };
   const afterSession = async (r: AccessRequest, session: SessionView, dropAuthorization: boolean): Promise<AccessResult> => {
     const input = decisionInput(r, session);
@@ -182,16 +191,15 @@ export function createAccessCheck(deps: {
     if (fromCookie) return afterSession(r, fromCookie, false);
     const token = bearerToken(r.authorization);
     if (!token) return { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: r.cookie !== undefined };
-    const viaToken = await bearer.identify(token);
+    const viaToken = await bearer.identify(token, r.route.id);
     if (!viaToken) return UNAUTHORIZED;
-    // A Vallum-issued token is Vallum's credential: the app never sees it. An IdP's own token is the app's too.
-    return afterSession(r, viaToken, viaToken.claims.via !== 'idp-token');
+    return afterSession(r, viaToken, dropsToken(viaToken));
   };
   const connections = deps.connections ?? createConnectionWatch();
   sessions.onChange((sid) => connections.recheck(sid));
   // The same question as when the connection was let in, asked of this app's session view and policy.
   connections.useCheck(async (w) => {
-    const now = await identify(w.cookie, w.authorization);
+    const now = await identify(w.cookie, w.authorization, w.routeId);
     if (!now || now === 'invalid-token' || now.id !== w.session.id || now.expiresAt <= Date.now()) return false;
     const request = { method: w.method, host: w.host, headers: w.headers, ...(w.sourceIp ? { sourceIp: w.sourceIp } : {}) };
     const paths = [w.path, ...(w.otherPaths ?? NO_PATHS)];
@@ -219,7 +227,11 @@ export function createAccessCheck(deps: {
     tryCheck(r) {
       if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
       const session = sessions.peek(r.cookie);
-      return session ? peekAfterSession(r, session) : undefined;
+      if (session) return peekAfterSession(r, session);
+      // A memoised bearer token, when there is no cookie to go first (a refused one is answered by `check`).
+      const token = r.cookie === undefined ? bearerToken(r.authorization) : undefined;
+      const viaToken = token === undefined ? undefined : bearer.peek(token, r.route.id);
+      return viaToken ? peekAfterSession(r, viaToken, dropsToken(viaToken)) : undefined;
     },
     check,
   };

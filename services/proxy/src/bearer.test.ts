@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { createPublicKey } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { VallumConfig } from '@vallum/config';
-import { createApiTokenCodec, type Session } from '@vallum/session';
+import { createApiTokenCodec, createHotPathCounters, type Session } from '@vallum/session';
 import { apiTokenEvent } from '@vallum/service-client';
 import { bearerToken, createBearerAuth } from './bearer.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -40,7 +40,7 @@ const sessions = {
 const revoked = new Set<string>();
 const MAX_LIFETIME_MS = 90 * 86_400_000;
 const auth = createBearerAuth({
-  config: { idp: { issuer, clientId: 'vallum' }, sharedSecret: SECRET, serviceAccountMaxLifetimeMs: MAX_LIFETIME_MS } as VallumConfig,
+  config: { idp: { issuer, clientId: 'vallum', allowInsecureHttp: true }, sharedSecret: SECRET, serviceAccountMaxLifetimeMs: MAX_LIFETIME_MS } as VallumConfig,
   sessions,
   cache: { isApiTokenRevoked: async (jti) => revoked.has(jti) },
 });
@@ -124,4 +124,44 @@ test('bearerToken reads only a well-formed Bearer header', () => {
   assert.equal(bearerToken('Basic abc'), undefined);
   assert.equal(bearerToken('Bearer a b'), undefined);
   assert.equal(bearerToken(undefined), undefined);
+});
+
+test('a workload token is verified once and then served from the memo, for the routes that allow its issuer only', async () => {
+  const counters = createHotPathCounters();
+  const workloadAuth = createBearerAuth({
+    config: {
+      idp: { issuer, clientId: 'vallum', allowInsecureHttp: true },
+      sharedSecret: SECRET,
+      serviceAccountMaxLifetimeMs: MAX_LIFETIME_MS,
+      jwtIssuers: [
+        {
+          issuer: 'https://k8s.example',
+          audiences: ['vallum'],
+          jwksUrl: `${issuer}/jwks`,
+          subjectClaim: 'sub',
+          groupsClaim: 'groups',
+          allowInsecureHttp: true,
+        },
+      ],
+      routes: [
+        { id: 'deploy', allowJwtIssuers: ['https://k8s.example'] },
+        { id: 'app', allowJwtIssuers: [] },
+      ],
+    } as unknown as VallumConfig,
+    sessions,
+    cache: { isApiTokenRevoked: async () => false },
+    counters,
+  });
+  const token = await idpToken({ iss: 'https://k8s.example', sub: 'system:serviceaccount:ci:deployer', email: 'root@example.com' });
+  assert.equal(workloadAuth.peek(token, 'deploy'), undefined, 'nothing memoised yet');
+  const first = await workloadAuth.identify(token, 'deploy');
+  assert.equal(first?.email, '', 'a workload issuer vouches for no mailbox');
+  assert.equal(first?.claims.via, 'jwt-issuer');
+  for (let i = 0; i < 5; i++) assert.equal(await workloadAuth.identify(token, 'deploy'), first);
+  assert.equal(workloadAuth.peek(token, 'deploy'), first);
+  assert.equal(counters.bearerVerifies, 1, 'verified once');
+  assert.equal(await workloadAuth.identify(token, 'app'), null);
+  assert.equal(workloadAuth.peek(token, 'app'), null);
+  assert.equal(await workloadAuth.identify(token), null, 'no route, no workload identity');
+  assert.equal(counters.bearerVerifies, 1, 'a refusal for the route is not a second verification');
 });

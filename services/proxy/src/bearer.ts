@@ -1,33 +1,45 @@
 // `Authorization: Bearer` for scripts and services: a Vallum API token (service account, or the command-line
-// login's token naming a session), or a JWT the IdP issued (ID or access token) verified against the IdP's JWKS
-// with an asymmetric-only algorithm list. Verified tokens are memoised until they expire, like cookies; a
-// service-account token is also checked against the store's deny list and its maximum lifetime, and its memo is
-// dropped the moment the cache announces its revocation.
+// login's token naming a session), a JWT the IdP issued (ID or access token), or a workload token from one of
+// `jwt_issuers` (workload-tokens.ts), which works only on the routes that name its issuer. Verified tokens are
+// memoised until they expire, like cookies, within a bound in bytes; a service-account token is also checked against
+// the store's deny list and its maximum lifetime, and its memo is dropped the moment the cache announces its revocation.
 import { createHash } from 'node:crypto';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { secretList, type VallumConfig } from '@vallum/config';
+import { ErrorCodes, VallumError } from '@vallum/errors';
 import {
   API_TOKEN_TYPE,
+  ASYMMETRIC_JWT_ALGORITHMS,
   BoundedCache,
   cleanEmail,
   createApiTokenCodec,
   createHotPathCounters,
+  createRemoteKeys,
   isUnacceptableEmail,
+  IssuerUnreachableError,
+  JWT_CLOCK_TOLERANCE_SECONDS,
   type HotPathCounters,
   type SessionView,
 } from '@vallum/session';
 import { apiTokenEvent, type CacheViewApi } from '@vallum/service-client';
 import type { SessionResolver } from './session-resolver.js';
+import { createWorkloadTokens } from './workload-tokens.js';
 
-/** Never `none`, never an HMAC (which a public key could be fed to as a secret). */
-export const IDP_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
-const CLOCK_TOLERANCE_SECONDS = 30;
 /** A safety net behind the revocation events (a proxy whose event stream is down re-reads the deny list this often). */
 const SERVICE_ACCOUNT_RECHECK_MS = 10_000;
+/** Bound of the memo of verified tokens: workload tokens carry every claim, and can be a few KiB each. */
+const MEMO_MAX_BYTES = 32 * 1024 * 1024;
+const MEMO_MAX_ENTRIES = 10_000;
 
 export interface BearerAuth {
-  /** The caller's identity as a session, or null when the token is not valid. */
-  identify(token: string): Promise<SessionView | null>;
+  /**
+   * The caller's identity as a session, or null when the token is not valid (or is a workload token whose issuer
+   * `routeId` does not allow; without a route, workload tokens are never valid). Throws a VallumError (503) when
+   * the token's issuer cannot be reached.
+   */
+  identify(token: string, routeId?: string): Promise<SessionView | null>;
+  /** What `identify` would return, from the memo alone; undefined when it must verify or look something up. */
+  peek(token: string, routeId: string): SessionView | null | undefined;
 }
 
 export function bearerToken(authorization: string | undefined): string | undefined {
@@ -36,7 +48,8 @@ export function bearerToken(authorization: string | undefined): string | undefin
 }
 
 export function createBearerAuth(deps: {
-  config: Pick<VallumConfig, 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'> & Partial<Pick<VallumConfig, 'previousSharedSecrets'>>;
+  config: Pick<VallumConfig, 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'> &
+    Partial<Pick<VallumConfig, 'previousSharedSecrets' | 'jwtIssuers' | 'routes'>>;
   sessions: SessionResolver;
   cache: Pick<CacheViewApi, 'isApiTokenRevoked'>;
   counters?: HotPathCounters;
@@ -44,19 +57,21 @@ export function createBearerAuth(deps: {
   const { config, sessions, cache } = deps;
   const counters = deps.counters ?? createHotPathCounters();
   const apiTokens = createApiTokenCodec(secretList(config.sharedSecret, config.previousSharedSecrets));
-  let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
-  const idpKeys = async () => {
-    if (jwks) return jwks;
-    const res = await fetch(new URL(`${config.idp.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`), { signal: AbortSignal.timeout(5000) });
-    const metadata = (await res.json()) as { jwks_uri?: string; issuer?: string };
-    if (!metadata.jwks_uri || metadata.issuer !== config.idp.issuer) throw new Error('the IdP metadata has no jwks_uri or another issuer');
-    jwks = createRemoteJWKSet(new URL(metadata.jwks_uri));
-    return jwks;
-  };
+  const idpKeys = createRemoteKeys({ issuer: config.idp.issuer, allowInsecureHttp: config.idp.allowInsecureHttp });
+  const workloads = createWorkloadTokens(config.jwtIssuers ?? []);
+  /** Route id → the workload issuers it accepts. */
+  const allowedIssuers = new Map((config.routes ?? []).map((r) => [r.id, new Set(r.allowJwtIssuers)]));
 
-  /** A verified token: a fixed identity (IdP token, service account), or a session it names (looked up each use). */
-  type Verified = { session: SessionView; until: number } | { sid: string; expiresAt: number };
-  const verified = new BoundedCache<string, Verified>(10_000);
+  /**
+   * A verified token: a fixed identity (IdP token, service account, workload token, with the issuer that routes
+   * must allow), or a session it names (looked up each use).
+   */
+  type Verified = { session: SessionView; until: number; issuer?: string; bytes: number } | { sid: string; expiresAt: number };
+  const verified = new BoundedCache<string, Verified>({
+    maxEntries: MEMO_MAX_ENTRIES,
+    maxBytes: MEMO_MAX_BYTES,
+    sizeOf: (token, v) => 2 * token.length + ('bytes' in v ? v.bytes : 128),
+  });
   /** Memoised service-account tokens by jti, so a revocation event finds its memo entry. */
   const byJti = new BoundedCache<string, string>(10_000);
   sessions.onChange((key) => {
@@ -78,38 +93,70 @@ export function createBearerAuth(deps: {
       const session = pseudoSession(token, `service-account:${parsed.name}`, '', parsed.groups, Math.min(parsed.expiresAt, tooOldAt), {
         service_account: parsed.name,
       });
-      return { session, until: Date.now() + SERVICE_ACCOUNT_RECHECK_MS };
+      return { session, until: Date.now() + SERVICE_ACCOUNT_RECHECK_MS, bytes: 512 };
     }
-    const { payload } = await jwtVerify(token, await idpKeys(), {
+    // The unverified `iss` only picks whose keys decide; a token from an issuer no one configured is refused unread.
+    const iss = decodeJwt(token).iss;
+    if (workloads.handles(iss)) {
+      const workload = await workloads.verify(token, iss);
+      if (!workload) return null;
+      const session = pseudoSession(token, workload.sub, '', workload.groups, workload.expiresAt, workload.claims);
+      return { session, until: workload.expiresAt, issuer: workload.issuer, bytes: 512 + 2 * JSON.stringify(workload.claims).length };
+    }
+    if (iss !== config.idp.issuer) return null;
+    const { payload } = await jwtVerify(token, idpKeys, {
       issuer: config.idp.issuer,
       audience: config.idp.clientId,
-      algorithms: IDP_TOKEN_ALGORITHMS,
+      algorithms: [...ASYMMETRIC_JWT_ALGORITHMS],
       requiredClaims: ['exp', 'sub'],
-      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+      clockTolerance: JWT_CLOCK_TOLERANCE_SECONDS,
     });
     if (isUnacceptableEmail(payload.email)) return null;
     const groups = Array.isArray(payload.groups) ? payload.groups.map(String) : [];
     return {
       session: pseudoSession(token, payload.sub!, cleanEmail(payload.email), groups, payload.exp! * 1000, { via: 'idp-token' }),
       until: payload.exp! * 1000,
+      bytes: 512,
     };
+  };
+  /** A memoised verdict as `identify` gives it for this route; undefined when the session it names must be read. */
+  const answerFor = (hit: Verified, routeId: string | undefined): SessionView | null | undefined => {
+    if (!('session' in hit)) return hit.expiresAt > Date.now() ? undefined : null;
+    if (hit.session.expiresAt <= Date.now()) return null;
+    if (hit.issuer !== undefined && (routeId === undefined || !allowedIssuers.get(routeId)?.has(hit.issuer))) return null;
+    return hit.session;
   };
 
   return {
-    async identify(token) {
+    async identify(token, routeId) {
       let hit = verified.get(token);
       if (!hit) {
         counters.bearerVerifies++;
-        const fresh = await verify(token).catch(() => null);
+        const fresh = await verify(token).catch((err: unknown) => {
+          if (err instanceof IssuerUnreachableError) throw issuerUnavailable(err);
+          return null;
+        });
         if (!fresh) return null;
         hit = fresh;
         verified.set(token, hit, ('session' in hit ? Math.min(hit.session.expiresAt, hit.until) : hit.expiresAt) - Date.now());
       }
-      if ('session' in hit) return hit.session.expiresAt > Date.now() ? hit.session : null;
+      const answer = answerFor(hit, routeId);
       // The command-line login's token lives only as long as the session it names (sign-out ends it too).
-      return hit.expiresAt > Date.now() ? sessions.fromSid(hit.sid) : null;
+      return answer === undefined && 'sid' in hit ? sessions.fromSid(hit.sid) : (answer ?? null);
+    },
+    peek(token, routeId) {
+      const hit = verified.get(token);
+      return hit && answerFor(hit, routeId);
     },
   };
+}
+
+function issuerUnavailable(cause: IssuerUnreachableError): VallumError {
+  return new VallumError(ErrorCodes.JWT_ISSUER_UNAVAILABLE, "The bearer token's issuer cannot be reached right now; try again shortly.", {
+    status: 503,
+    expose: true,
+    cause,
+  });
 }
 
 function pseudoSession(token: string, sub: string, email: string, groups: string[], expiresAt: number, claims: Record<string, unknown>): SessionView {
