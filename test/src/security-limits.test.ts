@@ -78,6 +78,8 @@ const authHost = () => new URL(stack.authenticateUrl).host;
 
 /** How many requests authenticate's per-address limits refused so far at this endpoint (the metric operators watch). */
 const limitedAt = (endpoint: string) => scrapeValue(stack.metricsUrls.all!, 'vallum_auth_rate_limited_requests_total', { endpoint });
+/** How many 413s the body route's max_request_body has answered so far. */
+const tooLargeCount = () => scrapeValue(stack.metricsUrls.all!, 'vallum_request_body_too_large_total', { route: 'body' });
 
 /** Requests until one is refused (bounded): the statuses seen, and the refusal. */
 async function hammer(send: () => Promise<{ status: number; headers: Record<string, unknown>; text: string }>, max = 10) {
@@ -169,10 +171,12 @@ test("a route's rate_limit keyed by user: each user has a budget of their own, f
 test('max_request_body: a declared Content-Length over it gets 413 and the upstream never sees the request', async () => {
   const host = `body.localhost:${stack.port}`;
   const before = seen.length;
+  const counted = await tooLargeCount();
   const big = await request(`${stack.proxyUrl}/upload`, { method: 'POST', headers: { host }, body: Buffer.alloc(BODY_LIMIT + 1, 'x') });
   assert.equal(big.statusCode, 413);
   assert.match(await big.body.text(), /larger than this application accepts/);
   assert.equal(seen.length, before, 'nothing was forwarded');
+  assert.equal((await tooLargeCount()) - counted, 1, 'the 413 is counted');
   const ok = await request(`${stack.proxyUrl}/upload`, { method: 'POST', headers: { host }, body: Buffer.alloc(BODY_LIMIT, 'x') });
   assert.equal(ok.statusCode, 200);
   assert.equal(await ok.body.text(), `received ${BODY_LIMIT}`);
@@ -205,6 +209,7 @@ function readUntilClosed(socket: Socket, timeoutMs: number): Promise<{ text: str
 
 test('max_request_body: a chunked body streaming past it gets 413, the upstream request is aborted and never gets the whole body', async () => {
   const before = seen.length;
+  const counted = await tooLargeCount();
   const socket = connect(stack.port, '127.0.0.1');
   const done = readUntilClosed(socket, 10_000);
   socket.write(`POST /upload HTTP/1.1\r\nHost: body.localhost:${stack.port}\r\nTransfer-Encoding: chunked\r\n\r\n`);
@@ -219,6 +224,7 @@ test('max_request_body: a chunked body streaming past it gets 413, the upstream 
   socket.destroy();
   assert.match(text, /^HTTP\/1\.1 413 /);
   assert.ok(closed, 'the connection is closed: the rest of the body is never read');
+  assert.equal((await tooLargeCount()) - counted, 1, 'the 413 is counted');
   // The request starts streaming to the upstream at once; under load the cut may come before the upstream saw it.
   assert.ok(seen.length <= before + 1);
   for (const entry of seen.slice(before)) {
@@ -247,9 +253,9 @@ test('slowloris: a client sending its request head slowly is cut off after heade
   assert.equal((await hostGet(stack, `public.localhost:${stack.port}`, '/')).status, 200, 'normal requests are unaffected');
 });
 
-test('max_connections: a connection past the cap is closed at once; one more fits when another closes', async () => {
+test('max_connections: a connection past the cap is closed at once and counted; one more fits when another closes', async () => {
   const text = stack.configText.replace('headers_timeout: 1s', 'headers_timeout: 1s\n  max_connections: 3');
-  const vallum = await startVallum(loadVallumConfigText(text, stack.configFile), { address: '127.0.0.1:0', logger: false });
+  const vallum = await startVallum(loadVallumConfigText(text, stack.configFile), { address: '127.0.0.1:0', logger: false, metricsAddress: '127.0.0.1:0' });
   const open: Socket[] = [];
   try {
     const connectTo = () =>
@@ -271,6 +277,7 @@ test('max_connections: a connection past the cap is closed at once; one more fit
       assert.equal(answer.text, '', 'no answer past the cap');
       assert.ok(answer.closed);
     }
+    assert.equal(await scrapeValue(vallum.metricsUrl!, 'vallum_connections_dropped_total'), 1, 'the dropped connection is counted');
     const first = await ask(open.shift()!);
     assert.match(first.text, /^HTTP\/1\.1 200/, 'connections within the cap are served');
     await new Promise((r) => setTimeout(r, 200));

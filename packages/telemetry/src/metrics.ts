@@ -30,6 +30,10 @@ export interface VallumMetrics {
   readonly decisions: TallyCounter<'result' | 'reason'>;
   readonly responseCache: TallyCounter<'route' | 'result'>;
   readonly rateLimited: TallyCounter<'route'>;
+  /** Requests refused with 413 by a route's max_request_body (declared or counted as the body streamed). */
+  readonly bodyTooLarge: TallyCounter<'route'>;
+  /** Connections closed at once because limits.max_connections sockets were already open. */
+  readonly connectionsDropped: Counter;
   /** Requests authenticate refused with 429 by its per-address limits: sign_in, callback, backchannel_logout. */
   readonly authRateLimited: Counter<'endpoint'>;
   readonly signIns: Counter<'result'>;
@@ -92,6 +96,14 @@ export function createMetrics(options: MetricsOptions): VallumMetrics {
       ['route', 'result'],
     ).registerIn(registry),
     rateLimited: new TallyCounter('vallum_rate_limited_requests_total', 'Requests refused with 429 by a route rate limit', ['route']).registerIn(registry),
+    bodyTooLarge: new TallyCounter('vallum_request_body_too_large_total', "Requests refused with 413 by a route's max_request_body", ['route']).registerIn(
+      registry,
+    ),
+    connectionsDropped: new Counter({
+      name: 'vallum_connections_dropped_total',
+      help: 'Connections closed at once because limits.max_connections sockets were already open',
+      registers: [registry],
+    }),
     authRateLimited: new Counter({
       name: 'vallum_auth_rate_limited_requests_total',
       help: "Requests refused with 429 by authenticate's per-address limits, by endpoint: sign_in, callback, backchannel_logout",
