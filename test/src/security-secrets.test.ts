@@ -138,7 +138,8 @@ test('no log line of any process carries a hand-off token, sign-out token, OAuth
       if (value && value.length >= 8) secrets.set(value, `${name} (from ${u.pathname})`);
     }
   }
-  for (const name of ['vallum_handoff', 'code', 'state', 'sign_out_token']) {
+  // id_token_hint too: the route host ended the session at once, yet kept its ID token for the IdP's logout.
+  for (const name of ['vallum_handoff', 'code', 'state', 'sign_out_token', 'id_token_hint']) {
     assert.ok(
       [...secrets.values()].some((v) => v.startsWith(name)),
       `the flow had no ${name}: ${seenUrls.join('\n')}`,
