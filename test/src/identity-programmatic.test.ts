@@ -3,11 +3,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Browser } from 'playwright-core';
 import { createRedisStore, type SessionStore } from '@vallum/cache';
 import { launchBrowser } from '@vallum/testing';
@@ -52,6 +54,39 @@ test("the IdP's ID token works as a bearer token; a tampered one gets 401, not a
   const refused = await asBearer(forged);
   assert.equal(refused.status, 401);
   assert.match(String(refused.res.headers['www-authenticate']), /Bearer/);
+});
+
+test('bearer confusion: alg none, HS256 keyed with the IdP public key, a foreign key under its kid, wrong aud or iss, expired: all 401', async () => {
+  const idToken = (await store.findSessions({ sub: 'alice' }))[0]?.idToken;
+  assert.ok(idToken);
+  const { kid } = decodeProtectedHeader(idToken);
+  const now = Math.floor(Date.now() / 1000);
+  // alice's claims, fresh: signed by the IdP as they are, this token is accepted (so each refusal below is for its flaw).
+  const claims = { ...decodeJwt(idToken), groups: ['admins'], iat: now, exp: now + 300 };
+  assert.equal((await asBearer(await stack.idp.signJwt(claims))).status, 200);
+  // The IdP's public key as published, used as an HMAC secret (PEM and JWK text), the classic key-confusion attack.
+  const discovery = (await (await fetch(`${stack.issuer}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+  const jwks = (await (await fetch(discovery.jwks_uri)).json()) as { keys: Array<Record<string, unknown>> };
+  const jwk = jwks.keys.find((k) => k.kid === kid)!;
+  assert.ok(jwk, 'the IdP publishes the key of its ID tokens');
+  const pem = String(createPublicKey({ key: jwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' }));
+  const hmac = (secret: string) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid }).sign(new TextEncoder().encode(secret));
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const foreign = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const refused = {
+    'alg none': `${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`,
+    'HS256 keyed with the PEM': await hmac(pem),
+    'HS256 keyed with the JWK': await hmac(JSON.stringify(jwk)),
+    "a foreign key under the IdP's kid": await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid }).sign(foreign),
+    'another audience': await stack.idp.signJwt({ ...claims, aud: 'some-other-client' }),
+    'another issuer': await stack.idp.signJwt({ ...claims, iss: 'http://evil.example' }),
+    expired: await stack.idp.signJwt({ ...claims, iat: now - 600, exp: now - 300 }),
+  };
+  for (const [name, token] of Object.entries(refused)) {
+    const res = await asBearer(token);
+    assert.equal(res.status, 401, name);
+    assert.match(String(res.res.headers['www-authenticate']), /Bearer/, name);
+  }
 });
 
 test('vallum service-account create prints a token that gets its groups through the policy', async () => {

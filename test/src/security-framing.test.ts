@@ -9,7 +9,7 @@ import { launchBrowser, startHttpUpstream, type HttpUpstream } from '@vallum/tes
 import { startStack, type Stack } from './harness.js';
 import { signInWithBrowser } from './identity-helpers.js';
 
-/** forward_auth.trusted_proxies holds only this address; a socket bound to it plays nginx. */
+/** trusted_proxies and forward_auth.trusted_proxies hold only this address; a socket bound to it plays nginx. */
 const TRUSTED = '127.0.0.2';
 
 interface Seen {
@@ -49,7 +49,8 @@ before(async () => {
         or:
           - header/x-forwarded-proto: https
 `,
-    configExtra: `forward_auth:
+    configExtra: `trusted_proxies: [${TRUSTED}/32]
+forward_auth:
   trusted_proxies: [${TRUSTED}/32]
 `,
   });
@@ -156,13 +157,37 @@ test('Forwarded, X-Real-IP, X-Forwarded-Port/-Prefix/-Host/-Proto and `_` spelli
   assert.equal(h['x-forwarded-proto'], 'http');
 });
 
-test('a policy reading X-Forwarded-Proto is not satisfied by a client that sends it itself', async () => {
+test('from a trusted proxy, Forwarded, X-Real-IP and X-Forwarded-* are passed on as sent, but never in a `_` spelling', async () => {
+  const sent = [
+    'Forwarded: for=198.51.100.7;proto=https',
+    'X-Real-IP: 198.51.100.7',
+    'X-Forwarded-Port: 443',
+    'X-Forwarded-Prefix: /app',
+    'X-Forwarded-Host: app.example',
+    'X-Forwarded-Proto: https',
+    'X-Forwarded-For: 198.51.100.7',
+    'X_Real_IP: 6.6.6.6',
+  ];
+  const h = echoed(await rawExchange(`GET /x HTTP/1.1\r\nHost: ${echoHost}\r\n${sent.join('\r\n')}\r\nConnection: close\r\n\r\n`, TRUSTED)).headers;
+  assert.equal(h.forwarded, 'for=198.51.100.7;proto=https');
+  assert.equal(h['x-real-ip'], '198.51.100.7');
+  assert.equal(h['x-forwarded-port'], '443');
+  assert.equal(h['x-forwarded-prefix'], '/app');
+  assert.equal(h['x-forwarded-host'], 'app.example');
+  assert.equal(h['x-forwarded-proto'], 'https');
+  assert.equal(h['x-forwarded-for'], `198.51.100.7, ${TRUSTED}`);
+  assert.equal(h.x_real_ip, undefined);
+});
+
+test('a policy reading X-Forwarded-Proto is not satisfied by a client that sends it itself, only by a trusted proxy', async () => {
   const host = `tls-only.localhost:${stack.port}`;
   const alice = await signInWithBrowser(browser, stack, 'alice@example.com', `http://${host}/`);
   const cookie = await alice.cookie(host);
   await alice.context.close();
-  const res = await rawExchange(`GET /x HTTP/1.1\r\nHost: ${host}\r\nCookie: _vallum=${cookie}\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n`);
+  const ask = `GET /x HTTP/1.1\r\nHost: ${host}\r\nCookie: _vallum=${cookie}\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n`;
+  const res = await rawExchange(ask);
   assert.equal(res.status, 403, res.head);
+  assert.equal((await rawExchange(ask, TRUSTED)).status, 200, 'a trusted proxy is believed');
 });
 
 test('request trailers cannot carry identity, hop-by-hop or forwarding fields to the app', async () => {

@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { request } from 'undici';
 import { loadVallumConfigText, startVallum } from '@vallum/cmd';
+import { scrapeValue } from '@vallum/testing';
 import { VALLUM_BIN, startStack, type Stack } from './harness.js';
 import { hostGet } from './identity-helpers.js';
 
@@ -44,6 +45,7 @@ before(async () => {
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as { port: number }).port}`;
   stack = await startStack({
     mode: 'all-in-one',
+    metrics: true,
     configExtra: ({ port, appUrl }) => `  - name: by-ip
     from: http://by-ip.localhost:${port}
     to: ${appUrl}
@@ -74,6 +76,11 @@ after(async () => {
 
 const authHost = () => new URL(stack.authenticateUrl).host;
 
+/** How many requests authenticate's per-address limits refused so far at this endpoint (the metric operators watch). */
+const limitedAt = (endpoint: string) => scrapeValue(stack.metricsUrls.all!, 'vallum_auth_rate_limited_requests_total', { endpoint });
+/** How many 413s the body route's max_request_body has answered so far. */
+const tooLargeCount = () => scrapeValue(stack.metricsUrls.all!, 'vallum_request_body_too_large_total', { route: 'body' });
+
 /** Requests until one is refused (bounded): the statuses seen, and the refusal. */
 async function hammer(send: () => Promise<{ status: number; headers: Record<string, unknown>; text: string }>, max = 10) {
   const statuses: number[] = [];
@@ -87,6 +94,7 @@ async function hammer(send: () => Promise<{ status: number; headers: Record<stri
 
 test('hammering /.vallum/sign_in from one address gets 429 with Retry-After and a readable page; X-Forwarded-For from an untrusted peer does not help', async () => {
   const path = `/.vallum/sign_in?redirect_uri=${encodeURIComponent(stack.appUrl)}`;
+  const counted = await limitedAt('sign_in');
   const { statuses, refused } = await hammer(() => hostGet(stack, authHost(), path));
   assert.deepEqual(statuses, [302, 302, 302, 429]);
   assert.ok(Number(refused!.headers['retry-after']) >= 1, 'Retry-After in seconds');
@@ -97,12 +105,15 @@ test('hammering /.vallum/sign_in from one address gets 429 with Retry-After and 
   const json = await hostGet(stack, authHost(), path, { accept: 'application/json' });
   assert.equal(json.status, 429);
   assert.equal(JSON.parse(json.text).code, 'VALLUM_RATE_LIMITED');
+  assert.equal((await limitedAt('sign_in')) - counted, 3, 'each refusal is counted');
 });
 
 test('hammering the IdP callback from one address gets 429 with Retry-After', async () => {
+  const counted = await limitedAt('callback');
   const { statuses, refused } = await hammer(() => hostGet(stack, authHost(), '/oauth2/callback?code=x&state=y'));
   assert.deepEqual(statuses, [400, 400, 400, 429]);
   assert.ok(Number(refused!.headers['retry-after']) >= 1);
+  assert.equal((await limitedAt('callback')) - counted, 1);
 });
 
 const postLogout = async (body: Buffer | string, headers: Record<string, string>) => {
@@ -122,10 +133,12 @@ test('a gzip body to back-channel logout is refused with 415, never inflated (GH
 });
 
 test('hammering back-channel logout from one address gets 429 with Retry-After, as JSON', async () => {
+  const counted = await limitedAt('backchannel_logout');
   const { statuses, refused } = await hammer(() => postLogout('logout_token=not-a-token', {}));
   assert.deepEqual(statuses, [400, 400, 429]);
   assert.ok(Number(refused!.headers['retry-after']) >= 1);
   assert.equal(JSON.parse(refused!.text).code, 'VALLUM_RATE_LIMITED');
+  assert.equal((await limitedAt('backchannel_logout')) - counted, 1);
 });
 
 test("a route's rate_limit keyed by ip: 429 with Retry-After past the budget, as a page or JSON", async () => {
@@ -158,10 +171,12 @@ test("a route's rate_limit keyed by user: each user has a budget of their own, f
 test('max_request_body: a declared Content-Length over it gets 413 and the upstream never sees the request', async () => {
   const host = `body.localhost:${stack.port}`;
   const before = seen.length;
+  const counted = await tooLargeCount();
   const big = await request(`${stack.proxyUrl}/upload`, { method: 'POST', headers: { host }, body: Buffer.alloc(BODY_LIMIT + 1, 'x') });
   assert.equal(big.statusCode, 413);
   assert.match(await big.body.text(), /larger than this application accepts/);
   assert.equal(seen.length, before, 'nothing was forwarded');
+  assert.equal((await tooLargeCount()) - counted, 1, 'the 413 is counted');
   const ok = await request(`${stack.proxyUrl}/upload`, { method: 'POST', headers: { host }, body: Buffer.alloc(BODY_LIMIT, 'x') });
   assert.equal(ok.statusCode, 200);
   assert.equal(await ok.body.text(), `received ${BODY_LIMIT}`);
@@ -194,6 +209,7 @@ function readUntilClosed(socket: Socket, timeoutMs: number): Promise<{ text: str
 
 test('max_request_body: a chunked body streaming past it gets 413, the upstream request is aborted and never gets the whole body', async () => {
   const before = seen.length;
+  const counted = await tooLargeCount();
   const socket = connect(stack.port, '127.0.0.1');
   const done = readUntilClosed(socket, 10_000);
   socket.write(`POST /upload HTTP/1.1\r\nHost: body.localhost:${stack.port}\r\nTransfer-Encoding: chunked\r\n\r\n`);
@@ -208,6 +224,7 @@ test('max_request_body: a chunked body streaming past it gets 413, the upstream 
   socket.destroy();
   assert.match(text, /^HTTP\/1\.1 413 /);
   assert.ok(closed, 'the connection is closed: the rest of the body is never read');
+  assert.equal((await tooLargeCount()) - counted, 1, 'the 413 is counted');
   // The request starts streaming to the upstream at once; under load the cut may come before the upstream saw it.
   assert.ok(seen.length <= before + 1);
   for (const entry of seen.slice(before)) {
@@ -236,9 +253,9 @@ test('slowloris: a client sending its request head slowly is cut off after heade
   assert.equal((await hostGet(stack, `public.localhost:${stack.port}`, '/')).status, 200, 'normal requests are unaffected');
 });
 
-test('max_connections: a connection past the cap is closed at once; one more fits when another closes', async () => {
+test('max_connections: a connection past the cap is closed at once and counted; one more fits when another closes', async () => {
   const text = stack.configText.replace('headers_timeout: 1s', 'headers_timeout: 1s\n  max_connections: 3');
-  const vallum = await startVallum(loadVallumConfigText(text, stack.configFile), { address: '127.0.0.1:0', logger: false });
+  const vallum = await startVallum(loadVallumConfigText(text, stack.configFile), { address: '127.0.0.1:0', logger: false, metricsAddress: '127.0.0.1:0' });
   const open: Socket[] = [];
   try {
     const connectTo = () =>
@@ -260,6 +277,7 @@ test('max_connections: a connection past the cap is closed at once; one more fit
       assert.equal(answer.text, '', 'no answer past the cap');
       assert.ok(answer.closed);
     }
+    assert.equal(await scrapeValue(vallum.metricsUrl!, 'vallum_connections_dropped_total'), 1, 'the dropped connection is counted');
     const first = await ask(open.shift()!);
     assert.match(first.text, /^HTTP\/1\.1 200/, 'connections within the cap are served');
     await new Promise((r) => setTimeout(r, 200));
@@ -267,6 +285,47 @@ test('max_connections: a connection past the cap is closed at once; one more fit
     assert.match(again.text, /^HTTP\/1\.1 200/, 'a freed place is taken');
   } finally {
     for (const s of open) s.destroy();
+    await vallum.close();
+  }
+});
+
+test('request_timeout cuts a body sent slowly, and keep_alive_timeout closes an idle connection', async () => {
+  const text = stack.configText.replace('headers_timeout: 1s', 'headers_timeout: 1s\n  request_timeout: 2s\n  keep_alive_timeout: 1s');
+  const vallum = await startVallum(loadVallumConfigText(text, stack.configFile), { address: '127.0.0.1:0', logger: false });
+  try {
+    // A whole head at once, then a 100-byte body one byte every 200 ms: 20 s if nothing cut it.
+    const before = seen.length;
+    const slow = connect(vallum.port, '127.0.0.1');
+    const cut = readUntilClosed(slow, 8_000);
+    const started = Date.now();
+    slow.write(`POST /upload HTTP/1.1\r\nHost: body.localhost:${stack.port}\r\nContent-Length: 100\r\n\r\n`);
+    let closed = false;
+    void cut.then(() => (closed = true));
+    for (let i = 0; i < 100 && !closed; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      if (slow.writable) slow.write('x');
+    }
+    const result = await cut;
+    slow.destroy();
+    assert.ok(result.closed, 'the server closed the connection');
+    assert.ok(Date.now() - started < 6_000, `closed after ${Date.now() - started} ms (request_timeout 2s)`);
+    assert.doesNotMatch(result.text, /^HTTP\/1\.1 200/);
+    assert.ok(
+      seen.slice(before).every((entry) => !entry.completed),
+      'the upstream never got the whole body',
+    );
+
+    // A served request on a keep-alive connection, then silence: the server closes it after keep_alive_timeout.
+    const idle = connect(vallum.port, '127.0.0.1');
+    const ended = readUntilClosed(idle, 6_000);
+    const asked = Date.now();
+    idle.write(`GET /.vallum/healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    const answer = await ended;
+    idle.destroy();
+    assert.match(answer.text, /^HTTP\/1\.1 200/);
+    assert.ok(answer.closed, 'the idle connection was closed');
+    assert.ok(Date.now() - asked < 4_000, `closed after ${Date.now() - asked} ms (keep_alive_timeout 1s)`);
+  } finally {
     await vallum.close();
   }
 });

@@ -4,9 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { request } from 'undici';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createRedisStore } from '@vallum/cache';
 import { loadVallumConfigText } from '@vallum/cmd';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import { createHttpCacheClient, type CacheApi } from '@vallum/service-client';
@@ -18,6 +20,8 @@ import { appHost, hostGet, waitUntil } from './identity-helpers.js';
 const run = promisify(execFile);
 /** URL parameters that carry a credential somewhere in the sign-in, hand-off and sign-out flow. */
 const SECRET_PARAMS = ['vallum_handoff', 'code', 'state', 'sign_out_token', 'id_token_hint'];
+/** A dedicated key for IdP tokens at rest, instead of the default derived from shared_secret. */
+const TOKEN_KEY = randomBytes(32).toString('hex');
 
 let stack: Stack;
 let browser: Browser;
@@ -26,9 +30,10 @@ let page: Page;
 const seenUrls: string[] = [];
 let cacheAs: (service: string) => CacheApi;
 let session: Session;
+let sharedSecret: string;
 
 before(async () => {
-  stack = await startStack({ mode: 'split', redis: true, logLevel: 'info' });
+  stack = await startStack({ mode: 'split', redis: true, logLevel: 'info', configExtra: `token_encryption_key: ${TOKEN_KEY}\n` });
   browser = await launchBrowser();
   context = await browser.newContext();
   context.on('request', (r) => seenUrls.push(r.url()));
@@ -36,7 +41,7 @@ before(async () => {
   await page.goto(stack.appUrl);
   await signInAtDemoIdp(page, 'alice@example.com');
   await page.waitForURL((u) => u.href.startsWith(stack.appUrl), { timeout: 15_000 });
-  const sharedSecret = loadVallumConfigText(stack.configText, stack.configFile).sharedSecret;
+  sharedSecret = loadVallumConfigText(stack.configText, stack.configFile).sharedSecret;
   cacheAs = (service) => createHttpCacheClient({ url: stack.cacheUrl!, service: 'cache', signer: createServiceTokenSigner(sharedSecret, service) });
   const found = (await cacheAs('authenticate').findSessions({ sub: 'alice' }))[0];
   assert.ok(found?.accessToken && found.refreshToken && found.idToken, 'authenticate reads the IdP tokens of the session');
@@ -73,6 +78,18 @@ test('a Redis dump holds no IdP token in clear, and the session still works from
     cookie: `_vallum=${(await context.cookies(stack.appUrl)).find((c) => c.name === '_vallum')!.value}`,
   });
   assert.equal(res.status, 200);
+});
+
+test('the IdP tokens in Redis are sealed with token_encryption_key: with shared_secret alone the record does not open', async () => {
+  const withKey = createRedisStore(stack.redisUrl!, { tokenSecret: TOKEN_KEY });
+  const withSharedSecret = createRedisStore(stack.redisUrl!, { tokenSecret: sharedSecret });
+  try {
+    assert.ok((await withKey.getSession(session.id))?.refreshToken, 'the key opens the record');
+    assert.equal(await withSharedSecret.getSession(session.id), null, 'a record that does not open reads as signed out');
+  } finally {
+    await withKey.close();
+    await withSharedSecret.close();
+  }
 });
 
 test('the cache API answers the proxy with sessions without IdP tokens', async () => {
@@ -121,7 +138,8 @@ test('no log line of any process carries a hand-off token, sign-out token, OAuth
       if (value && value.length >= 8) secrets.set(value, `${name} (from ${u.pathname})`);
     }
   }
-  for (const name of ['vallum_handoff', 'code', 'state', 'sign_out_token']) {
+  // id_token_hint too: the route host ended the session at once, yet kept its ID token for the IdP's logout.
+  for (const name of ['vallum_handoff', 'code', 'state', 'sign_out_token', 'id_token_hint']) {
     assert.ok(
       [...secrets.values()].some((v) => v.startsWith(name)),
       `the flow had no ${name}: ${seenUrls.join('\n')}`,

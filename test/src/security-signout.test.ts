@@ -151,6 +151,15 @@ describe('sign-out cannot be started by another site; the signed-out page says w
     await alice.context.close();
   });
 
+  test("a same-site POST (Origin of another of Vallum's route hosts) signs out at once", async () => {
+    const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
+    const cookie = await bob.cookie();
+    const signOut = await signOutWithoutFollowing(stack, cookie, 'POST', { origin: new URL(stack.publicUrl).origin, 'sec-fetch-site': 'same-site' });
+    assert.equal(signOut.status, 302);
+    assert.equal(await whoami(stack, cookie), 302);
+    await bob.context.close();
+  });
+
   test("a cross-site link to authenticate's sign-out gets a confirmation page and ends nothing", async () => {
     const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
     attackerPage = `<a id="go" href="${authSignOut()}?redirect_uri=${encodeURIComponent(stack.appUrl)}">win a prize</a>`;

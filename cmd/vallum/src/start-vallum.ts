@@ -151,6 +151,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   // A TLS socket, not the TCP one under it, carries the HTTP exchange.
   server.on(initial.tls ? 'secureConnection' : 'connection', track);
   applyServerLimits(server, initial.limits);
+  if (metrics) server.on('drop', () => metrics.connectionsDropped.inc());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

@@ -30,11 +30,19 @@ export interface VallumMetrics {
   readonly decisions: TallyCounter<'result' | 'reason'>;
   readonly responseCache: TallyCounter<'route' | 'result'>;
   readonly rateLimited: TallyCounter<'route'>;
+  /** Requests refused with 413 by a route's max_request_body (declared or counted as the body streamed). */
+  readonly bodyTooLarge: TallyCounter<'route'>;
+  /** Connections closed at once because limits.max_connections sockets were already open. */
+  readonly connectionsDropped: Counter;
+  /** Requests authenticate refused with 429 by its per-address limits: sign_in, callback, backchannel_logout. */
+  readonly authRateLimited: Counter<'endpoint'>;
   readonly signIns: Counter<'result'>;
   readonly signOuts: Counter<'kind'>;
   readonly sessionsActive: Gauge;
   readonly tokenRefreshes: Counter<'outcome'>;
   readonly storeErrors: Counter<'operation'>;
+  /** Sessions the in-memory store ended to stay within cache.memory_max_sessions (or its byte bound). */
+  readonly storeEvictions: Counter;
   /** 1 when an upstream endpoint takes traffic (healthy and not ejected), 0 when not. */
   readonly upstreamHealthy: Gauge<'route' | 'upstream'>;
   /** Adds series to vallum_upstream_healthy while the source is registered; returns how to remove it. */
@@ -88,6 +96,20 @@ export function createMetrics(options: MetricsOptions): VallumMetrics {
       ['route', 'result'],
     ).registerIn(registry),
     rateLimited: new TallyCounter('vallum_rate_limited_requests_total', 'Requests refused with 429 by a route rate limit', ['route']).registerIn(registry),
+    bodyTooLarge: new TallyCounter('vallum_request_body_too_large_total', "Requests refused with 413 by a route's max_request_body", ['route']).registerIn(
+      registry,
+    ),
+    connectionsDropped: new Counter({
+      name: 'vallum_connections_dropped_total',
+      help: 'Connections closed at once because limits.max_connections sockets were already open',
+      registers: [registry],
+    }),
+    authRateLimited: new Counter({
+      name: 'vallum_auth_rate_limited_requests_total',
+      help: "Requests refused with 429 by authenticate's per-address limits, by endpoint: sign_in, callback, backchannel_logout",
+      labelNames: ['endpoint'] as const,
+      registers: [registry],
+    }),
     signIns: new Counter({
       name: 'vallum_sign_ins_total',
       help: 'Sign-ins at the IdP callback, by result: success, refused (by the IdP), failed (state lost or the response not verified)',
@@ -115,6 +137,11 @@ export function createMetrics(options: MetricsOptions): VallumMetrics {
       name: 'vallum_session_store_errors_total',
       help: 'Session store operations that failed, by operation',
       labelNames: ['operation'] as const,
+      registers: [registry],
+    }),
+    storeEvictions: new Counter({
+      name: 'vallum_session_store_evictions_total',
+      help: 'Sessions the in-memory store ended, oldest first, to stay within its bounds (cache.memory_max_sessions)',
       registers: [registry],
     }),
     upstreamHealthy,

@@ -9,4 +9,4 @@ export { startDemoIdp, startDemoApp, DEMO_USERS, DEMO_PASSWORD, type DemoIdp, ty
 export { countIterations } from './count-iterations.js';
 export { startRedisCluster, startRedisSentinel, redisCli, SENTINEL_MASTER_NAME, type RedisTopology, type RedisProcess } from './redis-topologies.js';
 export { writeConfigMapVolume, type ConfigMapVolume } from './configmap-volume.js';
-export { parseExposition, sampleValue, type Exposition, type Sample } from './prometheus-text.js';
+export { parseExposition, sampleValue, scrapeValue, type Exposition, type Sample } from './prometheus-text.js';

@@ -64,3 +64,10 @@ export function sampleValue(exposition: Exposition, name: string, labels: Record
   }
   return total;
 }
+
+/** One metric's value at a metrics listener (`http://host:port`), scraped now: the sum over series matching `labels`. */
+export async function scrapeValue(metricsUrl: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const res = await fetch(`${metricsUrl}/metrics`);
+  if (!res.ok) throw new Error(`scraping ${metricsUrl}/metrics: HTTP ${res.status}`);
+  return sampleValue(parseExposition(await res.text()), name, labels);
+}

@@ -3,6 +3,7 @@
 // inflated: a Content-Encoding other than identity gets 415 before anything reads the body (GHSA-ggw3-5987-rx77).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VallumConfig } from '@vallum/config';
+import type { VallumMetrics } from '@vallum/telemetry';
 import { ErrorCodes, VallumError, type ErrorCode } from '@vallum/errors';
 import { addressKey, clientAddress, createRateLimiter, createTrustCheck, replyError, type RateLimiter, type RateLimiterStats } from '@vallum/server-kit';
 import { BACKCHANNEL_LOGOUT_PATH } from './backchannel-logout.js';
@@ -14,25 +15,33 @@ export interface AbuseLimits {
   stats(): Record<string, RateLimiterStats>;
 }
 
-export function registerAbuseLimits(app: FastifyInstance, config: Pick<VallumConfig, 'limits' | 'trustedProxies'>, callbackPath: string): AbuseLimits {
+export interface AbuseLimitsOptions {
+  callbackPath: string;
+  /** Counts each 429 in vallum_auth_rate_limited_requests_total; none when absent. */
+  metrics?: VallumMetrics | undefined;
+}
+
+export function registerAbuseLimits(app: FastifyInstance, config: Pick<VallumConfig, 'limits' | 'trustedProxies'>, options: AbuseLimitsOptions): AbuseLimits {
   const trusted = createTrustCheck(config.trustedProxies);
-  const limiters = new Map<string, RateLimiter>();
+  /** Per limited path: its limiter, and its name in metrics. */
+  const limiters = new Map<string, { limiter: RateLimiter; endpoint: string }>();
   const { signIn, backchannelLogout } = config.limits;
   if (signIn) {
-    limiters.set(SIGN_IN_PATH, createRateLimiter(signIn));
-    limiters.set(callbackPath, createRateLimiter(signIn));
+    limiters.set(SIGN_IN_PATH, { limiter: createRateLimiter(signIn), endpoint: 'sign_in' });
+    limiters.set(options.callbackPath, { limiter: createRateLimiter(signIn), endpoint: 'callback' });
   }
-  if (backchannelLogout) limiters.set(BACKCHANNEL_LOGOUT_PATH, createRateLimiter(backchannelLogout));
+  if (backchannelLogout) limiters.set(BACKCHANNEL_LOGOUT_PATH, { limiter: createRateLimiter(backchannelLogout), endpoint: 'backchannel_logout' });
 
   app.addHook('onRequest', async (req, reply) => {
     const encoding = req.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       return refuse(req, reply, 415, ErrorCodes.UNSUPPORTED_CONTENT_ENCODING, 'Compressed request bodies are not accepted here.', { connection: 'close' });
     }
-    const limiter = limiters.get(req.routeOptions.url ?? '');
-    if (!limiter) return;
-    const wait = limiter.take(addressKey(clientAddress(req.raw.socket.remoteAddress, req.headers['x-forwarded-for'], trusted)));
+    const limited = limiters.get(req.routeOptions.url ?? '');
+    if (!limited) return;
+    const wait = limited.limiter.take(addressKey(clientAddress(req.raw.socket.remoteAddress, req.headers['x-forwarded-for'], trusted)));
     if (wait === 0) return;
+    options.metrics?.authRateLimited.inc({ endpoint: limited.endpoint });
     req.log.debug({ path: req.routeOptions.url, retryAfter: wait }, 'rate limited');
     return refuse(
       req,
@@ -45,7 +54,7 @@ export function registerAbuseLimits(app: FastifyInstance, config: Pick<VallumCon
       },
     );
   });
-  return { stats: () => Object.fromEntries([...limiters].map(([path, l]) => [path, l.stats()])) };
+  return { stats: () => Object.fromEntries([...limiters].map(([path, l]) => [path, l.limiter.stats()])) };
 }
 
 function refuse(req: FastifyRequest, reply: FastifyReply, status: number, code: ErrorCode, message: string, headers: Record<string, string>): FastifyReply {

@@ -71,7 +71,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   const signOutOrigins = new Set([...routeOrigins, base.origin]);
 
   void app.register(cookie);
-  registerAbuseLimits(app, config, IDP_CALLBACK_PATH);
+  registerAbuseLimits(app, config, { callbackPath: IDP_CALLBACK_PATH, metrics: deps.metrics });
   // The IdP or the store down fails every sign-in alike: written once per interval with a count.
   const failures = createRepeatedLog(app.log);
   app.addHook('onClose', async () => failures.close());

@@ -14,6 +14,10 @@ export function createSessionStore(
   const { metrics, ...memoryOptions } = options;
   const store = config.redis
     ? createRedisStore(config.redis, { tokenSecret: secretList(config.tokenEncryptionSecret, config.previousTokenEncryptionSecrets) })
-    : createMemoryStore({ ...memoryOptions, ...(config.memoryMaxSessions === undefined ? {} : { maxSessions: config.memoryMaxSessions }) });
+    : createMemoryStore({
+        ...memoryOptions,
+        ...(config.memoryMaxSessions === undefined ? {} : { maxSessions: config.memoryMaxSessions }),
+        ...(metrics ? { onEvict: (count: number) => metrics.storeEvictions.inc(count) } : {}),
+      });
   return metrics ? countStoreErrors(store, metrics) : store;
 }

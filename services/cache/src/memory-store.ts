@@ -45,6 +45,8 @@ export interface MemoryStoreOptions {
   /** Most bytes of sessions kept (estimated from their serialised length). Default 256 MiB. */
   maxBytes?: number;
   log?: { warn(fields: Record<string, unknown>, message: string): void };
+  /** Told how many sessions each write evicted (for vallum_session_store_evictions_total). */
+  onEvict?: (count: number) => void;
   now?: () => number;
 }
 
@@ -115,6 +117,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   };
   const evictedSome = (count: number) => {
     evictions += count;
+    options.onEvict?.(count);
     unlogged += count;
     if (now() - loggedAt < EVICTION_LOG_INTERVAL_MS) return;
     loggedAt = now();

@@ -81,6 +81,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     forwarder.upstreams(route);
     if (route.cacheMaxBytes !== undefined) caches.set(route.id, createResponseCache(route.cacheMaxBytes));
   }
+  const routeMetrics = createRouteMetrics(deps.metrics, config.routes);
   return Object.freeze({
     config,
     routes: createRouteTable(config.routes),
@@ -92,10 +93,10 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     access: createAccessCheck({ config, authorize, sessions, cache, assertions, connections, counters }),
     forwarder,
     trusted: createTrustCheck(config.trustedProxies),
-    limits: createRequestLimits(config.routes),
+    limits: createRequestLimits(config.routes, routeMetrics),
     caches,
     headerMemo: createHeaderMemo(),
-    routeMetrics: createRouteMetrics(deps.metrics, config.routes),
+    routeMetrics,
     traces,
     spans,
   });

@@ -5,6 +5,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { RouteConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { addressKey, createRateLimiter, type RateLimiter, type RateLimiterStats } from '@vallum/server-kit';
+import type { RouteMetrics } from './route-metrics.js';
 
 export interface RequestLimits {
   /** Why the request may not be forwarded (429, 413), or undefined. `user` is the signed-in user, if any. */
@@ -15,14 +16,19 @@ export interface RequestLimits {
   stats(): Record<string, RateLimiterStats>;
 }
 
-export function createRequestLimits(routes: readonly RouteConfig[]): RequestLimits {
+/** `metrics`: route id → where a 413 is counted (empty without metrics). */
+export function createRequestLimits(routes: readonly RouteConfig[], metrics?: ReadonlyMap<string, Pick<RouteMetrics, 'bodyTooLarge'>>): RequestLimits {
   const limiters = new Map<string, RateLimiter>();
   for (const route of routes) if (route.rateLimit) limiters.set(route.id, createRateLimiter(route.rateLimit));
+  const countTooLarge = (route: RouteConfig) => metrics?.get(route.id)?.bodyTooLarge.inc();
   return {
     refusal(route, req, user, clientIp) {
       const max = route.maxRequestBodyBytes;
       const length = req.headers['content-length'];
-      if (max !== undefined && length !== undefined && Number(length) > max) return tooLarge(max);
+      if (max !== undefined && length !== undefined && Number(length) > max) {
+        countTooLarge(route);
+        return tooLarge(max);
+      }
       const limiter = limiters.get(route.id);
       if (!limiter) return undefined;
       // A route keyed by user that lets anonymous requests in (public) budgets them by address.
@@ -38,7 +44,7 @@ export function createRequestLimits(routes: readonly RouteConfig[]): RequestLimi
     body(route, req) {
       const max = route.maxRequestBodyBytes;
       if (max === undefined || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] === undefined) return undefined;
-      const counted = new BodyLimit(max);
+      const counted = new BodyLimit(max, () => countTooLarge(route));
       // Not pipeline(): a failure must not destroy the client's socket, which still carries the 413.
       req.on('error', (err) => counted.destroy(err));
       req.on('aborted', () => counted.destroy(new Error('the client went away')));
@@ -60,12 +66,18 @@ function tooLarge(max: number): VallumError {
 
 class BodyLimit extends Transform {
   private seen = 0;
-  constructor(private readonly max: number) {
+  constructor(
+    private readonly max: number,
+    private readonly onTooLarge: () => void,
+  ) {
     super();
   }
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.seen += chunk.length;
-    if (this.seen > this.max) return done(tooLarge(this.max));
+    if (this.seen > this.max) {
+      this.onTooLarge();
+      return done(tooLarge(this.max));
+    }
     done(null, chunk);
   }
 }

@@ -13,6 +13,7 @@ export interface CacheCounts {
 export interface RouteMetrics {
   readonly requests: RouteRequestRecorder;
   readonly rateLimited: CounterChild;
+  readonly bodyTooLarge: CounterChild;
   /** Only on routes with a response cache. */
   readonly cache: CacheCounts | undefined;
 }
@@ -26,6 +27,7 @@ export function createRouteMetrics(metrics: VallumMetrics | undefined, routes: r
     byRoute.set(id, {
       requests: routeRequestRecorder(metrics, id),
       rateLimited: metrics.rateLimited.child({ route: id }),
+      bodyTooLarge: metrics.bodyTooLarge.child({ route: id }),
       cache:
         cacheMaxBytes === undefined
           ? undefined
