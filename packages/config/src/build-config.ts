@@ -20,8 +20,9 @@ import { configMistakes } from './config-mistakes.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { signingKeyProblem } from './signing-key-problem.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
+import { buildRouteStepUp, type RouteStepUpConfig } from './build-step-up.js';
 
-export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
+export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig, RouteStepUpConfig {
   /** `name`, or the route's index in `routes`. */
   id: string;
   /** Normalised origin the route answers on, e.g. `http://app.localhost:8000`. */
@@ -337,6 +338,7 @@ function buildRoute(
     passIdentityHeaders: r.pass_identity_headers ?? true,
     ...buildRouteProxy(r, index, weights, files, issues),
     ...buildRouteLimits(r, index, issues),
+    ...buildRouteStepUp(r, index, issues),
   };
 }
 

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN } from './parse-values.js';
 import { ProxyGlobalKeys, ProxyRouteKeys } from './proxy-schema.js';
 import { LimitGlobalKeys, LimitRouteKeys } from './limits-schema.js';
+import { StepUpRouteKeys } from './step-up-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
@@ -42,6 +43,7 @@ export const RouteSchema = Type.Object(
     pass_identity_headers: Type.Optional(Type.Boolean({ description: 'Send X-Vallum-Jwt-Assertion and claim headers upstream (default true)' })),
     ...ProxyRouteKeys,
     ...LimitRouteKeys,
+    ...StepUpRouteKeys,
   },
   { additionalProperties: false },
 );

@@ -9,3 +9,4 @@ export { newSessionId } from './new-session-id.js';
 export { createHotPathCounters, type HotPathCounters } from './hot-path-counters.js';
 export { createApiTokenCodec, API_TOKEN_TYPE, type ApiToken, type ApiTokenCodec, type ApiTokenRecord } from './api-token.js';
 export { cleanEmail, isUnacceptableEmail } from './clean-email.js';
+export { sessionStepUpShortfall, signInTime, stepUpShortfall, type SignInFacts, type StepUpRequirement, type StepUpShortfall } from './step-up.js';

@@ -30,6 +30,8 @@ const sessionBody = {
     claims: { type: 'object', additionalProperties: true },
     idpSid: { type: 'string' },
     idleTimeoutMs: { type: 'number', minimum: 1 },
+    authTime: { type: 'number' },
+    acr: { type: 'string' },
     idToken: { type: 'string' },
     accessToken: { type: 'string' },
     refreshToken: { type: 'string' },

@@ -5,7 +5,7 @@ import type { RouteConfig, VallumConfig } from '@vallum/config';
 import { ErrorCodes } from '@vallum/errors';
 import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
-import type { HotPathCounters, SessionView } from '@vallum/session';
+import { sessionStepUpShortfall, signInTime, type HotPathCounters, type SessionView } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
 import { createConnectionWatch, type Closable, type ConnectionWatch } from './connection-watch.js';
@@ -83,6 +83,12 @@ const PUBLIC: AccessResult = Object.freeze({ kind: 'forward' });
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 const NO_PATHS: readonly string[] = Object.freeze([]);
 
+/** `max_age` (whole seconds, rounded up) and `acr_values` on the sign-in link of a route that asks for a step-up. */
+function addStepUpParams(url: URL, route: RouteConfig): void {
+  if (route.maxSessionAgeMs !== undefined) url.searchParams.set('max_age', String(Math.ceil(route.maxSessionAgeMs / 1000)));
+  if (route.acrValues !== undefined) url.searchParams.set('acr_values', route.acrValues.join(' '));
+}
+
 const UNAUTHORIZED: AccessResult = {
   kind: 'respond',
   status: 401,
@@ -109,8 +115,14 @@ export function createAccessCheck(deps: {
   const signInUrl = (route: RouteConfig, rawUrl: string) => {
     const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
+    addStepUpParams(url, route);
     return url.href;
   };
+  /** Step-up: a session too old or too weak for the route signs in again, with the route's requirement; the session stays. */
+  const stepUp = (r: AccessRequest, session: SessionView): AccessResult | undefined =>
+    sessionStepUpShortfall(session, r.route, Date.now()) === undefined
+      ? undefined
+      : { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: false };
   const identify = async (cookie: string | undefined, authorization: string | undefined) => {
     const session = await sessions.fromCookie(cookie);
     const token = bearerToken(authorization);
@@ -121,7 +133,11 @@ export function createAccessCheck(deps: {
   /** The policy's view of a session, one object per session copy. */
   const identityOf = (session: SessionView): Identity => {
     let identity = identities.get(session);
-    if (!identity) identities.set(session, (identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims }));
+    if (!identity) {
+      identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims, authTime: signInTime(session) };
+      if (session.acr !== undefined) identity.acr = session.acr;
+      identities.set(session, identity);
+    }
     return identity;
   };
   // Headers go to the policy only when it reads them (header/<name> criteria): building the set costs per request.
@@ -178,11 +194,13 @@ export function createAccessCheck(deps: {
   const check = async (r: AccessRequest): Promise<AccessResult> => {
     if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
     const fromCookie = sessions.peek(r.cookie) || (await sessions.fromCookie(r.cookie));
-    if (fromCookie) return afterSession(r, fromCookie, false);
+    if (fromCookie) return stepUp(r, fromCookie) ?? afterSession(r, fromCookie, false);
     const token = bearerToken(r.authorization);
     if (!token) return { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: r.cookie !== undefined };
     const viaToken = await bearer.identify(token);
     if (!viaToken) return UNAUTHORIZED;
+    // A bearer token cannot sign in again: one too old or too weak for the route is refused.
+    if (sessionStepUpShortfall(viaToken, r.route, Date.now()) !== undefined) return UNAUTHORIZED;
     // A Vallum-issued token is Vallum's credential: the app never sees it. An IdP's own token is the app's too.
     return afterSession(r, viaToken, viaToken.claims.via !== 'idp-token');
   };
@@ -218,7 +236,7 @@ export function createAccessCheck(deps: {
     tryCheck(r) {
       if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
       const session = sessions.peek(r.cookie);
-      return session ? peekAfterSession(r, session) : undefined;
+      return session ? (stepUp(r, session) ?? peekAfterSession(r, session)) : undefined;
     },
     check,
   };

@@ -60,6 +60,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
     if (!session) throw new VallumError(ErrorCodes.SESSION_NOT_FOUND, 'Your session has ended. Please sign in again.', { status: 400 });
     const target = new URL(handoff.redirectUri);
     if (target.origin !== route.from) throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'Invalid return address.', { status: 400 });
+    // A step-up keeps the session's id: the copy this proxy holds may predate it.
+    sessions.forget(session.id);
     const value = await cookies.seal({ sid: session.id, expiresAt: session.expiresAt });
     reply.setCookie(config.cookieName, value, sessionCookieOptions(cookieSecure(config, route), (session.expiresAt - Date.now()) / 1000));
     return reply.header('cache-control', 'no-store').redirect(target.href, 302);
