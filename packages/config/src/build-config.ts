@@ -21,6 +21,7 @@ import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { signingKeyProblem } from './signing-key-problem.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
 import { buildRouteStepUp, type RouteStepUpConfig } from './build-step-up.js';
+import { buildPreservePost, DEFAULT_PRESERVE_POST_BYTES } from './build-preserve-post.js';
 
 export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig, RouteStepUpConfig {
   /** `name`, or the route's index in `routes`. */
@@ -40,6 +41,8 @@ export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, R
   /** false: shadow mode for this route's rule. */
   enforce: boolean;
   passIdentityHeaders: boolean;
+  /** This route's `preserve_post` in bytes (0 = off); undefined = the top-level `preservePostMaxBytes`. */
+  preservePostMaxBytes: number | undefined;
 }
 
 export interface IdpConfig {
@@ -107,6 +110,8 @@ export interface VallumConfig extends ListenerConfig {
   reloadSources: readonly string[];
   globalPolicy: unknown;
   limits: LimitsConfig;
+  /** Largest POST body kept through a sign-in (`preserve_post`); 0 = off. */
+  preservePostMaxBytes: number;
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
 }
@@ -261,6 +266,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file, ...secretFiles(raw)].filter((f) => f !== undefined)],
     globalPolicy: raw.global_policy,
     limits: buildLimits(raw, issues),
+    preservePostMaxBytes: buildPreservePost(raw.preserve_post, ['preserve_post'], issues) ?? DEFAULT_PRESERVE_POST_BYTES,
     locate: ctx.locate,
   };
   issues.push(
@@ -339,6 +345,7 @@ function buildRoute(
     ...buildRouteProxy(r, index, weights, files, issues),
     ...buildRouteLimits(r, index, issues),
     ...buildRouteStepUp(r, index, issues),
+    preservePostMaxBytes: buildPreservePost(r.preserve_post, ['routes', index, 'preserve_post'], issues),
   };
 }
 

@@ -4,6 +4,7 @@ import { DURATION_PATTERN } from './parse-values.js';
 import { ProxyGlobalKeys, ProxyRouteKeys } from './proxy-schema.js';
 import { LimitGlobalKeys, LimitRouteKeys } from './limits-schema.js';
 import { StepUpRouteKeys } from './step-up-schema.js';
+import { PreservePostGlobalKeys, PreservePostRouteKeys } from './preserve-post-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
@@ -44,6 +45,7 @@ export const RouteSchema = Type.Object(
     ...ProxyRouteKeys,
     ...LimitRouteKeys,
     ...StepUpRouteKeys,
+    ...PreservePostRouteKeys,
   },
   { additionalProperties: false },
 );
@@ -181,6 +183,7 @@ export const ConfigSchema = Type.Object(
     routes: Type.Array(RouteSchema),
     ...ProxyGlobalKeys,
     ...LimitGlobalKeys,
+    ...PreservePostGlobalKeys,
   },
   { additionalProperties: false },
 );
