@@ -1,5 +1,5 @@
 // Step-up per route against a real oidc-provider that supports acr and max_age, through the real proxy and Redis,
-// in Chromium: `acr_values` asks the IdP for a stronger sign-in and refuses a weaker one with a clear page,
+// in split mode, in Chromium: `acr_values` asks the IdP for a stronger sign-in and refuses a weaker one with a clear page,
 // `max_session_age` sends an old sign-in back to the IdP (which asks for the password again), the session is
 // upgraded in place (the user's other routes keep working), and the `acr` and `auth_age` criteria decide.
 import { test, before, after } from 'node:test';
@@ -19,8 +19,9 @@ let store: SessionStore;
 let identity: Awaited<ReturnType<typeof startIdentityStack>>;
 
 before(async () => {
+  // Split mode: the sign-in's acr and auth_time cross the cache and authorize services' HTTP APIs.
   identity = await startIdentityStack({
-    mode: 'all-in-one',
+    mode: 'split',
     idp: { acrValues: [PASSWORD_ACR, MFA_ACR] },
     configExtra: ({ port, appUrl }) => `  - name: mfa
     from: http://mfa.localhost:${port}

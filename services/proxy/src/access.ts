@@ -3,9 +3,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import { ErrorCodes } from '@vallum/errors';
-import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
+import { ReasonCodes, type Decision, type Identity, type Reason, type RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
-import { sessionStepUpShortfall, signInTime, type HotPathCounters, type SessionView } from '@vallum/session';
+import { sessionStepUpShortfall, signInTime, type HotPathCounters, type SessionView, type StepUpShortfall } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
 import { createConnectionWatch, type Closable, type ConnectionWatch } from './connection-watch.js';
@@ -88,6 +88,12 @@ function addStepUpParams(url: URL, route: RouteConfig): void {
   if (route.maxSessionAgeMs !== undefined) url.searchParams.set('max_age', String(Math.ceil(route.maxSessionAgeMs / 1000)));
   if (route.acrValues !== undefined) url.searchParams.set('acr_values', route.acrValues.join(' '));
 }
+
+/** Why a bearer token is refused on a route with max_session_age or acr_values that it does not meet. */
+const STEP_UP_REASONS: Readonly<Record<StepUpShortfall, Reason>> = Object.freeze({
+  'max-age': Object.freeze({ code: ReasonCodes.AUTH_AGE_UNAUTHORIZED, message: 'requires a recent sign-in, which a bearer token cannot make' }),
+  acr: Object.freeze({ code: ReasonCodes.ACR_UNAUTHORIZED, message: 'requires a stronger sign-in, which a bearer token cannot make' }),
+});
 
 const UNAUTHORIZED: AccessResult = {
   kind: 'respond',
@@ -200,7 +206,8 @@ export function createAccessCheck(deps: {
     const viaToken = await bearer.identify(token);
     if (!viaToken) return UNAUTHORIZED;
     // A bearer token cannot sign in again: one too old or too weak for the route is refused.
-    if (sessionStepUpShortfall(viaToken, r.route, Date.now()) !== undefined) return UNAUTHORIZED;
+    const shortfall = sessionStepUpShortfall(viaToken, r.route, Date.now());
+    if (shortfall !== undefined) return { kind: 'deny', email: viaToken.email, reasons: [STEP_UP_REASONS[shortfall]] };
     // A Vallum-issued token is Vallum's credential: the app never sees it. An IdP's own token is the app's too.
     return afterSession(r, viaToken, viaToken.claims.via !== 'idp-token');
   };
