@@ -137,6 +137,16 @@ test('policy explain --acr --auth-time: the acr and auth_age criteria decide on 
   assert.equal(weak.code, 1, weak.out);
   assert.match(weak.out, /acr-unauthorized: requires sign-in assurance urn:corp:mfa/);
   assert.equal(explain('urn:corp:mfa', 'yesterday').code, 2, 'a bad --auth-time is a usage error');
+
+  // diff: requiring a second factor takes the route from the users who signed in without one.
+  const users = join(dir, 'mfa-users.yaml');
+  writeFileSync(users, 'users:\n  ada: { email: ada@example.com, acr: urn:corp:mfa }\n  bob: { email: bob@example.com, acr: urn:corp:password }\n');
+  const before = config(dir, 'old.yaml', '{ allow: { or: [{ domain: example.com }] } }');
+  const after = config(dir, 'new.yaml', '{ allow: { and: [{ domain: example.com }, { acr: [urn:corp:mfa] }] } }');
+  const diff = vallum(['policy', 'diff', before, after, '--users', users]);
+  assert.equal(diff.code, 0, diff.out);
+  assert.match(diff.out, /^- bob loses wiki GET \/$/m);
+  assert.doesNotMatch(diff.out, /ada loses wiki/);
 });
 
 test('policy diff: who gains and loses access to which route, path and method', () => {
