@@ -121,3 +121,23 @@ test('acr_values: a weaker sign-in is refused with a clear page, a stronger one 
   assert.deepEqual(await open(page, url('fresh')), { status: 200, askedPassword: false }, 'fresh enough now');
   await alice.context.close();
 });
+
+test("regression: a step-up never upgrades someone else's session planted in the browser (fixation)", async () => {
+  stack.idp.setLoginAcr(PASSWORD_ACR);
+  const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
+  const [bobSession] = await store.findSessions({ sub: 'bob' });
+  assert.ok(bobSession);
+  const planted = (await bob.context.cookies(stack.authenticateUrl)).filter((c) => c.name === '_vallum');
+  assert.equal(planted.length, 1, "bob's authenticate cookie");
+  await bob.context.close();
+
+  stack.idp.setLoginAcr(MFA_ACR);
+  const victim = await browser.newContext();
+  await victim.addCookies(planted);
+  const page = await victim.newPage();
+  assert.deepEqual(await open(page, url('mfa')), { status: 200, askedPassword: true });
+  const mine = (await aliceSessions()).find((s) => s.acr === MFA_ACR && s.id !== bobSession.id);
+  assert.ok(mine, 'alice got a session of her own');
+  assert.deepEqual(await store.findSessions({ sub: 'bob' }), [], "bob's planted session was ended, not upgraded");
+  await victim.close();
+});

@@ -223,7 +223,8 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       createdAt: now,
       expiresAt: now + config.cookieExpireMs,
     };
-    // No fixation: a session this browser held before signing in is ended, never upgraded; the new one has a new id.
+    // No fixation: a session this browser held before signing in is ended and the new one has a new id; only a
+    // step-up of that same user upgrades it in place (upgradeSession).
     const previous = req.cookies[cookieName] ? await sessionCookies.open(req.cookies[cookieName]) : null;
     const upgraded = saved.stepUp && previous ? await upgradeSession(previous.sid, session) : null;
     if (previous && !upgraded) {
