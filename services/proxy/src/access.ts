@@ -125,10 +125,11 @@ export function createAccessCheck(deps: {
     return url.href;
   };
   /** Step-up: a session too old or too weak for the route signs in again, with the route's requirement; the session stays. */
-  const stepUp = (r: AccessRequest, session: SessionView): AccessResult | undefined =>
-    sessionStepUpShortfall(session, r.route, Date.now()) === undefined
-      ? undefined
-      : { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: false };
+  const stepUp = (r: AccessRequest, session: SessionView): AccessResult | undefined => {
+    if (r.route.maxSessionAgeMs === undefined && r.route.acrValues === undefined) return undefined;
+    if (sessionStepUpShortfall(session, r.route, Date.now()) === undefined) return undefined;
+    return { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: false };
+  };
   const identify = async (cookie: string | undefined, authorization: string | undefined) => {
     const session = await sessions.fromCookie(cookie);
     const token = bearerToken(authorization);
