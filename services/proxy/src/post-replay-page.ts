@@ -13,8 +13,9 @@ export function sendPostReplay(reply: FastifyReply, post: KeptPost, clearCookie:
   const isForm = post.contentType.split(';', 1)[0]!.trim().toLowerCase() === URLENCODED;
   const html = isForm ? formPage(post, nonce) : fetchPage(post, nonce);
   // The fetched answer is written into this document, which keeps this page's policy: that one only forbids framing.
+  // No form-action: the app may answer the post with a redirect to another of its hosts.
   const policy = isForm
-    ? `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`
+    ? `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'`
     : "frame-ancestors 'none'";
   return reply
     .status(200)

@@ -4,8 +4,7 @@
 // sign-in takes it (once) and answers with a page that sends it again (post-replay-page.ts). The body is never logged.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { RouteConfig, VallumConfig } from '@vallum/config';
-import { secretList } from '@vallum/config';
+import { secretList, type RouteConfig, type VallumConfig } from '@vallum/config';
 import type { CacheViewApi } from '@vallum/service-client';
 import { clearedSessionCookie, createSealedValueCodec } from '@vallum/session';
 import { requestCookie } from './request-cookie.js';
