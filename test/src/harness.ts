@@ -27,7 +27,7 @@ export interface StackOptions {
   /** All-in-one: hot-reload the config and policy files as `vallum --config` does (split processes always do). */
   watch?: boolean;
   /** Demo IdP options: short access tokens, other users. */
-  idp?: Pick<DemoIdpOptions, 'accessTokenTtlSeconds' | 'users' | 'extraClaims'>;
+  idp?: Pick<DemoIdpOptions, 'accessTokenTtlSeconds' | 'users' | 'extraClaims' | 'acrValues'>;
   /** YAML appended to the generated config: more route items first (it ends inside `routes`), then top-level keys. */
   configExtra?: string | ((ctx: { port: number; appUrl: string }) => string);
   /** More `routes:` items (YAML list entries) for the proxy port. */

@@ -107,6 +107,48 @@ test('policy explain: decision, reasons, and the global and route verdicts; exit
   assert.equal(vallum(['policy', 'nope']).code, 2);
 });
 
+test('policy explain --acr --auth-time: the acr and auth_age criteria decide on the sign-in the identity had', () => {
+  const dir = workspace();
+  const file = config(dir, 'vallum.yaml', '{ allow: { and: [{ acr: urn:corp:mfa }, { auth_age: { less_than: 15m } }] } }');
+  const explain = (acr: string, authTime: string) =>
+    vallum([
+      'policy',
+      'explain',
+      '--config',
+      file,
+      '--route',
+      'wiki',
+      '--email',
+      'ada@example.com',
+      '--acr',
+      acr,
+      '--auth-time',
+      authTime,
+      '--at',
+      '2027-01-31T09:00:00Z',
+    ]);
+  const recent = explain('urn:corp:mfa', '2027-01-31T08:50:00Z');
+  assert.equal(recent.code, 0, recent.out);
+  assert.match(recent.out, /acr-ok: allowed: sign-in assurance urn:corp:mfa\n {2}- auth-age-ok: allowed: signed in within 15m/);
+  const old = explain('urn:corp:mfa', '2027-01-31T08:30:00Z');
+  assert.equal(old.code, 1, old.out);
+  assert.match(old.out, /auth-age-unauthorized: requires signing in again \(at most 15m ago\)/);
+  const weak = explain('urn:corp:password', '2027-01-31T08:50:00Z');
+  assert.equal(weak.code, 1, weak.out);
+  assert.match(weak.out, /acr-unauthorized: requires sign-in assurance urn:corp:mfa/);
+  assert.equal(explain('urn:corp:mfa', 'yesterday').code, 2, 'a bad --auth-time is a usage error');
+
+  // diff: requiring a second factor takes the route from the users who signed in without one.
+  const users = join(dir, 'mfa-users.yaml');
+  writeFileSync(users, 'users:\n  ada: { email: ada@example.com, acr: urn:corp:mfa }\n  bob: { email: bob@example.com, acr: urn:corp:password }\n');
+  const before = config(dir, 'old.yaml', '{ allow: { or: [{ domain: example.com }] } }');
+  const after = config(dir, 'new.yaml', '{ allow: { and: [{ domain: example.com }, { acr: [urn:corp:mfa] }] } }');
+  const diff = vallum(['policy', 'diff', before, after, '--users', users]);
+  assert.equal(diff.code, 0, diff.out);
+  assert.match(diff.out, /^- bob loses wiki GET \/$/m);
+  assert.doesNotMatch(diff.out, /ada loses wiki/);
+});
+
 test('policy diff: who gains and loses access to which route, path and method', () => {
   const dir = workspace();
   const before = config(dir, 'old.yaml', '{ allow: { or: [{ groups: { has: engineering } }] } }');

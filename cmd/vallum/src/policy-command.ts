@@ -30,7 +30,7 @@ const HELP: CommandHelp = {
 
 const EXPLAIN_HELP: CommandHelp = {
   usage:
-    'vallum policy explain --config FILE --route ID (--email ADDRESS | --anonymous) [--groups a,b] [--claim name=value]...\n                      [--sub ID] [--path /] [--method GET] [--header name:value]... [--ip ADDRESS] [--at ISO-TIME]',
+    'vallum policy explain --config FILE --route ID (--email ADDRESS | --anonymous) [--groups a,b] [--claim name=value]...\n                      [--sub ID] [--acr VALUE] [--auth-time ISO-TIME] [--path /] [--method GET] [--header name:value]... [--ip ADDRESS] [--at ISO-TIME]',
   summary: "Print the decision of a route's policy (and the global policy) for one identity and request, with every reason.",
   options: [
     ['-c, --config FILE', 'the configuration file (or VALLUM_CONFIG)'],
@@ -39,6 +39,8 @@ const EXPLAIN_HELP: CommandHelp = {
     ['--groups a,b', "the user's groups"],
     ['--claim name=value', 'an IdP claim (repeatable)'],
     ['--sub ID', "the user's subject"],
+    ['--acr VALUE', 'the assurance the IdP signed the user in with (for acr)'],
+    ['--auth-time ISO-TIME', 'when the user signed in at the IdP (for auth_age)'],
     ['--path, --method', 'the request (default / and GET)'],
     ['--header name:value', 'a request header (repeatable)'],
     ['--ip ADDRESS', 'the client address'],
@@ -129,6 +131,8 @@ function explain(argv: string[]): number {
     header: { type: 'string', multiple: true },
     ip: { type: 'string' },
     at: { type: 'string' },
+    acr: { type: 'string' },
+    'auth-time': { type: 'string' },
     anonymous: { type: 'boolean' },
   });
   if (values.help) return printHelp(EXPLAIN_HELP);
@@ -151,7 +155,14 @@ function explain(argv: string[]): number {
   const identity: Identity | null = values.anonymous
     ? null
     : readIdentity(
-        { email: values.email, sub: values.sub, groups: values.groups ? values.groups.split(',').filter(Boolean) : [], claims },
+        {
+          email: values.email,
+          sub: values.sub,
+          groups: values.groups ? values.groups.split(',').filter(Boolean) : [],
+          claims,
+          acr: values.acr,
+          auth_time: values['auth-time'],
+        },
         '--email',
         'identity',
       );

@@ -36,16 +36,28 @@ export function readUsers(value: unknown, file: string): Map<string, Identity> {
 }
 
 export function readIdentity(raw: unknown, file: string, where: string): Identity {
-  if (!isRecord(raw) || typeof raw.email !== 'string') return fail(file, `${where}: expected {email, groups?, claims?, sub?}`);
+  if (!isRecord(raw) || typeof raw.email !== 'string') return fail(file, `${where}: expected {email, groups?, claims?, sub?, acr?, auth_time?}`);
   const groups = raw.groups ?? [];
   if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) fail(file, `${where}.groups: expected a list of group names`);
   if (raw.claims !== undefined && !isRecord(raw.claims)) fail(file, `${where}.claims: expected a mapping`);
-  return {
+  const identity: Identity = {
     sub: typeof raw.sub === 'string' ? raw.sub : raw.email,
     email: raw.email,
     groups: groups as string[],
     claims: (raw.claims as Record<string, unknown>) ?? {},
   };
+  return { ...identity, ...readSignIn(raw, file, where) };
+}
+
+/** `acr` and `auth_time` (an ISO time, like a request's `at`) of a fixture identity, for the acr and auth_age criteria. */
+function readSignIn(raw: Record<string, unknown>, file: string, where: string): Pick<Identity, 'acr' | 'authTime'> {
+  const out: Pick<Identity, 'acr' | 'authTime'> = {};
+  if (raw.acr !== undefined) out.acr = typeof raw.acr === 'string' ? raw.acr : fail(file, `${where}.acr: expected a string`);
+  if (raw.auth_time !== undefined) {
+    const at = raw.auth_time instanceof Date ? raw.auth_time.getTime() : Date.parse(String(raw.auth_time));
+    out.authTime = Number.isNaN(at) ? fail(file, `${where}.auth_time: expected a time like 2027-01-31T09:00:00Z`) : at;
+  }
+  return out;
 }
 
 export function readFixtureFile(file: string): Record<string, unknown> {

@@ -21,6 +21,8 @@ const CALL_NAMES: Record<Exclude<keyof CacheApi, 'subscribe'>, true> = {
   endSession: true,
   takeEndedIdToken: true,
   claimOnce: true,
+  putOneTimeValue: true,
+  takeOneTimeValue: true,
   recordApiToken: true,
   listApiTokens: true,
   revokeApiToken: true,

@@ -21,8 +21,10 @@ import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { signingKeyProblem } from './signing-key-problem.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
 import { buildJwtIssuers, buildRouteJwtIssuers, type JwtIssuerConfig } from './build-jwt-issuers.js';
+import { buildRouteStepUp, type RouteStepUpConfig } from './build-step-up.js';
+import { buildPreservePost, DEFAULT_PRESERVE_POST_BYTES } from './build-preserve-post.js';
 
-export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
+export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig, RouteStepUpConfig {
   /** `name`, or the route's index in `routes`. */
   id: string;
   /** Normalised origin the route answers on, e.g. `http://app.localhost:8000`. */
@@ -42,6 +44,8 @@ export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, R
   passIdentityHeaders: boolean;
   /** Issuers from `jwt_issuers` whose bearer tokens this route accepts. */
   allowJwtIssuers: readonly string[];
+  /** This route's `preserve_post` in bytes (0 = off); undefined = the top-level `preservePostMaxBytes`. */
+  preservePostMaxBytes: number | undefined;
 }
 
 export interface IdpConfig {
@@ -113,6 +117,8 @@ export interface VallumConfig extends ListenerConfig {
   limits: LimitsConfig;
   /** Issuers of workload tokens (`jwt_issuers`); a route accepts those it names in `allow_jwt_issuers`. */
   jwtIssuers: readonly JwtIssuerConfig[];
+  /** Largest POST body kept through a sign-in (`preserve_post`); 0 = off. */
+  preservePostMaxBytes: number;
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
 }
@@ -270,6 +276,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     globalPolicy: raw.global_policy,
     limits: buildLimits(raw, issues),
     jwtIssuers,
+    preservePostMaxBytes: buildPreservePost(raw.preserve_post, ['preserve_post'], issues) ?? DEFAULT_PRESERVE_POST_BYTES,
     locate: ctx.locate,
   };
   issues.push(
@@ -347,6 +354,8 @@ function buildRoute(
     passIdentityHeaders: r.pass_identity_headers ?? true,
     ...buildRouteProxy(r, index, weights, files, issues),
     ...buildRouteLimits(r, index, issues),
+    ...buildRouteStepUp(r, index, issues),
+    preservePostMaxBytes: buildPreservePost(r.preserve_post, ['routes', index, 'preserve_post'], issues),
   };
 }
 

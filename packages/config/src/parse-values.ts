@@ -1,19 +1,7 @@
 // The parsers of config values (durations, sizes, hosts), and the patterns the schema checks them with, so a value
 // the schema accepts always parses. Address ranges are the policy language's (`parseRange` in @vallum/policy).
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
-/** JSON Schema `pattern` of a duration: `500ms`, `30s`, `5m`, `14h`, `30d`, or Go-style compounds like `1h30m`, `1m30s`. */
-export const DURATION_PATTERN = '^(?:\\d+(?:\\.\\d+)?(?:ms|s|m|h|d))+$';
-const DURATION = new RegExp(DURATION_PATTERN);
-
-/** `1h30m` → 5_400_000 (milliseconds, rounded); the parts are summed as Go's time.ParseDuration does. */
-export function parseDuration(value: string): number {
-  if (!DURATION.test(value)) throw new Error(`invalid duration ${value}`);
-  let ms = 0;
-  for (const [, amount, unit] of value.matchAll(DURATION_PART)) ms += Number(amount) * DURATION_UNITS[unit!]!;
-  return Math.round(ms);
-}
+export { DURATION_PATTERN, parseDuration } from '@vallum/policy';
 
 const SIZE = /^(\d+)(B|KB|MB|GB|KiB|MiB|GiB)?$/;
 const SIZE_UNITS: Record<string, number> = { B: 1, KB: 1000, MB: 1000 ** 2, GB: 1000 ** 3, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };

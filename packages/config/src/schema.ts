@@ -4,6 +4,8 @@ import { DURATION_PATTERN } from './parse-values.js';
 import { ProxyGlobalKeys, ProxyRouteKeys } from './proxy-schema.js';
 import { LimitGlobalKeys, LimitRouteKeys } from './limits-schema.js';
 import { JwtIssuerGlobalKeys, JwtIssuerRouteKeys } from './jwt-issuers-schema.js';
+import { StepUpRouteKeys } from './step-up-schema.js';
+import { PreservePostGlobalKeys, PreservePostRouteKeys } from './preserve-post-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
@@ -44,6 +46,8 @@ export const RouteSchema = Type.Object(
     ...ProxyRouteKeys,
     ...LimitRouteKeys,
     ...JwtIssuerRouteKeys,
+    ...StepUpRouteKeys,
+    ...PreservePostRouteKeys,
   },
   { additionalProperties: false },
 );
@@ -185,6 +189,7 @@ export const ConfigSchema = Type.Object(
     ...ProxyGlobalKeys,
     ...LimitGlobalKeys,
     ...JwtIssuerGlobalKeys,
+    ...PreservePostGlobalKeys,
   },
   { additionalProperties: false },
 );

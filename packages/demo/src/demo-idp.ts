@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
-import Provider from 'oidc-provider';
+import Provider, { interactionPolicy } from 'oidc-provider';
 import { DemoOptionsError } from './errors.js';
 import { closeServer, listen, originOf, sendHtml } from './http-server.js';
 import { logoutSource, postLogoutSuccessSource, renderError } from './idp-pages.js';
@@ -37,6 +37,12 @@ export interface DemoIdpOptions {
    * use it for distributed claims (`_claim_names`, `_claim_sources`) and for groups only one of the two carries.
    */
   extraClaims?: (user: DemoUser, use: string) => Record<string, unknown>;
+  /**
+   * Authentication context classes the IdP offers (`acr_values_supported`). A login is recorded with the class
+   * `setLoginAcr` chose (default the first), and a request whose `acr_values` the IdP session does not meet gets the
+   * login prompt, as a real IdP steps up.
+   */
+  acrValues?: readonly string[];
 }
 
 export interface DemoIdp {
@@ -50,6 +56,8 @@ export interface DemoIdp {
   setGroups(sub: string, groups: string[]): void;
   /** A JWT signed with the IdP's own key (e.g. a logout token the IdP would never send), for tests of what Vallum accepts. */
   signJwt(claims: Record<string, unknown>, typ?: string): Promise<string>;
+  /** The `acr` the next logins are made with (one of `acrValues`), e.g. after the user "set up" a second factor. */
+  setLoginAcr(acr: string): void;
   close(): Promise<void>;
 }
 
@@ -77,13 +85,14 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
     const issuer = options.issuer ?? originOf(host, port);
     const { privateKey } = await generateKeyPair('RS256', { extractable: true });
     const signingKey = { ...(await exportJWK(privateKey)), kid: `demo-${randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
+    const login = { acr: options.acrValues?.[0] };
     const provider = new Provider(issuer, providerConfiguration(options, users, port, signingKey));
     provider.on('server_error', (_ctx, err) => {
       process.stderr.write(`[demo-idp] server_error: ${String((err as Error)?.stack ?? err)}\n`);
     });
     const callback = provider.callback();
     handler = (req, res) => {
-      handleInteraction(provider, users, req, res)
+      handleInteraction(provider, users, req, res, login.acr)
         .then((handled) => {
           if (!handled) callback(req, res);
         })
@@ -104,6 +113,10 @@ export async function startDemoIdp(options: DemoIdpOptions): Promise<DemoIdp> {
       users,
       removeUser: (sub) => void users.splice(indexOf(sub), 1),
       setGroups: (sub, groups) => void (users[indexOf(sub)] = Object.freeze({ ...users[indexOf(sub)]!, groups: [...groups] })),
+      setLoginAcr: (acr) => {
+        if (!options.acrValues?.includes(acr)) throw new DemoOptionsError(`acr ${acr} is not one of the demo IdP's acrValues`);
+        login.acr = acr;
+      },
       signJwt: (claims, typ = 'JWT') => new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: signingKey.kid, typ }).sign(privateKey),
       close: () => closeServer(server),
     };
@@ -140,7 +153,8 @@ function providerConfiguration(options: DemoIdpOptions, users: readonly DemoUser
     },
     scopes: SCOPES,
     claims: {
-      openid: ['sub'],
+      // acr and auth_time in every ID token, as most IdPs send them, not only when asked for.
+      openid: ['sub', 'acr', 'auth_time'],
       email: ['email', 'email_verified'],
       profile: ['name'],
       groups: ['groups'],
@@ -155,7 +169,8 @@ function providerConfiguration(options: DemoIdpOptions, users: readonly DemoUser
     pkce: { required: () => true },
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(type: string): boolean }, code: { scopes: Set<string> }) =>
       client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`, policy: interactionPolicyWithAcr() },
+    ...(options.acrValues ? { acrValues: [...options.acrValues] } : {}),
     features: {
       devInteractions: { enabled: false },
       // A client may revoke only its own tokens (the default's rule, minus its "you SHOULD change" notice).
@@ -181,6 +196,20 @@ function providerConfiguration(options: DemoIdpOptions, users: readonly DemoUser
       Grant: 14 * DAY,
     },
   };
+}
+
+/** oidc-provider's default policy, plus: requested `acr_values` the IdP session does not meet need a new login. */
+function interactionPolicyWithAcr() {
+  const { Check, base } = interactionPolicy;
+  const policy = base();
+  policy.get('login')?.checks.add(
+    new Check('acr_values_unmet', 'the requested authentication context needs a new login', (ctx) => {
+      const requested = ctx.oidc.params.acr_values;
+      if (typeof requested !== 'string' || ctx.oidc.result?.login) return Check.NO_NEED_TO_PROMPT;
+      return requested.split(' ').includes(ctx.oidc.acr ?? '') ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+    }),
+  );
+  return policy;
 }
 
 function validateOptions(options: DemoIdpOptions): void {

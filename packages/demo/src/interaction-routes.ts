@@ -9,7 +9,13 @@ import { findUserByCredentials, type DemoUser } from './users.js';
 const INTERACTION_PATH = /^\/interaction\/([A-Za-z0-9_-]+)(\/login|\/abort)?$/;
 
 /** Handles `/interaction/*`; returns false for every other path so the provider can serve it. */
-export async function handleInteraction(provider: Provider, users: readonly DemoUser[], req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+export async function handleInteraction(
+  provider: Provider,
+  users: readonly DemoUser[],
+  req: IncomingMessage,
+  res: ServerResponse,
+  acr?: string,
+): Promise<boolean> {
   const { pathname } = new URL(req.url ?? '/', 'http://idp.invalid');
   const match = INTERACTION_PATH.exec(pathname);
   if (match === null) return false;
@@ -67,7 +73,7 @@ export async function handleInteraction(provider: Provider, users: readonly Demo
     sendHtml(res, 200, renderLoginPage({ uid, users, email, error: LOGIN_ERROR_MESSAGE, ...(clientId === undefined ? {} : { clientId }) }));
     return true;
   }
-  await provider.interactionFinished(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
+  await provider.interactionFinished(req, res, { login: { accountId: user.sub, ...(acr ? { acr } : {}) } }, { mergeWithLastSubmission: false });
   return true;
 }
 

@@ -57,5 +57,23 @@ declare module 'oidc-provider' {
     on(event: string, listener: (...args: unknown[]) => void): this;
   }
 
+  /** The interaction policy's building blocks (only what the demo IdP uses). */
+  export interface InteractionCheckContext {
+    oidc: { params: Record<string, unknown>; acr?: string; result?: { login?: unknown } };
+  }
+  export class Check {
+    constructor(reason: string, description: string, check: (ctx: InteractionCheckContext) => boolean);
+    static readonly REQUEST_PROMPT: boolean;
+    static readonly NO_NEED_TO_PROMPT: boolean;
+  }
+  export interface Prompt {
+    name: string;
+    checks: { add(check: Check): void };
+  }
+  export const interactionPolicy: {
+    Check: typeof Check;
+    base(): Prompt[] & { get(name: string): Prompt | undefined };
+  };
+
   export default Provider;
 }

@@ -29,6 +29,7 @@ export const ErrorCodes = {
   IDP_UNAVAILABLE: 'VALLUM_IDP_UNAVAILABLE',
   JWT_ISSUER_UNAVAILABLE: 'VALLUM_JWT_ISSUER_UNAVAILABLE',
   IDENTITY_INVALID: 'VALLUM_IDENTITY_INVALID',
+  STEP_UP_FAILED: 'VALLUM_STEP_UP_FAILED',
   CACHE_UNAVAILABLE: 'VALLUM_CACHE_UNAVAILABLE',
   ROUTE_NOT_FOUND: 'VALLUM_ROUTE_NOT_FOUND',
   REQUEST_FRAMING_INVALID: 'VALLUM_REQUEST_FRAMING_INVALID',
@@ -96,6 +97,11 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Objec
   VALLUM_IDENTITY_INVALID: {
     status: 403,
     meaning: 'The identity provider sent an identity Vallum cannot accept (e.g. an email address with more than one @).',
+  },
+  VALLUM_STEP_UP_FAILED: {
+    status: 403,
+    meaning:
+      'A route asks for a recent sign-in (max_session_age) or a stronger one (acr_values), and the IdP signed the user in without it; the user keeps their other access.',
   },
   VALLUM_CACHE_UNAVAILABLE: { status: 503, meaning: 'The session store (Redis) cannot be reached.' },
   VALLUM_ROUTE_NOT_FOUND: { status: 404, meaning: 'No route is configured for the host and path, or there is no such Vallum page.' },

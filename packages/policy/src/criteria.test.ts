@@ -266,3 +266,38 @@ test('time_of_day: after/before, timezone, wrapping past midnight; next change w
   assert.equal(compilePolicy({ allow: { or: [{ email: 'a@b.c' }] } }).nextChange(0), Infinity);
   assert.match(validatePolicy({ allow: { or: [{ time_of_day: { after: '9am' } }] } })[0]?.message ?? '', /24-hour time/);
 });
+
+test('auth_age less_than / more_than: the time since the sign-in at the IdP, reasons auth-age-ok / auth-age-unauthorized', () => {
+  const at = Date.parse('2027-01-31T09:00:00Z');
+  const signedIn = user({ authTime: at - 10 * 60_000 });
+  assert.deepEqual(allows({ auth_age: { less_than: '15m' } }, signedIn, request, at).codes, ['auth-age-ok']);
+  assert.deepEqual(allows({ auth_age: '15m' }, signedIn, request, at).codes, ['auth-age-ok'], 'a bare duration means less_than');
+  const old = allows({ auth_age: { less_than: '5m' } }, signedIn, request, at);
+  assert.equal(old.allow, false);
+  assert.deepEqual(old.codes, ['auth-age-unauthorized', 'no-rule-matched']);
+  assert.match(old.messages[0]!, /requires signing in again \(at most 5m ago\)/);
+  assert.equal(allows({ auth_age: { less_than: '1h' } }, user(), request, at).allow, false, 'no sign-in time: never recent');
+  assert.equal(denies({ auth_age: { more_than: '5m' } }, signedIn, request, at), true);
+  assert.equal(denies({ auth_age: { more_than: '1h' } }, signedIn, request, at), false);
+  assert.equal(denies({ auth_age: { more_than: '1h' } }, user(), request, at), true, 'no sign-in time counts as old (fails closed)');
+  assert.equal(compilePolicy({ allow: { or: [{ auth_age: '15m' }] } }).nextChange(at), at + 1000, 'a decision on an age is reused for a second at most');
+  assert.match(validatePolicy({ allow: { or: [{ auth_age: { less_than: 'soon' } }] } })[0]!.message, /expected a duration longer than 0 like 15m/);
+  assert.match(validatePolicy({ allow: { or: [{ auth_age: { less_than: '0s' } }] } })[0]!.message, /longer than 0/);
+  assert.match(
+    validatePolicy({ allow: { or: [{ auth_age: { les_than: '5m' } }] } })[0]!.message,
+    /unknown operator 'les_than' for auth_age \(did you mean 'less_than'\?\)/,
+  );
+});
+
+test('acr is / in: the assurance the IdP signed the user in with, exact; reasons acr-ok / acr-unauthorized', () => {
+  const mfa = user({ acr: 'urn:example:mfa' });
+  assert.deepEqual(allows({ acr: 'urn:example:mfa' }, mfa).codes, ['acr-ok']);
+  assert.deepEqual(allows({ acr: ['urn:example:pwd', 'urn:example:mfa'] }, mfa).codes, ['acr-ok'], 'a bare list means in');
+  const weak = allows({ acr: { in: ['urn:example:mfa', 'urn:example:hwk'] } }, user({ acr: 'urn:example:pwd' }));
+  assert.equal(weak.allow, false);
+  assert.deepEqual(weak.codes, ['acr-unauthorized', 'no-rule-matched']);
+  assert.equal(weak.messages[0], 'requires sign-in assurance urn:example:mfa or urn:example:hwk');
+  assert.equal(allows({ acr: { is: 'urn:example:mfa' } }, user()).allow, false, 'no acr matches nothing');
+  assert.equal(allows({ acr: { is: 'URN:EXAMPLE:MFA' } }, mfa).allow, false, 'compared exactly');
+  assert.match(validatePolicy({ allow: { or: [{ acr: { in: [] } }] } })[0]!.message, /non-empty list of acr values/);
+});

@@ -8,3 +8,4 @@ export { CRITERION_NAMES, emailDomain, clientAddress, WITHHELD_HEADERS } from '.
 export { OPERATORS, POLICY_KEYS } from './parse.js';
 export { policySchema, policySchemaText } from './json-schema.js';
 export { parseIp, parseRange, inRange, inAnyRange, type IpAddress, type IpRange } from './criteria/ip-range.js';
+export { parseDuration, DURATION_PATTERN } from './duration.js';

@@ -3,6 +3,7 @@
 // when it is stale.
 import { CRITERIA, type CriterionSyntax, type OperandKind } from './criteria/index.js';
 import { OPERATORS } from './parse.js';
+import { DURATION_PATTERN } from './duration.js';
 
 type Json = Record<string, unknown>;
 
@@ -13,6 +14,7 @@ const OPERAND: Record<OperandKind, Json> = {
   scalars: { type: 'array', minItems: 1, items: { type: ['string', 'number', 'boolean'] } },
   true: { const: true },
   boolean: { type: 'boolean' },
+  duration: { type: 'string', pattern: DURATION_PATTERN },
 };
 
 function valueSchema(syntax: CriterionSyntax): Json {

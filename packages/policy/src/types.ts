@@ -7,6 +7,10 @@ export interface Identity {
   groups: string[];
   /** Every claim the IdP returned (ID token + userinfo), for `claim/<name>` criteria. */
   claims: Record<string, unknown>;
+  /** When the user last authenticated at the IdP (its `auth_time`, else the session's start), epoch ms: for `auth_age`. */
+  authTime?: number;
+  /** The assurance the IdP signed the user in with (its `acr`), for `acr`. */
+  acr?: string;
 }
 
 export interface RequestInfo {

@@ -36,6 +36,10 @@ export interface CacheViewApi {
   endSession(id: string, keepSeconds: number): Promise<void>;
   /** True the first time a key is claimed within ttlSeconds, false after: makes one-time tokens one-time. */
   claimOnce(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Keeps a value (e.g. a sealed form post) under `key` for `ttlSeconds`, to be taken once (takeOneTimeValue). */
+  putOneTimeValue(key: string, value: string, ttlSeconds: number): Promise<void>;
+  /** The value put under `key`, removed as it is read: a second take gets null. */
+  takeOneTimeValue(key: string): Promise<string | null>;
   /** Extends a session's idle deadline by its `idleTimeoutMs`; false when the session is gone or already idle. */
   touchSession(id: string): Promise<boolean>;
   /** The live sessions of one user (`sub`), optionally only those of one IdP session (`sid`). */

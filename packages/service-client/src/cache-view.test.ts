@@ -29,6 +29,8 @@ test('the in-process cache handed to the proxy gives sessions without IdP tokens
     endSession: async () => {},
     takeEndedIdToken: async () => 'it',
     claimOnce: async () => true,
+    putOneTimeValue: async () => {},
+    takeOneTimeValue: async () => null,
     touchSession: async () => true,
     subscribe: () => () => {},
     recordApiToken: async () => {},

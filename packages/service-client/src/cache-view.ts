@@ -14,6 +14,8 @@ export function cacheView(cache: CacheApi): CacheViewApi {
     deleteSession: (id) => cache.deleteSession(id),
     endSession: (id, keepSeconds) => cache.endSession(id, keepSeconds),
     claimOnce: (key, ttlSeconds) => cache.claimOnce(key, ttlSeconds),
+    putOneTimeValue: (key, value, ttlSeconds) => cache.putOneTimeValue(key, value, ttlSeconds),
+    takeOneTimeValue: (key) => cache.takeOneTimeValue(key),
     touchSession: (id) => cache.touchSession(id),
     subscribe: (listener) => cache.subscribe(listener),
     recordApiToken: (record) => cache.recordApiToken(record),

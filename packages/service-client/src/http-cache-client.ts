@@ -47,6 +47,12 @@ export function createHttpCacheClient(endpoint: ServiceEndpoint): CacheApi {
     async claimOnce(key, ttlSeconds) {
       return flag(`/v1/once/${id(key)}`, { ttl_seconds: ttlSeconds }, 'claimed');
     },
+    async putOneTimeValue(key, value, ttlSeconds) {
+      await callService(endpoint, { method: 'PUT', path: `/v1/values/${id(key)}`, body: { value, ttl_seconds: ttlSeconds } });
+    },
+    async takeOneTimeValue(key) {
+      return (await callService<{ value: string | null }>(endpoint, { method: 'POST', path: `/v1/values/${id(key)}/take` }))?.value ?? null;
+    },
     async recordApiToken(record) {
       await callService(endpoint, { method: 'PUT', path: `/v1/api-tokens/${id(record.jti)}`, body: record });
     },

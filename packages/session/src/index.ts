@@ -11,3 +11,4 @@ export { createApiTokenCodec, API_TOKEN_TYPE, type ApiToken, type ApiTokenCodec,
 export { cleanEmail, isUnacceptableEmail } from './clean-email.js';
 export { ASYMMETRIC_JWT_ALGORITHMS, JWT_CLOCK_TOLERANCE_SECONDS } from './token-rules.js';
 export { createRemoteKeys, IssuerUnreachableError, type KeyLookup, type RemoteKeysOptions } from './remote-keys.js';
+export { sessionStepUpShortfall, signInTime, stepUpShortfall, type SignInFacts, type StepUpRequirement, type StepUpShortfall } from './step-up.js';

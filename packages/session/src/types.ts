@@ -18,6 +18,10 @@ export interface SessionView {
   idpSid?: string;
   /** Sign-in ends after this long without a request (`session_idle_timeout`); absent = no idle limit. */
   idleTimeoutMs?: number;
+  /** When the user last authenticated at the IdP (the ID token's `auth_time`), epoch ms; absent = `createdAt`. */
+  authTime?: number;
+  /** The authentication context class the IdP reported (the ID token's `acr`). */
+  acr?: string;
   createdAt: number;
   expiresAt: number;
 }

@@ -16,7 +16,15 @@ import {
   trustedPeer,
 } from '@vallum/server-kit';
 import type { CacheApi } from '@vallum/service-client';
-import { createHandoffCodec, createSealedValueCodec, createSessionCookieCodec, newSessionId, sessionCookieOptions, type Session } from '@vallum/session';
+import {
+  createHandoffCodec,
+  createSealedValueCodec,
+  createSessionCookieCodec,
+  newSessionId,
+  sessionCookieOptions,
+  sessionStepUpShortfall,
+  type Session,
+} from '@vallum/session';
 import { createOidcClient, idpUnavailableError, isIdpUnreachable, type OidcClient } from '@vallum/idp';
 import { createRepeatedLog, errorFields, errorKey, type VallumMetrics } from '@vallum/telemetry';
 import { registerBackchannelLogout } from './backchannel-logout.js';
@@ -24,6 +32,7 @@ import { registerAbuseLimits } from './abuse-limits.js';
 import { assertSingleCallbackParams } from './callback-params.js';
 import { claimsOf, identityFields } from '@vallum/idp';
 import { SIGN_IN_FAILED_PAGE, signedOutPage } from './pages.js';
+import { assertStepUpMet, readStepUp, requirementOf, signInFactsOf, stepUpParams, type StepUpRequest } from './step-up.js';
 
 export interface AuthenticateDeps {
   cache: CacheApi;
@@ -38,6 +47,8 @@ interface SignInState extends Record<string, unknown> {
   state: string;
   nonce: string;
   redirect: string;
+  /** The route's step-up (max_age, acr_values), checked again on what the IdP answers. */
+  stepUp?: StepUpRequest;
 }
 
 const SIGN_IN_STATE_TTL_SECONDS = 600;
@@ -102,27 +113,32 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     return reply.header('cache-control', 'no-store').redirect(to.href, 302);
   };
 
-  app.get<{ Querystring: { redirect_uri?: string } }>(
+  app.get<{ Querystring: { redirect_uri?: string; max_age?: string; acr_values?: string } }>(
     '/.vallum/sign_in',
-    { schema: { querystring: { type: 'object', properties: { redirect_uri: { type: 'string' } } } } },
+    {
+      schema: {
+        querystring: { type: 'object', properties: { redirect_uri: { type: 'string' }, max_age: { type: 'string' }, acr_values: { type: 'string' } } },
+      },
+    },
     async (req, reply) => {
       const target = safeRedirectTarget(req.query.redirect_uri, routeOrigins);
       if (!target) {
         throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'This sign-in link points to a site Vallum does not protect.', { status: 400 });
       }
-      return startSignIn(req, reply, target).catch((err: unknown) => retryLater(req, reply, err, target.href));
+      const stepUp = readStepUp(req.query);
+      return startSignIn(req, reply, target, stepUp).catch((err: unknown) => retryLater(req, reply, err, target.href));
     },
   );
 
-  const startSignIn = async (req: FastifyRequest, reply: FastifyReply, target: URL) => {
+  const startSignIn = async (req: FastifyRequest, reply: FastifyReply, target: URL, stepUp: StepUpRequest | undefined) => {
     const existing = await currentSession(req);
-    if (existing) return handOff(reply, existing, target);
+    if (existing && (!stepUp || sessionStepUpShortfall(existing, requirementOf(stepUp), Date.now()) === undefined)) return handOff(reply, existing, target);
 
     const configuration = await idp.configuration();
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
-    const sealed = await signInStates.seal({ verifier, state, nonce, redirect: target.href }, SIGN_IN_STATE_TTL_SECONDS);
+    const sealed = await signInStates.seal({ verifier, state, nonce, redirect: target.href, ...(stepUp ? { stepUp } : {}) }, SIGN_IN_STATE_TTL_SECONDS);
     reply.setCookie(stateCookieName, sealed, sessionCookieOptions(secure, SIGN_IN_STATE_TTL_SECONDS));
     const url = oidc.buildAuthorizationUrl(configuration, {
       redirect_uri: callbackUrl,
@@ -132,6 +148,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       state,
       nonce,
       ...(config.idp.scopes.includes('offline_access') ? { prompt: 'consent' } : {}),
+      ...stepUpParams(stepUp),
     });
     return reply.header('cache-control', 'no-store').redirect(url.href, 302);
   };
@@ -180,6 +197,15 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       const unverified = new VallumError(ErrorCodes.SIGN_IN_FAILED, 'The sign-in response could not be verified. Please try again.', { status: 400 });
       return replyError(reply, unverified, { ...SIGN_IN_FAILED_PAGE, retryUrl });
     }
+    const signIn = signInFactsOf(tokens.claims(), Date.now());
+    if (saved.stepUp) {
+      try {
+        assertStepUpMet(saved.stepUp, signIn, Date.now());
+      } catch (err) {
+        deps.metrics?.signIns.inc({ result: 'refused' });
+        return replyError(reply, err, { title: 'A stronger sign-in is needed', genericMessage: SIGN_IN_FAILED_PAGE.genericMessage, retryUrl });
+      }
+    }
     // Without userinfo, only what the ID token says is known (often no email or groups): a session of that is no
     // use while the IdP is merely down, so that is a retry; a userinfo that refuses or is missing is not.
     const claims = await claimsOf(idp, tokens, undefined, (err) => {
@@ -193,23 +219,38 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       ...identityFields(claims, tokens),
       ...(typeof idpSid === 'string' ? { idpSid } : {}),
       ...(config.sessionIdleTimeoutMs === undefined ? {} : { idleTimeoutMs: config.sessionIdleTimeoutMs }),
+      ...signIn,
       createdAt: now,
       expiresAt: now + config.cookieExpireMs,
     };
-    // No fixation: a session this browser held before signing in is ended, never upgraded; the new one has a new id.
+    // No fixation: a session this browser held before signing in is ended and the new one has a new id; only a
+    // step-up of that same user upgrades it in place (upgradeSession).
     const previous = req.cookies[cookieName] ? await sessionCookies.open(req.cookies[cookieName]) : null;
-    if (previous) {
+    const upgraded = saved.stepUp && previous ? await upgradeSession(previous.sid, session) : null;
+    if (previous && !upgraded) {
       await cache.deleteSession(previous.sid);
       sessionCookies.forget(previous.sid);
     }
-    await cache.putSession(session);
-    noteAccess(req, { user: session.email, sid_prefix: session.id.slice(0, 6), event: 'signed-in' });
+    if (!upgraded) await cache.putSession(session);
+    const kept = upgraded ?? session;
+    noteAccess(req, { user: kept.email, sid_prefix: kept.id.slice(0, 6), event: upgraded ? 'stepped-up' : 'signed-in' });
     deps.metrics?.signIns.inc({ result: 'success' });
-    const cookieValue = await sessionCookies.seal({ sid: session.id, expiresAt: session.expiresAt });
-    reply.setCookie(cookieName, cookieValue, sessionCookieOptions(secure, config.cookieExpireMs / 1000));
+    const cookieValue = await sessionCookies.seal({ sid: kept.id, expiresAt: kept.expiresAt });
+    reply.setCookie(cookieName, cookieValue, sessionCookieOptions(secure, (kept.expiresAt - Date.now()) / 1000));
     const target = safeRedirectTarget(saved.redirect, routeOrigins);
     if (!target) throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'The page you came from is no longer protected by Vallum.', { status: 400 });
-    return handOff(reply, session, target);
+    return handOff(reply, kept, target);
+  };
+
+  /**
+   * Step-up: the same user's session takes the new sign-in in place (same id, same lifetime), so every host it was
+   * handed to keeps working. Another user's session (a planted cookie) is never upgraded: that is a new session.
+   */
+  const upgradeSession = async (sid: string, fresh: Session): Promise<Session | null> => {
+    const current = await cache.getSession(sid);
+    if (!current || current.sub !== fresh.sub) return null;
+    const upgraded: Session = { ...fresh, id: current.id, createdAt: current.createdAt, expiresAt: current.expiresAt };
+    return (await cache.updateSession(upgraded)) ? upgraded : null;
   };
 
   const signOut = async (req: FastifyRequest<{ Querystring: { redirect_uri?: string; sign_out_token?: string } }>, reply: FastifyReply) => {

@@ -30,6 +30,8 @@ const sessionBody = {
     claims: { type: 'object', additionalProperties: true },
     idpSid: { type: 'string' },
     idleTimeoutMs: { type: 'number', minimum: 1 },
+    authTime: { type: 'number' },
+    acr: { type: 'string' },
     idToken: { type: 'string' },
     accessToken: { type: 'string' },
     refreshToken: { type: 'string' },
@@ -156,6 +158,26 @@ export function buildApp(
       },
       async (req) => ({ claimed: await store.claimOnce(req.params.id, req.body.ttl_seconds) }),
     );
+    scope.put<{ Params: { id: string }; Body: { value: string; ttl_seconds: number } }>(
+      '/v1/values/:id',
+      {
+        schema: {
+          params: idParams,
+          body: {
+            type: 'object',
+            required: ['value', 'ttl_seconds'],
+            properties: { value: { type: 'string', maxLength: 1_048_576 }, ttl_seconds: { type: 'number', minimum: 1, maximum: 86400 } },
+          },
+        },
+      },
+      async (req, reply) => {
+        await store.putOneTimeValue(req.params.id, req.body.value, req.body.ttl_seconds);
+        return reply.code(204).send();
+      },
+    );
+    scope.post<{ Params: { id: string } }>('/v1/values/:id/take', { schema: { params: idParams } }, async (req) => ({
+      value: await store.takeOneTimeValue(req.params.id),
+    }));
   });
   return app;
 }

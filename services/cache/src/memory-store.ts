@@ -82,6 +82,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   // The refresher's schedule: next check time by session. Read by a scan, bounded like the sessions themselves.
   const checkAt = new Map<string, number>();
   const claimed = new Map<string, number>();
+  const oneTime = new Map<string, { value: string; until: number }>();
   /** Signed-out sessions' ID tokens, for the IdP's id_token_hint only, until the deadline. */
   const ended = new Map<string, { idToken: string; until: number }>();
   const apiTokens = new Map<string, ApiTokenRecord>();
@@ -140,6 +141,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
   const sweep = setInterval(() => {
     for (const id of sessions.keys()) live(id);
     for (const [k, until] of claimed) if (until <= now()) claimed.delete(k);
+    for (const [k, record] of oneTime) if (record.until <= now()) oneTime.delete(k);
     for (const [k, record] of ended) if (record.until <= now()) ended.delete(k);
     for (const [k, until] of denied) if (until <= now()) denied.delete(k);
     for (const [k, record] of apiTokens) if (record.expiresAt <= now()) apiTokens.delete(k);
@@ -236,6 +238,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
       if (until !== undefined && until > now()) return false;
       claimed.set(key, now() + ttlSeconds * 1000);
       return true;
+    },
+    async putOneTimeValue(key, value, ttlSeconds) {
+      oneTime.set(key, { value, until: now() + ttlSeconds * 1000 });
+    },
+    async takeOneTimeValue(key) {
+      const record = oneTime.get(key);
+      oneTime.delete(key);
+      return record && record.until > now() ? record.value : null;
     },
     async recordApiToken(record) {
       apiTokens.set(record.jti, structuredClone(record));

@@ -29,6 +29,7 @@ const sessionIdOf = (key: string) => key.slice('vallum:{'.length, -'}:session'.l
 // One key each, so any slot will do; the names predate Cluster support and are kept (a revoked token stays revoked).
 export const USER_PREFIX = 'vallum:user:';
 const ONCE_PREFIX = 'vallum:once:';
+const VALUE_PREFIX = 'vallum:value:';
 const API_TOKEN_PREFIX = 'vallum:api-token:';
 const DENIED_PREFIX = 'vallum:api-token-revoked:';
 const CHANNEL = 'vallum:session-changed';
@@ -279,6 +280,12 @@ export function createRedisStore(url: string | RedisTarget, options: RedisStoreO
     async claimOnce(key, ttlSeconds) {
       const [res] = await replicated([['set', ONCE_PREFIX + key, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX']]);
       return res === 'OK';
+    },
+    async putOneTimeValue(key, value, ttlSeconds) {
+      await replicated([['set', VALUE_PREFIX + key, value, 'EX', Math.max(1, Math.ceil(ttlSeconds))]]);
+    },
+    async takeOneTimeValue(key) {
+      return run(() => redis.getdel(VALUE_PREFIX + key));
     },
     async recordApiToken(record) {
       const ttl = record.expiresAt - Date.now();

@@ -110,6 +110,18 @@ for (const [name, make] of stores) {
     assert.equal(await store.claimOnce(`${name}-other`, 60), true);
   });
 
+  test(`${name}: a one-time value is taken once, and not after its time`, async () => {
+    const store = await make();
+    const value = 'sealed'.repeat(20_000);
+    await store.putOneTimeValue(`${name}-v`, value, 60);
+    assert.equal(await store.takeOneTimeValue(`${name}-v`), value);
+    assert.equal(await store.takeOneTimeValue(`${name}-v`), null, 'a second take finds nothing');
+    assert.equal(await store.takeOneTimeValue(`${name}-never`), null);
+    await store.putOneTimeValue(`${name}-short`, 'x', 1);
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(await store.takeOneTimeValue(`${name}-short`), null, 'expired');
+  });
+
   test(`${name}: updateSession replaces a live session but never brings back a deleted one`, async () => {
     const store = await make();
     const s = session(`${name}-3`);

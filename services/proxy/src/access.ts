@@ -3,9 +3,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
-import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
+import { ReasonCodes, type Decision, type Identity, type Reason, type RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
-import type { HotPathCounters, SessionView } from '@vallum/session';
+import { sessionStepUpShortfall, signInTime, type HotPathCounters, type SessionView, type StepUpShortfall } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
 import { createConnectionWatch, type Closable, type ConnectionWatch } from './connection-watch.js';
@@ -92,6 +92,18 @@ const NO_PATHS: readonly string[] = Object.freeze([]);
  */
 const dropsToken = (session: SessionView) => session.claims.via !== 'idp-token';
 
+/** `max_age` (whole seconds, rounded up) and `acr_values` on the sign-in link of a route that asks for a step-up. */
+function addStepUpParams(url: URL, route: RouteConfig): void {
+  if (route.maxSessionAgeMs !== undefined) url.searchParams.set('max_age', String(Math.ceil(route.maxSessionAgeMs / 1000)));
+  if (route.acrValues !== undefined) url.searchParams.set('acr_values', route.acrValues.join(' '));
+}
+
+/** Why a bearer token is refused on a route with max_session_age or acr_values that it does not meet. */
+const STEP_UP_REASONS: Readonly<Record<StepUpShortfall, Reason>> = Object.freeze({
+  'max-age': Object.freeze({ code: ReasonCodes.AUTH_AGE_UNAUTHORIZED, message: 'requires a recent sign-in, which a bearer token cannot make' }),
+  acr: Object.freeze({ code: ReasonCodes.ACR_UNAUTHORIZED, message: 'requires a stronger sign-in, which a bearer token cannot make' }),
+});
+
 const UNAUTHORIZED: AccessResult = Object.freeze({
   kind: 'respond',
   error: new VallumError(ErrorCodes.UNAUTHORIZED, 'The bearer token is not valid, or has expired.', {
@@ -119,7 +131,14 @@ export function createAccessCheck(deps: {
   const signInUrl = (route: RouteConfig, rawUrl: string) => {
     const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
+    addStepUpParams(url, route);
     return url.href;
+  };
+  /** Step-up: a session too old or too weak for the route signs in again, with the route's requirement; the session stays. */
+  const stepUp = (r: AccessRequest, session: SessionView): AccessResult | undefined => {
+    if (r.route.maxSessionAgeMs === undefined && r.route.acrValues === undefined) return undefined;
+    if (sessionStepUpShortfall(session, r.route, Date.now()) === undefined) return undefined;
+    return { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: false };
   };
   const identify = async (cookie: string | undefined, authorization: string | undefined, routeId?: string) => {
     const session = await sessions.fromCookie(cookie);
@@ -131,7 +150,11 @@ export function createAccessCheck(deps: {
   /** The policy's view of a session, one object per session copy. */
   const identityOf = (session: SessionView): Identity => {
     let identity = identities.get(session);
-    if (!identity) identities.set(session, (identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims }));
+    if (!identity) {
+      identity = { sub: session.sub, email: session.email, groups: session.groups, claims: session.claims, authTime: signInTime(session) };
+      if (session.acr !== undefined) identity.acr = session.acr;
+      identities.set(session, identity);
+    }
     return identity;
   };
   // Headers go to the policy only when it reads them (header/<name> criteria): building the set costs per request.
@@ -188,11 +211,14 @@ export function createAccessCheck(deps: {
   const check = async (r: AccessRequest): Promise<AccessResult> => {
     if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
     const fromCookie = sessions.peek(r.cookie) || (await sessions.fromCookie(r.cookie));
-    if (fromCookie) return afterSession(r, fromCookie, false);
+    if (fromCookie) return stepUp(r, fromCookie) ?? afterSession(r, fromCookie, false);
     const token = bearerToken(r.authorization);
     if (!token) return { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: r.cookie !== undefined };
     const viaToken = await bearer.identify(token, r.route.id);
     if (!viaToken) return UNAUTHORIZED;
+    // A bearer token cannot sign in again: one too old or too weak for the route is refused.
+    const shortfall = sessionStepUpShortfall(viaToken, r.route, Date.now());
+    if (shortfall !== undefined) return { kind: 'deny', email: viaToken.email, reasons: [STEP_UP_REASONS[shortfall]] };
     return afterSession(r, viaToken, dropsToken(viaToken));
   };
   const connections = deps.connections ?? createConnectionWatch();
@@ -227,11 +253,12 @@ export function createAccessCheck(deps: {
     tryCheck(r) {
       if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
       const session = sessions.peek(r.cookie);
-      if (session) return peekAfterSession(r, session);
+      if (session) return stepUp(r, session) ?? peekAfterSession(r, session);
       // A memoised bearer token, when there is no cookie to go first (a refused one is answered by `check`).
       const token = r.cookie === undefined ? bearerToken(r.authorization) : undefined;
       const viaToken = token === undefined ? undefined : bearer.peek(token, r.route.id);
-      return viaToken ? peekAfterSession(r, viaToken, dropsToken(viaToken)) : undefined;
+      if (!viaToken || sessionStepUpShortfall(viaToken, r.route, Date.now()) !== undefined) return undefined;
+      return peekAfterSession(r, viaToken, dropsToken(viaToken));
     },
     check,
   };

@@ -20,7 +20,8 @@ import { matchTarget, type TargetMatch } from './match-target.js';
 import { isOwnPath, rawPathOf } from './own-path.js';
 import type { ProxyState } from './proxy-state.js';
 import { framingProblem } from './request-framing.js';
-import { respondError, respondRefusal, respondToCheck } from './respond.js';
+import { respondError, respondRefusal, respondToCheck, type OwnAnswer } from './respond.js';
+import { cookieSecure } from './session-routes.js';
 import { closeAfter, rawResponse } from './upgrade.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -90,6 +91,10 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   const answer = (req: IncomingMessage, res: ServerResponse, m: TargetMatch, result: AccessResult, record: AccessRecord): void => {
     record.decided(result);
     try {
+      if (result.kind === 'sign-in') {
+        const limit = state.posts.limitFor(req, m.route);
+        if (limit > 0) return keepPostThenSignIn(req, res, m, result, record, limit);
+      }
       if (result.kind !== 'forward') return respondToCheck(state, res, m, result, record.requestId, req.headers.accept);
       const refused = forwardAllowed(state, req, res, m, result, record, upstreamFailed);
       if (refused) respondError(res, refused, record.requestId, req.headers.accept);
@@ -98,6 +103,19 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
       log.error({ request_id: record.requestId, trace_id: record.trace.traceId, err }, 'proxy error');
       respondError(res, err, record.requestId, req.headers.accept);
     }
+  };
+  /** A form post on an expired session: kept for after the sign-in; a post that cannot be kept signs in without it. */
+  const keepPostThenSignIn = (req: IncomingMessage, res: ServerResponse, m: TargetMatch, result: OwnAnswer, record: AccessRecord, limit: number) => {
+    const signIn = (cookie?: string) => respondToCheck(state, res, m, result, record.requestId, req.headers.accept, cookie);
+    state.posts.keep(req, m.route, req.url ?? '/', limit, cookieSecure(state.config, m.route)).then(signIn, (err: unknown) => {
+      errors.write(
+        'warn',
+        `preserve-post:${errorKey(err)}`,
+        { request_id: record.requestId, ...errorFields(err) },
+        'a form post could not be kept through the sign-in',
+      );
+      signIn();
+    });
   };
   const checkFailed = (req: IncomingMessage, res: ServerResponse, err: unknown, record: AccessRecord) => {
     record.decision = 'error';

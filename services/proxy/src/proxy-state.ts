@@ -17,6 +17,7 @@ import { createResponseCache, type ResponseCache } from './response-cache.js';
 import { createRouteMetrics, type RouteMetrics } from './route-metrics.js';
 import { createRouteTable, type RouteTable } from './route-table.js';
 import { createSessionResolver, type SessionResolver } from './session-resolver.js';
+import { createPostKeeper, type PostKeeper } from './preserve-post.js';
 import { tracedAuthorize } from './traced-authorize.js';
 import { createTrustCheck, type TrustCheck } from './trusted-proxies.js';
 
@@ -54,6 +55,8 @@ export interface ProxyState {
   readonly routeMetrics: ReadonlyMap<string, RouteMetrics>;
   /** Continues a trusted caller's trace or starts one, for each request. */
   readonly traces: TraceStarter;
+  /** Form posts kept through a sign-in (`preserve_post`). */
+  readonly posts: PostKeeper;
   /** Where sampled requests' spans go (`tracing.otlp_endpoint`); undefined when tracing is off. */
   readonly spans: SpanExporter | undefined;
 }
@@ -99,6 +102,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     routeMetrics,
     traces,
     spans,
+    posts: createPostKeeper(config, cache),
   });
 }
 

@@ -25,7 +25,16 @@ export function respondRefusal(res: ServerResponse, refusal: TargetRefusal, requ
 }
 
 /** The access check's answer when it is not to forward: sign in, denied, or an answer of Vallum's own. */
-export function respondToCheck(state: ProxyState, res: ServerResponse, m: TargetMatch, result: OwnAnswer, requestId: string, accept: string | undefined): void {
+export function respondToCheck(
+  state: ProxyState,
+  res: ServerResponse,
+  m: TargetMatch,
+  result: OwnAnswer,
+  requestId: string,
+  accept: string | undefined,
+  /** A Set-Cookie of the sign-in redirect besides the session cookie's (a kept form post's slot). */
+  signInCookie?: string,
+): void {
   switch (result.kind) {
     case 'respond':
       // Bearer tokens are sent by programs: JSON, whatever they accept.
@@ -33,8 +42,10 @@ export function respondToCheck(state: ProxyState, res: ServerResponse, m: Target
       return;
     case 'sign-in': {
       const { config } = state;
-      const headers: Record<string, string> = { location: result.location, 'cache-control': 'no-store', 'content-length': '0' };
-      if (result.clearCookie) headers['set-cookie'] = clearedSessionCookie(config.cookieName, cookieSecure(config, m.route));
+      const headers: Record<string, string | string[]> = { location: result.location, 'cache-control': 'no-store', 'content-length': '0' };
+      const cookies = result.clearCookie ? [clearedSessionCookie(config.cookieName, cookieSecure(config, m.route))] : [];
+      if (signInCookie) cookies.push(signInCookie);
+      if (cookies.length) headers['set-cookie'] = cookies;
       res.writeHead(302, headers);
       res.end();
       return;

@@ -7,6 +7,7 @@ import type { CacheViewApi } from '@vallum/service-client';
 import { HANDOFF_TTL_SECONDS, sessionCookieOptions, type HandoffCodec, type SessionCookieCodec } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import type { AccessCheck } from './access.js';
+import type { PostKeeper } from './preserve-post.js';
 import { registerCliLogin } from './cli-login.js';
 import { registerAdminApi } from './admin-api.js';
 import { registerForwardAuth } from './forward-auth.js';
@@ -15,6 +16,8 @@ import { noRouteError } from './refusal-errors.js';
 import type { RouteTable } from './route-table.js';
 import type { SessionResolver } from './session-resolver.js';
 import { requestCookie } from './request-cookie.js';
+import { clearedPostCookie } from './preserve-post.js';
+import { sendPostReplay } from './post-replay-page.js';
 
 /** How long a signed-out session's ID token is kept for authenticate's RP-initiated logout at the IdP. */
 const ENDED_SESSION_KEEP_SECONDS = HANDOFF_TTL_SECONDS * 2;
@@ -28,6 +31,7 @@ export interface SessionRoutesDeps {
   sessions: SessionResolver;
   assertions: AssertionSigner;
   access: AccessCheck;
+  posts: PostKeeper;
 }
 
 export function cookieSecure(config: Pick<VallumConfig, 'cookieSecure'>, route: RouteConfig | undefined): boolean {
@@ -35,7 +39,7 @@ export function cookieSecure(config: Pick<VallumConfig, 'cookieSecure'>, route: 
 }
 
 export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesDeps): void {
-  const { config, cache, routes, cookies, handoffs, sessions, assertions } = deps;
+  const { config, cache, routes, cookies, handoffs, sessions, assertions, posts } = deps;
   const hostOf = (req: FastifyRequest) => (req.headers.host ?? '').toLowerCase();
   const routeForHost = (host: string) => routes.match(host, '/') ?? config.routes.find((r) => r.host === host);
   registerCliLogin(app, { config, sessions, routeForHost });
@@ -60,8 +64,13 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
     if (!session) throw new VallumError(ErrorCodes.SESSION_NOT_FOUND, 'Your session has ended. Please sign in again.', { status: 400 });
     const target = new URL(handoff.redirectUri);
     if (target.origin !== route.from) throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'Invalid return address.', { status: 400 });
+    // A step-up keeps the session's id: the copy this proxy holds may predate it.
+    sessions.forget(session.id);
     const value = await cookies.seal({ sid: session.id, expiresAt: session.expiresAt });
     reply.setCookie(config.cookieName, value, sessionCookieOptions(cookieSecure(config, route), (session.expiresAt - Date.now()) / 1000));
+    // A form post this browser sent while signed out is sent again now, once.
+    const post = await posts.take(req.headers.cookie, target);
+    if (post) return sendPostReplay(reply, post, clearedPostCookie(posts, cookieSecure(config, route)));
     return reply.header('cache-control', 'no-store').redirect(target.href, 302);
   });
 

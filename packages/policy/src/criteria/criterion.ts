@@ -29,7 +29,7 @@ export interface CriterionInput {
 }
 
 /** The JSON shape of an operand, for policy/schema.json. */
-export type OperandKind = 'string' | 'strings' | 'scalar' | 'scalars' | 'true' | 'boolean';
+export type OperandKind = 'string' | 'strings' | 'scalar' | 'scalars' | 'true' | 'boolean' | 'duration';
 
 /** How a criterion's value is written: the source of policy/schema.json (a test holds it to the compiler). */
 export interface CriterionSyntax {

@@ -12,6 +12,8 @@ import { httpMethodCriterion, httpPathCriterion } from './http.js';
 import { sourceIpCriterion } from './source-ip.js';
 import { headerCriterion } from './header.js';
 import { dateCriterion, dayOfWeekCriterion, timeOfDayCriterion } from './time.js';
+import { authAgeCriterion } from './auth-age.js';
+import { acrCriterion } from './acr.js';
 
 export type { CompiledCriterion, CriterionDefinition, CriterionInput, CriterionSyntax, OperandKind } from './criterion.js';
 export { emailDomain } from './domain.js';
@@ -25,6 +27,8 @@ export const CRITERIA: readonly CriterionDefinition[] = [
   claimCriterion,
   authenticatedUserCriterion,
   userCriterion,
+  authAgeCriterion,
+  acrCriterion,
   acceptCriterion,
   rejectCriterion,
   httpMethodCriterion,

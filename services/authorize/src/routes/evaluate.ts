@@ -22,6 +22,8 @@ export const evaluateSchema = {
           email: str,
           groups: { type: 'array', maxItems: 1000, items: str },
           claims: { type: 'object' },
+          authTime: { type: 'number' },
+          acr: str,
         },
       },
       request: {
