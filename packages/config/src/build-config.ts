@@ -20,6 +20,9 @@ import { configMistakes } from './config-mistakes.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { signingKeyProblem } from './signing-key-problem.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
+import { buildIdps, buildRouteIdps, type IdpConfig } from './build-idps.js';
+
+export type { IdpConfig } from './build-idps.js';
 
 export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
   /** `name`, or the route's index in `routes`. */
@@ -39,14 +42,8 @@ export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, R
   /** false: shadow mode for this route's rule. */
   enforce: boolean;
   passIdentityHeaders: boolean;
-}
-
-export interface IdpConfig {
-  issuer: string;
-  clientId: string;
-  clientSecret: string;
-  scopes: readonly string[];
-  allowInsecureHttp: boolean;
+  /** Names of the IdPs whose sessions this route accepts (`idp`; default: the default IdP alone). */
+  idps: readonly string[];
 }
 
 export interface VallumConfig extends ListenerConfig {
@@ -60,7 +57,10 @@ export interface VallumConfig extends ListenerConfig {
   authenticateServiceUrl: URL;
   authorizeServiceUrl: URL | undefined;
   cacheServiceUrl: URL | undefined;
+  /** The default IdP (top-level `idp`), also `idps.default`. */
   idp: IdpConfig;
+  /** Every IdP by name, the default included; look names up with `idpNamed`. */
+  idps: Readonly<Record<string, IdpConfig>>;
   sharedSecret: string;
   cookieSecret: string;
   /** Keys IdP tokens at rest: `token_encryption_key`, else `shared_secret`. */
@@ -151,12 +151,8 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   const authenticateServiceUrl = url(raw.authenticate_service_url, ['authenticate_service_url'], 'authenticate_service_url');
   const authorizeServiceUrl = raw.authorize_service_url ? url(raw.authorize_service_url, ['authorize_service_url'], 'authorize_service_url') : undefined;
   const cacheServiceUrl = raw.cache_service_url ? url(raw.cache_service_url, ['cache_service_url'], 'cache_service_url') : undefined;
-  url(raw.idp.issuer, ['idp', 'issuer'], 'idp.issuer');
-
-  let clientSecret = raw.idp.client_secret ?? '';
-  if (!clientSecret && raw.idp.client_secret_file)
-    clientSecret = readSecretFile(ctx.files.contents, raw.idp.client_secret_file, ['idp', 'client_secret_file'], 1, issues);
-  if (!clientSecret && !raw.idp.client_secret_file) issues.push({ path: ['idp'], message: "'idp.client_secret' (or 'idp.client_secret_file') is required" });
+  const idps = buildIdps(raw, (file, path) => readSecretFile(ctx.files.contents, file, path, 1, issues), issues);
+  const clientSecret = idps.default!.clientSecret;
 
   let redis: RedisTarget | undefined;
   if (raw.cache?.redis_url !== undefined) {
@@ -193,7 +189,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     routeHosts.push({ index, host: route.host });
     if (ids.has(route.id)) issues.push({ path: ['routes', index, 'name'], message: `duplicate route name '${route.id}'` });
     ids.add(route.id);
-    routes.push({ ...route, ...shared });
+    routes.push({ ...route, ...shared, idps: buildRouteIdps(r, index, idps, issues) });
   });
 
   const policies = ctx.files.policies;
@@ -215,13 +211,8 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     authenticateServiceUrl: authenticateServiceUrl ?? new URL('http://invalid'),
     authorizeServiceUrl,
     cacheServiceUrl,
-    idp: {
-      issuer: raw.idp.issuer,
-      clientId: raw.idp.client_id,
-      clientSecret,
-      scopes: Object.freeze(raw.idp.scopes ?? ['openid', 'email', 'profile', 'groups', 'offline_access']),
-      allowInsecureHttp: raw.idp.allow_insecure_http ?? false,
-    },
+    idp: idps.default!,
+    idps,
     sharedSecret,
     cookieSecret,
     tokenEncryptionSecret: ownTokenSecret || sharedSecret,
@@ -273,6 +264,9 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
           { key: 'cookie_secret', value: config.cookieSecret },
           { key: 'token_encryption_key', value: raw.token_encryption_key || raw.token_encryption_key_file ? config.tokenEncryptionSecret : '' },
           { key: 'idp.client_secret', value: clientSecret },
+          ...Object.values(idps)
+            .filter((idp) => idp.name !== 'default')
+            .map((idp) => ({ key: `idps.${idp.name}.client_secret`, value: idp.clientSecret })),
           // A published placeholder kept as a previous secret would still open what it signed: refused there too.
           ...config.previousSharedSecrets.map((value) => ({ key: 'previous_shared_secrets', value })),
           ...config.previousCookieSecrets.map((value) => ({ key: 'previous_cookie_secrets', value })),
@@ -291,7 +285,7 @@ function buildRoute(
   url: (value: string, path: ConfigPath, what: string) => URL | undefined,
   files: FileContents,
   issues: ConfigIssue[],
-): Omit<RouteConfig, keyof SharedRouteProxyConfig> | undefined {
+): Omit<RouteConfig, keyof SharedRouteProxyConfig | 'idps'> | undefined {
   const from = url(r.from, ['routes', index, 'from'], 'from');
   const toList = Array.isArray(r.to) ? r.to : [r.to];
   const weights: number[] = [];
@@ -346,6 +340,7 @@ function secretFiles(raw: RawConfig): Array<string | undefined> {
     raw.cookie_secret_file,
     raw.token_encryption_key_file,
     raw.signing_key_file,
+    ...Object.values(raw.idps ?? {}).map((idp) => (idp.client_secret ? undefined : idp.client_secret_file)),
     ...Object.values(PREVIOUS).flatMap(({ files }) => raw[files] ?? []),
   ];
 }

@@ -27,6 +27,7 @@ export const ErrorCodes = {
   HANDOFF_INVALID: 'VALLUM_HANDOFF_INVALID',
   SIGN_IN_FAILED: 'VALLUM_SIGN_IN_FAILED',
   IDP_UNAVAILABLE: 'VALLUM_IDP_UNAVAILABLE',
+  IDP_UNKNOWN: 'VALLUM_IDP_UNKNOWN',
   IDENTITY_INVALID: 'VALLUM_IDENTITY_INVALID',
   CACHE_UNAVAILABLE: 'VALLUM_CACHE_UNAVAILABLE',
   ROUTE_NOT_FOUND: 'VALLUM_ROUTE_NOT_FOUND',
@@ -87,6 +88,7 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Objec
     meaning: 'The sign-in could not be completed (the IdP refused it, the state expired, or the callback was malformed); the user starts again.',
   },
   VALLUM_IDP_UNAVAILABLE: { status: 503, meaning: 'The identity provider cannot be reached.' },
+  VALLUM_IDP_UNKNOWN: { status: 400, meaning: 'A sign-in link names an identity provider that is not configured.' },
   VALLUM_IDENTITY_INVALID: {
     status: 403,
     meaning: 'The identity provider sent an identity Vallum cannot accept (e.g. an email address with more than one @).',

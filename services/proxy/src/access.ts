@@ -1,7 +1,7 @@
 // The access decision for one request on a matched route: who is asking (session), may they (authorize), and
 // which identity headers the upstream gets. Everything per request here is served from in-process caches when warm.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { RouteConfig, VallumConfig } from '@vallum/config';
+import { acceptsIdp, DEFAULT_IDP_NAME, type RouteConfig, type VallumConfig } from '@vallum/config';
 import { ErrorCodes } from '@vallum/errors';
 import type { Decision, Identity, Reason, RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
@@ -109,8 +109,12 @@ export function createAccessCheck(deps: {
   const signInUrl = (route: RouteConfig, rawUrl: string) => {
     const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
+    // Which IdPs may sign in for this route (several: authenticate lets the user choose).
+    if (route.idps.length !== 1 || route.idps[0] !== DEFAULT_IDP_NAME) for (const idp of route.idps) url.searchParams.append('idp', idp);
     return url.href;
   };
+  /** A session of another IdP than the route accepts: sign in at one it accepts (the hand-off then replaces the cookie). */
+  const signInElsewhere = (r: AccessRequest): AccessResult => ({ kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: false });
   const identify = async (cookie: string | undefined, authorization: string | undefined) => {
     const session = await sessions.fromCookie(cookie);
     const token = bearerToken(authorization);
@@ -178,11 +182,11 @@ export function createAccessCheck(deps: {
   const check = async (r: AccessRequest): Promise<AccessResult> => {
     if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
     const fromCookie = sessions.peek(r.cookie) || (await sessions.fromCookie(r.cookie));
-    if (fromCookie) return afterSession(r, fromCookie, false);
+    if (fromCookie) return acceptsIdp(r.route, fromCookie) ? afterSession(r, fromCookie, false) : signInElsewhere(r);
     const token = bearerToken(r.authorization);
     if (!token) return { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: r.cookie !== undefined };
     const viaToken = await bearer.identify(token);
-    if (!viaToken) return UNAUTHORIZED;
+    if (!viaToken || !acceptsIdp(r.route, viaToken)) return UNAUTHORIZED;
     // A Vallum-issued token is Vallum's credential: the app never sees it. An IdP's own token is the app's too.
     return afterSession(r, viaToken, viaToken.claims.via !== 'idp-token');
   };
@@ -208,6 +212,7 @@ export function createAccessCheck(deps: {
     },
     async mayOpen(session, route) {
       if (route.allowPublicUnauthenticatedAccess) return true;
+      if (!acceptsIdp(route, session)) return false;
       const decision = await authorize.evaluate({
         routeId: route.id,
         identity: identityOf(session),
@@ -218,7 +223,8 @@ export function createAccessCheck(deps: {
     tryCheck(r) {
       if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
       const session = sessions.peek(r.cookie);
-      return session ? peekAfterSession(r, session) : undefined;
+      if (!session) return undefined;
+      return acceptsIdp(r.route, session) ? peekAfterSession(r, session) : signInElsewhere(r);
     },
     check,
   };
