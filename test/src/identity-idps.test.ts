@@ -108,6 +108,12 @@ test('sign in at A, open a route that needs B, sign in again there, and both are
   assert.equal(back.status, 302);
   assert.deepEqual(new URL(String(back.headers.location)).searchParams.getAll('idp'), []);
 
+  // The admin API takes admins of the default IdP only: B's `admins` group opens nothing (A's is refused by the
+  // closed admin API, as without several IdPs).
+  const adminPath = '/.vallum/admin/v1/users/alice/sessions';
+  assert.equal((await hostGet(stack, new URL(partnersUrl(stack)).host, adminPath, { cookie: `_vallum=${alice.partnersCookie}` })).status, 401);
+  assert.equal((await hostGet(stack, new URL(stack.appUrl).host, adminPath, { cookie: `_vallum=${alice.appCookie}` })).status, 403);
+
   // A sign-in link naming an IdP that is not configured is refused.
   const unknown = await hostGet(stack, new URL(stack.authenticateUrl).host, `/.vallum/sign_in?redirect_uri=${encodeURIComponent(stack.appUrl)}&idp=nobody`);
   assert.equal(unknown.status, 400);
