@@ -218,7 +218,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       sessionCookies.forget(previous.sid);
     }
     await cache.putSession(session);
-    noteAccess(req, { user: session.email, sid_prefix: session.id.slice(0, 6), event: 'signed-in' });
+    noteAccess(req, { user: session.email, sid_prefix: session.id.slice(0, 6), event: 'signed-in', idp: session.idp });
     deps.metrics?.signIns.inc({ result: 'success' });
     const cookieValue = await sessionCookies.seal({ sid: session.id, expiresAt: session.expiresAt });
     reply.setCookie(idpCookie, cookieValue, sessionCookieOptions(secure, config.cookieExpireMs / 1000));

@@ -61,7 +61,7 @@ export function registerBackchannelLogout(
       const found = await cache.findSessions(sub === undefined ? { idpSid: idpSid! } : { sub, idpSid });
       const sessions = found.filter((session) => sessionIdp(session) === idpConfig.name);
       for (const session of sessions) await cache.deleteSession(session.id);
-      noteAccess(req, { event: 'back-channel-logout', sessions_ended: sessions.length });
+      noteAccess(req, { event: 'back-channel-logout', sessions_ended: sessions.length, idp: idpConfig.name });
       if (sessions.length > 0) deps.metrics?.signOuts.inc({ kind: 'backchannel' });
       return reply.status(200).send();
     });
