@@ -11,7 +11,7 @@ import type { SessionStore } from '@vallum/cache';
 import type { Session } from '@vallum/session';
 import { DEMO_PASSWORD, DEMO_USERS, signInAtDemoIdp, type DemoUser } from '@vallum/testing';
 import type { Stack, StackOptions } from './harness.js';
-import { hostGet, startIdentityStack, waitUntil } from './identity-helpers.js';
+import { hostGet, postLogoutToken, startIdentityStack, waitUntil } from './identity-helpers.js';
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const TOKEN_TTL_S = 4;
@@ -172,9 +172,9 @@ test("back-channel logout from B ends only B's session; a token B signed in A's 
   const b = stack.idps.partners!;
   const now = Math.floor(Date.now() / 1000);
   const claims = (iss: string) => ({ iss, aud: 'vallum-demo', sub: 'dave', iat: now, jti: randomBytes(8).toString('hex'), events: { [LOGOUT_EVENT]: {} } });
-  assert.equal((await logoutPost(stack, await b.signJwt(claims(stack.issuer), 'logout+jwt'))).status, 400, "B's key does not speak for A");
+  assert.equal((await postLogoutToken(stack, await b.signJwt(claims(stack.issuer), 'logout+jwt'))).status, 400, "B's key does not speak for A");
   assert.equal(await status(stack, stack.appUrl, dave.appCookie), 200);
-  assert.equal((await logoutPost(stack, await b.signJwt(claims(b.issuer), 'logout+jwt'))).status, 200);
+  assert.equal((await postLogoutToken(stack, await b.signJwt(claims(b.issuer), 'logout+jwt'))).status, 200);
   await waitUntil('B session ends', async () => (await status(stack, partnersUrl(stack), dave.partnersCookie)) === 302, 3000, 20);
   assert.equal(await sessionAt(store, 'dave', 'partners'), undefined);
   assert.ok(await sessionAt(store, 'dave', 'default'), "A's session of the same sub is another IdP's: kept");
@@ -282,13 +282,3 @@ test('split mode: authenticate and cache in their own processes sign in, refresh
     await split.close();
   }
 });
-
-async function logoutPost(s: Stack, token: string) {
-  const target = new URL('/.vallum/backchannel_logout', s.authenticateUrl);
-  const res = await request(`http://127.0.0.1:${target.port}${target.pathname}`, {
-    method: 'POST',
-    headers: { host: target.host, 'content-type': 'application/x-www-form-urlencoded' },
-    body: `logout_token=${token}`,
-  });
-  return { status: res.statusCode, text: await res.body.text() };
-}
