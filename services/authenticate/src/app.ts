@@ -176,7 +176,8 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
 
   const completeSignIn = async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply: FastifyReply, saved: SignInState) => {
     const retryUrl = safeRedirectTarget(saved.redirect, routeOrigins)?.href;
-    const idp = clientOf(idps, sessionIdp(saved));
+    const idpName = sessionIdp(saved);
+    const idp = clientOf(idps, idpName);
     const configuration = await idp.configuration();
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {
@@ -205,13 +206,13 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       id: newSessionId(),
       ...identityFields(claims, tokens),
       ...(typeof idpSid === 'string' ? { idpSid } : {}),
-      idp: sessionIdp(saved),
+      idp: idpName,
       ...(config.sessionIdleTimeoutMs === undefined ? {} : { idleTimeoutMs: config.sessionIdleTimeoutMs }),
       createdAt: now,
       expiresAt: now + config.cookieExpireMs,
     };
     // No fixation: a session this browser held before signing in is ended, never upgraded; the new one has a new id.
-    const idpCookie = idpCookieName(cookieName, sessionIdp(saved));
+    const idpCookie = idpCookieName(cookieName, idpName);
     const previous = req.cookies[idpCookie] ? await sessionCookies.open(req.cookies[idpCookie]) : null;
     if (previous) {
       await cache.deleteSession(previous.sid);
