@@ -154,7 +154,7 @@ test('regression pomerium #4759: tokens are refreshed at the IdP that made each 
         b?.groups.includes('partners-only') === true
       );
     },
-    TOKEN_TTL_S * 1000 + 4 * INTERVAL_MS,
+    TOKEN_TTL_S * 1000 + 10 * INTERVAL_MS,
     100,
   );
   const a = (await sessionAt(store, 'bob', 'default'))!;
@@ -253,7 +253,7 @@ test('split mode: authenticate and cache in their own processes sign in, refresh
     await waitUntil(
       "the cache process refreshes B's session at B",
       async () => (await sessionAt(split.store, 'heidi', 'partners'))?.groups.includes('split-b') === true,
-      TOKEN_TTL_S * 1000 + 4 * INTERVAL_MS,
+      TOKEN_TTL_S * 1000 + 10 * INTERVAL_MS,
       100,
     );
     assert.equal((await sessionAt(split.store, 'heidi', 'partners'))?.id, b0.id);
