@@ -1,6 +1,6 @@
 // Turns a schema-valid raw config into the typed, frozen view services read: URLs parsed, secrets resolved,
 // durations in milliseconds, defaults applied. Pure: the files the config names arrive already read (config-files.ts).
-import type { RawConfig, RawRoute, ServiceName } from './schema.js';
+import { DEFAULT_IDP_NAME, type RawConfig, type RawRoute, type ServiceName } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './config-issues.js';
 import { parseRange } from '@vallum/policy';
 import { hostOf, parseDuration } from './parse-values.js';
@@ -152,7 +152,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   const authorizeServiceUrl = raw.authorize_service_url ? url(raw.authorize_service_url, ['authorize_service_url'], 'authorize_service_url') : undefined;
   const cacheServiceUrl = raw.cache_service_url ? url(raw.cache_service_url, ['cache_service_url'], 'cache_service_url') : undefined;
   const idps = buildIdps(raw, (file, path) => readSecretFile(ctx.files.contents, file, path, 1, issues), issues);
-  const clientSecret = idps.default!.clientSecret;
+  const clientSecret = idps[DEFAULT_IDP_NAME]!.clientSecret;
 
   let redis: RedisTarget | undefined;
   if (raw.cache?.redis_url !== undefined) {
@@ -211,7 +211,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     authenticateServiceUrl: authenticateServiceUrl ?? new URL('http://invalid'),
     authorizeServiceUrl,
     cacheServiceUrl,
-    idp: idps.default!,
+    idp: idps[DEFAULT_IDP_NAME]!,
     idps,
     sharedSecret,
     cookieSecret,
@@ -265,7 +265,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
           { key: 'token_encryption_key', value: raw.token_encryption_key || raw.token_encryption_key_file ? config.tokenEncryptionSecret : '' },
           { key: 'idp.client_secret', value: clientSecret },
           ...Object.values(idps)
-            .filter((idp) => idp.name !== 'default')
+            .filter((idp) => idp.name !== DEFAULT_IDP_NAME)
             .map((idp) => ({ key: `idps.${idp.name}.client_secret`, value: idp.clientSecret })),
           // A published placeholder kept as a previous secret would still open what it signed: refused there too.
           ...config.previousSharedSecrets.map((value) => ({ key: 'previous_shared_secrets', value })),
