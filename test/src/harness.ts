@@ -36,6 +36,12 @@ export interface StackOptions {
   logLevel?: string;
   /** All-in-one as `vallum --workers N` in its own process (VALLUM_WORKERS), its output kept for `logs()`. */
   workers?: number;
+  /**
+   * More demo IdPs, configured under `idps:` by these names with the same client and users as the default one. Each
+   * listens on its own loopback address (127.0.0.2, …): browsers do not separate cookies by port, and oidc-provider's
+   * cookie names would collide on one host.
+   */
+  extraIdps?: readonly string[];
   /** Every Vallum process gets a metrics listener on a free loopback port (see `metricsUrls`). */
   metrics?: boolean;
 }
@@ -53,6 +59,8 @@ export interface Stack {
   /** The vallum.yaml every process loaded; named policy files sit beside it. */
   configFile: string;
   idp: DemoIdp;
+  /** The `extraIdps` by name. */
+  idps: Record<string, DemoIdp>;
   /** Starts the IdP again on its port with the same clients (after `idp.close()`), as `idp` from then on. */
   restartIdp(): Promise<DemoIdp>;
   redisUrl: string | undefined;
@@ -113,6 +121,12 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     const idpOptions: DemoIdpOptions = { ...options.idp, clients: [demoIdpClient(authenticateUrl, clientSecret)] };
     let idp = await startDemoIdp(idpOptions);
     closers.push(() => idp.close());
+    const extraIdps: Record<string, DemoIdp> = {};
+    for (const [i, name] of (options.extraIdps ?? []).entries()) {
+      const extra = await startDemoIdp({ ...idpOptions, host: `127.0.0.${i + 2}` });
+      closers.push(() => extra.close());
+      extraIdps[name] = extra;
+    }
     const app = await startDemoApp({ jwksUrl: `http://127.0.0.1:${port}/.well-known/vallum/jwks.json` });
     closers.push(() => app.close());
     let redisUrl = options.redisUrl;
@@ -126,7 +140,8 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     const generated =
       demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl }) +
       (options.extraRoutes?.(port) ?? '') +
-      (typeof options.configExtra === 'function' ? options.configExtra({ port, appUrl: app.url }) : (options.configExtra ?? ''));
+      (typeof options.configExtra === 'function' ? options.configExtra({ port, appUrl: app.url }) : (options.configExtra ?? '')) +
+      extraIdpsYaml(extraIdps, clientSecret);
     const configText = options.editConfig ? options.editConfig(generated) : generated;
     const dir = mkdtempSync(join(tmpdir(), `vallum-${options.mode}-`));
     const file = join(dir, 'vallum.yaml');
@@ -203,6 +218,7 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
       configText,
       configFile: file,
       idp,
+      idps: extraIdps,
       async restartIdp() {
         idp = await startDemoIdp({ ...idpOptions, port: stack.idp.port });
         stack.idp = idp;
@@ -224,6 +240,16 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     await close();
     throw err;
   }
+}
+
+function extraIdpsYaml(idps: Record<string, DemoIdp>, clientSecret: string): string {
+  const entries = Object.entries(idps);
+  if (entries.length === 0) return '';
+  const items = entries.map(
+    ([name, idp]) =>
+      `  ${name}:\n    issuer: ${idp.issuer}\n    client_id: vallum-demo\n    client_secret: ${clientSecret}\n    allow_insecure_http: true\n    display_name: IdP ${name.toUpperCase()}\n`,
+  );
+  return `idps:\n${items.join('')}`;
 }
 
 /** Starts `vallum --config FILE --service NAME` as its own process and waits (bounded) for its health endpoint. */

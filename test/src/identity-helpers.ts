@@ -38,6 +38,17 @@ export async function hostGet(stack: Pick<Stack, 'port'>, host: string, path: st
   return { status: res.statusCode, headers: res.headers, text };
 }
 
+/** POSTs a logout token to authenticate's back-channel logout endpoint, as an IdP does. */
+export async function postLogoutToken(stack: Pick<Stack, 'authenticateUrl'>, token: string): Promise<{ status: number; text: string }> {
+  const target = new URL('/.vallum/backchannel_logout', stack.authenticateUrl);
+  const res = await request(`http://127.0.0.1:${target.port}${target.pathname}`, {
+    method: 'POST',
+    headers: { host: target.host, 'content-type': 'application/x-www-form-urlencoded' },
+    body: `logout_token=${token}`,
+  });
+  return { status: res.statusCode, text: await res.body.text() };
+}
+
 /** Polls `check` every `stepMs` until it is true; returns the milliseconds it took, or fails after `timeoutMs`. */
 export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<number> {
   const start = Date.now();

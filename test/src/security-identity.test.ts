@@ -7,11 +7,10 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
-import { request } from 'undici';
 import type { SessionStore } from '@vallum/cache';
 import { DEMO_PASSWORD, DEMO_USERS, signInAtDemoIdp, type DemoUser } from '@vallum/testing';
 import type { Stack } from './harness.js';
-import { appHost, hostGet, signInWithBrowser, startIdentityStack, waitUntil } from './identity-helpers.js';
+import { appHost, hostGet, postLogoutToken, signInWithBrowser, startIdentityStack, waitUntil } from './identity-helpers.js';
 import { startUpstream, type TestUpstream } from './proxy-fixture.js';
 
 const INTERVAL_MS = 1000;
@@ -305,15 +304,7 @@ async function callbackOf(page: Page, email: string): Promise<URL> {
   assert.fail('the IdP never redirected to the callback');
 }
 
-async function logoutPost(token: string) {
-  const target = new URL('/.vallum/backchannel_logout', stack.authenticateUrl);
-  const res = await request(`http://127.0.0.1:${stack.port}${target.pathname}`, {
-    method: 'POST',
-    headers: { host: target.host, 'content-type': 'application/x-www-form-urlencoded' },
-    body: `logout_token=${token}`,
-  });
-  return { status: res.statusCode, text: await res.body.text() };
-}
+const logoutPost = (token: string) => postLogoutToken(stack, token);
 
 /**
  * A raw upgrade request followed by a pipelined request, on a connection this end keeps half-open: it reads the

@@ -8,7 +8,7 @@ import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import { createLogger, type VallumMetrics } from '@vallum/telemetry';
-import { policyVersion, secretList, type ServiceName, type VallumConfig } from '@vallum/config';
+import { DEFAULT_IDP_NAME, policyVersion, secretList, type ServiceName, type VallumConfig } from '@vallum/config';
 import { cacheView, createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import { createHotPathCounters, type HotPathCounters } from '@vallum/session';
@@ -377,9 +377,9 @@ async function buildServices(
   const checks: BuiltServices['checks'] = {};
   if (store && config.redisUrl) checks.redis = () => store.ping();
   if (sharedCache) checks.cache = () => sharedCache.ping();
-  // One IdP client for sign-in, token refresh and readiness, so discovery happens once.
-  const idp = service === 'all' || service === 'authenticate' ? (await import('@vallum/authenticate')).createOidcClient(config.idp) : undefined;
-  if (idp) checks.idp = async () => void (await idp.configuration());
+  // One client per IdP for sign-in, token refresh and readiness, so each IdP's discovery happens once.
+  const idps = service === 'all' || service === 'authenticate' ? (await import('@vallum/authenticate')).createOidcClients(config) : undefined;
+  for (const [name, idp] of idps ?? []) checks[name === DEFAULT_IDP_NAME ? 'idp' : `idp:${name}`] = async () => void (await idp.configuration());
   // Each process loads only the services it runs: a proxy on its own never loads ioredis or openid-client, and
   // what is not loaded costs no memory (the proxy's RSS is bounded, see test/src/proxy-streaming.test.ts).
   if (service === 'all') {
@@ -393,7 +393,7 @@ async function buildServices(
       metrics,
     });
     const cache = sharedCache ?? store!;
-    const authenticate = authenticateService.buildApp(config, { cache, oidc: idp, logger, metrics });
+    const authenticate = authenticateService.buildApp(config, { cache, idps, logger, metrics });
     const proxy = await proxyService.buildApp(config, { authorize: authorizer, cache: cacheView(cache), ...proxyDeps() });
     apps = [authenticate, proxy.pages];
     closeProxy = () => proxy.close();
@@ -413,7 +413,7 @@ async function buildServices(
       case 'authenticate': {
         const cache = remoteCache();
         checks.cache = () => cache.ping();
-        app = (await import('@vallum/authenticate')).buildApp(config, { cache, oidc: idp, logger, metrics });
+        app = (await import('@vallum/authenticate')).buildApp(config, { cache, idps, logger, metrics });
         break;
       }
       case 'proxy': {
@@ -443,7 +443,7 @@ async function buildServices(
     store &&
     (await import('@vallum/cache')).startTokenRefresher(config, store, {
       log: logger === false ? undefined : createLogger({ service: 'cache', level: config.logLevel, format: config.logFormat }),
-      idp,
+      idps,
       metrics,
     });
   return {

@@ -1,6 +1,6 @@
 // Turns a schema-valid raw config into the typed, frozen view services read: URLs parsed, secrets resolved,
 // durations in milliseconds, defaults applied. Pure: the files the config names arrive already read (config-files.ts).
-import type { RawConfig, RawRoute, ServiceName } from './schema.js';
+import { DEFAULT_IDP_NAME, type RawConfig, type RawRoute, type ServiceName } from './schema.js';
 import type { ConfigIssue, ConfigPath } from './config-issues.js';
 import { parseRange } from '@vallum/policy';
 import { hostOf, parseDuration } from './parse-values.js';
@@ -23,6 +23,9 @@ import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig
 import { buildJwtIssuers, buildRouteJwtIssuers, type JwtIssuerConfig } from './build-jwt-issuers.js';
 import { buildRouteStepUp, type RouteStepUpConfig } from './build-step-up.js';
 import { buildPreservePost, DEFAULT_PRESERVE_POST_BYTES } from './build-preserve-post.js';
+import { buildIdps, buildRouteIdps, type IdpConfig } from './build-idps.js';
+
+export type { IdpConfig } from './build-idps.js';
 
 export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig, RouteStepUpConfig {
   /** `name`, or the route's index in `routes`. */
@@ -46,16 +49,8 @@ export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, R
   allowJwtIssuers: readonly string[];
   /** This route's `preserve_post` in bytes (0 = off); undefined = the top-level `preservePostMaxBytes`. */
   preservePostMaxBytes: number | undefined;
-}
-
-export interface IdpConfig {
-  issuer: string;
-  clientId: string;
-  clientSecret: string;
-  scopes: readonly string[];
-  allowInsecureHttp: boolean;
-  /** Groups from userinfo alone (the ID token's are ignored), and a userinfo that fails fails the sign-in. */
-  groupsFromUserinfo: boolean;
+  /** Names of the IdPs whose sessions this route accepts (`idp`; default: the default IdP alone). */
+  idps: readonly string[];
 }
 
 export interface VallumConfig extends ListenerConfig {
@@ -69,7 +64,10 @@ export interface VallumConfig extends ListenerConfig {
   authenticateServiceUrl: URL;
   authorizeServiceUrl: URL | undefined;
   cacheServiceUrl: URL | undefined;
+  /** The default IdP (top-level `idp`), also `idps.default`. */
   idp: IdpConfig;
+  /** Every IdP by name, the default included; look names up with `idpNamed`. */
+  idps: Readonly<Record<string, IdpConfig>>;
   sharedSecret: string;
   cookieSecret: string;
   /** Keys IdP tokens at rest: `token_encryption_key`, else `shared_secret`. */
@@ -164,12 +162,8 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
   const authenticateServiceUrl = url(raw.authenticate_service_url, ['authenticate_service_url'], 'authenticate_service_url');
   const authorizeServiceUrl = raw.authorize_service_url ? url(raw.authorize_service_url, ['authorize_service_url'], 'authorize_service_url') : undefined;
   const cacheServiceUrl = raw.cache_service_url ? url(raw.cache_service_url, ['cache_service_url'], 'cache_service_url') : undefined;
-  url(raw.idp.issuer, ['idp', 'issuer'], 'idp.issuer');
-
-  let clientSecret = raw.idp.client_secret ?? '';
-  if (!clientSecret && raw.idp.client_secret_file)
-    clientSecret = readSecretFile(ctx.files.contents, raw.idp.client_secret_file, ['idp', 'client_secret_file'], 1, issues);
-  if (!clientSecret && !raw.idp.client_secret_file) issues.push({ path: ['idp'], message: "'idp.client_secret' (or 'idp.client_secret_file') is required" });
+  const idps = buildIdps(raw, (file, path) => readSecretFile(ctx.files.contents, file, path, 1, issues), issues);
+  const clientSecret = idps[DEFAULT_IDP_NAME]!.clientSecret;
 
   let redis: RedisTarget | undefined;
   if (raw.cache?.redis_url !== undefined) {
@@ -207,7 +201,12 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     routeHosts.push({ index, host: route.host });
     if (ids.has(route.id)) issues.push({ path: ['routes', index, 'name'], message: `duplicate route name '${route.id}'` });
     ids.add(route.id);
-    routes.push({ ...route, ...shared, allowJwtIssuers: buildRouteJwtIssuers(r, index, jwtIssuers, issues) });
+    routes.push({
+      ...route,
+      ...shared,
+      allowJwtIssuers: buildRouteJwtIssuers(r, index, jwtIssuers, issues),
+      idps: buildRouteIdps(r, index, idps, issues),
+    });
   });
 
   const policies = ctx.files.policies;
@@ -229,14 +228,8 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     authenticateServiceUrl: authenticateServiceUrl ?? new URL('http://invalid'),
     authorizeServiceUrl,
     cacheServiceUrl,
-    idp: {
-      issuer: raw.idp.issuer,
-      clientId: raw.idp.client_id,
-      clientSecret,
-      scopes: Object.freeze(raw.idp.scopes ?? ['openid', 'email', 'profile', 'groups', 'offline_access']),
-      allowInsecureHttp: raw.idp.allow_insecure_http ?? false,
-      groupsFromUserinfo: raw.idp.groups_from_userinfo ?? false,
-    },
+    idp: idps[DEFAULT_IDP_NAME]!,
+    idps,
     sharedSecret,
     cookieSecret,
     tokenEncryptionSecret: ownTokenSecret || sharedSecret,
@@ -290,6 +283,9 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
           { key: 'cookie_secret', value: config.cookieSecret },
           { key: 'token_encryption_key', value: raw.token_encryption_key || raw.token_encryption_key_file ? config.tokenEncryptionSecret : '' },
           { key: 'idp.client_secret', value: clientSecret },
+          ...Object.values(idps)
+            .filter((idp) => idp.name !== DEFAULT_IDP_NAME)
+            .map((idp) => ({ key: `idps.${idp.name}.client_secret`, value: idp.clientSecret })),
           // A published placeholder kept as a previous secret would still open what it signed: refused there too.
           ...config.previousSharedSecrets.map((value) => ({ key: 'previous_shared_secrets', value })),
           ...config.previousCookieSecrets.map((value) => ({ key: 'previous_cookie_secrets', value })),
@@ -308,7 +304,7 @@ function buildRoute(
   url: (value: string, path: ConfigPath, what: string) => URL | undefined,
   files: FileContents,
   issues: ConfigIssue[],
-): Omit<RouteConfig, keyof SharedRouteProxyConfig | 'allowJwtIssuers'> | undefined {
+): Omit<RouteConfig, keyof SharedRouteProxyConfig | 'allowJwtIssuers' | 'idps'> | undefined {
   const from = url(r.from, ['routes', index, 'from'], 'from');
   const toList = Array.isArray(r.to) ? r.to : [r.to];
   const weights: number[] = [];
@@ -365,6 +361,7 @@ function secretFiles(raw: RawConfig): Array<string | undefined> {
     raw.cookie_secret_file,
     raw.token_encryption_key_file,
     raw.signing_key_file,
+    ...Object.values(raw.idps ?? {}).map((idp) => (idp.client_secret ? undefined : idp.client_secret_file)),
     ...Object.values(PREVIOUS).flatMap(({ files }) => raw[files] ?? []),
   ];
 }

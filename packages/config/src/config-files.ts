@@ -18,6 +18,7 @@ export function readConfigFiles(raw: RawConfig, configFile: string): ConfigFiles
     secret(raw.cookie_secret, raw.cookie_secret_file),
     secret(raw.token_encryption_key, raw.token_encryption_key_file),
     secret(raw.idp.client_secret, raw.idp.client_secret_file),
+    ...Object.values(raw.idps ?? {}).map((idp) => secret(idp.client_secret, idp.client_secret_file)),
     secret(raw.signing_key, raw.signing_key_file),
     ...(raw.previous_shared_secret_files ?? []),
     ...(raw.previous_cookie_secret_files ?? []),

@@ -62,10 +62,16 @@ export function configMistakes(raw: RawConfig, resolved: ResolvedSettings, locat
     issues.push({ path: ['workers'], message: `workers applies to the all-in-one and proxy services; the ${service} service runs as one process` });
   }
 
-  if (raw.idp.issuer.toLowerCase().startsWith('http://') && raw.idp.allow_insecure_http !== true) {
+  const idps: Array<[string[], RawConfig['idp']]> = [
+    [['idp'], raw.idp],
+    ...Object.entries(raw.idps ?? {}).map(([n, idp]): [string[], RawConfig['idp']] => [['idps', n], idp]),
+  ];
+  for (const [at, idp] of idps) {
+    if (!idp.issuer.toLowerCase().startsWith('http://') || idp.allow_insecure_http === true) continue;
+    const where = at.join('.');
     issues.push({
-      path: ['idp', 'issuer'],
-      message: `idp.issuer '${raw.idp.issuer}' is plain http, which the sign-in refuses: use https, or set idp.allow_insecure_http: true (a loopback development IdP only)`,
+      path: [...at, 'issuer'],
+      message: `${where}.issuer '${idp.issuer}' is plain http, which the sign-in refuses: use https, or set ${where}.allow_insecure_http: true (a loopback development IdP only)`,
     });
   }
 
@@ -73,12 +79,13 @@ export function configMistakes(raw: RawConfig, resolved: ResolvedSettings, locat
     for (const { key, value } of resolved.secrets) {
       if (!PLACEHOLDER.test(value)) continue;
       const settings = raw as Record<string, unknown>;
-      const fromFile = key.startsWith('idp.') ? !raw.idp.client_secret : !settings[key];
       const path = key.split('.');
+      const named = key.startsWith('idps.') ? raw.idps?.[path[1]!] : undefined;
+      const fromFile = key.startsWith('idp.') ? !raw.idp.client_secret : named ? !named.client_secret : !settings[key];
       if (fromFile) path[path.length - 1] += '_file';
       issues.push({
         path,
-        message: key.startsWith('idp.')
+        message: /^idps?\./.test(key)
           ? `${key} is a placeholder from the example (it contains 'CHANGE-ME'): use the client secret your identity provider issued`
           : `${key} is a placeholder from the example (it contains 'CHANGE-ME'): generate one with \`vallum gen-secret\``,
       });

@@ -1,4 +1,5 @@
-export { ConfigSchema, RouteSchema, SERVICE_NAMES, type ServiceName, type RawConfig, type RawRoute } from './schema.js';
+export { ConfigSchema, RouteSchema, SERVICE_NAMES, DEFAULT_IDP_NAME, type ServiceName, type RawConfig, type RawRoute } from './schema.js';
+export { idpNamed, sessionIdp, acceptsIdp } from './build-idps.js';
 export {
   loadConfigFile,
   loadConfigText,

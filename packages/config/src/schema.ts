@@ -27,6 +27,26 @@ const PreviousSecretKeys = {
 };
 const Duration = (description: string) => Type.String({ pattern: DURATION_PATTERN, description: `${description}, e.g. 90s, 30m, 14h, 1h30m` });
 
+/** The name of the top-level `idp`, the one a route without `idp` uses. */
+export const DEFAULT_IDP_NAME = 'default';
+export const IDP_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
+
+const IdpSchema = Type.Object(
+  {
+    issuer: Url('OIDC issuer URL; discovery is read from /.well-known/openid-configuration'),
+    client_id: Type.String({ minLength: 1 }),
+    client_secret: Type.Optional(Type.String({ minLength: 1 })),
+    client_secret_file: Type.Optional(Type.String({ minLength: 1 })),
+    scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    allow_insecure_http: Type.Optional(Type.Boolean({ description: 'Allow a plain-http issuer (loopback development only)' })),
+    display_name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'How the sign-in chooser names this IdP (default: its name)' })),
+    groups_from_userinfo: Type.Optional(
+      Type.Boolean({ description: "Groups come from the userinfo endpoint only, never the ID token's; sign-in fails when userinfo does (default false)" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const SERVICE_NAMES = ['proxy', 'authenticate', 'authorize', 'cache'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
@@ -43,6 +63,11 @@ export const RouteSchema = Type.Object(
     allow_any_authenticated_user: Type.Optional(Type.Boolean({ description: 'Allow every signed-in user' })),
     enforce: Type.Optional(Type.Boolean({ description: 'false: shadow mode, the policy allows but logs and counts every would-deny (default true)' })),
     pass_identity_headers: Type.Optional(Type.Boolean({ description: 'Send X-Vallum-Jwt-Assertion and claim headers upstream (default true)' })),
+    idp: Type.Optional(
+      Type.Union([Type.String({ pattern: IDP_NAME_PATTERN }), Type.Array(Type.String({ pattern: IDP_NAME_PATTERN }), { minItems: 1 })], {
+        description: `The IdP (a name under idps, or '${DEFAULT_IDP_NAME}') whose sessions this route accepts, or a list of them: the user then picks one on a chooser page (default: ${DEFAULT_IDP_NAME})`,
+      }),
+    ),
     ...ProxyRouteKeys,
     ...LimitRouteKeys,
     ...JwtIssuerRouteKeys,
@@ -69,19 +94,11 @@ export const ConfigSchema = Type.Object(
     authenticate_service_url: Url('Public URL of the authenticate service, e.g. https://authenticate.corp.example.com'),
     authorize_service_url: Type.Optional(Url('Internal URL of the authorize service (split mode)')),
     cache_service_url: Type.Optional(Url('Internal URL of the cache service (split mode)')),
-    idp: Type.Object(
-      {
-        issuer: Url('OIDC issuer URL; discovery is read from /.well-known/openid-configuration'),
-        client_id: Type.String({ minLength: 1 }),
-        client_secret: Type.Optional(Type.String({ minLength: 1 })),
-        client_secret_file: Type.Optional(Type.String({ minLength: 1 })),
-        scopes: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
-        allow_insecure_http: Type.Optional(Type.Boolean({ description: 'Allow a plain-http issuer (loopback development only)' })),
-        groups_from_userinfo: Type.Optional(
-          Type.Boolean({ description: "Groups come from the userinfo endpoint only, never the ID token's; sign-in fails when userinfo does (default false)" }),
-        ),
-      },
-      { additionalProperties: false },
+    idp: IdpSchema,
+    idps: Type.Optional(
+      Type.Record(Type.String({ pattern: IDP_NAME_PATTERN }), IdpSchema, {
+        description: `More IdPs by name (a route picks them with idp: NAME); the top-level idp is the one named '${DEFAULT_IDP_NAME}'`,
+      }),
     ),
     allow_placeholder_secrets: Type.Optional(
       Type.Boolean({

@@ -28,6 +28,7 @@ export const ErrorCodes = {
   SIGN_IN_FAILED: 'VALLUM_SIGN_IN_FAILED',
   IDP_UNAVAILABLE: 'VALLUM_IDP_UNAVAILABLE',
   JWT_ISSUER_UNAVAILABLE: 'VALLUM_JWT_ISSUER_UNAVAILABLE',
+  IDP_UNKNOWN: 'VALLUM_IDP_UNKNOWN',
   IDENTITY_INVALID: 'VALLUM_IDENTITY_INVALID',
   STEP_UP_FAILED: 'VALLUM_STEP_UP_FAILED',
   CACHE_UNAVAILABLE: 'VALLUM_CACHE_UNAVAILABLE',
@@ -94,6 +95,7 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Objec
     meaning:
       "The signing keys of a bearer token's issuer (the IdP, or one of `jwt_issuers`) cannot be fetched, so the token can be neither accepted nor refused; retry after Retry-After.",
   },
+  VALLUM_IDP_UNKNOWN: { status: 400, meaning: 'A sign-in link names an identity provider that is not configured.' },
   VALLUM_IDENTITY_INVALID: {
     status: 403,
     meaning: 'The identity provider sent an identity Vallum cannot accept (e.g. an email address with more than one @).',

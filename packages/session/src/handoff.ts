@@ -16,10 +16,12 @@ export interface Handoff {
   redirectUri: string;
   jti: string;
   expiresAt: number;
+  /** The IdP of the session, when the signer named it (sign-out: the session is already ended in the store). */
+  idp?: string;
 }
 
 export interface HandoffCodec {
-  sign(input: { sid: string; audience: string; redirectUri: string; sessionExpiresAt: number }): Promise<string>;
+  sign(input: { sid: string; audience: string; redirectUri: string; sessionExpiresAt: number; idp?: string | undefined }): Promise<string>;
   verify(token: string, audience: string): Promise<Handoff>;
 }
 
@@ -29,7 +31,7 @@ export function createHandoffCodec(sharedSecret: Secrets): HandoffCodec {
   const key = keys[0];
   return {
     async sign(input) {
-      return new SignJWT({ sid: input.sid, rd: input.redirectUri, sx: input.sessionExpiresAt })
+      return new SignJWT({ sid: input.sid, rd: input.redirectUri, sx: input.sessionExpiresAt, ...(input.idp === undefined ? {} : { idp: input.idp }) })
         .setProtectedHeader({ alg: 'HS256', typ: 'vallum-handoff' })
         .setAudience(input.audience)
         .setJti(randomUUID())
@@ -43,7 +45,9 @@ export function createHandoffCodec(sharedSecret: Secrets): HandoffCodec {
         if (typeof payload.sid !== 'string' || typeof payload.rd !== 'string' || typeof payload.jti !== 'string') {
           throw new Error('malformed hand-off');
         }
-        return { sid: payload.sid, audience, redirectUri: payload.rd, jti: payload.jti, expiresAt: (payload.exp ?? 0) * 1000 };
+        const handoff: Handoff = { sid: payload.sid, audience, redirectUri: payload.rd, jti: payload.jti, expiresAt: (payload.exp ?? 0) * 1000 };
+        if (typeof payload.idp === 'string') handoff.idp = payload.idp;
+        return handoff;
       } catch (cause) {
         throw new VallumError(ErrorCodes.HANDOFF_INVALID, 'The sign-in hand-off is invalid or expired. Please try again.', { status: 400, cause });
       }

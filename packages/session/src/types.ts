@@ -14,6 +14,8 @@ export interface SessionView {
   claims: Record<string, unknown>;
   /** When the IdP's access token expires. */
   tokenExpiresAt?: number;
+  /** The name of the IdP that made the session (`idps` key); absent = the default IdP (`idp`). */
+  idp?: string;
   /** The IdP's session id (`sid` claim), for back-channel logout. */
   idpSid?: string;
   /** Sign-in ends after this long without a request (`session_idle_timeout`); absent = no idle limit. */

@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import cookie from '@fastify/cookie';
 import * as oidc from 'openid-client';
 import { VallumError, ErrorCodes, isVallumError } from '@vallum/errors';
-import { secretList, type VallumConfig } from '@vallum/config';
+import { DEFAULT_IDP_NAME, idpNamed, secretList, sessionIdp, type IdpConfig, type VallumConfig } from '@vallum/config';
 import {
   createServer,
   isCrossSiteRequest,
@@ -25,7 +25,7 @@ import {
   sessionStepUpShortfall,
   type Session,
 } from '@vallum/session';
-import { createOidcClient, idpUnavailableError, isIdpUnreachable, type OidcClient } from '@vallum/idp';
+import { clientOf, createOidcClients, idpUnavailableError, isIdpUnreachable, type IdpClients } from '@vallum/idp';
 import { createRepeatedLog, errorFields, errorKey, type VallumMetrics } from '@vallum/telemetry';
 import { registerBackchannelLogout } from './backchannel-logout.js';
 import { registerAbuseLimits } from './abuse-limits.js';
@@ -33,10 +33,12 @@ import { assertSingleCallbackParams } from './callback-params.js';
 import { claimsOf, identityFields } from '@vallum/idp';
 import { SIGN_IN_FAILED_PAGE, signedOutPage } from './pages.js';
 import { assertStepUpMet, readStepUp, requirementOf, signInFactsOf, stepUpParams, type StepUpRequest } from './step-up.js';
+import { idpChooserPage, idpCookieName, readSignOutState, requestedIdps, signOutState } from './idp-choice.js';
 
 export interface AuthenticateDeps {
   cache: CacheApi;
-  oidc?: OidcClient;
+  /** One OIDC client per IdP (shared with readiness and the refresher); made from the config when absent. */
+  idps?: IdpClients;
   logger?: boolean;
   /** Counts sign-ins and sign-outs; none when absent. */
   metrics?: VallumMetrics | undefined;
@@ -49,6 +51,8 @@ interface SignInState extends Record<string, unknown> {
   redirect: string;
   /** The route's step-up (max_age, acr_values), checked again on what the IdP answers. */
   stepUp?: StepUpRequest;
+  /** The IdP the sign-in was sent to: the code is exchanged there, and the session belongs to it. */
+  idp: string;
 }
 
 const SIGN_IN_STATE_TTL_SECONDS = 600;
@@ -68,7 +72,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     fastify: { bodyLimit: 65_536 },
   });
   const { cache } = deps;
-  const idp = deps.oidc ?? createOidcClient(config.idp);
+  const idps = deps.idps ?? createOidcClients(config);
   const base = config.authenticateServiceUrl;
   const callbackUrl = new URL(IDP_CALLBACK_PATH, base).href;
   const secure = config.cookieSecure ?? base.protocol === 'https:';
@@ -97,13 +101,14 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     return replyError(reply, err, { ...SIGN_IN_FAILED_PAGE, retryUrl });
   };
 
-  const currentSession = async (req: FastifyRequest): Promise<Session | null> => {
-    const value = req.cookies[cookieName];
+  /** This browser's session at one IdP (the authenticate host keeps a cookie per IdP). */
+  const currentSession = async (req: FastifyRequest, idpName: string): Promise<Session | null> => {
+    const value = req.cookies[idpCookieName(cookieName, idpName)];
     if (!value) return null;
     const ticket = await sessionCookies.open(value);
     if (!ticket) return null;
     const session = await cache.getSession(ticket.sid);
-    return session && session.expiresAt > Date.now() ? session : null;
+    return session && session.expiresAt > Date.now() && sessionIdp(session) === idpName ? session : null;
   };
 
   const handOff = async (reply: FastifyReply, session: Session, target: URL) => {
@@ -125,29 +130,42 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       if (!target) {
         throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'This sign-in link points to a site Vallum does not protect.', { status: 400 });
       }
+      const choices = requestedIdps(config, new URL(req.url, base).searchParams);
       const stepUp = readStepUp(req.query);
-      return startSignIn(req, reply, target, stepUp).catch((err: unknown) => retryLater(req, reply, err, target.href));
+      return startSignIn(req, reply, target, choices, stepUp).catch((err: unknown) => retryLater(req, reply, err, target.href));
     },
   );
 
-  const startSignIn = async (req: FastifyRequest, reply: FastifyReply, target: URL, stepUp: StepUpRequest | undefined) => {
-    const existing = await currentSession(req);
-    if (existing && (!stepUp || sessionStepUpShortfall(existing, requirementOf(stepUp), Date.now()) === undefined)) return handOff(reply, existing, target);
+  /**
+   * A session at one of the IdPs the route accepts, recent and strong enough for its step-up, is handed over; else the
+   * IdP's sign-in, or a chooser of them.
+   */
+  const startSignIn = async (req: FastifyRequest, reply: FastifyReply, target: URL, choices: readonly IdpConfig[], stepUp: StepUpRequest | undefined) => {
+    for (const choice of choices) {
+      const existing = await currentSession(req, choice.name);
+      if (existing && (!stepUp || sessionStepUpShortfall(existing, requirementOf(stepUp), Date.now()) === undefined)) return handOff(reply, existing, target);
+    }
+    if (choices.length > 1) return sendPage(reply, 200, idpChooserPage(req.id, { base, target, idps: choices }));
+    const idpConfig = choices[0]!;
+    const idp = clientOf(idps, idpConfig.name);
 
     const configuration = await idp.configuration();
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
-    const sealed = await signInStates.seal({ verifier, state, nonce, redirect: target.href, ...(stepUp ? { stepUp } : {}) }, SIGN_IN_STATE_TTL_SECONDS);
+    const sealed = await signInStates.seal(
+      { verifier, state, nonce, redirect: target.href, idp: idpConfig.name, ...(stepUp ? { stepUp } : {}) },
+      SIGN_IN_STATE_TTL_SECONDS,
+    );
     reply.setCookie(stateCookieName, sealed, sessionCookieOptions(secure, SIGN_IN_STATE_TTL_SECONDS));
     const url = oidc.buildAuthorizationUrl(configuration, {
       redirect_uri: callbackUrl,
-      scope: config.idp.scopes.join(' '),
+      scope: idpConfig.scopes.join(' '),
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
       state,
       nonce,
-      ...(config.idp.scopes.includes('offline_access') ? { prompt: 'consent' } : {}),
+      ...(idpConfig.scopes.includes('offline_access') ? { prompt: 'consent' } : {}),
       ...stepUpParams(stepUp),
     });
     return reply.header('cache-control', 'no-store').redirect(url.href, 302);
@@ -181,6 +199,8 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
 
   const completeSignIn = async (req: FastifyRequest<{ Querystring: Record<string, string> }>, reply: FastifyReply, saved: SignInState) => {
     const retryUrl = safeRedirectTarget(saved.redirect, routeOrigins)?.href;
+    const idpName = sessionIdp(saved);
+    const idp = clientOf(idps, idpName);
     const configuration = await idp.configuration();
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {
@@ -218,14 +238,16 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       id: newSessionId(),
       ...identityFields(claims, tokens),
       ...(typeof idpSid === 'string' ? { idpSid } : {}),
+      idp: idpName,
       ...(config.sessionIdleTimeoutMs === undefined ? {} : { idleTimeoutMs: config.sessionIdleTimeoutMs }),
       ...signIn,
       createdAt: now,
       expiresAt: now + config.cookieExpireMs,
     };
-    // No fixation: a session this browser held before signing in is ended and the new one has a new id; only a
-    // step-up of that same user upgrades it in place (upgradeSession).
-    const previous = req.cookies[cookieName] ? await sessionCookies.open(req.cookies[cookieName]) : null;
+    // No fixation: a session this browser held at this IdP before signing in is ended and the new one has a new id;
+    // only a step-up of that same user upgrades it in place (upgradeSession).
+    const idpCookie = idpCookieName(cookieName, idpName);
+    const previous = req.cookies[idpCookie] ? await sessionCookies.open(req.cookies[idpCookie]) : null;
     const upgraded = saved.stepUp && previous ? await upgradeSession(previous.sid, session) : null;
     if (previous && !upgraded) {
       await cache.deleteSession(previous.sid);
@@ -233,10 +255,10 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     }
     if (!upgraded) await cache.putSession(session);
     const kept = upgraded ?? session;
-    noteAccess(req, { user: kept.email, sid_prefix: kept.id.slice(0, 6), event: upgraded ? 'stepped-up' : 'signed-in' });
+    noteAccess(req, { user: kept.email, sid_prefix: kept.id.slice(0, 6), event: upgraded ? 'stepped-up' : 'signed-in', idp: kept.idp });
     deps.metrics?.signIns.inc({ result: 'success' });
     const cookieValue = await sessionCookies.seal({ sid: kept.id, expiresAt: kept.expiresAt });
-    reply.setCookie(cookieName, cookieValue, sessionCookieOptions(secure, (kept.expiresAt - Date.now()) / 1000));
+    reply.setCookie(idpCookie, cookieValue, sessionCookieOptions(secure, (kept.expiresAt - Date.now()) / 1000));
     const target = safeRedirectTarget(saved.redirect, routeOrigins);
     if (!target) throw new VallumError(ErrorCodes.REDIRECT_NOT_ALLOWED, 'The page you came from is no longer protected by Vallum.', { status: 400 });
     return handOff(reply, kept, target);
@@ -254,10 +276,13 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   };
 
   const signOut = async (req: FastifyRequest<{ Querystring: { redirect_uri?: string; sign_out_token?: string } }>, reply: FastifyReply) => {
-    // The session to end: the one of this host's cookie, and the one a route host named in a signed token.
-    const value = req.cookies[cookieName];
-    const ticket = value ? await sessionCookies.open(value) : null;
+    // The session to end: the one a route host named in a signed token, and the one of this host's cookie for the
+    // same IdP (that named session's, else `idp=NAME`, else the default).
     const named = req.query.sign_out_token ? await handoffs.verify(req.query.sign_out_token, base.origin).catch(() => null) : null;
+    const idpConfig = (named?.idp !== undefined && idpNamed(config.idps, named.idp)) || requestedIdps(config, new URL(req.url, base).searchParams)[0]!;
+    const idpCookie = idpCookieName(cookieName, idpConfig.name);
+    const value = req.cookies[idpCookie];
+    const ticket = value ? await sessionCookies.open(value) : null;
     // A route host checked where its sign-out came from before it signed the token, so the hop from it (cross-site
     // when route hosts and authenticate are different sites) needs no confirmation, unless this cookie names
     // another session than the token (someone else's token, replayed at this browser).
@@ -277,21 +302,22 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       await cache.deleteSession(sid);
       sessionCookies.forget(sid);
     }
-    reply.clearCookie(cookieName, sessionCookieOptions(secure));
+    reply.clearCookie(idpCookie, sessionCookieOptions(secure));
     if (sids.size > 0) deps.metrics?.signOuts.inc({ kind: 'user' });
     const target = safeRedirectTarget(req.query.redirect_uri, routeOrigins);
     const signedOut = new URL('/.vallum/signed_out', base);
     if (target) signedOut.searchParams.set('redirect_uri', target.href);
+    if (idpConfig.name !== DEFAULT_IDP_NAME) signedOut.searchParams.set('idp', idpConfig.name);
     if (idToken) {
       try {
-        const configuration = await idp.configuration();
+        const configuration = await clientOf(idps, idpConfig.name).configuration();
         if (configuration.serverMetadata().end_session_endpoint) {
           // The IdP comes back the same way whether the user agreed to end its session or declined: `state` only
           // tells the signed-out page that the IdP was asked.
           const url = oidc.buildEndSessionUrl(configuration, {
             id_token_hint: idToken,
             post_logout_redirect_uri: new URL('/.vallum/signed_out', base).href,
-            state: target ? target.href : IDP_ASKED_STATE,
+            state: signOutState(idpConfig.name, target ? target.href : IDP_ASKED_STATE),
           });
           return reply.header('cache-control', 'no-store').redirect(url.href, 302);
         }
@@ -301,7 +327,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     }
     return reply.header('cache-control', 'no-store').redirect(signedOut.href, 302);
   };
-  registerBackchannelLogout(app, { config, cache, idp, metrics: deps.metrics });
+  registerBackchannelLogout(app, { config, cache, idps, metrics: deps.metrics });
   // The confirmation page's form POSTs an empty urlencoded body; only sign-out accepts one here.
   void app.register(async (scope) => {
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, _body, done) => done(null, {}));
@@ -310,10 +336,12 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   });
 
   // The IdP returns the page the user signed out from in `state`; it is validated like any redirect target.
-  app.get<{ Querystring: { redirect_uri?: string; state?: string } }>('/.vallum/signed_out', async (req, reply) => {
-    const target = safeRedirectTarget(req.query.redirect_uri ?? req.query.state, routeOrigins);
-    const idpAsked = req.query.state !== undefined;
-    return sendPage(reply, 200, signedOutPage(req.id, { returnUrl: target?.href, idpAsked, idpHost: new URL(config.idp.issuer).host }));
+  app.get<{ Querystring: { redirect_uri?: string; state?: string; idp?: string } }>('/.vallum/signed_out', async (req, reply) => {
+    const asked = req.query.state === undefined ? undefined : readSignOutState(config, req.query.state);
+    const target = safeRedirectTarget(req.query.redirect_uri ?? asked?.returnTo, routeOrigins);
+    const idpAsked = asked !== undefined;
+    const idp = asked?.idp ?? idpNamed(config.idps, req.query.idp ?? DEFAULT_IDP_NAME) ?? config.idp;
+    return sendPage(reply, 200, signedOutPage(req.id, { returnUrl: target?.href, idpAsked, idpHost: new URL(idp.issuer).host }));
   });
 
   return app;

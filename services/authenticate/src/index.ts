@@ -1,3 +1,3 @@
 export { buildApp, IDP_CALLBACK_PATH, type AuthenticateDeps } from './app.js';
 export { ASYMMETRIC_ALGORITHMS } from './backchannel-logout.js';
-export { createOidcClient, type OidcClient } from '@vallum/idp';
+export { createOidcClients, type OidcClient, type IdpClients } from '@vallum/idp';

@@ -29,6 +29,7 @@ const sessionBody = {
     groups: { type: 'array', items: { type: 'string' } },
     claims: { type: 'object', additionalProperties: true },
     idpSid: { type: 'string' },
+    idp: { type: 'string' },
     idleTimeoutMs: { type: 'number', minimum: 1 },
     authTime: { type: 'number' },
     acr: { type: 'string' },

@@ -11,7 +11,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import type { VallumConfig } from '@vallum/config';
 import { startRedis } from '@vallum/testing';
 import { bulkLoadSessions, bulkSessionId } from './bulk-load.js';
 import { createRedisStore, startTokenRefresher, type IdpChecks } from './index.js';
@@ -50,7 +49,7 @@ test(`${SESSIONS.toLocaleString('en')} sessions in Redis: a refresher pass check
       return { sub: s.sub, email: s.email, groups: s.groups, claims: s.claims };
     },
   };
-  const refresher = startTokenRefresher({ idp: {} as VallumConfig['idp'], tokenRefreshIntervalMs: 60_000 }, store, { checks });
+  const refresher = startTokenRefresher({ idps: {}, tokenRefreshIntervalMs: 60_000 }, store, { checks });
   const rssBefore = process.memoryUsage().rss;
   const redisBefore = await usedMemory();
   const passStart = performance.now();

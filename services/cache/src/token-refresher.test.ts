@@ -4,7 +4,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import type { VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import type { Session } from '@vallum/session';
 import { startRedis } from '@vallum/testing';
@@ -12,7 +11,7 @@ import { createMemoryStore, createRedisStore, startTokenRefresher, type IdpCheck
 
 const SECRET = 's'.repeat(32);
 const INTERVAL_MS = 60_000;
-const config = { idp: {} as VallumConfig['idp'], tokenRefreshIntervalMs: INTERVAL_MS };
+const config = { idps: {}, tokenRefreshIntervalMs: INTERVAL_MS };
 const redis = await startRedis();
 const raw = new Redis(redis.url);
 const closers: Array<() => Promise<unknown>> = [];

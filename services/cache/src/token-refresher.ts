@@ -12,15 +12,16 @@
 // what it does not, is in docs/operations.md ("Refresh at scale").
 import {
   checkSessionUserinfo,
-  createOidcClient,
+  clientOf,
+  createOidcClients,
   endsSession,
   idpErrorCode,
   refreshSessionTokens,
   type IdentityClaims,
   type IdentityFields,
-  type OidcClient,
+  type IdpClients,
 } from '@vallum/idp';
-import type { VallumConfig } from '@vallum/config';
+import { sessionIdp, type VallumConfig } from '@vallum/config';
 import type { Session } from '@vallum/session';
 import { createRepeatedLog, errorFields, errorKey, type LogSink, type VallumMetrics } from '@vallum/telemetry';
 import type { ScheduledCheck, SessionStore } from './memory-store.js';
@@ -48,7 +49,8 @@ export interface TokenRefresher {
 export type RefreshLog = LogSink;
 
 export interface TokenRefresherOptions {
-  idp?: OidcClient;
+  /** The IdPs' clients (one per IdP, as authenticate uses them); made from the config when absent. */
+  idps?: IdpClients;
   /** Replaces the IdP calls (a scale test without an IdP). */
   checks?: IdpChecks;
   log?: RefreshLog;
@@ -58,11 +60,11 @@ export interface TokenRefresherOptions {
 }
 
 export function startTokenRefresher(
-  config: Pick<VallumConfig, 'idp' | 'tokenRefreshIntervalMs'>,
+  config: Pick<VallumConfig, 'idps' | 'tokenRefreshIntervalMs'>,
   store: SessionStore,
   options: TokenRefresherOptions = {},
 ): TokenRefresher {
-  const checks = options.checks ?? oidcChecks(options.idp ?? createOidcClient(config.idp));
+  const checks = options.checks ?? oidcChecks(options.idps ?? createOidcClients(config));
   const log = options.log ?? { info() {}, warn() {}, error() {} };
   // An IdP that is down fails every session's refresh alike: one line per interval with a count, not one each.
   const repeated = createRepeatedLog(log);
@@ -204,8 +206,12 @@ export function startTokenRefresher(
   };
 }
 
-function oidcChecks(idp: OidcClient): IdpChecks {
-  return { refreshTokens: (s) => refreshSessionTokens(idp, s), userinfo: (s) => checkSessionUserinfo(idp, s) };
+/** Each session is refreshed and checked at the IdP that made it. */
+function oidcChecks(idps: IdpClients): IdpChecks {
+  return {
+    refreshTokens: async (s) => refreshSessionTokens(clientOf(idps, sessionIdp(s)), s),
+    userinfo: async (s) => checkSessionUserinfo(clientOf(idps, sessionIdp(s)), s),
+  };
 }
 
 /** JSON with object keys sorted, so the same claims in another order compare equal. */

@@ -139,3 +139,31 @@ test('request headers reach the policy only when it reads them, and never the cr
     access.close();
   }
 });
+
+test("a session of another IdP than the route accepts is sent to sign in at the route's IdPs, warm or cold", async () => {
+  const { access, cookieOf, request, stored } = await setUp();
+  const partnersOnly = { ...route, idps: ['partners'] };
+  const either = { ...route, idps: ['default', 'partners'] };
+  const atDefault = { ...request(await cookieOf(alice)), route: partnersOnly };
+  const cold = await access.check(atDefault);
+  assert.equal(cold.kind, 'sign-in');
+  assert.ok(cold.kind === 'sign-in');
+  const to = new URL(cold.location);
+  assert.deepEqual(
+    [to.pathname, to.searchParams.get('redirect_uri'), to.searchParams.getAll('idp')],
+    ['/.vallum/sign_in', 'https://app.example.com/', ['partners']],
+  );
+  assert.equal(cold.clearCookie, false, 'the hand-off replaces the cookie; another route of the host may still use it');
+  assert.deepEqual(access.tryCheck(atDefault), cold, 'warm: the same answer');
+  assert.equal((await access.check({ ...atDefault, route: either })).kind, 'forward');
+
+  const carol: Session = { ...alice, id: 'sid-c', idp: 'partners' };
+  stored.set(carol.id, carol);
+  const atPartners = request(await cookieOf(carol));
+  const back = await access.check(atPartners);
+  assert.ok(back.kind === 'sign-in');
+  assert.deepEqual(new URL(back.location).searchParams.getAll('idp'), [], 'the default IdP needs no name');
+  assert.equal((await access.check({ ...atPartners, route: partnersOnly })).kind, 'forward');
+  assert.equal(await access.mayOpen(carol, route), false);
+  assert.equal(await access.mayOpen(carol, partnersOnly), true);
+});

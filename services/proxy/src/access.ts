@@ -1,7 +1,7 @@
 // The access decision for one request on a matched route: who is asking (session), may they (authorize), and
 // which identity headers the upstream gets. Everything per request here is served from in-process caches when warm.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { RouteConfig, VallumConfig } from '@vallum/config';
+import { acceptsIdp, DEFAULT_IDP_NAME, type RouteConfig, type VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { ReasonCodes, type Decision, type Identity, type Reason, type RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
@@ -92,6 +92,9 @@ const NO_PATHS: readonly string[] = Object.freeze([]);
  */
 const dropsToken = (session: SessionView) => session.claims.via !== 'idp-token';
 
+/** A workload token is let in by the route's `allow_jwt_issuers`; any other token by the route's IdPs. */
+const tokenAccepted = (route: RouteConfig, session: SessionView) => session.claims.via === 'jwt-issuer' || acceptsIdp(route, session);
+
 /** `max_age` (whole seconds, rounded up) and `acr_values` on the sign-in link of a route that asks for a step-up. */
 function addStepUpParams(url: URL, route: RouteConfig): void {
   if (route.maxSessionAgeMs !== undefined) url.searchParams.set('max_age', String(Math.ceil(route.maxSessionAgeMs / 1000)));
@@ -132,8 +135,12 @@ export function createAccessCheck(deps: {
     const url = new URL('/.vallum/sign_in', config.authenticateServiceUrl);
     url.searchParams.set('redirect_uri', `${route.from}${rawUrl}`);
     addStepUpParams(url, route);
+    // Which IdPs may sign in for this route (several: authenticate lets the user choose).
+    if (route.idps.length !== 1 || route.idps[0] !== DEFAULT_IDP_NAME) for (const idp of route.idps) url.searchParams.append('idp', idp);
     return url.href;
   };
+  /** A session of another IdP than the route accepts: sign in at one it accepts (the hand-off then replaces the cookie). */
+  const signInElsewhere = (r: AccessRequest): AccessResult => ({ kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: false });
   /** Step-up: a session too old or too weak for the route signs in again, with the route's requirement; the session stays. */
   const stepUp = (r: AccessRequest, session: SessionView): AccessResult | undefined => {
     if (r.route.maxSessionAgeMs === undefined && r.route.acrValues === undefined) return undefined;
@@ -211,11 +218,11 @@ export function createAccessCheck(deps: {
   const check = async (r: AccessRequest): Promise<AccessResult> => {
     if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
     const fromCookie = sessions.peek(r.cookie) || (await sessions.fromCookie(r.cookie));
-    if (fromCookie) return stepUp(r, fromCookie) ?? afterSession(r, fromCookie, false);
+    if (fromCookie) return acceptsIdp(r.route, fromCookie) ? (stepUp(r, fromCookie) ?? afterSession(r, fromCookie, false)) : signInElsewhere(r);
     const token = bearerToken(r.authorization);
     if (!token) return { kind: 'sign-in', location: signInUrl(r.route, r.rawUrl), clearCookie: r.cookie !== undefined };
     const viaToken = await bearer.identify(token, r.route.id);
-    if (!viaToken) return UNAUTHORIZED;
+    if (!viaToken || !tokenAccepted(r.route, viaToken)) return UNAUTHORIZED;
     // A bearer token cannot sign in again: one too old or too weak for the route is refused.
     const shortfall = sessionStepUpShortfall(viaToken, r.route, Date.now());
     if (shortfall !== undefined) return { kind: 'deny', email: viaToken.email, reasons: [STEP_UP_REASONS[shortfall]] };
@@ -243,6 +250,7 @@ export function createAccessCheck(deps: {
     },
     async mayOpen(session, route) {
       if (route.allowPublicUnauthenticatedAccess) return true;
+      if (!acceptsIdp(route, session)) return false;
       const decision = await authorize.evaluate({
         routeId: route.id,
         identity: identityOf(session),
@@ -253,11 +261,11 @@ export function createAccessCheck(deps: {
     tryCheck(r) {
       if (r.route.allowPublicUnauthenticatedAccess) return PUBLIC;
       const session = sessions.peek(r.cookie);
-      if (session) return stepUp(r, session) ?? peekAfterSession(r, session);
+      if (session) return acceptsIdp(r.route, session) ? (stepUp(r, session) ?? peekAfterSession(r, session)) : signInElsewhere(r);
       // A memoised bearer token, when there is no cookie to go first (a refused one is answered by `check`).
       const token = r.cookie === undefined ? bearerToken(r.authorization) : undefined;
       const viaToken = token === undefined ? undefined : bearer.peek(token, r.route.id);
-      if (!viaToken || sessionStepUpShortfall(viaToken, r.route, Date.now()) !== undefined) return undefined;
+      if (!viaToken || !tokenAccepted(r.route, viaToken) || sessionStepUpShortfall(viaToken, r.route, Date.now()) !== undefined) return undefined;
       return peekAfterSession(r, viaToken, dropsToken(viaToken));
     },
     check,

@@ -2,7 +2,7 @@
 // as on routes (deny wins): list a user's sessions, revoke one, or revoke all of a user's sessions. Revocations reach
 // every proxy through the cache's change events. Every call is logged at info with the admin who made it.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { compilePolicies, ConfigError, type VallumConfig } from '@vallum/config';
+import { acceptsIdp, compilePolicies, ConfigError, DEFAULT_IDP_NAME, sessionIdp, type VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { replyError } from '@vallum/server-kit';
 import { routeDecision, type RouteAccess } from '@vallum/policy';
@@ -23,7 +23,11 @@ const publicView = (s: SessionView) => ({
   created_at: s.createdAt,
   expires_at: s.expiresAt,
   idp_sid: s.idpSid,
+  idp: sessionIdp(s),
 });
+
+/** Admins sign in at the default IdP: another IdP's groups (a partner's `admins`) never open the admin API. */
+const ADMIN_IDPS = { idps: [DEFAULT_IDP_NAME] };
 
 export function registerAdminApi(app: FastifyInstance, deps: { config: VallumConfig; cache: CacheViewApi; access: AccessCheck }): void {
   const { config, cache, access } = deps;
@@ -34,7 +38,7 @@ export function registerAdminApi(app: FastifyInstance, deps: { config: VallumCon
   const admin = async (req: FastifyRequest, reply: FastifyReply, action: AdminAction): Promise<SessionView | undefined> => {
     reply.header('cache-control', 'no-store');
     const session = await access.identify(requestCookie(req.headers.cookie, config.cookieName), req.headers.authorization);
-    if (!session || session === 'invalid-token') {
+    if (!session || session === 'invalid-token' || !acceptsIdp(ADMIN_IDPS, session)) {
       void replyError(reply, new VallumError(ErrorCodes.UNAUTHORIZED, 'Sign in or send a bearer token.', { status: 401 }), { format: 'json' });
       return undefined;
     }

@@ -83,6 +83,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
     const next = new URL('/.vallum/sign_out', config.authenticateServiceUrl);
     if (route) next.searchParams.set('redirect_uri', `${route.from}/`);
     if (ticket) {
+      // The IdP that made it, read before it ends: authenticate signs out there (and ends its own cookie of that IdP).
+      const idp = (await sessions.fromSid(ticket.sid).catch(() => null))?.idp;
       // Ended in the store before answering: a client that never follows the redirect holds a dead cookie, and every
       // proxy drops its copy on the change event. Only the ID token is kept, briefly, for the IdP's id_token_hint.
       await cache.endSession(ticket.sid, ENDED_SESSION_KEEP_SECONDS);
@@ -95,6 +97,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
         audience: config.authenticateServiceUrl.origin,
         redirectUri: route ? `${route.from}/` : config.authenticateServiceUrl.href,
         sessionExpiresAt: ticket.expiresAt,
+        idp,
       });
       next.searchParams.set('sign_out_token', token);
     }
