@@ -257,7 +257,10 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     ...buildListener(raw, ctx.files.contents, issues),
     namedPolicies: policies.named,
     // Secret files too: a rotated secret (a Kubernetes Secret volume, say) applies without a restart.
-    reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file, ...secretFiles(raw)].filter((f) => f !== undefined)],
+    reloadSources: [
+      ...policies.sources,
+      ...[raw.certificate_file, raw.key_file, raw.downstream_mtls?.ca_file, raw.downstream_mtls?.crl_file, ...secretFiles(raw)].filter((f) => f !== undefined),
+    ],
     globalPolicy: raw.global_policy,
     limits: buildLimits(raw, issues),
     locate: ctx.locate,

@@ -26,6 +26,8 @@ export const ReasonCodes = {
   HEADER_UNAUTHORIZED: 'header-unauthorized',
   TIME_OK: 'time-ok',
   TIME_UNAUTHORIZED: 'time-unauthorized',
+  CLIENT_CERTIFICATE_OK: 'client-certificate-ok',
+  CLIENT_CERTIFICATE_UNAUTHORIZED: 'client-certificate-unauthorized',
   USER_UNAUTHENTICATED: 'user-unauthenticated',
   NEGATION_OK: 'negation-ok',
   NEGATION_UNAUTHORIZED: 'negation-unauthorized',

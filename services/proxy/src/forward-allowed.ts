@@ -15,6 +15,7 @@ import type { ProxyState } from './proxy-state.js';
 import { requestCookie } from './request-cookie.js';
 import { clientAddress } from './trusted-proxies.js';
 import { rewrittenPath } from './upstream-path.js';
+import { peerCertificate } from './client-certificate.js';
 
 /** Larger responses stream through uncached. */
 const MAX_CACHED_BODY_BYTES = 8 * 1024 * 1024;
@@ -58,7 +59,7 @@ export function forwardAllowed(
   }
   const key = `${m.host}${m.path}${m.query}`;
   const maxEntry = Math.min(MAX_CACHED_BODY_BYTES, route.cacheMaxBytes ?? 0);
-  const userIdentified = !route.allowPublicUnauthenticatedAccess || result.identity !== undefined;
+  const userIdentified = !route.allowPublicUnauthenticatedAccess || result.identity !== undefined || fields.clientCertificate !== undefined;
   const counts = state.routeMetrics.get(route.id)?.cache;
   void forwardWithCache(state.forwarder, { ...input, cache, key, userIdentified, identityNames: state.access.stripHeaders, counts }, maxEntry).catch(
     (err: unknown) => failed(err, input),
@@ -106,7 +107,10 @@ function limitRefusal(state: ProxyState, req: IncomingMessage, route: RouteConfi
 
 function headerInput(state: ProxyState, req: IncomingMessage, ids: RequestIds, m: TargetMatch, result: Allowed, upgrade?: string): UpstreamHeadersInput {
   const remote = req.socket.remoteAddress;
+  const mtls = state.config.downstreamMtls;
+  const peer = peerCertificate(req.socket, mtls);
   return {
+    clientCertificate: peer.kind === 'verified' ? [mtls!.fingerprintHeader, peer.info.fingerprint] : undefined,
     headers: req.headers,
     cookieName: state.config.cookieName,
     clientIp: remote,

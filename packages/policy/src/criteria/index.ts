@@ -12,6 +12,7 @@ import { httpMethodCriterion, httpPathCriterion } from './http.js';
 import { sourceIpCriterion } from './source-ip.js';
 import { headerCriterion } from './header.js';
 import { dateCriterion, dayOfWeekCriterion, timeOfDayCriterion } from './time.js';
+import { clientCertificateCriterion } from './client-certificate.js';
 
 export type { CompiledCriterion, CriterionDefinition, CriterionInput, CriterionSyntax, OperandKind } from './criterion.js';
 export { emailDomain } from './domain.js';
@@ -31,6 +32,7 @@ export const CRITERIA: readonly CriterionDefinition[] = [
   httpPathCriterion,
   sourceIpCriterion,
   headerCriterion,
+  clientCertificateCriterion,
   dateCriterion,
   dayOfWeekCriterion,
   timeOfDayCriterion,
