@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { request as httpsRequest } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -111,8 +111,8 @@ interface Answer {
   body: string;
 }
 
-/** One request on a new TLS connection (node https), with `client`'s certificate when given. */
-function get(port: number, host: string, client?: string, headers: Record<string, string> = {}): Promise<Answer> {
+/** One request on a new TLS connection (node https), with `client`'s certificate when given; `agent` may resume a TLS session. */
+function get(port: number, host: string, client?: string, headers: Record<string, string> = {}, agent: Agent | false = false): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
@@ -123,7 +123,7 @@ function get(port: number, host: string, client?: string, headers: Record<string
         headers: { host: `${host}.localhost:${port}`, accept: 'application/json', ...headers },
         ca: readFileSync(file('ca.crt')),
         ...(client ? { cert: readFileSync(file(`${client}.chain`)), key: readFileSync(file(`${client}.key`)) } : {}),
-        agent: false,
+        agent,
       },
       (res) => {
         let body = '';
@@ -291,8 +291,13 @@ test('policy: a certificate is optional; max_verify_depth, the CRL and the finge
 
   const result = await vallum.reload(loadVallumConfigText(text(`${base}\nmax_verify_depth: 2\ncrl_file: ${file('crls.pem')}`), 'vallum.yaml', { env: {} }));
   assert.deepEqual(result.notApplied, []);
-  const carolAgain = await get(port, 'need', 'carol');
-  assert.equal(carolAgain.status, 200, `max_verify_depth 2 after the reload: ${carolAgain.body}`);
+  // A resumed TLS session would have lost the intermediate, so the listener never resumes one (regression).
+  const resuming = new Agent({ keepAlive: false, maxCachedSessions: 10 });
+  for (let i = 0; i < 3; i++) {
+    const carolAgain = await get(port, 'need', 'carol', {}, resuming);
+    assert.equal(carolAgain.status, 200, `max_verify_depth 2 after the reload, connection ${i + 1}: ${carolAgain.body}`);
+  }
+  resuming.destroy();
   assert.equal((await get(port, 'need', 'bob')).status, 495, 'the CRL applies to new connections after the reload');
   assert.equal((await get(port, 'need', 'alice')).status, 200);
 });

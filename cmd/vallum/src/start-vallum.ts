@@ -2,6 +2,7 @@
 // per process talking over HTTP with service tokens. Tests start Vallum through this too.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
@@ -333,9 +334,14 @@ function checkCertificate(options: SecureContextOptions): void {
 
 // --- client certificates (downstream_mtls) ---
 
-/** The listener's certificate, and the CA and CRL client certificates are verified against. */
+/**
+ * The listener's certificate, and the CA and CRL client certificates are verified against. With client
+ * certificates, TLS sessions are never resumed: a resumed session has lost the client's chain, so its depth
+ * could not be checked.
+ */
 function secureContextOptions(tls: { cert: string; key: string }, mtls: DownstreamMtlsConfig | undefined): SecureContextOptions {
-  return mtls ? { cert: tls.cert, key: tls.key, ca: mtls.ca, ...(mtls.crl === undefined ? {} : { crl: [...mtls.crl] }) } : { cert: tls.cert, key: tls.key };
+  if (!mtls) return { cert: tls.cert, key: tls.key };
+  return { cert: tls.cert, key: tls.key, ca: mtls.ca, ...(mtls.crl === undefined ? {} : { crl: [...mtls.crl] }), secureOptions: constants.SSL_OP_NO_TICKET };
 }
 
 /**
