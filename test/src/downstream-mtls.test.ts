@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { loadVallumConfigText, startVallum, type RunningVallum } from '@vallum/cmd';
 import { createApiTokenCodec } from '@vallum/session';
 import { getFreePort, startHttpUpstream, type HttpUpstream } from '@vallum/testing';
+import { VALLUM_BIN } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vallum-mtls-'));
 const file = (name: string) => join(dir, name);
@@ -300,4 +301,60 @@ test('policy: a certificate is optional; max_verify_depth, the CRL and the finge
   resuming.destroy();
   assert.equal((await get(port, 'need', 'bob')).status, 495, 'the CRL applies to new connections after the reload');
   assert.equal((await get(port, 'need', 'alice')).status, 200);
+});
+
+test('vallum policy explain --client-cert, a fixture with request.client_certificate, and diff with users that hold certificates', async () => {
+  const mtls = `ca_file: ${file('ca.crt')}\nenforcement: policy`;
+  const write = (name: string, fingerprint: string) => {
+    writeFileSync(
+      file(name),
+      configText(8443, mtls, route('pinned', 8443, certRule(`{ fingerprint: "${fingerprint}" }`)).replace('  - from', '  - name: pinned\n    from')),
+    );
+    return file(name);
+  };
+  const before = write('before.yaml', fingerprintColons('alice'));
+  const after = write('after.yaml', fingerprintHex('dave'));
+  const vallum = (...args: string[]) =>
+    promisify(execFile)(process.execPath, [VALLUM_BIN, 'policy', ...args]).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: `${err.stdout}${err.stderr}` }),
+    );
+  const explain = (client: string) =>
+    vallum('explain', '--config', before, '--route', 'pinned', '--email', 'ops@example.com', '--groups', 'engineering', '--client-cert', file(`${client}.crt`));
+  const allowed = await explain('alice');
+  assert.equal(allowed.code, 0, allowed.stdout);
+  assert.match(allowed.stdout, /client-certificate-ok/);
+  const refused = await explain('dave');
+  assert.equal(refused.code, 1, refused.stdout);
+  assert.match(refused.stdout, /client-certificate-unauthorized: requires an accepted client certificate/);
+
+  writeFileSync(
+    file('fixture.yaml'),
+    `config: before.yaml
+users:
+  ops: { email: ops@example.com, groups: [engineering] }
+cases:
+  - { name: alice's certificate, user: ops, request: { route: pinned, client_certificate: alice.crt }, expect: allow, reasons: [client-certificate-ok] }
+  - { name: her fingerprint as facts, user: ops, request: { route: pinned, client_certificate: { fingerprint: "${fingerprintHex('alice')}" } }, expect: allow }
+  - { name: dave's certificate, user: ops, request: { route: pinned, client_certificate: dave.crt }, expect: deny }
+  - { name: no certificate, user: ops, request: { route: pinned }, expect: deny, reasons: [client-certificate-unauthorized] }
+`,
+  );
+  const fixture = await vallum('test', file('fixture.yaml'));
+  assert.equal(fixture.code, 0, fixture.stdout);
+  assert.match(fixture.stdout, /4 passed, 0 failed/);
+
+  writeFileSync(
+    file('users.yaml'),
+    `users:
+  alice: { email: alice@example.com, groups: [engineering], client_certificate: alice.crt }
+  dave: { email: dave@example.com, groups: [engineering], client_certificate: dave.crt }
+  nocert: { email: nocert@example.com, groups: [engineering] }
+`,
+  );
+  const diff = await vallum('diff', before, after, '--users', file('users.yaml'));
+  assert.equal(diff.code, 0, diff.stdout);
+  assert.match(diff.stdout, /^- alice loses pinned GET \/$/m);
+  assert.match(diff.stdout, /^\+ dave gains pinned GET \/$/m);
+  assert.doesNotMatch(diff.stdout, /nocert/);
 });
