@@ -303,6 +303,32 @@ test('policy: a certificate is optional; max_verify_depth, the CRL and the finge
   assert.equal((await get(port, 'need', 'alice')).status, 200);
 });
 
+test('split mode: the certificate facts reach the authorize service over HTTP, and its decision follows them', async () => {
+  const [proxyPort, authorizePort, cachePort] = [await getFreePort(), await getFreePort(), await getFreePort()];
+  const peers = `authorize_service_url: http://127.0.0.1:${authorizePort}\ncache_service_url: http://127.0.0.1:${cachePort}\n`;
+  const routes = route('by-cn', proxyPort, certRule('{ subject_cn: alice, issuer: "CN=Vallum Test Client CA, O=Vallum Test" }'));
+  const proxyText = peers + configText(proxyPort, `ca_file: ${file('ca.crt')}\nenforcement: policy`, routes);
+  // The other services listen on plain http and know nothing of client certificates: only the proxy sees them.
+  const backText = proxyText.replace(/certificate_file:.*\nkey_file:.*\ndownstream_mtls:\n(?: {2}.*\n)+/, '');
+  assert.doesNotMatch(backText, /downstream_mtls/);
+  for (const [service, port, text] of [
+    ['cache', cachePort, backText],
+    ['authorize', authorizePort, backText],
+    ['proxy', proxyPort, proxyText],
+  ] as const) {
+    running.push(await startVallum(loadVallumConfigText(text, 'vallum.yaml', { env: {} }), { service, address: `127.0.0.1:${port}`, logger: false }));
+  }
+  const bearer = { authorization: `Bearer ${token}` };
+  const alice = await get(proxyPort, 'by-cn', 'alice', bearer);
+  assert.equal(alice.status, 200, alice.body);
+  assert.equal(upstreamSaw(alice).fingerprint, fingerprintHex('alice'));
+  assert.equal((await get(proxyPort, 'by-cn', 'alice', bearer)).status, 200, 'from the decision cache');
+  const dave = await get(proxyPort, 'by-cn', 'dave', bearer);
+  assert.equal(dave.status, 403, 'a decision made for alice is not reused for dave');
+  assert.match(dave.body, /client-certificate-unauthorized/);
+  assert.equal((await get(proxyPort, 'by-cn', undefined, bearer)).status, 403);
+});
+
 test('vallum policy explain --client-cert, a fixture with request.client_certificate, and diff with users that hold certificates', async () => {
   const mtls = `ca_file: ${file('ca.crt')}\nenforcement: policy`;
   const write = (name: string, fingerprint: string) => {
