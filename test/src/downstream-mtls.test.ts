@@ -301,6 +301,18 @@ test('policy: a certificate is optional; max_verify_depth, the CRL and the finge
   resuming.destroy();
   assert.equal((await get(port, 'need', 'bob')).status, 495, 'the CRL applies to new connections after the reload');
   assert.equal((await get(port, 'need', 'alice')).status, 200);
+
+  // The handshake keeps what it did at start, and says so; meanwhile requests are checked as the new mode says.
+  const strict = await vallum.reload(
+    loadVallumConfigText(text(`${base}\nenforcement: reject_connection`.replace('enforcement: policy\n', '')), 'vallum.yaml', { env: {} }),
+  );
+  assert.match(
+    strict.notApplied.join('\n'),
+    /enforcement changed to reject_connection: TLS handshakes keep accepting connections without a valid certificate until a restart/,
+  );
+  const refused = await get(port, 'open');
+  assert.equal(refused.status, 495, 'fail closed: every route requires a certificate under reject_connection');
+  assert.equal((await get(port, 'open', 'alice')).status, 200);
 });
 
 test('split mode: the certificate facts reach the authorize service over HTTP, and its decision follows them', async () => {

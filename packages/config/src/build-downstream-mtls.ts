@@ -8,8 +8,10 @@ import { fileText, type FileContents } from './file-contents.js';
 export type DownstreamMtlsEnforcement = (typeof DOWNSTREAM_MTLS_ENFORCEMENTS)[number];
 
 export interface DownstreamMtlsConfig {
-  /** PEM CA certificates that issue the accepted client certificates. */
+  /** PEM CA certificates that issue the accepted client certificates, as the file holds them (Node's `ca`). */
   ca: string;
+  /** The same, one PEM certificate each. */
+  caCertificates: readonly string[];
   /** PEM CRLs, one per entry (Node reads one CRL from each); a certificate listed in one is refused. */
   crl: readonly string[] | undefined;
   enforcement: DownstreamMtlsEnforcement;
@@ -19,6 +21,7 @@ export interface DownstreamMtlsConfig {
   fingerprintHeader: string;
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n?/g;
 const PEM_CRL = /-----BEGIN X509 CRL-----[^-]+-----END X509 CRL-----\n?/g;
 
 export const DEFAULT_FINGERPRINT_HEADER = 'x-vallum-client-cert-fingerprint';
@@ -58,6 +61,7 @@ export function buildDownstreamMtls(raw: RawConfig, files: FileContents, issues:
   if (ca === undefined) return undefined;
   return {
     ca,
+    caCertificates: ca.match(PEM_CERTIFICATE) ?? [],
     crl,
     enforcement: m.enforcement ?? 'policy_with_default_deny',
     maxVerifyDepth: m.max_verify_depth ?? 1,

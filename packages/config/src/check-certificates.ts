@@ -31,11 +31,9 @@ function tlsProblem(pems: { cert: string; key: string }): string | undefined {
   }
 }
 
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
-
 function downstreamMtlsIssues(mtls: NonNullable<VallumConfig['downstreamMtls']>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const blocks = mtls.ca.match(PEM_CERTIFICATE) ?? [];
+  const blocks = mtls.caCertificates;
   if (blocks.length === 0) issues.push({ path: ['downstream_mtls', 'ca_file'], message: 'ca_file: no PEM certificate (-----BEGIN CERTIFICATE-----) in it' });
   blocks.forEach((pem, i) => {
     try {

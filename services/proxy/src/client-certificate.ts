@@ -1,8 +1,9 @@
-// The client certificate of a TLS connection (downstream_mtls): verified or not, and what a policy may match of
-// it. Worked out once per connection and kept on the socket, so a keep-alive request costs a property read.
+// The client certificate of a TLS connection (downstream_mtls): verified or not, how deep its chain, and what a
+// policy may match of it. Worked out once per connection and kept on the socket, so a keep-alive request costs a
+// property read; the CA certificates the chain depth is measured against are parsed once per config.
 import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { TLSSocket, DetailedPeerCertificate } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { clientCertificateRequired, type DownstreamMtlsConfig, type RouteConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { clientCertificateInfo, type ClientCertificateInfo } from '@vallum/policy';
@@ -13,39 +14,51 @@ export type PeerCertificate =
   | { kind: 'invalid'; error: string }
   | { kind: 'verified'; info: ClientCertificateInfo; depth: number };
 
+export interface ClientCertificates {
+  /** The connection's client certificate: none without downstream_mtls or on a plain connection. */
+  peer(socket: Socket): PeerCertificate;
+  /** The 495 for a route that requires a verified certificate the connection does not have; undefined when it may pass. */
+  refusal(route: RouteConfig, peer: PeerCertificate): VallumError | undefined;
+}
+
 /** What the socket's handshake said, kept before `max_verify_depth` (which a reload may change) is applied. */
 const HANDSHAKE = Symbol('vallum.clientCertificate');
 type Remembering = Socket & { [HANDSHAKE]?: PeerCertificate };
 
 const NONE: PeerCertificate = Object.freeze({ kind: 'none' });
 const TOO_DEEP = 'CHAIN_TOO_DEEP';
+/** Longer chains than this are not followed (OpenSSL's own default limit is 100). */
+const MAX_CHAIN = 32;
 
-/** The connection's client certificate under `mtls` (none without downstream_mtls or on a plain connection). */
-export function peerCertificate(socket: Socket, mtls: DownstreamMtlsConfig | undefined): PeerCertificate {
-  if (mtls === undefined || !(socket as TLSSocket).encrypted) return NONE;
-  const remembering = socket as Remembering;
-  const handshake = (remembering[HANDSHAKE] ??= readHandshake(socket as TLSSocket));
-  if (handshake.kind === 'verified' && mtls.maxVerifyDepth > 0 && handshake.depth > mtls.maxVerifyDepth) return { kind: 'invalid', error: TOO_DEEP };
-  return handshake;
+export function createClientCertificates(mtls: DownstreamMtlsConfig | undefined): ClientCertificates {
+  const anchors = (mtls?.caCertificates ?? []).map((pem) => new X509Certificate(pem));
+  const peer = (socket: Socket): PeerCertificate => {
+    if (mtls === undefined || !(socket as TLSSocket).encrypted) return NONE;
+    const remembering = socket as Remembering;
+    const handshake = (remembering[HANDSHAKE] ??= readHandshake(socket as TLSSocket, anchors));
+    if (handshake.kind === 'verified' && mtls.maxVerifyDepth > 0 && handshake.depth > mtls.maxVerifyDepth) return { kind: 'invalid', error: TOO_DEEP };
+    return handshake;
+  };
+  return { peer, refusal: (route, p) => refusal(route, mtls, p) };
 }
 
-function readHandshake(socket: TLSSocket): PeerCertificate {
-  // The detailed chain first: after getPeerX509Certificate() Node no longer links the certificate to its issuers.
-  const detailed = socket.getPeerCertificate(true);
-  if (detailed.raw === undefined) return NONE;
+function readHandshake(socket: TLSSocket, anchors: readonly X509Certificate[]): PeerCertificate {
+  const cert = socket.getPeerX509Certificate();
+  if (cert === undefined) return NONE;
   if (!socket.authorized) return { kind: 'invalid', error: String(socket.authorizationError ?? 'UNABLE_TO_VERIFY') };
-  return { kind: 'verified', info: clientCertificateInfo(new X509Certificate(detailed.raw)), depth: chainDepth(detailed) };
+  return { kind: 'verified', info: clientCertificateInfo(cert), depth: chainDepth(cert, anchors) };
 }
 
 /**
- * Certificates from the client's up to the self-signed CA that verified it, that CA not counted: 1 when the CA
- * issued it directly. A chain that does not reach a self-signed certificate counts as endless.
+ * Certificates from the client's up to one a CA in ca_file issued, both counted: 1 when such a CA issued it
+ * directly. OpenSSL has verified the chain already; this only measures it. The chain is what the client sent.
  */
-function chainDepth(leaf: DetailedPeerCertificate): number {
+function chainDepth(leaf: X509Certificate, anchors: readonly X509Certificate[]): number {
   let depth = 0;
-  for (let cert: DetailedPeerCertificate | undefined = leaf; cert !== undefined && depth <= 32; cert = cert.issuerCertificate) {
-    if (cert.issuerCertificate === cert) return depth;
+  for (let cert: X509Certificate | undefined = leaf; cert !== undefined && depth < MAX_CHAIN; cert = cert.issuerCertificate) {
+    if (anchors.some((a) => a.fingerprint256 === cert!.fingerprint256)) return depth;
     depth++;
+    if (anchors.some((a) => cert!.checkIssued(a))) return depth;
   }
   return Number.POSITIVE_INFINITY;
 }
@@ -59,8 +72,7 @@ const WHY: Readonly<Record<string, string>> = {
   [TOO_DEEP]: 'it is issued through more intermediate CAs than allowed',
 };
 
-/** The 495 for a route that requires a verified certificate the connection does not have; undefined when it may pass. */
-export function clientCertificateRefusal(route: RouteConfig, mtls: DownstreamMtlsConfig | undefined, peer: PeerCertificate): VallumError | undefined {
+function refusal(route: RouteConfig, mtls: DownstreamMtlsConfig | undefined, peer: PeerCertificate): VallumError | undefined {
   if (peer.kind === 'verified' || !clientCertificateRequired(route, mtls)) return undefined;
   if (peer.kind === 'none') {
     return new VallumError(ErrorCodes.CLIENT_CERTIFICATE_REQUIRED, 'This application requires a client certificate, and none was presented.', {

@@ -15,7 +15,6 @@ import type { ProxyState } from './proxy-state.js';
 import { requestCookie } from './request-cookie.js';
 import { clientAddress } from './trusted-proxies.js';
 import { rewrittenPath } from './upstream-path.js';
-import { peerCertificate } from './client-certificate.js';
 
 /** Larger responses stream through uncached. */
 const MAX_CACHED_BODY_BYTES = 8 * 1024 * 1024;
@@ -107,10 +106,9 @@ function limitRefusal(state: ProxyState, req: IncomingMessage, route: RouteConfi
 
 function headerInput(state: ProxyState, req: IncomingMessage, ids: RequestIds, m: TargetMatch, result: Allowed, upgrade?: string): UpstreamHeadersInput {
   const remote = req.socket.remoteAddress;
-  const mtls = state.config.downstreamMtls;
-  const peer = peerCertificate(req.socket, mtls);
+  const peer = state.clientCertificates.peer(req.socket);
   return {
-    clientCertificate: peer.kind === 'verified' ? [mtls!.fingerprintHeader, peer.info.fingerprint] : undefined,
+    clientCertificate: peer.kind === 'verified' ? [state.config.downstreamMtls!.fingerprintHeader, peer.info.fingerprint] : undefined,
     headers: req.headers,
     cookieName: state.config.cookieName,
     clientIp: remote,

@@ -22,7 +22,6 @@ import type { ProxyState } from './proxy-state.js';
 import { framingProblem } from './request-framing.js';
 import { respondError, respondRefusal, respondToCheck } from './respond.js';
 import { closeAfter, rawResponse } from './upgrade.js';
-import { clientCertificateRefusal, peerCertificate } from './client-certificate.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -72,8 +71,8 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     if (isOwnPath(m.path)) return ownPages(req, res);
     const record = recordOf(req, res);
     record.route = m.route.id;
-    const peer = peerCertificate(req.socket, state.config.downstreamMtls);
-    const noCertificate = clientCertificateRefusal(m.route, state.config.downstreamMtls, peer);
+    const peer = state.clientCertificates.peer(req.socket);
+    const noCertificate = state.clientCertificates.refusal(m.route, peer);
     if (noCertificate) return respondError(res, noCertificate, record.requestId, req.headers.accept);
     const check = accessRequestOf(state, req, m, record, peer);
     record.clientIp = check.clientIp;
@@ -143,8 +142,8 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const m = matchTarget(state.routes, (req.headers.host ?? '').toLowerCase(), req.url ?? '/');
     if (m.kind === 'refuse') return refuseUpgrade(socket, m.status, m.message);
     if (!m.route.allowWebsockets) return refuseUpgrade(socket, 400, 'Upgrades are not allowed on this route.');
-    const peer = peerCertificate(req.socket, state.config.downstreamMtls);
-    const noCertificate = clientCertificateRefusal(m.route, state.config.downstreamMtls, peer);
+    const peer = state.clientCertificates.peer(req.socket);
+    const noCertificate = state.clientCertificates.refusal(m.route, peer);
     if (noCertificate) return refuseUpgrade(socket, noCertificate.status, noCertificate.message);
     const ids = { requestId: requestIdOf(req), trace: state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)) };
     const check = accessRequestOf(state, req, m, ids, peer);

@@ -9,6 +9,7 @@ import { createOtlpSpanExporter, createTraceStarter, type SpanExporter, type Tra
 import { createHandoffCodec, createSessionCookieCodec, type HandoffCodec, type HotPathCounters, type SessionCookieCodec } from '@vallum/session';
 import { createAccessCheck, type AccessCheck } from './access.js';
 import { createAssertionSigner, type AssertionSigner, type KeyRing } from './assertion.js';
+import { createClientCertificates, type ClientCertificates } from './client-certificate.js';
 import type { ConnectionWatch } from './connection-watch.js';
 import { createHeaderMemo, type HeaderMemo } from './director.js';
 import { createForwarder, type Forwarder } from './forward.js';
@@ -56,6 +57,8 @@ export interface ProxyState {
   readonly traces: TraceStarter;
   /** Where sampled requests' spans go (`tracing.otlp_endpoint`); undefined when tracing is off. */
   readonly spans: SpanExporter | undefined;
+  /** The client certificate of a connection (downstream_mtls), and which routes refuse to go without one. */
+  readonly clientCertificates: ClientCertificates;
 }
 
 export async function createProxyState(config: VallumConfig, deps: ProxyStateDeps): Promise<ProxyState> {
@@ -98,6 +101,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     routeMetrics: createRouteMetrics(deps.metrics, config.routes),
     traces,
     spans,
+    clientCertificates: createClientCertificates(config.downstreamMtls),
   });
 }
 
