@@ -19,6 +19,7 @@ import { fileText, type FileContents } from './file-contents.js';
 import { configMistakes } from './config-mistakes.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { signingKeyProblem } from './signing-key-problem.js';
+import { RESERVED_HEADER } from './reserved-headers.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
 
 export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, RouteLimitConfig {
@@ -123,10 +124,6 @@ export interface BuildContext {
   /** What `readConfigFiles` read for this config. */
   files: ConfigFiles;
 }
-
-/** Headers a claim header may not replace. */
-const RESERVED_HEADER =
-  /^(host|cookie|authorization|proxy-authorization|connection|content-length|content-type|transfer-encoding|upgrade|te|trailer|keep-alive|forwarded|x-forwarded-.*|x-real-ip|x-request-id|x-vallum-.*)$/i;
 
 export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: VallumConfig; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];

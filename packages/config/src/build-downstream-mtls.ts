@@ -4,6 +4,7 @@ import type { RawConfig } from './schema.js';
 import type { ConfigIssue } from './config-issues.js';
 import type { DOWNSTREAM_MTLS_ENFORCEMENTS } from './proxy-schema.js';
 import { fileText, type FileContents } from './file-contents.js';
+import { RESERVED_HEADER } from './reserved-headers.js';
 
 export type DownstreamMtlsEnforcement = (typeof DOWNSTREAM_MTLS_ENFORCEMENTS)[number];
 
@@ -26,10 +27,6 @@ const PEM_CRL = /-----BEGIN X509 CRL-----[^-]+-----END X509 CRL-----\n?/g;
 
 export const DEFAULT_FINGERPRINT_HEADER = 'x-vallum-client-cert-fingerprint';
 
-/** Headers the fingerprint may not travel in: HTTP's own and those Vallum sets otherwise. */
-const RESERVED_HEADER =
-  /^(host|cookie|authorization|proxy-authorization|connection|content-length|content-type|transfer-encoding|upgrade|te|trailer|keep-alive|forwarded|x-forwarded-.*|x-real-ip|x-request-id|x-vallum-(jwt-assertion|claim-.*))$/i;
-
 export function buildDownstreamMtls(raw: RawConfig, files: FileContents, issues: ConfigIssue[]): DownstreamMtlsConfig | undefined {
   routeRequirementIssues(raw, issues);
   const m = raw.downstream_mtls;
@@ -50,7 +47,7 @@ export function buildDownstreamMtls(raw: RawConfig, files: FileContents, issues:
     issues.push({ path: ['downstream_mtls', 'crl_file'], message: 'crl_file: no PEM CRL (-----BEGIN X509 CRL-----) in it' });
   }
   const header = (m.fingerprint_header ?? DEFAULT_FINGERPRINT_HEADER).toLowerCase();
-  if (RESERVED_HEADER.test(header)) {
+  if (RESERVED_HEADER.test(header) && !header.startsWith('x-vallum-client-cert-')) {
     issues.push({
       path: ['downstream_mtls', 'fingerprint_header'],
       message: `'${m.fingerprint_header}' cannot carry the fingerprint: Vallum or HTTP itself sets it`,
