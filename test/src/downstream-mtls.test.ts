@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,7 +19,7 @@ import { VALLUM_BIN } from './harness.js';
 const dir = mkdtempSync(join(tmpdir(), 'vallum-mtls-'));
 const file = (name: string) => join(dir, name);
 const SHARED_SECRET = 's'.repeat(32);
-const HOSTS = ['open', 'app', 'pinned', 'by-email', 'by-dns', 'by-cn', 'by-issuer', 'by-spki', 'need'];
+const HOSTS = ['open', 'app', 'ws', 'pinned', 'by-email', 'by-dns', 'by-cn', 'by-issuer', 'by-spki', 'need'];
 
 const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' }).toString();
 
@@ -138,6 +139,23 @@ function get(port: number, host: string, client?: string, headers: Record<string
   });
 }
 
+/** A WebSocket upgrade without a client certificate, on a raw TLS connection: what the proxy answers. */
+function rawUpgrade(port: number, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername: `${host}.localhost`, ca: readFileSync(file('ca.crt')) }, () => {
+      socket.write(
+        `GET / HTTP/1.1\r\nHost: ${host}.localhost:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+      );
+    });
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy());
+  });
+}
+
 /** curl with `--cert`: its exit code, the status and the body. */
 async function curl(port: number, host: string, client?: string): Promise<{ code: number; status: string; body: string }> {
   const name = `${host}.localhost`;
@@ -191,7 +209,10 @@ const codeOf = (answer: Answer) => (JSON.parse(answer.body) as { code: string })
 
 test('policy_with_default_deny: routes need a verified certificate unless they opt out; its fingerprint goes upstream, a client copy never', async () => {
   const mtls = `ca_file: ${file('ca.crt')}\ncrl_file: ${file('crls.pem')}\nenforcement: policy_with_default_deny`;
-  const { port } = await start(mtls, (p) => route('open', p, `${PUBLIC}\nrequire_client_certificate: false`) + route('app', p, PUBLIC));
+  const { port } = await start(
+    mtls,
+    (p) => route('open', p, `${PUBLIC}\nrequire_client_certificate: false`) + route('app', p, PUBLIC) + route('ws', p, `${PUBLIC}\nallow_websockets: true`),
+  );
   const forged = { 'x-vallum-client-cert-fingerprint': 'f'.repeat(64) };
 
   const alice = await get(port, 'app', 'alice', forged);
@@ -220,6 +241,10 @@ test('policy_with_default_deny: routes need a verified certificate unless they o
     assert.equal(onOpen.status, 200, `${client} on the opted-out route`);
     assert.equal(upstreamSaw(onOpen).fingerprint, null, `${client}: an unverified certificate is never named upstream`);
   }
+
+  const upgrade = await rawUpgrade(port, 'ws');
+  assert.match(upgrade, /^HTTP\/1\.1 495 /, 'a WebSocket upgrade without a certificate is refused too');
+  assert.match(upgrade, /requires a client certificate/);
 
   const viaCurl = await curl(port, 'app', 'alice');
   assert.equal(viaCurl.status, '200');
