@@ -133,15 +133,14 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       }
     : serve;
   const serverOptions = { highWaterMark: SOCKET_BUFFER_BYTES, ...serverLimitOptions(initial.limits) };
+  // Whether the listener asks for client certificates, and with which CA and CRL; the CA and CRL follow reloads.
+  // Only the proxy's listener does: the other services are called by Vallum's own services.
+  const asksForCertificates = service === 'all' || service === 'proxy';
+  let listenerMtls = initial.tls && asksForCertificates ? initial.downstreamMtls : undefined;
   const server = initial.tls
-    ? createHttpsServer(
-        { ...secureContextOptions(initial.tls, initial.downstreamMtls), ...clientCertificateOptions(initial.downstreamMtls), ...serverOptions },
-        handler,
-      )
+    ? createHttpsServer({ ...secureContextOptions(initial.tls, listenerMtls), ...clientCertificateOptions(listenerMtls), ...serverOptions }, handler)
     : createHttpServer(serverOptions, handler);
   let listenerTls = initial.tls;
-  // Whether the listener asks for client certificates, and with which CA and CRL; the CA and CRL follow reloads.
-  let listenerMtls = initial.tls ? initial.downstreamMtls : undefined;
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
   // closeAllConnections() does not reach them, so they are tracked to be ended on shutdown.
   const upgraded = new Set<Duplex>();
@@ -199,7 +198,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       const mtlsChanged = mtls !== undefined && (mtls.ca !== listenerMtls!.ca || mtls.crl?.join('') !== listenerMtls!.crl?.join(''));
       const tlsChanged = tls !== undefined && listenerTls !== undefined && (tls.cert !== listenerTls.cert || tls.key !== listenerTls.key || mtlsChanged);
       if (tlsChanged) checkCertificate(secureContextOptions(tls, mtls ?? listenerMtls));
-      if (listenerTls) notApplied.push(...clientCertificateRestarts(listenerMtls, config.downstreamMtls));
+      if (listenerTls && asksForCertificates) notApplied.push(...clientCertificateRestarts(listenerMtls, config.downstreamMtls));
       if ((tls === undefined) !== (listenerTls === undefined)) {
         notApplied.push(
           tls
