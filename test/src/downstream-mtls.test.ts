@@ -82,8 +82,8 @@ let upstream: HttpUpstream;
 const running: RunningVallum[] = [];
 let token: string;
 
-function configText(port: number, mtls: string, routes: string): string {
-  return `authenticate_service_url: https://authenticate.localhost:${port}
+function configText(port: number, mtls: string, routes: string, top = ''): string {
+  return `${top}authenticate_service_url: https://authenticate.localhost:${port}
 idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
 shared_secret: ${SHARED_SECRET}
 cookie_secret: ${'c'.repeat(32)}
@@ -100,9 +100,13 @@ const route = (host: string, port: number, rule: string) =>
 const PUBLIC = 'allow_public_unauthenticated_access: true';
 const certRule = (matcher: string) => `policy:\n  allow:\n    and:\n      - groups: { has: engineering }\n      - client_certificate: ${matcher}`;
 
-async function start(mtls: string, routes: (port: number) => string): Promise<{ vallum: RunningVallum; port: number; text: (mtls: string) => string }> {
+async function start(
+  mtls: string,
+  routes: (port: number) => string,
+  top = '',
+): Promise<{ vallum: RunningVallum; port: number; text: (mtls: string) => string }> {
   const port = await getFreePort();
-  const text = (m: string) => configText(port, m, routes(port));
+  const text = (m: string) => configText(port, m, routes(port), top);
   const vallum = await startVallum(loadVallumConfigText(text(mtls), 'vallum.yaml', { env: {} }), { address: `127.0.0.1:${port}`, logger: false });
   running.push(vallum);
   return { vallum, port, text };
@@ -114,13 +118,13 @@ interface Answer {
 }
 
 /** One request on a new TLS connection (node https), with `client`'s certificate when given; `agent` may resume a TLS session. */
-function get(port: number, host: string, client?: string, headers: Record<string, string> = {}, agent: Agent | false = false): Promise<Answer> {
+function get(port: number, host: string, client?: string, headers: Record<string, string> = {}, agent: Agent | false = false, path = '/'): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       {
         host: '127.0.0.1',
         port,
-        path: '/',
+        path,
         servername: `${host}.localhost`,
         headers: { host: `${host}.localhost:${port}`, accept: 'application/json', ...headers },
         ca: readFileSync(file('ca.crt')),
@@ -212,6 +216,7 @@ test('policy_with_default_deny: routes need a verified certificate unless they o
   const { port } = await start(
     mtls,
     (p) => route('open', p, `${PUBLIC}\nrequire_client_certificate: false`) + route('app', p, PUBLIC) + route('ws', p, `${PUBLIC}\nallow_websockets: true`),
+    'forward_auth: { trusted_proxies: [127.0.0.1/32] }\n',
   );
   const forged = { 'x-vallum-client-cert-fingerprint': 'f'.repeat(64) };
 
@@ -245,6 +250,14 @@ test('policy_with_default_deny: routes need a verified certificate unless they o
   const upgrade = await rawUpgrade(port, 'ws');
   assert.match(upgrade, /^HTTP\/1\.1 495 /, 'a WebSocket upgrade without a certificate is refused too');
   assert.match(upgrade, /requires a client certificate/);
+
+  // Forward-auth cannot see the certificate the fronting proxy took: such a route fails closed there.
+  const verify = (host: string) =>
+    get(port, 'open', 'alice', { 'x-forwarded-host': `${host}.localhost:${port}`, 'x-forwarded-uri': '/' }, false, '/.vallum/verify');
+  const refusedVerify = await verify('app');
+  assert.equal(refusedVerify.status, 403);
+  assert.match(refusedVerify.body, /requires a client certificate, which forward-auth cannot see/);
+  assert.equal((await verify('open')).status, 200);
 
   const viaCurl = await curl(port, 'app', 'alice');
   assert.equal(viaCurl.status, '200');
