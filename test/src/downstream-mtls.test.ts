@@ -353,6 +353,18 @@ test('policy: a certificate is optional; max_verify_depth, the CRL and the finge
   assert.equal((await get(port, 'open', 'alice')).status, 200);
 });
 
+test('downstream_mtls added by a reload: reported as needing a restart, and routes that require a certificate answer 495 meanwhile', async () => {
+  const port = await getFreePort();
+  const withMtls = configText(port, `ca_file: ${file('ca.crt')}`, route('app', port, PUBLIC));
+  const without = withMtls.replace(/downstream_mtls:\n(?: {2}.*\n)+/, '');
+  const vallum = await startVallum(loadVallumConfigText(without, 'vallum.yaml', { env: {} }), { address: `127.0.0.1:${port}`, logger: false });
+  running.push(vallum);
+  assert.equal((await get(port, 'app', 'alice')).status, 200);
+  const result = await vallum.reload(loadVallumConfigText(withMtls, 'vallum.yaml', { env: {} }));
+  assert.match(result.notApplied.join('\n'), /downstream_mtls was added: .* from a restart on; until then routes that require one answer 495/);
+  assert.equal((await get(port, 'app', 'alice')).status, 495, 'fail closed: the listener did not ask for the certificate');
+});
+
 test('split mode: the certificate facts reach the authorize service over HTTP, and its decision follows them', async () => {
   const [proxyPort, authorizePort, cachePort] = [await getFreePort(), await getFreePort(), await getFreePort()];
   const peers = `authorize_service_url: http://127.0.0.1:${authorizePort}\ncache_service_url: http://127.0.0.1:${cachePort}\n`;

@@ -353,7 +353,9 @@ function clientCertificateOptions(mtls: DownstreamMtlsConfig | undefined) {
 
 /** What a reload cannot change about client certificates on a running listener, one sentence each. */
 function clientCertificateRestarts(running: DownstreamMtlsConfig | undefined, next: DownstreamMtlsConfig | undefined): string[] {
-  if (!running && next) return ['downstream_mtls was added: the listener asks for client certificates from a restart on'];
+  if (!running && next) {
+    return ['downstream_mtls was added: the listener asks for client certificates from a restart on; until then routes that require one answer 495'];
+  }
   if (running && !next) return ['downstream_mtls was removed: the listener keeps asking for client certificates until a restart; no route requires one'];
   if (running && next && (running.enforcement === 'reject_connection') !== (next.enforcement === 'reject_connection')) {
     return [
