@@ -8,6 +8,7 @@ import { createAuthorizer } from '@vallum/authorize';
 import { loadVallumConfig } from './load.js';
 import { readIdentity, readUsers, runFixture } from './policy-fixtures.js';
 import { diffAccess, readUsersFile } from './policy-diff.js';
+import { clientCertificateFile, readUserCertificates } from './client-certificate-input.js';
 import { UsageError, formatHelp, parseCommandArgs, type CommandHelp } from './cli-usage.js';
 
 const HELP: CommandHelp = {
@@ -30,7 +31,7 @@ const HELP: CommandHelp = {
 
 const EXPLAIN_HELP: CommandHelp = {
   usage:
-    'vallum policy explain --config FILE --route ID (--email ADDRESS | --anonymous) [--groups a,b] [--claim name=value]...\n                      [--sub ID] [--acr VALUE] [--auth-time ISO-TIME] [--path /] [--method GET] [--header name:value]... [--ip ADDRESS] [--at ISO-TIME]',
+    'vallum policy explain --config FILE --route ID (--email ADDRESS | --anonymous) [--groups a,b] [--claim name=value]...\n                      [--sub ID] [--acr VALUE] [--auth-time ISO-TIME] [--path /] [--method GET] [--header name:value]... [--ip ADDRESS] [--client-cert PEM] [--at ISO-TIME]',
   summary: "Print the decision of a route's policy (and the global policy) for one identity and request, with every reason.",
   options: [
     ['-c, --config FILE', 'the configuration file (or VALLUM_CONFIG)'],
@@ -44,6 +45,7 @@ const EXPLAIN_HELP: CommandHelp = {
     ['--path, --method', 'the request (default / and GET)'],
     ['--header name:value', 'a request header (repeatable)'],
     ['--ip ADDRESS', 'the client address'],
+    ['--client-cert PEM', 'a client certificate file, as if the listener had verified it (downstream_mtls)'],
     ['--at ISO-TIME', 'evaluate at this time (default now)'],
     ['-h, --help', 'show this help'],
   ],
@@ -66,7 +68,7 @@ const DIFF_HELP: CommandHelp = {
   usage: 'vallum policy diff OLD.yaml NEW.yaml --users users.yaml [--at ISO-TIME]',
   summary: 'List which user gains or loses access to which route, path and method between two configurations.',
   options: [
-    ['--users FILE', 'the users to probe (a map of name to email, groups, claims)'],
+    ['--users FILE', 'the users to probe (a map of name to email, groups, claims, client_certificate)'],
     ['--at ISO-TIME', 'evaluate at this time (default now)'],
     ['-h, --help', 'show this help'],
   ],
@@ -130,6 +132,7 @@ function explain(argv: string[]): number {
     method: { type: 'string' },
     header: { type: 'string', multiple: true },
     ip: { type: 'string' },
+    'client-cert': { type: 'string' },
     at: { type: 'string' },
     acr: { type: 'string' },
     'auth-time': { type: 'string' },
@@ -178,6 +181,7 @@ function explain(argv: string[]): number {
     path: values.path ?? '/',
     headers,
     ...(values.ip ? { sourceIp: values.ip } : {}),
+    ...(values['client-cert'] ? { clientCertificate: clientCertificateFile(values['client-cert'], '--client-cert') } : {}),
   };
   const explanation = createAuthorizer(config).explain({ routeId: route.id, identity, request }, at(values.at));
   console.log(
@@ -233,7 +237,9 @@ function diff(argv: string[]): number {
   if (!oldFile || !newFile || positionals.length !== 2 || !values.users) {
     throw new UsageError('policy diff', 'OLD, NEW and --users are required');
   }
-  const users = readUsers(readUsersFile(values.users), values.users);
+  const listed = readUsersFile(values.users);
+  const certificates = readUserCertificates(listed, values.users);
+  const users = new Map([...readUsers(listed, values.users)].map(([name, identity]) => [name, { ...identity, clientCertificate: certificates.get(name) }]));
   const changes = diffAccess(oldFile, newFile, users, at(values.at));
   if (changes.length === 0) {
     console.log(`no access changes for ${users.size} users`);

@@ -2,7 +2,7 @@
 // methods the policies name), so a policy change can be reviewed before it ships.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import type { Identity, RequestInfo } from '@vallum/policy';
+import type { ClientCertificateInfo, Identity, RequestInfo } from '@vallum/policy';
 import { createAuthorizer, type Authorizer } from '@vallum/authorize';
 import type { VallumConfig } from '@vallum/config';
 import { loadVallumConfig } from './load.js';
@@ -48,7 +48,10 @@ function policiesOf(config: VallumConfig): unknown[] {
   return [...config.routes.map((r) => r.policy), ...config.namedPolicies.map((n) => n.value), config.globalPolicy];
 }
 
-export function diffAccess(oldFile: string, newFile: string, users: ReadonlyMap<string, Identity>, now: number): AccessChange[] {
+/** A user to probe, with the client certificate its requests present, if any. */
+export type ProbeUser = Identity & { clientCertificate?: ClientCertificateInfo | undefined };
+
+export function diffAccess(oldFile: string, newFile: string, users: ReadonlyMap<string, ProbeUser>, now: number): AccessChange[] {
   const before = side(oldFile);
   const after = side(newFile);
   const paths = new Set(['/']);
@@ -60,11 +63,11 @@ export function diffAccess(oldFile: string, newFile: string, users: ReadonlyMap<
     s.config.routes.some((r) => r.id === routeId) && s.authorizer.explain({ routeId, identity, request }, now).decision.allow;
 
   const changes: AccessChange[] = [];
-  for (const [user, identity] of users) {
+  for (const [user, { clientCertificate, ...identity }] of users) {
     for (const [routeId, host] of routes) {
       for (const method of methods) {
         for (const path of [...paths].sort()) {
-          const request = { method, host, path };
+          const request: RequestInfo = clientCertificate ? { method, host, path, clientCertificate } : { method, host, path };
           const was = allowed(before, routeId, identity, request);
           const is = allowed(after, routeId, identity, request);
           if (was !== is) changes.push({ user, change: is ? 'gains' : 'loses', route: routeId, method, path });

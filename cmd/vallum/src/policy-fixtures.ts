@@ -7,6 +7,7 @@ import { VallumError, ErrorCodes, didYouMean } from '@vallum/errors';
 import { compilePolicy, evaluatePolicy, type CompiledPolicy, type Decision, type Identity, type RequestInfo } from '@vallum/policy';
 import { createAuthorizer } from '@vallum/authorize';
 import { loadVallumConfig } from './load.js';
+import { readClientCertificate } from './client-certificate-input.js';
 
 export interface CaseResult {
   name: string;
@@ -24,7 +25,7 @@ const fail = (file: string, message: string): never => {
 };
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const CASE_KEYS = ['name', 'user', 'identity', 'request', 'expect', 'reasons'];
-const REQUEST_KEYS = ['route', 'method', 'path', 'host', 'headers', 'source_ip', 'at'];
+const REQUEST_KEYS = ['route', 'method', 'path', 'host', 'headers', 'source_ip', 'client_certificate', 'at'];
 
 /** `name: {email, groups, claims, sub}`; sub defaults to the email. */
 export function readUsers(value: unknown, file: string): Map<string, Identity> {
@@ -125,6 +126,9 @@ function runCase(raw: unknown, where: string, ctx: { file: string; users: Map<st
     path: String(req.path ?? '/'),
     ...(isRecord(req.headers) ? { headers: lowerKeys(req.headers) } : {}),
     ...(typeof req.source_ip === 'string' ? { sourceIp: req.source_ip } : {}),
+    ...(req.client_certificate === undefined
+      ? {}
+      : { clientCertificate: readClientCertificate(req.client_certificate, dirname(file), `${file}: ${where}.request.client_certificate`) }),
   };
   const decision = decide(typeof req.route === 'string' ? req.route : undefined, identity, request, now);
   const expected = raw.expect as 'allow' | 'deny';

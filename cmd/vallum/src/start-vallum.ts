@@ -2,13 +2,14 @@
 // per process talking over HTTP with service tokens. Tests start Vallum through this too.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { createSecureContext } from 'node:tls';
+import { constants } from 'node:crypto';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { Server as NetServer, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import { createLogger, type VallumMetrics } from '@vallum/telemetry';
-import { DEFAULT_IDP_NAME, policyVersion, secretList, type ServiceName, type VallumConfig } from '@vallum/config';
+import { DEFAULT_IDP_NAME, policyVersion, secretList, type DownstreamMtlsConfig, type ServiceName, type VallumConfig } from '@vallum/config';
 import { cacheView, createHttpAuthorizeClient, createHttpCacheClient, type CacheApi } from '@vallum/service-client';
 import { createServiceTokenSigner } from '@vallum/service-auth';
 import { createHotPathCounters, type HotPathCounters } from '@vallum/session';
@@ -132,8 +133,12 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       }
     : serve;
   const serverOptions = { highWaterMark: SOCKET_BUFFER_BYTES, ...serverLimitOptions(initial.limits) };
+  // Whether the listener asks for client certificates, and with which CA and CRL; the CA and CRL follow reloads.
+  // Only the proxy's listener does: the other services are called by Vallum's own services.
+  const asksForCertificates = service === 'all' || service === 'proxy';
+  let listenerMtls = initial.tls && asksForCertificates ? initial.downstreamMtls : undefined;
   const server = initial.tls
-    ? createHttpsServer({ cert: initial.tls.cert, key: initial.tls.key, ...serverOptions }, handler)
+    ? createHttpsServer({ ...secureContextOptions(initial.tls, listenerMtls), ...clientCertificateOptions(listenerMtls), ...serverOptions }, handler)
     : createHttpServer(serverOptions, handler);
   let listenerTls = initial.tls;
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
@@ -190,8 +195,11 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       const notApplied: string[] = [];
       if (config.metricsAddress !== initial.metricsAddress) notApplied.push('metrics_address changed: the metrics listener stays as it is until a restart');
       const tls = config.tls;
-      const tlsChanged = tls !== undefined && listenerTls !== undefined && (tls.cert !== listenerTls.cert || tls.key !== listenerTls.key);
-      if (tlsChanged) checkCertificate(tls);
+      const mtls = listenerMtls && config.downstreamMtls;
+      const mtlsChanged = mtls !== undefined && (mtls.ca !== listenerMtls!.ca || mtls.crl?.join('') !== listenerMtls!.crl?.join(''));
+      const tlsChanged = tls !== undefined && listenerTls !== undefined && (tls.cert !== listenerTls.cert || tls.key !== listenerTls.key || mtlsChanged);
+      if (tlsChanged) checkCertificate(secureContextOptions(tls, mtls ?? listenerMtls));
+      if (listenerTls && asksForCertificates) notApplied.push(...clientCertificateRestarts(listenerMtls, config.downstreamMtls));
       if ((tls === undefined) !== (listenerTls === undefined)) {
         notApplied.push(
           tls
@@ -202,8 +210,9 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       const next = await buildServices(config, { service, logger, lasting });
       if (tlsChanged) {
         // Handshakes from now on get the new certificate; open connections keep the one they agreed on.
-        (server as HttpsServer).setSecureContext({ cert: tls.cert, key: tls.key });
+        (server as HttpsServer).setSecureContext(secureContextOptions(tls, mtls ?? listenerMtls));
         listenerTls = tls;
+        if (mtls) listenerMtls = { ...listenerMtls!, ca: mtls.ca, crl: mtls.crl };
       }
       applyServerLimits(server, config.limits);
       const previous = current;
@@ -314,13 +323,50 @@ function closeServer(server: { close(cb: () => void): unknown }, err: unknown): 
 }
 
 /** Throws a config error when the listener's certificate and key do not load (or do not match). */
-function checkCertificate(tls: { cert: string; key: string }): void {
+function checkCertificate(options: SecureContextOptions): void {
   try {
-    createSecureContext({ cert: tls.cert, key: tls.key });
+    createSecureContext(options);
   } catch (cause) {
-    throw new VallumError(ErrorCodes.CONFIG_INVALID, `certificate_file/key_file: ${(cause as Error).message}`, { status: 500, cause });
+    const what = options.crl === undefined ? 'certificate_file/key_file' : 'certificate_file/key_file/downstream_mtls';
+    throw new VallumError(ErrorCodes.CONFIG_INVALID, `${what}: ${(cause as Error).message}`, { status: 500, cause });
   }
 }
+
+// --- client certificates (downstream_mtls) ---
+
+/**
+ * The listener's certificate, and the CA and CRL client certificates are verified against. With client
+ * certificates, TLS sessions are never resumed: a resumed session has lost the client's chain, so its depth
+ * could not be checked.
+ */
+function secureContextOptions(tls: { cert: string; key: string }, mtls: DownstreamMtlsConfig | undefined): SecureContextOptions {
+  if (!mtls) return { cert: tls.cert, key: tls.key };
+  return { cert: tls.cert, key: tls.key, ca: mtls.ca, ...(mtls.crl === undefined ? {} : { crl: [...mtls.crl] }), secureOptions: constants.SSL_OP_NO_TICKET };
+}
+
+/**
+ * Node asks for a certificate only when told at start; `reject_connection` lets Node end the handshake of a
+ * connection without a valid one. Otherwise the proxy decides per route (client-certificate.ts in the proxy).
+ */
+function clientCertificateOptions(mtls: DownstreamMtlsConfig | undefined) {
+  return { requestCert: mtls !== undefined, rejectUnauthorized: mtls?.enforcement === 'reject_connection' };
+}
+
+/** What a reload cannot change about client certificates on a running listener, one sentence each. */
+function clientCertificateRestarts(running: DownstreamMtlsConfig | undefined, next: DownstreamMtlsConfig | undefined): string[] {
+  if (!running && next) {
+    return ['downstream_mtls was added: the listener asks for client certificates from a restart on; until then routes that require one answer 495'];
+  }
+  if (running && !next) return ['downstream_mtls was removed: the listener keeps asking for client certificates until a restart; no route requires one'];
+  if (running && next && (running.enforcement === 'reject_connection') !== (next.enforcement === 'reject_connection')) {
+    return [
+      `downstream_mtls.enforcement changed to ${next.enforcement}: TLS handshakes ${running.enforcement === 'reject_connection' ? 'keep refusing' : 'keep accepting'} connections without a valid certificate until a restart; requests are checked as ${next.enforcement} says`,
+    ];
+  }
+  return [];
+}
+
+// --- end client certificates ---
 
 /** How long replaced services keep running for requests they had already accepted. */
 const RETIRE_AFTER_MS = 5_000;

@@ -19,6 +19,7 @@ import { fileText, type FileContents } from './file-contents.js';
 import { configMistakes } from './config-mistakes.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { signingKeyProblem } from './signing-key-problem.js';
+import { RESERVED_HEADER } from './reserved-headers.js';
 import { buildLimits, buildRouteLimits, type LimitsConfig, type RouteLimitConfig } from './build-limits.js';
 import { buildJwtIssuers, buildRouteJwtIssuers, type JwtIssuerConfig } from './build-jwt-issuers.js';
 import { buildRouteStepUp, type RouteStepUpConfig } from './build-step-up.js';
@@ -134,10 +135,6 @@ export interface BuildContext {
   /** What `readConfigFiles` read for this config. */
   files: ConfigFiles;
 }
-
-/** Headers a claim header may not replace. */
-const RESERVED_HEADER =
-  /^(host|cookie|authorization|proxy-authorization|connection|content-length|content-type|transfer-encoding|upgrade|te|trailer|keep-alive|forwarded|x-forwarded-.*|x-real-ip|x-request-id|x-vallum-.*)$/i;
 
 export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: VallumConfig; issues: ConfigIssue[] } {
   const issues: ConfigIssue[] = [];
@@ -265,7 +262,10 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     ...buildListener(raw, ctx.files.contents, issues),
     namedPolicies: policies.named,
     // Secret files too: a rotated secret (a Kubernetes Secret volume, say) applies without a restart.
-    reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file, ...secretFiles(raw)].filter((f) => f !== undefined)],
+    reloadSources: [
+      ...policies.sources,
+      ...[raw.certificate_file, raw.key_file, raw.downstream_mtls?.ca_file, raw.downstream_mtls?.crl_file, ...secretFiles(raw)].filter((f) => f !== undefined),
+    ],
     globalPolicy: raw.global_policy,
     limits: buildLimits(raw, issues),
     jwtIssuers,

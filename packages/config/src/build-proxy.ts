@@ -6,6 +6,7 @@ import type { ConfigIssue, ConfigPath } from './config-issues.js';
 import { parseDuration } from './parse-values.js';
 import type { LB_POLICIES } from './proxy-schema.js';
 import { fileText, type FileContents } from './file-contents.js';
+import { buildDownstreamMtls, type DownstreamMtlsConfig } from './build-downstream-mtls.js';
 
 export type LbPolicy = (typeof LB_POLICIES)[number];
 
@@ -50,6 +51,8 @@ export interface RouteProxyConfig {
   outlier: { consecutiveErrors: number; ejectionMs: number };
   cacheMaxBytes: number | undefined;
   upstreamTls: UpstreamTlsConfig;
+  /** As written: undefined means what downstream_mtls.enforcement says (see clientCertificateRequired). */
+  requireClientCertificate: boolean | undefined;
 }
 
 /** Proxy settings made once at the top level and carried by every route, whose upstreams are built per route. */
@@ -62,6 +65,8 @@ export interface ListenerConfig {
   trustedProxies: readonly string[];
   /** PEM certificate and key of an https listener. */
   tls: { cert: string; key: string } | undefined;
+  /** Client certificates on the https listener; undefined when none are asked for. */
+  downstreamMtls: DownstreamMtlsConfig | undefined;
 }
 
 /** `http://h:1,3` → the URL and its weight 3 (Pomerium's form); no weight means 1. */
@@ -136,6 +141,7 @@ export function buildRouteProxy(r: RawRoute, index: number, weights: number[], f
       cert: file('tls_client_cert_file'),
       key: file('tls_client_key_file'),
     },
+    requireClientCertificate: r.require_client_certificate,
   };
 }
 
@@ -162,5 +168,5 @@ export function buildListener(raw: RawConfig, files: FileContents, issues: Confi
       issues.push({ path: ['certificate_file'], message: `cannot read the listener certificate: ${(cert instanceof Error ? cert : (key as Error)).message}` });
     } else tls = { cert, key };
   }
-  return { trustedProxies, tls };
+  return { trustedProxies, tls, downstreamMtls: buildDownstreamMtls(raw, files, issues) };
 }

@@ -26,6 +26,8 @@ export function readConfigFiles(raw: RawConfig, configFile: string): ConfigFiles
     ...(raw.previous_signing_key_files ?? []),
     raw.certificate_file,
     raw.key_file,
+    raw.downstream_mtls?.ca_file,
+    raw.downstream_mtls?.crl_file,
     ...raw.routes.flatMap((r) => [r.tls_custom_ca_file, r.tls_client_cert_file, r.tls_client_key_file]),
   ];
   const contents = new Map<string, string | Error>();

@@ -15,6 +15,8 @@ export { ENV_OVERRIDES } from './env.js';
 export { LB_POLICIES } from './proxy-schema.js';
 export type { RouteProxyConfig, SharedRouteProxyConfig, ListenerConfig, LbPolicy, HealthCheckConfig, UpstreamTlsConfig } from './build-proxy.js';
 export type { NamedPolicy } from './policy-files.js';
+export { DEFAULT_FINGERPRINT_HEADER, type DownstreamMtlsConfig, type DownstreamMtlsEnforcement } from './build-downstream-mtls.js';
+export { clientCertificateRequired } from './client-certificate-required.js';
 export { policyVersion } from './policy-version.js';
 export { compilePolicies, type CompiledPolicies } from './compile-policies.js';
 export type { LimitsConfig, RateLimitConfig, RouteLimitConfig } from './build-limits.js';

@@ -8,6 +8,7 @@ const Duration = (description: string) => Type.String({ pattern: DURATION_PATTER
 const HeaderMap = (description: string) => Type.Record(Type.String({ pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), Type.String(), { description });
 
 export const LB_POLICIES = ['round_robin', 'least_request', 'random', 'ring_hash'] as const;
+export const DOWNSTREAM_MTLS_ENFORCEMENTS = ['policy', 'policy_with_default_deny', 'reject_connection'] as const;
 
 export const ProxyRouteKeys = {
   path: Type.Optional(Type.String({ pattern: '^/', description: 'Only requests whose normalised path is exactly this' })),
@@ -66,6 +67,12 @@ export const ProxyRouteKeys = {
   tls_skip_verify: Type.Optional(Type.Boolean()),
   tls_client_cert_file: Type.Optional(Type.String({ minLength: 1 })),
   tls_client_key_file: Type.Optional(Type.String({ minLength: 1 })),
+  require_client_certificate: Type.Optional(
+    Type.Boolean({
+      description:
+        'Refuse requests without a verified client certificate (495) before sign-in; default: true under downstream_mtls enforcement policy_with_default_deny, false under policy',
+    }),
+  ),
 };
 
 export const ProxyGlobalKeys = {
@@ -73,4 +80,32 @@ export const ProxyGlobalKeys = {
   trusted_proxies: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { description: 'CIDRs whose X-Forwarded-For is kept' })),
   certificate_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) of the https listener' })),
   key_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of the https listener' })),
+  downstream_mtls: Type.Optional(
+    Type.Object(
+      {
+        ca_file: Type.String({ minLength: 1, description: 'PEM CA certificate(s) that issue the accepted client certificates' }),
+        crl_file: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate revocation list(s), one for each CA in ca_file' })),
+        enforcement: Type.Optional(
+          Type.Union(
+            DOWNSTREAM_MTLS_ENFORCEMENTS.map((e) => Type.Literal(e)),
+            {
+              description:
+                'policy: a certificate is optional, routes and policies may require one; policy_with_default_deny (default): every route requires one unless it sets require_client_certificate: false; reject_connection: the TLS handshake fails without one',
+            },
+          ),
+        ),
+        max_verify_depth: Type.Optional(
+          Type.Integer({ minimum: 0, description: 'Longest accepted chain below a CA in ca_file: 1 (default) = issued by that CA directly; 0 = no limit' }),
+        ),
+        fingerprint_header: Type.Optional(
+          Type.String({
+            pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$",
+            description:
+              "Request header that carries the verified certificate's SHA-256 fingerprint to the upstream (default X-Vallum-Client-Cert-Fingerprint)",
+          }),
+        ),
+      },
+      { additionalProperties: false, description: 'Client certificates (mTLS) on the https listener' },
+    ),
+  ),
 };

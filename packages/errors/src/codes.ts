@@ -41,6 +41,8 @@ export const ErrorCodes = {
   REQUEST_BODY_TOO_LARGE: 'VALLUM_REQUEST_BODY_TOO_LARGE',
   UNSUPPORTED_CONTENT_ENCODING: 'VALLUM_UNSUPPORTED_CONTENT_ENCODING',
   WORKER_EXITED: 'VALLUM_WORKER_EXITED',
+  CLIENT_CERTIFICATE_REQUIRED: 'VALLUM_CLIENT_CERTIFICATE_REQUIRED',
+  CLIENT_CERTIFICATE_INVALID: 'VALLUM_CLIENT_CERTIFICATE_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -126,6 +128,15 @@ export const ERROR_CODE_INFO: Readonly<Record<ErrorCode, ErrorCodeInfo>> = Objec
   VALLUM_WORKER_EXITED: {
     status: 500,
     meaning: 'A worker process of `vallum --workers` exited before it listened, so Vallum did not start; the worker printed why just before.',
+  },
+  VALLUM_CLIENT_CERTIFICATE_REQUIRED: {
+    status: 495,
+    meaning: 'The route requires a client certificate (downstream_mtls) and the connection presented none; configure the client with one.',
+  },
+  VALLUM_CLIENT_CERTIFICATE_INVALID: {
+    status: 495,
+    meaning:
+      'The client certificate is not accepted: issued by a CA not in downstream_mtls.ca_file, revoked (crl_file), expired, or its chain longer than max_verify_depth.',
   },
 });
 

@@ -1,4 +1,5 @@
-export type { Identity, RequestInfo, Reason, Decision } from './types.js';
+export type { Identity, RequestInfo, Reason, Decision, ClientCertificateInfo } from './types.js';
+export { clientCertificateInfo, normalFingerprint } from './client-certificate-info.js';
 export { compilePolicy, validatePolicy, type CompiledPolicy, type CompiledNode, type CompileOptions } from './compile.js';
 export { evaluatePolicy, decide, shadowed } from './evaluate.js';
 export { routeDecision, type RouteAccess } from './route-decision.js';

@@ -10,6 +10,12 @@ type Json = Record<string, unknown>;
 const OPERAND: Record<OperandKind, Json> = {
   string: { type: 'string', minLength: 1 },
   strings: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+  string_or_strings: {
+    anyOf: [
+      { type: 'string', minLength: 1 },
+      { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+    ],
+  },
   scalar: { type: ['string', 'number', 'boolean'] },
   scalars: { type: 'array', minItems: 1, items: { type: ['string', 'number', 'boolean'] } },
   true: { const: true },

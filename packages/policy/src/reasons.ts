@@ -30,6 +30,8 @@ export const ReasonCodes = {
   AUTH_AGE_UNAUTHORIZED: 'auth-age-unauthorized',
   ACR_OK: 'acr-ok',
   ACR_UNAUTHORIZED: 'acr-unauthorized',
+  CLIENT_CERTIFICATE_OK: 'client-certificate-ok',
+  CLIENT_CERTIFICATE_UNAUTHORIZED: 'client-certificate-unauthorized',
   USER_UNAUTHENTICATED: 'user-unauthenticated',
   NEGATION_OK: 'negation-ok',
   NEGATION_UNAUTHORIZED: 'negation-unauthorized',

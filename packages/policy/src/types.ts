@@ -23,6 +23,24 @@ export interface RequestInfo {
   headers?: Readonly<Record<string, string>>;
   /** The client's address as the proxy saw it (IPv4-mapped IPv6 included), for `source_ip`. */
   sourceIp?: string;
+  /** The client certificate the listener verified (downstream_mtls), for `client_certificate`; absent when none was. */
+  clientCertificate?: ClientCertificateInfo;
+}
+
+/** What a policy may match of a verified client certificate (see client-certificate-info.ts). */
+export interface ClientCertificateInfo {
+  /** SHA-256 of the certificate's DER, lower-case hex. */
+  fingerprint: string;
+  /** SHA-256 of its DER SubjectPublicKeyInfo, base64. */
+  spkiHash: string;
+  /** rfc822Name subject alternative names. */
+  sanEmail: readonly string[];
+  /** dNSName subject alternative names. */
+  sanDns: readonly string[];
+  /** The subject's common name, when it has one. */
+  subjectCn?: string;
+  /** The issuer's distinguished name, RFC 4514 (most specific first): `CN=Acme Client CA,O=Acme`. */
+  issuer: string;
 }
 
 export interface Reason {

@@ -51,6 +51,7 @@ const TITLES: Record<number, string> = {
   413: 'Request too large',
   415: 'Request refused',
   429: 'Too many requests',
+  495: 'Client certificate required',
   502: 'Application unavailable',
   503: 'Service unavailable',
   504: 'Application unavailable',

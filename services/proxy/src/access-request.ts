@@ -6,10 +6,12 @@ import type { TargetMatch } from './match-target.js';
 import type { ProxyState } from './proxy-state.js';
 import { requestCookie } from './request-cookie.js';
 import { clientAddress } from './trusted-proxies.js';
+import type { PeerCertificate } from './client-certificate.js';
 
-export function accessRequestOf(state: ProxyState, req: IncomingMessage, m: TargetMatch, ids: RequestIds): AccessRequest {
+export function accessRequestOf(state: ProxyState, req: IncomingMessage, m: TargetMatch, ids: RequestIds, peer: PeerCertificate): AccessRequest {
   const { trusted } = state;
   return {
+    clientCertificate: peer.kind === 'verified' ? peer.info : undefined,
     route: m.route,
     host: m.host,
     method: req.method ?? 'GET',

@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { acceptsIdp, DEFAULT_IDP_NAME, type RouteConfig, type VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
-import { ReasonCodes, type Decision, type Identity, type Reason, type RequestInfo } from '@vallum/policy';
+import { ReasonCodes, type ClientCertificateInfo, type Decision, type Identity, type Reason, type RequestInfo } from '@vallum/policy';
 import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/service-client';
 import { sessionStepUpShortfall, signInTime, type HotPathCounters, type SessionView, type StepUpShortfall } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
@@ -37,6 +37,8 @@ export interface AccessRequest {
   traceparent?: string;
   /** The Authorization header, for bearer tokens when there is no session cookie. */
   authorization?: string;
+  /** The connection's verified client certificate (downstream_mtls), for `client_certificate` criteria. */
+  clientCertificate?: ClientCertificateInfo | undefined;
 }
 
 export type AccessResult =
@@ -78,7 +80,7 @@ export interface AccessCheck {
   mayOpen(session: SessionView, route: RouteConfig): Promise<boolean>;
   /** The policy's view of a session (one object per session copy). */
   identityOf(session: SessionView): Identity;
-  /** Header names clients may never send (the `jwt_claims_headers`), removed like X-Vallum-*. */
+  /** Header names clients may never send (the `jwt_claims_headers`, the client certificate's), removed like X-Vallum-*. */
   readonly stripHeaders: ReadonlySet<string>;
 }
 
@@ -117,7 +119,7 @@ const UNAUTHORIZED: AccessResult = Object.freeze({
 
 export function createAccessCheck(deps: {
   config: Pick<VallumConfig, 'authenticateServiceUrl' | 'idp' | 'sharedSecret' | 'serviceAccountMaxLifetimeMs'> &
-    Partial<Pick<VallumConfig, 'previousSharedSecrets' | 'jwtIssuers' | 'routes'>> &
+    Partial<Pick<VallumConfig, 'previousSharedSecrets' | 'jwtIssuers' | 'routes' | 'downstreamMtls'>> &
     IdentityHeaderConfig;
   authorize: AuthorizeApi;
   sessions: SessionResolver;
@@ -173,6 +175,7 @@ export function createAccessCheck(deps: {
       headers: authorize.readsHeaders?.(r.route.id) === false ? NO_HEADERS : policyHeaders(r.headers ?? NO_HEADERS, r.trustedPeer === true),
     };
     if (r.clientIp) request.sourceIp = r.clientIp;
+    if (r.clientCertificate) request.clientCertificate = r.clientCertificate;
     const input: AuthorizeRequest = { routeId: r.route.id, identity: identityOf(session), request };
     if (r.requestId) input.requestId = r.requestId;
     if (r.traceparent) input.traceparent = r.traceparent;
@@ -205,10 +208,22 @@ export function createAccessCheck(deps: {
     dropAuthorization: boolean,
     decision: Decision,
   ): AccessResult => {
-    const { route, cookie, authorization, method, host, path, otherPaths, clientIp } = r;
+    const { route, cookie, authorization, method, host, path, otherPaths, clientIp, clientCertificate } = r;
     const forPolicy = input.request.headers ?? NO_HEADERS;
     const watch = (res: Closable) =>
-      connections.watch(res, { session, cookie, authorization, routeId: route.id, method, host, path, otherPaths, headers: forPolicy, sourceIp: clientIp });
+      connections.watch(res, {
+        session,
+        cookie,
+        authorization,
+        routeId: route.id,
+        method,
+        host,
+        path,
+        otherPaths,
+        headers: forPolicy,
+        sourceIp: clientIp,
+        clientCertificate,
+      });
     const user = session.sub || session.email;
     if (decision.shadow)
       return { kind: 'forward', identity, watch, dropAuthorization, user, email: session.email || session.sub, shadow: true, reasons: decision.reasons };
@@ -234,7 +249,13 @@ export function createAccessCheck(deps: {
   connections.useCheck(async (w) => {
     const now = await identify(w.cookie, w.authorization, w.routeId);
     if (!now || now === 'invalid-token' || now.id !== w.session.id || now.expiresAt <= Date.now()) return false;
-    const request = { method: w.method, host: w.host, headers: w.headers, ...(w.sourceIp ? { sourceIp: w.sourceIp } : {}) };
+    const request = {
+      method: w.method,
+      host: w.host,
+      headers: w.headers,
+      ...(w.sourceIp ? { sourceIp: w.sourceIp } : {}),
+      ...(w.clientCertificate ? { clientCertificate: w.clientCertificate } : {}),
+    };
     const paths = [w.path, ...(w.otherPaths ?? NO_PATHS)];
     const decisions = await Promise.all(
       paths.map((path) => authorize.evaluate({ routeId: w.routeId, identity: identityOf(now), request: { ...request, path } })),
@@ -242,7 +263,7 @@ export function createAccessCheck(deps: {
     return decisions.every((d) => d.allow);
   });
   return {
-    stripHeaders: identityHeaders.names,
+    stripHeaders: config.downstreamMtls ? new Set([...identityHeaders.names, config.downstreamMtls.fingerprintHeader]) : identityHeaders.names,
     identify,
     identityOf,
     close: () => {

@@ -75,3 +75,15 @@ test('a decision larger than the whole bound is not cached', async () => {
   assert.equal(client.size, 0);
   assert.equal(client.bytes, 0);
 });
+
+test('regression: a decision made for one client certificate is never reused for another, or for none', async () => {
+  const inner = counting(() => ({ allow: true, reasons: [], policyVersion: 'v1', cacheableUntil: Date.now() + 10_000 }));
+  const client = createCachingAuthorizeClient(inner, { policyVersion: 'v1' });
+  const cert = (fingerprint: string) => ({ fingerprint, spkiHash: '', sanEmail: [], sanDns: [], issuer: 'CN=ca' });
+  await client.evaluate(input({ clientCertificate: cert('aa') }));
+  await client.evaluate(input({ clientCertificate: cert('aa') }));
+  assert.equal(inner.calls, 1);
+  await client.evaluate(input({ clientCertificate: cert('bb') }));
+  await client.evaluate(input());
+  assert.equal(inner.calls, 3);
+});

@@ -1,6 +1,6 @@
 // Split mode: the proxy reuses an authorize decision only while it cannot change. The key is everything the
 // decision was computed from that the proxy knows (identity from the session, route, method, host, normalised path,
-// client address); the authorize service says until when (never past a time-based criterion's boundary, never for
+// client address, client certificate); the authorize service says until when (never past a time-based criterion's boundary, never for
 // policies that read headers) and under which policy version. Only decisions stamped with the version of this
 // proxy's own config are kept, so while the two processes reload one after the other nothing stale is cached; a
 // reload of this proxy (which watches the same policy files) builds a new, empty cache. The key holds a user's whole
@@ -28,7 +28,7 @@ export function decisionEntryBytes(key: string, decision: Decision): number {
 
 export function decisionCacheKey(input: AuthorizeRequest): string {
   const { routeId, identity, request } = input;
-  return JSON.stringify([routeId, request.method, request.host, request.path, request.sourceIp ?? '', identity]);
+  return JSON.stringify([routeId, request.method, request.host, request.path, request.sourceIp ?? '', request.clientCertificate?.fingerprint ?? '', identity]);
 }
 
 export function createCachingAuthorizeClient(inner: AuthorizeApi, options: CachingOptions): AuthorizeApi & { readonly size: number; readonly bytes: number } {

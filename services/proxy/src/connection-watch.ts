@@ -4,6 +4,7 @@
 // check closes it. The watch outlives config reloads: the newest proxy app installs its check, so open
 // connections are judged by the policy in force now, not the one that let them in.
 import type { SessionView } from '@vallum/session';
+import type { ClientCertificateInfo } from '@vallum/policy';
 
 export const RECHECK_INTERVAL_MS = 2_000;
 
@@ -26,6 +27,7 @@ export interface WatchedRequest {
   otherPaths?: readonly string[] | undefined;
   headers: Readonly<Record<string, string>>;
   sourceIp: string | undefined;
+  clientCertificate?: ClientCertificateInfo | undefined;
 }
 
 export type StillAllowed = (request: WatchedRequest) => Promise<boolean>;

@@ -48,6 +48,8 @@ export interface UpstreamHeadersInput {
   /** Vallum's hop of the trace: the upstream gets its traceparent (the client's is replaced) and a trusted tracestate. */
   trace?: Pick<TraceContext, 'traceparent' | 'tracestate'>;
   identity?: IdentityHeaders;
+  /** The verified client certificate's fingerprint header (downstream_mtls), as a name and value. */
+  clientCertificate?: readonly [string, string] | undefined;
   rules?: RouteHeaderRules;
   /** The protocol of an upgrade (WebSocket) being forwarded; Upgrade is hop-by-hop otherwise. */
   upgrade?: string;
@@ -218,6 +220,7 @@ export function upstreamHeaderList(input: UpstreamHeadersInput): string[] {
   }
   if (input.upgrade) out.push('connection', 'Upgrade', 'upgrade', input.upgrade);
   if (plan !== undefined) for (let i = 0; i < plan.set.length; i++) out.push(plan.set[i]!);
+  if (input.clientCertificate) out.push(input.clientCertificate[0], input.clientCertificate[1]);
   if (input.identity) for (const v of identityList(input.identity, input.memo)) out.push(v);
   return out;
 }

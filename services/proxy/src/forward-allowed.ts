@@ -58,7 +58,7 @@ export function forwardAllowed(
   }
   const key = `${m.host}${m.path}${m.query}`;
   const maxEntry = Math.min(MAX_CACHED_BODY_BYTES, route.cacheMaxBytes ?? 0);
-  const userIdentified = !route.allowPublicUnauthenticatedAccess || result.identity !== undefined;
+  const userIdentified = !route.allowPublicUnauthenticatedAccess || result.identity !== undefined || fields.clientCertificate !== undefined;
   const counts = state.routeMetrics.get(route.id)?.cache;
   void forwardWithCache(state.forwarder, { ...input, cache, key, userIdentified, identityNames: state.access.stripHeaders, counts }, maxEntry).catch(
     (err: unknown) => failed(err, input),
@@ -106,7 +106,9 @@ function limitRefusal(state: ProxyState, req: IncomingMessage, route: RouteConfi
 
 function headerInput(state: ProxyState, req: IncomingMessage, ids: RequestIds, m: TargetMatch, result: Allowed, upgrade?: string): UpstreamHeadersInput {
   const remote = req.socket.remoteAddress;
+  const peer = state.clientCertificates.peer(req.socket);
   return {
+    clientCertificate: peer.kind === 'verified' ? [state.config.downstreamMtls!.fingerprintHeader, peer.info.fingerprint] : undefined,
     headers: req.headers,
     cookieName: state.config.cookieName,
     clientIp: remote,

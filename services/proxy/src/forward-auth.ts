@@ -6,7 +6,7 @@
 // headers on (nginx forwards them to the auth subrequest), so a request that mixes the families, repeats a field or
 // names another host than its own is refused with 400 rather than read one way or the other.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { VallumConfig } from '@vallum/config';
+import { clientCertificateRequired, type VallumConfig } from '@vallum/config';
 import { renderError } from '@vallum/server-kit';
 import type { AccessCheck } from './access.js';
 import { upstreamRequestHeaders } from './director.js';
@@ -60,6 +60,10 @@ export function registerForwardAuth(app: FastifyInstance, deps: { config: Vallum
     const m = matchTarget(routes, host, rawUrl);
     if (m.kind === 'refuse') return m.status === 404 ? { status: 403, headers: {}, body: m.message } : { status: 400, headers: {}, body: m.message };
     const { route, path, otherPaths } = m;
+    // The client's certificate went to the fronting proxy, not to Vallum: a route that requires one fails closed here.
+    if (clientCertificateRequired(route, config.downstreamMtls)) {
+      return { status: 403, headers: {}, body: 'this route requires a client certificate, which forward-auth cannot see' };
+    }
     const result = await access.check({
       route,
       host,

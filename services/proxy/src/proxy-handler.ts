@@ -72,7 +72,10 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     if (isOwnPath(m.path)) return ownPages(req, res);
     const record = recordOf(req, res);
     record.route = m.route.id;
-    const check = accessRequestOf(state, req, m, record);
+    const peer = state.clientCertificates.peer(req.socket);
+    const noCertificate = state.clientCertificates.refusal(m.route, peer);
+    if (noCertificate) return respondError(res, noCertificate, record.requestId, req.headers.accept);
+    const check = accessRequestOf(state, req, m, record, peer);
     record.clientIp = check.clientIp;
     let warm: AccessResult | undefined;
     try {
@@ -157,8 +160,11 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const m = matchTarget(state.routes, (req.headers.host ?? '').toLowerCase(), req.url ?? '/');
     if (m.kind === 'refuse') return refuseUpgrade(socket, m.status, m.message);
     if (!m.route.allowWebsockets) return refuseUpgrade(socket, 400, 'Upgrades are not allowed on this route.');
+    const peer = state.clientCertificates.peer(req.socket);
+    const noCertificate = state.clientCertificates.refusal(m.route, peer);
+    if (noCertificate) return refuseUpgrade(socket, noCertificate.status, noCertificate.message);
     const ids = { requestId: requestIdOf(req), trace: state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)) };
-    const check = accessRequestOf(state, req, m, ids);
+    const check = accessRequestOf(state, req, m, ids, peer);
     const result = state.access.tryCheck(check) ?? (await state.access.check(check));
     if (result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
     if (result.kind === 'deny') return refuseUpgrade(socket, 403, 'Access denied.');

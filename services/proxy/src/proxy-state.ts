@@ -9,6 +9,7 @@ import { createOtlpSpanExporter, createTraceStarter, type SpanExporter, type Tra
 import { createHandoffCodec, createSessionCookieCodec, type HandoffCodec, type HotPathCounters, type SessionCookieCodec } from '@vallum/session';
 import { createAccessCheck, type AccessCheck } from './access.js';
 import { createAssertionSigner, type AssertionSigner, type KeyRing } from './assertion.js';
+import { createClientCertificates, type ClientCertificates } from './client-certificate.js';
 import type { ConnectionWatch } from './connection-watch.js';
 import { createHeaderMemo, type HeaderMemo } from './director.js';
 import { createForwarder, type Forwarder } from './forward.js';
@@ -59,6 +60,8 @@ export interface ProxyState {
   readonly posts: PostKeeper;
   /** Where sampled requests' spans go (`tracing.otlp_endpoint`); undefined when tracing is off. */
   readonly spans: SpanExporter | undefined;
+  /** The client certificate of a connection (downstream_mtls), and which routes refuse to go without one. */
+  readonly clientCertificates: ClientCertificates;
 }
 
 export async function createProxyState(config: VallumConfig, deps: ProxyStateDeps): Promise<ProxyState> {
@@ -103,6 +106,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
     traces,
     spans,
     posts: createPostKeeper(config, cache),
+    clientCertificates: createClientCertificates(config.downstreamMtls),
   });
 }
 

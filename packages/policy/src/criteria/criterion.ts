@@ -29,7 +29,7 @@ export interface CriterionInput {
 }
 
 /** The JSON shape of an operand, for policy/schema.json. */
-export type OperandKind = 'string' | 'strings' | 'scalar' | 'scalars' | 'true' | 'boolean' | 'duration';
+export type OperandKind = 'string' | 'strings' | 'string_or_strings' | 'scalar' | 'scalars' | 'true' | 'boolean' | 'duration';
 
 /** How a criterion's value is written: the source of policy/schema.json (a test holds it to the compiler). */
 export interface CriterionSyntax {
@@ -143,6 +143,39 @@ export function readList<T>(
     else items.push(value);
   });
   return ok ? items : undefined;
+}
+
+/** Reads a mapping whose keys are all optional readers, with at least one present; unknown keys get a did-you-mean. */
+export function readKeys<T extends Record<string, unknown>>(
+  label: string,
+  value: unknown,
+  path: PolicyPath,
+  issues: PolicyIssue[],
+  readers: { [K in keyof T]: (v: unknown, p: PolicyPath, i: PolicyIssue[]) => T[K] | undefined },
+  required: ReadonlyArray<keyof T>,
+): Partial<T> | undefined {
+  const names = Object.keys(readers);
+  if (!isRecord(value)) {
+    issues.push({ path: [...path], message: `${label}: expected a mapping with ${names.join(', ')}` });
+    return undefined;
+  }
+  const out: Partial<T> = {};
+  let ok = true;
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(readers, key)) {
+      issues.push({ path: [...path], message: `unknown key '${key}' for ${label}${didYouMean(key, names)}; expected ${names.join(', ')}` });
+      ok = false;
+      continue;
+    }
+    const read = readers[key as keyof T](value[key], [...path, key], issues);
+    if (read === undefined) ok = false;
+    else out[key as keyof T] = read;
+  }
+  if (ok && !required.some((k) => k in out)) {
+    issues.push({ path: [...path], message: `${label}: expected ${required.join(' and/or ')}` });
+    return undefined;
+  }
+  return ok ? out : undefined;
 }
 
 export interface CriterionText {

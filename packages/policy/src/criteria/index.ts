@@ -14,6 +14,7 @@ import { headerCriterion } from './header.js';
 import { dateCriterion, dayOfWeekCriterion, timeOfDayCriterion } from './time.js';
 import { authAgeCriterion } from './auth-age.js';
 import { acrCriterion } from './acr.js';
+import { clientCertificateCriterion } from './client-certificate.js';
 
 export type { CompiledCriterion, CriterionDefinition, CriterionInput, CriterionSyntax, OperandKind } from './criterion.js';
 export { emailDomain } from './domain.js';
@@ -35,6 +36,7 @@ export const CRITERIA: readonly CriterionDefinition[] = [
   httpPathCriterion,
   sourceIpCriterion,
   headerCriterion,
+  clientCertificateCriterion,
   dateCriterion,
   dayOfWeekCriterion,
   timeOfDayCriterion,

@@ -2,8 +2,8 @@
 // default). Each reports when its answer can next change, so a cached decision never outlives a boundary.
 import { didYouMean } from '@vallum/errors';
 import { ReasonCodes } from '../reasons.js';
-import { isRecord, type PolicyIssue, type PolicyPath } from '../issues.js';
-import { compileOperator, defineCriterion, readList, readString, type CompiledCriterion, type CriterionDefinition } from './criterion.js';
+import type { PolicyIssue, PolicyPath } from '../issues.js';
+import { compileOperator, defineCriterion, readKeys, readList, readString, type CompiledCriterion, type CriterionDefinition } from './criterion.js';
 
 const CODES = { ok: ReasonCodes.TIME_OK, unauthorized: ReasonCodes.TIME_UNAUTHORIZED };
 const MINUTE = 60_000;
@@ -112,39 +112,6 @@ export const dayOfWeekCriterion: CriterionDefinition = {
       issues,
     ),
 };
-
-/** Reads a mapping whose keys are all optional readers, with at least one present; unknown keys get a did-you-mean. */
-function readKeys<T extends Record<string, unknown>>(
-  label: string,
-  value: unknown,
-  path: PolicyPath,
-  issues: PolicyIssue[],
-  readers: { [K in keyof T]: (v: unknown, p: PolicyPath, i: PolicyIssue[]) => T[K] | undefined },
-  required: ReadonlyArray<keyof T>,
-): Partial<T> | undefined {
-  const names = Object.keys(readers);
-  if (!isRecord(value)) {
-    issues.push({ path: [...path], message: `${label}: expected a mapping with ${names.join(', ')}` });
-    return undefined;
-  }
-  const out: Partial<T> = {};
-  let ok = true;
-  for (const key of Object.keys(value)) {
-    if (!Object.hasOwn(readers, key)) {
-      issues.push({ path: [...path], message: `unknown key '${key}' for ${label}${didYouMean(key, names)}; expected ${names.join(', ')}` });
-      ok = false;
-      continue;
-    }
-    const read = readers[key as keyof T](value[key], [...path, key], issues);
-    if (read === undefined) ok = false;
-    else out[key as keyof T] = read;
-  }
-  if (ok && !required.some((k) => k in out)) {
-    issues.push({ path: [...path], message: `${label}: expected ${required.join(' and/or ')}` });
-    return undefined;
-  }
-  return ok ? out : undefined;
-}
 
 function readInstant(value: unknown, path: PolicyPath, issues: PolicyIssue[]): number | undefined {
   const text = value instanceof Date ? value.toISOString() : value;
