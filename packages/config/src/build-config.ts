@@ -39,6 +39,8 @@ export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, R
   /** false: shadow mode for this route's rule. */
   enforce: boolean;
   passIdentityHeaders: boolean;
+  /** CORS preflights are forwarded without a session (and without identity headers). */
+  corsAllowPreflight: boolean;
 }
 
 export interface IdpConfig {
@@ -335,6 +337,7 @@ function buildRoute(
     allowAnyAuthenticatedUser: r.allow_any_authenticated_user ?? false,
     enforce: r.enforce ?? true,
     passIdentityHeaders: r.pass_identity_headers ?? true,
+    corsAllowPreflight: r.cors_allow_preflight ?? false,
     ...buildRouteProxy(r, index, weights, files, issues),
     ...buildRouteLimits(r, index, issues),
   };

@@ -40,6 +40,11 @@ export const RouteSchema = Type.Object(
     allow_any_authenticated_user: Type.Optional(Type.Boolean({ description: 'Allow every signed-in user' })),
     enforce: Type.Optional(Type.Boolean({ description: 'false: shadow mode, the policy allows but logs and counts every would-deny (default true)' })),
     pass_identity_headers: Type.Optional(Type.Boolean({ description: 'Send X-Vallum-Jwt-Assertion and claim headers upstream (default true)' })),
+    cors_allow_preflight: Type.Optional(
+      Type.Boolean({
+        description: 'Forward CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) without a session (default false)',
+      }),
+    ),
     ...ProxyRouteKeys,
     ...LimitRouteKeys,
   },

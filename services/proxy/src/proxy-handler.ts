@@ -1,6 +1,7 @@
 // The proxy's data plane, one request from socket to upstream:
 //   framing (request-framing.ts) → match (match-target.ts) → Vallum's own paths to own-pages.ts
-//   → check (access-request.ts, access.ts) → forward (forward-allowed.ts, forward.ts) | respond (respond.ts).
+//   → CORS preflights the route lets through (cors-preflight.ts) → check (access-request.ts, access.ts)
+//   → forward (forward-allowed.ts, forward.ts) | respond (respond.ts).
 // Everything is read from one ProxyState snapshot (proxy-state.ts); a reload hands new requests a new handler.
 // A warm request goes from the socket to the upstream without a promise: the check answers synchronously when
 // in-process copies hold the answer (tryCheck), and only then falls back to the asynchronous check.
@@ -14,6 +15,7 @@ import { errorFields, errorKey, type RepeatedLog } from '@vallum/telemetry';
 import type { AccessResult } from './access.js';
 import { AccessRecord, createAccessLog } from './access-log.js';
 import { accessRequestOf } from './access-request.js';
+import { isAllowedPreflight, PREFLIGHT } from './cors-preflight.js';
 import { forwardAllowed, forwardAllowedUpgrade } from './forward-allowed.js';
 import type { ForwardInput } from './forward.js';
 import { matchTarget, type TargetMatch } from './match-target.js';
@@ -71,6 +73,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     if (isOwnPath(m.path)) return ownPages(req, res);
     const record = recordOf(req, res);
     record.route = m.route.id;
+    if (isAllowedPreflight(m.route, req)) return answer(req, res, m, PREFLIGHT, record);
     const check = accessRequestOf(state, req, m, record);
     record.clientIp = check.clientIp;
     let warm: AccessResult | undefined;
