@@ -16,6 +16,8 @@ import {
 import type { NamedPolicy } from './policy-files.js';
 import type { ConfigFiles } from './config-files.js';
 import { fileText, type FileContents } from './file-contents.js';
+import type { PageSet } from '@vallum/pages';
+import { buildPages } from './build-branding.js';
 import { configMistakes } from './config-mistakes.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { signingKeyProblem } from './signing-key-problem.js';
@@ -108,6 +110,8 @@ export interface VallumConfig extends ListenerConfig {
   reloadSources: readonly string[];
   globalPolicy: unknown;
   limits: LimitsConfig;
+  /** Every page Vallum renders: `branding` and the `templates_dir` templates, compiled. */
+  pages: PageSet;
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
 }
@@ -259,9 +263,14 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     ...buildListener(raw, ctx.files.contents, issues),
     namedPolicies: policies.named,
     // Secret files too: a rotated secret (a Kubernetes Secret volume, say) applies without a restart.
-    reloadSources: [...policies.sources, ...[raw.certificate_file, raw.key_file, ...secretFiles(raw)].filter((f) => f !== undefined)],
+    reloadSources: [
+      ...policies.sources,
+      ...(ctx.files.templates?.dir ? [ctx.files.templates.dir] : []),
+      ...[raw.certificate_file, raw.key_file, ...secretFiles(raw)].filter((f) => f !== undefined),
+    ],
     globalPolicy: raw.global_policy,
     limits: buildLimits(raw, issues),
+    pages: buildPages(raw, ctx.files.templates ?? { dir: undefined, read: {} }, issues),
     locate: ctx.locate,
   };
   issues.push(

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { DURATION_PATTERN } from './parse-values.js';
 import { ProxyGlobalKeys, ProxyRouteKeys } from './proxy-schema.js';
 import { LimitGlobalKeys, LimitRouteKeys } from './limits-schema.js';
+import { BrandingKeys } from './branding-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
@@ -184,6 +185,7 @@ export const ConfigSchema = Type.Object(
     routes: Type.Array(RouteSchema),
     ...ProxyGlobalKeys,
     ...LimitGlobalKeys,
+    ...BrandingKeys,
   },
   { additionalProperties: false },
 );

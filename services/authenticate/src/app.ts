@@ -10,6 +10,7 @@ import {
   isCrossSiteRequest,
   replyError,
   safeRedirectTarget,
+  pagesOf,
   sendPage,
   sendSignOutConfirmation,
   noteAccess,
@@ -55,6 +56,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     trustTrace: trustedPeer(config.trustedProxies),
     errors: { format: 'negotiate', ...SIGN_IN_FAILED_PAGE },
     fastify: { bodyLimit: 65_536 },
+    pages: config.pages,
   });
   const { cache } = deps;
   const idp = deps.oidc ?? createOidcClient(config.idp);
@@ -272,7 +274,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
   app.get<{ Querystring: { redirect_uri?: string; state?: string } }>('/.vallum/signed_out', async (req, reply) => {
     const target = safeRedirectTarget(req.query.redirect_uri ?? req.query.state, routeOrigins);
     const idpAsked = req.query.state !== undefined;
-    return sendPage(reply, 200, signedOutPage(req.id, { returnUrl: target?.href, idpAsked, idpHost: new URL(config.idp.issuer).host }));
+    return sendPage(reply, 200, signedOutPage(pagesOf(app), req.id, { returnUrl: target?.href, idpAsked, idpHost: new URL(config.idp.issuer).host }));
   });
 
   return app;

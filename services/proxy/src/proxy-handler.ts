@@ -67,7 +67,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const m = matchTarget(state.routes, (req.headers.host ?? '').toLowerCase(), req.url ?? '/');
     if (m.kind === 'refuse') {
       if (isOwnPath(rawPathOf(req.url ?? '/'))) return ownPages(req, res);
-      return respondRefusal(res, m, recordOf(req, res).requestId, req.headers.accept);
+      return respondRefusal(res, m, recordOf(req, res).requestId, req.headers.accept, state.config.pages);
     }
     // Vallum's own pages are a fastify app, which writes their access lines.
     if (isOwnPath(m.path)) return ownPages(req, res);
@@ -95,18 +95,18 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     try {
       if (result.kind !== 'forward') return respondToCheck(state, res, m, result, record.requestId, req.headers.accept);
       const refused = forwardAllowed(state, req, res, m, result, record, upstreamFailed);
-      if (refused) respondError(res, refused, record.requestId, req.headers.accept);
+      if (refused) respondError(res, refused, record.requestId, req.headers.accept, state.config.pages);
     } catch (err) {
       // The process must not die of one request.
       log.error({ request_id: record.requestId, trace_id: record.trace.traceId, err }, 'proxy error');
-      respondError(res, err, record.requestId, req.headers.accept);
+      respondError(res, err, record.requestId, req.headers.accept, state.config.pages);
     }
   };
   const checkFailed = (req: IncomingMessage, res: ServerResponse, err: unknown, record: AccessRecord) => {
     record.decision = 'error';
     if (!isVallumError(err) || err.status >= 500)
       errors.write('error', `check:${errorKey(err)}`, { request_id: record.requestId, trace_id: record.trace.traceId, ...errorFields(err) }, 'proxy error');
-    respondError(res, err, record.requestId, req.headers.accept);
+    respondError(res, err, record.requestId, req.headers.accept, state.config.pages);
   };
   const upstreamFailed = (err: unknown, input: ForwardInput) => {
     // A client that went away has its access line and debug line (access-log.ts), and no one to answer.
@@ -115,13 +115,13 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const ids = { request_id: input.requestId, trace_id: input.traceId, route };
     if (isVallumError(err) && err.status < 500) log.debug({ ...ids, code: err.code }, 'request refused');
     else errors.write('warn', `upstream:${route}:${errorKey(err)}`, { ...ids, ...errorFields(err) }, `upstream of route '${route}' failed`);
-    respondError(input.res, err, input.requestId, input.req.headers.accept);
+    respondError(input.res, err, input.requestId, input.req.headers.accept, state.config.pages);
   };
   const refuseFraming = (req: IncomingMessage, res: ServerResponse, problem: string) => {
     // What else the client sent on this connection cannot be trusted to be framed as we would read it.
     res.setHeader('connection', 'close');
     const { requestId } = recordOf(req, res);
-    respondError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestId, req.headers.accept);
+    respondError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestId, req.headers.accept, state.config.pages);
   };
 
   const refuseUpgrade = (socket: Duplex, status: number, message: string) =>
