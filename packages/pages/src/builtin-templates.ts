@@ -1,5 +1,8 @@
 // Vallum's own page templates: `templates_dir` may replace any of them by a file of the same name (`NAME.html`).
 // Every page is `layout` around one of the others, whose output is the layout's {{{content}}}.
+// A new page (an IdP chooser, say) is three small additions: its template here, its values in PageData
+// (page-set.ts), and `pages.render('NAME', frame, data)` where it is served (pagesOf(app) in a fastify handler);
+// `templates_dir/NAME.html` then replaces it like any other, and the README's table lists it.
 
 export const LAYOUT = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
