@@ -3,7 +3,9 @@
 // branding, and escapes what users and IdPs send.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_PASSWORD, DEMO_USERS, launchBrowser, signInAtDemoIdp } from '@vallum/testing';
@@ -36,6 +38,7 @@ before(async () => {
     allow_public_unauthenticated_access: true
 `,
     configExtra: BRANDING,
+    watch: true,
     files: { 'templates/signed-out.html': '<p id="custom-signed-out">Goodbye from {{idpHost}}, come back soon.</p>' },
   });
   browser = await launchBrowser();
@@ -118,3 +121,27 @@ test('a cross-site sign-out gets the branded confirmation; signed-out is the cus
   await context.close();
   assert.deepEqual(shots.length, 9);
 });
+
+test('an edited template applies after the reload, without a restart', async () => {
+  writeFileSync(join(dirname(stack.configFile), 'templates', 'signed-out.html'), '<p id="custom-signed-out">Edited.</p>');
+  const deadline = Date.now() + 15_000;
+  let text = '';
+  while (Date.now() < deadline && !text.includes('Edited.')) {
+    text = await getText(`${stack.authenticateUrl}/.vallum/signed_out`);
+    if (!text.includes('Edited.')) await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.match(text, /<p id="custom-signed-out">Edited\.<\/p>/);
+});
+
+/** GET on loopback with the URL's Host (route hosts are *.localhost names Node does not resolve). */
+function getText(url: string): Promise<string> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port: u.port, path: u.pathname, headers: { host: u.host }, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+}

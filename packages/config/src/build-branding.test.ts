@@ -53,7 +53,8 @@ test('branding applies to every page; templates_dir replaces a page file by file
   assert.match(out, /<title>Signed out · Acme<\/title>/);
   assert.match(out, /#ff6600/);
   assert.match(config.pages.render('error', { title: 'Oops' }, { message: 'built-in' }), /<p>built-in<\/p>/);
-  assert.ok(config.reloadSources.includes(join(dir, 'templates')), 'an edited template reloads like a policy file');
+  assert.ok(config.reloadSources.includes(join(dir, 'templates')), 'a template added or removed reloads');
+  assert.ok(config.reloadSources.includes(join(dir, 'templates', 'signed-out.html')), 'an edited template reloads');
 });
 
 test('a template with a syntax error is a config error naming the file and line; a missing templates_dir is one too', () => {

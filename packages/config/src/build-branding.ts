@@ -49,3 +49,9 @@ export function buildPages(raw: RawConfig, templates: TemplateFiles, issues: Con
     }
   }
 }
+
+/** What a reload watches: the directory (a template added or removed) and each template read (one edited). */
+export function templateSources(templates: TemplateFiles | undefined): string[] {
+  if (templates?.dir === undefined) return [];
+  return [templates.dir, ...Object.values(templates.read).map((entry) => entry.file)];
+}

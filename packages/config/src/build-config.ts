@@ -17,7 +17,7 @@ import type { NamedPolicy } from './policy-files.js';
 import type { ConfigFiles } from './config-files.js';
 import { fileText, type FileContents } from './file-contents.js';
 import type { PageSet } from '@vallum/pages';
-import { buildPages } from './build-branding.js';
+import { buildPages, templateSources } from './build-branding.js';
 import { configMistakes } from './config-mistakes.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { signingKeyProblem } from './signing-key-problem.js';
@@ -265,7 +265,7 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     // Secret files too: a rotated secret (a Kubernetes Secret volume, say) applies without a restart.
     reloadSources: [
       ...policies.sources,
-      ...(ctx.files.templates?.dir ? [ctx.files.templates.dir] : []),
+      ...templateSources(ctx.files.templates),
       ...[raw.certificate_file, raw.key_file, ...secretFiles(raw)].filter((f) => f !== undefined),
     ],
     globalPolicy: raw.global_policy,
