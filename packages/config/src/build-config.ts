@@ -16,6 +16,8 @@ import {
 import type { NamedPolicy } from './policy-files.js';
 import type { ConfigFiles } from './config-files.js';
 import { fileText, type FileContents } from './file-contents.js';
+import type { PageSet } from '@vallum/pages';
+import { buildPages, templateSources } from './build-branding.js';
 import { configMistakes } from './config-mistakes.js';
 import { parseRedisUrl, type RedisTarget } from './redis-url.js';
 import { signingKeyProblem } from './signing-key-problem.js';
@@ -52,6 +54,8 @@ export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, R
   preservePostMaxBytes: number | undefined;
   /** Names of the IdPs whose sessions this route accepts (`idp`; default: the default IdP alone). */
   idps: readonly string[];
+  /** CORS preflights are forwarded without a session (and without identity headers). */
+  corsAllowPreflight: boolean;
 }
 
 export interface VallumConfig extends ListenerConfig {
@@ -118,6 +122,8 @@ export interface VallumConfig extends ListenerConfig {
   jwtIssuers: readonly JwtIssuerConfig[];
   /** Largest POST body kept through a sign-in (`preserve_post`); 0 = off. */
   preservePostMaxBytes: number;
+  /** Every page Vallum renders: `branding` and the `templates_dir` templates, compiled. */
+  pages: PageSet;
   /** `file:line:column` of a setting, for errors found after loading (e.g. while compiling a policy). */
   locate(path: ConfigPath, atKey?: boolean): string;
 }
@@ -264,12 +270,14 @@ export function buildConfig(raw: RawConfig, ctx: BuildContext): { config?: Vallu
     // Secret files too: a rotated secret (a Kubernetes Secret volume, say) applies without a restart.
     reloadSources: [
       ...policies.sources,
+      ...templateSources(ctx.files.templates),
       ...[raw.certificate_file, raw.key_file, raw.downstream_mtls?.ca_file, raw.downstream_mtls?.crl_file, ...secretFiles(raw)].filter((f) => f !== undefined),
     ],
     globalPolicy: raw.global_policy,
     limits: buildLimits(raw, issues),
     jwtIssuers,
     preservePostMaxBytes: buildPreservePost(raw.preserve_post, ['preserve_post'], issues) ?? DEFAULT_PRESERVE_POST_BYTES,
+    pages: buildPages(raw, ctx.files.templates ?? { dir: undefined, read: {} }, issues),
     locate: ctx.locate,
   };
   issues.push(
@@ -348,6 +356,7 @@ function buildRoute(
     allowAnyAuthenticatedUser: r.allow_any_authenticated_user ?? false,
     enforce: r.enforce ?? true,
     passIdentityHeaders: r.pass_identity_headers ?? true,
+    corsAllowPreflight: r.cors_allow_preflight ?? false,
     ...buildRouteProxy(r, index, weights, files, issues),
     ...buildRouteLimits(r, index, issues),
     ...buildRouteStepUp(r, index, issues),

@@ -4,10 +4,13 @@ import { readFileSync } from 'node:fs';
 import type { RawConfig } from './schema.js';
 import { loadPolicyFiles, type PolicyFiles } from './policy-files.js';
 import type { FileContents } from './file-contents.js';
+import { readTemplateFiles, type TemplateFiles } from './template-files.js';
 
 export interface ConfigFiles {
   contents: FileContents;
   policies: PolicyFiles;
+  /** `branding.templates_dir`; none read when absent. */
+  templates?: TemplateFiles;
 }
 
 /** Reads every file the build will use: a `*_file` secret only when its inline value is absent, as the build does. */
@@ -32,7 +35,7 @@ export function readConfigFiles(raw: RawConfig, configFile: string): ConfigFiles
   ];
   const contents = new Map<string, string | Error>();
   for (const name of names) if (name !== undefined && !contents.has(name)) contents.set(name, readText(name));
-  return { contents, policies: loadPolicyFiles(raw, configFile) };
+  return { contents, policies: loadPolicyFiles(raw, configFile), templates: readTemplateFiles(raw, configFile) };
 }
 
 function readText(file: string): string | Error {

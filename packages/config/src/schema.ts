@@ -6,6 +6,7 @@ import { LimitGlobalKeys, LimitRouteKeys } from './limits-schema.js';
 import { JwtIssuerGlobalKeys, JwtIssuerRouteKeys } from './jwt-issuers-schema.js';
 import { StepUpRouteKeys } from './step-up-schema.js';
 import { PreservePostGlobalKeys, PreservePostRouteKeys } from './preserve-post-schema.js';
+import { BrandingKeys } from './branding-schema.js';
 
 const Url = (description: string) => Type.String({ minLength: 1, description });
 const Secret = (description: string) => Type.String({ minLength: 32, description: `${description} (at least 32 characters)` });
@@ -66,6 +67,11 @@ export const RouteSchema = Type.Object(
     idp: Type.Optional(
       Type.Union([Type.String({ pattern: IDP_NAME_PATTERN }), Type.Array(Type.String({ pattern: IDP_NAME_PATTERN }), { minItems: 1 })], {
         description: `The IdP (a name under idps, or '${DEFAULT_IDP_NAME}') whose sessions this route accepts, or a list of them: the user then picks one on a chooser page (default: ${DEFAULT_IDP_NAME})`,
+      }),
+    ),
+    cors_allow_preflight: Type.Optional(
+      Type.Boolean({
+        description: 'Forward CORS preflights (OPTIONS with Origin and Access-Control-Request-Method) without a session (default false)',
       }),
     ),
     ...ProxyRouteKeys,
@@ -207,6 +213,7 @@ export const ConfigSchema = Type.Object(
     ...LimitGlobalKeys,
     ...JwtIssuerGlobalKeys,
     ...PreservePostGlobalKeys,
+    ...BrandingKeys,
   },
   { additionalProperties: false },
 );

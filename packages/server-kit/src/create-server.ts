@@ -17,6 +17,7 @@ import {
 } from '@vallum/telemetry';
 import { accessLineHook, startAccess } from './access-line.js';
 import { ErrorCodes, VallumError } from '@vallum/errors';
+import type { PageSet } from '@vallum/pages';
 import { renderError, replyError, replyRenderedError, type ErrorRenderOptions } from './error-response.js';
 
 export interface ServerOptions {
@@ -40,6 +41,8 @@ export interface ServerOptions {
   errors?: Pick<ErrorRenderOptions, 'format' | 'title' | 'genericMessage'>;
   /** The service sets its own error handler, through the same renderer (fastify warns when one is replaced). */
   ownErrorHandler?: boolean;
+  /** The config's pages (templates and branding) every page of this app is rendered with; built-in ones by default. */
+  pages?: PageSet | undefined;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -73,7 +76,12 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
   if (logs) app.addHook('onResponse', accessLineHook(createAccessLogger({ service: options.service, level: options.logLevel, format: options.logFormat })));
 
-  const errors: NonNullable<ServerOptions['errors']> = { format: 'json', ...options.errors };
+  if (options.pages) app.decorate('vallumPages', options.pages);
+  const errors: NonNullable<ServerOptions['errors']> & Pick<ErrorRenderOptions, 'pages'> = {
+    format: 'json',
+    ...options.errors,
+    pages: options.pages,
+  };
   if (!options.ownErrorHandler) {
     // A dependency down (the store, the IdP, another service) fails every request alike: logged once per interval.
     const failures = createRepeatedLog(app.log);

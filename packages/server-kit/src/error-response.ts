@@ -5,7 +5,8 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import { ErrorCodes, isVallumError, type ErrorCode } from '@vallum/errors';
-import { escapeHtml, renderPage } from './html.js';
+import { DEFAULT_PAGES, type PageSet } from '@vallum/pages';
+import { pagesOf } from './html.js';
 
 export interface ErrorRenderOptions {
   requestId: string;
@@ -19,6 +20,8 @@ export interface ErrorRenderOptions {
   genericMessage?: string;
   /** Where a "Try again" button on the page leads. */
   retryUrl?: string;
+  /** The config's pages (templates and branding); the built-in ones when absent. */
+  pages?: PageSet | undefined;
 }
 
 export interface RenderedError {
@@ -95,10 +98,9 @@ export function errorView(err: unknown, genericMessage = GENERIC_MESSAGE): Error
 
 export function renderError(err: unknown, options: ErrorRenderOptions): RenderedError {
   const view = errorView(err, options.genericMessage);
-  const reasons = view.reasons ? `<ul id="reasons">${reasonItems(view.reasons)}</ul>` : '';
-  const hint = view.status === 503 ? `<p id="retry-hint">This is usually brief: try again in a few seconds.</p>` : '';
-  const retry = options.retryUrl ? `<p><a class="button" href="${escapeHtml(options.retryUrl)}">Try again</a></p>` : '';
-  return renderErrorView(view, options, `<p>${escapeHtml(view.message)}</p>${reasons}${hint}${retry}`);
+  return renderErrorView(view, options, (pages, frame) =>
+    pages.render('error', frame, { message: view.message, reasons: view.reasons, unavailable: view.status === 503, retryUrl: options.retryUrl }),
+  );
 }
 
 export interface DenialInput {
@@ -109,25 +111,24 @@ export interface DenialInput {
 
 /** The 403 a signed-in user gets when the policy says no: who they are, where, and why. */
 export function renderDenial(input: DenialInput, options: ErrorRenderOptions): RenderedError {
-  const reasons = reasonItems(input.reasons);
-  const html = `<p>You are signed in as <strong id="user">${escapeHtml(input.email || 'an unknown user')}</strong>, but you may not open
-<strong>${escapeHtml(input.host)}</strong>.</p>
-<p>Why:</p><ul id="reasons">${reasons}</ul>
-<form method="post" action="/.vallum/sign_out"><button type="submit">Sign out and use another account</button></form>`;
   const view: ErrorView = { status: 403, code: ErrorCodes.ACCESS_DENIED, message: `You may not open ${input.host}.`, reasons: input.reasons };
-  return renderErrorView(view, options, html);
+  return renderErrorView(view, options, (pages, frame) =>
+    pages.render('denied', frame, { user: input.email || 'an unknown user', host: input.host, reasons: input.reasons }),
+  );
 }
 
-function reasonItems(reasons: readonly Reason[]): string {
-  return reasons.map((r) => `<li data-code="${escapeHtml(r.code)}">${escapeHtml(r.message)}</li>`).join('');
-}
+type PageOf = (pages: PageSet, frame: { title: string; status: number; requestId: string }) => string;
 
-function renderErrorView(view: ErrorView, options: ErrorRenderOptions, html: string): RenderedError {
+function renderErrorView(view: ErrorView, options: ErrorRenderOptions, page: PageOf): RenderedError {
   const json = options.format === 'json' || wantsJson(options.accept);
   const reasons = view.reasons?.map((r) => ({ code: r.code, message: r.message }));
   const body = json
     ? JSON.stringify({ code: view.code, message: view.message, ...(reasons ? { reasons } : {}), request_id: options.requestId })
-    : renderPage({ title: options.title ?? TITLES[view.status] ?? 'Request failed', status: view.status, requestId: options.requestId, body: html });
+    : page(options.pages ?? DEFAULT_PAGES, {
+        title: options.title ?? TITLES[view.status] ?? 'Request failed',
+        status: view.status,
+        requestId: options.requestId,
+      });
   return {
     status: view.status,
     headers: {
@@ -161,5 +162,6 @@ export function sendError(res: ServerResponse, err: unknown, options: ErrorRende
 
 /** renderError + replyRenderedError, for fastify handlers; the request id and Accept header come from the request. */
 export function replyError(reply: FastifyReply, err: unknown, options: Omit<ErrorRenderOptions, 'requestId' | 'accept'> = {}): FastifyReply {
-  return replyRenderedError(reply, renderError(err, { ...options, requestId: reply.request.id, accept: reply.request.headers.accept }));
+  const rendered = renderError(err, { pages: pagesOf(reply.server), ...options, requestId: reply.request.id, accept: reply.request.headers.accept });
+  return replyRenderedError(reply, rendered);
 }

@@ -2,7 +2,8 @@ export { createServer, requestIdOf, type ServerOptions } from './create-server.j
 export { noteAccess, traceOf } from './access-line.js';
 export { isServiceCall, requireServiceAuth, type ServiceAuthOptions } from './require-service-auth.js';
 export { safeRedirectTarget } from './safe-redirect.js';
-export { escapeHtml, renderPage, sendPage, type PageOptions } from './html.js';
+export { pagesOf, sendPage } from './html.js';
+export { escapeHtml, type PageSet } from '@vallum/pages';
 export { isCrossSiteRequest, sendSignOutConfirmation } from './sign-out-intent.js';
 export { clientAddress, createTrustCheck, trustedPeer, type TrustCheck } from './trusted-proxies.js';
 export { addressKey, createRateLimiter, type RateLimiter, type RateLimiterOptions, type RateLimiterStats } from './rate-limiter.js';

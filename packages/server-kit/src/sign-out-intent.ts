@@ -2,7 +2,7 @@
 // A request it cannot vouch for gets a confirmation page instead, whose button POSTs from Vallum's own origin.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import { escapeHtml, renderPage, sendPage } from './html.js';
+import { pagesOf, sendPage } from './html.js';
 
 const one = (value: string | string[] | undefined): string | undefined => (Array.isArray(value) ? value[0] : value);
 
@@ -35,12 +35,7 @@ export function isCrossSiteRequest(headers: IncomingHttpHeaders, trustedOrigins:
 
 /** The page a cross-site sign-out request gets: one button that POSTs the same request from this origin. */
 export function sendSignOutConfirmation(reply: FastifyReply, input: { action: string; requestId: string }): FastifyReply {
-  const html = renderPage({
-    title: 'Sign out?',
-    requestId: input.requestId,
-    body: `<p id="confirm-message">Another site asked to sign you out of Vallum. Nothing has been signed out yet.</p>
-<form method="post" action="${escapeHtml(input.action)}"><button id="confirm-sign-out" type="submit">Sign out</button></form>`,
-  });
+  const html = pagesOf(reply.server).render('sign-out-confirm', { title: 'Sign out?', requestId: input.requestId }, { action: input.action });
   // The button must not be clickable inside another site's frame.
   reply.header('x-frame-options', 'DENY').header('content-security-policy', "frame-ancestors 'none'");
   return sendPage(reply, 200, html);

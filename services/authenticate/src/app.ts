@@ -10,6 +10,7 @@ import {
   isCrossSiteRequest,
   replyError,
   safeRedirectTarget,
+  pagesOf,
   sendPage,
   sendSignOutConfirmation,
   noteAccess,
@@ -70,6 +71,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     trustTrace: trustedPeer(config.trustedProxies),
     errors: { format: 'negotiate', ...SIGN_IN_FAILED_PAGE },
     fastify: { bodyLimit: 65_536 },
+    pages: config.pages,
   });
   const { cache } = deps;
   const idps = deps.idps ?? createOidcClients(config);
@@ -145,7 +147,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
       const existing = await currentSession(req, choice.name);
       if (existing && (!stepUp || sessionStepUpShortfall(existing, requirementOf(stepUp), Date.now()) === undefined)) return handOff(reply, existing, target);
     }
-    if (choices.length > 1) return sendPage(reply, 200, idpChooserPage(req.id, { base, target, idps: choices }));
+    if (choices.length > 1) return sendPage(reply, 200, idpChooserPage(pagesOf(app), req.id, { base, target, idps: choices }));
     const idpConfig = choices[0]!;
     const idp = clientOf(idps, idpConfig.name);
 
@@ -341,7 +343,7 @@ export function buildApp(config: VallumConfig, deps: AuthenticateDeps): FastifyI
     const target = safeRedirectTarget(req.query.redirect_uri ?? asked?.returnTo, routeOrigins);
     const idpAsked = asked !== undefined;
     const idp = asked?.idp ?? idpNamed(config.idps, req.query.idp ?? DEFAULT_IDP_NAME) ?? config.idp;
-    return sendPage(reply, 200, signedOutPage(req.id, { returnUrl: target?.href, idpAsked, idpHost: new URL(idp.issuer).host }));
+    return sendPage(reply, 200, signedOutPage(pagesOf(app), req.id, { returnUrl: target?.href, idpAsked, idpHost: new URL(idp.issuer).host }));
   });
 
   return app;

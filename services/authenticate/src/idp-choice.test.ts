@@ -1,3 +1,4 @@
+import { DEFAULT_PAGES } from '@vallum/pages';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfigText } from '@vallum/config';
@@ -37,7 +38,7 @@ test('a sign-in names its IdPs in the query; none means the default; an unknown 
 
 test('the chooser page escapes what it shows and links each IdP to the normal sign-in', () => {
   const target = new URL('http://app.localhost:8000/a?b="<x>"');
-  const html = idpChooserPage('req-1', { base: new URL('http://authenticate.localhost:8000'), target, idps: Object.values(config.idps) });
+  const html = idpChooserPage(DEFAULT_PAGES, 'req-1', { base: new URL('http://authenticate.localhost:8000'), target, idps: Object.values(config.idps) });
   assert.match(html, /&lt;Partners &amp; co&gt;/);
   assert.doesNotMatch(html, /<Partners/);
   const links = [...html.matchAll(/href="([^"]+)"/g)].map((m) => new URL(m[1]!.replaceAll('&amp;', '&')));

@@ -3,7 +3,7 @@
 // each IdP (one session per IdP, so a user can hold sessions at several at once).
 import { DEFAULT_IDP_NAME, idpNamed, type IdpConfig, type VallumConfig } from '@vallum/config';
 import { VallumError, ErrorCodes } from '@vallum/errors';
-import { escapeHtml, renderPage } from '@vallum/server-kit';
+import type { PageSet } from '@vallum/pages';
 
 /** The IdPs a sign-in may use, in the route's order: those named in the query, or the default IdP. */
 export function requestedIdps(config: Pick<VallumConfig, 'idps'>, search: URLSearchParams): IdpConfig[] {
@@ -34,21 +34,9 @@ export function signInLink(base: URL, target: URL, idp: string): string {
   return url.href;
 }
 
-export function idpChooserPage(requestId: string, options: { base: URL; target: URL; idps: readonly IdpConfig[] }): string {
-  const choices = options.idps
-    .map(
-      (idp) =>
-        `<li><a class="button idp-choice" data-idp="${escapeHtml(idp.name)}" href="${escapeHtml(signInLink(options.base, options.target, idp.name))}">${escapeHtml(idp.displayName)}</a></li>`,
-    )
-    .join('\n');
-  return renderPage({
-    title: 'Choose how to sign in',
-    requestId,
-    body: `<p id="vallum-chooser">${escapeHtml(options.target.host)} accepts more than one identity provider. Sign in with:</p>
-<ul class="idp-choices">
-${choices}
-</ul>`,
-  });
+export function idpChooserPage(pages: PageSet, requestId: string, options: { base: URL; target: URL; idps: readonly IdpConfig[] }): string {
+  const choices = options.idps.map((idp) => ({ name: idp.name, href: signInLink(options.base, options.target, idp.name), label: idp.displayName }));
+  return pages.render('idp-chooser', { title: 'Choose how to sign in', requestId }, { host: options.target.host, choices });
 }
 
 /**

@@ -17,7 +17,7 @@ export interface RequestIds {
 }
 
 /** The access check's verdict, as the access line names it. */
-export type AccessDecision = 'allow' | 'public' | 'deny' | 'would-deny' | 'sign-in' | 'unauthorized' | 'error' | 'none';
+export type AccessDecision = 'allow' | 'public' | 'preflight' | 'deny' | 'would-deny' | 'sign-in' | 'unauthorized' | 'error' | 'none';
 
 export interface AccessLogOptions {
   log: FastifyBaseLogger;
@@ -58,7 +58,7 @@ export class AccessRecord implements RequestIds {
   decided(result: AccessResult): void {
     switch (result.kind) {
       case 'forward':
-        this.decision = result.shadow ? 'would-deny' : result.email === undefined ? 'public' : 'allow';
+        this.decision = result.shadow ? 'would-deny' : result.preflight ? 'preflight' : result.email === undefined ? 'public' : 'allow';
         this.user = result.email;
         if (result.shadow) this.reasons = result.reasons;
         return;

@@ -56,6 +56,8 @@ export type AccessResult =
       /** Let in only because the route's policy does not enforce (shadow mode): the policy would deny, for `reasons`. */
       shadow?: boolean;
       reasons?: readonly Reason[];
+      /** A CORS preflight let through without a session (cors-preflight.ts). */
+      preflight?: boolean;
     }
   | { kind: 'sign-in'; location: string; clearCookie: boolean }
   | { kind: 'deny'; email: string; reasons: readonly Reason[] }

@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { secretList, type RouteConfig, type VallumConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
-import { escapeHtml, renderPage, replyError, sendPage } from '@vallum/server-kit';
+import type { PageSet } from '@vallum/server-kit';
+import { pagesOf, replyError, sendPage } from '@vallum/server-kit';
 import { createApiTokenCodec } from '@vallum/session';
 import { noRouteError } from './refusal-errors.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -29,18 +30,12 @@ export function sameOrigin(headers: { origin?: string | string[] | undefined; 's
   return origin === undefined && headers['sec-fetch-site'] === 'same-origin';
 }
 
-function confirmPage(input: { email: string; target: URL; action: string; requestId: string }): string {
-  const listener = `${input.target.hostname}:${input.target.port}`;
-  return renderPage({
-    title: 'Hand a token to a program?',
-    requestId: input.requestId,
-    body: `<p>Hand a token for <strong id="user">${escapeHtml(input.email)}</strong> to the program listening on
-<strong id="listener">${escapeHtml(listener)}</strong>?</p>
-<p>Anything that holds this token can act as you until you sign out. Say yes only if you just started a command-line
-login on this computer.</p>
-<form method="post" action="${escapeHtml(input.action)}"><button type="submit" id="allow">Yes, hand it the token</button></form>
-<form method="post" action="${escapeHtml(`${input.action}&decline=1`)}"><button type="submit" id="decline">No</button></form>`,
-  });
+function confirmPage(pages: PageSet, input: { email: string; target: URL; action: string; requestId: string }): string {
+  return pages.render(
+    'cli-login-confirm',
+    { title: 'Hand a token to a program?', requestId: input.requestId },
+    { user: input.email, listener: `${input.target.hostname}:${input.target.port}`, action: input.action, declineAction: `${input.action}&decline=1` },
+  );
 }
 
 export function registerCliLogin(
@@ -72,7 +67,8 @@ export function registerCliLogin(
       return reply.redirect(signIn.href, 302);
     }
     const action = `${CLI_LOGIN_PATH}?redirect_uri=${encodeURIComponent(target.href)}`;
-    if (req.method === 'GET') return sendPage(reply, 200, confirmPage({ email: session.email || session.sub, target, action, requestId: req.id }));
+    if (req.method === 'GET')
+      return sendPage(reply, 200, confirmPage(pagesOf(app), { email: session.email || session.sub, target, action, requestId: req.id }));
     if (!sameOrigin(req.headers, route.from)) {
       return replyError(
         reply,
@@ -81,8 +77,8 @@ export function registerCliLogin(
     }
     const listener = `${target.hostname}:${target.port}`;
     if (req.query.decline !== undefined) {
-      const body = `<h1>No token handed out</h1><p>Nothing was sent to the program listening on ${escapeHtml(listener)}. You can close this window.</p>`;
-      return sendPage(reply, 200, renderPage({ title: 'No token handed out', body, requestId: req.id }));
+      const html = pagesOf(app).render('cli-login-declined', { title: 'No token handed out', requestId: req.id }, { listener });
+      return sendPage(reply, 200, html);
     }
     target.searchParams.set('vallum_token', await tokens.sign({ kind: 'session', sid: session.id, expiresAt: session.expiresAt }));
     return reply.redirect(target.href, 303);

@@ -18,13 +18,14 @@ export function buildOwnPages(state: ProxyState, options: { logger?: boolean | u
     trustTrace: (raw) => state.trusted(raw.socket.remoteAddress),
     healthPath: '/.vallum/healthz',
     ownErrorHandler: true,
+    pages: state.config.pages,
   });
   const failures = createRepeatedLog(app.log);
   app.addHook('onClose', async () => failures.close());
   app.setErrorHandler((err: Error, req, reply) => {
     if (!isVallumError(err) || err.status >= 500) failures.write('error', errorKey(err), { reqId: req.id, ...errorFields(err) }, 'proxy error');
     reply.hijack();
-    sendError(reply.raw, err, { requestId: req.id, accept: req.headers.accept });
+    sendError(reply.raw, err, { requestId: req.id, accept: req.headers.accept, pages: state.config.pages });
   });
   void app.register(ownPagesPlugin, state);
   return app;

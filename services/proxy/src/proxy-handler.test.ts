@@ -65,6 +65,12 @@ routes:
   - from: http://public.example.com
     to: ${upstreamUrl}
     allow_public_unauthenticated_access: true
+  - from: http://api.example.com
+    to: ${upstreamUrl}
+    cors_allow_preflight: true
+    set_request_headers: { x-route: api }
+    remove_request_headers: [x-drop-me]
+    policy: { allow: { or: [ { groups: { has: admins } } ] } }
   - from: http://down.example.com
     to: http://127.0.0.1:1
     allow_public_unauthenticated_access: true
@@ -166,6 +172,51 @@ test('check → forward: a session the policy allows gets identity headers; warm
   for (let i = 0; i < 5; i++) assert.equal((await send('/', { host: 'app.example.com', cookie })).status, 200);
   assert.equal(calls.check, before.check);
   assert.equal(calls.getSession, before.getSession);
+});
+
+const PREFLIGHT_HEADERS = { origin: 'http://web.example.com', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-custom' };
+
+test('preflight → forward: a CORS preflight on a cors_allow_preflight route reaches the upstream without a session or identity', async () => {
+  const before = { ...calls };
+  const res = await send(
+    '/items',
+    { host: 'api.example.com', ...PREFLIGHT_HEADERS, 'x-vallum-claim-email': 'mallory@example.com', 'x-vallum-jwt-assertion': 'forged', 'x-drop-me': '1' },
+    'OPTIONS',
+  );
+  assert.equal(res.status, 200);
+  const seen = JSON.parse(res.text) as { method: string; headers: IncomingHttpHeaders };
+  assert.equal(seen.method, 'OPTIONS');
+  assert.equal(seen.headers.origin, 'http://web.example.com');
+  assert.equal(seen.headers['access-control-request-method'], 'PUT');
+  assert.equal(seen.headers['x-vallum-claim-email'], undefined, 'client-sent identity headers are stripped');
+  assert.equal(seen.headers['x-vallum-jwt-assertion'], undefined);
+  assert.equal(seen.headers['x-route'], 'api', "the route's header rules apply");
+  assert.equal(seen.headers['x-drop-me'], undefined);
+  assert.deepEqual({ check: calls.check, getSession: calls.getSession }, { check: before.check, getSession: before.getSession });
+});
+
+test('preflight: anything but a full CORS preflight still needs a session on a cors_allow_preflight route', async () => {
+  const signIn: Array<{ method: string; headers: Record<string, string> }> = [
+    { method: 'OPTIONS', headers: { origin: 'http://web.example.com' } },
+    { method: 'OPTIONS', headers: { 'access-control-request-method': 'PUT' } },
+    { method: 'OPTIONS', headers: { origin: '', 'access-control-request-method': 'PUT' } },
+    { method: 'OPTIONS', headers: {} },
+    { method: 'PUT', headers: PREFLIGHT_HEADERS },
+    { method: 'GET', headers: PREFLIGHT_HEADERS },
+  ];
+  for (const { method, headers } of signIn) {
+    const res = await send('/items', { host: 'api.example.com', ...headers }, method);
+    assert.equal(res.status, 302, `${method} ${JSON.stringify(headers)}`);
+  }
+  // A signed-in caller passes the policy as ever; bob is denied whatever the method.
+  assert.equal((await send('/items', { host: 'api.example.com', cookie: await cookieFor(alice) }, 'PUT')).status, 200);
+  assert.equal((await send('/items', { host: 'api.example.com', cookie: await cookieFor(bob), ...PREFLIGHT_HEADERS }, 'GET')).status, 403);
+});
+
+test('preflight: a route without cors_allow_preflight sends preflights to sign in (default off)', async () => {
+  const res = await send('/items', { host: 'app.example.com', ...PREFLIGHT_HEADERS }, 'OPTIONS');
+  assert.equal(res.status, 302);
+  assert.equal(state.config.routes.find((r) => r.host === 'app.example.com')?.corsAllowPreflight, false);
 });
 
 test('check → respond: a session the policy denies gets the 403 page with the reasons', async () => {

@@ -1,6 +1,7 @@
 // The proxy's data plane, one request from socket to upstream:
 //   framing (request-framing.ts) → match (match-target.ts) → Vallum's own paths to own-pages.ts
-//   → check (access-request.ts, access.ts) → forward (forward-allowed.ts, forward.ts) | respond (respond.ts).
+//   → CORS preflights the route lets through (cors-preflight.ts) → check (access-request.ts, access.ts)
+//   → forward (forward-allowed.ts, forward.ts) | respond (respond.ts).
 // Everything is read from one ProxyState snapshot (proxy-state.ts); a reload hands new requests a new handler.
 // A warm request goes from the socket to the upstream without a promise: the check answers synchronously when
 // in-process copies hold the answer (tryCheck), and only then falls back to the asynchronous check.
@@ -14,6 +15,7 @@ import { errorFields, errorKey, type RepeatedLog } from '@vallum/telemetry';
 import type { AccessResult } from './access.js';
 import { AccessRecord, createAccessLog } from './access-log.js';
 import { accessRequestOf } from './access-request.js';
+import { isAllowedPreflight, PREFLIGHT } from './cors-preflight.js';
 import { forwardAllowed, forwardAllowedUpgrade } from './forward-allowed.js';
 import type { ForwardInput } from './forward.js';
 import { matchTarget, type TargetMatch } from './match-target.js';
@@ -66,7 +68,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const m = matchTarget(state.routes, (req.headers.host ?? '').toLowerCase(), req.url ?? '/');
     if (m.kind === 'refuse') {
       if (isOwnPath(rawPathOf(req.url ?? '/'))) return ownPages(req, res);
-      return respondRefusal(res, m, recordOf(req, res).requestId, req.headers.accept);
+      return respondRefusal(res, m, recordOf(req, res).requestId, req.headers.accept, state.config.pages);
     }
     // Vallum's own pages are a fastify app, which writes their access lines.
     if (isOwnPath(m.path)) return ownPages(req, res);
@@ -74,7 +76,8 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     record.route = m.route.id;
     const peer = state.clientCertificates.peer(req.socket);
     const noCertificate = state.clientCertificates.refusal(m.route, peer);
-    if (noCertificate) return respondError(res, noCertificate, record.requestId, req.headers.accept);
+    if (noCertificate) return respondError(res, noCertificate, record.requestId, req.headers.accept, state.config.pages);
+    if (isAllowedPreflight(m.route, req)) return answer(req, res, m, PREFLIGHT, record);
     const check = accessRequestOf(state, req, m, record, peer);
     record.clientIp = check.clientIp;
     let warm: AccessResult | undefined;
@@ -100,11 +103,11 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
       }
       if (result.kind !== 'forward') return respondToCheck(state, res, m, result, record.requestId, req.headers.accept);
       const refused = forwardAllowed(state, req, res, m, result, record, upstreamFailed);
-      if (refused) respondError(res, refused, record.requestId, req.headers.accept);
+      if (refused) respondError(res, refused, record.requestId, req.headers.accept, state.config.pages);
     } catch (err) {
       // The process must not die of one request.
       log.error({ request_id: record.requestId, trace_id: record.trace.traceId, err }, 'proxy error');
-      respondError(res, err, record.requestId, req.headers.accept);
+      respondError(res, err, record.requestId, req.headers.accept, state.config.pages);
     }
   };
   /** A form post on an expired session: kept for after the sign-in; a post that cannot be kept signs in without it. */
@@ -124,7 +127,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     record.decision = 'error';
     if (!isVallumError(err) || err.status >= 500)
       errors.write('error', `check:${errorKey(err)}`, { request_id: record.requestId, trace_id: record.trace.traceId, ...errorFields(err) }, 'proxy error');
-    respondError(res, err, record.requestId, req.headers.accept);
+    respondError(res, err, record.requestId, req.headers.accept, state.config.pages);
   };
   const upstreamFailed = (err: unknown, input: ForwardInput) => {
     // A client that went away has its access line and debug line (access-log.ts), and no one to answer.
@@ -133,13 +136,13 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const ids = { request_id: input.requestId, trace_id: input.traceId, route };
     if (isVallumError(err) && err.status < 500) log.debug({ ...ids, code: err.code }, 'request refused');
     else errors.write('warn', `upstream:${route}:${errorKey(err)}`, { ...ids, ...errorFields(err) }, `upstream of route '${route}' failed`);
-    respondError(input.res, err, input.requestId, input.req.headers.accept);
+    respondError(input.res, err, input.requestId, input.req.headers.accept, state.config.pages);
   };
   const refuseFraming = (req: IncomingMessage, res: ServerResponse, problem: string) => {
     // What else the client sent on this connection cannot be trusted to be framed as we would read it.
     res.setHeader('connection', 'close');
     const { requestId } = recordOf(req, res);
-    respondError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestId, req.headers.accept);
+    respondError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestId, req.headers.accept, state.config.pages);
   };
 
   const refuseUpgrade = (socket: Duplex, status: number, message: string) =>

@@ -1,7 +1,7 @@
 // The pipeline's own answers, written straight to the client: a refused target, the access check's sign-in
 // redirect, denial page or ready-made answer, and errors (the one renderer in @vallum/server-kit renders those).
 import type { ServerResponse } from 'node:http';
-import { renderDenial, sendError, writeRenderedError } from '@vallum/server-kit';
+import { renderDenial, sendError, writeRenderedError, type PageSet } from '@vallum/server-kit';
 import { clearedSessionCookie } from '@vallum/session';
 import type { AccessResult } from './access.js';
 import type { TargetMatch, TargetRefusal } from './match-target.js';
@@ -11,17 +11,17 @@ import { refusalError } from './refusal-errors.js';
 import { cookieSecure } from './session-routes.js';
 
 /** An error as a page or JSON (by the client's Accept), with the request id. */
-export function respondError(res: ServerResponse, err: unknown, requestId: string, accept: string | undefined): void {
+export function respondError(res: ServerResponse, err: unknown, requestId: string, accept: string | undefined, pages?: PageSet): void {
   closeLingering(res);
-  sendError(res, err, { requestId, accept });
+  sendError(res, err, { requestId, accept, pages });
 }
 
 /** Everything the access check answers but `forward`. */
 export type OwnAnswer = Exclude<AccessResult, { kind: 'forward' }>;
 
 /** The request target matches no route, or matches one in a way that is refused. */
-export function respondRefusal(res: ServerResponse, refusal: TargetRefusal, requestId: string, accept: string | undefined): void {
-  respondError(res, refusalError(refusal), requestId, accept);
+export function respondRefusal(res: ServerResponse, refusal: TargetRefusal, requestId: string, accept: string | undefined, pages?: PageSet): void {
+  respondError(res, refusalError(refusal), requestId, accept, pages);
 }
 
 /** The access check's answer when it is not to forward: sign in, denied, or an answer of Vallum's own. */
@@ -51,7 +51,7 @@ export function respondToCheck(
       return;
     }
     case 'deny':
-      writeRenderedError(res, renderDenial({ email: result.email, host: m.host, reasons: result.reasons }, { requestId, accept }));
+      writeRenderedError(res, renderDenial({ email: result.email, host: m.host, reasons: result.reasons }, { requestId, accept, pages: state.config.pages }));
       return;
   }
 }

@@ -70,7 +70,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: SessionRoutesD
     reply.setCookie(config.cookieName, value, sessionCookieOptions(cookieSecure(config, route), (session.expiresAt - Date.now()) / 1000));
     // A form post this browser sent while signed out is sent again now, once.
     const post = await posts.take(req.headers.cookie, target);
-    if (post) return sendPostReplay(reply, post, clearedPostCookie(posts, cookieSecure(config, route)));
+    if (post) return sendPostReplay(reply, config.pages, post, clearedPostCookie(posts, cookieSecure(config, route)));
     return reply.header('cache-control', 'no-store').redirect(target.href, 302);
   });
 

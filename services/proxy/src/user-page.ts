@@ -2,7 +2,8 @@
 // and a sign-out button. Without a session it sends you to sign in and back here.
 import type { FastifyInstance } from 'fastify';
 import type { RouteConfig, VallumConfig } from '@vallum/config';
-import { escapeHtml, renderPage, replyError, sendPage } from '@vallum/server-kit';
+import type { PageSet } from '@vallum/server-kit';
+import { pagesOf, replyError, sendPage } from '@vallum/server-kit';
 import type { SessionView } from '@vallum/session';
 import type { AccessCheck } from './access.js';
 import { noRouteError } from './refusal-errors.js';
@@ -31,6 +32,7 @@ export function registerUserPage(
       reply,
       200,
       userPage(
+        pagesOf(app),
         session,
         open.filter((r): r is RouteConfig => r !== undefined),
         req.id,
@@ -39,26 +41,26 @@ export function registerUserPage(
   });
 }
 
-function userPage(session: SessionView, routes: readonly RouteConfig[], requestId: string): string {
+function userPage(pages: PageSet, session: SessionView, routes: readonly RouteConfig[], requestId: string): string {
   const now = Date.now();
-  const groups = session.groups.length ? session.groups.map((g) => `<li>${escapeHtml(g)}</li>`).join('') : '<li><em>none</em></li>';
-  const links = [...new Map(routes.map((r) => [`${r.from}${r.prefix}`, r])).values()]
-    .map((r) => `<li><a href="${escapeHtml(`${r.from}${r.prefix}`)}">${escapeHtml(`${r.host}${r.prefix}`)}</a></li>`)
-    .join('');
-  return renderPage({
-    title: 'Your Vallum session',
-    requestId,
-    body: `<dl>
-<dt>Signed in as</dt><dd id="email">${escapeHtml(session.email || session.sub)}</dd>
-<dt>Signed in</dt><dd id="age" data-created="${session.createdAt}">${duration(now - session.createdAt)} ago</dd>
-<dt>Session ends</dt><dd id="expires" data-expires="${session.expiresAt}">in ${duration(session.expiresAt - now)}${
-      session.idleTimeoutMs ? `, or after ${duration(session.idleTimeoutMs)} without use` : ''
-    }</dd>
-</dl>
-<h2>Groups</h2><ul id="groups">${groups}</ul>
-<h2>Applications you may open</h2><ul id="routes">${links || '<li><em>none</em></li>'}</ul>
-<form method="post" action="/.vallum/sign_out"><button id="sign-out" type="submit">Sign out everywhere</button></form>`,
-  });
+  const links = [...new Map(routes.map((r) => [`${r.from}${r.prefix}`, r])).values()].map((r) => ({
+    href: `${r.from}${r.prefix}`,
+    label: `${r.host}${r.prefix}`,
+  }));
+  return pages.render(
+    'user',
+    { title: 'Your Vallum session', requestId },
+    {
+      user: session.email || session.sub,
+      age: duration(now - session.createdAt),
+      createdAt: session.createdAt,
+      expiresIn: duration(session.expiresAt - now),
+      expiresAt: session.expiresAt,
+      idle: session.idleTimeoutMs ? duration(session.idleTimeoutMs) : undefined,
+      groups: session.groups,
+      routes: links,
+    },
+  );
 }
 
 function duration(ms: number): string {
