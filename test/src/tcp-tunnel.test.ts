@@ -1,0 +1,177 @@
+// tcp routes end to end: a real redis-server behind `from: tcp+http://redis.localhost:6379`, reached with redis-cli
+// through the real `vallum tcp` client and a real Vallum process; service-account tokens obtained by
+// `vallum service-account create`. A denied account gets 403, no credential 407, and revoking the token closes its
+// open tunnel within seconds.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { redisCli, startRedis, type RedisServer } from '@vallum/testing';
+import { VALLUM_BIN, startStack, type Stack } from './harness.js';
+
+const AUTHORITY = 'redis.localhost:6379';
+let db: RedisServer;
+let stack: Stack;
+const clients: ChildProcess[] = [];
+
+before(async () => {
+  db = await startRedis();
+  stack = await startStack({
+    mode: 'all-in-one',
+    redis: true,
+    workers: 1,
+    logLevel: 'info',
+    extraRoutes: () => `  - name: redis-tcp
+    from: tcp+http://${AUTHORITY}
+    to: tcp://127.0.0.1:${db.port}
+    policy:
+      allow:
+        or:
+          - groups: { has: engineering }
+`,
+  });
+});
+
+after(async () => {
+  for (const child of clients) child.kill('SIGTERM');
+  await stack?.close();
+  await db?.stop();
+});
+
+const run = (...args: string[]) => promisify(execFile)(process.execPath, [VALLUM_BIN, ...args], { timeout: 20_000 });
+
+async function serviceAccount(name: string, groups: string): Promise<string> {
+  const { stdout } = await run('service-account', 'create', '--name', name, '--expires', '1d', '--groups', groups, '--config', stack.configFile);
+  return stdout.trim();
+}
+
+interface Client {
+  port: number;
+  stderr(): string;
+}
+
+/** `vallum tcp` as a user runs it, with a token from the environment and a cache directory of its own. */
+async function startClient(token: string | undefined, proxyUrl = stack.proxyUrl): Promise<Client> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'vallum-tcp-cache-')) };
+  if (token) env.VALLUM_TOKEN = token;
+  const child = spawn(process.execPath, [VALLUM_BIN, 'tcp', AUTHORITY, '--listen', '127.0.0.1:0', '--proxy-url', proxyUrl], { env });
+  clients.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`vallum tcp did not start: ${stderr}`)), 15_000);
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`vallum tcp exited ${code}: ${stderr}`)));
+  });
+  return { port, stderr: () => stderr };
+}
+
+async function eventually(what: string, probe: () => boolean, ms = 8_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) assert.fail(`${what} within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function openTunnel(port: number): Promise<{ socket: Socket; reply(command: string): Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () =>
+      resolve({
+        socket,
+        reply: (command) =>
+          new Promise((done) => {
+            socket.once('data', (d: Buffer) => done(d.toString()));
+            socket.write(command);
+          }),
+      }),
+    );
+    socket.on('error', reject);
+  });
+}
+
+test('vallum tcp: redis-cli reaches redis-server through Vallum with a service-account token; one access line per tunnel, no token in it', async () => {
+  const token = await serviceAccount('tcp-ci', 'engineering');
+  const client = await startClient(token);
+  assert.equal((await redisCli(client.port, 'PING')).trim(), 'PONG');
+  assert.equal((await redisCli(client.port, 'SET', 'tunnelled', 'yes')).trim(), 'OK');
+  assert.equal((await redisCli(client.port, 'GET', 'tunnelled')).trim(), 'yes');
+  assert.equal((await redisCli(db.port, 'GET', 'tunnelled')).trim(), 'yes', 'the value is in the real redis-server');
+  await eventually('three tunnel lines in the access log', () => (stack.logs().match(/"msg":"tunnel closed"/g) ?? []).length >= 3);
+  const line = JSON.parse(
+    stack
+      .logs()
+      .split('\n')
+      .find((l) => l.includes('"msg":"tunnel closed"'))!,
+  ) as Record<string, unknown>;
+  assert.equal(line.route, 'redis-tcp');
+  assert.equal(line.user, 'service-account:tcp-ci');
+  assert.equal(line.status, 200);
+  assert.ok((line.bytes_up as number) > 0 && (line.bytes_down as number) > 0);
+  assert.equal(typeof line.duration_ms, 'number');
+  assert.ok(!stack.logs().includes(token), 'the token is never logged');
+});
+
+test('a denied account gets 403 and no credential 407: the client says why, and nothing reaches redis', async () => {
+  const client = await startClient(await serviceAccount('tcp-sales', 'sales'));
+  await assert.rejects(redisCli(client.port, 'PING'));
+  await eventually('the client reports the refusal', () => /refused \(403, access denied\)/.test(client.stderr()));
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: stack.port, method: 'CONNECT', path: AUTHORITY, agent: false });
+    req.on('connect', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(status, 407);
+  const other = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: stack.port, method: 'CONNECT', path: `127.0.0.1:${db.port}`, agent: false });
+    req.on('connect', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(other, 404, 'an authority that is not a tcp route is never dialled: Vallum is no open proxy');
+});
+
+test('revoking the service account closes its open tunnel within seconds', async () => {
+  const token = await serviceAccount('tcp-revoked', 'engineering');
+  const client = await startClient(token);
+  const tunnel = await openTunnel(client.port);
+  tunnel.socket.on('error', () => {});
+  assert.equal(await tunnel.reply('PING\r\n'), '+PONG\r\n');
+  const closed = new Promise<number>((resolve) => {
+    const start = Date.now();
+    tunnel.socket.once('close', () => resolve(Date.now() - start));
+  });
+  const listed = JSON.parse((await run('service-account', 'list', '--json', '--config', stack.configFile)).stdout) as Array<{ jti: string; subject: string }>;
+  const jti = listed.find((t) => t.subject === 'tcp-revoked')?.jti;
+  assert.ok(jti);
+  await run('service-account', 'revoke', jti, '--config', stack.configFile);
+  const took = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 8_000))]);
+  assert.ok(took >= 0, 'the tunnel of a revoked token was still open after 8 s');
+  await assert.rejects(redisCli(client.port, 'PING'), 'a new tunnel with the revoked token is refused');
+});
+
+test('vallum tcp with Vallum down: the local connection is closed and the client says Vallum cannot be reached', async () => {
+  const client = await startClient('any-token', 'http://127.0.0.1:1');
+  await assert.rejects(redisCli(client.port, 'PING'));
+  await eventually('the client reports Vallum unreachable', () => /cannot reach Vallum at http:\/\/127\.0\.0\.1:1: ECONNREFUSED/.test(client.stderr()));
+});
