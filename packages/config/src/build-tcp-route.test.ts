@@ -59,6 +59,7 @@ test('a tcp route needs a port, tcp:// upstreams with a port, no path, an access
     prefix: /x
     allow_websockets: true
     set_request_headers: { X-A: b }
+    rate_limit: { requests: 5, per: 1s, key: ip }
     allow_any_authenticated_user: true
   - from: tcp+https://db3.corp.example.com:5432
     to: tcp://db.internal:5432
@@ -75,10 +76,11 @@ test('a tcp route needs a port, tcp:// upstreams with a port, no path, an access
       "vallum.yaml:13:34: to: a tcp route goes to tcp://host:port, got 'tcp://db.internal'",
       'vallum.yaml:14:13: prefix does not apply to a tcp route (from: tcp+https://db2.corp.example.com:5432)',
       'vallum.yaml:16:26: set_request_headers does not apply to a tcp route (from: tcp+https://db2.corp.example.com:5432)',
+      'vallum.yaml:17:17: rate_limit does not apply to a tcp route (from: tcp+https://db2.corp.example.com:5432)',
       'vallum.yaml:15:23: allow_websockets does not apply to a tcp route (from: tcp+https://db2.corp.example.com:5432)',
-      'vallum.yaml:20:42: allow_public_unauthenticated_access does not apply to a tcp route (from: tcp+https://db3.corp.example.com:5432)',
-      'vallum.yaml:18:5: route has no access rule: set policy or allow_any_authenticated_user',
-      'vallum.yaml:23:23: tcp_idle_timeout applies to tcp routes only',
+      'vallum.yaml:21:42: allow_public_unauthenticated_access does not apply to a tcp route (from: tcp+https://db3.corp.example.com:5432)',
+      'vallum.yaml:19:5: route has no access rule: set policy or allow_any_authenticated_user',
+      'vallum.yaml:24:23: tcp_idle_timeout applies to tcp routes only',
     ],
   );
 });
