@@ -5,18 +5,21 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { redisCli, startRedis, type RedisServer } from '@vallum/testing';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, redisCli, startRedis, type RedisServer } from '@vallum/testing';
 import { VALLUM_BIN, startStack, type Stack } from './harness.js';
+import { signInWithBrowser } from './identity-helpers.js';
 
 const AUTHORITY = 'redis.localhost:6379';
 let db: RedisServer;
 let stack: Stack;
+let browser: Browser;
 const clients: ChildProcess[] = [];
 
 before(async () => {
@@ -35,10 +38,12 @@ before(async () => {
           - groups: { has: engineering }
 `,
   });
+  browser = await launchBrowser();
 });
 
 after(async () => {
   for (const child of clients) child.kill('SIGTERM');
+  await browser?.close();
   await stack?.close();
   await db?.stop();
 });
@@ -55,17 +60,35 @@ interface Client {
   stderr(): string;
 }
 
-/** `vallum tcp` as a user runs it, with a token from the environment and a cache directory of its own. */
-async function startClient(token: string | undefined, proxyUrl = stack.proxyUrl): Promise<Client> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', XDG_CACHE_HOME: mkdtempSync(join(tmpdir(), 'vallum-tcp-cache-')) };
-  if (token) env.VALLUM_TOKEN = token;
-  const child = spawn(process.execPath, [VALLUM_BIN, 'tcp', AUTHORITY, '--listen', '127.0.0.1:0', '--proxy-url', proxyUrl], { env });
+interface ClientOptions {
+  /** VALLUM_TOKEN; absent: the cached token, else a command-line login. */
+  token?: string | undefined;
+  proxyUrl?: string;
+  loginUrl?: string;
+  /** XDG_CACHE_HOME, so two runs can share the token cache (default: a fresh one). */
+  cacheHome?: string;
+  /** Called with the sign-in URL the client prints when it has no token. */
+  signIn?: (url: string) => Promise<void>;
+}
+
+/** `vallum tcp` as a user runs it, with its own token cache directory. */
+async function startClient(options: ClientOptions): Promise<Client> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', XDG_CACHE_HOME: options.cacheHome ?? mkdtempSync(join(tmpdir(), 'vallum-tcp-cache-')) };
+  if (options.token) env.VALLUM_TOKEN = options.token;
+  const args = [VALLUM_BIN, 'tcp', AUTHORITY, '--listen', '127.0.0.1:0', '--proxy-url', options.proxyUrl ?? stack.proxyUrl];
+  if (options.loginUrl) args.push('--login-url', options.loginUrl);
+  const child = spawn(process.execPath, args, { env });
   clients.push(child);
   let stdout = '';
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let signingIn: Promise<void> | undefined;
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    const url = /^ {2}(http\S+)$/m.exec(stderr)?.[1];
+    if (url && !signingIn) signingIn = options.signIn?.(url);
+  });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`vallum tcp did not start: ${stderr}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`vallum tcp did not start: ${stderr}`)), 30_000);
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
@@ -76,6 +99,7 @@ async function startClient(token: string | undefined, proxyUrl = stack.proxyUrl)
     });
     child.once('exit', (code) => reject(new Error(`vallum tcp exited ${code}: ${stderr}`)));
   });
+  await signingIn;
   return { port, stderr: () => stderr };
 }
 
@@ -105,7 +129,7 @@ function openTunnel(port: number): Promise<{ socket: Socket; reply(command: stri
 
 test('vallum tcp: redis-cli reaches redis-server through Vallum with a service-account token; one access line per tunnel, no token in it', async () => {
   const token = await serviceAccount('tcp-ci', 'engineering');
-  const client = await startClient(token);
+  const client = await startClient({ token });
   assert.equal((await redisCli(client.port, 'PING')).trim(), 'PONG');
   assert.equal((await redisCli(client.port, 'SET', 'tunnelled', 'yes')).trim(), 'OK');
   assert.equal((await redisCli(client.port, 'GET', 'tunnelled')).trim(), 'yes');
@@ -126,7 +150,7 @@ test('vallum tcp: redis-cli reaches redis-server through Vallum with a service-a
 });
 
 test('a denied account gets 403 and no credential 407: the client says why, and nothing reaches redis', async () => {
-  const client = await startClient(await serviceAccount('tcp-sales', 'sales'));
+  const client = await startClient({ token: await serviceAccount('tcp-sales', 'sales') });
   await assert.rejects(redisCli(client.port, 'PING'));
   await eventually('the client reports the refusal', () => /refused \(403, access denied\)/.test(client.stderr()));
   const status = await new Promise<number>((resolve, reject) => {
@@ -153,7 +177,7 @@ test('a denied account gets 403 and no credential 407: the client says why, and 
 
 test('revoking the service account closes its open tunnel within seconds', async () => {
   const token = await serviceAccount('tcp-revoked', 'engineering');
-  const client = await startClient(token);
+  const client = await startClient({ token });
   const tunnel = await openTunnel(client.port);
   tunnel.socket.on('error', () => {});
   assert.equal(await tunnel.reply('PING\r\n'), '+PONG\r\n');
@@ -171,7 +195,36 @@ test('revoking the service account closes its open tunnel within seconds', async
 });
 
 test('vallum tcp with Vallum down: the local connection is closed and the client says Vallum cannot be reached', async () => {
-  const client = await startClient('any-token', 'http://127.0.0.1:1');
+  const client = await startClient({ token: 'any-token', proxyUrl: 'http://127.0.0.1:1' });
   await assert.rejects(redisCli(client.port, 'PING'));
   await eventually('the client reports Vallum unreachable', () => /cannot reach Vallum at http:\/\/127\.0\.0\.1:1: ECONNREFUSED/.test(client.stderr()));
+});
+
+test('without a token, vallum tcp runs the command-line login once: the browser hands it a token, which the next run reuses from the cache', async () => {
+  const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
+  try {
+    const cacheHome = mkdtempSync(join(tmpdir(), 'vallum-tcp-login-'));
+    const signIn = async (url: string) => {
+      await bob.page.goto(url);
+      await bob.page.click('#allow');
+      await bob.page.waitForURL((u) => u.hostname === '127.0.0.1', { timeout: 10_000 });
+    };
+    const first = await startClient({ cacheHome, loginUrl: stack.appUrl, signIn });
+    assert.match(first.stderr(), /sign in by opening this URL/);
+    assert.equal((await redisCli(first.port, 'PING')).trim(), 'PONG');
+    const again = await startClient({ cacheHome, loginUrl: stack.appUrl, signIn: () => assert.fail('the cached token is used, no second sign-in') });
+    assert.doesNotMatch(again.stderr(), /sign in/);
+    assert.equal((await redisCli(again.port, 'PING')).trim(), 'PONG');
+    const cacheFile = join(cacheHome, 'vallum', 'tokens.json');
+    assert.equal(statSync(cacheFile).mode & 0o777, 0o600, 'the token cache is readable by its owner only');
+
+    // A cached token Vallum no longer accepts: 407, and the client drops it so the next run signs in again.
+    writeFileSync(cacheFile, JSON.stringify({ [new URL(stack.proxyUrl).origin]: 'stale-token' }));
+    const stale = await startClient({ cacheHome, loginUrl: stack.appUrl });
+    await assert.rejects(redisCli(stale.port, 'PING'));
+    await eventually('the client drops the stale token', () => /refused \(407, not signed in\)[\s\S]*cached token was dropped/.test(stale.stderr()));
+    assert.deepEqual(JSON.parse(readFileSync(cacheFile, 'utf8')), {});
+  } finally {
+    await bob.context.close();
+  }
 });
