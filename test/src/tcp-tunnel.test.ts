@@ -103,6 +103,19 @@ async function startClient(options: ClientOptions): Promise<Client> {
   return { port, stderr: () => stderr };
 }
 
+/** The status Vallum answers a bare CONNECT (no credential) with. */
+function connectStatus(authority: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: stack.port, method: 'CONNECT', path: authority, agent: false });
+    req.on('connect', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 async function eventually(what: string, probe: () => boolean, ms = 8_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!probe()) {
@@ -151,28 +164,14 @@ test('vallum tcp: redis-cli reaches redis-server through Vallum with a service-a
 
 test('a denied account gets 403 and no credential 407: the client says why, and nothing reaches redis', async () => {
   const client = await startClient({ token: await serviceAccount('tcp-sales', 'sales') });
+  const connections = async () => Number(/total_connections_received:(\d+)/.exec(await redisCli(db.port, 'INFO', 'stats'))?.[1]);
+  const before = await connections();
   await assert.rejects(redisCli(client.port, 'PING'));
   await eventually('the client reports the refusal', () => /refused \(403, access denied\)/.test(client.stderr()));
-  const status = await new Promise<number>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: stack.port, method: 'CONNECT', path: AUTHORITY, agent: false });
-    req.on('connect', (res, socket) => {
-      socket.destroy();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-  assert.equal(status, 407);
-  const other = await new Promise<number>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: stack.port, method: 'CONNECT', path: `127.0.0.1:${db.port}`, agent: false });
-    req.on('connect', (res, socket) => {
-      socket.destroy();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  assert.equal(await connectStatus(AUTHORITY), 407);
+  const other = await connectStatus(`127.0.0.1:${db.port}`);
   assert.equal(other, 404, 'an authority that is not a tcp route is never dialled: Vallum is no open proxy');
+  assert.equal(await connections(), before + 1, 'redis saw only our own INFO connection');
 });
 
 test('revoking the service account closes its open tunnel within seconds', async () => {
