@@ -1,6 +1,7 @@
 // The proxy's data plane, one request from socket to upstream:
 //   framing (request-framing.ts) → match (match-target.ts) → Vallum's own paths to own-pages.ts
 //   → check (access-request.ts, access.ts) → forward (forward-allowed.ts, forward.ts) | respond (respond.ts).
+// CONNECT (tcp routes): match the authority (route-table.ts) → check → tunnel (tunnel.ts).
 // Everything is read from one ProxyState snapshot (proxy-state.ts); a reload hands new requests a new handler.
 // A warm request goes from the socket to the upstream without a promise: the check answers synchronously when
 // in-process copies hold the answer (tryCheck), and only then falls back to the asynchronous check.
