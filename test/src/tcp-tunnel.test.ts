@@ -4,10 +4,11 @@
 // open tunnel within seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { createServer as createHttpsServer } from 'node:https';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -67,6 +68,8 @@ interface ClientOptions {
   loginUrl?: string;
   /** XDG_CACHE_HOME, so two runs can share the token cache (default: a fresh one). */
   cacheHome?: string;
+  /** More environment, e.g. NODE_EXTRA_CA_CERTS. */
+  env?: Record<string, string>;
   /** Called with the sign-in URL the client prints when it has no token. */
   signIn?: (url: string) => Promise<void>;
 }
@@ -75,6 +78,7 @@ interface ClientOptions {
 async function startClient(options: ClientOptions): Promise<Client> {
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', XDG_CACHE_HOME: options.cacheHome ?? mkdtempSync(join(tmpdir(), 'vallum-tcp-cache-')) };
   if (options.token) env.VALLUM_TOKEN = options.token;
+  Object.assign(env, options.env);
   const args = [VALLUM_BIN, 'tcp', AUTHORITY, '--listen', '127.0.0.1:0', '--proxy-url', options.proxyUrl ?? stack.proxyUrl];
   if (options.loginUrl) args.push('--login-url', options.loginUrl);
   const child = spawn(process.execPath, args, { env });
@@ -225,5 +229,62 @@ test('without a token, vallum tcp runs the command-line login once: the browser 
     assert.deepEqual(JSON.parse(readFileSync(cacheFile, 'utf8')), {});
   } finally {
     await bob.context.close();
+  }
+});
+
+test("over an https listener, vallum tcp verifies Vallum's certificate before sending its token: a certificate it cannot verify gets no token", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vallum-tcp-tls-'));
+  const file = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl('req', '-x509', ...key, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-subj', '/CN=vallum-tcp-test-ca', '-days', '1');
+  openssl('req', ...key, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
+  writeFileSync(file('san.ext'), 'subjectAltName=DNS:localhost\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.crt'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('server.crt'),
+    '-days',
+    '1',
+    '-extfile',
+    file('san.ext'),
+  );
+  // Vallum's https listener in front of the same tcp route, as far as the client can tell: it checks the token and tunnels.
+  const seen: Array<{ authority: string | undefined; credential: string | undefined }> = [];
+  const vallum = createHttpsServer({ key: readFileSync(file('server.key')), cert: readFileSync(file('server.crt')) });
+  vallum.on('connect', (req, socket: Socket, head: Buffer) => {
+    seen.push({ authority: req.url, credential: req.headers['proxy-authorization'] });
+    const upstream = connect(db.port, '127.0.0.1', () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(socket).pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => vallum.listen(0, '127.0.0.1', resolve));
+  const proxyUrl = `https://localhost:${(vallum.address() as AddressInfo).port}`;
+  try {
+    const trusting = await startClient({ token: 'tls-token', proxyUrl, env: { NODE_EXTRA_CA_CERTS: file('ca.crt') } });
+    assert.equal((await redisCli(trusting.port, 'PING')).trim(), 'PONG');
+    assert.deepEqual(seen, [{ authority: AUTHORITY, credential: 'Bearer tls-token' }]);
+
+    const untrusting = await startClient({ token: 'tls-token', proxyUrl });
+    await assert.rejects(redisCli(untrusting.port, 'PING'));
+    await eventually('the client reports the certificate', () =>
+      /cannot reach Vallum at https:\/\/localhost:\d+: [A-Z_]*(CERT|SIGNATURE|ISSUER)/.test(untrusting.stderr()),
+    );
+    assert.equal(seen.length, 1, 'no token went to a server whose certificate did not verify');
+  } finally {
+    vallum.closeAllConnections();
+    await new Promise((resolve) => vallum.close(resolve));
   }
 });
