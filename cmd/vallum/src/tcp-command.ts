@@ -13,7 +13,7 @@ export const TCP_HELP: CommandHelp = {
   options: [
     ['--listen HOST:PORT', 'the local address to listen on (default 127.0.0.1:0, a free port, printed at start)'],
     ['--proxy-url URL', 'where Vallum listens (default https://HOST, port 443); http://... for a plain listener'],
-    ['--login-url URL', 'any Vallum route URL to sign in through when no token is cached (default: --proxy-url)'],
+    ['--login-url URL', 'the URL of a Vallum app route to sign in through when no token is cached (default: --proxy-url)'],
     ['-h, --help', 'show this help'],
   ],
   notes: [
