@@ -178,22 +178,21 @@ test('a denied account gets 403 and no credential 407: the client says why, and 
   assert.equal(await connections(), before + 1, 'redis saw only our own INFO connection');
 });
 
-test('revoking the service account closes its open tunnel within seconds', async () => {
+test('revoking the service account closes its open tunnel within seconds', async (t) => {
   const token = await serviceAccount('tcp-revoked', 'engineering');
   const client = await startClient({ token });
   const tunnel = await openTunnel(client.port);
   tunnel.socket.on('error', () => {});
   assert.equal(await tunnel.reply('PING\r\n'), '+PONG\r\n');
-  const closed = new Promise<number>((resolve) => {
-    const start = Date.now();
-    tunnel.socket.once('close', () => resolve(Date.now() - start));
-  });
+  const closedAt = new Promise<number>((resolve) => tunnel.socket.once('close', () => resolve(Date.now())));
   const listed = JSON.parse((await run('service-account', 'list', '--json', '--config', stack.configFile)).stdout) as Array<{ jti: string; subject: string }>;
-  const jti = listed.find((t) => t.subject === 'tcp-revoked')?.jti;
+  const jti = listed.find((a) => a.subject === 'tcp-revoked')?.jti;
   assert.ok(jti);
   await run('service-account', 'revoke', jti, '--config', stack.configFile);
-  const took = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(-1), 8_000))]);
-  assert.ok(took >= 0, 'the tunnel of a revoked token was still open after 8 s');
+  const revokedAt = Date.now();
+  const at = await Promise.race([closedAt, new Promise<number>((r) => setTimeout(() => r(-1), 8_000))]);
+  assert.ok(at >= 0, 'the tunnel of a revoked token was still open 8 s after the revoke');
+  t.diagnostic(`tunnel closed ${Math.max(0, at - revokedAt)} ms after the revoke command returned`);
   await assert.rejects(redisCli(client.port, 'PING'), 'a new tunnel with the revoked token is refused');
 });
 
