@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, redisCli, startRedis, type RedisServer } from '@vallum/testing';
 import { VALLUM_BIN, startStack, type Stack } from './harness.js';
-import { signInWithBrowser } from './identity-helpers.js';
+import { appHost, hostGet, signInWithBrowser } from './identity-helpers.js';
 
 const AUTHORITY = 'redis.localhost:6379';
 let db: RedisServer;
@@ -202,7 +202,7 @@ test('vallum tcp with Vallum down: the local connection is closed and the client
   await eventually('the client reports Vallum unreachable', () => /cannot reach Vallum at http:\/\/127\.0\.0\.1:1: ECONNREFUSED/.test(client.stderr()));
 });
 
-test('without a token, vallum tcp runs the command-line login once: the browser hands it a token, which the next run reuses from the cache', async () => {
+test('without a token, vallum tcp runs the command-line login once: the browser hands it a token, which the next run reuses from the cache; signing out closes its tunnel', async (t) => {
   const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
   try {
     const cacheHome = mkdtempSync(join(tmpdir(), 'vallum-tcp-login-'));
@@ -217,11 +217,26 @@ test('without a token, vallum tcp runs the command-line login once: the browser 
     const again = await startClient({ cacheHome, loginUrl: stack.appUrl, signIn: () => assert.fail('the cached token is used, no second sign-in') });
     assert.doesNotMatch(again.stderr(), /sign in/);
     assert.equal((await redisCli(again.port, 'PING')).trim(), 'PONG');
+
+    // The command-line token names bob's session: signing out closes the tunnel it opened.
+    const tunnel = await openTunnel(again.port);
+    tunnel.socket.on('error', () => {});
+    assert.equal(await tunnel.reply('PING\r\n'), '+PONG\r\n');
+    const closedAt = new Promise<number>((resolve) => tunnel.socket.once('close', () => resolve(Date.now())));
+    const signOut = await hostGet(stack, appHost(stack), '/.vallum/sign_out', { cookie: `_vallum=${await bob.cookie()}` });
+    assert.equal(signOut.status, 302);
+    const next = new URL(String(signOut.headers.location));
+    assert.equal((await hostGet(stack, next.host, `${next.pathname}${next.search}`)).status, 302);
+    const signedOutAt = Date.now();
+    const at = await Promise.race([closedAt, new Promise<number>((r) => setTimeout(() => r(-1), 8_000))]);
+    assert.ok(at >= 0, 'the tunnel of a signed-out session was still open 8 s later');
+    t.diagnostic(`tunnel closed ${Math.max(0, at - signedOutAt)} ms after sign-out`);
+
     const cacheFile = join(cacheHome, 'vallum', 'tokens.json');
     assert.equal(statSync(cacheFile).mode & 0o777, 0o600, 'the token cache is readable by its owner only');
 
-    // A cached token Vallum no longer accepts: 407, and the client drops it so the next run signs in again.
-    writeFileSync(cacheFile, JSON.stringify({ [new URL(stack.proxyUrl).origin]: 'stale-token' }));
+    // The cached token named the session that just ended: 407, and the client drops it so the next run signs in again.
+    assert.ok(JSON.parse(readFileSync(cacheFile, 'utf8'))[new URL(stack.proxyUrl).origin]);
     const stale = await startClient({ cacheHome, loginUrl: stack.appUrl });
     await assert.rejects(redisCli(stale.port, 'PING'));
     await eventually('the client drops the stale token', () => /refused \(407, not signed in\)[\s\S]*cached token was dropped/.test(stale.stderr()));
