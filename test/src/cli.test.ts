@@ -31,7 +31,7 @@ test('vallum --version and -V print the version of the package', () => {
 test('vallum --help lists every command, service-account included, and every VALLUM_* variable with its setting', () => {
   const res = vallum('--help');
   assert.equal(res.code, 0, res.stderr);
-  for (const command of ['validate', 'policy', 'service-account', 'gen-secret', 'demo', 'demo-idp', 'demo-app']) {
+  for (const command of ['validate', 'policy', 'service-account', 'gen-secret', 'tcp', 'demo', 'demo-idp', 'demo-app']) {
     assert.match(res.stdout, new RegExp(`^  ${command} `, 'm'), `${command} is listed`);
   }
   assert.match(res.stdout, /service-account .*create\|list\|revoke/);
@@ -55,6 +55,7 @@ test('each command has its own --help with examples', () => {
     ['service-account', 'list', '--help'],
     ['service-account', 'revoke', '--help'],
     ['gen-secret', '--help'],
+    ['tcp', '--help'],
     ['demo', '--help'],
     ['demo-idp', '--help'],
     ['demo-app', '--help'],
@@ -81,6 +82,10 @@ test('usage errors exit 2 with one line on stderr and no stack trace', () => {
     [['service-account', 'list', '--nope'], /^vallum service-account list: unknown option '--nope'/],
     [['service-account', 'frobnicate'], /^vallum service-account: unknown command 'frobnicate'/],
     [['demo', '--nope'], /^vallum demo: unknown option '--nope'/],
+    [['tcp'], /^vallum tcp: expected one HOST:PORT/],
+    [['tcp', 'db.example.com'], /^vallum tcp: expected one HOST:PORT/],
+    [['tcp', 'db.example.com:5432', '--listen', 'nowhere'], /^vallum tcp: --listen: expected host:port/],
+    [['tcp', 'db.example.com:5432', '--proxy-url', 'ftp://x'], /^vallum tcp: --proxy-url must be an http\(s\) URL/],
   ];
   for (const [args, message] of cases) {
     const res = vallum(...args);

@@ -28,7 +28,7 @@ test('the shipped example config loads with every route, once its placeholder se
   const config = loadVallumConfig(example, { env: SECRETS });
   assert.deepEqual(
     config.routes.map((r) => r.id),
-    ['grafana', 'wiki-admin', 'wiki', 'payroll', 'api', 'status'],
+    ['grafana', 'wiki-admin', 'wiki', 'payroll', 'api', 'postgres', 'status'],
   );
   const payroll = config.routes.find((r) => r.id === 'payroll');
   assert.deepEqual([payroll?.maxSessionAgeMs, payroll?.acrValues], [900_000, ['urn:corp:mfa']]);

@@ -19,6 +19,7 @@ const COMMANDS: ReadonlyArray<readonly [string, string]> = [
   ['policy', 'explain a decision, run policy fixtures, or diff two policies (explain|test|diff)'],
   ['service-account', 'bearer tokens for scripts and services (create|list|revoke)'],
   ['gen-secret', 'print a random secret for shared_secret / cookie_secret'],
+  ['tcp', 'a local port that reaches a tcp route (database, SSH) through Vallum'],
   ['demo', 'the all-in-one demo: Vallum, a demo IdP and a demo app on loopback'],
   ['demo-idp', 'the demo identity provider alone (compose uses it)'],
   ['demo-app', 'the demo upstream app alone (compose uses it)'],
@@ -181,6 +182,7 @@ async function main(argv: string[]): Promise<number> {
     return runDemoCommand(first, values as DemoValues, { onSignal });
   }
   if (first === 'validate') return validate(argv.slice(1));
+  if (first === 'tcp') return (await import('./tcp-command.js')).runTcpCommand(argv.slice(1), { env: process.env, onSignal });
   if (first !== undefined && !first.startsWith('-')) throw new UsageError('', `unknown command '${first}'`);
   const { values, positionals } = parseCommandArgs('', argv, RUN_OPTIONS, true);
   if (values.version) {

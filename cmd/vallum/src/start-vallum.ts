@@ -144,7 +144,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
   // closeAllConnections() does not reach them, so they are tracked to be ended on shutdown.
   const upgraded = new Set<Duplex>();
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const upgradeSocket = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     upgraded.add(socket);
     pacer?.hold();
     socket.once('close', () => {
@@ -152,7 +152,10 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       pacer?.release();
     });
     current.upgrade(req, socket, head);
-  });
+  };
+  server.on('upgrade', upgradeSocket);
+  // CONNECT (tcp routes) leaves HTTP like an upgrade does: the proxy's upgrade handler tunnels it.
+  server.on('connect', upgradeSocket);
   // A TLS socket, not the TCP one under it, carries the HTTP exchange.
   server.on(initial.tls ? 'secureConnection' : 'connection', track);
   applyServerLimits(server, initial.limits);

@@ -48,6 +48,8 @@ export interface RouteConfig extends RouteProxyConfig, SharedRouteProxyConfig, R
   /** false: shadow mode for this route's rule. */
   enforce: boolean;
   passIdentityHeaders: boolean;
+  /** A TCP route (`from: tcp+https://host:port`): HTTP CONNECT to `host` (always with its port) opens a tunnel to `to`. */
+  tcp: boolean;
   /** Issuers from `jwt_issuers` whose bearer tokens this route accepts. */
   allowJwtIssuers: readonly string[];
   /** This route's `preserve_post` in bytes (0 = off); undefined = the top-level `preservePostMaxBytes`. */
@@ -313,6 +315,7 @@ function buildRoute(
   files: FileContents,
   issues: ConfigIssue[],
 ): Omit<RouteConfig, keyof SharedRouteProxyConfig | 'allowJwtIssuers' | 'idps'> | undefined {
+  if (TCP_FROM.test(r.from)) return buildTcpRoute(r, index, files, issues);
   const from = url(r.from, ['routes', index, 'from'], 'from');
   const toList = Array.isArray(r.to) ? r.to : [r.to];
   const weights: number[] = [];
@@ -331,6 +334,7 @@ function buildRoute(
     issues.push({ path: ['routes', index, 'from'], message: `from: expected scheme://host[:port] without a path (use 'prefix'), got '${r.from}'` });
     return undefined;
   }
+  if (r.tcp_idle_timeout !== undefined) issues.push({ path: ['routes', index, 'tcp_idle_timeout'], message: 'tcp_idle_timeout applies to tcp routes only' });
   if (r.allow_public_unauthenticated_access && (r.policy !== undefined || r.allow_any_authenticated_user)) {
     issues.push({
       path: ['routes', index, 'allow_public_unauthenticated_access'],
@@ -357,11 +361,99 @@ function buildRoute(
     enforce: r.enforce ?? true,
     passIdentityHeaders: r.pass_identity_headers ?? true,
     corsAllowPreflight: r.cors_allow_preflight ?? false,
+    tcp: false,
     ...buildRouteProxy(r, index, weights, files, issues),
     ...buildRouteLimits(r, index, issues),
     ...buildRouteStepUp(r, index, issues),
     preservePostMaxBytes: buildPreservePost(r.preserve_post, ['routes', index, 'preserve_post'], issues),
   };
+}
+
+const TCP_FROM = /^tcp\+https?:/i;
+/** Keys that shape HTTP requests or responses: meaningless on a byte tunnel, so refused rather than ignored. */
+const HTTP_ONLY_KEYS = [
+  'prefix',
+  'path',
+  'regex',
+  'prefix_rewrite',
+  'preserve_host_header',
+  'host_rewrite',
+  'set_request_headers',
+  'remove_request_headers',
+  'set_response_headers',
+  'timeout',
+  'idle_timeout',
+  'rate_limit',
+  'max_request_body',
+  'outlier_detection',
+  'allow_websockets',
+  'reject_ambiguous_paths',
+  'cache',
+  'health_check',
+  'lb_policy',
+  'lb_hash',
+  'allow_public_unauthenticated_access',
+  'pass_identity_headers',
+  'tls_custom_ca_file',
+  'tls_skip_verify',
+  'tls_client_cert_file',
+  'tls_client_key_file',
+] as const;
+
+/** `from: tcp+https://host:port`, `to: tcp://host:port`: a route CONNECT opens, never an HTTP one. */
+function buildTcpRoute(r: RawRoute, index: number, files: FileContents, issues: ConfigIssue[]): ReturnType<typeof buildRoute> {
+  const at = (...rest: Array<string | number>): ConfigPath => ['routes', index, ...rest];
+  const before = issues.length;
+  const from = tcpAddress(r.from, /^tcp\+(https?):$/i);
+  if (!from) issues.push({ path: at('from'), message: `from: expected tcp+https://host:port (or tcp+http://), port required, no path, got '${r.from}'` });
+  const toList = Array.isArray(r.to) ? r.to : [r.to];
+  const to = toList.map((t, i) => {
+    const parsed = tcpAddress(t, /^tcp:$/i);
+    if (!parsed) issues.push({ path: Array.isArray(r.to) ? at('to', i) : at('to'), message: `to: a tcp route goes to tcp://host:port, got '${t}'` });
+    return parsed;
+  });
+  for (const key of HTTP_ONLY_KEYS) {
+    if (r[key] !== undefined) issues.push({ path: at(key), message: `${key} does not apply to a tcp route (from: ${r.from})` });
+  }
+  if (!r.allow_any_authenticated_user && r.policy === undefined) {
+    issues.push({ path: at(), message: 'route has no access rule: set policy or allow_any_authenticated_user' });
+  }
+  if (issues.length > before || !from) return undefined;
+  const host = from.host.toLowerCase();
+  return {
+    id: r.name ?? String(index),
+    from: `${from.protocol.toLowerCase()}//${host}`,
+    host,
+    scheme: from.protocol.toLowerCase() === 'tcp+https:' ? 'https' : 'http',
+    to: Object.freeze(to as URL[]),
+    prefix: '/',
+    policy: r.policy,
+    policyPath: ['routes', index, 'policy'],
+    allowPublicUnauthenticatedAccess: false,
+    allowAnyAuthenticatedUser: r.allow_any_authenticated_user ?? false,
+    enforce: r.enforce ?? true,
+    passIdentityHeaders: false,
+    tcp: true,
+    preservePostMaxBytes: 0,
+    corsAllowPreflight: false,
+    ...buildRouteStepUp(r, index, issues),
+    ...buildRouteProxy(
+      r,
+      index,
+      to.map(() => 1),
+      files,
+      issues,
+    ),
+    ...buildRouteLimits(r, index, issues),
+  };
+}
+
+/** `scheme://host:port` with an explicit port and nothing after it, or undefined. */
+function tcpAddress(value: string, scheme: RegExp): URL | undefined {
+  if (!URL.canParse(value)) return undefined;
+  const u = new URL(value);
+  const bare = (u.pathname === '' || u.pathname === '/') && !u.search && !u.hash && !u.username && !u.password;
+  return scheme.test(u.protocol) && u.hostname !== '' && u.port !== '' && bare ? u : undefined;
 }
 
 function secretFiles(raw: RawConfig): Array<string | undefined> {

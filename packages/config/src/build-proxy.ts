@@ -41,6 +41,8 @@ export interface RouteProxyConfig {
   idleTimeoutMs: number;
   connectTimeoutMs: number;
   allowWebsockets: boolean;
+  /** A tcp route's tunnel is closed after this long without a byte either way. */
+  tcpIdleTimeoutMs: number;
   /** 400 for any path a back end could read as another (encoded slash or backslash, backslash, `;`). */
   rejectAmbiguousPaths: boolean;
   /** One weight per `to` entry. */
@@ -119,6 +121,7 @@ export function buildRouteProxy(r: RawRoute, index: number, weights: number[], f
     idleTimeoutMs: parseDuration(r.idle_timeout ?? '5m'),
     connectTimeoutMs: parseDuration(r.connect_timeout ?? '10s'),
     allowWebsockets: r.allow_websockets ?? false,
+    tcpIdleTimeoutMs: parseDuration(r.tcp_idle_timeout ?? '10m'),
     rejectAmbiguousPaths: r.reject_ambiguous_paths ?? false,
     weights,
     lbPolicy: r.lb_policy ?? 'round_robin',

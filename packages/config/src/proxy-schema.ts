@@ -26,6 +26,7 @@ export const ProxyRouteKeys = {
     Type.Boolean({ description: 'Answer 400 to any path with an encoded slash or backslash (%2F, %5C), a backslash or a ";" parameter' }),
   ),
   allow_websockets: Type.Optional(Type.Boolean({ description: 'Allow WebSocket (and other HTTP/1.1) upgrades' })),
+  tcp_idle_timeout: Type.Optional(Duration('tcp routes: a tunnel with no bytes either way for this long is closed, both sides (default 10m)')),
   lb_policy: Type.Optional(
     Type.Union(
       LB_POLICIES.map((p) => Type.Literal(p)),

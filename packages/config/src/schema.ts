@@ -54,9 +54,9 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 export const RouteSchema = Type.Object(
   {
     name: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_-]*$', description: 'Stable id of the route, used in logs and decisions' })),
-    from: Url('External URL the route answers on: scheme://host[:port], no path'),
+    from: Url('External URL the route answers on: scheme://host[:port], no path; tcp+https://host:port for a TCP route (HTTP CONNECT)'),
     to: Type.Union([Url('Upstream URL'), Type.Array(Url('Upstream URL, optionally with a weight: http://host:port,3'), { minItems: 1 })], {
-      description: 'Upstream URL (or list of them, load balanced) requests are forwarded to',
+      description: 'Upstream URL (or list of them, load balanced) requests are forwarded to; tcp://host:port for a TCP route',
     }),
     prefix: Type.Optional(Type.String({ pattern: '^/', description: 'Only requests whose normalised path starts with this prefix' })),
     policy: Type.Optional(Type.Unknown({ description: 'Access policy (allow/deny blocks); see policy/README.md' })),

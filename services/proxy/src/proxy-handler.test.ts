@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { loadConfigText } from '@vallum/config';
 import type { Decision } from '@vallum/policy';
@@ -25,11 +25,14 @@ let proxy: Server;
 let state: ProxyState;
 let port: number;
 const calls = { getSession: 0, check: 0, ownPages: 0 };
-const logged: Array<{ level: string; msg: string }> = [];
+const logged: Array<{ level: string; msg: string; obj: Record<string, unknown> }> = [];
+/** A TCP echo service for the tcp routes; `dialled` counts its connections. */
+let echo: ReturnType<typeof createTcpServer>;
+let dialled = 0;
 
 /** A logger that keeps what it is told, for the assertions below. */
 function capturingLogger(): FastifyBaseLogger {
-  const at = (level: string) => (_obj: unknown, msg?: string) => void logged.push({ level, msg: msg ?? '' });
+  const at = (level: string) => (obj: unknown, msg?: string) => void logged.push({ level, msg: msg ?? '', obj: obj as Record<string, unknown> });
   const log = {
     level: 'info',
     isLevelEnabled: () => false,
@@ -51,6 +54,13 @@ before(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+  echo = createTcpServer({ allowHalfOpen: true }, (socket) => {
+    dialled++;
+    socket.on('error', () => {});
+    socket.pipe(socket);
+  });
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  const echoPort = (echo.address() as AddressInfo).port;
   const config = loadConfigText(
     `authenticate_service_url: https://auth.example.com
 idp: { issuer: "https://idp.example.com", client_id: c, client_secret: s }
@@ -74,6 +84,16 @@ routes:
   - from: http://down.example.com
     to: http://127.0.0.1:1
     allow_public_unauthenticated_access: true
+  - from: tcp+http://db.example.com:5432
+    to: tcp://127.0.0.1:${echoPort}
+    policy: { allow: { or: [ { groups: { has: admins } } ] } }
+  - from: tcp+http://idle.example.com:5432
+    to: tcp://127.0.0.1:${echoPort}
+    tcp_idle_timeout: 300ms
+    allow_any_authenticated_user: true
+  - from: tcp+http://dbdown.example.com:5432
+    to: tcp://127.0.0.1:1
+    allow_any_authenticated_user: true
 `,
     'proxy-handler.test.yaml',
     { env: {} },
@@ -109,6 +129,7 @@ routes:
   const handler = createProxyHandler(state, { ownPages, log, errors: createRepeatedLog(log) });
   proxy = createServer(handler.request);
   proxy.on('upgrade', handler.upgrade);
+  proxy.on('connect', handler.upgrade);
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   port = (proxy.address() as AddressInfo).port;
 });
@@ -117,6 +138,7 @@ after(async () => {
   proxy.closeAllConnections();
   await new Promise((resolve) => proxy.close(resolve));
   await new Promise((resolve) => upstream.close(resolve));
+  await new Promise((resolve) => echo.close(resolve));
   await closeProxyState(state);
 });
 
@@ -315,4 +337,97 @@ test('upgrade: refused on a route without allow_websockets, before any access ch
   });
   assert.equal(status, 400);
   assert.equal(calls.check, before);
+});
+
+interface Tunnel {
+  status: number;
+  headers: IncomingHttpHeaders;
+  socket: Socket;
+  body: string;
+}
+
+function connectTo(authority: string, headers: Record<string, string> = {}): Promise<Tunnel> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'CONNECT', path: authority, headers: { host: authority, ...headers }, agent: false });
+    req.on('connect', (res, socket, head) => {
+      socket.on('error', () => {});
+      if (res.statusCode === 200) return resolve({ status: 200, headers: res.headers, socket, body: head.toString() });
+      let body = head.toString();
+      socket.setEncoding('utf8');
+      socket.on('data', (c: string) => (body += c));
+      socket.on('close', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, socket, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const closed = (socket: Socket) => new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
+
+test('CONNECT: only a tcp route is ever dialled; an HTTP route host or an unknown authority gets 404 and no connection', async () => {
+  const before = dialled;
+  for (const authority of ['app.example.com:80', 'unknown.example.com:5432', 'db.example.com:5433', '127.0.0.1:22']) {
+    const t = await connectTo(authority, { cookie: await cookieFor(alice) });
+    assert.equal(t.status, 404, authority);
+    assert.match(t.body, /No tcp route/);
+  }
+  assert.equal(dialled, before);
+  const http = await send('/', { host: 'db.example.com:5432' });
+  assert.equal(http.status, 404, 'a tcp route never answers HTTP requests');
+});
+
+test('CONNECT check: no credential is 407 with a Bearer challenge, an invalid token 407, a denied user 403; nothing dialled', async () => {
+  const before = dialled;
+  const none = await connectTo('db.example.com:5432');
+  assert.equal(none.status, 407);
+  assert.equal(none.headers['proxy-authenticate'], 'Bearer realm="vallum"');
+  assert.match(none.body, /Sign in first/);
+  const bad = await connectTo('db.example.com:5432', { 'proxy-authorization': 'Bearer not-a-token' });
+  assert.equal(bad.status, 407);
+  assert.match(bad.body, /not valid/);
+  const denied = await connectTo('db.example.com:5432', { cookie: await cookieFor(bob) });
+  assert.equal(denied.status, 403);
+  assert.match(denied.body, /Access denied/);
+  assert.equal(dialled, before);
+  const line = logged.find((l) => l.msg === 'tunnel refused' && l.obj.status === 403);
+  assert.equal(line?.obj.user, 'bob@example.com');
+});
+
+test('CONNECT → tunnel: an allowed session gets 200 and bytes both ways; a half-close is passed on; one access line with byte counts', async () => {
+  const t = await connectTo('DB.example.com:5432', { cookie: await cookieFor(alice) });
+  assert.equal(t.status, 200);
+  let echoed = '';
+  t.socket.setEncoding('utf8');
+  t.socket.on('data', (c: string) => (echoed += c));
+  const ended = new Promise<void>((resolve) => t.socket.once('end', () => resolve()));
+  t.socket.write('ping ');
+  t.socket.end('pong');
+  // The echo service sees our end, ends its side once it has echoed everything: the reply still arrives after our FIN.
+  await ended;
+  assert.equal(echoed, 'ping pong');
+  await closed(t.socket);
+  await new Promise((r) => setTimeout(r, 50));
+  const line = logged.find((l) => l.msg === 'tunnel closed' && l.obj.route === '3');
+  assert.ok(line, 'an access line per tunnel');
+  assert.equal(line.obj.user, 'alice@example.com');
+  assert.equal(line.obj.bytes_up, 9);
+  assert.equal(line.obj.bytes_down, 9);
+  assert.equal(typeof line.obj.duration_ms, 'number');
+  assert.ok(!JSON.stringify(line.obj).includes(state.config.cookieName), 'no credential in the access line');
+});
+
+test('CONNECT → tunnel: nothing either way for tcp_idle_timeout closes both sides', async () => {
+  const t = await connectTo('idle.example.com:5432', { cookie: await cookieFor(alice) });
+  assert.equal(t.status, 200);
+  const started = Date.now();
+  await closed(t.socket);
+  assert.ok(Date.now() - started < 5_000);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(logged.some((l) => l.msg === 'tunnel closed' && l.obj.closed === 'idle'));
+});
+
+test('CONNECT → respond: a tcp upstream that is down is a 502', async () => {
+  const t = await connectTo('dbdown.example.com:5432', { cookie: await cookieFor(alice) });
+  assert.equal(t.status, 502);
+  assert.match(t.body, /refused the connection or is down/);
 });

@@ -2,10 +2,12 @@
 //   framing (request-framing.ts) → match (match-target.ts) → Vallum's own paths to own-pages.ts
 //   → CORS preflights the route lets through (cors-preflight.ts) → check (access-request.ts, access.ts)
 //   → forward (forward-allowed.ts, forward.ts) | respond (respond.ts).
+// CONNECT (tcp routes): match the authority (route-table.ts) → check → tunnel (tunnel.ts).
 // Everything is read from one ProxyState snapshot (proxy-state.ts); a reload hands new requests a new handler.
 // A warm request goes from the socket to the upstream without a promise: the check answers synchronously when
 // in-process copies hold the answer (tryCheck), and only then falls back to the asynchronous check.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import type { SpanRecord } from '@vallum/telemetry';
@@ -25,6 +27,7 @@ import { framingProblem } from './request-framing.js';
 import { respondError, respondRefusal, respondToCheck, type OwnAnswer } from './respond.js';
 import { cookieSecure } from './session-routes.js';
 import { closeAfter, rawResponse } from './upgrade.js';
+import { openTunnel } from './tunnel.js';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -145,18 +148,8 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     respondError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestId, req.headers.accept, state.config.pages);
   };
 
-  const refuseUpgrade = (socket: Duplex, status: number, message: string) =>
-    closeAfter(
-      socket,
-      rawResponse(
-        status,
-        [
-          ['content-type', 'text/plain; charset=utf-8'],
-          ['connection', 'close'],
-        ],
-        `${message}\n`,
-      ),
-    );
+  const refuseUpgrade = (socket: Duplex, status: number, message: string, extra: Array<[string, string]> = []) =>
+    closeAfter(socket, rawResponse(status, [['content-type', 'text/plain; charset=utf-8'], ['connection', 'close'], ...extra], `${message}\n`));
   const upgradeRequest = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const problem = framingProblem(req);
     if (problem !== undefined) return refuseUpgrade(socket, 400, problem);
@@ -179,15 +172,63 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
       'upgrade forwarded',
     );
   };
+  // CONNECT (tcp routes): match the authority → check (cookie or bearer token, never a sign-in redirect) → tunnel.
+  // Only a configured tcp route's authority is ever dialled: Vallum is never an open proxy.
+  const accessLog = options.accessLog ?? log;
+  const connectRequest = async (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const authority = (req.url ?? '').toLowerCase();
+    const route = state.routes.tunnel(authority);
+    const ids = { requestId: requestIdOf(req), trace: state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)) };
+    const line = { request_id: ids.requestId, trace_id: ids.trace.traceId, method: 'CONNECT', host: authority, route: route?.id };
+    const refuse = (status: number, message: string, extra?: Array<[string, string]>, user?: string) => {
+      accessLog.info({ ...line, user, decision: status === 403 ? 'deny' : 'refuse', status }, 'tunnel refused');
+      refuseUpgrade(socket, status, message, extra);
+    };
+    if (!route) return refuse(404, 'No tcp route is configured for this address: nothing was dialled.');
+    const m: TargetMatch = { kind: 'route', route, host: authority, path: '/', query: '', otherPaths: [] };
+    const peer = state.clientCertificates.peer(req.socket);
+    const noCertificate = state.clientCertificates.refusal(route, peer);
+    if (noCertificate) return refuse(noCertificate.status, noCertificate.message);
+    const check = { ...accessRequestOf(state, req, m, ids, peer), authorization: tunnelCredential(req) };
+    const result = state.access.tryCheck(check) ?? (await state.access.check(check));
+    const challenge: Array<[string, string]> = [['proxy-authenticate', 'Bearer realm="vallum"']];
+    if (result.kind === 'sign-in') return refuse(407, 'Sign in first: send a Vallum token (vallum tcp does) in Proxy-Authorization: Bearer.', challenge);
+    if (result.kind === 'respond') return refuse(407, 'The token is not valid, or has expired: sign in again.', challenge);
+    if (result.kind === 'deny') return refuse(403, 'Access denied: your account is not allowed to reach this address.', undefined, result.email);
+    // The tunnel obeys revocation like an upgraded socket: closed when the session ends or the policy stops allowing it.
+    result.watch?.(socket);
+    openTunnel(route, socket, head, (end) =>
+      accessLog.info(
+        {
+          ...line,
+          user: result.email,
+          decision: 'allow',
+          status: end.status,
+          bytes_up: end.bytesUp,
+          bytes_down: end.bytesDown,
+          duration_ms: end.durationMs,
+          closed: end.reason,
+        },
+        'tunnel closed',
+      ),
+    );
+  };
+
   const upgrade: UpgradeHandler = (req, socket, head) => {
     socket.on('error', () => socket.destroy());
-    upgradeRequest(req, socket, head).catch((err: unknown) => {
+    (req.method === 'CONNECT' ? connectRequest(req, socket as Socket, head) : upgradeRequest(req, socket, head)).catch((err: unknown) => {
       errors.write('error', `upgrade:${errorKey(err)}`, { request_id: requestIdOf(req), ...errorFields(err) }, 'upgrade failed');
       refuseUpgrade(socket, 500, 'Something went wrong.');
     });
   };
 
   return { request, upgrade };
+}
+
+/** A CONNECT's credential: Proxy-Authorization is the proxy's own header; Authorization is accepted too. */
+function tunnelCredential(req: IncomingMessage): string | undefined {
+  const proxy = req.headers['proxy-authorization'];
+  return typeof proxy === 'string' && proxy !== '' ? proxy : req.headers.authorization;
 }
 
 /** The server span of one proxied request, for the OTLP exporter. */

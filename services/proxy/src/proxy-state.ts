@@ -84,6 +84,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
   const forwarder = createForwarder({ metrics: deps.metrics });
   const caches = new Map<string, ResponseCache>();
   for (const route of config.routes) {
+    if (route.tcp) continue;
     forwarder.upstreams(route);
     if (route.cacheMaxBytes !== undefined) caches.set(route.id, createResponseCache(route.cacheMaxBytes));
   }

@@ -7,6 +7,8 @@ import type { RouteConfig } from '@vallum/config';
 export interface RouteTable {
   match(host: string, path: string): RouteConfig | undefined;
   hasHost(host: string): boolean;
+  /** The tcp route of a CONNECT authority (`host:port`, lower-cased); tcp routes never answer HTTP requests. */
+  tunnel(authority: string): RouteConfig | undefined;
 }
 
 interface HostRoutes {
@@ -19,7 +21,12 @@ interface HostRoutes {
 
 export function createRouteTable(routes: readonly RouteConfig[]): RouteTable {
   const byHost = new Map<string, HostRoutes>();
+  const tunnels = new Map<string, RouteConfig>();
   for (const route of routes) {
+    if (route.tcp) {
+      if (!tunnels.has(route.host)) tunnels.set(route.host, route);
+      continue;
+    }
     let entry = byHost.get(route.host);
     if (!entry) {
       entry = { exact: new Map(), regexes: [], prefixes: new Map(), lengths: [] };
@@ -52,6 +59,9 @@ export function createRouteTable(routes: readonly RouteConfig[]): RouteTable {
     },
     hasHost(host) {
       return byHost.has(host);
+    },
+    tunnel(authority) {
+      return tunnels.get(authority);
     },
   };
 }
