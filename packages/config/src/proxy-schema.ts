@@ -25,6 +25,11 @@ export const ProxyRouteKeys = {
     Type.Boolean({ description: 'Answer 400 to any path with an encoded slash or backslash (%2F, %5C), a backslash or a ";" parameter' }),
   ),
   allow_websockets: Type.Optional(Type.Boolean({ description: 'Allow WebSocket (and other HTTP/1.1) upgrades' })),
+  upstream_protocol: Type.Optional(
+    Type.Union([Type.Literal('http1'), Type.Literal('h2c'), Type.Literal('h2')], {
+      description: 'How Vallum speaks to the upstream: http1 (default), h2c (HTTP/2 without TLS, prior knowledge; gRPC) or h2 (HTTP/2 over TLS)',
+    }),
+  ),
   lb_policy: Type.Optional(
     Type.Union(
       LB_POLICIES.map((p) => Type.Literal(p)),

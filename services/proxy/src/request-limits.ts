@@ -5,6 +5,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { RouteConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { addressKey, createRateLimiter, type RateLimiter, type RateLimiterStats } from '@vallum/server-kit';
+import { bodyOfUnknownLength } from './request-framing.js';
 
 export interface RequestLimits {
   /** Why the request may not be forwarded (429, 413), or undefined. `user` is the signed-in user, if any. */
@@ -37,7 +38,7 @@ export function createRequestLimits(routes: readonly RouteConfig[]): RequestLimi
     },
     body(route, req) {
       const max = route.maxRequestBodyBytes;
-      if (max === undefined || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] === undefined) return undefined;
+      if (max === undefined || !bodyOfUnknownLength(req)) return undefined;
       const counted = new BodyLimit(max);
       // Not pipeline(): a failure must not destroy the client's socket, which still carries the 413.
       req.on('error', (err) => counted.destroy(err));

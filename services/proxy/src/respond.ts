@@ -12,7 +12,8 @@ import { cookieSecure } from './session-routes.js';
 
 /** An error as a page or JSON (by the client's Accept), with the request id. */
 export function respondError(res: ServerResponse, err: unknown, requestId: string, accept: string | undefined): void {
-  closeLingering(res);
+  // An HTTP/2 stream ends by itself; its socket carries other streams and must not be touched.
+  if (res.req.httpVersionMajor === 1) closeLingering(res);
   sendError(res, err, { requestId, accept });
 }
 

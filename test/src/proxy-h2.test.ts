@@ -1,0 +1,259 @@
+// HTTP/2 on the https listener (ALPN), with HTTP/1.1 on the same port: the same pipeline (match → check → forward |
+// respond) for both, the same identity headers, and the HTTP/2 conformance points (RFC 9113 §8.2.2, §8.3) checked
+// with a client that writes its own frames, so it can send what node's and curl's clients refuse to.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { connect as h2Connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import type { IncomingMessage } from 'node:http';
+import { connect as tlsConnect } from 'node:tls';
+import { promisify } from 'node:util';
+import { Agent, request } from 'undici';
+import { loadVallumConfigText, startVallum, type RunningVallum } from '@vallum/cmd';
+import { createApiTokenCodec } from '@vallum/session';
+import { getFreePort, startHttpUpstream, type HttpUpstream } from '@vallum/testing';
+import { issueTestCertificates, type TestCertificates } from './test-certificates.js';
+
+let certs: TestCertificates;
+let upstream: HttpUpstream;
+let vallum: RunningVallum;
+let agent: Agent;
+let session: ClientHttp2Session;
+let sharedSecret: string;
+
+interface Seen {
+  version: string;
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+before(async () => {
+  certs = issueTestCertificates(['public.localhost', 'app.localhost', 'authenticate.localhost']);
+  upstream = await startHttpUpstream((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const seen: Seen = { version: req.httpVersion, method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() };
+      res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive', 'keep-alive': 'timeout=5' });
+      res.end(JSON.stringify(seen));
+    });
+  });
+  const port = await getFreePort();
+  const text = `authenticate_service_url: https://authenticate.localhost:${port}
+idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
+shared_secret: ${'s'.repeat(32)}
+cookie_secret: ${'c'.repeat(32)}
+log_level: silent
+certificate_file: ${certs.certFile}
+key_file: ${certs.keyFile}
+routes:
+  - from: https://public.localhost:${port}
+    to: ${upstream.url}
+    allow_public_unauthenticated_access: true
+    set_request_headers: { X-Env: test }
+    max_request_body: 16
+  - from: https://app.localhost:${port}
+    to: ${upstream.url}
+    policy:
+      allow:
+        or:
+          - groups: { has: engineering }
+`;
+  const config = loadVallumConfigText(text, 'vallum.yaml', { env: {} });
+  sharedSecret = 's'.repeat(32);
+  vallum = await startVallum(config, { address: `127.0.0.1:${port}`, logger: false });
+  agent = new Agent({ connect: { ca: certs.ca, servername: 'localhost' } });
+  session = h2Connect(vallum.url, { ca: certs.ca, servername: 'localhost' });
+});
+
+after(async () => {
+  session?.close();
+  await agent?.close();
+  await vallum?.close();
+  await upstream?.close();
+});
+
+const host = (name: string) => `${name}.localhost:${vallum.port}`;
+
+/** One request over the shared HTTP/2 session: status, headers and body. */
+function h2(name: string, path: string, headers: Record<string, string> = {}, body?: string) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+    const stream = session.request(
+      { ':path': path, ':authority': host(name), ...(body === undefined ? {} : { ':method': 'POST' }), ...headers },
+      { endStream: body === undefined },
+    );
+    let response: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on('response', (h) => (response = h));
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve({ status: Number(response[':status']), headers: response, body: Buffer.concat(chunks).toString() }));
+    stream.on('error', reject);
+    if (body !== undefined) stream.end(body);
+  });
+}
+
+const bearer = async (groups: string[]) =>
+  `Bearer ${await createApiTokenCodec(sharedSecret).sign({ kind: 'service-account', name: 'ci', groups, expiresAt: Date.now() + 3_600_000 })}`;
+
+test('an HTTP/2 client is served a route page through the same pipeline, and the upstream gets HTTP/1.1 with the usual headers', async () => {
+  const res = await h2('public', '/page?q=1', { 'x-vallum-claim-email': 'forged@example.com', 'x-forwarded-for': '6.6.6.6' });
+  assert.equal(res.status, 200);
+  assert.ok(res.headers['x-request-id'], 'the request id is returned');
+  assert.equal(res.headers.connection, undefined);
+  const seen = JSON.parse(res.body) as Seen;
+  assert.equal(seen.version, '1.1');
+  assert.equal(seen.url, '/page?q=1');
+  assert.equal(seen.headers['x-forwarded-proto'], 'https');
+  assert.equal(seen.headers['x-forwarded-host'], host('public'));
+  assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1', 'the client copy is replaced by the peer');
+  assert.equal(seen.headers['x-env'], 'test', 'the route header rules apply');
+  assert.equal(seen.headers['x-vallum-claim-email'], undefined, 'client identity headers never pass');
+  assert.ok(!Object.keys(seen.headers).some((n) => n.startsWith(':')), 'no pseudo-header reaches the upstream');
+});
+
+test('HTTP/1.1 on the same port is served as before', async () => {
+  const res = await request(`${vallum.url}/page`, { dispatcher: agent, headers: { host: host('public') } });
+  assert.equal(res.statusCode, 200);
+  assert.equal(((await res.body.json()) as Seen).headers['x-forwarded-proto'], 'https');
+});
+
+test('an HTTP/2 request body without content-length is forwarded (chunked upstream), and max_request_body counts it', async () => {
+  const res = await h2('public', '/upload', { 'content-type': 'text/plain' }, 'twelve bytes');
+  assert.equal(res.status, 200);
+  const seen = JSON.parse(res.body) as Seen;
+  assert.equal(seen.method, 'POST');
+  assert.equal(seen.body, 'twelve bytes');
+  const tooLarge = await h2('public', '/upload', {}, 'x'.repeat(64));
+  assert.equal(tooLarge.status, 413);
+});
+
+test('HTTP/2 without a session: the sign-in redirect; with a bearer token the policy decides and identity headers are sent', async () => {
+  const anonymous = await h2('app', '/dashboard', { accept: 'text/html' });
+  assert.equal(anonymous.status, 302);
+  assert.match(String(anonymous.headers.location), new RegExp(`^https://authenticate\\.localhost:${vallum.port}/`));
+
+  const denied = await h2('app', '/dashboard', { authorization: await bearer(['sales']), accept: 'application/json' });
+  assert.equal(denied.status, 403);
+  assert.equal((JSON.parse(denied.body) as { code: string }).code, 'VALLUM_ACCESS_DENIED');
+
+  const allowed = await h2('app', '/dashboard', { authorization: await bearer(['engineering']), 'x-vallum-claim-groups': 'admins' });
+  assert.equal(allowed.status, 200);
+  const seen = JSON.parse(allowed.body) as Seen;
+  assert.equal(seen.headers['x-vallum-claim-groups'], 'engineering');
+  assert.ok(seen.headers['x-vallum-jwt-assertion'], 'the signed assertion is sent');
+  assert.equal(seen.headers.authorization, undefined, "Vallum's own bearer token never reaches the app");
+});
+
+test('curl --http2: the page, and the sign-in redirect', async () => {
+  const curl = (name: string, path: string) =>
+    promisify(execFile)('curl', [
+      '-s',
+      '--http2',
+      '--cacert',
+      certs.caFile,
+      '--resolve',
+      `${name}.localhost:${vallum.port}:127.0.0.1`,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code} %{http_version}',
+      `https://${host(name)}${path}`,
+    ]);
+  assert.equal((await curl('public', '/')).stdout, '200 2');
+  assert.equal((await curl('app', '/')).stdout, '302 2');
+});
+
+/** What Vallum answers one stream whose header block is written as given: `:status` or the stream's reset. */
+function rawH2(fields: Array<[string, string]>): Promise<{ status?: number; reset?: number }> {
+  const block = Buffer.concat(fields.map(([n, v]) => Buffer.concat([Buffer.from([0, n.length]), Buffer.from(n), Buffer.from([v.length]), Buffer.from(v)])));
+  const frame = (type: number, flags: number, stream: number, payload: Buffer) => {
+    const head = Buffer.alloc(9);
+    head.writeUIntBE(payload.length, 0, 3);
+    head[3] = type;
+    head[4] = flags;
+    head.writeUInt32BE(stream, 5);
+    return Buffer.concat([head, payload]);
+  };
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: vallum.port, ca: certs.ca, servername: 'localhost', ALPNProtocols: ['h2'] }, () => {
+      socket.write(Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+      socket.write(frame(4, 0, 0, Buffer.alloc(0)));
+      // END_STREAM | END_HEADERS, literal fields without indexing or Huffman coding.
+      socket.write(frame(1, 5, 1, block));
+    });
+    let buffered = Buffer.alloc(0);
+    const done = (answer: { status?: number; reset?: number }) => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      while (buffered.length >= 9) {
+        const length = buffered.readUIntBE(0, 3);
+        if (buffered.length < 9 + length) return;
+        const type = buffered[3]!;
+        const stream = buffered.readUInt32BE(5) & 0x7fffffff;
+        const payload = buffered.subarray(9, 9 + length);
+        buffered = buffered.subarray(9 + length);
+        // nghttp2 sends :status as an indexed field of the static table: 0x88 is 200, 0x8c is 400.
+        if (type === 1 && stream === 1) return done({ status: ({ 136: 200, 140: 400, 141: 404 } as Record<number, number>)[payload[0]!] ?? -payload[0]! });
+        if (type === 3 && stream === 1) return done({ reset: payload.readUInt32BE(0) });
+        if (type === 7) return done({ reset: payload.readUInt32BE(4) });
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+const PROTOCOL_ERROR = 1;
+
+test('HTTP/2 conformance: connection-specific fields, te other than trailers and bad pseudo-headers get a stream error', async () => {
+  const base = (): Array<[string, string]> => [
+    [':method', 'GET'],
+    [':scheme', 'https'],
+    [':path', '/'],
+    [':authority', host('public')],
+  ];
+  assert.deepEqual(await rawH2(base()), { status: 200 }, 'the well-formed request is served');
+  assert.deepEqual(await rawH2([...base(), ['te', 'trailers']]), { status: 200 }, 'te: trailers is allowed');
+  for (const [name, value] of [
+    ['connection', 'keep-alive'],
+    ['keep-alive', 'timeout=5'],
+    ['proxy-connection', 'keep-alive'],
+    ['transfer-encoding', 'chunked'],
+    ['upgrade', 'websocket'],
+    ['te', 'gzip'],
+  ] as const) {
+    assert.deepEqual(await rawH2([...base(), [name, value]]), { reset: PROTOCOL_ERROR }, `${name}: ${value}`);
+  }
+  const without = (name: string) => base().filter(([n]) => n !== name);
+  assert.deepEqual(await rawH2(without(':path')), { reset: PROTOCOL_ERROR }, 'no :path');
+  assert.deepEqual(await rawH2(without(':method')), { reset: PROTOCOL_ERROR }, 'no :method');
+  assert.deepEqual(await rawH2([...base(), [':path', '/again']]), { reset: PROTOCOL_ERROR }, 'a repeated pseudo-header');
+  assert.deepEqual(await rawH2([...base(), [':protocol', 'x']]), { reset: PROTOCOL_ERROR }, 'an unknown pseudo-header');
+  assert.deepEqual(await rawH2([['accept', '*/*'], ...base()]), { reset: PROTOCOL_ERROR }, 'a pseudo-header after a regular field');
+  assert.deepEqual(await rawH2([...base(), ['Accept', '*/*']]), { reset: PROTOCOL_ERROR }, 'an upper-case field name');
+});
+
+test('HTTP/2 conformance: :authority and Host must agree when both are sent; Host alone is enough', async () => {
+  const fields = (authority: string, hostHeader: string): Array<[string, string]> => [
+    [':method', 'GET'],
+    [':scheme', 'https'],
+    [':path', '/'],
+    [':authority', authority],
+    ['host', hostHeader],
+  ];
+  assert.deepEqual(await rawH2(fields(host('public'), host('app'))), { status: 400 });
+  assert.deepEqual(await rawH2(fields(host('public'), host('public').toUpperCase())), { status: 200 }, 'compared without case');
+  assert.deepEqual(
+    await rawH2([
+      [':method', 'GET'],
+      [':scheme', 'https'],
+      [':path', '/'],
+      ['host', host('public')],
+    ]),
+    { status: 200 },
+  );
+});
