@@ -4,9 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { connect as h2Connect, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
+import { createSecureServer, connect as h2Connect, type ClientHttp2Session, type Http2SecureServer, type IncomingHttpHeaders } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { loadVallumConfigText, startVallum, type RunningVallum } from '@vallum/cmd';
@@ -16,6 +18,7 @@ import { issueTestCertificates, type TestCertificates } from './test-certificate
 
 let certs: TestCertificates;
 let upstream: HttpUpstream;
+let h2Upstream: Http2SecureServer;
 let vallum: RunningVallum;
 let agent: Agent;
 let session: ClientHttp2Session;
@@ -40,6 +43,15 @@ before(async () => {
       res.end(JSON.stringify(seen));
     });
   });
+  // An HTTP/2-only upstream over TLS (upstream_protocol: h2), answering with what it saw and a trailer.
+  h2Upstream = createSecureServer({ cert: readFileSync(certs.certFile), key: readFileSync(certs.keyFile) }, (req, res) => {
+    const seen = { version: req.httpVersion, method: req.method, url: req.url, headers: req.headers };
+    res.writeHead(200, { 'content-type': 'application/json', trailer: 'x-checksum' });
+    res.addTrailers({ 'x-checksum': 'abc' });
+    res.end(JSON.stringify(seen));
+  });
+  await new Promise<void>((resolve) => h2Upstream.listen(0, '127.0.0.1', resolve));
+  const h2Port = (h2Upstream.address() as AddressInfo).port;
   const port = await getFreePort();
   const text = `authenticate_service_url: https://authenticate.localhost:${port}
 idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
@@ -54,6 +66,11 @@ routes:
     allow_public_unauthenticated_access: true
     set_request_headers: { X-Env: test }
     max_request_body: 16
+  - from: https://h2.localhost:${port}
+    to: https://127.0.0.1:${h2Port}
+    upstream_protocol: h2
+    tls_custom_ca_file: ${certs.caFile}
+    allow_public_unauthenticated_access: true
   - from: https://app.localhost:${port}
     to: ${upstream.url}
     policy:
@@ -73,6 +90,7 @@ after(async () => {
   await agent?.close();
   await vallum?.close();
   await upstream?.close();
+  await new Promise((r) => h2Upstream?.close(r));
 });
 
 const host = (name: string) => `${name}.localhost:${vallum.port}`;
@@ -144,6 +162,28 @@ test('HTTP/2 without a session: the sign-in redirect; with a bearer token the po
   assert.equal(seen.headers['x-vallum-claim-groups'], 'engineering');
   assert.ok(seen.headers['x-vallum-jwt-assertion'], 'the signed assertion is sent');
   assert.equal(seen.headers.authorization, undefined, "Vallum's own bearer token never reaches the app");
+});
+
+test('upstream_protocol h2: HTTP/2 over TLS to the upstream, with te: trailers sent and its trailers carried to the client', async () => {
+  const trailers = await new Promise<{ status: number; body: string; trailers: IncomingHttpHeaders }>((resolve, reject) => {
+    const stream = session.request({ ':path': '/grpc-like?x=1', ':authority': host('h2') });
+    let status = 0;
+    let trailers: IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.on('trailers', (t) => (trailers = t));
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString(), trailers }));
+    stream.on('error', reject);
+  });
+  assert.equal(trailers.status, 200);
+  const seen = JSON.parse(trailers.body) as Seen;
+  assert.equal(seen.version, '2.0');
+  assert.equal(seen.url, '/grpc-like?x=1');
+  assert.equal(seen.headers.te, 'trailers');
+  assert.equal(seen.headers[':authority'], `127.0.0.1:${(h2Upstream.address() as AddressInfo).port}`, "the upstream's own authority, as Host is for HTTP/1.1");
+  assert.equal(seen.headers['x-forwarded-proto'], 'https');
+  assert.equal(trailers.trailers['x-checksum'], 'abc');
 });
 
 test('curl --http2: the page, and the sign-in redirect', async () => {
