@@ -28,11 +28,12 @@ test('the shipped example config loads with every route, once its placeholder se
   const config = loadVallumConfig(example, { env: SECRETS });
   assert.deepEqual(
     config.routes.map((r) => r.id),
-    ['grafana', 'wiki-admin', 'wiki', 'status'],
+    ['grafana', 'wiki-admin', 'wiki', 'billing-grpc', 'status'],
   );
+  assert.equal(config.routes.find((r) => r.id === 'billing-grpc')?.upstreamProtocol, 'h2c');
   const res = vallumWith(SECRETS, 'validate', '--config', example);
   assert.equal(res.status, 0, res.stderr);
-  assert.match(res.stdout, /ok \(4 routes\)/);
+  assert.match(res.stdout, /ok \(5 routes\)/);
 });
 
 const lineOfIn = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;
