@@ -40,7 +40,7 @@ const seen: { metadata: grpc.Metadata[]; deadlines: number[]; cancelled: number 
 const SECRET = 's'.repeat(32);
 
 before(async () => {
-  certs = issueTestCertificates(['grpc.localhost', 'grpc-auth.localhost']);
+  certs = issueTestCertificates(['grpc.localhost', 'grpc-auth.localhost', 'grpc-down.localhost']);
   const protoFile = join(mkdtempSync(join(tmpdir(), 'vallum-grpc-')), 'echo.proto');
   writeFileSync(protoFile, PROTO);
   const definition = grpc.loadPackageDefinition(protoLoader.loadSync(protoFile, { keepCase: true, defaults: true })) as unknown as {
@@ -84,6 +84,7 @@ before(async () => {
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );
   const port = await getFreePort();
+  const nobody = await getFreePort();
   const text = `authenticate_service_url: https://authenticate.localhost:${port}
 idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
 shared_secret: ${SECRET}
@@ -94,6 +95,10 @@ key_file: ${certs.keyFile}
 routes:
   - from: https://grpc.localhost:${port}
     to: http://127.0.0.1:${upstreamPort}
+    upstream_protocol: h2c
+    allow_public_unauthenticated_access: true
+  - from: https://grpc-down.localhost:${port}
+    to: http://127.0.0.1:${nobody}
     upstream_protocol: h2c
     allow_public_unauthenticated_access: true
   - from: https://grpc-auth.localhost:${port}
@@ -212,7 +217,8 @@ test('the access check: no credentials and a denied token get an error at once, 
   t.after(() => c.close());
   const anonymous = await unary(c, { text: 'x' }, { deadlineMs: 5_000 });
   assert.ok(anonymous.error, 'an error, not a reply');
-  assert.notEqual(anonymous.error.code, grpc.status.DEADLINE_EXCEEDED, 'not a hang');
+  assert.equal(anonymous.error.code, grpc.status.UNKNOWN, 'not a hang (DEADLINE_EXCEEDED)');
+  assert.match(anonymous.error.details, /302/, 'the sign-in redirect, as for any client without a session');
   const denied = await unary(c, { text: 'x' }, { metadata: await bearer(['sales']), deadlineMs: 5_000 });
   assert.equal(denied.error?.code, grpc.status.PERMISSION_DENIED);
   const allowed = await unary(c, { text: 'x' }, { metadata: await bearer(['engineering']), deadlineMs: 5_000 });
@@ -220,6 +226,13 @@ test('the access check: no credentials and a denied token get an error at once, 
   const metadata = seen.metadata.at(-1)!;
   assert.deepEqual(metadata.get('x-vallum-claim-groups'), ['engineering'], 'identity headers reach the gRPC server');
   assert.deepEqual(metadata.get('authorization'), [], "Vallum's token does not");
+});
+
+test('an h2c upstream that is down: UNAVAILABLE at once (Vallum answers 502)', async (t) => {
+  const c = client('grpc-down');
+  t.after(() => c.close());
+  const { error } = await unary(c, { text: 'x' }, { deadlineMs: 5_000 });
+  assert.equal(error?.code, grpc.status.UNAVAILABLE);
 });
 
 test('curl --http2 reaches the gRPC upstream through Vallum (a gRPC frame by hand)', async () => {
