@@ -37,7 +37,8 @@ before(async () => {
   upstream = await startHttpUpstream((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
+      if (req.url === '/slow') await new Promise((r) => setTimeout(r, 500));
       const seen: Seen = { version: req.httpVersion, method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() };
       res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive', 'keep-alive': 'timeout=5' });
       res.end(JSON.stringify(seen));
@@ -296,4 +297,44 @@ test('HTTP/2 conformance: :authority and Host must agree when both are sent; Hos
     ]),
     { status: 200 },
   );
+});
+
+test('a graceful shutdown sends GOAWAY to HTTP/2 clients and lets the stream in flight finish', async () => {
+  const port = await getFreePort();
+  const own = await startVallum(
+    loadVallumConfigText(
+      `authenticate_service_url: https://authenticate.localhost:${port}
+idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
+shared_secret: ${'s'.repeat(32)}
+cookie_secret: ${'c'.repeat(32)}
+log_level: silent
+shutdown_grace: 5s
+certificate_file: ${certs.certFile}
+key_file: ${certs.keyFile}
+routes:
+  - from: https://public.localhost:${port}
+    to: ${upstream.url}
+    allow_public_unauthenticated_access: true
+`,
+      'vallum.yaml',
+      { env: {} },
+    ),
+    { address: `127.0.0.1:${port}`, logger: false },
+  );
+  const client = h2Connect(own.url, { ca: certs.ca, servername: 'localhost' });
+  const goaway = new Promise<boolean>((resolve) => client.once('goaway', () => resolve(true)));
+  const inFlight = new Promise<number>((resolve, reject) => {
+    const stream = client.request({ ':path': '/slow', ':authority': `public.localhost:${port}` });
+    let status = 0;
+    stream.on('response', (h) => (status = Number(h[':status'])));
+    stream.on('data', () => {});
+    stream.on('end', () => resolve(status));
+    stream.on('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  const stopped = own.shutdown();
+  assert.equal(await goaway, true, 'the client is told to open no new stream');
+  assert.equal(await inFlight, 200, 'the stream in flight is answered');
+  await stopped;
+  client.destroy();
 });

@@ -140,7 +140,9 @@ class H2Exchange {
       clearTimeout(this.headersTimer);
       this.handler.onComplete?.(this.trailers as unknown as string[]);
     });
-    stream.on('error', (err) => this.fail(err));
+    // A stream pending on a session that failed to connect is cancelled with the session's error as the cause:
+    // its code (ECONNREFUSED…) is what forward.ts retries on and counts.
+    stream.on('error', (err: Error & { cause?: unknown }) => this.fail(err.cause instanceof Error ? err.cause : err));
     stream.on('close', () => {
       if (!this.finished) this.fail(Object.assign(new Error(`the upstream closed the stream (code ${stream.rstCode})`), { code: 'UND_ERR_SOCKET' }));
     });
