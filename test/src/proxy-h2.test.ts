@@ -5,10 +5,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createSecureServer, connect as h2Connect, type ClientHttp2Session, type Http2SecureServer, type IncomingHttpHeaders } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { loadVallumConfigText, startVallum, type RunningVallum } from '@vallum/cmd';
@@ -44,6 +45,11 @@ before(async () => {
       res.end(JSON.stringify(seen));
     });
   });
+  upstream.server.on('upgrade', (_req: IncomingMessage, socket: Socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    socket.on('data', (d: Buffer) => socket.write(d.toString().toUpperCase()));
+    socket.on('end', () => socket.end());
+  });
   // An HTTP/2-only upstream over TLS (upstream_protocol: h2), answering with what it saw and a trailer.
   h2Upstream = createSecureServer({ cert: readFileSync(certs.certFile), key: readFileSync(certs.keyFile) }, (req, res) => {
     const seen = { version: req.httpVersion, method: req.method, url: req.url, headers: req.headers };
@@ -67,6 +73,7 @@ routes:
     allow_public_unauthenticated_access: true
     set_request_headers: { X-Env: test }
     max_request_body: 16
+    allow_websockets: true
   - from: https://h2.localhost:${port}
     to: https://127.0.0.1:${h2Port}
     upstream_protocol: h2
@@ -136,6 +143,27 @@ test('HTTP/1.1 on the same port is served as before', async () => {
   const res = await request(`${vallum.url}/page`, { dispatcher: agent, headers: { host: host('public') } });
   assert.equal(res.statusCode, 200);
   assert.equal(((await res.body.json()) as Seen).headers['x-forwarded-proto'], 'https');
+});
+
+test('a WebSocket upgrade over HTTP/1.1 on the https listener still works (upgrades are HTTP/1.1 only)', async () => {
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const req = httpsRequest({
+      host: '127.0.0.1',
+      port: vallum.port,
+      path: '/ws',
+      ca: certs.ca,
+      servername: 'localhost',
+      headers: { host: host('public'), connection: 'Upgrade', upgrade: 'websocket' },
+    });
+    req.on('upgrade', (_res, s: Socket) => resolve(s));
+    req.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+    req.on('error', reject);
+    req.end();
+  });
+  const echoed = new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString())));
+  socket.write('hello');
+  assert.equal(await echoed, 'HELLO');
+  socket.destroy();
 });
 
 test('an HTTP/2 request body without content-length is forwarded (chunked upstream), and max_request_body counts it', async () => {
