@@ -327,32 +327,31 @@ test('HTTP/2 conformance: :authority and Host must agree when both are sent; Hos
   );
 });
 
-test('a graceful shutdown sends GOAWAY to HTTP/2 clients and lets the stream in flight finish', async () => {
+/** A Vallum of the test's own (to stop, or with other limits), with the public route. */
+async function startOwnVallum(extra: string): Promise<RunningVallum> {
   const port = await getFreePort();
-  const own = await startVallum(
-    loadVallumConfigText(
-      `authenticate_service_url: https://authenticate.localhost:${port}
+  const text = `authenticate_service_url: https://authenticate.localhost:${port}
 idp: { issuer: "http://127.0.0.1:9", client_id: vallum, client_secret: secret, allow_insecure_http: true }
 shared_secret: ${'s'.repeat(32)}
 cookie_secret: ${'c'.repeat(32)}
 log_level: silent
-shutdown_grace: 5s
 certificate_file: ${certs.certFile}
 key_file: ${certs.keyFile}
+${extra}
 routes:
   - from: https://public.localhost:${port}
     to: ${upstream.url}
     allow_public_unauthenticated_access: true
-`,
-      'vallum.yaml',
-      { env: {} },
-    ),
-    { address: `127.0.0.1:${port}`, logger: false },
-  );
+`;
+  return startVallum(loadVallumConfigText(text, 'vallum.yaml', { env: {} }), { address: `127.0.0.1:${port}`, logger: false });
+}
+
+test('a graceful shutdown sends GOAWAY to HTTP/2 clients and lets the stream in flight finish', async () => {
+  const own = await startOwnVallum('shutdown_grace: 5s');
   const client = h2Connect(own.url, { ca: certs.ca, servername: 'localhost' });
   const goaway = new Promise<boolean>((resolve) => client.once('goaway', () => resolve(true)));
   const inFlight = new Promise<number>((resolve, reject) => {
-    const stream = client.request({ ':path': '/slow', ':authority': `public.localhost:${port}` });
+    const stream = client.request({ ':path': '/slow', ':authority': `public.localhost:${own.port}` });
     let status = 0;
     stream.on('response', (h) => (status = Number(h[':status'])));
     stream.on('data', () => {});
@@ -364,5 +363,17 @@ routes:
   assert.equal(await goaway, true, 'the client is told to open no new stream');
   assert.equal(await inFlight, 200, 'the stream in flight is answered');
   await stopped;
+  client.destroy();
+});
+
+test('limits.keep_alive_timeout closes an idle HTTP/2 session (GOAWAY)', async (t) => {
+  const own = await startOwnVallum('limits: { keep_alive_timeout: 300ms }');
+  t.after(() => own.close());
+  const client = h2Connect(own.url, { ca: certs.ca, servername: 'localhost' });
+  const outcome = await Promise.race([
+    new Promise<string>((resolve) => client.once('goaway', () => resolve('goaway'))),
+    new Promise<string>((resolve) => setTimeout(() => resolve('still open after 5 s'), 5_000).unref()),
+  ]);
+  assert.equal(outcome, 'goaway');
   client.destroy();
 });

@@ -145,6 +145,8 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   server.on('session', (session: Http2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    // keep_alive_timeout for HTTP/2: an idle session gets GOAWAY (streams still open would finish first).
+    session.setTimeout(runningConfig.limits.keepAliveTimeoutMs, () => session.close());
   });
   let listenerTls = initial.tls;
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
