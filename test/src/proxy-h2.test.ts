@@ -139,6 +139,15 @@ test('an HTTP/2 client is served a route page through the same pipeline, and the
   assert.ok(!Object.keys(seen.headers).some((n) => n.startsWith(':')), 'no pseudo-header reaches the upstream');
 });
 
+test("Vallum's own pages (fastify) and probes answer over HTTP/2", async () => {
+  const jwks = await h2('app', '/.well-known/vallum/jwks.json');
+  assert.equal(jwks.status, 200);
+  assert.ok(Array.isArray((JSON.parse(jwks.body) as { keys: unknown[] }).keys));
+  assert.equal((await h2('app', '/.vallum/healthz')).status, 200);
+  const userPage = await h2('app', '/.vallum/', { accept: 'text/html' });
+  assert.equal(userPage.status, 302, 'the user page sends a visitor without a session to sign in');
+});
+
 test('HTTP/1.1 on the same port is served as before', async () => {
   const res = await request(`${vallum.url}/page`, { dispatcher: agent, headers: { host: host('public') } });
   assert.equal(res.statusCode, 200);
