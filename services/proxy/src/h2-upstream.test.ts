@@ -63,7 +63,8 @@ test('a request streams its body up and the response, with trailers, down; Host 
   assert.deepEqual(r.trailers, ['grpc-status', '0']);
 });
 
-test('an upstream that does not answer in time fails with the headers timeout code, and its stream is reset', async (t) => {
+/** An upstream that never answers, and how it saw the stream end (its RST_STREAM code). */
+async function startSilentUpstream(t: { after(fn: () => unknown): void }) {
   let reset: Promise<number> | undefined;
   const { server, url } = await listen((stream) => {
     reset = new Promise((resolve) => stream.on('close', () => resolve(stream.rstCode)));
@@ -73,24 +74,21 @@ test('an upstream that does not answer in time fails with the headers timeout co
     await d.destroy();
     server.close();
   });
+  return { d, reset: () => reset };
+}
+
+test('an upstream that does not answer in time fails with the headers timeout code, and its stream is reset', async (t) => {
+  const { d, reset } = await startSilentUpstream(t);
   const r = await exchange(d, { headersTimeout: 100 });
   assert.equal(r.error?.code, 'UND_ERR_HEADERS_TIMEOUT');
-  assert.equal(await reset, 8, 'RST_STREAM CANCEL');
+  assert.equal(await reset(), 8, 'RST_STREAM CANCEL');
 });
 
 test('an abort (the client went away) resets the upstream stream', async (t) => {
-  let reset: Promise<number> | undefined;
-  const { server, url } = await listen((stream) => {
-    reset = new Promise((resolve) => stream.on('close', () => resolve(stream.rstCode)));
-  });
-  const d = new H2Upstream(url, { tls: NO_TLS, connectTimeoutMs: 1000, idleTimeoutMs: 1000 });
-  t.after(async () => {
-    await d.destroy();
-    server.close();
-  });
+  const { d, reset } = await startSilentUpstream(t);
   const r = await exchange(d, {}, (abort) => setTimeout(() => abort(new Error('the client went away')), 100));
   assert.equal(r.error?.message, 'the client went away');
-  assert.equal(await reset, 8);
+  assert.equal(await reset(), 8);
 });
 
 test('a refused connection reports its code (ECONNREFUSED), which forward.ts retries on another endpoint', async () => {
