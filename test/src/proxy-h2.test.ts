@@ -34,7 +34,7 @@ interface Seen {
 }
 
 before(async () => {
-  certs = issueTestCertificates(['public.localhost', 'app.localhost', 'authenticate.localhost']);
+  certs = issueTestCertificates(['public.localhost', 'app.localhost', 'h2.localhost', 'authenticate.localhost']);
   upstream = await startHttpUpstream((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -222,6 +222,10 @@ test('upstream_protocol h2: HTTP/2 over TLS to the upstream, with te: trailers s
   assert.equal(seen.headers[':authority'], `127.0.0.1:${(h2Upstream.address() as AddressInfo).port}`, "the upstream's own authority, as Host is for HTTP/1.1");
   assert.equal(seen.headers['x-forwarded-proto'], 'https');
   assert.equal(trailers.trailers['x-checksum'], 'abc');
+
+  const overHttp1 = await request(`${vallum.url}/from-http1`, { dispatcher: agent, headers: { host: host('h2') } });
+  assert.equal(overHttp1.statusCode, 200, 'an HTTP/1.1 client reaches the HTTP/2 upstream too');
+  assert.equal(((await overHttp1.body.json()) as Seen).version, '2.0');
 });
 
 test('curl --http2: the page, and the sign-in redirect', async () => {
