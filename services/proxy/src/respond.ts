@@ -1,6 +1,7 @@
 // The pipeline's own answers, written straight to the client: a refused target, the access check's sign-in
 // redirect, denial page or ready-made answer, and errors (the one renderer in @vallum/server-kit renders those).
 import type { ServerResponse } from 'node:http';
+import { ErrorCodes, VallumError } from '@vallum/errors';
 import { renderDenial, sendError, writeRenderedError } from '@vallum/server-kit';
 import { clearedSessionCookie } from '@vallum/session';
 import type { AccessResult } from './access.js';
@@ -33,6 +34,10 @@ export function respondToCheck(state: ProxyState, res: ServerResponse, m: Target
       sendError(res, result.error, { requestId, format: 'json' });
       return;
     case 'sign-in': {
+      if (isGrpc(res.req.headers['content-type'])) {
+        sendError(res, new VallumError(ErrorCodes.UNAUTHORIZED, GRPC_SIGN_IN, { status: 401, expose: true }), { requestId, format: 'json' });
+        return;
+      }
       const { config } = state;
       const headers: Record<string, string> = { location: result.location, 'cache-control': 'no-store', 'content-length': '0' };
       if (result.clearCookie) headers['set-cookie'] = clearedSessionCookie(config.cookieName, cookieSecure(config, m.route));
@@ -44,4 +49,11 @@ export function respondToCheck(state: ProxyState, res: ServerResponse, m: Target
       writeRenderedError(res, renderDenial({ email: result.email, host: m.host, reasons: result.reasons }, { requestId, accept }));
       return;
   }
+}
+
+/** A gRPC client cannot follow the sign-in redirect: it gets 401, which gRPC clients read as UNAUTHENTICATED. */
+const GRPC_SIGN_IN = 'Sign in first: send a bearer token in the authorization metadata.';
+
+function isGrpc(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.startsWith('application/grpc');
 }
