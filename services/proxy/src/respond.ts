@@ -2,7 +2,7 @@
 // redirect, denial page or ready-made answer, and errors (the one renderer in @vallum/server-kit renders those).
 import type { ServerResponse } from 'node:http';
 import { ErrorCodes, VallumError } from '@vallum/errors';
-import { renderDenial, sendError, writeRenderedError } from '@vallum/server-kit';
+import { renderDenial, renderError, sendError, writeRenderedError } from '@vallum/server-kit';
 import { clearedSessionCookie } from '@vallum/session';
 import type { AccessResult } from './access.js';
 import type { TargetMatch, TargetRefusal } from './match-target.js';
@@ -13,9 +13,16 @@ import { cookieSecure } from './session-routes.js';
 
 /** An error as a page or JSON (by the client's Accept), with the request id. */
 export function respondError(res: ServerResponse, err: unknown, requestId: string, accept: string | undefined): void {
-  // An HTTP/2 stream ends by itself; its socket carries other streams and must not be touched.
-  if (res.req.httpVersionMajor === 1) closeLingering(res);
-  sendError(res, err, { requestId, accept });
+  if (res.req.httpVersionMajor === 1) {
+    closeLingering(res);
+    sendError(res, err, { requestId, accept });
+    return;
+  }
+  // An HTTP/2 stream ends by itself: its connection carries other streams, is not lingered on, and takes no
+  // Connection header (node:http2 would drop it with a process warning).
+  const rendered = renderError(err, { requestId, accept });
+  delete rendered.headers.connection;
+  writeRenderedError(res, rendered);
 }
 
 /** Everything the access check answers but `forward`. */
