@@ -65,28 +65,28 @@ test('a request streams its body up and the response, with trailers, down; Host 
 
 /** An upstream that never answers, and how it saw the stream end (its RST_STREAM code). */
 async function startSilentUpstream(t: { after(fn: () => unknown): void }) {
-  let reset: Promise<number> | undefined;
-  const { server, url } = await listen((stream) => {
-    reset = new Promise((resolve) => stream.on('close', () => resolve(stream.rstCode)));
-  });
+  let arrived: (stream: ServerHttp2Stream) => void = () => {};
+  const stream = new Promise<ServerHttp2Stream>((resolve) => (arrived = resolve));
+  const { server, url } = await listen((s) => arrived(s));
+  const reset = () => stream.then((s) => (s.closed ? s.rstCode : new Promise<number>((resolve) => s.on('close', () => resolve(s.rstCode)))));
   const d = new H2Upstream(url, { tls: NO_TLS, connectTimeoutMs: 1000, idleTimeoutMs: 1000 });
   t.after(async () => {
     await d.destroy();
     server.close();
   });
-  return { d, reset: () => reset };
+  return { d, reset, stream };
 }
 
 test('an upstream that does not answer in time fails with the headers timeout code, and its stream is reset', async (t) => {
   const { d, reset } = await startSilentUpstream(t);
-  const r = await exchange(d, { headersTimeout: 100 });
+  const r = await exchange(d, { headersTimeout: 500 });
   assert.equal(r.error?.code, 'UND_ERR_HEADERS_TIMEOUT');
   assert.equal(await reset(), 8, 'RST_STREAM CANCEL');
 });
 
 test('an abort (the client went away) resets the upstream stream', async (t) => {
-  const { d, reset } = await startSilentUpstream(t);
-  const r = await exchange(d, {}, (abort) => setTimeout(() => abort(new Error('the client went away')), 100));
+  const { d, reset, stream } = await startSilentUpstream(t);
+  const r = await exchange(d, {}, (abort) => void stream.then(() => abort(new Error('the client went away'))));
   assert.equal(r.error?.message, 'the client went away');
   assert.equal(await reset(), 8);
 });
@@ -98,4 +98,20 @@ test('a refused connection reports its code (ECONNREFUSED), which forward.ts ret
   const r = await exchange(d, {});
   assert.equal(r.error?.code, 'ECONNREFUSED');
   await d.destroy();
+});
+
+test("undici's request API works on it, as the health checks and outlier probes call it", async (t) => {
+  await import('./undici-pool.js');
+  const { server, url } = await listen((stream) => {
+    stream.respond({ ':status': 204 });
+    stream.end();
+  });
+  const d = new H2Upstream(url, { tls: NO_TLS, connectTimeoutMs: 1000, idleTimeoutMs: 1000 });
+  t.after(async () => {
+    await d.close();
+    server.close();
+  });
+  const res = await d.request({ path: '/healthz', method: 'GET', headersTimeout: 1000 });
+  assert.equal(res.statusCode, 204);
+  await res.body.dump();
 });
