@@ -28,10 +28,11 @@ test('the shipped example config loads with every route, once its placeholder se
   const config = loadVallumConfig(example, { env: SECRETS });
   assert.deepEqual(
     config.routes.map((r) => r.id),
-    ['grafana', 'wiki-admin', 'wiki', 'payroll', 'api', 'postgres', 'status'],
+    ['grafana', 'wiki-admin', 'wiki', 'payroll', 'api', 'postgres', 'billing-grpc', 'status'],
   );
   const payroll = config.routes.find((r) => r.id === 'payroll');
   assert.deepEqual([payroll?.maxSessionAgeMs, payroll?.acrValues], [900_000, ['urn:corp:mfa']]);
+  assert.equal(config.routes.find((r) => r.id === 'billing-grpc')?.upstreamProtocol, 'h2c');
   const res = vallumWith(SECRETS, 'validate', '--config', example);
   assert.equal(res.status, 0, res.stderr);
   assert.match(res.stdout, /ok \(5 routes\)/);

@@ -1,7 +1,7 @@
 // The one place the services are wired together: all four in one process with in-process calls, or one service
 // per process talking over HTTP with service tokens. Tests start Vallum through this too.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
 import { constants } from 'node:crypto';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -117,7 +117,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     socket.once('close', () => connected.delete(socket));
   };
   const serve = (req: IncomingMessage, res: ServerResponse) => {
-    if (readiness.draining) res.setHeader('connection', 'close');
+    if (readiness.draining && req.httpVersionMajor === 1) res.setHeader('connection', 'close');
     if (!probes(req, res)) current.route(req, res);
   };
   // --- end readiness and graceful stop ---
@@ -137,9 +137,28 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   // Only the proxy's listener does: the other services are called by Vallum's own services.
   const asksForCertificates = service === 'all' || service === 'proxy';
   let listenerMtls = initial.tls && asksForCertificates ? initial.downstreamMtls : undefined;
-  const server = initial.tls
-    ? createHttpsServer({ ...secureContextOptions(initial.tls, listenerMtls), ...clientCertificateOptions(listenerMtls), ...serverOptions }, handler)
+  // The https listener speaks HTTP/2 to clients that offer it (ALPN) and HTTP/1.1 to the rest; both go through
+  // the same handler (node:http2's compatibility request and response).
+  const server: Listener = initial.tls
+    ? (createSecureServer(
+        {
+          ...secureContextOptions(initial.tls, listenerMtls),
+          ...clientCertificateOptions(listenerMtls),
+          allowHTTP1: true,
+          settings: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS },
+          ...serverOptions,
+        },
+        handler as unknown as Parameters<typeof createSecureServer>[1],
+      ) as unknown as Listener)
     : createHttpServer(serverOptions, handler);
+  // HTTP/2 sessions, so a shutdown can send GOAWAY and a close can end them.
+  const sessions = new Set<Http2Session>();
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    // keep_alive_timeout for HTTP/2: an idle session gets GOAWAY (streams still open would finish first).
+    session.setTimeout(runningConfig.limits.keepAliveTimeoutMs, () => session.close());
+  });
   let listenerTls = initial.tls;
   // Upgraded sockets belong to the server, not to an app: a reload sends new upgrades to the new app, old ones live on.
   // closeAllConnections() does not reach them, so they are tracked to be ended on shutdown.
@@ -160,6 +179,8 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   server.on(initial.tls ? 'secureConnection' : 'connection', track);
   applyServerLimits(server, initial.limits);
   if (metrics) server.on('drop', () => metrics.connectionsDropped.inc());
+  // http2's server takes the sweep interval as a property, read when it starts listening.
+  (server as Listener & { connectionsCheckingInterval: number }).connectionsCheckingInterval = serverOptions.connectionsCheckingInterval;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -213,7 +234,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       const next = await buildServices(config, { service, logger, lasting });
       if (tlsChanged) {
         // Handshakes from now on get the new certificate; open connections keep the one they agreed on.
-        (server as HttpsServer).setSecureContext(secureContextOptions(tls, mtls ?? listenerMtls));
+        (server as unknown as Http2SecureServer).setSecureContext(secureContextOptions(tls, mtls ?? listenerMtls));
         listenerTls = tls;
         if (mtls) listenerMtls = { ...listenerMtls!, ca: mtls.ca, crl: mtls.crl };
       }
@@ -233,7 +254,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
         const { drainDelayMs, shutdownGraceMs } = runningConfig;
         if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
         stopping.abort();
-        await drainServer(server, { connected, upgraded, graceMs: shutdownGraceMs, goingAway: lasting.goingAway });
+        await drainServer(server, { connected, upgraded, sessions, graceMs: shutdownGraceMs, goingAway: lasting.goingAway });
         await closeRest();
       })();
       return shuttingDown;
@@ -242,7 +263,8 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       readiness.startDraining();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        closeAllConnections(server, connected);
+        for (const session of sessions) session.destroy();
         for (const socket of upgraded) socket.destroy();
       });
       await closeRest();
@@ -266,6 +288,7 @@ function probeResponder(service: ServiceName | 'all', readiness: Readiness, auth
 interface DrainOptions {
   connected: ReadonlySet<Socket>;
   upgraded: ReadonlySet<Duplex>;
+  sessions: ReadonlySet<Http2Session>;
   graceMs: number;
   goingAway: ((socket: Duplex) => boolean) | undefined;
 }
@@ -282,23 +305,26 @@ interface DrainOptions {
  * pooled connection to this instance again within milliseconds (it round-robins to it until one fails to connect),
  * so those all close cleanly; one idle that long carries no traffic that could race the close.
  */
-async function drainServer(server: HttpsServer | ReturnType<typeof createHttpServer>, options: DrainOptions): Promise<void> {
-  const { connected, upgraded, graceMs, goingAway } = options;
+async function drainServer(server: Listener, options: DrainOptions): Promise<void> {
+  const { connected, upgraded, sessions, graceMs, goingAway } = options;
   // net's close, not http's: http's also closes the idle keep-alive connections at once (Node ≥ 19).
   const closed = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve()));
   const busy = (socket: Socket) => (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   for (const socket of connected) {
     // Node's own link from a connection to the response it is writing (as http-terminator uses it).
-    const res = busy(socket);
+    const res = isH2(socket) ? undefined : busy(socket);
     if (res && !res.headersSent) res.setHeader('connection', 'close');
   }
   for (const socket of upgraded) if (!goingAway?.(socket)) socket.end();
+  // GOAWAY: the client opens no new stream on the session, the streams in flight finish, then it closes.
+  for (const session of sessions) session.close();
   // A response whose head had gone out before the shutdown leaves its connection open and idle once sent: the sweep
   // notes when each connection was first seen idle and closes it IDLE_CLOSE_MS later, unless it was busy meanwhile.
   const idleSince = new Map<Socket, number>();
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const socket of connected) {
+      if (isH2(socket)) continue;
       if (busy(socket)) idleSince.delete(socket);
       else if (!idleSince.has(socket)) idleSince.set(socket, now);
       else if (now - idleSince.get(socket)! >= IDLE_CLOSE_MS) socket.destroy();
@@ -311,9 +337,26 @@ async function drainServer(server: HttpsServer | ReturnType<typeof createHttpSer
   await Promise.race([closed, late]);
   clearInterval(sweep);
   clearTimeout(deadline);
-  server.closeAllConnections();
+  closeAllConnections(server, connected);
+  for (const session of sessions) session.destroy();
   for (const socket of upgraded) socket.destroy();
   await closed;
+}
+
+/** The main listener: node:http's, or node:http2's secure server with HTTP/1.1 beside it (the http parts it shares). */
+type Listener = ReturnType<typeof createHttpServer>;
+
+/** Most streams one HTTP/2 client may have open at once (nghttp2's recommendation; Node's default is unbounded). */
+const H2_MAX_CONCURRENT_STREAMS = 128;
+
+function isH2(socket: Socket): boolean {
+  return (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol === 'h2';
+}
+
+/** node:http2's server has no closeAllConnections: its connections (HTTP/1.1 and HTTP/2) are closed one by one. */
+function closeAllConnections(server: Listener, connected: ReadonlySet<Socket>): void {
+  if (typeof server.closeAllConnections === 'function') server.closeAllConnections();
+  else for (const socket of connected) socket.destroy();
 }
 
 /** How long a keep-alive connection stays idle during a shutdown before it is closed (see drainServer). */

@@ -53,3 +53,34 @@ test('a file the loader could not read is reported where the config names it', (
     'shared_secret_file: cannot read /nonexistent/vallum/shared-secret: ENOENT',
   ]);
 });
+
+test('upstream_protocol: http1 by default; h2c needs http:// upstreams, h2 https:// ones, and neither takes WebSockets', () => {
+  const contents = new Map<string, string | Error>([
+    ['/nonexistent/vallum/client-secret', 'client-secret'],
+    ['/nonexistent/vallum/shared-secret', 's'.repeat(32)],
+    ['/nonexistent/vallum/cert.pem', 'CERT'],
+    ['/nonexistent/vallum/key.pem', 'KEY'],
+    ['/nonexistent/vallum/ca.pem', 'CA'],
+  ]);
+  const route = RAW.routes![0]!;
+  const withRoutes = (routes: object[]) => buildConfig({ ...RAW, routes } as RawConfig, context(contents));
+  assert.equal(withRoutes([route]).config?.routes[0]?.upstreamProtocol, 'http1');
+  const ok = withRoutes([
+    { ...route, upstream_protocol: 'h2c' },
+    { ...route, from: 'http://b.localhost:8000', to: 'https://10.0.0.1', upstream_protocol: 'h2' },
+  ]);
+  assert.deepEqual(ok.issues, []);
+  assert.deepEqual(
+    ok.config?.routes.map((r) => r.upstreamProtocol),
+    ['h2c', 'h2'],
+  );
+  const bad = withRoutes([
+    { ...route, to: 'https://10.0.0.1', upstream_protocol: 'h2c' },
+    { ...route, from: 'http://b.localhost:8000', upstream_protocol: 'h2', allow_websockets: true },
+  ]);
+  assert.deepEqual(bad.issues.map((i) => `${i.path.join('.')}: ${i.message}`).sort(), [
+    'routes.0.upstream_protocol: h2c needs http:// upstreams in to',
+    'routes.1.allow_websockets: WebSockets need upstream_protocol http1, not h2',
+    'routes.1.upstream_protocol: h2 needs https:// upstreams in to',
+  ]);
+});

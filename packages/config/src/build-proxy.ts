@@ -43,6 +43,8 @@ export interface RouteProxyConfig {
   allowWebsockets: boolean;
   /** A tcp route's tunnel is closed after this long without a byte either way. */
   tcpIdleTimeoutMs: number;
+  /** HTTP/1.1, HTTP/2 without TLS (prior knowledge), or HTTP/2 over TLS to the upstream. */
+  upstreamProtocol: 'http1' | 'h2c' | 'h2';
   /** 400 for any path a back end could read as another (encoded slash or backslash, backslash, `;`). */
   rejectAmbiguousPaths: boolean;
   /** One weight per `to` entry. */
@@ -93,6 +95,14 @@ export function buildRouteProxy(r: RawRoute, index: number, weights: number[], f
   }
   if (r.preserve_host_header && r.host_rewrite) issues.push({ path: at('host_rewrite'), message: 'host_rewrite and preserve_host_header exclude each other' });
   if (r.lb_policy === 'ring_hash' && !r.lb_hash) issues.push({ path: at('lb_policy'), message: "ring_hash needs 'lb_hash: {header: ...}' or '{cookie: ...}'" });
+  if (r.upstream_protocol !== undefined && r.upstream_protocol !== 'http1') {
+    const scheme = r.upstream_protocol === 'h2c' ? 'http:' : 'https:';
+    const tos = Array.isArray(r.to) ? r.to : [r.to];
+    if (tos.some((to) => typeof to === 'string' && !to.toLowerCase().startsWith(`${scheme}//`))) {
+      issues.push({ path: at('upstream_protocol'), message: `${r.upstream_protocol} needs ${scheme}// upstreams in to` });
+    }
+    if (r.allow_websockets) issues.push({ path: at('allow_websockets'), message: `WebSockets need upstream_protocol http1, not ${r.upstream_protocol}` });
+  }
   const file = (key: 'tls_custom_ca_file' | 'tls_client_cert_file' | 'tls_client_key_file') => {
     const name = r[key];
     if (name === undefined) return undefined;
@@ -122,6 +132,7 @@ export function buildRouteProxy(r: RawRoute, index: number, weights: number[], f
     connectTimeoutMs: parseDuration(r.connect_timeout ?? '10s'),
     allowWebsockets: r.allow_websockets ?? false,
     tcpIdleTimeoutMs: parseDuration(r.tcp_idle_timeout ?? '10m'),
+    upstreamProtocol: r.upstream_protocol ?? 'http1',
     rejectAmbiguousPaths: r.reject_ambiguous_paths ?? false,
     weights,
     lbPolicy: r.lb_policy ?? 'round_robin',

@@ -27,6 +27,11 @@ export const ProxyRouteKeys = {
   ),
   allow_websockets: Type.Optional(Type.Boolean({ description: 'Allow WebSocket (and other HTTP/1.1) upgrades' })),
   tcp_idle_timeout: Type.Optional(Duration('tcp routes: a tunnel with no bytes either way for this long is closed, both sides (default 10m)')),
+  upstream_protocol: Type.Optional(
+    Type.Union([Type.Literal('http1'), Type.Literal('h2c'), Type.Literal('h2')], {
+      description: 'How Vallum speaks to the upstream: http1 (default), h2c (HTTP/2 without TLS, prior knowledge; gRPC) or h2 (HTTP/2 over TLS)',
+    }),
+  ),
   lb_policy: Type.Optional(
     Type.Union(
       LB_POLICIES.map((p) => Type.Literal(p)),

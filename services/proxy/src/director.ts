@@ -131,7 +131,8 @@ interface FieldFilter {
  * route's removals. Names are lower-case.
  */
 function passes(name: string, f: FieldFilter): boolean {
-  if (name === 'host' || hopByHop(name, f.named) || TRACE_FIELDS.has(name)) return false;
+  // HTTP/2 pseudo-headers (`:method`, `:authority`…) describe the client's request; the upstream request has its own.
+  if (name === 'host' || name.charCodeAt(0) === 58 || hopByHop(name, f.named) || TRACE_FIELDS.has(name)) return false;
   if ((name.charCodeAt(0) | 32) === 120 && IDENTITY_HEADER.test(name)) return false;
   if (isForwardingField(name) && (!f.trustedPeer || FORWARDING.has(name) || name.includes('_'))) return false;
   if (f.plan !== undefined && f.plan.removed.has(name)) return false;

@@ -11,6 +11,7 @@ import type { VallumMetrics } from '@vallum/telemetry';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { Endpoint } from './balancer.js';
 import { downstreamRawHeaders, type TrailerFilterInput } from './director.js';
+import { hasRequestBody } from './request-framing.js';
 import { announcesTrailers, dispatchWithTrailers } from './trailer-request.js';
 import { createRouteUpstreams, type RouteUpstreams } from './upstreams.js';
 import { forwardUpgrade } from './upgrade.js';
@@ -135,6 +136,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** When the current attempt was dispatched (performance.now()), for the upstream latency. */
   private sentAt = 0;
   private handled = false;
+  /** gRPC status fields of a trailers-only response, sent as trailers (see takeGrpcStatus). */
+  private statusFields: Record<string, string> | undefined;
   private abort: ((err?: Error) => void) | undefined;
   private readonly retryable: boolean;
   private readonly hasBody: boolean;
@@ -147,8 +150,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly failed: (err: unknown, input: ForwardInput) => void,
     private readonly done?: () => void,
   ) {
-    const h = input.req.headers;
-    this.hasBody = h['content-length'] !== undefined || h['transfer-encoding'] !== undefined;
+    this.hasBody = hasRequestBody(input.req);
     this.retryable = !this.hasBody && IDEMPOTENT.has(input.req.method ?? '');
     // 'close' comes once: `on` spares the wrapper `once` allocates.
     input.res.on('close', () => {
@@ -184,7 +186,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.attempts === 1) headers.push('host', host);
     else headers[headers.length - 1] = host;
     const { route } = input;
-    if (this.hasBody && input.body === undefined && announcesTrailers(input.req)) {
+    if (this.hasBody && input.body === undefined && route.upstreamProtocol === 'http1' && announcesTrailers(input.req)) {
       const r = {
         origin: endpoint.url,
         path: endpoint.basePath + input.path,
@@ -226,6 +228,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       return true;
     }
     headers.push('x-request-id', input.requestId);
+    if (res.req.httpVersionMajor === 2) this.statusFields = takeGrpcStatus(headers);
     res.writeHead(statusCode, headers);
     // Streams without a length (server-sent events, chunked) show their headers at once, not with the first chunk.
     if (!hasLength(rawHeaders)) res.flushHeaders();
@@ -242,7 +245,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     const { res, tap } = this.input;
     if (this.handled) tap!.end(res);
     else {
-      if (trailers && trailers.length > 0) res.addTrailers(pairs(trailers));
+      if (this.statusFields) res.addTrailers({ ...this.statusFields, ...fieldsOf(trailers ?? []) });
+      else if (trailers && trailers.length > 0) res.addTrailers(res.req.httpVersionMajor === 2 ? fieldsOf(trailers) : pairs(trailers));
       res.end();
       tap?.end(res);
     }
@@ -307,6 +311,38 @@ function hasLength(raw: readonly Buffer[]): boolean {
 function pairs(raw: ReadonlyArray<Buffer | string>): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   for (let i = 0; i + 1 < raw.length; i += 2) out.push([String(raw[i]), String(raw[i + 1])]);
+  return out;
+}
+
+const GRPC_STATUS_FIELDS = new Set(['grpc-status', 'grpc-message', 'grpc-status-details-bin']);
+
+/**
+ * A gRPC trailers-only response (grpc-status in the one HEADERS frame) cannot be written as one frame through
+ * node:http2's compatibility response, and a gRPC client reads status fields only from the frame that ends the
+ * stream. So they are taken out of the headers and sent as trailers, which clients read the same.
+ */
+function takeGrpcStatus(headers: string[]): Record<string, string> | undefined {
+  let out: Record<string, string> | undefined;
+  for (let i = 0; i < headers.length; ) {
+    const name = headers[i]!.toLowerCase();
+    if (name.startsWith('grpc-') && GRPC_STATUS_FIELDS.has(name)) {
+      out ??= {};
+      out[name] = headers[i + 1]!;
+      headers.splice(i, 2);
+    } else i += 2;
+  }
+  return out;
+}
+
+/** node:http2's compatibility response takes trailers as an object only (a list of pairs would be sent as fields 0, 1…). */
+function fieldsOf(raw: ReadonlyArray<Buffer | string>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = String(raw[i]).toLowerCase();
+    const seen = out[name];
+    const value = String(raw[i + 1]);
+    out[name] = seen === undefined ? value : [seen, value].flat();
+  }
   return out;
 }
 

@@ -143,7 +143,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   };
   const refuseFraming = (req: IncomingMessage, res: ServerResponse, problem: string) => {
     // What else the client sent on this connection cannot be trusted to be framed as we would read it.
-    res.setHeader('connection', 'close');
+    if (req.httpVersionMajor === 1) res.setHeader('connection', 'close');
     const { requestId } = recordOf(req, res);
     respondError(res, new VallumError(ErrorCodes.REQUEST_FRAMING_INVALID, problem, { status: 400 }), requestId, req.headers.accept, state.config.pages);
   };

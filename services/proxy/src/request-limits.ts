@@ -6,6 +6,7 @@ import type { RouteConfig } from '@vallum/config';
 import { ErrorCodes, VallumError } from '@vallum/errors';
 import { addressKey, createRateLimiter, type RateLimiter, type RateLimiterStats } from '@vallum/server-kit';
 import type { RouteMetrics } from './route-metrics.js';
+import { bodyOfUnknownLength } from './request-framing.js';
 
 export interface RequestLimits {
   /** Why the request may not be forwarded (429, 413), or undefined. `user` is the signed-in user, if any. */
@@ -43,7 +44,7 @@ export function createRequestLimits(routes: readonly RouteConfig[], metrics?: Re
     },
     body(route, req) {
       const max = route.maxRequestBodyBytes;
-      if (max === undefined || req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] === undefined) return undefined;
+      if (max === undefined || !bodyOfUnknownLength(req)) return undefined;
       const counted = new BodyLimit(max, () => countTooLarge(route));
       // Not pipeline(): a failure must not destroy the client's socket, which still carries the 413.
       req.on('error', (err) => counted.destroy(err));

@@ -9,6 +9,7 @@ import type { RouteConfig } from '@vallum/config';
 import type { VallumMetrics } from '@vallum/telemetry';
 import { createBalancer, type Balancer, type Endpoint } from './balancer.js';
 import { createCachedLookup } from './dns-cache.js';
+import { H2Upstream } from './h2-upstream.js';
 import { createEndpointProbe, startHealthChecks } from './health-check.js';
 import { upstreamCounts, type UpstreamCounts } from './route-metrics.js';
 import { hostnameOf, upstreamTlsOptions } from './upstream-connection.js';
@@ -42,7 +43,8 @@ export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreams
   const dispatcher = (endpoint: Endpoint) => dispatchers.get(endpoint)!;
   const probe = createEndpointProbe(route, dispatcher);
   const balancer = createBalancer(route.to, route.weights, route.lbPolicy, route.outlier, probe);
-  for (const endpoint of balancer.endpoints) dispatchers.set(endpoint, endpointDispatcher(route, endpoint.url, options.lookup));
+  const lookup = createCachedLookup(route.upstreamDnsTtlMs);
+  for (const endpoint of balancer.endpoints) dispatchers.set(endpoint, endpointDispatcher(route, endpoint.url, options.lookup, lookup));
   const stopChecks = route.healthCheck ? startHealthChecks(route.healthCheck, balancer.endpoints, probe) : () => {};
   const { metrics } = options;
   const counts = new Map<Endpoint, UpstreamCounts>();
@@ -53,7 +55,7 @@ export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreams
   return {
     balancer,
     pool: dispatcher,
-    lookup: createCachedLookup(route.upstreamDnsTtlMs),
+    lookup,
     counts: (endpoint) => counts.get(endpoint),
     async close() {
       stopChecks();
@@ -65,11 +67,16 @@ export function createRouteUpstreams(route: RouteConfig, options: RouteUpstreams
 }
 
 /**
- * An IP endpoint gets a plain Pool. A named one is resolved again every `upstreamDnsTtlMs` by undici's DNS
+ * An HTTP/2 endpoint gets one session (see h2-upstream.ts), named ones resolved through the cached lookup. An IP
+ * endpoint gets a plain Pool. A named one is resolved again every `upstreamDnsTtlMs` by undici's DNS
  * interceptor, which sends each request to a Pool per address: once an address leaves the answer its connections
  * get no new requests, go idle and close, and the Agent drops their Pool.
  */
-function endpointDispatcher(route: RouteConfig, url: URL, lookup: UpstreamLookup | undefined): Dispatcher {
+function endpointDispatcher(route: RouteConfig, url: URL, lookup: UpstreamLookup | undefined, cachedLookup: LookupFunction): Dispatcher {
+  if (route.upstreamProtocol !== 'http1') {
+    const options = { tls: route.upstreamTls, connectTimeoutMs: route.connectTimeoutMs, idleTimeoutMs: KEEP_ALIVE_MAX_MS };
+    return new H2Upstream(url, isIP(hostnameOf(url)) ? options : { ...options, lookup: cachedLookup });
+  }
   if (isIP(hostnameOf(url))) return new Pool(url.origin, poolOptions(route, url, KEEP_ALIVE_MAX_MS));
   const options = poolOptions(route, url, Math.min(KEEP_ALIVE_MAX_MS, route.upstreamDnsTtlMs));
   // All of undici is loaded only when a route names its upstream by host name (see undici-pool.ts).
