@@ -105,7 +105,12 @@ routes:
 );
 // --trace-gc lines are counted per run: collections per 1,000 requests, by kind.
 const node = ['--perf-basic-prof', '--trace-gc'];
-const vallum = await start('taskset', ['-c', PROXY_CORE, process.execPath, ...node, here('./peers/vallum-with-session.mjs'), config], EXTRA_ENV);
+// Vallum as the `vallum` launcher starts it (cmd/vallum/bin/vallum).
+const vallum = await start(
+  'taskset',
+  ['-c', PROXY_CORE, process.execPath, ...node, '--max-semi-space-size=8', here('./peers/vallum-with-session.mjs'), config],
+  EXTRA_ENV,
+);
 const cookie = vallum.line.slice('ready '.length).trim();
 const spikePort = await getFreePort();
 const spike = await start(
