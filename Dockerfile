@@ -40,5 +40,7 @@ USER 1000:1000
 EXPOSE 8000 8001 5080 5090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.VALLUM_HEALTHCHECK_URL, { signal: AbortSignal.timeout(2500) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "cmd/vallum/bin/vallum.js"]
+# --max-semi-space-size=8: V8's young generation capped as the `vallum` launcher caps it (bench/README.md, "Where the
+# 100 KiB time goes"); V8 reads it only at start.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=8", "cmd/vallum/bin/vallum.js"]
 CMD ["--help"]

@@ -257,10 +257,12 @@ ${extra}routes:
 const vallumPort = await getFreePort();
 const vallumConfig = writeVallumConfig(vallumPort, 'vallum.yaml');
 const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${args.profile}`] : [];
+// This build's Vallum starts with the node flags the `vallum` launcher and the image give it (cmd/vallum/bin/vallum).
+const VALLUM_NODE_FLAGS = ['--max-semi-space-size=8'];
 const vallum = await start(
   'Vallum',
   'taskset',
-  ['-c', PROXY_CORE, process.execPath, ...profile, here('./peers/vallum-with-session.mjs'), vallumConfig],
+  ['-c', PROXY_CORE, process.execPath, ...VALLUM_NODE_FLAGS, ...profile, here('./peers/vallum-with-session.mjs'), vallumConfig],
   'ready ',
 );
 const cookie = vallum.line.slice('ready '.length).trim();
@@ -293,7 +295,7 @@ if ('malloc' in args) {
   const tuned = await start(
     'Vallum (malloc tuned)',
     'taskset',
-    ['-c', PROXY_CORE, process.execPath, here('./peers/vallum-with-session.mjs'), writeVallumConfig(port, 'vallum-malloc.yaml')],
+    ['-c', PROXY_CORE, process.execPath, ...VALLUM_NODE_FLAGS, here('./peers/vallum-with-session.mjs'), writeVallumConfig(port, 'vallum-malloc.yaml')],
     'ready ',
     MALLOC_SETTINGS,
   );
@@ -323,7 +325,15 @@ if (args.workers) {
     const peer = await start(
       `vallum --workers ${count}`,
       'taskset',
-      ['-c', cores, process.execPath, here('./peers/vallum-with-session.mjs'), writeVallumConfig(port, `vallum-workers-${count}.yaml`), count],
+      [
+        '-c',
+        cores,
+        process.execPath,
+        ...VALLUM_NODE_FLAGS,
+        here('./peers/vallum-with-session.mjs'),
+        writeVallumConfig(port, `vallum-workers-${count}.yaml`),
+        count,
+      ],
       'ready ',
     );
     const workerCookie = peer.line.slice('ready '.length).trim();
@@ -350,6 +360,7 @@ if ('metrics' in args) {
       '-c',
       PROXY_CORE,
       process.execPath,
+      ...VALLUM_NODE_FLAGS,
       ...profile,
       here('./peers/vallum-with-session.mjs'),
       writeVallumConfig(port, 'vallum-metrics.yaml', `metrics_address: 127.0.0.1:${metricsPort}\n`),

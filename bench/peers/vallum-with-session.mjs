@@ -28,7 +28,9 @@ if (workers === undefined) {
   process.on('SIGTERM', () => process.exit(0));
 } else {
   const bin = fileURLToPath(new URL('../../cmd/vallum/bin/vallum.js', import.meta.url));
-  const vallum = spawn(process.execPath, [bin, '--config', process.argv[2], '--workers', workers], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // The V8 flags this process was started with (the launcher's), as the `vallum` command passes them on.
+  const flags = process.execArgv.filter((a) => a.startsWith('--max-semi-space-size'));
+  const vallum = spawn(process.execPath, [...flags, bin, '--config', process.argv[2], '--workers', workers], { stdio: ['ignore', 'inherit', 'inherit'] });
   vallum.once('exit', (code) => {
     console.error(`vallum --workers ${workers} exited with ${code}`);
     process.exit(1);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENV_VARIABLES, environmentTable } from '@vallum/cmd';
-import { MALLOC_SETTINGS } from './dockerfile.js';
+import { MALLOC_SETTINGS, NODE_FLAGS } from './dockerfile.js';
 import { getFreePort } from '@vallum/testing';
 import { stopChild, VALLUM_BIN } from './harness.js';
 
@@ -163,7 +163,7 @@ test('every VALLUM_* variable the shipped code reads from the environment is in 
 // The command npm links as `vallum` is a shell launcher: glibc reads MALLOC_* only at process start (issue 14).
 const LAUNCHER = join(ROOT, 'cmd/vallum/bin/vallum');
 
-test('the vallum launcher starts node on vallum.js with the allocator settings, keeping values already set and every argument', () => {
+test('the vallum launcher starts node on vallum.js with the allocator settings and the V8 flags, keeping values already set and every argument', () => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'cmd/vallum/package.json'), 'utf8')) as { bin: { vallum: string } };
   assert.equal(join(ROOT, 'cmd/vallum', pkg.bin.vallum), LAUNCHER);
   const dir = mkdtempSync(join(tmpdir(), 'vallum-launcher-'));
@@ -179,7 +179,13 @@ test('the vallum launcher starts node on vallum.js with the allocator settings, 
   const expected = Object.entries(MALLOC_SETTINGS)
     .map(([name, value]) => `${name}=${value}`)
     .sort();
-  assert.deepEqual(run.stdout.trim().split('\n'), [...expected, `arg:${join(ROOT, 'cmd/vallum/bin/vallum.js')}`, 'arg:--config', 'arg:my file.yaml']);
+  assert.deepEqual(run.stdout.trim().split('\n'), [
+    ...expected,
+    ...NODE_FLAGS.map((f) => `arg:${f}`),
+    `arg:${join(ROOT, 'cmd/vallum/bin/vallum.js')}`,
+    'arg:--config',
+    'arg:my file.yaml',
+  ]);
   const own = spawnSync(join(dir, 'vallum'), [], { encoding: 'utf8', env: { ...env, MALLOC_TOP_PAD_: '131072' } });
   assert.match(own.stdout, /^MALLOC_TOP_PAD_=131072$/m);
   assert.match(own.stdout, /^MALLOC_TRIM_THRESHOLD_=67108864$/m);

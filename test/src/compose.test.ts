@@ -366,7 +366,8 @@ describe('the compose services, run as local processes with their compose comman
       }
       const [entry, ...entryArgs] = image.entrypoint;
       const args = [
-        ...entryArgs.map((a) => resolve(ROOT, a.replace(new RegExp(`^${image.workdir}/?`), ''))),
+        // node's own flags (--max-semi-space-size) as they are, paths from the image's WORKDIR to this checkout.
+        ...entryArgs.map((a) => (a.startsWith('-') ? a : resolve(ROOT, a.replace(new RegExp(`^${image.workdir}/?`), '')))),
         ...rewriteArgs(service.command ?? [], rewrite, placement, files),
       ];
       const env: Record<string, string> = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...image.env };

@@ -25,6 +25,9 @@ export interface Stage {
  * glibc's allocator settings every way of running Vallum in a container starts it with: the image's ENV, the Kubernetes
  * pod component and docker-compose.yml (bench/README.md "The 100 KiB path (issue 14)").
  */
+/** The node flags the image and the `vallum` launcher start Vallum with (issue 14: the 100 KiB path). */
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
 export const MALLOC_SETTINGS: Readonly<Record<string, string>> = {
   MALLOC_TRIM_THRESHOLD_: '67108864',
   MALLOC_TOP_PAD_: '16777216',
@@ -165,6 +168,9 @@ export function imageProblems(text: string): string[] {
   else if (!image.healthcheck.some((a) => a.includes('VALLUM_HEALTHCHECK_URL')))
     problems.push('HEALTHCHECK does not read VALLUM_HEALTHCHECK_URL: a service on its own could not point it at its port');
   else if (!image.env['VALLUM_HEALTHCHECK_URL']) problems.push('no ENV VALLUM_HEALTHCHECK_URL default in the runtime stage');
+  for (const flag of NODE_FLAGS) {
+    if (!image.command.includes(flag)) problems.push(`ENTRYPOINT does not start node with ${flag} (V8's young generation, issue 14)`);
+  }
   for (const [name, value] of Object.entries(MALLOC_SETTINGS)) {
     if (image.env[name] !== value)
       problems.push(`ENV ${name}=${image.env[name] ?? '(unset)'} in the runtime stage: expected ${value} (glibc's allocator, issue 14)`);

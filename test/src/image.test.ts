@@ -233,6 +233,7 @@ ENTRYPOINT ["node", "cmd/vallum/bin/vallum.js"]
       /no HEALTHCHECK/,
       /does not start an init/,
       /install-runtime/,
+      /does not start node with --max-semi-space-size=8/,
     ]) {
       assert.ok(
         problems.some((p) => expected.test(p)),
