@@ -58,6 +58,7 @@ test('idps load beside the default idp, and each route knows the IdPs it accepts
       clientSecret: 'partner-secret',
       scopes: ['openid', 'email'],
       allowInsecureHttp: false,
+      groupsFromUserinfo: false,
     },
   );
   assert.deepEqual(
