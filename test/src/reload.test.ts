@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { loadVallumConfig, startVallum, watchConfigFile } from '@vallum/cmd';
+import { loadVallumConfig, loadVallumConfigText, startVallum, watchConfigFile } from '@vallum/cmd';
 import { getFreePort } from '@vallum/testing';
 import { VALLUM_BIN, stopChild } from './harness.js';
 
@@ -111,4 +111,34 @@ test('split: a proxy process reloads its file, and logs file:line:column for a b
   assert.match(output, /vallum\.yaml:\d+:\d+: YAML syntax/);
   assert.equal(await body(port), 'B');
   assert.equal(child.exitCode, null, 'a broken file never stops the service');
+});
+
+test('a reload that keeps an upstream keeps its keep-alive connections (the pools outlive the config)', async () => {
+  const ports: number[] = [];
+  const server: Server = createServer((req, res) => {
+    ports.push(req.socket.remotePort!);
+    res.end('ok');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  closers.push(
+    () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
+  );
+  const to = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const port = await getFreePort();
+  const vallum = await startVallum(loadVallumConfigText(configText(port, to), 'vallum.yaml', { env: {} }), { address: `127.0.0.1:${port}`, logger: false });
+  closers.push(() => vallum.close());
+
+  assert.equal(await body(port), 'ok');
+  // Another route to the same upstream, the first one unchanged.
+  const more = `${configText(port, to)}  - from: http://other.localhost:${port}\n    to: ${to}\n    allow_public_unauthenticated_access: true\n`;
+  await vallum.reload(loadVallumConfigText(more, 'vallum.yaml', { env: {} }));
+  assert.equal(await body(port), 'ok');
+  const other = await request(`http://127.0.0.1:${port}/`, { headers: { host: `other.localhost:${port}` } });
+  assert.equal(await other.body.text(), 'ok');
+  assert.equal(ports.length, 3);
+  assert.deepEqual(new Set(ports).size, 1, 'one upstream connection before and after the reload, shared by both routes');
 });

@@ -13,6 +13,7 @@ import type { Endpoint } from './balancer.js';
 import { downstreamRawHeaders, type TrailerFilterInput } from './director.js';
 import { announcesTrailers, dispatchWithTrailers } from './trailer-request.js';
 import { createRouteUpstreams, type RouteUpstreams } from './upstreams.js';
+import type { UpstreamPools } from './upstream-pools.js';
 import { forwardUpgrade } from './upgrade.js';
 
 export interface Forwarder {
@@ -77,6 +78,10 @@ const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
 export interface ForwarderOptions {
   /** Counts upstream latency, errors and health; none when absent. */
   metrics?: VallumMetrics | undefined;
+  /** Where the routes' dispatchers come from; each route has its own when absent. */
+  pools?: UpstreamPools | undefined;
+  /** Whether `close` closes `pools` too (they were made for this forwarder alone). */
+  ownsPools?: boolean;
 }
 
 export function createForwarder(options: ForwarderOptions = {}): Forwarder {
@@ -84,7 +89,7 @@ export function createForwarder(options: ForwarderOptions = {}): Forwarder {
   const upstreams = (route: RouteConfig) => {
     let u = byRoute.get(route.id);
     if (!u) {
-      u = createRouteUpstreams(route, { metrics: options.metrics });
+      u = createRouteUpstreams(route, { metrics: options.metrics, pools: options.pools });
       byRoute.set(route.id, u);
     }
     return u;
@@ -119,6 +124,7 @@ export function createForwarder(options: ForwarderOptions = {}): Forwarder {
     },
     async close() {
       await Promise.all([...byRoute.values()].map((u) => u.close()));
+      if (options.ownsPools) await options.pools?.close();
     },
   };
 }

@@ -19,6 +19,7 @@ import { createRouteTable, type RouteTable } from './route-table.js';
 import { createSessionResolver, type SessionResolver } from './session-resolver.js';
 import { tracedAuthorize } from './traced-authorize.js';
 import { createTrustCheck, type TrustCheck } from './trusted-proxies.js';
+import { createUpstreamPools, type UpstreamPools } from './upstream-pools.js';
 
 export interface ProxyStateDeps {
   authorize: AuthorizeApi;
@@ -31,6 +32,8 @@ export interface ProxyStateDeps {
   counters: HotPathCounters;
   /** The process's metrics registry, kept across reloads; undefined when metrics are off. */
   metrics?: VallumMetrics | undefined;
+  /** The process's upstream pools, kept across reloads; without them the state has pools of its own. */
+  upstreamPools?: UpstreamPools | undefined;
 }
 
 export interface ProxyState {
@@ -75,7 +78,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
   });
   const sessions = createSessionResolver({ cache, cookies, config, counters });
   sessions.onChange((sid) => assertions.forget(sid));
-  const forwarder = createForwarder({ metrics: deps.metrics });
+  const forwarder = createForwarder({ metrics: deps.metrics, pools: deps.upstreamPools ?? createUpstreamPools(), ownsPools: !deps.upstreamPools });
   const caches = new Map<string, ResponseCache>();
   for (const route of config.routes) {
     forwarder.upstreams(route);
