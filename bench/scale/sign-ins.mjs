@@ -30,7 +30,10 @@ const users = Array.from({ length: 50 }, (_, i) => ({
 const port = await getFreePort();
 const authenticateUrl = `http://authenticate.localhost:${port}`;
 const clientSecret = randomBytes(16).toString('hex');
-const idp = await startDemoIdp({ users, clients: [{ client_id: 'vallum-bench', client_secret: clientSecret, redirect_uris: [`${authenticateUrl}/oauth2/callback`] }] });
+const idp = await startDemoIdp({
+  users,
+  clients: [{ client_id: 'vallum-bench', client_secret: clientSecret, redirect_uris: [`${authenticateUrl}/oauth2/callback`] }],
+});
 const app = await startDemoApp({ jwksUrl: `http://127.0.0.1:${port}/.well-known/vallum/jwks.json` });
 const config = loadVallumConfigText(
   `address: 127.0.0.1:${port}
@@ -53,7 +56,8 @@ const vallum = await startVallum(config, { logger: false });
 /** Which step of the flow a request is, by where it goes. */
 function stepOf(url, n) {
   if (url.origin === idp.issuer) return 'IdP (authorize, login form, login, consent)';
-  if (url.host === `authenticate.localhost:${port}`) return url.pathname === '/oauth2/callback' ? 'Vallum callback (token exchange, verification, session write)' : 'Vallum sign-in start';
+  if (url.host === `authenticate.localhost:${port}`)
+    return url.pathname === '/oauth2/callback' ? 'Vallum callback (token exchange, verification, session write)' : 'Vallum sign-in start';
   if (url.pathname === '/.vallum/callback') return 'handoff to the app host (session cookie)';
   return n === 0 ? 'app redirect to sign-in' : 'first proxied request';
 }
@@ -133,9 +137,7 @@ await idp.close();
 const row = (cells) => console.log(`| ${cells.join(' | ')} |`);
 const rate = total / seconds;
 const cpuMs = (cpu.user + cpu.system) / 1000;
-console.log(
-  `sign-ins through the whole flow against oidc-provider, ${total} sign-ins, ${concurrency} at a time, Vallum + IdP + app + clients in one process:`,
-);
+console.log(`sign-ins through the whole flow against oidc-provider, ${total} sign-ins, ${concurrency} at a time, Vallum + IdP + app + clients in one process:`);
 row(['sign-ins/s', 'ms per sign-in (wall, each)', 'CPU ms per sign-in (whole process)', `≥ ${TARGET_PER_SECOND}/s`]);
 row(['---', '---', '---', '---']);
 row([rate.toFixed(1), ((seconds * 1000 * concurrency) / total).toFixed(1), (cpuMs / total).toFixed(2), rate >= TARGET_PER_SECOND ? 'met' : 'missed']);
@@ -156,7 +158,7 @@ const parts = [
   [/services\/authorize\/|packages\/policy\//, 'Vallum authorize (policy)'],
   [/services\/proxy\//, 'Vallum proxy'],
   [/packages\/session\//, 'session cookies and tickets'],
-  [/bench\/scale\/|node_modules\/undici\//, 'undici: the bench clients and the proxy'\'s upstream dispatch'],
+  [/bench\/scale\/|node_modules\/undici\//, "undici: the bench clients and the proxy's upstream dispatch"],
   [/node_modules\/fastify|node_modules\/find-my-way|node_modules\/avvio/, 'fastify'],
 ];
 const cryptoFrame = /node_modules\/jose\/|node:internal\/crypto|^(sign|verify|digest|update|final|pbkdf2|generateKey|encrypt|decrypt|randomFill|cipher)/i;
