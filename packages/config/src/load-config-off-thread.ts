@@ -21,7 +21,10 @@ export async function loadConfigFileOffThread(file: string, options: LoadOptions
   const env = options.env ?? process.env;
   const parsed = await parseInWorker(text, file, env);
   if ('syntaxErrors' in parsed) throw new ConfigError(file, parsed.syntaxErrors);
-  return configFromParsed(parsed.raw, text, file, { env });
+  const config = configFromParsed(parsed.raw, text, file, { env });
+  // The requests that arrived during the build are served before the caller goes on to build services from it.
+  await new Promise((resolve) => setImmediate(resolve));
+  return config;
 }
 
 function parseInWorker(text: string, file: string, env: Record<string, string | undefined>): Promise<{ raw: unknown } | { syntaxErrors: LocatedIssue[] }> {
