@@ -35,7 +35,8 @@ for (let from = 0; from < total; from += 10_000) cookies.push(...(await vallum.m
 const before = await vallum.memory();
 
 const pool = new Pool(`http://127.0.0.1:${vallum.port}`, { connections: CONCURRENCY });
-let failures = 0;
+/** Answers other than 200, by status. */
+const failures = new Map();
 async function visit(from, to) {
   let next = from;
   const worker = async () => {
@@ -43,7 +44,7 @@ async function visit(from, to) {
       const i = next++;
       const res = await pool.request({ path: '/', method: 'GET', headers: { host: `app.localhost:${port}`, cookie: `${vallum.cookieName}=${cookies[i]}` } });
       await res.body.dump();
-      if (res.statusCode !== 200) failures++;
+      if (res.statusCode !== 200) failures.set(res.statusCode, (failures.get(res.statusCode) ?? 0) + 1);
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -67,7 +68,7 @@ const mib = (b) => (b / 1024 / 1024).toFixed(1);
 const row = (cells) => console.log(`| ${cells.join(' | ')} |`);
 console.log(
   `memory per cached session in Vallum's process (all-in-one, memory store), ${total.toLocaleString('en')} sessions in the store, one request each ` +
-    `(${CONCURRENCY} in flight, ${failures} not 200, ${(seen / seconds).toFixed(0)} first requests/s); baseline heap ${mib(before.heapUsed)} MiB, RSS ${mib(before.rss)} MiB:`,
+    `(${CONCURRENCY} in flight, ${failures.size === 0 ? 'all 200' : `not 200: ${[...failures].map(([s, n]) => `${n} × ${s}`).join(', ')}`}, ${(seen / seconds).toFixed(0)} first requests/s); baseline heap ${mib(before.heapUsed)} MiB, RSS ${mib(before.rss)} MiB:`,
 );
 row(['sessions seen', 'heap Δ MiB', 'RSS Δ MiB', 'heap bytes per session', 'RSS bytes per session', `heap per session ≤ ${TARGET_BYTES_PER_SESSION} B`]);
 row(['---', '---', '---', '---', '---', '---']);
