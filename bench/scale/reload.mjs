@@ -53,16 +53,18 @@ const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(
 function load(pool, port) {
   const latencies = [];
   let running = true;
-  let errors = 0;
+  /** Failed requests by status or error code. */
+  const errors = new Map();
+  const failed = (why) => errors.set(why, (errors.get(why) ?? 0) + 1);
   const worker = async () => {
     while (running) {
       const t = performance.now();
       try {
         const res = await pool.request({ path: '/', method: 'GET', headers: { host: `public.localhost:${port}` } });
         await res.body.text();
-        if (res.statusCode !== 200) errors++;
-      } catch {
-        errors++;
+        if (res.statusCode !== 200) failed(res.statusCode);
+      } catch (err) {
+        failed(err.code ?? err.message);
       }
       latencies.push(performance.now() - t);
     }
@@ -120,6 +122,7 @@ const results = [await scenario(10), await scenario(routes)];
 await new Promise((r) => upstream.close(r));
 rmSync(dir, { recursive: true, force: true });
 
+const shownErrors = (errors) => (errors.size === 0 ? 0 : [...errors].map(([why, n]) => `${n} × ${why}`).join(', '));
 const row = (cells) => console.log(`| ${cells.join(' | ')} |`);
 const ms = (v) => v.toFixed(1);
 const p = (r, q) => ms(percentile(r.latencies, q));
@@ -138,7 +141,7 @@ for (const { count, quiet, rounds } of results) {
     '–',
     '–',
     quiet.latencies.length,
-    quiet.errors,
+    shownErrors(quiet.errors),
     p(quiet, 50),
     p(quiet, 99),
     ms(quiet.latencies.at(-1) ?? 0),
@@ -155,7 +158,7 @@ for (const { count, quiet, rounds } of results) {
       ms(r.stall),
       (((r.parse + r.swap) * 1000) / count).toFixed(0),
       r.served.latencies.length,
-      r.served.errors,
+      shownErrors(r.served.errors),
       p(r.served, 50),
       ms(p99),
       ms(r.served.latencies.at(-1) ?? 0),

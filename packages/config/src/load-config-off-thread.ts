@@ -1,7 +1,7 @@
 // A config file loaded as `loadConfigFile` does, with its YAML parsed in a worker thread: at 10,000 routes the parse
 // takes seconds, and a reload that parsed on the event loop held every request for that long. The value comes back
 // by structured clone and is validated and built here; errors read exactly as `loadConfigFile`'s.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { VallumConfig } from './build-config.js';
@@ -13,7 +13,8 @@ const OFF_THREAD_MIN_BYTES = 64 * 1024;
 export async function loadConfigFileOffThread(file: string, options: LoadOptions = {}): Promise<VallumConfig> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Read at once (a megabyte is a millisecond): an asynchronous read waits behind the thread pool's crypto jobs.
+    text = readFileSync(file, 'utf8');
   } catch (cause) {
     throw new VallumError(ErrorCodes.CONFIG_READ, `cannot read config file ${file}: ${(cause as Error).message}`, { cause });
   }
