@@ -3,7 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +17,10 @@ after(async () => {
   for (const close of closers.reverse()) await close();
 });
 
-/** An upstream that answers its name, slowly for /slow. */
-async function named(name: string): Promise<string> {
+/** An upstream that answers its name, slowly for /slow; `seen` is told each request. */
+async function named(name: string, seen?: (req: IncomingMessage) => void): Promise<string> {
   const server: Server = createServer((req, res) => {
+    seen?.(req);
     const reply = () => res.end(name);
     if (req.url === '/slow') setTimeout(reply, 1000);
     else reply();
@@ -115,19 +116,7 @@ test('split: a proxy process reloads its file, and logs file:line:column for a b
 
 test('a reload that keeps an upstream keeps its keep-alive connections (the pools outlive the config)', async () => {
   const ports: number[] = [];
-  const server: Server = createServer((req, res) => {
-    ports.push(req.socket.remotePort!);
-    res.end('ok');
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  closers.push(
-    () =>
-      new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      }),
-  );
-  const to = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const to = await named('ok', (req) => ports.push(req.socket.remotePort!));
   const port = await getFreePort();
   const vallum = await startVallum(loadVallumConfigText(configText(port, to), 'vallum.yaml', { env: {} }), { address: `127.0.0.1:${port}`, logger: false });
   closers.push(() => vallum.close());
