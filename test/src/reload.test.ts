@@ -3,12 +3,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { loadVallumConfig, startVallum, watchConfigFile } from '@vallum/cmd';
+import { loadVallumConfig, loadVallumConfigText, startVallum, watchConfigFile } from '@vallum/cmd';
 import { getFreePort } from '@vallum/testing';
 import { VALLUM_BIN, stopChild } from './harness.js';
 
@@ -17,9 +17,10 @@ after(async () => {
   for (const close of closers.reverse()) await close();
 });
 
-/** An upstream that answers its name, slowly for /slow. */
-async function named(name: string): Promise<string> {
+/** An upstream that answers its name, slowly for /slow; `seen` is told each request. */
+async function named(name: string, seen?: (req: IncomingMessage) => void): Promise<string> {
   const server: Server = createServer((req, res) => {
+    seen?.(req);
     const reply = () => res.end(name);
     if (req.url === '/slow') setTimeout(reply, 1000);
     else reply();
@@ -111,4 +112,22 @@ test('split: a proxy process reloads its file, and logs file:line:column for a b
   assert.match(output, /vallum\.yaml:\d+:\d+: YAML syntax/);
   assert.equal(await body(port), 'B');
   assert.equal(child.exitCode, null, 'a broken file never stops the service');
+});
+
+test('a reload that keeps an upstream keeps its keep-alive connections (the pools outlive the config)', async () => {
+  const ports: number[] = [];
+  const to = await named('ok', (req) => ports.push(req.socket.remotePort!));
+  const port = await getFreePort();
+  const vallum = await startVallum(loadVallumConfigText(configText(port, to), 'vallum.yaml', { env: {} }), { address: `127.0.0.1:${port}`, logger: false });
+  closers.push(() => vallum.close());
+
+  assert.equal(await body(port), 'ok');
+  // Another route to the same upstream, the first one unchanged.
+  const more = `${configText(port, to)}  - from: http://other.localhost:${port}\n    to: ${to}\n    allow_public_unauthenticated_access: true\n`;
+  await vallum.reload(loadVallumConfigText(more, 'vallum.yaml', { env: {} }));
+  assert.equal(await body(port), 'ok');
+  const other = await request(`http://127.0.0.1:${port}/`, { headers: { host: `other.localhost:${port}` } });
+  assert.equal(await other.body.text(), 'ok');
+  assert.equal(ports.length, 3);
+  assert.deepEqual(new Set(ports).size, 1, 'one upstream connection before and after the reload, shared by both routes');
 });

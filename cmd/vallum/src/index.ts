@@ -1,6 +1,6 @@
 export { startVallum, type StartOptions, type RunningVallum, type ReloadResult } from './start-vallum.js';
 export { startDemo, demoConfigYaml, demoBanner, type DemoOptions, type DemoConfigInput, type RunningDemo } from './demo.js';
-export { loadVallumConfig, loadVallumConfigText } from './load.js';
+export { loadVallumConfig, loadVallumConfigOffThread, loadVallumConfigText } from './load.js';
 export { parseListenAddress } from './listen-address.js';
 export { watchConfigFile, type ConfigWatcher, type WatchOptions } from './watch-config.js';
 export { ENV_VARIABLES, environmentTable, type EnvVariable } from './env-variables.js';

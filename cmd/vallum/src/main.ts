@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { SERVICE_NAMES, ConfigError, type ServiceName } from '@vallum/config';
 import { isVallumError } from '@vallum/errors';
-import { loadVallumConfig } from './load.js';
+import { loadVallumConfig, loadVallumConfigOffThread } from './load.js';
 import { startVallum } from './start-vallum.js';
 import { watchConfigFile } from './watch-config.js';
 import { createGarbagePacer, restoreHeapGrowth } from './process-memory.js';
@@ -240,11 +240,7 @@ async function main(argv: string[]): Promise<number> {
   // --- workers: a worker reloads when the primary says so; the primary alone watches the file and logs the start.
   if (worker) {
     worker.onReload(() => {
-      try {
-        void applyConfig(loadVallumConfig(file)).catch(reloadFailed);
-      } catch (err) {
-        reloadFailed(err);
-      }
+      void loadVallumConfigOffThread(file).then(applyConfig).catch(reloadFailed);
     });
     if (serving?.metrics) worker.serveMetrics(serving.metrics);
     worker.listening(running.url);

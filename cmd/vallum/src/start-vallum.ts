@@ -99,8 +99,10 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
   const keyRing = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createKeyRing() : undefined;
   const counters = createHotPathCounters();
   const goingAway = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).sayGoingAway : undefined;
+  // And the upstream pools: a reload that keeps an upstream keeps its keep-alive connections.
+  const upstreamPools = service === 'all' || service === 'proxy' ? (await import('@vallum/proxy')).createUpstreamPools() : undefined;
   const stopping = new AbortController();
-  const lasting: ProcessState = { store, sharedCache, connections, keyRing, counters, goingAway, stopping: stopping.signal, metrics };
+  const lasting: ProcessState = { store, sharedCache, connections, keyRing, upstreamPools, counters, goingAway, stopping: stopping.signal, metrics };
 
   let current = await buildServices(initial, { service, logger, lasting });
   let runningConfig = initial;
@@ -203,6 +205,7 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
     await current.close();
     await Promise.all([...retiring]);
     connections?.close();
+    await upstreamPools?.close();
     await store?.close();
   };
   let shuttingDown: Promise<void> | undefined;
@@ -424,6 +427,7 @@ interface ProcessState {
   sharedCache: CacheApi | undefined;
   connections: ProxyService.ConnectionWatch | undefined;
   keyRing: ProxyService.KeyRing | undefined;
+  upstreamPools: ProxyService.UpstreamPools | undefined;
   counters: HotPathCounters;
   /** Sends a proxied WebSocket a 1001 close (the proxy's); false for other sockets. */
   goingAway: ((socket: Duplex) => boolean) | undefined;
@@ -449,8 +453,8 @@ async function buildServices(
   },
 ): Promise<BuiltServices> {
   const { service, logger } = ctx;
-  const { store, sharedCache, connections, keyRing, counters, metrics } = ctx.lasting;
-  const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, counters, metrics });
+  const { store, sharedCache, connections, keyRing, upstreamPools, counters, metrics } = ctx.lasting;
+  const proxyDeps = () => ({ logger, connections: connections!, keyRing: keyRing!, upstreamPools, counters, metrics });
   const signer = createServiceTokenSigner(config.sharedSecret, service);
   // The store outlives the config; its key for IdP tokens at rest follows the config (rotation, see docs/operations.md).
   store?.useTokenSecrets?.(secretList(config.tokenEncryptionSecret, config.previousTokenEncryptionSecrets));

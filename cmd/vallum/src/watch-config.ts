@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import type { VallumConfig } from '@vallum/config';
-import { loadVallumConfig } from './load.js';
+import { loadVallumConfig, loadVallumConfigOffThread } from './load.js';
 
 export interface WatchOptions {
   onConfig(config: VallumConfig): Promise<unknown>;
@@ -59,7 +59,7 @@ export function watchConfigFile(file: string, options: WatchOptions): ConfigWatc
       }
       seen = now;
       try {
-        const config = loadVallumConfig(file, { env: options.env });
+        const config = await loadVallumConfigOffThread(file, { env: options.env });
         await options.onConfig(config);
         sources = config.reloadSources;
         seen = digest();

@@ -9,6 +9,7 @@ export {
   type LoadOptions,
   type LocatedIssue,
 } from './load-config.js';
+export { loadConfigFileOffThread } from './load-config-off-thread.js';
 export { parseDuration, parseSize, parseListenAddress, hostOf, DURATION_PATTERN, SIZE_PATTERN } from './parse-values.js';
 export { buildConfig, type VallumConfig, type RouteConfig, type IdpConfig, type TracingConfig } from './build-config.js';
 export { ENV_OVERRIDES } from './env.js';

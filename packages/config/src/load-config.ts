@@ -47,15 +47,43 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): VallumC
 export function loadConfigText(text: string, file: string, options: LoadOptions = {}): VallumConfig {
   const { doc, at, syntaxErrors } = parseLocatedYaml(text, file);
   if (syntaxErrors.length > 0) throw new ConfigError(file, syntaxErrors);
-
   const fromEnv = applyEnvOverrides(doc, options.env ?? process.env);
+  return configFromValue(doc.toJS() ?? {}, file, locator(doc, at, fromEnv));
+}
+
+/** The YAML text as a plain value with the environment overrides applied, or its syntax errors. */
+export function parseConfigText(text: string, file: string, options: LoadOptions = {}): { raw: unknown } | { syntaxErrors: LocatedIssue[] } {
+  const { doc, syntaxErrors } = parseLocatedYaml(text, file);
+  if (syntaxErrors.length > 0) return { syntaxErrors };
+  applyEnvOverrides(doc, options.env ?? process.env);
+  return { raw: doc.toJS() ?? {} };
+}
+
+/**
+ * The config from a value `parseConfigText` made (in a worker thread, see load-config-off-thread.ts), exactly as
+ * `loadConfigText` would build it. The text is parsed again, for positions, only when a problem must be located.
+ */
+export function configFromParsed(raw: unknown, text: string, file: string, options: LoadOptions = {}): VallumConfig {
+  let located: ((path: ConfigPath, atKey?: boolean) => string) | undefined;
   const locate = (path: ConfigPath, atKey = false): string => {
+    if (!located) {
+      const { doc, at } = parseLocatedYaml(text, file);
+      located = locator(doc, at, applyEnvOverrides(doc, options.env ?? process.env));
+    }
+    return located(path, atKey);
+  };
+  return configFromValue(raw, file, locate);
+}
+
+function locator(doc: Document, at: (offset: number | undefined) => string, fromEnv: Array<[string, readonly string[]]>) {
+  return (path: ConfigPath, atKey = false): string => {
     const env = fromEnv.find(([, p]) => p.length <= path.length && p.every((k, i) => path[i] === k));
     if (env) return `environment variable ${env[0]}`;
     return at(nodeFor(doc, path, atKey)?.range?.[0]);
   };
+}
 
-  const raw: unknown = doc.toJS() ?? {};
+function configFromValue(raw: unknown, file: string, locate: (path: ConfigPath, atKey?: boolean) => string): VallumConfig {
   const issues: ConfigIssue[] = [];
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     issues.push({ path: [], message: 'expected a mapping of settings (address, idp, routes, …)' });
@@ -117,6 +145,8 @@ function typedEnvValue(path: readonly string[], value: string): string | boolean
 }
 
 function schemaIssues(raw: object): ConfigIssue[] {
+  // Collecting errors walks the value with an object per step: a valid config (the usual case) only needs the check.
+  if (Value.Check(ConfigSchema, raw)) return [];
   const issues: ConfigIssue[] = [];
   const seen = new Set<string>();
   for (const error of Value.Errors(ConfigSchema, raw)) {

@@ -14,6 +14,7 @@ import { downstreamRawHeaders, type TrailerFilterInput } from './director.js';
 import { hasRequestBody } from './request-framing.js';
 import { announcesTrailers, dispatchWithTrailers } from './trailer-request.js';
 import { createRouteUpstreams, type RouteUpstreams } from './upstreams.js';
+import type { UpstreamPools } from './upstream-pools.js';
 import { forwardUpgrade } from './upgrade.js';
 
 export interface Forwarder {
@@ -78,6 +79,10 @@ const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
 export interface ForwarderOptions {
   /** Counts upstream latency, errors and health; none when absent. */
   metrics?: VallumMetrics | undefined;
+  /** Where the routes' dispatchers come from; each route has its own when absent. */
+  pools?: UpstreamPools | undefined;
+  /** Whether `close` closes `pools` too (they were made for this forwarder alone). */
+  ownsPools?: boolean;
 }
 
 export function createForwarder(options: ForwarderOptions = {}): Forwarder {
@@ -85,7 +90,7 @@ export function createForwarder(options: ForwarderOptions = {}): Forwarder {
   const upstreams = (route: RouteConfig) => {
     let u = byRoute.get(route.id);
     if (!u) {
-      u = createRouteUpstreams(route, { metrics: options.metrics });
+      u = createRouteUpstreams(route, { metrics: options.metrics, pools: options.pools });
       byRoute.set(route.id, u);
     }
     return u;
@@ -120,6 +125,7 @@ export function createForwarder(options: ForwarderOptions = {}): Forwarder {
     },
     async close() {
       await Promise.all([...byRoute.values()].map((u) => u.close()));
+      if (options.ownsPools) await options.pools?.close();
     },
   };
 }

@@ -11,3 +11,4 @@ export { createSessionResolver, type SessionResolver } from './session-resolver.
 export { createCachingAuthorizeClient, decisionCacheKey, type CachingOptions } from './caching-authorize-client.js';
 export { createConnectionWatch, type ConnectionWatch, type WatchedRequest } from './connection-watch.js';
 export { sayGoingAway } from './going-away.js';
+export { createUpstreamPools, type UpstreamPools } from './upstream-pools.js';

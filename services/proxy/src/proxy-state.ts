@@ -21,6 +21,7 @@ import { createSessionResolver, type SessionResolver } from './session-resolver.
 import { createPostKeeper, type PostKeeper } from './preserve-post.js';
 import { tracedAuthorize } from './traced-authorize.js';
 import { createTrustCheck, type TrustCheck } from './trusted-proxies.js';
+import { createUpstreamPools, type UpstreamPools } from './upstream-pools.js';
 
 export interface ProxyStateDeps {
   authorize: AuthorizeApi;
@@ -33,6 +34,8 @@ export interface ProxyStateDeps {
   counters: HotPathCounters;
   /** The process's metrics registry, kept across reloads; undefined when metrics are off. */
   metrics?: VallumMetrics | undefined;
+  /** The process's upstream pools, kept across reloads; without them the state has pools of its own. */
+  upstreamPools?: UpstreamPools | undefined;
 }
 
 export interface ProxyState {
@@ -81,7 +84,7 @@ export async function createProxyState(config: VallumConfig, deps: ProxyStateDep
   });
   const sessions = createSessionResolver({ cache, cookies, config, counters });
   sessions.onChange((sid) => assertions.forget(sid));
-  const forwarder = createForwarder({ metrics: deps.metrics });
+  const forwarder = createForwarder({ metrics: deps.metrics, pools: deps.upstreamPools ?? createUpstreamPools(), ownsPools: !deps.upstreamPools });
   const caches = new Map<string, ResponseCache>();
   for (const route of config.routes) {
     if (route.tcp) continue;

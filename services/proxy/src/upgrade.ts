@@ -52,28 +52,38 @@ export function forwardUpgrade(req: IncomingMessage, socket: Duplex, head: Buffe
       socket.once('finish', () => socket.destroy());
       resolve(res.statusCode ?? 502);
     });
+    const requestGone = () => upstreamReq.destroy();
     upstreamReq.on('upgrade', (res, upstreamSocket, upstreamHead) => {
       upstreamReq.setTimeout(0);
       upstreamSocket.setTimeout(0);
+      socket.off('close', requestGone);
       socket.write(rawResponse(101, headerPairs(res.rawHeaders), undefined, res.statusMessage));
       if (upstreamHead.length > 0) socket.write(upstreamHead);
       if (head.length > 0) upstreamSocket.write(head);
-      upstreamSocket.pipe(socket);
-      socket.pipe(upstreamSocket);
-      if (req.headers.upgrade?.toLowerCase() === 'websocket') trackWebSocket(socket, upstreamSocket);
-      const closeBoth = () => {
-        upstreamSocket.destroy();
-        socket.destroy();
-      };
-      upstreamSocket.on('error', closeBoth);
-      socket.on('error', closeBoth);
-      upstreamSocket.on('close', closeBoth);
-      socket.on('close', closeBoth);
+      tunnel(socket, upstreamSocket, req.headers.upgrade?.toLowerCase() === 'websocket');
       resolve(101);
     });
-    socket.once('close', () => upstreamReq.destroy());
+    socket.once('close', requestGone);
     upstreamReq.end();
   });
+}
+
+/**
+ * Bytes both ways until either side closes. Its own function, holding the two sockets alone: an idle WebSocket
+ * keeps what its closures hold, and the request, the upstream request and its response are not needed any more.
+ */
+function tunnel(socket: Duplex, upstreamSocket: Duplex, webSocket: boolean): void {
+  upstreamSocket.pipe(socket);
+  socket.pipe(upstreamSocket);
+  if (webSocket) trackWebSocket(socket, upstreamSocket);
+  const closeBoth = () => {
+    upstreamSocket.destroy();
+    socket.destroy();
+  };
+  upstreamSocket.on('error', closeBoth);
+  socket.on('error', closeBoth);
+  upstreamSocket.on('close', closeBoth);
+  socket.on('close', closeBoth);
 }
 
 /**
