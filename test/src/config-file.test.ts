@@ -35,7 +35,7 @@ test('the shipped example config loads with every route, once its placeholder se
   assert.equal(config.routes.find((r) => r.id === 'billing-grpc')?.upstreamProtocol, 'h2c');
   const res = vallumWith(SECRETS, 'validate', '--config', example);
   assert.equal(res.status, 0, res.stderr);
-  assert.match(res.stdout, /ok \(5 routes\)/);
+  assert.match(res.stdout, /ok \(8 routes\)/);
 });
 
 const lineOfIn = (text: string, needle: string) => text.split('\n').findIndex((l) => l.includes(needle)) + 1;

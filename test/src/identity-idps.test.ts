@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { request } from 'undici';
 import type { SessionStore } from '@vallum/cache';
@@ -220,6 +221,8 @@ test('a route accepting both IdPs shows a chooser; the choice goes through the n
   await page.goto(eitherUrl(stack));
   assert.equal(new URL(page.url()).origin, new URL(stack.authenticateUrl).origin);
   assert.equal(await page.locator('h1').textContent(), 'Choose how to sign in');
+  // For people to look at beside the other pages (test/src/branded-pages.test.ts), not compared.
+  await page.screenshot({ path: fileURLToPath(new URL('../../test-artifacts/pages/idp-chooser.png', import.meta.url)), fullPage: true });
   const choices = page.locator('a.idp-choice');
   assert.deepEqual(await choices.allTextContents(), [new URL(stack.issuer).host, 'IdP PARTNERS']);
   await page.getByRole('link', { name: 'IdP PARTNERS' }).click();

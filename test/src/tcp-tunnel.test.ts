@@ -205,6 +205,11 @@ test('vallum tcp with Vallum down: the local connection is closed and the client
 test('without a token, vallum tcp runs the command-line login once: the browser hands it a token, which the next run reuses from the cache; signing out closes its tunnel', async (t) => {
   const bob = await signInWithBrowser(browser, stack, 'bob@example.com');
   try {
+    // The user page lists the apps bob may open in a browser: a tcp route is not one of them.
+    const userPage = await hostGet(stack, appHost(stack), '/.vallum/', { cookie: `_vallum=${await bob.cookie()}` });
+    assert.equal(userPage.status, 200);
+    assert.match(userPage.text, new RegExp(appHost(stack).replace(/[.]/g, '\\.')));
+    assert.doesNotMatch(userPage.text, /redis\.localhost|tcp\+http/);
     const cacheHome = mkdtempSync(join(tmpdir(), 'vallum-tcp-login-'));
     const signIn = async (url: string) => {
       await bob.page.goto(url);

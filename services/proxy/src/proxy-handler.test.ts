@@ -407,7 +407,7 @@ test('CONNECT → tunnel: an allowed session gets 200 and bytes both ways; a hal
   assert.equal(echoed, 'ping pong');
   await closed(t.socket);
   await new Promise((r) => setTimeout(r, 50));
-  const line = logged.find((l) => l.msg === 'tunnel closed' && l.obj.route === '3');
+  const line = logged.find((l) => l.msg === 'tunnel closed' && l.obj.route === '4');
   assert.ok(line, 'an access line per tunnel');
   assert.equal(line.obj.user, 'alice@example.com');
   assert.equal(line.obj.bytes_up, 9);

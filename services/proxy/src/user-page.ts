@@ -27,7 +27,10 @@ export function registerUserPage(
       signIn.searchParams.set('redirect_uri', `${route.from}${USER_PAGE_PATH}`);
       return reply.header('cache-control', 'no-store').redirect(signIn.href, 302);
     }
-    const open = await Promise.all(config.routes.map(async (r) => ((await access.mayOpen(session, r).catch(() => false)) ? r : undefined)));
+    // A tcp route is reached through `vallum tcp`, not a link.
+    const open = await Promise.all(
+      config.routes.filter((r) => !r.tcp).map(async (r) => ((await access.mayOpen(session, r).catch(() => false)) ? r : undefined)),
+    );
     return sendPage(
       reply,
       200,
