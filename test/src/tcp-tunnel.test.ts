@@ -4,8 +4,8 @@
 // open tunnel within seconds.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
@@ -16,6 +16,7 @@ import type { Browser } from 'playwright-core';
 import { launchBrowser, redisCli, startRedis, type RedisServer } from '@vallum/testing';
 import { VALLUM_BIN, startStack, type Stack } from './harness.js';
 import { appHost, hostGet, signInWithBrowser } from './identity-helpers.js';
+import { issueTestCertificates } from './test-certificates.js';
 
 const AUTHORITY = 'redis.localhost:6379';
 let db: RedisServer;
@@ -252,33 +253,10 @@ test('without a token, vallum tcp runs the command-line login once: the browser 
 });
 
 test("over an https listener, vallum tcp verifies Vallum's certificate before sending its token: a certificate it cannot verify gets no token", async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vallum-tcp-tls-'));
-  const file = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl('req', '-x509', ...key, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-subj', '/CN=vallum-tcp-test-ca', '-days', '1');
-  openssl('req', ...key, '-keyout', file('server.key'), '-out', file('server.csr'), '-subj', '/CN=localhost');
-  writeFileSync(file('san.ext'), 'subjectAltName=DNS:localhost\n');
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    file('server.csr'),
-    '-CA',
-    file('ca.crt'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-out',
-    file('server.crt'),
-    '-days',
-    '1',
-    '-extfile',
-    file('san.ext'),
-  );
+  const certs = issueTestCertificates();
   // Vallum's https listener in front of the same tcp route, as far as the client can tell: it checks the token and tunnels.
   const seen: Array<{ authority: string | undefined; credential: string | undefined }> = [];
-  const vallum = createHttpsServer({ key: readFileSync(file('server.key')), cert: readFileSync(file('server.crt')) });
+  const vallum = createHttpsServer({ key: readFileSync(certs.keyFile), cert: readFileSync(certs.certFile) });
   vallum.on('connect', (req, socket: Socket, head: Buffer) => {
     seen.push({ authority: req.url, credential: req.headers['proxy-authorization'] });
     const upstream = connect(db.port, '127.0.0.1', () => {
@@ -292,7 +270,7 @@ test("over an https listener, vallum tcp verifies Vallum's certificate before se
   await new Promise<void>((resolve) => vallum.listen(0, '127.0.0.1', resolve));
   const proxyUrl = `https://localhost:${(vallum.address() as AddressInfo).port}`;
   try {
-    const trusting = await startClient({ token: 'tls-token', proxyUrl, env: { NODE_EXTRA_CA_CERTS: file('ca.crt') } });
+    const trusting = await startClient({ token: 'tls-token', proxyUrl, env: { NODE_EXTRA_CA_CERTS: certs.caFile } });
     assert.equal((await redisCli(trusting.port, 'PING')).trim(), 'PONG');
     assert.deepEqual(seen, [{ authority: AUTHORITY, credential: 'Bearer tls-token' }]);
 
