@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import type { Dispatcher, interceptors as Interceptors, Agent as UndiciAgent, Pool as UndiciPool } from 'undici';
 import type { RouteConfig } from '@vallum/config';
 import { createCachedLookup } from './dns-cache.js';
+import { H1Upstream } from './h1-upstream.js';
 import { H2Upstream } from './h2-upstream.js';
 import { Pool } from './undici-pool.js';
 import { hostnameOf, upstreamTlsOptions } from './upstream-connection.js';
@@ -38,6 +39,8 @@ export interface UpstreamPoolsOptions {
 
 /** Longest an idle upstream connection is kept, whatever the upstream's Keep-Alive says. */
 const KEEP_ALIVE_MAX_MS = 30_000;
+/** Connections per upstream dispatcher; further requests wait for one. */
+const MAX_CONNECTIONS = 256;
 
 interface Entry {
   leases: number;
@@ -103,7 +106,14 @@ function endpointDispatcher(route: RouteConfig, url: URL, lookup: UpstreamLookup
     const options = { tls: route.upstreamTls, connectTimeoutMs: route.connectTimeoutMs, idleTimeoutMs: KEEP_ALIVE_MAX_MS };
     return new H2Upstream(url, isIP(hostnameOf(url)) ? options : { ...options, lookup: createCachedLookup(route.upstreamDnsTtlMs) });
   }
-  if (isIP(hostnameOf(url))) return new Pool(url.origin, poolOptions(route, url, KEEP_ALIVE_MAX_MS));
+  if (isIP(hostnameOf(url))) {
+    return new H1Upstream(url, {
+      tls: route.upstreamTls,
+      connectTimeoutMs: route.connectTimeoutMs,
+      keepAliveMaxMs: KEEP_ALIVE_MAX_MS,
+      maxConnections: MAX_CONNECTIONS,
+    });
+  }
   const options = poolOptions(route, url, Math.min(KEEP_ALIVE_MAX_MS, route.upstreamDnsTtlMs));
   // All of undici is loaded only when a route names its upstream by host name (see undici-pool.ts).
   const { Agent, interceptors } = createRequire(import.meta.url)('undici') as { Agent: typeof UndiciAgent; interceptors: typeof Interceptors };
@@ -120,7 +130,7 @@ function withOrigin(url: URL): Dispatcher.DispatcherComposeInterceptor {
 
 function poolOptions(route: RouteConfig, url: URL, keepAliveMaxTimeout: number): UndiciPool.Options {
   return {
-    connections: 256,
+    connections: MAX_CONNECTIONS,
     pipelining: 1,
     keepAliveMaxTimeout,
     connect: { timeout: route.connectTimeoutMs, ...upstreamTlsOptions(route.upstreamTls, url) },
