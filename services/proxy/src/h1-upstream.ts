@@ -17,6 +17,8 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { UpstreamTlsConfig } from '@vallum/config';
 import { hostnameOf, upstreamTlsOptions } from './upstream-connection.js';
+// Mixes undici's request API (`dispatcher.request`, which the health checks use) into Dispatcher.
+import './undici-pool.js';
 
 const DispatcherBase = createRequire(import.meta.url)('undici/lib/dispatcher/dispatcher.js') as new () => UndiciDispatcher;
 
