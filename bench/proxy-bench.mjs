@@ -10,7 +10,8 @@
 // compares `vallum --workers 1` (the proxy core) with `vallum --workers 2` (both cores, shared with wrk and the
 // upstream), CPU summed over all their processes; --malloc also runs this Vallum with glibc's MALLOC_* settings
 // (MALLOC_SETTINGS below) beside the one without, and prints CPU and page faults per request tuned ÷ untuned;
-// --pieces adds an upstream that writes its 100 KiB in 8 KiB pieces after large headers, and routes to it.
+// --pieces adds an upstream that writes its 100 KiB in 8 KiB pieces after large headers, and routes to it; --fresh N
+// measures the authenticated route again in N Vallum processes started one after the other, and reports the spread.
 // Peers doing the same job (issue 14): Apache + mod_auth_openidc (a real OIDC sign-in at oidc-provider, scripted over
 // HTTP) and Caddy as a plain reverse proxy; every target is printed as a ratio to Apache + mod_auth_openidc too, and
 // the issue's targets as met or missed. Their Debian packages are installed when missing (as root), or the target is
@@ -512,6 +513,32 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
 }
 
+// --fresh N (issue 14): is Vallum's cost a property of the build or of the process? N more Vallums (authenticated
+// route), each started fresh, warmed up and measured alone at both sizes, then stopped; the spread of their CPU per
+// request is reported next to the main run's process.
+const FRESH = Number(args.fresh ?? 0);
+const fresh = [];
+for (let i = 1; i <= FRESH; i++) {
+  const port = await getFreePort();
+  const p = await start(
+    `Vallum (fresh process ${i})`,
+    'taskset',
+    ['-c', PROXY_CORE, process.execPath, ...VALLUM_NODE_FLAGS, here('./peers/vallum-with-session.mjs'), writeVallumConfig(port, `vallum-fresh-${i}.yaml`)],
+    'ready ',
+  );
+  const t = {
+    name: `Vallum authenticated (fresh process ${i})`,
+    port,
+    headers: [`Host: app.localhost:${port}`, `Cookie: ${p.line.slice('ready '.length).trim()}`],
+    pid: p.child.pid,
+  };
+  console.log(`fresh process ${i}/${FRESH}`);
+  for (const s of sizes) wrk(t, s, WARM_UP);
+  fresh.push({ name: t.name, pid: p.child.pid, ...Object.fromEntries(sizes.map((s) => [s, wrk(t, s, DURATION)])) });
+  p.child.kill('SIGTERM');
+  await new Promise((r) => (p.child.exitCode === null ? p.child.once('exit', r) : r()));
+}
+
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const pct = (x) => (Number.isFinite(x) ? `${Math.round(x * 100)} %` : '-');
 const lines = [
@@ -625,6 +652,30 @@ for (const s of sizes) {
     const [tuned, untuned] = [get(`Vallum ${kind} (malloc tuned)`, s), get(`Vallum ${kind}`, s)];
     lines.push(
       `- ${s}: Vallum ${kind} with MALLOC_* settings ÷ without: CPU per request ${(tuned.cpuUs / untuned.cpuUs).toFixed(2)}× (paired per round: ${pairedRatios(`Vallum ${kind} (malloc tuned)`, `Vallum ${kind}`, s)}), page faults per request ${fmt(tuned.faults, 1)} against ${fmt(untuned.faults, 1)}`,
+    );
+  }
+}
+if (fresh.length > 0) {
+  // The main run's process (its median round) is one more sample of the same build.
+  const rows = [
+    { name: 'Vallum authenticated (the main rounds, median)', ...Object.fromEntries(sizes.map((s) => [s, get('Vallum authenticated', s)])) },
+    ...fresh,
+  ];
+  lines.push(
+    '',
+    `Vallum authenticated in ${fresh.length} more fresh processes (each started, warmed up ${WARM_UP} s a size, measured ${DURATION} s a size, stopped):`,
+    '',
+    '| process | 1 KiB req/s | 1 KiB CPU µs/req | 100 KiB req/s | 100 KiB CPU µs/req | 100 KiB page faults/req |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) => `| ${r.name} | ${fmt(r['/1k'].rps)} | ${fmt(r['/1k'].cpuUs)} | ${fmt(r['/100k'].rps)} | ${fmt(r['/100k'].cpuUs)} | ${fmt(r['/100k'].faults, 1)} |`,
+    ),
+  );
+  for (const s of sizes) {
+    const cpus = rows.map((r) => r[s].cpuUs).filter(Number.isFinite);
+    const [lo, hi] = [Math.min(...cpus), Math.max(...cpus)];
+    lines.push(
+      `- reported: ${KIB[s]}: Vallum authenticated CPU per request across ${cpus.length} processes ${fmt(lo)}–${fmt(hi)} µs, spread (max ÷ min) ${fmt(hi / lo, 2)}×`,
     );
   }
 }

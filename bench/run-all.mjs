@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: every table of issue 14 from one command. Runs, one after the other and each in its own process,
-// the reverse-proxy benchmark with its peers and targets (proxy-bench.mjs, with --workers 2 --malloc --pieces), the
+// the reverse-proxy benchmark with its peers and targets (proxy-bench.mjs, with --workers 2 --malloc --pieces --fresh 3), the
 // policy decision curve (policy-decision.mjs) and every benchmark in scale/ (found by listing the directory), then
 // repeats the lines that mark a target met, MISSED or not measured, bench by bench.
 // Usage: npm run bench -- [--quick] [--only NAME,…] [--NAME "ARGS"]…, where NAME is proxy-bench, policy-decision or a
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const benches = [
-  { name: 'proxy-bench', file: 'proxy-bench.mjs', defaults: ['--workers', '2', '--malloc', '--pieces'] },
+  { name: 'proxy-bench', file: 'proxy-bench.mjs', defaults: ['--workers', '2', '--malloc', '--pieces', '--fresh', '3'] },
   { name: 'policy-decision', file: 'policy-decision.mjs', defaults: [] },
   ...readdirSync(here('./scale'))
     .filter((f) => f.endsWith('.mjs'))
