@@ -233,7 +233,6 @@ class Exchange implements BorrowingHandler {
     const { res, route } = input;
     this.status = statusCode;
     this.resumeUpstream = resume;
-    res.on('drain', resume);
     const headers = downstreamRawHeaders(rawHeaders, route.setResponseHeaders, this.replaced);
     if (input.tap?.start(statusCode, headers) === 'handled') {
       this.handled = true;
@@ -250,7 +249,10 @@ class Exchange implements BorrowingHandler {
   onData(chunk: Buffer): boolean {
     if (this.handled) return true;
     this.input.tap?.data(chunk);
-    return this.input.res.write(chunk);
+    if (this.input.res.write(chunk)) return true;
+    // Backpressure: the dispatcher pauses until the client's side drains.
+    this.input.res.once('drain', this.resumeUpstream!);
+    return false;
   }
 
   /**

@@ -577,9 +577,12 @@ class H1Exchange {
       // 100 Continue, 103 Early Hints…: the final response follows.
       return;
     }
-    const tokens = connection.split(',').map((t) => t.trim());
-    this.keepAlive = minor === 1 ? !tokens.includes('close') : tokens.includes('keep-alive');
-    const hinted = /timeout\s*=\s*(\d+)/i.exec(keepAliveHint);
+    if (connection === '') this.keepAlive = minor === 1;
+    else {
+      const tokens = connection.split(',').map((t) => t.trim());
+      this.keepAlive = minor === 1 ? !tokens.includes('close') : tokens.includes('keep-alive');
+    }
+    const hinted = keepAliveHint === '' ? null : /timeout\s*=\s*(\d+)/i.exec(keepAliveHint);
     if (hinted && this.conn) {
       // The upstream closes idle connections after this many seconds: stop reusing them a second before.
       const ms = Number(hinted[1]) * 1000 - 1000;
