@@ -1,6 +1,5 @@
-// An HTTP/1.1 upstream spoken to over Vallum's own keep-alive connections, as an undici Dispatcher so forward.ts, the
-// health checks and the outlier probes use it as they use a Pool. Why not undici: each socket read of a response
-// body came in a fresh Buffer (a 64 KiB allocation counted as V8 external memory), and at 100 KiB responses those
+// An HTTP/1.1 upstream spoken to over Vallum's own keep-alive connections (an OwnDispatcher, see own-dispatcher.ts).
+// Why not undici: each socket read of a response body came in a fresh Buffer (a 64 KiB allocation counted as V8 external memory), and at 100 KiB responses those
 // buffers drove V8's full collections, the largest cost on that path (bench/README.md, "The 100 KiB path"). Here
 // each connection reads into one buffer of its own (`net`'s `onread`) and a handler that can take a borrowed chunk
 // (`onBorrowedData`) writes it to the client at once; the connection reads again only once the client's socket has
@@ -10,17 +9,13 @@
 // Response framing follows RFC 9112: no body for HEAD, 1xx, 204 and 304; chunked (trailers kept); Content-Length;
 // otherwise until the upstream closes. A response head that cannot be parsed, or framing that disagrees with
 // itself, fails the exchange (502) and closes the connection.
-import { createRequire } from 'node:module';
 import { connect as netConnect, type LookupFunction, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { UpstreamTlsConfig } from '@vallum/config';
+import { OwnDispatcher } from './own-dispatcher.js';
 import { hostnameOf, upstreamTlsOptions } from './upstream-connection.js';
-// Mixes undici's request API (`dispatcher.request`, which the health checks use) into Dispatcher.
-import './undici-pool.js';
-
-const DispatcherBase = createRequire(import.meta.url)('undici/lib/dispatcher/dispatcher.js') as new () => UndiciDispatcher;
 
 export interface H1UpstreamOptions {
   tls: UpstreamTlsConfig;
@@ -60,7 +55,7 @@ const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 type Phase = 'head' | 'length' | 'chunked' | 'close' | 'done';
 type ChunkStep = 'size' | 'data' | 'data-end' | 'trailers';
 
-export class H1Upstream extends DispatcherBase {
+export class H1Upstream extends OwnDispatcher {
   private readonly idle: H1Connection[] = [];
   private readonly busy = new Set<H1Connection>();
   private readonly waiting: H1Exchange[] = [];
@@ -154,33 +149,22 @@ export class H1Upstream extends DispatcherBase {
     this.sweeper.unref();
   }
 
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
+  protected shutDown(): Promise<void> {
     this.closed = true;
     for (const conn of this.idle.splice(0)) conn.destroy();
-    const done = new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       if (this.busy.size === 0 && this.connecting === 0 && this.waiting.length === 0) return resolve();
       this.whenEmpty = resolve;
     });
-    if (callback) void done.then(callback);
-    else return done;
   }
 
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+  protected tearDown(err: Error | null): void {
     this.closed = true;
-    const reason = Object.assign(new Error('the upstream dispatcher was destroyed'), { code: 'UND_ERR_DESTROYED' });
+    const reason = err ?? Object.assign(new Error('the upstream dispatcher was destroyed'), { code: 'UND_ERR_DESTROYED' });
     for (const exchange of this.waiting.splice(0)) exchange.fail(reason);
     for (const conn of [...this.idle.splice(0), ...this.busy]) conn.destroy(reason);
     clearInterval(this.sweeper);
     this.sweeper = undefined;
-    const callback = typeof a === 'function' ? a : b;
-    if (callback) callback();
-    else return Promise.resolve();
   }
 }
 

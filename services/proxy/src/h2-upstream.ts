@@ -1,17 +1,15 @@
-// An upstream spoken to over HTTP/2 (`upstream_protocol: h2c | h2`, gRPC's transport), as an undici Dispatcher so
-// forward.ts, the health checks and the outlier probes use it as they use a Pool. One node:http2 session per
+// An upstream spoken to over HTTP/2 (`upstream_protocol: h2c | h2`, gRPC's transport), an OwnDispatcher (own-dispatcher.ts).
+// One node:http2 session per
 // endpoint carries every request (made on first use, made again once it closes or goes away); each request is a
 // stream driven through the same dispatch handler as undici's: headers, streamed bodies both ways with backpressure,
 // response trailers (`grpc-status`), timeouts, and a reset stream (RST_STREAM CANCEL) when the client goes away.
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
-import { createRequire } from 'node:module';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Dispatcher as UndiciDispatcher } from 'undici';
 import type { UpstreamTlsConfig } from '@vallum/config';
+import { OwnDispatcher } from './own-dispatcher.js';
 import { upstreamTlsOptions } from './upstream-connection.js';
-
-const DispatcherBase = createRequire(import.meta.url)('undici/lib/dispatcher/dispatcher.js') as new () => UndiciDispatcher;
 
 export interface H2UpstreamOptions {
   tls: UpstreamTlsConfig;
@@ -23,7 +21,7 @@ export interface H2UpstreamOptions {
 
 type DispatchHandler = UndiciDispatcher.DispatchHandler;
 
-export class H2Upstream extends DispatcherBase {
+export class H2Upstream extends OwnDispatcher {
   private session: ClientHttp2Session | undefined;
   private closed = false;
 
@@ -69,29 +67,18 @@ export class H2Upstream extends DispatcherBase {
     return session;
   }
 
-  override close(): Promise<void>;
-  override close(callback: () => void): void;
-  override close(callback?: () => void): Promise<void> | void {
+  protected shutDown(): Promise<void> {
     this.closed = true;
     const session = this.session;
-    const done = new Promise<void>((resolve) => {
+    return new Promise<void>((resolve) => {
       if (!session || session.destroyed) return resolve();
       session.close(() => resolve());
     });
-    if (callback) void done.then(callback);
-    else return done;
   }
 
-  override destroy(): Promise<void>;
-  override destroy(err: Error | null): Promise<void>;
-  override destroy(callback: () => void): void;
-  override destroy(err: Error | null, callback: () => void): void;
-  override destroy(a?: Error | null | (() => void), b?: () => void): Promise<void> | void {
+  protected tearDown(): void {
     this.closed = true;
     this.session?.destroy();
-    const callback = typeof a === 'function' ? a : b;
-    if (callback) callback();
-    else return Promise.resolve();
   }
 }
 
