@@ -1,7 +1,8 @@
-// An upstream spoken to over HTTP/2 (`upstream_protocol: h2c | h2`, gRPC's transport), an OwnDispatcher (own-dispatcher.ts).
-// One node:http2 session per endpoint carries every request (made on first use, made again once it closes or goes away); each request is a
-// stream driven through the same dispatch handler as undici's: headers, streamed bodies both ways with backpressure,
-// response trailers (`grpc-status`), timeouts, and a reset stream (RST_STREAM CANCEL) when the client goes away.
+// An upstream spoken to over HTTP/2 (`upstream_protocol: h2c | h2`, gRPC's transport), an OwnDispatcher
+// (own-dispatcher.ts). One node:http2 session per endpoint carries every request (made on first use, made again once
+// it closes or goes away); each request is a stream driven through the same dispatch handler as undici's: headers,
+// streamed bodies both ways with backpressure, response trailers (`grpc-status`), timeouts, and a reset stream
+// (RST_STREAM CANCEL) when the client goes away.
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
