@@ -25,6 +25,8 @@ const USERS: DemoUser[] = [
 
 const options = (mode: StackOptions['mode']): Omit<StackOptions, 'redis'> => ({
   mode,
+  // Readiness names its checks on the metrics listener only.
+  metrics: true,
   extraIdps: ['partners'],
   idp: { accessTokenTtlSeconds: TOKEN_TTL_S, users: USERS },
   configExtra: ({ port, appUrl }) => `  - name: partners
@@ -123,7 +125,7 @@ test('sign in at A, open a route that needs B, sign in again there, and both are
 });
 
 test('readiness reports each IdP', async () => {
-  const res = await request(`${stack.proxyUrl}/.vallum/readyz`, { headers: { host: new URL(stack.publicUrl).host } });
+  const res = await request(`${stack.metricsUrls.all}/readyz`);
   const body = (await res.body.json()) as { checks: Array<{ name: string; ok: boolean }> };
   assert.equal(res.statusCode, 200);
   assert.deepEqual(
@@ -263,8 +265,7 @@ test('split mode: authenticate and cache in their own processes sign in, refresh
     assert.ok(await sessionAt(split.store, 'heidi', 'default'), "A's session survives B's refresh");
     assert.equal(await status(split.stack, partnersUrl(split.stack), erin.partnersCookie), 200);
     assert.equal(await status(split.stack, split.stack.appUrl, erin.appCookie), 200);
-    const auth = new URL(split.stack.authenticateUrl);
-    const ready = await request(`http://127.0.0.1:${auth.port}/readyz`, { headers: { host: auth.host } });
+    const ready = await request(`${split.stack.metricsUrls.authenticate}/readyz`);
     const checks = ((await ready.body.json()) as { checks: Array<{ name: string; ok: boolean }> }).checks;
     assert.deepEqual(
       checks.filter((c) => c.name.startsWith('idp')).map((c) => [c.name, c.ok]),

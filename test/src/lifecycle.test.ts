@@ -75,13 +75,15 @@ function idp(): Promise<DemoIdp> {
 interface Running {
   child: ChildProcess;
   port: number;
+  /** With `metrics`: the metrics listener, e.g. http://127.0.0.1:9090 */
+  metricsUrl: string | undefined;
   file: string;
   output(): string;
   exited: Promise<number | null>;
 }
 
 /** Starts `vallum --config FILE`; a port taken by a parallel test between picking and binding is picked again. */
-async function startVallumProcess(options: { to: string; extra?: string; redisUrl?: string }): Promise<Running> {
+async function startVallumProcess(options: StartOptions): Promise<Running> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startVallumOnce(options);
@@ -91,11 +93,21 @@ async function startVallumProcess(options: { to: string; extra?: string; redisUr
   }
 }
 
-async function startVallumOnce(options: { to: string; extra?: string; redisUrl?: string }): Promise<Running> {
+interface StartOptions {
+  to: string;
+  extra?: string;
+  redisUrl?: string;
+  /** Opens a metrics listener (`metrics_address`) on a free loopback port. */
+  metrics?: boolean;
+}
+
+async function startVallumOnce(options: StartOptions): Promise<Running> {
   const port = await getFreePort();
+  const metricsPort = options.metrics ? await getFreePort() : undefined;
   const { issuer } = await idp();
   const file = join(mkdtempSync(join(tmpdir(), 'vallum-lifecycle-')), 'vallum.yaml');
-  writeFileSync(file, configText(port, issuer, options));
+  const metricsAddress = metricsPort === undefined ? '' : `metrics_address: 127.0.0.1:${metricsPort}\n`;
+  writeFileSync(file, configText(port, issuer, { ...options, extra: metricsAddress + (options.extra ?? '') }));
   let output = '';
   const child = await spawnService(file, 'all', { VALLUM_ADDRESS: `127.0.0.1:${port}`, VALLUM_LOG_LEVEL: 'info' }, port, (text) => (output += text));
   closers.push(() => stopChild(child));
@@ -103,7 +115,7 @@ async function startVallumOnce(options: { to: string; extra?: string; redisUrl?:
     if (child.exitCode !== null) resolve(child.exitCode);
     else child.once('exit', (code) => resolve(code));
   });
-  return { child, port, file, output: () => output, exited };
+  return { child, port, metricsUrl: metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}`, file, output: () => output, exited };
 }
 
 function configText(port: number, issuer: string, options: { to: string; extra?: string; redisUrl?: string }): string {
@@ -120,8 +132,13 @@ routes:
 `;
 }
 
-async function readyz(port: number, host = `public.localhost:${port}`, path = '/.vallum/readyz'): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await request(`http://127.0.0.1:${port}${path}`, { headers: { host }, reset: true, headersTimeout: 5000 });
+async function readyz(
+  port: number,
+  host = `public.localhost:${port}`,
+  path = '/.vallum/readyz',
+  origin = `http://127.0.0.1:${port}`,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await request(`${origin}${path}`, { headers: { host }, reset: true, headersTimeout: 5000 });
   return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
 }
 
@@ -385,19 +402,21 @@ test('a second SIGTERM during the drain exits at once, with code 1', async () =>
   drained.destroy();
 });
 
-test('readiness follows Redis: 200, 503 naming redis within seconds of it stopping, 200 again once it is back', async (t) => {
+test('readiness follows Redis: 200, 503 within seconds of it stopping, 200 again once it is back; why is told on the metrics listener and in the log, never on a route host', async (t) => {
   const redis = await startRedis();
   closers.push(() => redis.stop());
   const upstream = await startUpstream('A');
-  const vallum = await startVallumProcess({ to: upstream, redisUrl: redis.url });
+  const vallum = await startVallumProcess({ to: upstream, redisUrl: redis.url, metrics: true });
   const { port } = vallum;
+  const detailed = () => readyz(port, '127.0.0.1', '/readyz', vallum.metricsUrl);
   const ready = await eventually(
     () => readyz(port),
     (r) => r.status === 200,
     10_000,
   );
+  assert.deepEqual(ready.body, { status: 'ready', service: 'vallum' });
   assert.deepEqual(
-    (ready.body.checks as Array<{ name: string; ok: boolean }>).map((c) => [c.name, c.ok]),
+    ((await detailed()).body.checks as Array<{ name: string; ok: boolean }>).map((c) => [c.name, c.ok]),
     [
       ['redis', true],
       ['idp', true],
@@ -418,9 +437,20 @@ test('readiness follows Redis: 200, 503 naming redis within seconds of it stoppi
     5000,
   );
   assert.ok(Date.now() - stoppedAt < 3000, `503 within a couple of seconds (${Date.now() - stoppedAt} ms)`);
-  const redisCheck = (down.body.checks as Array<{ name: string; ok: boolean; detail?: string }>).find((c) => c.name === 'redis');
+  // What anyone who reaches an app can ask: ready or not, no check names, no error text, host names or ports.
+  assert.deepEqual(down.body, { status: 'not ready', service: 'vallum' });
+  const onAuthenticateHost = await readyz(port, `authenticate.localhost:${port}`, '/readyz');
+  assert.deepEqual(onAuthenticateHost, { status: 503, body: { status: 'not ready', service: 'vallum' } });
+  for (let i = 0; i < 5; i++) await readyz(port);
+  // What operators see: the metrics listener's report, and one log line for the change, not one per probe.
+  const report = await detailed();
+  assert.equal(report.status, 503);
+  const redisCheck = (report.body.checks as Array<{ name: string; ok: boolean; detail?: string }>).find((c) => c.name === 'redis');
   assert.deepEqual(redisCheck, { name: 'redis', ok: false, detail: 'session store unavailable' });
-  assert.doesNotMatch(JSON.stringify(down.body), /redis:\/\/|secret/, 'no URL or secret in the report');
+  assert.doesNotMatch(JSON.stringify(report.body), /redis:\/\/|secret/, 'no URL or secret in the report');
+  const notReadyLines = () => vallum.output().split('not ready: redis (').length - 1;
+  assert.equal(notReadyLines(), 1, 'logged once, for the change');
+  assert.match(vallum.output(), /not ready: redis \(session store unavailable\)/);
 
   const notReadyAfter = Date.now() - stoppedAt;
   await redis.restart();
@@ -430,6 +460,12 @@ test('readiness follows Redis: 200, 503 naming redis within seconds of it stoppi
     (r) => r.status === 200,
     10_000,
   );
+  await eventually(
+    async () => vallum.output().split('ready: every readiness check passes').length - 1,
+    (n) => n === 2,
+    2000,
+  );
+  assert.equal(notReadyLines(), 1);
   t.diagnostic(`503 ${notReadyAfter} ms after Redis stopped; 200 again ${Date.now() - restartedAt} ms after it restarted`);
   await stopChild(vallum.child);
   assert.equal(await vallum.exited, 0);
@@ -469,25 +505,31 @@ test('split: the proxy is ready only while authorize and cache answer their /rea
       `authorize_service_url: http://127.0.0.1:${authorizePort}\ncache_service_url: http://127.0.0.1:${cachePort}\nshared_secret:`,
     ),
   );
-  const spawnOne = async (service: string, port: number) => {
-    const child = await spawnService(file, service, { VALLUM_ADDRESS: `127.0.0.1:${port}` }, port);
+  const spawnOne = async (service: string, port: number, env: Record<string, string> = {}) => {
+    const child = await spawnService(file, service, { VALLUM_ADDRESS: `127.0.0.1:${port}`, ...env }, port);
     closers.push(() => stopChild(child));
     return child;
   };
   const cache = await spawnOne('cache', cachePort);
-  const proxy = await spawnOne('proxy', proxyPort);
-  const names = (r: { body: Record<string, unknown> }) => (r.body.checks as Array<{ name: string; ok: boolean }>).map((c) => `${c.name}:${c.ok}`);
+  const metricsPort = await getFreePort();
+  const proxy = await spawnOne('proxy', proxyPort, { VALLUM_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` });
+  // The checks by name are the metrics listener's to tell; the proxy's listener says ready or not ready.
+  const names = async () => {
+    const r = await readyz(proxyPort, `127.0.0.1:${metricsPort}`, '/readyz', `http://127.0.0.1:${metricsPort}`);
+    return (r.body.checks as Array<{ name: string; ok: boolean }>).map((c) => `${c.name}:${c.ok}`);
+  };
 
   const waiting = await readyz(proxyPort);
-  assert.equal(waiting.status, 503, 'authorize is not running yet');
-  assert.deepEqual(names(waiting), ['authorize:false', 'cache:true']);
+  assert.deepEqual(waiting, { status: 503, body: { status: 'not ready', service: 'proxy' } }, 'authorize is not running yet');
+  assert.deepEqual(await names(), ['authorize:false', 'cache:true']);
   const authorize = await spawnOne('authorize', authorizePort);
   const ready = await eventually(
     () => readyz(proxyPort),
     (r) => r.status === 200,
     10_000,
   );
-  assert.deepEqual(names(ready), ['authorize:true', 'cache:true']);
+  assert.deepEqual(ready.body, { status: 'ready', service: 'proxy' });
+  assert.deepEqual(await names(), ['authorize:true', 'cache:true']);
   for (const port of [authorizePort, cachePort]) {
     assert.equal((await readyz(port, `127.0.0.1:${port}`, '/readyz')).status, 200);
     assert.equal((await readyz(port, `127.0.0.1:${port}`, '/healthz')).status, 200);
@@ -500,7 +542,8 @@ test('split: the proxy is ready only while authorize and cache answer their /rea
     (r) => r.status === 503,
     5000,
   );
-  assert.deepEqual(names(down), ['authorize:true', 'cache:false']);
+  assert.deepEqual(down.body, { status: 'not ready', service: 'proxy' });
+  assert.deepEqual(await names(), ['authorize:true', 'cache:false']);
   for (const child of [proxy, authorize]) {
     await stopChild(child);
     assert.equal(child.exitCode, 0);

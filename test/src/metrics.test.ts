@@ -102,7 +102,7 @@ test('/metrics is not served on the main listener, neither on a route host nor o
   await other.body.dump();
 });
 
-test('the metrics listener answers /healthz and /readyz at its root, from the same readiness as the main listener', async () => {
+test('the metrics listener answers /healthz and /readyz at its root, from the same readiness as the main listener; only its /readyz says which checks pass', async () => {
   const health = await request(`${stack.metricsUrls.all}/healthz`);
   assert.equal(health.statusCode, 200);
   assert.deepEqual(await health.body.json(), { status: 'ok', service: 'vallum' });
@@ -114,6 +114,31 @@ test('the metrics listener answers /healthz and /readyz at its root, from the sa
     report.checks.some((c) => c.name === 'redis' && c.ok),
     JSON.stringify(report),
   );
+  for (const host of [`public.localhost:${stack.port}`, `authenticate.localhost:${stack.port}`]) {
+    const onRouteHost = await hostGet(stack, host, '/.vallum/readyz');
+    assert.equal(onRouteHost.status, 200, host);
+    assert.equal(onRouteHost.text, '{"status":"ready","service":"vallum"}', `${host}: the internet learns ready or not, nothing more`);
+  }
+});
+
+test('every /healthz answers alike: the main listener under /.vallum/ and at the authenticate root, and the metrics listener', async () => {
+  const answer = async (url: string, host?: string) => {
+    const res = await request(url, host ? { headers: { host } } : {});
+    const { 'content-type': type, 'cache-control': cache, 'content-length': length } = res.headers;
+    return { status: res.statusCode, type, cache, length, body: await res.body.text() };
+  };
+  const onMetrics = await answer(`${stack.metricsUrls.all}/healthz`);
+  assert.deepEqual(onMetrics, {
+    status: 200,
+    type: 'application/json; charset=utf-8',
+    cache: 'no-store',
+    length: '34',
+    body: '{"status":"ok","service":"vallum"}',
+  });
+  const main = `http://127.0.0.1:${stack.port}`;
+  assert.deepEqual(await answer(`${main}/.vallum/healthz`, `public.localhost:${stack.port}`), onMetrics, 'a route host');
+  assert.deepEqual(await answer(`${main}/.vallum/healthz`, `authenticate.localhost:${stack.port}`), onMetrics, 'the authenticate host');
+  assert.deepEqual(await answer(`${main}/healthz`, `authenticate.localhost:${stack.port}`), onMetrics, "the authenticate host's root");
 });
 
 test('split mode: every service process has its own metrics listener, and its own metrics', async () => {

@@ -109,7 +109,12 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
 
   // --- readiness and graceful stop (lifecycle) ---
   // The checks are those of the services this process runs, fixed at start; each asks the services in force now.
-  const readiness = createReadiness(Object.keys(current.checks).map((name) => ({ name, check: () => current.checks[name]!() })));
+  // Why it is not ready goes to the log, once per change; the main listener's /readyz says only whether it is.
+  const readinessLog = logger === false ? undefined : createLogger({ service: probeName(service), level: initial.logLevel, format: initial.logFormat });
+  const readiness = createReadiness(
+    Object.keys(current.checks).map((name) => ({ name, check: () => current.checks[name]!() })),
+    { log: readinessLog },
+  );
   const probes = probeResponder(service, readiness, () => runningConfig.authenticateServiceUrl.host.toLowerCase());
   // Open connections, so a shutdown can tell the responses in flight on them `Connection: close`. Tracked per
   // connection, not per request, so a keep-alive request costs nothing for it.
@@ -190,11 +195,12 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
       resolve();
     });
   });
-  // The metrics listener answers the probes at its root on every service, the proxy's included.
+  // The metrics listener answers the probes at its root on every service, the proxy's included, and it alone says
+  // which readiness check fails and why: operators reach it, the internet does not.
   const metricsListener =
     metrics && !options.metricsFromPrimary
       ? await startMetricsListener(metricsAddress!, metrics, {
-          probes: createProbeResponder(readiness, { service: service === 'all' ? 'vallum' : service }),
+          probes: createProbeResponder(readiness, { service: probeName(service), details: true }),
         }).catch((err: unknown) => closeServer(server, err))
       : undefined;
   const bound = server.address() as AddressInfo;
@@ -280,12 +286,18 @@ export async function startVallum(initial: VallumConfig, options: StartOptions =
 /**
  * /healthz and /readyz where each service answers them: the proxy under /.vallum/ on every host (route hosts keep
  * their own /healthz); all-in-one there and at the root of the authenticate host; the other services at the root.
+ * Anyone who reaches an app reaches these, so /readyz says ready or not ready, never why.
  */
 function probeResponder(service: ServiceName | 'all', readiness: Readiness, authenticateHost: () => string): ProbeResponder {
-  const own = createProbeResponder(readiness, { service: service === 'all' ? 'vallum' : service, prefix: '/.vallum' });
+  const own = createProbeResponder(readiness, { service: probeName(service), prefix: '/.vallum' });
   if (service === 'proxy') return own;
   if (service !== 'all') return createProbeResponder(readiness, { service });
   return anyProbe(own, createProbeResponder(readiness, { service: 'vallum', accept: (req) => (req.headers.host ?? '').toLowerCase() === authenticateHost() }));
+}
+
+/** The service the probes and the readiness log name: all-in-one is 'vallum'. */
+function probeName(service: ServiceName | 'all'): string {
+  return service === 'all' ? 'vallum' : service;
 }
 
 interface DrainOptions {

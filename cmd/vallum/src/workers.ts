@@ -184,7 +184,7 @@ export async function startWorkers(config: VallumConfig, options: PrimaryOptions
             return metricsService.aggregateMetrics(snapshots.filter((s): s is MetricsSnapshot => s !== undefined));
           },
         },
-        { probes: createProbeResponder(readiness, { service: service === 'all' ? 'vallum' : service }) },
+        { probes: createProbeResponder(readiness, { service: service === 'all' ? 'vallum' : service, details: true }) },
       );
     }
   } catch (err) {

@@ -1,6 +1,6 @@
 // The fastify instance every service starts from: JSON logs with secrets redacted, a request id and a trace,
 // one access line per request (access-line.ts), error and not-found handlers that answer through the one error
-// renderer (error-response.ts), and a health endpoint.
+// renderer (error-response.ts). /healthz and /readyz are the listener's (readiness.ts), answered before the app.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -32,8 +32,6 @@ export interface ServerOptions {
    */
   trustTrace?: (raw: IncomingMessage) => boolean;
   fastify?: Omit<FastifyServerOptions, 'logger'>;
-  /** Where the health check answers; the proxy moves it under /.vallum/ so route hosts keep their own /healthz. */
-  healthPath?: string;
   /**
    * How the service's errors read. APIs answer JSON (the default); a service people open in a browser negotiates
    * a page or JSON, and may name its error page and its generic message.
@@ -96,7 +94,5 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.setNotFoundHandler((_req, reply) =>
     replyError(reply, new VallumError(ErrorCodes.ROUTE_NOT_FOUND, 'There is no such page.', { status: 404 }), { format: errors.format }),
   );
-
-  app.get(options.healthPath ?? '/healthz', async () => ({ status: 'ok', service: options.service }));
   return app;
 }

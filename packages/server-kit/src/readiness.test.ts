@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, get, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
+import { createServer as createFastifyServer } from './create-server.js';
 import { anyProbe, createProbeResponder, createReadiness, type ProbeResponder } from './readiness.js';
 
 const ok = (name: string) => ({ name, check: async () => {} });
@@ -88,14 +89,14 @@ async function serve(probes: ProbeResponder): Promise<{ url: string; server: Ser
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
-test('the responder answers /healthz and /readyz (200, then 503 with the report) and leaves every other request alone', async (t) => {
+test('the responder answers /healthz and /readyz (200, then 503) and leaves every other request alone', async (t) => {
   let up = true;
   const readiness = createReadiness(
     [
       {
         name: 'redis',
         check: async () => {
-          if (!up) throw new Error('session store unavailable');
+          if (!up) throw new Error('connect ECONNREFUSED redis.internal:6379');
         },
       },
     ],
@@ -110,7 +111,45 @@ test('the responder answers /healthz and /readyz (200, then 503 with the report)
   const ready = await fetch(`${url}/readyz?verbose=1`);
   assert.equal(ready.status, 200);
   assert.equal(ready.headers.get('cache-control'), 'no-store');
-  assert.equal(((await ready.json()) as { status: string }).status, 'ready');
+  assert.deepEqual(await ready.json(), { status: 'ready', service: 'cache' });
+  up = false;
+  for (const path of ['/readyz', '/readyz?verbose=1', '/readyz?details']) {
+    const notReady = await fetch(url + path);
+    assert.equal(notReady.status, 503, path);
+    assert.equal(await notReady.text(), '{"status":"not ready","service":"cache"}', `${path}: no check names, no error text`);
+  }
+  for (const path of ['/healthzz', '/readyz/x', '/', '/v1/healthz']) assert.equal(await (await fetch(url + path)).text(), 'app', path);
+  assert.equal(await (await fetch(`${url}/healthz`, { method: 'POST' })).text(), 'app', 'only GET and HEAD are probes');
+});
+
+test('with details (the metrics listener), /readyz names each check and says why one fails', async (t) => {
+  let up = true;
+  const readiness = createReadiness(
+    [
+      ok('config'),
+      {
+        name: 'redis',
+        check: async () => {
+          if (!up) throw new Error('session store unavailable');
+        },
+      },
+    ],
+    { cacheMs: 0 },
+  );
+  const { url, server } = await serve(createProbeResponder(readiness, { service: 'cache', details: true }));
+  t.after(() => server.close());
+  const ready = await fetch(`${url}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.deepEqual(await ready.json(), {
+    status: 'ready',
+    service: 'cache',
+    ready: true,
+    draining: false,
+    checks: [
+      { name: 'config', ok: true },
+      { name: 'redis', ok: true },
+    ],
+  });
   up = false;
   const notReady = await fetch(`${url}/readyz`);
   assert.equal(notReady.status, 503);
@@ -119,10 +158,58 @@ test('the responder answers /healthz and /readyz (200, then 503 with the report)
     service: 'cache',
     ready: false,
     draining: false,
-    checks: [{ name: 'redis', ok: false, detail: 'session store unavailable' }],
+    checks: [
+      { name: 'config', ok: true },
+      { name: 'redis', ok: false, detail: 'session store unavailable' },
+    ],
   });
-  for (const path of ['/healthzz', '/readyz/x', '/', '/v1/healthz']) assert.equal(await (await fetch(url + path)).text(), 'app', path);
-  assert.equal(await (await fetch(`${url}/healthz`, { method: 'POST' })).text(), 'app', 'only GET and HEAD are probes');
+});
+
+test("a service's fastify app has no /healthz of its own: the listener's probe responder is the one answer", async (t) => {
+  const app = createFastifyServer({ service: 'authorize', logger: false });
+  t.after(() => app.close());
+  for (const url of ['/healthz', '/.vallum/healthz']) assert.equal((await app.inject({ method: 'GET', url })).statusCode, 404, url);
+});
+
+test('the log says why readiness fails once per change, not once per probe', async () => {
+  let failing: string[] = [];
+  const check = (name: string) => ({
+    name,
+    check: async () => {
+      if (failing.includes(name)) throw new Error(`${name} unavailable`);
+    },
+  });
+  const lines: Array<[string, object, string]> = [];
+  const log = {
+    info: (fields: object, message: string) => void lines.push(['info', fields, message]),
+    warn: (fields: object, message: string) => void lines.push(['warn', fields, message]),
+  };
+  const readiness = createReadiness([check('redis'), check('idp')], { cacheMs: 0, log });
+  const probe = async (times: number) => {
+    for (let i = 0; i < times; i++) await readiness.check();
+  };
+  await probe(3);
+  failing = ['redis'];
+  await probe(5);
+  failing = ['redis', 'idp'];
+  await probe(5);
+  failing = [];
+  await probe(5);
+  assert.deepEqual(lines, [
+    ['info', { checks: ['redis', 'idp'] }, 'ready: every readiness check passes'],
+    ['warn', { checks: [{ name: 'redis', detail: 'redis unavailable' }] }, 'not ready: redis (redis unavailable)'],
+    [
+      'warn',
+      {
+        checks: [
+          { name: 'redis', detail: 'redis unavailable' },
+          { name: 'idp', detail: 'idp unavailable' },
+        ],
+      },
+      'not ready: redis (redis unavailable), idp (idp unavailable)',
+    ],
+    ['info', { checks: ['redis', 'idp'] }, 'ready: every readiness check passes'],
+  ]);
 });
 
 test('with a prefix and a host filter, route hosts keep their own /healthz', async (t) => {

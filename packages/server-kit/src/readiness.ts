@@ -1,7 +1,10 @@
 // Liveness and readiness. A process is live while it answers; it is ready while what it needs answers (config,
 // store, IdP, peer services) and it is not draining. Checks run with a deadline each, so a hung dependency makes the
 // probe fail rather than hang, and their result is kept briefly, so a flood of probes costs one round of checks.
+// Why a check fails is for operators: the process log (once per change) and the metrics listener's /readyz; a route
+// host's /readyz, which anyone who reaches an app reaches, says only ready or not ready.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LogSink } from '@vallum/telemetry';
 
 export interface ReadinessCheck {
   name: string;
@@ -35,6 +38,8 @@ export interface ReadinessOptions {
   /** How long a report is reused (default 1000 ms). */
   cacheMs?: number;
   now?: () => number;
+  /** Told the first round's outcome, then each round that fails other checks than the last (a warning naming each and why). */
+  log?: Pick<LogSink, 'info' | 'warn'> | undefined;
 }
 
 /** Answers a probe it recognises and returns true; returns false for any other request. */
@@ -46,9 +51,11 @@ export function createReadiness(checks: readonly ReadinessCheck[], options: Read
   const now = options.now ?? Date.now;
   let draining = false;
   let last: { at: number; report: Promise<ReadinessReport> } | undefined;
+  const changes = options.log === undefined ? undefined : logChanges(options.log);
 
   const runAll = async (): Promise<ReadinessReport> => {
     const results = await Promise.all(checks.map((c) => runCheck(c, timeoutMs)));
+    changes?.(results);
     return { ready: !draining && results.every((r) => r.ok), draining, checks: results };
   };
   return {
@@ -66,6 +73,23 @@ export function createReadiness(checks: readonly ReadinessCheck[], options: Read
       const report = await last.report;
       return draining ? { ...report, ready: false, draining: true } : report;
     },
+  };
+}
+
+/** Logs the first round's outcome, then each round whose failing checks are not the last round's: once per change, not per probe. */
+function logChanges(log: Pick<LogSink, 'info' | 'warn'>): (results: CheckResult[]) => void {
+  let failing: string | undefined;
+  return (results) => {
+    const failed = results.filter((r) => !r.ok);
+    const now = failed.map((r) => r.name).join(',');
+    if (now === failing) return;
+    failing = now;
+    if (failed.length === 0) log.info({ checks: results.map((r) => r.name) }, 'ready: every readiness check passes');
+    else
+      log.warn(
+        { checks: failed.map(({ name, detail }) => ({ name, detail })) },
+        `not ready: ${failed.map((r) => `${r.name} (${r.detail ?? 'failed'})`).join(', ')}`,
+      );
   };
 }
 
@@ -91,14 +115,26 @@ export interface ProbeResponderOptions {
   prefix?: string;
   /** When given, only requests it accepts are answered (all-in-one: the authenticate host, not route hosts). */
   accept?: (req: IncomingMessage) => boolean;
+  /**
+   * /readyz adds each check's result and why it failed (error text: host names, ports). Only on a listener that
+   * operators alone reach (the metrics listener); a route host's answer is `status` and `service` (default false).
+   */
+  details?: boolean;
 }
 
-/** GET or HEAD `{prefix}/healthz` (200 while the process answers) and `{prefix}/readyz` (200 or 503, with the report). */
+/**
+ * The one /healthz and /readyz of every listener. GET or HEAD `{prefix}/healthz`: 200 while the process answers;
+ * `{prefix}/readyz`: 200 or 503, with the report's details only when `details` is set.
+ */
 export function createProbeResponder(readiness: Readiness, options: ProbeResponderOptions): ProbeResponder {
   const live = `${options.prefix ?? ''}/healthz`;
   const ready = `${options.prefix ?? ''}/readyz`;
   const liveBody = JSON.stringify({ status: 'ok', service: options.service });
   const { accept, service } = options;
+  const readyBody = (report: ReadinessReport) => {
+    const status = report.ready ? 'ready' : 'not ready';
+    return JSON.stringify(options.details ? { status, service, ...report } : { status, service });
+  };
   return (req, res) => {
     const url = req.url;
     if (url === undefined) return false;
@@ -110,7 +146,7 @@ export function createProbeResponder(readiness: Readiness, options: ProbeRespond
       return true;
     }
     readiness.check().then(
-      (report) => sendJson(res, report.ready ? 200 : 503, JSON.stringify({ status: report.ready ? 'ready' : 'not ready', service, ...report })),
+      (report) => sendJson(res, report.ready ? 200 : 503, readyBody(report)),
       () => sendJson(res, 503, JSON.stringify({ status: 'not ready', service })),
     );
     return true;

@@ -39,7 +39,7 @@ test('over HTTP the decision is the same as in-process', async (t) => {
   assert.equal((await client.evaluate(inputs[1]!)).allow, false);
 });
 
-test('POST /v1/evaluate without a valid service token is 401; /healthz stays open', async (t) => {
+test('POST /v1/evaluate without a valid service token is 401', async (t) => {
   const { app, url } = await listen();
   t.after(() => app.close());
   const body = JSON.stringify({ routeId: 'wiki', identity: eve, request });
@@ -59,9 +59,6 @@ test('POST /v1/evaluate without a valid service token is 401; /healthz stays ope
 
   const otherAudience = await createServiceTokenSigner(config.sharedSecret, 'proxy').token('cache');
   assert.equal((await post(`Bearer ${otherAudience}`)).status, 401);
-
-  const health = await fetch(`${url}/healthz`);
-  assert.equal(health.status, 200);
 });
 
 test('a malformed body is refused by the schema with 400', async () => {

@@ -18,7 +18,7 @@ export function buildApp(config: VallumConfig, deps: AppDeps = {}): FastifyInsta
   const app = createServer({ service: 'authorize', logger: deps.logger, logLevel: config.logLevel, logFormat: config.logFormat, trustTrace: isServiceCall });
   // Decisions made over HTTP are logged through the request's logger by the route, so the authorizer needs none.
   const authorizer = deps.authorizer ?? createAuthorizer(config, { metrics: deps.metrics });
-  // Encapsulated so the service-token hook covers the API but not /healthz.
+  // Encapsulated so the service-token hook covers the API alone (the listener answers /healthz and /readyz before the app).
   void app.register(async (scope) => {
     requireServiceAuth(scope, { sharedSecret: secretList(config.sharedSecret, config.previousSharedSecrets), audience: 'authorize' });
     await scope.register(evaluateRoute, { authorizer });

@@ -317,20 +317,20 @@ const HOP_LENGTHS = new Set([...HOP_BY_HOP].map((n) => n.length));
  * (`replaced`: their lower-cased names).
  */
 export function downstreamRawHeaders(
-  raw: readonly Buffer[],
+  raw: ReadonlyArray<Buffer | string>,
   set: Readonly<Record<string, string>> | undefined,
   replaced: ReadonlySet<string> | undefined = set && Object.keys(set).length > 0 ? new Set(Object.keys(set).map((k) => k.toLowerCase())) : undefined,
 ): string[] {
   const out: string[] = [];
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1');
+    const name = latin1(raw[i]!);
     if (HOP_LENGTHS.has(name.length) || replaced !== undefined) {
       const lower = name.toLowerCase();
-      if (lower === 'connection') named = connectionTokens(raw[i + 1]!.toString('latin1'));
+      if (lower === 'connection') named = connectionTokens(latin1(raw[i + 1]!));
       if ((lower !== 'trailer' && HOP_BY_HOP.has(lower)) || replaced?.has(lower)) continue;
     }
-    out.push(name, raw[i + 1]!.toString('latin1'));
+    out.push(name, latin1(raw[i + 1]!));
   }
   if (named !== undefined) {
     const kept: string[] = [];
@@ -338,6 +338,11 @@ export function downstreamRawHeaders(
     return withSet(kept, set);
   }
   return withSet(out, set);
+}
+
+/** A raw header field as text: undici's pools give Buffers, Vallum's own HTTP/1.1 client strings. */
+export function latin1(field: Buffer | string): string {
+  return typeof field === 'string' ? field : field.toString('latin1');
 }
 
 function withSet(out: string[], set: Readonly<Record<string, string>> | undefined): string[] {

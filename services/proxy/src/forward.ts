@@ -10,7 +10,8 @@ import type { RouteConfig } from '@vallum/config';
 import type { VallumMetrics } from '@vallum/telemetry';
 import { VallumError, ErrorCodes } from '@vallum/errors';
 import type { Endpoint } from './balancer.js';
-import { downstreamRawHeaders, type TrailerFilterInput } from './director.js';
+import { downstreamRawHeaders, latin1, type TrailerFilterInput } from './director.js';
+import type { BorrowingHandler } from './h1-upstream.js';
 import { hasRequestBody } from './request-framing.js';
 import { announcesTrailers, dispatchWithTrailers } from './trailer-request.js';
 import { createRouteUpstreams, type RouteUpstreams } from './upstreams.js';
@@ -135,7 +136,7 @@ export function createForwarder(options: ForwarderOptions = {}): Forwarder {
  * that streams the response into the client's, retrying once on another endpoint when connecting failed.
  * Settles once the response is complete (or cut); rejects only when no response was started.
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements BorrowingHandler {
   private endpoint: Endpoint | undefined;
   private attempts = 0;
   private status = 0;
@@ -145,6 +146,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** gRPC status fields of a trailers-only response, sent as trailers (see takeGrpcStatus). */
   private statusFields: Record<string, string> | undefined;
   private abort: ((err?: Error) => void) | undefined;
+  /** Lets the upstream connection read again (see onBorrowedData). */
+  private resumeUpstream: (() => void) | undefined;
+  /** A borrowed chunk is still being written to the client. */
+  private holding = false;
   private readonly retryable: boolean;
   private readonly hasBody: boolean;
 
@@ -222,11 +227,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.input.res.destroyed) abort(new Error('the client went away'));
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: Array<Buffer | string>, resume: () => void): boolean {
     if (statusCode < 200) return true;
     const { input } = this;
     const { res, route } = input;
     this.status = statusCode;
+    this.resumeUpstream = resume;
     res.on('drain', resume);
     const headers = downstreamRawHeaders(rawHeaders, route.setResponseHeaders, this.replaced);
     if (input.tap?.start(statusCode, headers) === 'handled') {
@@ -246,6 +252,28 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.input.tap?.data(chunk);
     return this.input.res.write(chunk);
   }
+
+  /**
+   * A view of the upstream connection's read buffer (h1-upstream.ts): it is written to the client at once, and the
+   * connection reads again only when the client's side no longer holds the bytes. node:http corks a response's socket
+   * until the next tick; uncorking here sends them now, and usually the kernel takes them whole, so the read goes on.
+   */
+  onBorrowedData(chunk: Buffer): boolean {
+    const { res, tap } = this.input;
+    if (this.handled || tap !== undefined || res.req.httpVersionMajor === 2) return this.onData(Buffer.from(chunk));
+    res.write(chunk, this.written);
+    res.socket?.uncork();
+    if (res.writableLength === 0) return true;
+    this.holding = true;
+    return false;
+  }
+
+  /** The client's side took a borrowed chunk. */
+  private readonly written = (): void => {
+    if (!this.holding) return;
+    this.holding = false;
+    this.resumeUpstream?.();
+  };
 
   onComplete(trailers: Buffer[] | string[] | null): void {
     const { res, tap } = this.input;
@@ -307,9 +335,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-function hasLength(raw: readonly Buffer[]): boolean {
+function hasLength(raw: ReadonlyArray<Buffer | string>): boolean {
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length === 14 && raw[i]!.toString('latin1').toLowerCase() === 'content-length') return true;
+    if (raw[i]!.length === 14 && latin1(raw[i]!).toLowerCase() === 'content-length') return true;
   }
   return false;
 }

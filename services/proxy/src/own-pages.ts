@@ -16,7 +16,6 @@ export function buildOwnPages(state: ProxyState, options: { logger?: boolean | u
     logLevel: state.config.logLevel,
     logFormat: state.config.logFormat,
     trustTrace: (raw) => state.trusted(raw.socket.remoteAddress),
-    healthPath: '/.vallum/healthz',
     ownErrorHandler: true,
     pages: state.config.pages,
   });

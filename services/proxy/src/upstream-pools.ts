@@ -1,15 +1,14 @@
-// The upstream dispatchers (undici pools) of a process, shared by every route that names the same upstream with the
+// The upstream dispatchers (HTTP/1.1 connection pools, HTTP/2 sessions) of a process, shared by every route that names the same upstream with the
 // same connection settings, made on first use and kept across reloads while some route still names them. 10,000
 // routes to one app dispatch through one pool rather than 10,000 (each built and later collected, ~0.2 ms and
 // tens of KB apiece), and a reload that keeps an upstream keeps its pool and its open keep-alive connections.
-import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
-import type { Dispatcher, interceptors as Interceptors, Agent as UndiciAgent, Pool as UndiciPool } from 'undici';
+import type { Dispatcher, interceptors as Interceptors } from 'undici';
 import type { RouteConfig } from '@vallum/config';
-import { createCachedLookup } from './dns-cache.js';
+import { createCachedLookup, type ResolveAll } from './dns-cache.js';
+import { H1Upstream } from './h1-upstream.js';
 import { H2Upstream } from './h2-upstream.js';
-import { Pool } from './undici-pool.js';
-import { hostnameOf, upstreamTlsOptions } from './upstream-connection.js';
+import { hostnameOf } from './upstream-connection.js';
 
 /** Resolves an upstream host name to addresses, as undici's DNS interceptor calls it. */
 export type UpstreamLookup = NonNullable<NonNullable<Parameters<typeof Interceptors.dns>[0]>['lookup']>;
@@ -38,6 +37,8 @@ export interface UpstreamPoolsOptions {
 
 /** Longest an idle upstream connection is kept, whatever the upstream's Keep-Alive says. */
 const KEEP_ALIVE_MAX_MS = 30_000;
+/** Connections per upstream dispatcher; further requests wait for one. */
+const MAX_CONNECTIONS = 256;
 
 interface Entry {
   leases: number;
@@ -93,36 +94,31 @@ function dispatcherKey(route: RouteConfig, url: URL): string {
 }
 
 /**
- * An HTTP/2 endpoint gets one session (see h2-upstream.ts), named ones resolved through the cached lookup. An IP
- * endpoint gets a plain Pool. A named one is resolved again every `upstreamDnsTtlMs` by undici's DNS
- * interceptor, which sends each request to a Pool per address: once an address leaves the answer its connections
- * get no new requests, go idle and close, and the Agent drops their Pool.
+ * An HTTP/1.1 endpoint gets Vallum's own keep-alive connections (h1-upstream.ts), an HTTP/2 one a session
+ * (h2-upstream.ts). A named endpoint is resolved through the cached lookup when a connection is made, and its
+ * connections are not reused past `upstreamDnsTtlMs`, so once an address leaves the answer it gets no new requests
+ * and its connections close.
  */
 function endpointDispatcher(route: RouteConfig, url: URL, lookup: UpstreamLookup | undefined): Dispatcher {
+  const ttl = route.upstreamDnsTtlMs;
+  const named = isIP(hostnameOf(url)) ? {} : { lookup: createCachedLookup(ttl, lookup ? resolveThrough(lookup) : undefined) };
   if (route.upstreamProtocol !== 'http1') {
-    const options = { tls: route.upstreamTls, connectTimeoutMs: route.connectTimeoutMs, idleTimeoutMs: KEEP_ALIVE_MAX_MS };
-    return new H2Upstream(url, isIP(hostnameOf(url)) ? options : { ...options, lookup: createCachedLookup(route.upstreamDnsTtlMs) });
+    return new H2Upstream(url, { tls: route.upstreamTls, connectTimeoutMs: route.connectTimeoutMs, idleTimeoutMs: KEEP_ALIVE_MAX_MS, ...named });
   }
-  if (isIP(hostnameOf(url))) return new Pool(url.origin, poolOptions(route, url, KEEP_ALIVE_MAX_MS));
-  const options = poolOptions(route, url, Math.min(KEEP_ALIVE_MAX_MS, route.upstreamDnsTtlMs));
-  // All of undici is loaded only when a route names its upstream by host name (see undici-pool.ts).
-  const { Agent, interceptors } = createRequire(import.meta.url)('undici') as { Agent: typeof UndiciAgent; interceptors: typeof Interceptors };
-  const agent = new Agent({ factory: (origin) => new Pool(origin, options) });
-  // The last interceptor runs first: the endpoint's origin goes in, then the DNS step swaps in an address and
-  // keeps the name in Host and in the TLS server name.
-  return agent.compose(interceptors.dns({ maxTTL: route.upstreamDnsTtlMs, lookup }), withOrigin(url));
+  return new H1Upstream(url, {
+    tls: route.upstreamTls,
+    connectTimeoutMs: route.connectTimeoutMs,
+    maxConnections: MAX_CONNECTIONS,
+    ...(named.lookup ? { keepAliveMaxMs: Math.min(KEEP_ALIVE_MAX_MS, ttl), maxAgeMs: ttl, lookup: named.lookup } : { keepAliveMaxMs: KEEP_ALIVE_MAX_MS }),
+  });
 }
 
-/** Callers dispatch without an origin, as a Pool has its own; the Agent behind the DNS step needs one. */
-function withOrigin(url: URL): Dispatcher.DispatcherComposeInterceptor {
-  return (dispatch) => (opts, handler) => dispatch({ ...opts, origin: url }, handler);
-}
-
-function poolOptions(route: RouteConfig, url: URL, keepAliveMaxTimeout: number): UndiciPool.Options {
-  return {
-    connections: 256,
-    pipelining: 1,
-    keepAliveMaxTimeout,
-    connect: { timeout: route.connectTimeoutMs, ...upstreamTlsOptions(route.upstreamTls, url) },
-  };
+/** A resolver given in undici's form (tests answer with addresses of their choosing) as the cache's `ResolveAll`. */
+function resolveThrough(lookup: UpstreamLookup): ResolveAll {
+  return (hostname, family) =>
+    new Promise((resolve, reject) =>
+      lookup(new URL(`http://${hostname.includes(':') ? `[${hostname}]` : hostname}`), { family } as never, (err, addresses) =>
+        err ? reject(err) : resolve(addresses.map((a) => ({ address: a.address, family: a.family }))),
+      ),
+    );
 }

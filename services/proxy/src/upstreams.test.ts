@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Pool } from 'undici';
+import { H1Upstream } from './h1-upstream.js';
 import { loadConfigText } from '@vallum/config';
 import { createRouteUpstreams, type UpstreamLookup } from './upstreams.js';
 
@@ -114,14 +114,14 @@ test('a named upstream is resolved again after upstream_dns_ttl: requests move t
   assert.ok(state.calls >= 2 && state.calls < 20, `resolved ${state.calls} times, not per request`);
 });
 
-test('an IP upstream is never looked up and has no interceptor in front of its pool', async (t) => {
+test('an IP upstream is never looked up and is spoken to by Vallum’s own HTTP/1.1 client, with no interceptor in front', async (t) => {
   const { one, port } = await twoUpstreams(t);
   const { state, lookup } = switchableLookup('127.0.0.2');
   const upstreams = createRouteUpstreams(routeTo(`http://127.0.0.1:${port}`, 'upstream_dns_ttl: 1ms'), { lookup });
   t.after(() => upstreams.close());
   const pool = upstreams.pool(upstreams.balancer.endpoints[0]!);
-  assert.ok(pool instanceof Pool);
-  assert.equal(pool.dispatch, Pool.prototype.dispatch);
+  assert.ok(pool instanceof H1Upstream);
+  assert.equal(pool.dispatch, H1Upstream.prototype.dispatch);
   for (let i = 0; i < 3; i++) {
     assert.equal(await (await pool.request({ path: '/', method: 'GET' })).body.text(), 'one');
     await sleep(5);
