@@ -208,13 +208,13 @@ const median = (xs) => {
 };
 console.log(`\n${SIZE}, ${PAIRS} fresh process(es) per tree, ${WARM_REQUESTS} warm-up requests per route, ${SECONDS} s measured; medians`);
 console.log(
-  '\n| route | tree | bytes allocated/req | bytes promoted/req | scavenges per 1,000 req | mark-compacts per 1,000 req | CPU µs/req | CPU × first tree (paired) |',
+  '\n| route | tree | bytes allocated/req | bytes promoted/req | scavenges per 1,000 req | mark-compacts per 1,000 req | CPU µs/req | CPU × the --compare tree (paired) |',
 );
 console.log('|---|---|---:|---:|---:|---:|---:|---:|');
 for (const route of ROUTES) {
   for (const tree of trees) {
     const rs = rows.filter((r) => r.route === route && r.tree === tree);
-    const paired = rs.map((r) => r.cpuUs / rows.find((b) => b.route === route && b.tree === trees[0] && b.pair === r.pair).cpuUs);
+    const paired = rs.map((r) => r.cpuUs / rows.find((b) => b.route === route && b.tree === trees.at(-1) && b.pair === r.pair).cpuUs);
     console.log(
       `| ${route} | ${tree} | ${median(rs.map((r) => r.allocated)).toFixed(0)} | ${median(rs.map((r) => r.promoted)).toFixed(0)} | ${median(rs.map((r) => r.scavenges)).toFixed(2)} | ${median(rs.map((r) => r.majors)).toFixed(2)} | ${median(rs.map((r) => r.cpuUs)).toFixed(0)} | ${median(paired).toFixed(2)} (${paired.map((x) => x.toFixed(2)).join(', ')}) |`,
     );
