@@ -45,10 +45,10 @@ export interface ServerOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-/** The client's X-Request-Id when it is a sane token, else a new one. */
-export function requestIdOf(req: { headers: Record<string, string | string[] | undefined> }): string {
+/** The client's X-Request-Id when it is a sane token, else a new one (`newId`: the proxy passes its trace starter's). */
+export function requestIdOf(req: { headers: Record<string, string | string[] | undefined> }, newId: () => string = randomUUID): string {
   const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId();
 }
 
 export function createServer(options: ServerOptions): FastifyInstance {

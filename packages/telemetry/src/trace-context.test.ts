@@ -89,3 +89,23 @@ test('ids are unique across pool refills, and new traces are sampled at the conf
   assert.equal(sampled, 250);
   assert.equal(createTraceStarter({ sampleRatio: 1 }).start({}, false).sampled, true);
 });
+
+test('a new trace’s ids are the ones in its traceparent, with its sampled flag', () => {
+  const sampled = createTraceStarter({ sampleRatio: 1 }).start({}, false);
+  assert.equal(sampled.traceparent, `00-${sampled.traceId}-${sampled.spanId}-01`);
+  assert.deepEqual(parseTraceparent(sampled.traceparent), { traceId: sampled.traceId, parentId: sampled.spanId, sampled: true });
+  const plain = createTraceStarter({ sampleRatio: 0 }).start({}, false);
+  assert.equal(plain.traceparent, `00-${plain.traceId}-${plain.spanId}-00`);
+});
+
+test('request ids are version 4 UUIDs, unique across pool refills', () => {
+  const traces = createTraceStarter({ sampleRatio: 0 });
+  const ids = new Set<string>();
+  for (let i = 0; i < 1000; i++) {
+    const id = traces.requestId();
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    ids.add(id);
+    traces.start({}, false);
+  }
+  assert.equal(ids.size, 1000);
+});

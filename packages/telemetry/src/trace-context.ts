@@ -1,5 +1,7 @@
 // W3C Trace Context (traceparent, tracestate): reading a caller's, starting one, and the header a hop sends on.
-// Ids come from a pool of random bytes refilled in one call, so a request costs a slice and a hex encoding.
+// Ids come from a pool of random bytes refilled in one call. A new trace's traceparent is written as ASCII into one
+// scratch buffer and read out as one string, its ids being slices of it: per request that is one string and no
+// call into C++ for hex, where two hex strings and a concatenation cost several times the allocation.
 import { randomFillSync } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
@@ -64,47 +66,98 @@ export interface TraceStarter {
   start(headers: IncomingHttpHeaders, trusted: boolean): TraceContext;
   /** A new span id (16 hex digits), e.g. for a child span. */
   spanId(): string;
+  /** A new request id: a random (version 4) UUID, as `crypto.randomUUID()` makes, from the same pool. */
+  requestId(): string;
 }
 
 const POOL_BYTES = 4096;
+const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
+/** Where a new trace's traceparent has its trace id, span id and flags. */
+const TRACE_AT = 3;
+const SPAN_AT = 36;
+const FLAGS_AT = 54;
+
+/** `n` bytes of `from` at `at`, as lower-case hex into `to` at `into`; false when they are all zero. */
+function writeHex(from: Buffer, at: number, n: number, to: Buffer, into: number): boolean {
+  let any = 0;
+  for (let i = 0; i < n; i++) {
+    const b = from[at + i]!;
+    any |= b;
+    to[into + 2 * i] = HEX_DIGITS[b >> 4]!;
+    to[into + 2 * i + 1] = HEX_DIGITS[b & 15]!;
+  }
+  return any !== 0;
+}
 
 export function createTraceStarter(options: TraceStarterOptions): TraceStarter {
   const pool = Buffer.allocUnsafe(POOL_BYTES);
   let at = POOL_BYTES;
-  const hex = (bytes: number): string => {
+  /** The offset of `bytes` fresh random bytes in the pool. */
+  const take = (bytes: number): number => {
     if (at + bytes > POOL_BYTES) {
       randomFillSync(pool);
       at = 0;
     }
-    const out = pool.toString('hex', at, at + bytes);
+    const from = at;
     at += bytes;
-    return out;
+    return from;
   };
+  const hex = (bytes: number): string => {
+    const from = take(bytes);
+    return pool.toString('hex', from, from + bytes);
+  };
+  const line = Buffer.from(formatTraceparent({ traceId: ZERO_TRACE, spanId: ZERO_SPAN, sampled: false }), 'latin1');
+  const uuid = Buffer.from('00000000-0000-4000-8000-000000000000', 'latin1');
   const ratio = options.sampleRatio;
   const random = options.random ?? Math.random;
   const spanId = (): string => {
     const id = hex(8);
     return id === ZERO_SPAN ? spanId() : id;
   };
-  const traceId = (): string => {
-    const id = hex(16);
-    return id === ZERO_TRACE ? traceId() : id;
+  /** A new trace's traceparent (ids drawn again while all zero, which the format forbids). */
+  const newTraceparent = (sampled: boolean): string => {
+    while (!writeHex(pool, take(16), 16, line, TRACE_AT));
+    while (!writeHex(pool, take(8), 8, line, SPAN_AT));
+    line[FLAGS_AT] = sampled ? 0x31 : 0x30;
+    return line.toString('latin1');
   };
   return {
     spanId,
+    requestId() {
+      const from = take(16);
+      // The version (4) and variant (10xx) bits of RFC 9562 §5.4, as node's randomUUID sets them.
+      pool[from + 6] = (pool[from + 6]! & 0x0f) | 0x40;
+      pool[from + 8] = (pool[from + 8]! & 0x3f) | 0x80;
+      writeHex(pool, from, 4, uuid, 0);
+      writeHex(pool, from + 4, 2, uuid, 9);
+      writeHex(pool, from + 6, 2, uuid, 14);
+      writeHex(pool, from + 8, 2, uuid, 19);
+      writeHex(pool, from + 10, 6, uuid, 24);
+      return uuid.toString('latin1');
+    },
     start(headers, trusted) {
       const given = trusted ? parseTraceparent(headers.traceparent) : undefined;
-      const id = given?.traceId ?? traceId();
+      if (given === undefined) {
+        const sampled = ratio >= 1 || (ratio > 0 && random() < ratio);
+        const traceparent = newTraceparent(sampled);
+        return {
+          traceId: traceparent.slice(TRACE_AT, TRACE_AT + 32),
+          spanId: traceparent.slice(SPAN_AT, SPAN_AT + 16),
+          parentSpanId: undefined,
+          sampled,
+          tracestate: undefined,
+          traceparent,
+        };
+      }
       const span = spanId();
-      const sampled = given ? given.sampled : ratio >= 1 || (ratio > 0 && random() < ratio);
-      const state = given && headers.tracestate;
+      const state = headers.tracestate;
       return {
-        traceId: id,
+        traceId: given.traceId,
         spanId: span,
-        parentSpanId: given?.parentId,
-        sampled,
+        parentSpanId: given.parentId,
+        sampled: given.sampled,
         tracestate: typeof state === 'string' ? state : state ? state.join(',') : undefined,
-        traceparent: formatTraceparent({ traceId: id, spanId: span, sampled }),
+        traceparent: formatTraceparent({ traceId: given.traceId, spanId: span, sampled: given.sampled }),
       };
     },
   };

@@ -8,7 +8,7 @@ import type { AuthorizeApi, AuthorizeRequest, CacheViewApi } from '@vallum/servi
 import { sessionStepUpShortfall, signInTime, type HotPathCounters, type SessionView, type StepUpShortfall } from '@vallum/session';
 import type { AssertionSigner } from './assertion.js';
 import { bearerToken, createBearerAuth } from './bearer.js';
-import { createConnectionWatch, type Closable, type ConnectionWatch } from './connection-watch.js';
+import { createConnectionWatch, type Closable, type ConnectionWatch, type WatchedRequest } from './connection-watch.js';
 import type { IdentityHeaders } from './director.js';
 import { createIdentityHeaderBuilder, type IdentityHeaderConfig } from './identity-headers.js';
 import type { SessionResolver } from './session-resolver.js';
@@ -47,8 +47,11 @@ export type AccessResult =
       identity?: IdentityHeaders;
       /** The request was let in by a Vallum-issued bearer token: a Vallum credential the app must never see. */
       dropAuthorization?: boolean;
-      /** Keeps re-checking the response (or upgraded socket) while it is open: long-lived connections obey revocation. */
-      watch?: (res: Closable) => void;
+      /**
+       * What to keep re-checking while the response (or upgraded socket) is open, given to AccessCheck.watch: long-lived
+       * connections obey revocation. Data, not a closure: one object per request.
+       */
+      watched?: WatchedRequest;
       /** Who was let in (the session's subject), for per-user rate limits; absent on public routes. */
       user?: string;
       /** Who was let in, for the access log; absent on public routes. */
@@ -82,6 +85,8 @@ export interface AccessCheck {
   mayOpen(session: SessionView, route: RouteConfig): Promise<boolean>;
   /** The policy's view of a session (one object per session copy). */
   identityOf(session: SessionView): Identity;
+  /** Keeps re-checking `res` while it is open, when the result was let in by a session (`watched`). */
+  watch(res: Closable, result: { watched?: WatchedRequest | undefined }): void;
   /** Header names clients may never send (the `jwt_claims_headers`, the client certificate's), removed like X-Vallum-*. */
   readonly stripHeaders: ReadonlySet<string>;
 }
@@ -211,25 +216,23 @@ export function createAccessCheck(deps: {
     decision: Decision,
   ): AccessResult => {
     const { route, cookie, authorization, method, host, path, otherPaths, clientIp, clientCertificate } = r;
-    const forPolicy = input.request.headers ?? NO_HEADERS;
-    const watch = (res: Closable) =>
-      connections.watch(res, {
-        session,
-        cookie,
-        authorization,
-        routeId: route.id,
-        method,
-        host,
-        path,
-        otherPaths,
-        headers: forPolicy,
-        sourceIp: clientIp,
-        clientCertificate,
-      });
+    const watched: WatchedRequest = {
+      session,
+      cookie,
+      authorization,
+      routeId: route.id,
+      method,
+      host,
+      path,
+      otherPaths,
+      headers: input.request.headers ?? NO_HEADERS,
+      sourceIp: clientIp,
+      clientCertificate,
+    };
     const user = session.sub || session.email;
     if (decision.shadow)
-      return { kind: 'forward', identity, watch, dropAuthorization, user, email: session.email || session.sub, shadow: true, reasons: decision.reasons };
-    return { kind: 'forward', identity, watch, dropAuthorization, user, email: session.email || session.sub };
+      return { kind: 'forward', identity, watched, dropAuthorization, user, email: session.email || session.sub, shadow: true, reasons: decision.reasons };
+    return { kind: 'forward', identity, watched, dropAuthorization, user, email: session.email || session.sub };
   };
   /** The session from the cookie (in-process or read), else a bearer token, else sign in. */
   const check = async (r: AccessRequest): Promise<AccessResult> => {
@@ -268,6 +271,9 @@ export function createAccessCheck(deps: {
     stripHeaders: config.downstreamMtls ? new Set([...identityHeaders.names, config.downstreamMtls.fingerprintHeader]) : identityHeaders.names,
     identify,
     identityOf,
+    watch: (res, result) => {
+      if (result.watched !== undefined) connections.watch(res, result.watched);
+    },
     close: () => {
       if (!deps.connections) connections.close();
     },

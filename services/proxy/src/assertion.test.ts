@@ -59,3 +59,18 @@ test('with a derived signing key, the keys of previous shared secrets stay publi
   const unlisted = await createAssertionSigner({ sharedSecret: 'n'.repeat(32), keyRing: createKeyRing() });
   assert.equal(unlisted.jwks().keys.length, 1);
 });
+
+test('peek answers the assertion of the audience and variant asked, whichever was asked last', async () => {
+  const signer = await createAssertionSigner({ sharedSecret: 'z'.repeat(32), keyRing: createKeyRing() });
+  const trimmed = { groups: [], variant: 'route-1' };
+  const a = await signer.assertionFor(session, 'a.example');
+  const b = await signer.assertionFor(session, 'b.example');
+  const aTrimmed = await signer.assertionFor(session, 'a.example', trimmed);
+  assert.equal(new Set([a, b, aTrimmed]).size, 3);
+  for (let i = 0; i < 2; i++) {
+    assert.equal(signer.peek(session, 'a.example'), a);
+    assert.equal(signer.peek(session, 'a.example', trimmed), aTrimmed);
+    assert.equal(signer.peek(session, 'b.example'), b);
+    assert.equal(signer.peek(session, 'c.example'), undefined);
+  }
+});

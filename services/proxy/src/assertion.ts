@@ -75,7 +75,16 @@ export async function createAssertionSigner(options: AssertionSignerOptions): Pr
   keyRing.current = current;
   // Keyed by session id first: forget(sid) drops that session's assertions without a scan.
   const cache = new BoundedCache<string, string>({ maxEntries: 50_000, groupOf: (key) => key.slice(0, key.indexOf('\n')) });
-  const keyOf = (session: SessionView, audience: string, override: AssertionOverride | undefined) => `${session.id}\n${audience}\n${override?.variant ?? ''}`;
+  // The last key of each session copy, kept: building and hashing a new key string per request costs more than the lookup.
+  const lastKey = new WeakMap<SessionView, { audience: string; variant: string; key: string }>();
+  const keyOf = (session: SessionView, audience: string, override: AssertionOverride | undefined) => {
+    const variant = override?.variant ?? '';
+    const last = lastKey.get(session);
+    if (last !== undefined && last.audience === audience && last.variant === variant) return last.key;
+    const key = `${session.id}\n${audience}\n${variant}`;
+    lastKey.set(session, { audience, variant, key });
+    return key;
+  };
 
   return {
     peek: (session, audience, override) => cache.get(keyOf(session, audience, override)),

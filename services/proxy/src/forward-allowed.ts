@@ -36,7 +36,7 @@ export function forwardAllowed(
   const { route } = m;
   const refused = limitRefusal(state, req, route, result);
   if (refused) return refused;
-  result.watch?.(res);
+  state.access.watch(res, result);
   const fields = headerInput(state, req, ids, m, result);
   const input: ForwardInput = {
     route,
@@ -82,7 +82,7 @@ export async function forwardAllowedUpgrade(
   if (refused) return { status: refused.status, message: refused.message };
   // An upgraded connection obeys revocation like a long response: it is closed when the session ends or the
   // policy stops allowing it.
-  result.watch?.(socket);
+  state.access.watch(socket, result);
   const headers = upstreamRequestHeaders(headerInput(state, req, ids, m, result, String(req.headers.upgrade ?? 'websocket')));
   const status = await state.forwarder.upgrade({
     route: m.route,

@@ -39,8 +39,8 @@ export function matchTarget(routes: RouteTable, host: string, target: string): T
     return badRequest('This application does not accept encoded slashes, backslashes or ";" in the path.');
   }
   const otherPaths = otherPathInterpretations(path);
-  for (const other of otherPaths) {
-    if (routes.match(host, other) !== route) return badRequest('The request path reads as a different path once decoded.');
+  for (let i = 0; i < otherPaths.length; i++) {
+    if (routes.match(host, otherPaths[i]!) !== route) return badRequest('The request path reads as a different path once decoded.');
   }
   return { kind: 'route', route, host, path, query, otherPaths };
 }

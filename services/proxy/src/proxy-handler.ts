@@ -60,7 +60,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
 
   /** The request's access record, watched from now on: its line is written when the response closes. */
   const recordOf = (req: IncomingMessage, res: ServerResponse): AccessRecord => {
-    const record = new AccessRecord(req, requestIdOf(req), state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)));
+    const record = new AccessRecord(req, requestIdOf(req, state.traces.requestId), state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)));
     watchAccess(record, res);
     return record;
   };
@@ -159,7 +159,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     const peer = state.clientCertificates.peer(req.socket);
     const noCertificate = state.clientCertificates.refusal(m.route, peer);
     if (noCertificate) return refuseUpgrade(socket, noCertificate.status, noCertificate.message);
-    const ids = { requestId: requestIdOf(req), trace: state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)) };
+    const ids = { requestId: requestIdOf(req, state.traces.requestId), trace: state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)) };
     const check = accessRequestOf(state, req, m, ids, peer);
     const result = state.access.tryCheck(check) ?? (await state.access.check(check));
     if (result.kind === 'sign-in') return refuseUpgrade(socket, 401, 'Sign in first.');
@@ -178,7 +178,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   const connectRequest = async (req: IncomingMessage, socket: Socket, head: Buffer) => {
     const authority = (req.url ?? '').toLowerCase();
     const route = state.routes.tunnel(authority);
-    const ids = { requestId: requestIdOf(req), trace: state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)) };
+    const ids = { requestId: requestIdOf(req, state.traces.requestId), trace: state.traces.start(req.headers, state.trusted(req.socket.remoteAddress)) };
     const line = { request_id: ids.requestId, trace_id: ids.trace.traceId, method: 'CONNECT', host: authority, route: route?.id };
     const refuse = (status: number, message: string, extra?: Array<[string, string]>, user?: string) => {
       accessLog.info({ ...line, user, decision: status === 403 ? 'deny' : 'refuse', status }, 'tunnel refused');
@@ -196,7 +196,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
     if (result.kind === 'respond') return refuse(407, 'The token is not valid, or has expired: sign in again.', challenge);
     if (result.kind === 'deny') return refuse(403, 'Access denied: your account is not allowed to reach this address.', undefined, result.email);
     // The tunnel obeys revocation like an upgraded socket: closed when the session ends or the policy stops allowing it.
-    result.watch?.(socket);
+    state.access.watch(socket, result);
     openTunnel(route, socket, head, (end) =>
       accessLog.info(
         {
@@ -217,7 +217,7 @@ export function createProxyHandler(state: ProxyState, options: ProxyHandlerOptio
   const upgrade: UpgradeHandler = (req, socket, head) => {
     socket.on('error', () => socket.destroy());
     (req.method === 'CONNECT' ? connectRequest(req, socket as Socket, head) : upgradeRequest(req, socket, head)).catch((err: unknown) => {
-      errors.write('error', `upgrade:${errorKey(err)}`, { request_id: requestIdOf(req), ...errorFields(err) }, 'upgrade failed');
+      errors.write('error', `upgrade:${errorKey(err)}`, { request_id: requestIdOf(req, state.traces.requestId), ...errorFields(err) }, 'upgrade failed');
       refuseUpgrade(socket, 500, 'Something went wrong.');
     });
   };
