@@ -7,15 +7,27 @@ import { reason, ReasonCodes } from './reasons.js';
 import { buildIndex, candidates, keysOfAll, keysOfAny, type IdentityIndex, type IdentityKey } from './identity-index.js';
 import type { Identity, Reason, RequestInfo } from './types.js';
 
-/** One compiled operator or criterion. */
+/** One compiled operator or criterion. Every node has the same properties, in the same order (see `compiledNode`). */
 export interface CompiledNode {
   test(identity: Identity, request: RequestInfo, now: number): boolean;
   /** Same result as `test`, pushing why onto `out`: `use` picks the wording of matched criteria (allow or deny block). */
   explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]): boolean;
+  /**
+   * The reasons `explain` gives for a node the caller has just seen match, in a new array: a copy of `fixedReasons`
+   * where there are some, so a decision does not test its rule a second time to explain it.
+   */
+  reasonsWhenMatched(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied'): Reason[];
+  /** Its reasons when it matched, when they are the same for every input (all but an `or`, and an `and` holding one). */
+  readonly fixedReasons: FixedReasons | undefined;
   /** What it asks for, for negations: "member of group contractors". */
   readonly description: string;
   /** The identity values it needs, when it can only match an identity holding one of them. */
-  readonly keys?: readonly IdentityKey[];
+  readonly keys: readonly IdentityKey[] | undefined;
+}
+
+export interface FixedReasons {
+  readonly ok: readonly Reason[];
+  readonly denied: readonly Reason[];
 }
 
 export interface CompiledPolicy {
@@ -128,15 +140,16 @@ function compileCriterion(n: ExprNode & { kind: 'criterion' }, issues: PolicyIss
 }
 
 function criterionNode(c: CompiledCriterion): CompiledNode {
-  return Object.freeze({
+  return compiledNode({
     test: c.matches,
-    explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]) {
+    explain(identity, request, now, use, out) {
       const matched = c.matches(identity, request, now);
       out.push(matched ? c[use] : c.unauthorized);
       return matched;
     },
+    fixedReasons: { ok: [c.ok], denied: [c.denied] },
     description: c.denied.message.replace(/^denied: /, ''),
-    ...(c.keys ? { keys: c.keys } : {}),
+    keys: c.keys,
   });
 }
 
@@ -149,7 +162,7 @@ function compileOperator(n: OperatorNode, node: (n: ExprNode) => CompiledNode | 
   const items = compiled as CompiledNode[];
   const all = (identity: Identity, request: RequestInfo, now: number) => {
     if (items.length === 0) return false; // `and: []` never matches: an empty rule must not allow everyone
-    for (const item of items) if (!item.test(identity, request, now)) return false;
+    for (let i = 0; i < items.length; i++) if (!items[i]!.test(identity, request, now)) return false;
     return true;
   };
   const index = indexed && n.kind !== 'and' ? buildIndex(items.map((i) => i.keys)) : undefined;
@@ -165,32 +178,46 @@ function compileOperator(n: OperatorNode, node: (n: ExprNode) => CompiledNode | 
   const any = (identity: Identity, request: RequestInfo, now: number) => firstHit(identity, request, now) >= 0;
   const descriptions = items.map((i) => i.description);
   switch (n.kind) {
-    case 'and':
-      return Object.freeze({
+    case 'and': {
+      const fixed = items.every((i) => i.fixedReasons !== undefined);
+      return compiledNode({
         test: all,
-        explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]) {
-          const failed = items.find((item) => !item.test(identity, request, now));
-          if (failed) {
-            failed.explain(identity, request, now, use, out);
+        explain(identity, request, now, use, out) {
+          for (const item of items) {
+            if (item.test(identity, request, now)) continue;
+            item.explain(identity, request, now, use, out);
             return false;
           }
           for (const item of items) item.explain(identity, request, now, use, out);
           return items.length > 0;
         },
+        fixedReasons: fixed ? { ok: items.flatMap((i) => i.fixedReasons!.ok), denied: items.flatMap((i) => i.fixedReasons!.denied) } : undefined,
+        reasonsWhenMatched(identity, request, now, use) {
+          const out: Reason[] = [];
+          for (const item of items) out.push(...item.reasonsWhenMatched(identity, request, now, use));
+          return out;
+        },
         description: listOf(descriptions, 'and'),
-        ...keyed(keysOfAll(items.map((i) => i.keys))),
+        keys: keysOfAll(items.map((i) => i.keys)),
       });
+    }
     case 'or':
-      return Object.freeze({
+      return compiledNode({
         test: any,
-        explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]) {
+        explain(identity, request, now, use, out) {
           const hit = firstHit(identity, request, now);
           if (hit >= 0) return items[hit]!.explain(identity, request, now, use, out);
           for (const item of items) item.explain(identity, request, now, use, out);
           return false;
         },
+        // Which item matched decides the reasons, so this one tests again, up to the item that matches.
+        fixedReasons: undefined,
+        reasonsWhenMatched(identity, request, now, use) {
+          const hit = firstHit(identity, request, now);
+          return hit >= 0 ? items[hit]!.reasonsWhenMatched(identity, request, now, use) : [];
+        },
         description: listOf(descriptions, 'or'),
-        ...keyed(keysOfAny(items.map((i) => i.keys))),
+        keys: keysOfAny(items.map((i) => i.keys)),
       });
     case 'not':
     case 'nor': {
@@ -201,21 +228,44 @@ function compileOperator(n: OperatorNode, node: (n: ExprNode) => CompiledNode | 
       const unauthorized = reason(NEGATION_UNAUTHORIZED, `requires ${description}`);
       const denied = reason(ReasonCodes.DENY_MATCHED, `denied: ${description}`);
       const test = n.kind === 'not' ? (i: Identity, r: RequestInfo, t: number) => !all(i, r, t) : (i: Identity, r: RequestInfo, t: number) => !any(i, r, t);
-      return Object.freeze({
+      return compiledNode({
         test,
-        explain(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied', out: Reason[]) {
+        explain(identity, request, now, use, out) {
           const matched = test(identity, request, now);
           out.push(matched ? (use === 'ok' ? ok : denied) : unauthorized);
           return matched;
         },
+        fixedReasons: { ok: [ok], denied: [denied] },
         description,
+        keys: undefined,
       });
     }
   }
 }
 
-function keyed(keys: readonly IdentityKey[] | undefined): { keys?: readonly IdentityKey[] } {
-  return keys ? { keys } : {};
+type NodeParts = Omit<CompiledNode, 'reasonsWhenMatched'> & { reasonsWhenMatched?: CompiledNode['reasonsWhenMatched'] };
+
+/**
+ * Nodes of every kind share one object shape, so the calls that walk a policy's tree stay monomorphic in V8 however
+ * many kinds of rule the routes mix. With fixed reasons, `reasonsWhenMatched` copies them.
+ */
+function compiledNode(parts: NodeParts): CompiledNode {
+  const fixed = parts.fixedReasons;
+  let reasonsWhenMatched = parts.reasonsWhenMatched!;
+  if (fixed) {
+    // Private unfrozen copies to slice: V8's slice() takes its slow path on a frozen array.
+    const ok = [...fixed.ok];
+    const denied = [...fixed.denied];
+    reasonsWhenMatched = (_identity, _request, _now, use) => (use === 'ok' ? ok : denied).slice();
+  }
+  return Object.freeze({
+    test: parts.test,
+    explain: parts.explain,
+    reasonsWhenMatched,
+    fixedReasons: fixed && Object.freeze({ ok: Object.freeze([...fixed.ok]), denied: Object.freeze([...fixed.denied]) }),
+    description: parts.description,
+    keys: parts.keys,
+  });
 }
 
 function listOf(words: readonly string[], conjunction: 'and' | 'or'): string {
