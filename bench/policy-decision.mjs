@@ -17,7 +17,8 @@ import { compileLinear } from '../packages/policy/dist/compile.js';
 import { compilePolicy, evaluatePolicy, routeDecision } from '../packages/policy/dist/index.js';
 
 const quick = process.argv.includes('--quick');
-const TARGET_MS = quick ? 100 : 500;
+const TARGET_MS = quick ? 50 : 500;
+const WARM_MS = quick ? 20 : 100;
 const SIZES = [1, 10, 100, 1_000, 10_000, 100_000];
 /** The linear scan is measured up to this size; beyond it a decision takes tens of milliseconds. */
 const LINEAR_MAX = 10_000;
@@ -50,13 +51,14 @@ const cpuMicros = () => {
 
 /**
  * Calls `fn` for 100 ms of CPU (on the loaded machine the JIT took over 50 ms to settle on a 1-rule decision, at 3×
- * its steady cost meanwhile); returns a batch size of about 1 ms, so the clock's own cost stays out of the figure.
+ * its steady cost meanwhile; 20 ms in a quick run); returns a batch size of about 1 ms, so the clock's own cost stays
+ * out of the figure.
  */
 function warmUp(fn) {
   let calls = 0;
   let step = 1;
   const start = cpuMicros();
-  while (cpuMicros() - start < 100e3) {
+  while (cpuMicros() - start < WARM_MS * 1e3) {
     for (let i = 0; i < step; i++) fn();
     calls += step;
     if (step < 1024) step *= 2;

@@ -17,7 +17,7 @@ export interface CompiledNode {
    * where there are some, so a decision does not test its rule a second time to explain it. Call it as a method.
    */
   reasonsWhenMatched(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied'): Reason[];
-  /** Its reasons when it matched, when they are the same for every input (all but an `or`, and an `and` holding one). */
+  /** Its reasons when it matched, when the same for every input: not for an `or` whose items differ in theirs, nor an `and` holding one. */
   readonly fixedReasons: FixedReasons | undefined;
   /** What it asks for, for negations: "member of group contractors". */
   readonly description: string;
@@ -191,12 +191,16 @@ function compileOperator(n: OperatorNode, node: (n: ExprNode) => CompiledNode | 
           for (const item of items) item.explain(identity, request, now, use, out);
           return items.length > 0;
         },
-        fixedReasons: fixed ? { ok: concatFixed(items, 'ok'), denied: concatFixed(items, 'denied') } : undefined,
-        reasonsWhenMatched(identity, request, now, use) {
-          const out: Reason[] = [];
-          for (const item of items) out.push(...item.reasonsWhenMatched(identity, request, now, use));
-          return out;
-        },
+        ...(fixed
+          ? { fixedReasons: { ok: concatFixed(items, 'ok'), denied: concatFixed(items, 'denied') } }
+          : {
+              fixedReasons: undefined,
+              reasonsWhenMatched(identity: Identity, request: RequestInfo, now: number, use: 'ok' | 'denied') {
+                const out: Reason[] = [];
+                for (const item of items) out.push(...item.reasonsWhenMatched(identity, request, now, use));
+                return out;
+              },
+            }),
         description: listOf(descriptions, 'and'),
         keys: keysOfAll(items.map((i) => i.keys)),
       });
@@ -251,7 +255,8 @@ type NodeParts = Omit<CompiledNode, 'reasonsWhenMatched'> & { reasonsWhenMatched
  * many kinds of rule the routes mix. With fixed reasons, `reasonsWhenMatched` copies them.
  */
 function compiledNode(parts: NodeParts): CompiledNode {
-  const fixed = parts.fixedReasons && Object.freeze({ ok: Object.freeze(parts.fixedReasons.ok), denied: Object.freeze(parts.fixedReasons.denied) });
+  const given = parts.fixedReasons;
+  const fixed = given && (Object.isFrozen(given) ? given : Object.freeze({ ok: Object.freeze(given.ok), denied: Object.freeze(given.denied) }));
   const reasonsWhenMatched = fixed ? copyFixedReasons : parts.reasonsWhenMatched!;
   return Object.freeze({
     test: parts.test,
@@ -263,10 +268,16 @@ function compiledNode(parts: NodeParts): CompiledNode {
   });
 }
 
-/** The items' fixed reasons one after another (a loop: flatMap showed in the time to compile 10,000 rules). */
+/**
+ * The items' fixed reasons one after another, in an array of exactly their length: flatMap showed in the time to
+ * compile 10,000 rules, and push() leaves room for 17, which a policy of 100,000 rules keeps twice per block.
+ */
 function concatFixed(items: readonly CompiledNode[], use: 'ok' | 'denied'): Reason[] {
-  const out: Reason[] = [];
-  for (const item of items) for (const r of item.fixedReasons![use]) out.push(r);
+  let length = 0;
+  for (const item of items) length += item.fixedReasons![use].length;
+  const out = new Array<Reason>(length);
+  let k = 0;
+  for (const item of items) for (const r of item.fixedReasons![use]) out[k++] = r;
   return out;
 }
 
