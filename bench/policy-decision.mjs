@@ -165,7 +165,8 @@ function oneRuleRoutes(lib) {
   const policy = lib.compilePolicy(value);
   const global = lib.compilePolicy({ deny: { or: [{ groups: { has: 'suspended' } }] } });
   const denyOnly = lib.compilePolicy({ deny: value.deny });
-  const route = { allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false };
+  // Every key, as packages/config's compilePolicies builds a route's access.
+  const route = { allowPublicUnauthenticatedAccess: false, allowAnyAuthenticatedUser: false, enforce: true, global: undefined, policy: undefined };
   const routes = [
     ['a policy: one allow block, one deny block', { ...route, policy }],
     ['the same with a global policy (one deny block)', { ...route, policy, global }],
