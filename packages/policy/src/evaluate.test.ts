@@ -113,3 +113,14 @@ test('evaluation is pure: the same input gives the same decision and the compile
   assert.deepEqual(evaluatePolicy(policy, alice, request, 1), evaluatePolicy(policy, alice, request, 2));
   assert.ok(Object.isFrozen(policy) && Object.isFrozen(policy.allow) && Object.isFrozen(policy.allow[0]));
 });
+
+test('each decision gets its own reasons list: a caller changing one does not change the next decision', () => {
+  const policy = compilePolicy({ allow: { and: [{ domain: 'example.com' }, { groups: { has: 'admins' } }] }, deny: { or: [{ email: 'bob@example.com' }] } });
+  for (const who of [alice, bob]) {
+    const first = evaluatePolicy(policy, who, request, 0);
+    const expected = structuredClone(first);
+    first.reasons.push({ code: 'x', message: 'x' });
+    first.reasons.shift();
+    assert.deepEqual(evaluatePolicy(policy, who, request, 0), expected, who.email);
+  }
+});

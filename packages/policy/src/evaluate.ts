@@ -22,11 +22,7 @@ export function decide(policy: CompiledPolicy, identity: Identity | null, reques
   if (denied) return denied;
   if (passWithoutAllow && policy.allow.length === 0) return { allow: true, reasons: [] };
   const allowed = firstMatch(policy.allow, policy.allowIndex, identity, request, now);
-  if (allowed) {
-    const reasons: Reason[] = [];
-    allowed.explain(identity, request, now, 'ok', reasons);
-    return { allow: true, reasons };
-  }
+  if (allowed) return { allow: true, reasons: allowed.reasonsWhenMatched(identity, request, now, 'ok') };
   const required: Reason[] = [];
   const seen = new Set<string>();
   const scratch: Reason[] = [];
@@ -49,10 +45,7 @@ export function decide(policy: CompiledPolicy, identity: Identity | null, reques
 /** The deny decision of the first deny block the identity matches, if any. */
 export function matchDeny(policy: CompiledPolicy, identity: Identity, request: RequestInfo, now: number): Decision | undefined {
   const denied = firstMatch(policy.deny, policy.denyIndex, identity, request, now);
-  if (!denied) return undefined;
-  const reasons: Reason[] = [];
-  denied.explain(identity, request, now, 'denied', reasons);
-  return { allow: false, reasons };
+  return denied && { allow: false, reasons: denied.reasonsWhenMatched(identity, request, now, 'denied') };
 }
 
 /** The first block that matches, in order; the index only skips blocks that cannot match this identity. */
@@ -67,7 +60,7 @@ function firstMatch(
     for (const i of candidates(index, identity)) if (blocks[i]!.test(identity, request, now)) return blocks[i];
     return undefined;
   }
-  for (const block of blocks) if (block.test(identity, request, now)) return block;
+  for (let i = 0; i < blocks.length; i++) if (blocks[i]!.test(identity, request, now)) return blocks[i];
   return undefined;
 }
 

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileLinear, compilePolicy } from './compile.js';
+import { compileLinear, compilePolicy, type CompiledPolicy } from './compile.js';
 import { evaluatePolicy } from './evaluate.js';
 import { routeDecision } from './route-decision.js';
 import { buildIndex, candidates, keysOf } from './identity-index.js';
-import type { Identity, RequestInfo } from './types.js';
+import type { Decision, Identity, Reason, RequestInfo } from './types.js';
 
 /** mulberry32: a seeded generator, so a failure names a seed that reproduces it. */
 function generator(seed: number): () => number {
@@ -94,6 +94,37 @@ test('an indexed policy decides exactly as a linear scan: same allow, same reaso
     }
   }
   assert.ok(indexedDecisions > 50, `only ${indexedDecisions} random policies were indexed`);
+});
+
+/** The decision as `explain` gives it, block by block (deny first), when a block matches: the reference for the reasons built at compile time. */
+function explainedMatch(policy: CompiledPolicy, identity: Identity, request: RequestInfo): Decision | undefined {
+  for (const [blocks, use] of [
+    [policy.deny, 'denied'],
+    [policy.allow, 'ok'],
+  ] as const) {
+    for (const block of blocks) {
+      const reasons: Reason[] = [];
+      if (block.explain(identity, request, 0, use, reasons)) return { allow: use === 'ok', reasons };
+    }
+  }
+  return undefined;
+}
+
+test('a matching rule gives the reasons explain gives, though they were built at compile time, on random policies and identities', () => {
+  let matched = 0;
+  for (let seed = 1; seed <= 400; seed++) {
+    const random = generator(seed);
+    const policy = compilePolicy(randomPolicy(random));
+    for (let k = 0; k < 25; k++) {
+      const identity = randomIdentity(random);
+      const request: RequestInfo = { method: 'GET', host: 'app.localhost', path: PATHS[k % PATHS.length]! };
+      const expected = explainedMatch(policy, identity, request);
+      if (!expected) continue;
+      matched++;
+      assert.deepEqual(evaluatePolicy(policy, identity, request, 0), expected, `seed ${seed}, identity ${k}`);
+    }
+  }
+  assert.ok(matched > 2000, `only ${matched} decisions matched a rule`);
 });
 
 test('the index hands back, in rule order, every rule that could match and skips rules for other identities', () => {

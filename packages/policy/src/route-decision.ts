@@ -24,9 +24,9 @@ export function routeDecision(route: RouteAccess, identity: Identity | null, req
     if (!global.allow) return global;
     if (global.shadow) shadow = global;
   }
-  const enforce = route.enforce !== false && (route.policy?.enforce ?? true);
   let own: Decision;
   if (route.allowAnyAuthenticatedUser) {
+    const enforce = route.enforce !== false && (route.policy?.enforce ?? true);
     own = shadowed((route.policy && matchDeny(route.policy, identity, request, now)) ?? { allow: true, reasons: [USER_OK] }, enforce, identity);
   } else if (route.policy) {
     own =

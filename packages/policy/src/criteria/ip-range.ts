@@ -96,7 +96,7 @@ export function inRange(address: IpAddress, range: IpRange): boolean {
   if (address.family === 4) {
     if (range.prefix === 0) return true;
     const shift = 32 - range.prefix;
-    return Math.floor(address.value / 2 ** shift) === Math.floor((range.base.value as number) / 2 ** shift);
+    return address.value >>> shift === (range.base.value as number) >>> shift;
   }
   const base = range.base.value as Uint16Array;
   let bits = range.prefix;
