@@ -2,8 +2,9 @@
 // `npm test`: make sure the machine has what the tests use (redis-server, redis-sentinel, chromium, docker-compose
 // from Debian; installed when run as root, after any other apt job holding the dpkg/apt locks, otherwise the exact
 // command is printed), build, then run every compiled test file with Node's test runner.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join, relative } from 'node:path';
 import { APT_LOCK_TIMEOUT_S, aptInstallCommands, installDebianPackages } from './apt-lock.mjs';
 
@@ -80,18 +81,73 @@ if (leaked.length > 0) {
   process.exit(1);
 }
 
+// Two runners at once. The cross-service files (test/dist: stacks, browsers, process starts) run two at a time, the
+// longest first (measured), so that no long file starts last and runs alone at the end. Beside them, one at a time,
+// the workspaces' unit-test files: short and light, they use the time the cross-service files leave a core idle
+// (waiting on a browser, an IdP round trip, a timeout they test). Their report is printed once the cross-service one
+// is done, so the two do not interleave.
+const LONGEST_FIRST = [
+  'test/dist/security-signout.test.js',
+  'test/dist/cli.test.js',
+  'test/dist/security-credentials.test.js',
+  'test/dist/identity-idps.test.js',
+  'test/dist/workers.test.js',
+  'test/dist/security-identity.test.js',
+  'test/dist/tcp-tunnel.test.js',
+  'test/dist/scale-out.test.js',
+  'test/dist/browser-sign-in.test.js',
+  'test/dist/identity-step-up.test.js',
+  'test/dist/compose.test.js',
+  'test/dist/security-memory.test.js',
+  'test/dist/config-file.test.js',
+  'test/dist/lifecycle.test.js',
+  'test/dist/policy-cli.test.js',
+  'test/dist/identity-distributed-claims.test.js',
+  'test/dist/policy-reload.test.js',
+  'test/dist/identity-sessions.test.js',
+  'test/dist/redis-failover.test.js',
+  'test/dist/security-secrets.test.js',
+];
+const rank = (file) => {
+  const known = LONGEST_FIRST.indexOf(file);
+  return known === -1 ? LONGEST_FIRST.length : known;
+};
 const only = process.argv.slice(2);
 const files = findTests(root)
   .map((f) => relative(root, f))
-  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
-  .sort();
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const run = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...files], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, NODE_NO_WARNINGS: '1' },
-});
-process.exit(run.status ?? 1);
+const crossService = files.filter((f) => f.startsWith(`test${'/'}`)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+const unit = files.filter((f) => !f.startsWith(`test${'/'}`)).sort();
+
+// The unit-test runner yields the CPU to the cross-service files, whose tests bound how soon things happen (a reload
+// within a second): it is there to use idle time, not to compete for a busy core.
+const UNIT_NICENESS = 5;
+
+/** Node's test runner on `list`: its exit status, and its output when `output` is 'pipe' (else it streams). */
+function runTests(list, concurrency, output, niceness = 0) {
+  if (list.length === 0) return Promise.resolve({ status: 0, text: '' });
+  // Collected output goes to a terminal later: the report a terminal gets (spec), not the one a pipe gets (tap).
+  const reporter = output === 'pipe' && process.stdout.isTTY ? ['--test-reporter=spec'] : [];
+  const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...reporter, ...list], {
+    cwd: root,
+    stdio: ['ignore', output, output],
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
+  });
+  // Set before the runner starts its first file: each file's process, and what it starts, inherits it.
+  if (niceness !== 0 && child.pid !== undefined) setPriority(child.pid, niceness);
+  let text = '';
+  child.stdout?.on('data', (d) => (text += d));
+  child.stderr?.on('data', (d) => (text += d));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status: status ?? 1, text })));
+}
+
+const unitRun = runTests(unit, 1, 'pipe', UNIT_NICENESS);
+const crossRun = await runTests(crossService, 2, 'inherit');
+const unitDone = await unitRun;
+process.stdout.write(unitDone.text);
+// Not process.exit(): that could cut off the write above when stdout is a pipe.
+process.exitCode = crossRun.status !== 0 ? crossRun.status : unitDone.status;

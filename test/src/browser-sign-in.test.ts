@@ -6,16 +6,22 @@ import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, signInAtDemoIdp } from '@vallum/testing';
 import { startStack, type Stack } from './harness.js';
 
+// One Chromium for every configuration below: each sign-in has a browser context of its own.
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
 for (const mode of ['all-in-one', 'split'] as const) {
   describe(`sign-in in Chromium, ${mode}${mode === 'split' ? ' with Redis' : ''}`, () => {
     let stack: Stack;
-    let browser: Browser;
     before(async () => {
       stack = await startStack({ mode, redis: mode === 'split' });
-      browser = await launchBrowser();
     });
     after(async () => {
-      await browser?.close();
       await stack?.close();
     });
 

@@ -2,7 +2,7 @@
 // command has --help with examples; the VALLUM_* variables are listed in --help and in the README.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,22 +14,47 @@ import { stopChild, VALLUM_BIN } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-function vallum(...args: string[]) {
-  const run = spawnSync(process.execPath, [VALLUM_BIN, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, VALLUM_CONFIG: '' } });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
 
-test('vallum --version and -V print the version of the package', () => {
+function vallum(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [VALLUM_BIN, ...args],
+      { encoding: 'utf8', timeout: 20_000, env: { ...process.env, VALLUM_CONFIG: '' } },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** Each command is its own process, so a list of them runs a few at a time rather than one after another. */
+async function vallumEach(argsList: ReadonlyArray<readonly string[]>): Promise<Run[]> {
+  const results: Run[] = new Array(argsList.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < argsList.length; i = next++) results[i] = await vallum(...argsList[i]!);
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  return results;
+}
+
+test('vallum --version and -V print the version of the package', async () => {
   const { version } = JSON.parse(readFileSync(join(ROOT, 'cmd/vallum/package.json'), 'utf8')) as { version: string };
-  for (const flag of ['--version', '-V']) {
-    const res = vallum(flag);
+  for (const res of await vallumEach([['--version'], ['-V']])) {
     assert.equal(res.code, 0, res.stderr);
     assert.equal(res.stdout.trim(), `vallum ${version}`);
   }
 });
 
-test('vallum --help lists every command, service-account included, and every VALLUM_* variable with its setting', () => {
-  const res = vallum('--help');
+test('vallum --help lists every command, service-account included, and every VALLUM_* variable with its setting', async () => {
+  const res = await vallum('--help');
   assert.equal(res.code, 0, res.stderr);
   for (const command of ['validate', 'policy', 'service-account', 'gen-secret', 'tcp', 'demo', 'demo-idp', 'demo-app']) {
     assert.match(res.stdout, new RegExp(`^  ${command} `, 'm'), `${command} is listed`);
@@ -40,12 +65,8 @@ test('vallum --help lists every command, service-account included, and every VAL
   assert.match(res.stdout, /^examples:/m);
 });
 
-test('each command has its own --help with examples', () => {
-  const validate = vallum('validate', '--help');
-  assert.equal(validate.code, 0, validate.stderr);
-  assert.match(validate.stdout, /^usage: vallum validate --config FILE/);
-  assert.match(validate.stdout, /^examples:\n {2}vallum validate --config vallum\.yaml/m);
-  for (const args of [
+test('each command has its own --help with examples', async () => {
+  const commands = [
     ['policy', '--help'],
     ['policy', 'explain', '--help'],
     ['policy', 'test', '--help'],
@@ -59,15 +80,20 @@ test('each command has its own --help with examples', () => {
     ['demo', '--help'],
     ['demo-idp', '--help'],
     ['demo-app', '--help'],
-  ]) {
-    const res = vallum(...args);
+  ];
+  const [validate, ...results] = await vallumEach([['validate', '--help'], ...commands]);
+  assert.equal(validate!.code, 0, validate!.stderr);
+  assert.match(validate!.stdout, /^usage: vallum validate --config FILE/);
+  assert.match(validate!.stdout, /^examples:\n {2}vallum validate --config vallum\.yaml/m);
+  for (const [i, args] of commands.entries()) {
+    const res = results[i]!;
     assert.equal(res.code, 0, `${args.join(' ')}: ${res.stderr}`);
     assert.match(res.stdout, new RegExp(`^usage: vallum ${args.slice(0, -1).join(' ')}`), args.join(' '));
     assert.match(res.stdout, /^examples:\n {2}\S/m, `${args.join(' ')} shows examples`);
   }
 });
 
-test('usage errors exit 2 with one line on stderr and no stack trace', () => {
+test('usage errors exit 2 with one line on stderr and no stack trace', async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--bogus'], /^vallum: unknown option '--bogus' \(see 'vallum --help'\)$/],
     [['frobnicate'], /^vallum: unknown command 'frobnicate'/],
@@ -87,8 +113,9 @@ test('usage errors exit 2 with one line on stderr and no stack trace', () => {
     [['tcp', 'db.example.com:5432', '--listen', 'nowhere'], /^vallum tcp: --listen: expected host:port/],
     [['tcp', 'db.example.com:5432', '--proxy-url', 'ftp://x'], /^vallum tcp: --proxy-url must be an http\(s\) URL/],
   ];
-  for (const [args, message] of cases) {
-    const res = vallum(...args);
+  const results = await vallumEach(cases.map(([args]) => args));
+  for (const [i, [args, message]] of cases.entries()) {
+    const res = results[i]!;
     assert.equal(res.code, 2, `vallum ${args.join(' ')}: ${res.stderr}`);
     assert.equal(res.stderr.trimEnd().split('\n').length, 1, `one line for vallum ${args.join(' ')}: ${res.stderr}`);
     assert.match(res.stderr.trimEnd(), message);
@@ -97,17 +124,17 @@ test('usage errors exit 2 with one line on stderr and no stack trace', () => {
   }
 });
 
-test('a configuration error keeps its file:line:col report and exit code 1', () => {
+test('a configuration error keeps its file:line:col report and exit code 1', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vallum-cli-'));
   const file = join(dir, 'vallum.yaml');
   writeFileSync(file, 'adress: 127.0.0.1:8000\n');
-  const res = vallum('validate', '--config', file);
+  const res = await vallum('validate', '--config', file);
   assert.equal(res.code, 1, res.stderr);
   assert.match(res.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1:1: unknown key 'adress'`));
 });
 
-test('gen-secret prints a fresh 32-byte base64 secret that the config loader accepts as shared_secret and cookie_secret', () => {
-  const secrets = [vallum('gen-secret'), vallum('gen-secret'), vallum('gen-secret')].map((res) => {
+test('gen-secret prints a fresh 32-byte base64 secret that the config loader accepts as shared_secret and cookie_secret', async () => {
+  const secrets = (await vallumEach([['gen-secret'], ['gen-secret'], ['gen-secret']])).map((res) => {
     assert.equal(res.code, 0, res.stderr);
     return res.stdout.trim();
   });
@@ -128,7 +155,7 @@ test('gen-secret prints a fresh 32-byte base64 secret that the config loader acc
       .replace(/^(\s+client_secret:) \S+/m, `$1 "${client}"`)
       .replace(/^policy_dir: (.*)$/m, (_, dir: string) => `policy_dir: ${join(ROOT, dir)}`),
   );
-  const res = vallum('validate', '--config', file);
+  const res = await vallum('validate', '--config', file);
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /: ok \(/);
 });

@@ -119,24 +119,22 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     const authenticateUrl = `http://authenticate.localhost:${authPort}`;
     const clientSecret = randomBytes(16).toString('hex');
     const idpOptions: DemoIdpOptions = { ...options.idp, clients: [demoIdpClient(authenticateUrl, clientSecret)] };
-    let idp = await startDemoIdp(idpOptions);
-    closers.push(() => idp.close());
+    // The IdPs, the app and Redis do not depend on each other, so they start at the same time.
+    const parts = startingTogether(closers);
+    let idp!: DemoIdp;
+    const idpStarted = parts.add(startDemoIdp(idpOptions), () => idp.close());
+    const extraStarted = (options.extraIdps ?? []).map((_, i) =>
+      parts.add(startDemoIdp({ ...idpOptions, host: `127.0.0.${i + 2}` }), (extra) => extra.close()),
+    );
+    const appStarted = parts.add(startDemoApp({ jwksUrl: `http://127.0.0.1:${port}/.well-known/vallum/jwks.json` }), (app) => app.close());
+    const redisStarted = options.redis && !options.redisUrl ? parts.add(startRedis(), (server) => server.stop()) : undefined;
+    await parts.all();
+    idp = await idpStarted;
     const extraIdps: Record<string, DemoIdp> = {};
-    for (const [i, name] of (options.extraIdps ?? []).entries()) {
-      const extra = await startDemoIdp({ ...idpOptions, host: `127.0.0.${i + 2}` });
-      closers.push(() => extra.close());
-      extraIdps[name] = extra;
-    }
-    const app = await startDemoApp({ jwksUrl: `http://127.0.0.1:${port}/.well-known/vallum/jwks.json` });
-    closers.push(() => app.close());
-    let redisUrl = options.redisUrl;
-    let redis: RedisServer | undefined;
-    if (options.redis && !redisUrl) {
-      const server = await startRedis();
-      closers.push(() => server.stop());
-      redis = server;
-      redisUrl = server.url;
-    }
+    for (const [i, name] of (options.extraIdps ?? []).entries()) extraIdps[name] = await extraStarted[i]!;
+    const app = await appStarted;
+    const redis: RedisServer | undefined = await redisStarted;
+    const redisUrl = options.redisUrl ?? redis?.url;
     const generated =
       demoConfigYaml({ port, issuer: idp.issuer, appUrl: app.url, clientSecret, authenticateUrl, redisUrl }) +
       (options.extraRoutes?.(port) ?? '') +
@@ -191,6 +189,8 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
         VALLUM_CACHE_SERVICE_URL: `http://127.0.0.1:${cachePort}`,
         VALLUM_LOG_LEVEL: options.logLevel ?? 'warn',
       };
+      // Each service starts on its own and waits for the others when it needs them, so all four start at once.
+      const services = startingTogether(closers);
       for (const [service, p] of [
         ['cache', cachePort],
         ['authorize', authorizePort],
@@ -203,9 +203,12 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
           metricsEnv.VALLUM_METRICS_ADDRESS = `127.0.0.1:${metricsPort}`;
           metricsUrls[service] = `http://127.0.0.1:${metricsPort}`;
         }
-        const child = await spawnService(file, service, { ...env, ...metricsEnv, VALLUM_ADDRESS: `127.0.0.1:${p}` }, p, (text) => (output += text));
-        closers.push(() => stopChild(child));
+        services.add(
+          spawnService(file, service, { ...env, ...metricsEnv, VALLUM_ADDRESS: `127.0.0.1:${p}` }, p, (text) => (output += text)),
+          stopChild,
+        );
       }
+      await services.all();
     }
     const stack: Stack = {
       port,
@@ -240,6 +243,28 @@ async function startStackOnce(options: StackOptions): Promise<Stack> {
     await close();
     throw err;
   }
+}
+
+/**
+ * Parts of a stack started at the same time: each one that starts gets its closer, also when another fails, so a
+ * failed start leaves nothing running. `all()` waits for every one, then throws the first failure.
+ */
+function startingTogether(closers: Array<() => Promise<unknown>>) {
+  const starts: Array<Promise<unknown>> = [];
+  return {
+    add<T>(start: Promise<T>, close: (part: T) => Promise<unknown>): Promise<T> {
+      const started = start.then((part) => {
+        closers.push(() => close(part));
+        return part;
+      });
+      starts.push(started);
+      return started;
+    },
+    async all(): Promise<void> {
+      await Promise.allSettled(starts);
+      await Promise.all(starts);
+    },
+  };
 }
 
 function extraIdpsYaml(idps: Record<string, DemoIdp>, clientSecret: string): string {

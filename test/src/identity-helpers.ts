@@ -65,11 +65,15 @@ export const appHost = (stack: Stack) => `app.localhost:${stack.port}`;
 export async function startIdentityStack(
   options: Omit<StackOptions, 'redis'>,
 ): Promise<{ stack: Stack; browser: Browser; store: SessionStore; close(): Promise<void> }> {
-  const stack = await startStack({ ...options, redis: true });
-  const browser = await launchBrowser().catch(async (err: unknown) => {
-    await stack.close();
-    throw err;
-  });
+  // Chromium starts while the stack does; whichever of the two started is closed if the other failed.
+  const [stackStart, browserStart] = await Promise.allSettled([startStack({ ...options, redis: true }), launchBrowser()]);
+  if (stackStart.status === 'rejected' || browserStart.status === 'rejected') {
+    if (stackStart.status === 'fulfilled') await stackStart.value.close();
+    if (browserStart.status === 'fulfilled') await browserStart.value.close();
+    throw stackStart.status === 'rejected' ? stackStart.reason : (browserStart as PromiseRejectedResult).reason;
+  }
+  const stack = stackStart.value;
+  const browser = browserStart.value;
   const store = createRedisStore(stack.redisUrl!, { tokenSecret: stack.tokenSecret });
   return {
     stack,

@@ -13,10 +13,18 @@ import { startStack, type Stack } from './harness.js';
 const ADMINS = 'allow:\n  or:\n    - groups: { has: admins }\n';
 const FINANCE = 'allow:\n  or:\n    - groups: { has: finance }\n';
 
+// One Chromium for every configuration below: each sign-in has a browser context of its own.
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
 for (const mode of ['all-in-one', 'split'] as const) {
   describe(`policy hot reload, ${mode}`, () => {
     let stack: Stack;
-    let browser: Browser;
     let cookie: string;
 
     before(async () => {
@@ -29,7 +37,6 @@ for (const mode of ['all-in-one', 'split'] as const) {
             .replace(/( {2}- name: app\n.*\n.*\n) {4}policy:\n( {8}.*\n| {6}.*\n)*/, '$1    policy: { use: app-access }\n'),
         files: { 'policies/app-access.yaml': ADMINS },
       });
-      browser = await launchBrowser();
       const page = await (await browser.newContext()).newPage();
       await page.goto(stack.appUrl);
       await signInAtDemoIdp(page, 'alice@example.com');
@@ -40,7 +47,6 @@ for (const mode of ['all-in-one', 'split'] as const) {
     });
 
     after(async () => {
-      await browser?.close();
       await stack?.close();
     });
 

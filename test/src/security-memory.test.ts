@@ -9,18 +9,24 @@ import { launchBrowser, scrapeValue } from '@vallum/testing';
 import { startStack, type Stack } from './harness.js';
 import { appHost, hostGet, signInWithBrowser, waitUntil } from './identity-helpers.js';
 
+// One Chromium for every configuration below: each sign-in has a browser context of its own.
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
 for (const mode of ['all-in-one', 'split'] as const) {
   describe(`the in-memory session store is bounded (${mode})`, () => {
     let stack: Stack;
-    let browser: Browser;
 
     before(async () => {
       stack = await startStack({ mode, metrics: true, configExtra: 'cache:\n  memory_max_sessions: 1\n' });
-      browser = await launchBrowser();
     });
 
     after(async () => {
-      await browser?.close();
       await stack?.close();
     });
 

@@ -23,6 +23,15 @@ async function signOutWithoutFollowing(stack: Stack, cookie: string, method: 'GE
   return { status: res.statusCode, location: res.headers.location, text: await res.body.text() };
 }
 
+// One Chromium for every configuration below: each sign-in has a browser context of its own.
+let browser: Browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
 const configurations: Array<{ name: string; options: StackOptions; secondProcess?: boolean }> = [
   { name: 'all-in-one, memory store', options: { mode: 'all-in-one' } },
   { name: 'split, Redis', options: { mode: 'split', redis: true } },
@@ -32,12 +41,10 @@ const configurations: Array<{ name: string; options: StackOptions; secondProcess
 for (const { name, options, secondProcess } of configurations) {
   describe(`sign-out revokes at once (${name})`, () => {
     let stack: Stack;
-    let browser: Browser;
     let second: ChildProcess | undefined;
     let secondPort = 0;
     before(async () => {
       stack = await startStack(options);
-      browser = await launchBrowser();
       if (secondProcess) {
         const file = join(mkdtempSync(join(tmpdir(), 'vallum-signout-')), 'vallum.yaml');
         writeFileSync(file, stack.configText);
@@ -46,7 +53,6 @@ for (const { name, options, secondProcess } of configurations) {
       }
     });
     after(async () => {
-      await browser?.close();
       if (second) await stopChild(second);
       await stack?.close();
     });
@@ -80,21 +86,18 @@ for (const { name, options, secondProcess } of configurations) {
 
 describe('sign-out cannot be started by another site; the signed-out page says what happened (all-in-one)', () => {
   let stack: Stack;
-  let browser: Browser;
   let attacker: Server;
   let attackerUrl = '';
   /** The page another site serves: `html` is what it does with the victim's browser. */
   let attackerPage = '';
   before(async () => {
     stack = await startStack({ mode: 'all-in-one' });
-    browser = await launchBrowser();
     attacker = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(attackerPage));
     await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
     attackerUrl = `http://127.0.0.1:${(attacker.address() as { port: number }).port}/`;
   });
   after(async () => {
     await new Promise((r) => attacker?.close(r));
-    await browser?.close();
     await stack?.close();
   });
 
