@@ -71,7 +71,7 @@ after(async () => {
 /** The request target goes on the wire exactly as written (no client-side URL normalisation). */
 function raw(path: string, headers: Record<string, string> = {}, onHost = host): Promise<{ status: number; location: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port: stack.port, path, headers: { host: onHost, ...headers } }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port: stack.port, path, headers: { host: onHost, [PROBE]: '1', ...headers } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -82,11 +82,15 @@ function raw(path: string, headers: Record<string, string> = {}, onHost = host):
   });
 }
 
+/** Marks this file's own requests: the signed-in browser may still fetch (a favicon) while the tests run. */
+const PROBE = 'x-paths-probe';
+const probesSeen = () => upstream.requests.filter((r) => r.headers[PROBE] !== undefined).length;
+
 /** Asks for `path` and asserts the upstream never saw it. */
 async function refusedBeforeUpstream(path: string, headers: Record<string, string> = {}, onHost = host) {
-  const before = upstream.requests.length;
+  const before = probesSeen();
   const res = await raw(path, headers, onHost);
-  assert.equal(upstream.requests.length, before, `${path} reached the upstream`);
+  assert.equal(probesSeen(), before, `${path} reached the upstream`);
   return res;
 }
 

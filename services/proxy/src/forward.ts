@@ -166,6 +166,8 @@ class Exchange implements BorrowingHandler {
     // 'close' comes once: `on` spares the wrapper `once` allocates.
     input.res.on('close', () => {
       if (!input.res.writableFinished) this.abort?.(new Error('the client went away'));
+      // A closed socket holds no borrowed bytes any more, and node:http drops the callbacks of writes it did not start.
+      this.written();
     });
   }
 

@@ -304,3 +304,13 @@ test('the undici request API (health checks) works over it, and a closed dispatc
   await d.close();
   assert.equal((await exchange(d)).error?.code, 'UND_ERR_CLOSED');
 });
+
+test('a handler that never lets go of its last chunk does not keep close() waiting past the body timeout', async (t) => {
+  const { url } = await httpUpstream(t, (_req, res) => res.end('last'));
+  const d = new H1Upstream(url, OPTIONS);
+  t.after(() => d.destroy());
+  const r = await exchange(d, { bodyTimeout: 100 }, () => false);
+  assert.equal(r.body.toString(), 'last');
+  const closed = await Promise.race([d.close().then(() => 'closed'), sleep(3000).then(() => 'still waiting')]);
+  assert.equal(closed, 'closed');
+});

@@ -119,7 +119,7 @@ export class H1Upstream extends OwnDispatcher {
     const next = this.waiting.shift();
     if (next) return this.run(conn, next);
     if (this.closed) return conn.destroy();
-    conn.idleSince = performance.now();
+    conn.idle();
     this.idle.push(conn);
   }
 
@@ -181,7 +181,7 @@ class H1Connection {
   /** Responses served so far: a reused connection may have been closed by the upstream meanwhile. */
   private served = 0;
   private readonly createdAt = performance.now();
-  idleSince = 0;
+  private idleSince = 0;
   /** Idle limit: keepAliveMaxMs, or less when the upstream's Keep-Alive header says so. */
   idleLimitMs: number;
 
@@ -219,7 +219,14 @@ class H1Connection {
 
   start(exchange: H1Exchange): void {
     this.exchange = exchange;
+    this.socket!.ref();
     exchange.attach(this, this.socket!, this.served > 0);
+  }
+
+  /** An idle connection does not keep the process alive (as undici's do not). */
+  idle(): void {
+    this.idleSince = performance.now();
+    this.socket?.unref();
   }
 
   reusable(now: number): boolean {
@@ -715,8 +722,18 @@ class H1Exchange {
   }
 
   checkTimeout(now: number): void {
-    if (this.finished || this.paused) return;
     const { headersTimeout, bodyTimeout } = this.opts;
+    if (this.finished) {
+      // A handler that never lets go of its last chunk must not keep the connection from closing.
+      if (this.held && now - this.lastRead > (bodyTimeout || this.upstream.options.keepAliveMaxMs)) {
+        this.held = false;
+        const conn = this.conn;
+        this.conn = undefined;
+        conn?.destroy();
+      }
+      return;
+    }
+    if (this.paused) return;
     if (this.phase === 'head') {
       if (headersTimeout && now - this.sentAt > headersTimeout) {
         this.fail(Object.assign(new Error('the upstream did not answer in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' }));
