@@ -4,7 +4,6 @@
 // command is printed), build, then run every compiled test file with Node's test runner.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { join, relative } from 'node:path';
 import { APT_LOCK_TIMEOUT_S, aptInstallCommands, installDebianPackages } from './apt-lock.mjs';
 
@@ -123,12 +122,8 @@ if (files.length === 0) {
 const crossService = files.filter((f) => f.startsWith(`test${'/'}`)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 const unit = files.filter((f) => !f.startsWith(`test${'/'}`)).sort();
 
-// The unit-test runner yields the CPU to the cross-service files, whose tests bound how soon things happen (a reload
-// within a second): it is there to use idle time, not to compete for a busy core.
-const UNIT_NICENESS = 5;
-
 /** Node's test runner on `list`: its exit status, and its output when `output` is 'pipe' (else it streams). */
-function runTests(list, concurrency, output, niceness = 0) {
+function runTests(list, concurrency, output) {
   if (list.length === 0) return Promise.resolve({ status: 0, text: '' });
   // Collected output goes to a terminal later: the report a terminal gets (spec), not the one a pipe gets (tap).
   const reporter = output === 'pipe' && process.stdout.isTTY ? ['--test-reporter=spec'] : [];
@@ -137,15 +132,13 @@ function runTests(list, concurrency, output, niceness = 0) {
     stdio: ['ignore', output, output],
     env: { ...process.env, NODE_NO_WARNINGS: '1' },
   });
-  // Set before the runner starts its first file: each file's process, and what it starts, inherits it.
-  if (niceness !== 0 && child.pid !== undefined) setPriority(child.pid, niceness);
   let text = '';
   child.stdout?.on('data', (d) => (text += d));
   child.stderr?.on('data', (d) => (text += d));
   return new Promise((resolve) => child.on('close', (status) => resolve({ status: status ?? 1, text })));
 }
 
-const unitRun = runTests(unit, 1, 'pipe', UNIT_NICENESS);
+const unitRun = runTests(unit, 1, 'pipe');
 const crossRun = await runTests(crossService, 2, 'inherit');
 const unitDone = await unitRun;
 process.stdout.write(unitDone.text);
