@@ -2,7 +2,7 @@
 // `npm test`: make sure the machine has what the tests use (redis-server, redis-sentinel, chromium, docker-compose
 // from Debian; installed when run as root, after any other apt job holding the dpkg/apt locks, otherwise the exact
 // command is printed), build, then run every compiled test file with Node's test runner.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { APT_LOCK_TIMEOUT_S, aptInstallCommands, installDebianPackages } from './apt-lock.mjs';
@@ -80,11 +80,9 @@ if (leaked.length > 0) {
   process.exit(1);
 }
 
-// Two runners at once. The cross-service files (test/dist: stacks, browsers, process starts) run two at a time, the
-// longest first (measured), so that no long file starts last and runs alone at the end. Beside them, one at a time,
-// the workspaces' unit-test files: short and light, they use the time the cross-service files leave a core idle
-// (waiting on a browser, an IdP round trip, a timeout they test). Their report is printed once the cross-service one
-// is done, so the two do not interleave.
+// The runner starts the files in the order given, two at a time. The longest go first (measured, longest first), then
+// the other cross-service files, then the short unit-test files, which fill the gaps at the end: a long file started
+// last would run alone while the other core idles.
 const LONGEST_FIRST = [
   'test/dist/security-signout.test.js',
   'test/dist/cli.test.js',
@@ -109,38 +107,21 @@ const LONGEST_FIRST = [
 ];
 const rank = (file) => {
   const known = LONGEST_FIRST.indexOf(file);
-  return known === -1 ? LONGEST_FIRST.length : known;
+  if (known !== -1) return known;
+  return file.startsWith('test/') ? LONGEST_FIRST.length : LONGEST_FIRST.length + 1;
 };
 const only = process.argv.slice(2);
 const files = findTests(root)
   .map((f) => relative(root, f))
-  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)));
+  .filter((f) => only.length === 0 || only.some((o) => f.includes(o)))
+  .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const crossService = files.filter((f) => f.startsWith(`test${'/'}`)).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-const unit = files.filter((f) => !f.startsWith(`test${'/'}`)).sort();
-
-/** Node's test runner on `list`: its exit status, and its output when `output` is 'pipe' (else it streams). */
-function runTests(list, concurrency, output) {
-  if (list.length === 0) return Promise.resolve({ status: 0, text: '' });
-  // Collected output goes to a terminal later: the report a terminal gets (spec), not the one a pipe gets (tap).
-  const reporter = output === 'pipe' && process.stdout.isTTY ? ['--test-reporter=spec'] : [];
-  const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...reporter, ...list], {
-    cwd: root,
-    stdio: ['ignore', output, output],
-    env: { ...process.env, NODE_NO_WARNINGS: '1' },
-  });
-  let text = '';
-  child.stdout?.on('data', (d) => (text += d));
-  child.stderr?.on('data', (d) => (text += d));
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status: status ?? 1, text })));
-}
-
-const unitRun = runTests(unit, 1, 'pipe');
-const crossRun = await runTests(crossService, 2, 'inherit');
-const unitDone = await unitRun;
-process.stdout.write(unitDone.text);
-// Not process.exit(): that could cut off the write above when stdout is a pipe.
-process.exitCode = crossRun.status !== 0 ? crossRun.status : unitDone.status;
+const run = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=180000', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, NODE_NO_WARNINGS: '1' },
+});
+process.exit(run.status ?? 1);
