@@ -199,9 +199,10 @@ test('rolling restart under load through nginx: SIGTERM one proxy at a time, exi
       const stoppedIn = Date.now() - stopAt;
       proxies[i] = await startProxy(old.port);
       t.diagnostic(`proxy ${i + 1} on ${old.port}: exited 0 ${stoppedIn} ms after SIGTERM, ready again ${Date.now() - stopAt} ms after it`);
+      // As an operator does: the next one stops only once nginx takes this one back (its fail_timeout has passed).
+      // Stopped sooner, two can be marked failed at once, and a reset on the third leaves nginx no live upstream.
+      await sleep(3500);
     }
-    // The last one back gets traffic again (after nginx's fail_timeout) before the load stops.
-    await sleep(3500);
   } finally {
     running = false;
     await load;
