@@ -353,20 +353,16 @@ class H1Exchange {
     let head = `${method} ${opts.path} HTTP/1.1\r\n`;
     let hasHost = false;
     let hasLength = false;
-    const add = (name: string, value: string) => {
-      if (!HEADER_NAME.test(name) || HEADER_VALUE_BAD.test(value)) throw invalidHeader(name);
+    const list = opts.headers;
+    const pairs: Array<string | string[] | undefined> = Array.isArray(list) ? list : list ? Object.entries(list).flat() : [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const name = String(pairs[i]);
+      const values = pairs[i + 1];
+      if (values === undefined) continue;
       if (name.length === 4 && name.toLowerCase() === 'host') hasHost = true;
       else if (name.length === 14 && name.toLowerCase() === 'content-length') hasLength = true;
-      head += `${name}: ${value}\r\n`;
-    };
-    const list = opts.headers;
-    if (Array.isArray(list)) for (let i = 0; i + 1 < list.length; i += 2) add(String(list[i]), String(list[i + 1]));
-    else if (list) {
-      for (const [name, value] of Object.entries(list as Record<string, string | string[] | undefined>)) {
-        if (value === undefined) continue;
-        if (Array.isArray(value)) for (const v of value) add(name, v);
-        else add(name, String(value));
-      }
+      if (Array.isArray(values)) for (const value of values) head += headerLine(name, value);
+      else head += headerLine(name, String(values));
     }
     if (!hasHost) head += `host: ${this.upstream.origin.host}\r\n`;
     if (body === null || body === undefined) {
@@ -760,6 +756,12 @@ class H1Exchange {
 
 function protocolError(message: string): Error {
   return Object.assign(new Error(message), { code: 'UND_ERR_INVALID_RESPONSE' });
+}
+
+/** One request header line; a name or value that could split the request is refused. */
+function headerLine(name: string, value: string): string {
+  if (!HEADER_NAME.test(name) || HEADER_VALUE_BAD.test(value)) throw invalidHeader(name);
+  return `${name}: ${value}\r\n`;
 }
 
 function invalidHeader(name: string): Error {
